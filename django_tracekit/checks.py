@@ -1,0 +1,55 @@
+"""System checks: every invalid setting is a ``django_tracekit.E0xx`` error (``W0xx`` warning).
+
+The messages come from ``conf.resolve`` (values) and ``exporters.check_exporters`` (imports);
+this module adds the middleware placement checks and turns problems into check messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning, register
+
+from django_tracekit.conf import Problem, get_config
+from django_tracekit.exporters import check_exporters
+
+MIDDLEWARE_PATH = "django_tracekit.middleware.TracekitMiddleware"
+
+
+def _message(problem: Problem) -> CheckMessage:
+    level = Error if problem.is_error else Warning
+    return level(f"{problem.key} {problem.message}", hint=problem.hint,
+                 id=f"django_tracekit.{problem.id}")
+
+
+@register("django_tracekit")
+def check_settings(app_configs: Sequence[AppConfig] | None = None,
+                   **kwargs: Any) -> list[CheckMessage]:
+    config = get_config()
+    problems = list(config.problems)
+    if config.enabled:
+        problems.extend(check_exporters(config))
+    return [_message(p) for p in problems]
+
+
+@register("django_tracekit")
+def check_middleware(app_configs: Sequence[AppConfig] | None = None,
+                     **kwargs: Any) -> list[CheckMessage]:
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    count = middleware.count(MIDDLEWARE_PATH)
+    if count == 0:
+        return [Error(f"'{MIDDLEWARE_PATH}' is not in MIDDLEWARE: requests are not traced.",
+                      hint=f"Add '{MIDDLEWARE_PATH}' as the first entry of MIDDLEWARE.",
+                      id="django_tracekit.E020")]
+    if count > 1:
+        return [Error(f"'{MIDDLEWARE_PATH}' appears {count} times in MIDDLEWARE.",
+                      hint="Keep one, as the first entry.", id="django_tracekit.E021")]
+    if middleware[0] != MIDDLEWARE_PATH:
+        return [Error(f"'{MIDDLEWARE_PATH}' comes after '{middleware[0]}' in MIDDLEWARE: "
+                      "errors, rejected hosts and time spent in the middleware above it are not "
+                      "traced.",
+                      hint="Move it to the first entry of MIDDLEWARE.", id="django_tracekit.E022")]
+    return []

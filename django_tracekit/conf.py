@@ -1,0 +1,513 @@
+"""Settings: one defaults dict, merged with ``OTEL_*``/``SENTRY_*`` env, validated, cached.
+
+Precedence for every key: explicit ``settings.TRACEKIT`` value > environment > default.
+Resolution never raises: every problem becomes a :class:`Problem` that ``checks.py`` turns
+into a system check message, and the bootstrap refuses to start tracing while any
+error-level problem exists (the application itself keeps running).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+DEFAULTS: dict[str, Any] = {
+    # Master switch. Default: on, unless OTEL_SDK_DISABLED=true.
+    "ENABLED": True,
+    # First segment of every code-location name. Default: name of BASE_DIR, else the top
+    # package of ROOT_URLCONF.
+    "PROJECT_NAME": None,
+    # resource service.name. Default: OTEL_SERVICE_NAME, else PROJECT_NAME.
+    "SERVICE_NAME": None,
+    # resource service.version. Default: the installed distribution named PROJECT_NAME.
+    "SERVICE_VERSION": None,
+    # resource deployment.environment(.name). Default: none.
+    "ENVIRONMENT": None,
+    # "otlp" | "console" | "none" | dotted path to a factory returning a SpanExporter or
+    # SpanProcessor; a list of these for several. Default: OTEL_TRACES_EXPORTER, else "otlp".
+    "EXPORTER": "otlp",
+    # Default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else localhost.
+    "OTLP_ENDPOINT": None,
+    # "http/protobuf" | "grpc". Default: OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL, else http.
+    "OTLP_PROTOCOL": "http/protobuf",
+    # Extra headers (auth tokens). Default: OTEL_EXPORTER_OTLP_(TRACES_)HEADERS.
+    "OTLP_HEADERS": {},
+    # Parent-based trace-id ratio. Default: OTEL_TRACES_SAMPLER(_ARG), else 1.0.
+    "SAMPLE_RATE": 1.0,
+    "AUTOTRACE": {"INCLUDE": None, "EXCLUDE": [], "MIN_DURATION_MS": 1.0},
+    "STATS": {"ENABLED": True, "FLUSH_INTERVAL_S": 10, "RETENTION_DAYS": 90},
+    "SENTRY": {"DSN": None, "ENVIRONMENT": None},
+    # Regexes matched (re.search) against request.path; matching requests are not traced.
+    "EXCLUDED_URLS": [],
+    # The error convention's caps. CAPTURE_LOCALS adds (redacted, truncated) local values.
+    "ERRORS": {"MAX_FRAMES": 128, "MAX_LENGTH": 32_768, "CAPTURE_LOCALS": False},
+}
+
+EXPORTER_NAMES = ("otlp", "console", "none")
+OTLP_PROTOCOLS = ("http/protobuf", "grpc")
+_OTLP_DEFAULT_ENDPOINTS = {"http/protobuf": "http://localhost:4318", "grpc": "http://localhost:4317"}
+_SAMPLERS_WITH_RATIO = ("traceidratio", "parentbased_traceidratio")
+_SAMPLERS_FIXED = {
+    "always_on": 1.0,
+    "parentbased_always_on": 1.0,
+    "always_off": 0.0,
+    "parentbased_always_off": 0.0,
+}
+_DOTTED_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
+_PROJECT_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One invalid or suspicious setting, reported by ``checks.py``."""
+
+    id: str  # "E004" / "W002"; checks.py prefixes "django_tracekit."
+    key: str  # "TRACEKIT['SAMPLE_RATE']" or "OTEL_TRACES_SAMPLER_ARG"
+    message: str
+    hint: str
+
+    @property
+    def is_error(self) -> bool:
+        return self.id.startswith("E")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved, validated settings. Built once and cached (see :func:`get_config`)."""
+
+    enabled: bool
+    project_name: str
+    service_name: str
+    service_name_explicit: bool  # set in TRACEKIT or OTEL_SERVICE_NAME, not derived
+    service_version: str | None
+    environment: str | None
+    exporters: tuple[str, ...]
+    exporter_explicit: bool
+    otlp_endpoint: str
+    otlp_protocol: Literal["http/protobuf", "grpc"]
+    otlp_headers: Mapping[str, str]
+    sample_rate: float
+    autotrace: Mapping[str, Any]
+    stats: Mapping[str, Any]
+    sentry_dsn: str | None
+    sentry_environment: str | None
+    excluded_urls: tuple[re.Pattern[str], ...]
+    max_frames: int
+    max_length: int
+    capture_locals: bool
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.is_error)
+
+
+class _Resolver:
+    """Collects problems while turning raw settings + env into a :class:`Config`."""
+
+    def __init__(self, raw: Any, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[Problem] = []
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            self.report("E001", "TRACEKIT", f"must be a dict, got {type(raw).__name__}.",
+                       "Set TRACEKIT = {...} in your settings, or remove it to use defaults.")
+            raw = {}
+        self.raw: Mapping[str, Any] = raw
+        self._warn_unknown_keys(raw, DEFAULTS, "TRACEKIT")
+
+    # -- reporting -------------------------------------------------------------------------
+    def report(self, id: str, key: str, message: str, hint: str) -> None:
+        """Record a problem; its id's letter (E/W) carries the level."""
+        self.problems.append(Problem(id, key, message, hint))
+
+    def _warn_unknown_keys(self, given: Mapping[str, Any], known: Mapping[str, Any],
+                           where: str) -> None:
+        for key in given:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), list(known), n=1)
+                hint = f"Did you mean '{close[0]}'?" if close else (
+                    f"Known keys: {', '.join(sorted(known))}.")
+                self.report("W001", f"{where}[{key!r}]", "is not a known setting; it is ignored.",
+                             hint)
+
+    # -- typed access ----------------------------------------------------------------------
+    def explicit(self, key: str) -> bool:
+        return key in self.raw
+
+    def typed(self, key: str, types: type | tuple[type, ...], default: Any,
+              source: Mapping[str, Any] | None = None, where: str = "TRACEKIT") -> Any:
+        mapping = self.raw if source is None else source
+        if key not in mapping:
+            return default
+        value = mapping[key]
+        if value is None and default is None:
+            return None
+        if isinstance(value, bool) and bool not in _as_tuple(types):
+            ok = False  # bool is an int subclass; True is not a sample rate.
+        else:
+            ok = isinstance(value, types)
+        if not ok:
+            names = " or ".join(t.__name__ for t in _as_tuple(types))
+            self.report("E002", f"{where}[{key!r}]",
+                       f"must be {names}, got {type(value).__name__} ({value!r}).",
+                       f"Use a {names} value, or remove the key to use the default.")
+            return default
+        return value
+
+    def section(self, key: str) -> dict[str, Any]:
+        defaults: dict[str, Any] = DEFAULTS[key]
+        value = self.typed(key, Mapping, {})
+        self._warn_unknown_keys(value, defaults, f"TRACEKIT[{key!r}]")
+        merged = dict(defaults)
+        merged.update(value)
+        return merged
+
+
+def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
+    return types if isinstance(types, tuple) else (types,)
+
+
+def _env_flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _default_project_name() -> str:
+    base_dir = getattr(django_settings, "BASE_DIR", None)
+    if base_dir:
+        name = Path(str(base_dir)).name
+        if name:
+            return name
+    urlconf = getattr(django_settings, "ROOT_URLCONF", None)
+    if isinstance(urlconf, str) and urlconf:
+        return urlconf.split(".")[0]
+    return ""
+
+
+def _service_version(project_name: str) -> str | None:
+    if not project_name:
+        return None
+    from importlib import metadata
+
+    try:
+        return metadata.version(project_name)
+    except (metadata.PackageNotFoundError, ValueError):
+        return None
+
+
+def _resource_attribute(env: Mapping[str, str], key: str) -> str | None:
+    for item in env.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
+        name, _, value = item.partition("=")
+        if name.strip() == key and value.strip():
+            return unquote(value.strip())
+    return None
+
+
+def parse_otlp_headers(text: str) -> dict[str, str]:
+    """Parse the ``OTEL_EXPORTER_OTLP_HEADERS`` format: ``k1=v1,k2=v2`` (URL-encoded)."""
+    headers: dict[str, str] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        if "=" not in item:
+            raise ValueError(f"header {item.strip()!r} has no '='")
+        name, _, value = item.partition("=")
+        headers[unquote(name.strip()).lower()] = unquote(value.strip())
+    return headers
+
+
+def _valid_url(url: str, schemes: tuple[str, ...] = ("http", "https")) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in schemes and bool(parts.hostname) and (parts.port or 1) > 0
+    except ValueError:
+        return False
+
+
+def traces_endpoint(base: str, protocol: str) -> str:
+    """OTLP/HTTP wants the full ``/v1/traces`` URL; a bare base URL gets it appended."""
+    if protocol != "http/protobuf":
+        return base
+    path = urlsplit(base).path
+    if path in ("", "/"):
+        return base.rstrip("/") + "/v1/traces"
+    return base
+
+
+def resolve(raw: Any, env: Mapping[str, str]) -> Config:
+    """Build a :class:`Config` from a raw ``TRACEKIT`` value and an environment mapping."""
+    r = _Resolver(raw, env)
+
+    enabled = r.typed("ENABLED", bool, not _env_flag(env, "OTEL_SDK_DISABLED"))
+
+    project_name = r.typed("PROJECT_NAME", str, None) or _default_project_name()
+    if project_name and not _PROJECT_NAME.match(project_name):
+        r.report("E010", "TRACEKIT['PROJECT_NAME']",
+                f"{project_name!r} contains characters that break code-location names.",
+                "Use letters, digits, '_', '-' or '.', e.g. 'shop'.")
+        project_name = ""
+    if not project_name:
+        r.report("W003", "TRACEKIT['PROJECT_NAME']",
+                  "could not be derived (no BASE_DIR or ROOT_URLCONF); names have no project "
+                  "prefix.", "Set TRACEKIT['PROJECT_NAME'] = 'yourproject'.")
+
+    explicit_service = r.typed("SERVICE_NAME", str, None) or env.get("OTEL_SERVICE_NAME")
+    service_name = (explicit_service or _resource_attribute(env, "service.name")
+                    or project_name or "unknown_service")
+    service_version = r.typed("SERVICE_VERSION", str, None) or _service_version(project_name)
+    environment = r.typed("ENVIRONMENT", str, None)
+
+    exporters = _resolve_exporters(r)
+    protocol = _resolve_protocol(r)
+    endpoint = _resolve_endpoint(r, protocol)
+    headers = _resolve_headers(r)
+    sample_rate = _resolve_sample_rate(r)
+
+    autotrace = r.section("AUTOTRACE")
+    _check_autotrace(r, autotrace)
+    stats = r.section("STATS")
+    _check_stats(r, stats)
+    sentry = r.section("SENTRY")
+    sentry_dsn = sentry.get("DSN") or env.get("SENTRY_DSN") or None
+    if sentry_dsn is not None and (not isinstance(sentry_dsn, str) or not _valid_url(sentry_dsn)
+                                   or not urlsplit(sentry_dsn).username):
+        r.report("E013", "TRACEKIT['SENTRY']['DSN']" if sentry.get("DSN") else "SENTRY_DSN",
+                f"{sentry_dsn!r} is not a Sentry DSN.",
+                "Copy the DSN from Sentry's project settings: https://<key>@<host>/<project>.")
+        sentry_dsn = None
+    sentry_environment = (sentry.get("ENVIRONMENT") or env.get("SENTRY_ENVIRONMENT")
+                          or environment)
+
+    excluded = _resolve_excluded_urls(r)
+    errors = r.section("ERRORS")
+    max_frames = _positive_int(r, errors, "MAX_FRAMES", "ERRORS")
+    max_length = _positive_int(r, errors, "MAX_LENGTH", "ERRORS")
+    capture_locals = r.typed("CAPTURE_LOCALS", bool, False, errors, "TRACEKIT['ERRORS']")
+
+    return Config(
+        enabled=enabled,
+        project_name=project_name,
+        service_name=service_name,
+        service_name_explicit=bool(explicit_service),
+        service_version=service_version,
+        environment=environment,
+        exporters=exporters,
+        exporter_explicit=r.explicit("EXPORTER") or bool(env.get("OTEL_TRACES_EXPORTER")),
+        otlp_endpoint=endpoint,
+        otlp_protocol=protocol,  # type: ignore[arg-type]
+        otlp_headers=headers,
+        sample_rate=sample_rate,
+        autotrace=autotrace,
+        stats=stats,
+        sentry_dsn=sentry_dsn,
+        sentry_environment=sentry_environment,
+        excluded_urls=excluded,
+        max_frames=max_frames,
+        max_length=max_length,
+        capture_locals=capture_locals,
+        problems=tuple(r.problems),
+    )
+
+
+def _resolve_exporters(r: _Resolver) -> tuple[str, ...]:
+    if r.explicit("EXPORTER"):
+        value = r.raw["EXPORTER"]
+        key = "TRACEKIT['EXPORTER']"
+        if isinstance(value, str):
+            names = [value]
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            names = list(value)
+        else:
+            r.report("E002", key, f"must be a str or a list of str, got {value!r}.",
+                    "Use 'otlp', 'console', 'none' or a dotted path to a factory.")
+            return ("none",)
+    elif r.env.get("OTEL_TRACES_EXPORTER"):
+        key = "OTEL_TRACES_EXPORTER"
+        names = [n.strip() for n in r.env["OTEL_TRACES_EXPORTER"].split(",") if n.strip()]
+    else:
+        return ("otlp",)
+    valid: list[str] = []
+    for name in names:
+        if name in EXPORTER_NAMES or _DOTTED_PATH.match(name):
+            valid.append(name)
+        else:
+            r.report("E004", key, f"unknown exporter {name!r}.",
+                    "Use 'otlp', 'console', 'none' or a dotted path to a factory returning a "
+                    "SpanExporter or SpanProcessor.")
+    if "none" in valid and len(valid) > 1:
+        valid.remove("none")
+    return tuple(valid) or ("none",)
+
+
+def _resolve_protocol(r: _Resolver) -> str:
+    if r.explicit("OTLP_PROTOCOL"):
+        key, value = "TRACEKIT['OTLP_PROTOCOL']", r.raw["OTLP_PROTOCOL"]
+    else:
+        key = next((k for k in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+                    if r.env.get(k)), "")
+        value = r.env.get(key, "http/protobuf") if key else "http/protobuf"
+    if value not in OTLP_PROTOCOLS:
+        r.report("E007", key, f"unsupported OTLP protocol {value!r}.",
+                "Use 'http/protobuf' (port 4318) or 'grpc' (port 4317).")
+        return "http/protobuf"
+    return str(value)
+
+
+def _resolve_endpoint(r: _Resolver, protocol: str) -> str:
+    if r.explicit("OTLP_ENDPOINT") and r.raw["OTLP_ENDPOINT"] is not None:
+        key, value, is_full = "TRACEKIT['OTLP_ENDPOINT']", r.raw["OTLP_ENDPOINT"], False
+    elif r.env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        key, is_full = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", True
+        value = r.env[key]
+    elif r.env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        key, is_full = "OTEL_EXPORTER_OTLP_ENDPOINT", False
+        value = r.env[key]
+    else:
+        return traces_endpoint(_OTLP_DEFAULT_ENDPOINTS[protocol], protocol)
+    if not isinstance(value, str) or not _valid_url(value):
+        r.report("E006", key, f"{value!r} is not a valid http(s) URL.",
+                "Use e.g. 'http://collector:4318' (http/protobuf) or 'http://collector:4317' "
+                "(grpc).")
+        return traces_endpoint(_OTLP_DEFAULT_ENDPOINTS[protocol], protocol)
+    # The *_TRACES_ENDPOINT env var is used as-is by spec; base URLs get the signal path.
+    return value if is_full else traces_endpoint(value, protocol)
+
+
+def _resolve_headers(r: _Resolver) -> dict[str, str]:
+    if r.explicit("OTLP_HEADERS"):
+        value = r.raw["OTLP_HEADERS"]
+        if isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str)
+                                              for k, v in value.items()):
+            return {k.lower(): v for k, v in value.items()}
+        r.report("E002", "TRACEKIT['OTLP_HEADERS']", "must be a dict of str to str.",
+                "Use e.g. {'authorization': 'Bearer …'}.")
+        return {}
+    for key in ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"):
+        if r.env.get(key):
+            try:
+                return parse_otlp_headers(r.env[key])
+            except ValueError as exc:
+                r.report("E008", key, f"cannot be parsed: {exc}.",
+                        "Use the 'name1=value1,name2=value2' format (URL-encode values).")
+                return {}
+    return {}
+
+
+def _resolve_sample_rate(r: _Resolver) -> float:
+    if r.explicit("SAMPLE_RATE"):
+        rate = r.typed("SAMPLE_RATE", (int, float), 1.0)
+        key = "TRACEKIT['SAMPLE_RATE']"
+    else:
+        sampler = r.env.get("OTEL_TRACES_SAMPLER", "").strip().lower()
+        if not sampler:
+            return 1.0
+        if sampler in _SAMPLERS_FIXED:
+            return _SAMPLERS_FIXED[sampler]
+        if sampler not in _SAMPLERS_WITH_RATIO:
+            r.report("W004", "OTEL_TRACES_SAMPLER",
+                      f"sampler {sampler!r} is not supported; sampling everything.",
+                      "Use traceidratio/parentbased_traceidratio or TRACEKIT['SAMPLE_RATE'].")
+            return 1.0
+        key = "OTEL_TRACES_SAMPLER_ARG"
+        arg = r.env.get(key, "1.0")
+        try:
+            rate = float(arg)
+        except ValueError:
+            r.report("E008", key, f"{arg!r} is not a number.", "Use a ratio such as 0.1.")
+            return 1.0
+    if not 0.0 <= float(rate) <= 1.0:
+        r.report("E003", key, f"{rate!r} is outside 0..1.",
+                "Use a ratio between 0.0 (nothing) and 1.0 (everything), e.g. 0.1.")
+        return 1.0
+    return float(rate)
+
+
+def _check_autotrace(r: _Resolver, autotrace: dict[str, Any]) -> None:
+    where = "TRACEKIT['AUTOTRACE']"
+    for key in ("INCLUDE", "EXCLUDE"):
+        value = autotrace[key]
+        if value is None and key == "INCLUDE":
+            continue
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            r.report("E011", f"{where}[{key!r}]", f"must be a list of module names, got {value!r}.",
+                    "Use e.g. ['shop'] or ['shop.migrations', 'shop.utils.fast_*'].")
+            autotrace[key] = [] if key == "EXCLUDE" else None
+    ms = autotrace["MIN_DURATION_MS"]
+    if isinstance(ms, bool) or not isinstance(ms, (int, float)) or ms < 0:
+        r.report("E011", f"{where}['MIN_DURATION_MS']", f"must be a number >= 0, got {ms!r}.",
+                "Use e.g. 1.0 (milliseconds).")
+        autotrace["MIN_DURATION_MS"] = DEFAULTS["AUTOTRACE"]["MIN_DURATION_MS"]
+
+
+def _check_stats(r: _Resolver, stats: dict[str, Any]) -> None:
+    r.typed("ENABLED", bool, True, stats, "TRACEKIT['STATS']")
+    for key in ("FLUSH_INTERVAL_S", "RETENTION_DAYS"):
+        value = stats[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            r.report("E012", f"TRACEKIT['STATS'][{key!r}]", f"must be a number > 0, got {value!r}.",
+                    f"Use e.g. {DEFAULTS['STATS'][key]}.")
+            stats[key] = DEFAULTS["STATS"][key]
+
+
+def _positive_int(r: _Resolver, section: dict[str, Any], key: str, name: str) -> int:
+    value = section[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        r.report("E002", f"TRACEKIT[{name!r}][{key!r}]", f"must be an int > 0, got {value!r}.",
+                f"Use e.g. {DEFAULTS[name][key]}.")
+        return int(DEFAULTS[name][key])
+    return value
+
+
+def _resolve_excluded_urls(r: _Resolver) -> tuple[re.Pattern[str], ...]:
+    value = r.typed("EXCLUDED_URLS", (list, tuple), [])
+    patterns: list[re.Pattern[str]] = []
+    for item in value:
+        try:
+            patterns.append(re.compile(item))
+        except (re.error, TypeError) as exc:
+            r.report("E009", "TRACEKIT['EXCLUDED_URLS']", f"{item!r} is not a valid regex: {exc}.",
+                    "Use Python regexes matched against request.path, e.g. r'^/healthz'.")
+    return tuple(patterns)
+
+
+_lock = threading.Lock()
+_cached: Config | None = None
+
+
+def get_config() -> Config:
+    """The current :class:`Config`; resolved on first use, cleared on ``setting_changed``."""
+    global _cached
+    config = _cached
+    if config is None:
+        with _lock:
+            if _cached is None:
+                _cached = resolve(getattr(django_settings, "TRACEKIT", None), os.environ)
+            config = _cached
+    return config
+
+
+def reset_config() -> None:
+    global _cached
+    with _lock:
+        _cached = None
+    from django_tracekit import naming
+
+    naming.clear_cache()
+
+
+@receiver(setting_changed)
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("TRACEKIT", "BASE_DIR", "ROOT_URLCONF"):
+        reset_config()

@@ -1,0 +1,263 @@
+"""The error convention: one exception event per error, with the *full* stack.
+
+The SDK's ``span.record_exception`` formats only the traceback (raise point -> catch point)
+and reads source lines. Here the event's ``exception.stacktrace`` holds the caller frames
+above the recording point *and* the traceback frames, chained exceptions included, with
+no source-line reads (file, line and function only) and capped in frames and characters.
+
+An exception is recorded once, on the first span that sees it. Enclosing spans it passes
+through get ERROR status, ``error.type`` and a reference (``tracekit.error.span_id``) to
+the span holding the stack, not another copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import reprlib
+import sys
+import types
+from collections.abc import Callable
+
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404
+from opentelemetry import trace
+from opentelemetry.trace import Span, Status, StatusCode
+
+from django_tracekit.redaction import is_secret_name
+
+_MARKER = "__tracekit_recorded__"
+ERROR_SPAN_ID = "tracekit.error.span_id"
+_MAX_CHAIN = 8
+
+# Exceptions that are outcomes, not errors: Django turns these into 4xx responses.
+# Integrations extend the tuple (Celery's Retry/Ignore/Reject) via register_expected().
+_expected: tuple[type[BaseException], ...] = (Http404, PermissionDenied, SuspiciousOperation,
+                                              BadRequest)
+
+# Called once per error, when it is first recorded, sampled or not (Sentry, stats).
+ErrorListener = Callable[[BaseException, Span], None]
+error_listeners: list[ErrorListener] = []
+
+
+def register_expected(*exc_types: type[BaseException]) -> None:
+    """Declare exception types that are expected outcomes (not errors) when they escape."""
+    global _expected
+    _expected = tuple(dict.fromkeys((*_expected, *exc_types)))
+
+
+def is_error(exc: BaseException) -> bool:
+    """Whether an exception escaping a span is an error (not an expected outcome or exit)."""
+    return isinstance(exc, Exception) and not isinstance(exc, _expected)
+
+
+def qualified_type_name(exc_type: type[BaseException]) -> str:
+    module = exc_type.__module__
+    if module in ("builtins", "__main__"):
+        return exc_type.__qualname__
+    return f"{module}.{exc_type.__qualname__}"
+
+
+def _frame_name(code: types.CodeType) -> str:
+    return getattr(code, "co_qualname", code.co_name)
+
+
+def _frame_line(frame: types.FrameType, lineno: int | None) -> str:
+    code = frame.f_code
+    return f'  File "{code.co_filename}", line {lineno}, in {_frame_name(code)}'
+
+
+_repr = reprlib.Repr()
+_repr.maxstring = 120
+_repr.maxother = 120
+
+
+def _locals_lines(frame: types.FrameType) -> list[str]:
+    lines = []
+    for name, value in frame.f_locals.items():
+        shown = "'[redacted]'" if is_secret_name(name) else _repr.repr(value)
+        lines.append(f"    {name} = {shown}")
+    return lines
+
+
+def _stack_lines(exc: BaseException, callers_from: types.FrameType | None, max_frames: int,
+                 capture_locals: bool) -> list[str]:
+    callers: list[str] = []
+    frame = callers_from
+    while frame is not None:
+        callers.append(_frame_line(frame, frame.f_lineno))
+        frame = frame.f_back
+    callers.reverse()
+    raised: list[str] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        raised.append(_frame_line(tb.tb_frame, tb.tb_lineno))
+        if capture_locals:
+            raised.extend(_locals_lines(tb.tb_frame))
+        tb = tb.tb_next
+    lines = callers + raised
+    if len(lines) > max_frames:
+        # Keep the outermost callers and, mostly, the frames nearest the raise point.
+        head = max_frames // 4
+        tail = max_frames - head
+        omitted = len(lines) - head - tail
+        lines = [*lines[:head], f"  ... {omitted} frames omitted ...", *lines[-tail:]]
+    return lines
+
+
+def _exception_only(exc: BaseException) -> str:
+    name = qualified_type_name(type(exc))
+    try:
+        message = str(exc)
+    except Exception:  # a broken __str__ must not break recording
+        message = "<exception str() failed>"
+    return f"{name}: {message}" if message else name
+
+
+def format_stack(exc: BaseException, callers_from: types.FrameType | None = None, *,
+                 max_frames: int = 128, max_length: int = 32_768,
+                 capture_locals: bool = False) -> str:
+    """Format ``exc`` like Python's traceback, plus the caller frames above ``callers_from``.
+
+    Chained exceptions (``__cause__``/``__context__``) come first, as Python prints them.
+    """
+    chain: list[tuple[BaseException, str | None]] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    link: str | None = None
+    while current is not None and id(current) not in seen and len(chain) < _MAX_CHAIN:
+        seen.add(id(current))
+        chain.append((current, link))
+        if current.__cause__ is not None:
+            current, link = current.__cause__, "direct cause"
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, link = current.__context__, "context"
+        else:
+            current = None
+    parts: list[str] = []
+    for index, (item, link) in enumerate(reversed(chain)):
+        if index:
+            parts.append("")
+        parts.append("Traceback (most recent call last):")
+        # Callers are shared by the whole chain: show them once, on the final exception.
+        frames_from = callers_from if item is exc else None
+        parts.extend(_stack_lines(item, frames_from, max_frames, capture_locals))
+        parts.append(_exception_only(item))
+        if index < len(chain) - 1:
+            # How the item just printed relates to the next one: its cause or its context.
+            next_link = link
+            parts.append("")
+            parts.append("The above exception was the direct cause of the following exception:"
+                         if next_link == "direct cause" else
+                         "During handling of the above exception, another exception occurred:")
+    text = "\n".join(parts)
+    if len(text) > max_length:
+        # Keep the end: the final exception and its innermost frames matter most.
+        text = "[truncated]\n" + text[-(max_length - 12):]
+    return text
+
+
+def _callers_start(exc: BaseException, depth: int) -> types.FrameType | None:
+    tb = exc.__traceback__
+    if tb is not None:
+        # The traceback starts at the frame handling the exception now; its callers are live.
+        return tb.tb_frame.f_back
+    return sys._getframe(depth + 1)  # never raised: the stack of the recording point
+
+
+def _mark(exc: BaseException, span: Span) -> None:
+    # Exceptions with __slots__ refuse the marker: those may be recorded twice.
+    with contextlib.suppress(AttributeError, TypeError):
+        setattr(exc, _MARKER, span.get_span_context())
+
+
+def recorded_in(exc: BaseException) -> trace.SpanContext | None:
+    """The span context the exception was recorded on, if it was."""
+    value = getattr(exc, _MARKER, None)
+    return value if isinstance(value, trace.SpanContext) else None
+
+
+def _status_description(exc: BaseException) -> str:
+    return _exception_only(exc)[:1024]
+
+
+def record_error(exc: BaseException, span: Span | None = None, *, _depth: int = 1) -> None:
+    """Record ``exc`` on ``span`` (default: the current span) by the error convention.
+
+    Sets ERROR status and adds one ``exception`` event whose ``exception.stacktrace``
+    includes the callers above the recording point. Recording the same exception again,
+    on an enclosing span, sets ERROR status and a reference instead of a second copy.
+    Never raises.
+    """
+    try:
+        _record(exc, trace.get_current_span() if span is None else span, _depth + 1)
+    except Exception:  # tracing must never break the host application
+        _log_failure()
+
+
+def _record(exc: BaseException, span: Span, depth: int) -> None:
+    first = recorded_in(exc)
+    error_type = qualified_type_name(type(exc))
+    if first is not None:
+        if first == span.get_span_context():
+            return
+        if span.is_recording():
+            span.set_status(Status(StatusCode.ERROR, _status_description(exc)))
+            span.set_attribute("error.type", error_type)
+            if first.is_valid:
+                span.set_attribute(ERROR_SPAN_ID, format(first.span_id, "016x"))
+        return
+    _mark(exc, span)
+    if span.is_recording():
+        from django_tracekit.conf import get_config
+
+        config = get_config()
+        stack = format_stack(exc, _callers_start(exc, depth), max_frames=config.max_frames,
+                             max_length=config.max_length, capture_locals=config.capture_locals)
+        span.add_event("exception", {
+            "exception.type": error_type,
+            "exception.message": _safe_str(exc),
+            "exception.stacktrace": stack,
+        })
+        span.set_status(Status(StatusCode.ERROR, _status_description(exc)))
+        span.set_attribute("error.type", error_type)
+    for listener in error_listeners:
+        try:
+            listener(exc, span)
+        except Exception:
+            _log_failure()
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)[:4096]
+    except Exception:
+        return "<exception str() failed>"
+
+
+_failure_logged = False
+
+
+def _log_failure() -> None:
+    global _failure_logged
+    if not _failure_logged:  # once per process: a broken listener must not flood the logs
+        _failure_logged = True
+        import logging
+
+        logging.getLogger("django_tracekit").exception("tracekit: recording an error failed")
+
+
+def handle_escaping(exc: BaseException, span: Span) -> None:
+    """What a span does with an exception escaping it: record errors, ignore outcomes."""
+    if is_error(exc):
+        record_error(exc, span, _depth=2)
+
+
+__all__ = [
+    "ERROR_SPAN_ID",
+    "error_listeners",
+    "format_stack",
+    "is_error",
+    "record_error",
+    "recorded_in",
+    "register_expected",
+]

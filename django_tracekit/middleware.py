@@ -1,0 +1,209 @@
+"""``TracekitMiddleware``: every request is a server span; the view a convention-named child.
+
+Put it first in MIDDLEWARE (system check ``django_tracekit.E022``) so that the span covers
+every other middleware, and exceptions and rejected hosts in them are traced.
+
+- The span follows the OTel HTTP server conventions, is renamed to ``{method} {route}``
+  once the URL resolved (``http.route``), ERROR on 5xx only (4xx are outcomes, not errors).
+- W3C ``traceparent``/``tracestate``/``baggage`` continue the caller's trace; malformed or
+  oversized headers start a fresh trace.
+- Streaming responses keep the span open until the body is sent (or the server closes it).
+- Tracing failures never reach the request: the middleware degrades to a pass-through.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextvars import Token
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.core.signals import got_request_exception
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.functional import SimpleLazyObject, empty
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from django_tracekit.conf import get_config
+from django_tracekit.errors import handle_escaping, record_error
+from django_tracekit.http import views
+from django_tracekit.http.attributes import HeaderCapture, method_of, request_attributes
+from django_tracekit.tracer import get_tracer
+
+logger = logging.getLogger("django_tracekit")
+
+# W3C caps traceparent at 55 chars and tracestate at 512; beyond a few KiB it is abuse.
+_MAX_PROPAGATION_HEADER = 4096
+
+
+class _MetaGetter(Getter[dict[str, Any]]):
+    """Reads propagation headers from ``request.META`` (``traceparent`` -> HTTP_TRACEPARENT)."""
+
+    def get(self, carrier: dict[str, Any], key: str) -> list[str] | None:
+        value = carrier.get("HTTP_" + key.upper().replace("-", "_"))
+        if value is None or len(value) > _MAX_PROPAGATION_HEADER:
+            return None
+        return [value]
+
+    def keys(self, carrier: dict[str, Any]) -> list[str]:
+        return [k[5:].lower().replace("_", "-") for k in carrier if k.startswith("HTTP_")]
+
+
+_getter = _MetaGetter()
+
+
+def _on_request_exception(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """Unhandled exception in a middleware or view (Django is about to answer 500)."""
+    span = getattr(request, views.REQUEST_SPAN_ATTR, None)
+    exc = sys.exc_info()[1]
+    if span is not None and exc is not None:
+        record_error(exc, span)
+
+
+got_request_exception.connect(_on_request_exception, dispatch_uid="django_tracekit")
+
+
+class TracekitMiddleware:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+        self.headers = HeaderCapture()
+        views.install()
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        started = self._start(request)
+        if started is None:
+            return self.get_response(request)
+        span, token = started
+        try:
+            response = self.get_response(request)
+        except BaseException as exc:  # Django converts exceptions; this is the rare rest
+            self._fail(span, exc)
+            raise
+        finally:
+            otel_context.detach(token)
+        return self._finish(request, response, span)
+
+    async def __acall__(self, request: HttpRequest) -> Any:
+        started = self._start(request)
+        if started is None:
+            return await self.get_response(request)
+        span, token = started
+        try:
+            response = await self.get_response(request)
+        except BaseException as exc:
+            self._fail(span, exc)
+            raise
+        finally:
+            otel_context.detach(token)
+        return self._finish(request, response, span)
+
+    def _start(self, request: HttpRequest) -> tuple[Span, Token[Context]] | None:
+        try:
+            config = get_config()
+            path = request.path
+            if any(p.search(path) for p in config.excluded_urls):
+                return None
+            parent = propagate.extract(request.META, getter=_getter)
+            span = get_tracer().start_span(
+                method_of(request).replace("_OTHER", "HTTP"), context=parent,
+                kind=SpanKind.SERVER)
+            if span.is_recording():
+                span.set_attributes(request_attributes(request))
+                span.set_attributes(self.headers.request_headers(request))
+            setattr(request, views.REQUEST_SPAN_ATTR, span)
+            return span, otel_context.attach(trace.set_span_in_context(span, parent))
+        except Exception:
+            logger.warning("tracekit: could not start the request span", exc_info=True)
+            return None
+
+    def _fail(self, span: Span, exc: BaseException) -> None:
+        handle_escaping(exc, span)
+        span.end()
+
+    def _finish(self, request: HttpRequest, response: HttpResponseBase, span: Span) -> Any:
+        try:
+            if span.is_recording():
+                self._describe(request, response, span)
+            if response.streaming:
+                self._end_after_body(response, span)
+                return response
+        except Exception:
+            logger.warning("tracekit: could not finish the request span", exc_info=True)
+        span.end()
+        return response
+
+    def _describe(self, request: HttpRequest, response: HttpResponseBase, span: Span) -> None:
+        match = getattr(request, "resolver_match", None)
+        route = getattr(match, "route", None)
+        method = method_of(request).replace("_OTHER", "HTTP")
+        if route is not None:
+            http_route = "/" + route.lstrip("^").removesuffix("$").lstrip("/")
+            span.set_attribute("http.route", http_route)
+            span.update_name(f"{method} {http_route}")
+        status = response.status_code
+        span.set_attribute("http.response.status_code", status)
+        recorded = getattr(span, "status", None)  # SDK spans: keep a recorded description
+        if status >= 500 and (recorded is None or recorded.status_code is not StatusCode.ERROR):
+            span.set_attribute("error.type", str(status))
+            span.set_status(Status(StatusCode.ERROR))
+        user_id = _authenticated_user_id(request)
+        if user_id is not None:
+            span.set_attribute("enduser.id", user_id)
+        span.set_attributes(self.headers.response_headers(response))
+
+    def _end_after_body(self, response: HttpResponseBase, span: Span) -> None:
+        content = response.streaming_content  # type: ignore[attr-defined]
+        if hasattr(content, "__aiter__"):
+            response.streaming_content = _aiter_then_end(content, span)  # type: ignore[attr-defined]
+        else:
+            response.streaming_content = _iter_then_end(content, span)  # type: ignore[attr-defined]
+
+
+def _authenticated_user_id(request: HttpRequest) -> str | None:
+    """The user's id, only if the app already loaded the user (no extra query for tracing)."""
+    user = request.__dict__.get("user")
+    if user is None:
+        return None
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+        return None
+    if not getattr(user, "is_authenticated", False):
+        return None
+    pk = getattr(user, "pk", None)
+    return None if pk is None else str(pk)
+
+
+def _iter_then_end(content: Iterator[bytes], span: Span) -> Iterator[bytes]:
+    try:
+        yield from content
+    except Exception as exc:
+        record_error(exc, span)
+        raise
+    finally:
+        # Runs at exhaustion, or when the server closes the response (client went away).
+        span.end()
+
+
+async def _aiter_then_end(content: AsyncIterator[bytes], span: Span) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in content:
+            yield chunk
+    except Exception as exc:
+        record_error(exc, span)
+        raise
+    finally:
+        span.end()
+
+

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan
+
+from tests.support import memory
+
+# `make test` runs the suite twice: the full profile (all extras installed: a test that
+# needs a missing extra FAILS) and the core profile (no extras: such tests are skipped).
+PROFILE = os.environ.get("TRACEKIT_TEST_PROFILE", "full")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers("requires"):
+        missing = [m for m in marker.args if importlib.util.find_spec(m) is None]
+        if not missing:
+            continue
+        if PROFILE == "core":
+            pytest.skip(f"core profile: extra module(s) {missing} deliberately not installed")
+        pytest.fail(f"full profile: required module(s) {missing} are not installed")
+
+
+class Spans:
+    """Finished spans captured in-process by tests.support.memory."""
+
+    def clear(self) -> None:
+        memory.exporter.clear()
+
+    def all(self) -> list[ReadableSpan]:
+        return list(memory.exporter.get_finished_spans())
+
+    def named(self, name: str) -> ReadableSpan:
+        matches = [s for s in self.all() if s.name == name]
+        assert len(matches) == 1, f"{len(matches)} spans named {name!r}: {self.names()}"
+        return matches[0]
+
+    def names(self) -> list[str]:
+        return [s.name for s in self.all()]
+
+
+@pytest.fixture
+def spans() -> Iterator[Spans]:
+    captured = Spans()
+    captured.clear()
+    yield captured
+    captured.clear()
