@@ -257,7 +257,7 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
         r.report("E010", "TRACEKIT['PROJECT_NAME']",
                 f"{project_name!r} contains characters that break code-location names.",
                 "Use letters, digits, '_', '-' or '.', e.g. 'shop'.")
-        project_name = ""
+        project_name = _default_project_name()
     if not project_name:
         r.report("W003", "TRACEKIT['PROJECT_NAME']",
                   "could not be derived (no BASE_DIR or ROOT_URLCONF); names have no project "

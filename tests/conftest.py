@@ -12,11 +12,26 @@ from tests.support import memory
 # `make test` runs the suite twice: the full profile (all extras installed: a test that
 # needs a missing extra FAILS) and the core profile (no extras: such tests are skipped).
 PROFILE = os.environ.get("TRACEKIT_TEST_PROFILE", "full")
+EXTRAS = ("celery", "sentry_sdk", "opentelemetry.exporter.otlp")
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # the parent package is missing
+        return False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if PROFILE == "core":
+        present = [m for m in EXTRAS if _installed(m)]
+        if present:
+            raise pytest.UsageError(f"core profile must run without extras, found {present}")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     for marker in item.iter_markers("requires"):
-        missing = [m for m in marker.args if importlib.util.find_spec(m) is None]
+        missing = [m for m in marker.args if not _installed(m)]
         if not missing:
             continue
         if PROFILE == "core":

@@ -1,0 +1,99 @@
+"""The rule catalogue: one place for each rule's id, message, rationale and fix.
+
+Both front-ends read it: the ``ast`` engine (``engine.py``) reports ``Rule.message`` and the
+Semgrep rules (``semgrep/tracekit.yml``) are generated from it (``semgrep_rules.py``), so the
+two forms cannot drift apart in wording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    message: str
+    rationale: str
+    fix: str
+
+
+UNRECORDED_EXCEPTION = Rule(
+    id="tracekit-unrecorded-exception",
+    message=(
+        "exception caught inside a span is neither re-raised nor recorded; "
+        "call tracekit.record_error(e) (or span.record_exception(e) + span.set_status(...))"
+    ),
+    rationale=(
+        "A span only shows an error if the error reaches it. An exception swallowed inside "
+        "`with tracekit.span()`, a `@tracekit.traced` function or `start_as_current_span` "
+        "leaves a green span behind: the trace looks healthy and the stack trace is lost."
+    ),
+    fix=(
+        "Call `tracekit.record_error(e)` in the handler (full stack, ERROR status, Sentry), "
+        "or re-raise. With the plain OpenTelemetry API: `span.record_exception(e)` and "
+        "`span.set_status(Status(StatusCode.ERROR))`."
+    ),
+)
+
+UNENDED_SPAN = Rule(
+    id="tracekit-unended-span",
+    message=(
+        "span from start_span() is not guaranteed to end; use a with block, "
+        "try/finally span.end(), or trace.use_span(span, end_on_exit=True)"
+    ),
+    rationale=(
+        "`tracer.start_span()` does not end the span by itself. A span that is never ended is "
+        "never exported, and one that is ended only on the happy path disappears exactly when "
+        "something went wrong."
+    ),
+    fix=(
+        "Prefer `with tracekit.span():`. Otherwise end the span in a `finally:` block, or hand "
+        "it to `with trace.use_span(span, end_on_exit=True):`, or return it to the caller."
+    ),
+)
+
+LITERAL_SPAN_NAME = Rule(
+    id="tracekit-literal-span-name",
+    message=(
+        "hand-written span name; use tracekit.span() (or @tracekit.traced) "
+        "so the name follows the code location"
+    ),
+    rationale=(
+        "tracekit names spans after their code location (`project/module/Class/method`). "
+        "Hand-written names need review, drift from the code when it is renamed or moved, "
+        "and split the feature statistics in the admin."
+    ),
+    fix=(
+        'Replace `tracekit.span("...")` / `tracer.start_as_current_span("...")` with '
+        "`tracekit.span()`, or decorate the function with `@tracekit.traced`. Put variable "
+        "details into span attributes, not into the name."
+    ),
+)
+
+LOG_INSTEAD_OF_RECORD = Rule(
+    id="tracekit-log-instead-of-record",
+    message=(
+        "error logged with its traceback inside a span but not recorded on it; "
+        "call tracekit.record_error(e) so the trace holds the error"
+    ),
+    rationale=(
+        "Goodbye logs: `logger.exception(...)` / `logger.error(..., exc_info=...)` sends the "
+        "stack trace to a log stream nobody correlates with the trace, while the span that "
+        "was running stays green."
+    ),
+    fix=(
+        "Call `tracekit.record_error(e)` in the same `except` block (it records the full stack "
+        "on the current span and forwards to Sentry), then drop the log call if it only "
+        "carried the traceback."
+    ),
+)
+
+RULES: tuple[Rule, ...] = (
+    UNRECORDED_EXCEPTION,
+    UNENDED_SPAN,
+    LITERAL_SPAN_NAME,
+    LOG_INSTEAD_OF_RECORD,
+)
+
+RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}

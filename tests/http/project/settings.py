@@ -1,0 +1,68 @@
+"""Settings of the test project served by real gunicorn/uvicorn subprocesses (tests/http).
+
+Only the server subprocesses use this module; the in-process suite keeps tests.settings.
+The OTLP endpoint and the SQLite file come from env vars the fixtures set per run.
+"""
+
+import os
+from pathlib import Path
+
+# BASE_DIR is the repository's tests/ folder, so PROJECT_NAME resolves to "tests" and the
+# views' names are "tests/http/project/views/..." (the module's top package is "tests",
+# hence no second prefix), which is what the assertions expect.
+BASE_DIR = Path(__file__).resolve().parents[2]
+SECRET_KEY = "tests-http-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+USE_TZ = True
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "rest_framework",
+    "django_tracekit",
+]
+MIDDLEWARE = [
+    "django_tracekit.middleware.TracekitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tests.http.project.middleware.RaiseOnPathMiddleware",
+]
+ROOT_URLCONF = "tests.http.project.urls"
+WSGI_APPLICATION = "tests.http.project.wsgi.application"
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("TRACEKIT_TEST_DB", str(Path(__file__).with_name("db.sqlite3"))),
+    }
+}
+# Fast hashing: the login test must not spend a second in PBKDF2.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    # The 500s and 400s below are deliberate; keep their log lines out of the server log
+    # so that a real failure stands out, but let tracekit's own warnings through.
+    "loggers": {
+        "django.request": {"handlers": [], "propagate": False},
+        "django.security": {"handlers": [], "propagate": False},
+        "django_tracekit": {"handlers": ["stderr"], "level": "WARNING"},
+    },
+}
+TRACEKIT = {
+    "EXPORTER": "otlp",
+    "OTLP_ENDPOINT": os.environ.get("TRACEKIT_TEST_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+    "EXCLUDED_URLS": [r"^/healthz"],
+    "SERVICE_NAME": "tracekit-http-tests",
+    "STATS": {"ENABLED": False},
+}

@@ -1,0 +1,49 @@
+"""Run a Python snippet in a fresh interpreter with Django configured from given settings.
+
+OpenTelemetry's global TracerProvider can be set once per process, so bootstrap tests each
+get their own process, as an application would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRELUDE = """
+import django, json, logging, os, sys
+from django.conf import settings
+settings.configure(**json.loads(os.environ["TK_SETTINGS"]))
+logging.basicConfig(level=logging.INFO)
+"""
+
+
+def run_django(code: str, settings: dict[str, Any], env: dict[str, str] | None = None,
+               timeout: float = 60, setup: bool = True) -> subprocess.CompletedProcess[str]:
+    base: dict[str, Any] = {
+        "INSTALLED_APPS": ["django.contrib.contenttypes", "django.contrib.auth",
+                           "django_tracekit"],
+        "DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        "BASE_DIR": "/srv/shop",
+        "LOGGING_CONFIG": None,
+    }
+    base.update(settings)
+    full_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("OTEL_", "SENTRY_", "DJANGO_SETTINGS_MODULE"))}
+    full_env.update({"TK_SETTINGS": json.dumps(base), "PYTHONPATH": str(ROOT),
+                     "OTEL_BSP_SCHEDULE_DELAY": "50"})
+    full_env.update(env or {})
+    script = PRELUDE + ("django.setup()\n" if setup else "") + textwrap.dedent(code)
+    return subprocess.run([sys.executable, "-c", script], env=full_env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def check(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result

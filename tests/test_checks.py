@@ -1,0 +1,95 @@
+"""Every invalid value is a django_tracekit.E0xx error (W0xx warning), via run_checks()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.checks import Error, Warning
+from django.core.checks.registry import registry
+from django.test import override_settings
+
+from django_tracekit.checks import MIDDLEWARE_PATH
+from tests import settings as test_settings
+
+
+def tracekit_messages() -> list[Any]:
+    return [m for m in registry.run_checks(tags=["django_tracekit"])
+            if m.id and m.id.startswith("django_tracekit.")]
+
+
+def check_ids(tracekit: Any) -> list[str]:
+    with override_settings(TRACEKIT=tracekit):
+        return sorted(m.id for m in tracekit_messages())
+
+
+def test_test_settings_are_clean() -> None:
+    assert tracekit_messages() == []
+
+
+@pytest.mark.parametrize(("tracekit", "expected"), [
+    ("not a dict", ["django_tracekit.E001"]),
+    ({"SAMPLE_RATE": "0.5"}, ["django_tracekit.E002"]),
+    ({"SAMPLE_RATE": True}, ["django_tracekit.E002"]),
+    ({"SAMPLE_RATE": 1.5}, ["django_tracekit.E003"]),
+    ({"SAMPLE_RATE": -0.1}, ["django_tracekit.E003"]),
+    ({"EXPORTER": "zipkin"}, ["django_tracekit.E004"]),
+    ({"EXPORTER": "nowhere.module.factory"}, ["django_tracekit.E005"]),
+    ({"EXPORTER": "tests.settings.SECRET_KEY"}, ["django_tracekit.E005"]),
+    ({"OTLP_ENDPOINT": "collector:4318"}, ["django_tracekit.E006"]),
+    ({"OTLP_ENDPOINT": "ftp://collector"}, ["django_tracekit.E006"]),
+    ({"OTLP_PROTOCOL": "http/json"}, ["django_tracekit.E007"]),
+    ({"EXCLUDED_URLS": ["(unclosed"]}, ["django_tracekit.E009"]),
+    ({"PROJECT_NAME": "my shop/x"}, ["django_tracekit.E010"]),
+    ({"AUTOTRACE": {"INCLUDE": "shop"}}, ["django_tracekit.E011"]),
+    ({"AUTOTRACE": {"MIN_DURATION_MS": -1}}, ["django_tracekit.E011"]),
+    ({"STATS": {"FLUSH_INTERVAL_S": 0}}, ["django_tracekit.E012"]),
+    ({"STATS": {"RETENTION_DAYS": "90"}}, ["django_tracekit.E012"]),
+    ({"SENTRY": {"DSN": "not-a-dsn"}}, ["django_tracekit.E013"]),
+    ({"ERRORS": {"MAX_FRAMES": 0}}, ["django_tracekit.E002"]),
+    ({"EXPORER": "otlp"}, ["django_tracekit.W001"]),
+    ({"STATS": {"ENABLE": True}}, ["django_tracekit.W001"]),
+])
+def test_invalid_setting_is_reported(tracekit: Any, expected: list[str]) -> None:
+    assert check_ids(tracekit) == expected
+
+
+def test_message_names_the_key_and_the_fix() -> None:
+    with override_settings(TRACEKIT={"SAMPLE_RATE": 2}):
+        (message,) = tracekit_messages()
+    assert isinstance(message, Error)
+    assert "TRACEKIT['SAMPLE_RATE']" in message.msg and "outside 0..1" in message.msg
+    assert message.hint and "0.1" in message.hint
+
+
+def test_unknown_key_warning_suggests_the_close_match() -> None:
+    with override_settings(TRACEKIT={"SAMPEL_RATE": 0.1}):
+        (message,) = tracekit_messages()
+    assert isinstance(message, Warning) and "SAMPLE_RATE" in (message.hint or "")
+
+
+def test_invalid_env_value_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "lots")
+    assert check_ids({}) == ["django_tracekit.E008"]
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "7")
+    assert check_ids({}) == ["django_tracekit.E003"]
+
+
+@pytest.mark.requires("opentelemetry.exporter.otlp.proto.http")
+def test_otlp_exporter_installed_is_clean() -> None:
+    assert check_ids({"EXPORTER": "otlp"}) == []
+
+
+def _middleware_ids(middleware: list[str]) -> list[str]:
+    with override_settings(MIDDLEWARE=middleware):
+        return sorted(m.id for m in tracekit_messages())
+
+
+def test_middleware_missing_duplicated_misplaced() -> None:
+    others = [m for m in test_settings.MIDDLEWARE if m != MIDDLEWARE_PATH]
+    assert _middleware_ids(others) == ["django_tracekit.E020"]
+    assert _middleware_ids([MIDDLEWARE_PATH, *others, MIDDLEWARE_PATH]) == [
+        "django_tracekit.E021"]
+    assert _middleware_ids([others[0], MIDDLEWARE_PATH, *others[1:]]) == ["django_tracekit.E022"]
+    assert _middleware_ids([MIDDLEWARE_PATH, *others]) == []

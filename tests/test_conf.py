@@ -1,0 +1,124 @@
+"""Settings resolution: defaults, env merging, precedence, caching and reset."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from django_tracekit.conf import Config, get_config, parse_otlp_headers, resolve
+
+
+def ids(config: Config) -> list[str]:
+    return [p.id for p in config.problems]
+
+
+def test_defaults_without_settings_or_env() -> None:
+    config = resolve(None, {})
+    assert config.enabled is True
+    assert config.project_name == "tests"  # name of tests.settings.BASE_DIR
+    assert config.service_name == "tests"
+    assert config.exporters == ("otlp",)
+    assert config.otlp_protocol == "http/protobuf"
+    assert config.otlp_endpoint == "http://localhost:4318/v1/traces"
+    assert config.sample_rate == 1.0
+    assert config.stats["FLUSH_INTERVAL_S"] == 10
+    assert config.autotrace["MIN_DURATION_MS"] == 1.0
+    assert config.sentry_dsn is None
+    assert config.capture_locals is False
+    assert config.problems == ()
+
+
+def test_env_fills_what_settings_leave_out() -> None:
+    env = {
+        "OTEL_SERVICE_NAME": "shop-web",
+        "OTEL_TRACES_EXPORTER": "console",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318",
+        "OTEL_EXPORTER_OTLP_HEADERS": "api-key=abc%3D,X-Team=core",
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": "0.25",
+        "SENTRY_DSN": "https://key@sentry.example/1",
+    }
+    config = resolve({}, env)
+    assert config.service_name == "shop-web"
+    assert config.exporters == ("console",)
+    assert config.otlp_endpoint == "http://collector:4318/v1/traces"
+    assert config.otlp_headers == {"api-key": "abc=", "x-team": "core"}
+    assert config.sample_rate == 0.25
+    assert config.sentry_dsn == "https://key@sentry.example/1"
+    assert config.problems == ()
+
+
+def test_explicit_settings_win_over_env() -> None:
+    env = {
+        "OTEL_SERVICE_NAME": "from-env",
+        "OTEL_TRACES_EXPORTER": "console",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://env:4318",
+        "OTEL_TRACES_SAMPLER": "always_off",
+        "SENTRY_DSN": "https://key@env.example/1",
+    }
+    config = resolve({
+        "SERVICE_NAME": "from-settings",
+        "EXPORTER": "otlp",
+        "OTLP_ENDPOINT": "http://settings:4318",
+        "SAMPLE_RATE": 0.5,
+        "SENTRY": {"DSN": "https://key@settings.example/2"},
+    }, env)
+    assert config.service_name == "from-settings"
+    assert config.exporters == ("otlp",)
+    assert config.otlp_endpoint == "http://settings:4318/v1/traces"
+    assert config.sample_rate == 0.5
+    assert config.sentry_dsn == "https://key@settings.example/2"
+
+
+def test_traces_endpoint_env_is_used_as_is_and_grpc_gets_no_path() -> None:
+    config = resolve({}, {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/custom",
+                          "OTEL_EXPORTER_OTLP_ENDPOINT": "http://ignored:4318"})
+    assert config.otlp_endpoint == "http://c:4318/custom"
+    grpc = resolve({}, {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+    assert (grpc.otlp_protocol, grpc.otlp_endpoint) == ("grpc", "http://localhost:4317")
+
+
+@pytest.mark.parametrize(("sampler", "arg", "rate"), [
+    ("always_on", None, 1.0), ("always_off", None, 0.0), ("traceidratio", "0.1", 0.1),
+    ("parentbased_always_off", None, 0.0),
+])
+def test_sampler_env(sampler: str, arg: str | None, rate: float) -> None:
+    env = {"OTEL_TRACES_SAMPLER": sampler}
+    if arg:
+        env["OTEL_TRACES_SAMPLER_ARG"] = arg
+    assert resolve({}, env).sample_rate == rate
+
+
+def test_otel_sdk_disabled_turns_tracing_off_unless_enabled_explicitly() -> None:
+    assert resolve({}, {"OTEL_SDK_DISABLED": "true"}).enabled is False
+    assert resolve({"ENABLED": True}, {"OTEL_SDK_DISABLED": "true"}).enabled is True
+
+
+def test_service_name_from_resource_attributes_env() -> None:
+    config = resolve({}, {"OTEL_RESOURCE_ATTRIBUTES": "service.name=billing,team=x"})
+    assert (config.service_name, config.service_name_explicit) == ("billing", False)
+
+
+def test_nested_sections_merge_with_defaults() -> None:
+    config = resolve({"STATS": {"RETENTION_DAYS": 30}}, {})
+    assert config.stats == {"ENABLED": True, "FLUSH_INTERVAL_S": 10, "RETENTION_DAYS": 30}
+
+
+def test_parse_otlp_headers_rejects_garbage() -> None:
+    with pytest.raises(ValueError, match="no '='"):
+        parse_otlp_headers("novalue")
+
+
+def test_config_is_cached_and_reset_when_settings_change() -> None:
+    first = get_config()
+    assert get_config() is first
+    with override_settings(TRACEKIT={"PROJECT_NAME": "shop"}):
+        assert get_config().project_name == "shop"
+    assert get_config().project_name == "tests"
+    assert get_config() is not first  # rebuilt after the override was undone
+
+
+def test_invalid_values_become_problems_not_exceptions() -> None:
+    config = resolve({"SAMPLE_RATE": "half", "EXPORTER": "jaeger", "BOGUS": 1}, {})
+    assert sorted(ids(config)) == ["E002", "E004", "W001"]
+    assert config.sample_rate == 1.0 and config.exporters == ("none",)

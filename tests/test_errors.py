@@ -1,0 +1,176 @@
+"""The error convention: one event, full stack (raise point + callers), chains, caps."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.test import override_settings
+from opentelemetry.trace import StatusCode
+
+import django_tracekit as tracekit
+from django_tracekit.errors import ERROR_SPAN_ID, format_stack, register_expected
+from tests import samples
+from tests.conftest import Spans
+
+
+def exception_events(span: object) -> list[dict[str, object]]:
+    return [dict(e.attributes or {}) for e in span.events if e.name == "exception"]  # type: ignore[attr-defined]
+
+
+def test_record_error_has_raise_frames_and_callers(spans: Spans) -> None:
+    def test_entry() -> None:
+        samples.caller_of_recording(3)
+
+    test_entry()
+    span = spans.named("tests/samples/caller_of_recording")
+    (event,) = exception_events(span)
+    assert event["exception.type"] == "ValueError"
+    assert event["exception.message"] == "deep failure"
+    stack = str(event["exception.stacktrace"])
+    lines = stack.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert lines[-1] == "ValueError: deep failure"
+    frames = [line for line in lines if line.startswith("  File ")]
+    names = [line.rsplit(" in ", 1)[1] for line in frames]
+    # Callers above the recording point (outermost first) ...
+    assert names.index("test_record_error_has_raise_frames_and_callers.<locals>.test_entry") < \
+        names.index("caller_of_recording") < names.index("catch_and_record")
+    # ... then the traceback: catch frame down to the raise point, 3 recursions + base case.
+    assert names[-5:] == ["catch_and_record", "level", "level", "level", "level"]
+    assert f'File "{samples.__file__}", line 64, in level' in stack  # the raise line
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == "ValueError: deep failure"
+    assert span.attributes["error.type"] == "ValueError"
+
+
+def test_escaping_exception_recorded_once_with_references(spans: Spans) -> None:
+    def inner() -> None:
+        with tracekit.span("inner"):
+            raise KeyError("k")
+
+    try:
+        with tracekit.span("outer"):
+            inner()
+    except KeyError:
+        pass
+    inner_span, outer_span = spans.named("inner"), spans.named("outer")
+    assert len(exception_events(inner_span)) == 1
+    assert exception_events(outer_span) == []  # a reference, not a second copy
+    assert outer_span.status.status_code is StatusCode.ERROR
+    assert outer_span.attributes[ERROR_SPAN_ID] == format(inner_span.context.span_id, "016x")
+    assert outer_span.attributes["error.type"] == "KeyError"
+
+
+def test_recording_twice_on_the_same_span_adds_nothing(spans: Spans) -> None:
+    with tracekit.span("once"):
+        exc = RuntimeError("x")
+        tracekit.record_error(exc)
+        tracekit.record_error(exc)
+    assert len(exception_events(spans.named("once"))) == 1
+
+
+def test_chained_exceptions_are_included() -> None:
+    try:
+        try:
+            {}["missing"]  # noqa: B018
+        except KeyError as exc:
+            raise RuntimeError("wrapper") from exc
+    except RuntimeError as exc:
+        stack = format_stack(exc)
+    assert "KeyError: 'missing'" in stack
+    assert "The above exception was the direct cause of the following exception:" in stack
+    assert stack.index("KeyError") < stack.index("RuntimeError: wrapper")
+
+    try:
+        try:
+            raise ValueError("first")
+        except ValueError:
+            raise TypeError("second") from None
+    except TypeError as exc:
+        suppressed = format_stack(exc)
+    assert "ValueError" not in suppressed  # `from None` suppresses the context, as Python does
+
+    try:
+        try:
+            raise ValueError("first")
+        except ValueError:
+            raise TypeError("second")  # noqa: B904
+    except TypeError as exc:
+        implicit = format_stack(exc)
+    assert "During handling of the above exception, another exception occurred:" in implicit
+
+
+def test_stack_is_capped_and_keeps_the_raise_point() -> None:
+    try:
+        samples.level(300)
+    except ValueError as exc:
+        stack = format_stack(exc, max_frames=40)
+        short = format_stack(exc, max_length=500)
+    frames = [line for line in stack.splitlines() if line.startswith("  File ")]
+    assert len(frames) == 40
+    assert "frames omitted ..." in stack
+    assert stack.endswith("ValueError: deep failure")
+    assert len(short) == 500 and short.startswith("[truncated]\n")
+    assert short.endswith("ValueError: deep failure")
+
+
+def test_no_locals_unless_enabled(spans: Spans) -> None:
+    def leak() -> None:
+        password = "hunter2"  # noqa: F841
+        visible = "shown-value"  # noqa: F841
+        raise ValueError("x")
+
+    with tracekit.span("default"):
+        try:
+            leak()
+        except ValueError as exc:
+            tracekit.record_error(exc)
+    stack = str(exception_events(spans.named("default"))[0]["exception.stacktrace"])
+    assert "hunter2" not in stack and "shown-value" not in stack
+
+    with override_settings(TRACEKIT={"ERRORS": {"CAPTURE_LOCALS": True}}):
+        with tracekit.span("locals"):
+            try:
+                leak()
+            except ValueError as exc:
+                tracekit.record_error(exc)
+    stack = str(exception_events(spans.named("locals"))[0]["exception.stacktrace"])
+    assert "visible = 'shown-value'" in stack
+    assert "password = '[redacted]'" in stack and "hunter2" not in stack
+
+
+def test_expected_outcomes_are_not_errors(spans: Spans) -> None:
+    class Retry(Exception):
+        pass
+
+    register_expected(Retry)
+    for exc in (Http404("nope"), Retry()):
+        try:
+            with tracekit.span("outcome"):
+                raise exc
+        except Exception:
+            pass
+    for span in spans.all():
+        assert span.status.status_code is StatusCode.UNSET
+        assert exception_events(span) == []
+
+
+def test_record_error_on_a_never_raised_exception_uses_the_recording_stack(spans: Spans) -> None:
+    def recorder() -> None:
+        with tracekit.span("fresh"):
+            tracekit.record_error(ValueError("never raised"))
+
+    recorder()
+    stack = str(exception_events(spans.named("fresh"))[0]["exception.stacktrace"])
+    assert "in test_record_error_on_a_never_raised_exception_uses_the_recording_stack" in stack
+    assert stack.splitlines()[-2].endswith("recorder")
+
+
+def test_broken_str_does_not_break_recording(spans: Spans) -> None:
+    class Weird(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    with tracekit.span("weird"):
+        tracekit.record_error(Weird())
+    (event,) = exception_events(spans.named("weird"))
+    assert event["exception.message"] == "<exception str() failed>"
