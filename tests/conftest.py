@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -29,7 +30,44 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"core profile must run without extras, found {present}")
 
 
+# Services the machine runs; tests marked `service("redis")` need them. Outside CI an
+# unreachable service skips the test; in CI (CI=true) it fails: CI must not pass by skipping.
+SERVICES = {
+    "postgres": ("127.0.0.1", 5432),
+    "mariadb": ("127.0.0.1", 3306),
+    "redis": ("127.0.0.1", 6379),
+    "rabbitmq": ("127.0.0.1", 5672),
+}
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _require_service(name: str) -> None:
+    if name == "chromium":
+        ok = os.path.exists("/usr/bin/chromium")
+        where = "/usr/bin/chromium"
+    else:
+        host, port = SERVICES[name]
+        ok = _reachable(host, port)
+        where = f"{host}:{port}"
+    if ok:
+        return
+    if IN_CI:
+        pytest.fail(f"service {name} ({where}) is not available in CI")
+    pytest.skip(f"service {name} ({where}) is not available (set CI=true to make this fail)")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers("service"):
+        for name in marker.args:
+            _require_service(name)
     for marker in item.iter_markers("requires"):
         missing = [m for m in marker.args if not _installed(m)]
         if not missing:
