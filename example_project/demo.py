@@ -100,12 +100,13 @@ def main() -> int:
         wait_until_up(base, server)
         traffic = threading.Thread(target=drive_traffic, args=(base, stop, counts), daemon=True)
         traffic.start()
+        stopping = f"Stopping in {seconds:g} s." if seconds else "Ctrl-C to stop."
         print(f"""
 django-tracekit demo is running.
   site:   {base}/videos/
   admin:  {base}/admin/   (user: demo  password: demo — demo only)
   spans:  {SPANS}   (one JSON span per line: tail -f it)
-Traffic is flowing in the background. {"Stopping in %g s." % seconds if seconds else "Ctrl-C to stop."}
+Traffic is flowing in the background. {stopping}
 """, flush=True)
         if seconds:
             time.sleep(seconds)
@@ -124,7 +125,7 @@ Traffic is flowing in the background. {"Stopping in %g s." % seconds if seconds 
     names = span_names()
     print(f"demo: responses by status {dict(sorted(counts.items()))}; "
           f"{sum(names.values())} spans, top: "
-          + ", ".join(f"{n} ×{c}" for n, c in sorted(names.items(), key=lambda i: -i[1])[:6]))
+          + ", ".join(f"{n} x{c}" for n, c in sorted(names.items(), key=lambda i: -i[1])[:6]))
     missing = EXPECTED - set(names)
     if missing:
         print(f"demo: expected spans missing: {sorted(missing)}", file=sys.stderr)

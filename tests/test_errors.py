@@ -71,7 +71,7 @@ def test_recording_twice_on_the_same_span_adds_nothing(spans: Spans) -> None:
 def test_chained_exceptions_are_included() -> None:
     try:
         try:
-            {}["missing"]  # noqa: B018
+            {}["missing"]
         except KeyError as exc:
             raise RuntimeError("wrapper") from exc
     except RuntimeError as exc:
@@ -127,12 +127,12 @@ def test_no_locals_unless_enabled(spans: Spans) -> None:
     stack = str(exception_events(spans.named("default"))[0]["exception.stacktrace"])
     assert "hunter2" not in stack and "shown-value" not in stack
 
-    with override_settings(TRACEKIT={"ERRORS": {"CAPTURE_LOCALS": True}}):
-        with tracekit.span("locals"):
-            try:
-                leak()
-            except ValueError as exc:
-                tracekit.record_error(exc)
+    with override_settings(TRACEKIT={"ERRORS": {"CAPTURE_LOCALS": True}}), \
+            tracekit.span("locals"):
+        try:
+            leak()
+        except ValueError as exc:
+            tracekit.record_error(exc)
     stack = str(exception_events(spans.named("locals"))[0]["exception.stacktrace"])
     assert "visible = 'shown-value'" in stack
     assert "password = '[redacted]'" in stack and "hunter2" not in stack

@@ -110,7 +110,8 @@ class Receiver:
             while not predicate(self.spans):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"condition not met; spans: {[s.name for s in self.spans]}")
+                    names = [s.name for s in self.spans]
+                    raise AssertionError(f"condition not met; spans: {names}")
                 self._cond.wait(left)
             return list(self.spans)
 
@@ -174,7 +175,7 @@ class OtlpGrpcReceiver(Receiver):
         receiver = self
 
         class Service(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
-            def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
+            def Export(self, request: Any, context: Any) -> Any:
                 metadata = {k: v for k, v in context.invocation_metadata()}
                 receiver.ingest(request.SerializeToString(), metadata)
                 return trace_service_pb2.ExportTraceServiceResponse()
