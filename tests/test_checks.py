@@ -11,6 +11,7 @@ from django.test import override_settings
 
 from django_tracekit.checks import MIDDLEWARE_PATH
 from tests import settings as test_settings
+from tests.conftest import _installed
 
 
 def tracekit_messages() -> list[Any]:
@@ -19,6 +20,9 @@ def tracekit_messages() -> list[Any]:
 
 
 def check_ids(tracekit: Any) -> list[str]:
+    if isinstance(tracekit, dict) and "EXPORTER" not in tracekit:
+        # Keep the default exporter's presence (profile-dependent) out of these checks.
+        tracekit = {**tracekit, "EXPORTER": "none"}
     with override_settings(TRACEKIT=tracekit):
         return sorted(m.id for m in tracekit_messages())
 
@@ -28,7 +32,6 @@ def test_test_settings_are_clean() -> None:
 
 
 @pytest.mark.parametrize(("tracekit", "expected"), [
-    ("not a dict", ["django_tracekit.E001"]),
     ({"SAMPLE_RATE": "0.5"}, ["django_tracekit.E002"]),
     ({"SAMPLE_RATE": True}, ["django_tracekit.E002"]),
     ({"SAMPLE_RATE": 1.5}, ["django_tracekit.E003"]),
@@ -54,8 +57,14 @@ def test_invalid_setting_is_reported(tracekit: Any, expected: list[str]) -> None
     assert check_ids(tracekit) == expected
 
 
+def test_tracekit_not_a_dict() -> None:
+    ids = check_ids("not a dict")
+    # W002 may follow in the core profile: the defaults then apply, otlp included.
+    assert [i for i in ids if i != "django_tracekit.W002"] == ["django_tracekit.E001"]
+
+
 def test_message_names_the_key_and_the_fix() -> None:
-    with override_settings(TRACEKIT={"SAMPLE_RATE": 2}):
+    with override_settings(TRACEKIT={"SAMPLE_RATE": 2, "EXPORTER": "none"}):
         (message,) = tracekit_messages()
     assert isinstance(message, Error)
     assert "TRACEKIT['SAMPLE_RATE']" in message.msg and "outside 0..1" in message.msg
@@ -63,7 +72,7 @@ def test_message_names_the_key_and_the_fix() -> None:
 
 
 def test_unknown_key_warning_suggests_the_close_match() -> None:
-    with override_settings(TRACEKIT={"SAMPEL_RATE": 0.1}):
+    with override_settings(TRACEKIT={"SAMPEL_RATE": 0.1, "EXPORTER": "none"}):
         (message,) = tracekit_messages()
     assert isinstance(message, Warning) and "SAMPLE_RATE" in (message.hint or "")
 
@@ -76,9 +85,17 @@ def test_invalid_env_value_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     assert check_ids({}) == ["django_tracekit.E003"]
 
 
-@pytest.mark.requires("opentelemetry.exporter.otlp.proto.http")
-def test_otlp_exporter_installed_is_clean() -> None:
-    assert check_ids({"EXPORTER": "otlp"}) == []
+def test_otlp_exporter_presence() -> None:
+    """Full profile: clean. Core profile (no otlp extra): the default is a warning, an
+    explicit choice an error, each naming the extra to install."""
+    if _installed("opentelemetry.exporter.otlp.proto.http"):
+        assert check_ids({"EXPORTER": "otlp"}) == []
+        assert check_ids({"SAMPLE_RATE": 1.0, "EXPORTER": "otlp"}) == []
+        return
+    with override_settings(TRACEKIT={}):
+        (warning,) = tracekit_messages()
+    assert warning.id == "django_tracekit.W002" and "django-tracekit[otlp]" in warning.hint
+    assert check_ids({"EXPORTER": "otlp"}) == ["django_tracekit.E014"]
 
 
 def _middleware_ids(middleware: list[str]) -> list[str]:
