@@ -8,6 +8,10 @@ two forms cannot drift apart in wording.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+# The Semgrep form of this catalogue, shipped as package data (see semgrep_rules.py).
+SEMGREP_RULES_PATH = Path(__file__).with_name("semgrep") / "tracekit.yml"
 
 
 @dataclass(frozen=True)

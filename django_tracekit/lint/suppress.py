@@ -43,5 +43,5 @@ def suppressions(source: str) -> dict[int, set[str]]:
 
 
 def is_suppressed(table: dict[int, set[str]], line: int, rule_id: str) -> bool:
-    ids = table.get(line)
-    return bool(ids) and (ALL in ids or rule_id in ids)  # type: ignore[operator]
+    ids = table.get(line, set())
+    return ALL in ids or rule_id in ids
