@@ -1,0 +1,69 @@
+"""Settings of the Django project the Sentry tests serve with gunicorn / run under Celery.
+
+Env (set by tests/sentry/helpers.py):
+  TK_SENTRY_DSN        -> TRACEKIT["SENTRY"]["DSN"]: tracekit initialises Sentry.
+  TK_SENTRY_APP_DSN    -> the *application* initialises sentry_sdk here, with Sentry tracing
+                          on and without DedupeIntegration: tracekit must use that client.
+  TK_SAMPLE_RATE       -> TRACEKIT["SAMPLE_RATE"].
+  TRACEKIT_TEST_OTLP_ENDPOINT, TK_BROKER_DIR.
+"""
+
+import os
+from pathlib import Path
+
+# BASE_DIR is the repository's tests/ folder: PROJECT_NAME "tests", in-app package "tests".
+BASE_DIR = Path(__file__).resolve().parents[2]
+SECRET_KEY = "tests-sentry-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+USE_TZ = True
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django_tracekit",
+    "tests.sentry.project.apps.SentryProjectConfig",
+]
+MIDDLEWARE = [
+    "django_tracekit.middleware.TracekitMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "tests.sentry.project.middleware.FakeUserMiddleware",
+    "tests.sentry.project.middleware.RaiseOnPathMiddleware",
+]
+ROOT_URLCONF = "tests.sentry.project.urls"
+WSGI_APPLICATION = "tests.sentry.project.wsgi.application"
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    # django.request logs every deliberate 500 with its traceback: keep it out of the server
+    # log (Sentry's LoggingIntegration still sees the records: it hooks Logger.callHandlers).
+    "loggers": {
+        "django.request": {"handlers": [], "propagate": False},
+        "django_tracekit": {"handlers": ["stderr"], "level": "INFO"},
+    },
+}
+TRACEKIT = {
+    "EXPORTER": "otlp",
+    "OTLP_ENDPOINT": os.environ.get("TRACEKIT_TEST_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+    "SERVICE_NAME": "tracekit-sentry-tests",
+    "SAMPLE_RATE": float(os.environ.get("TK_SAMPLE_RATE", "1.0")),
+    "EXCLUDED_URLS": [r"^/healthz"],
+    "STATS": {"ENABLED": False},
+    "SENTRY": {"DSN": os.environ.get("TK_SENTRY_DSN") or None, "ENVIRONMENT": "tk-env"},
+}
+
+if os.environ.get("TK_SENTRY_APP_DSN"):
+    # The application's own Sentry setup, the way teams write it in settings.py.
+    import sentry_sdk
+    from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.integrations.logging import LoggingIntegration
+
+    sentry_sdk.init(
+        dsn=os.environ["TK_SENTRY_APP_DSN"],
+        environment="app-env",
+        # Without DedupeIntegration only tracekit's own rule keeps errors single.
+        default_integrations=False,
+        integrations=[DjangoIntegration(), LoggingIntegration()],
+        traces_sample_rate=1.0,  # the team runs Sentry tracing too
+    )

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from tests.sentry.project import views
+
+urlpatterns = [
+    path("healthz", views.healthz),
+    path("hello/", views.hello),
+    path("boom/", views.boom),
+    path("secret/", views.secret),
+    path("handled/", views.handled),
+    path("mw-boom/", views.hello),
+]
