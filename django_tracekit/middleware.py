@@ -61,7 +61,8 @@ def _on_request_exception(sender: Any, request: HttpRequest | None = None, **kwa
     """Unhandled exception in a middleware or view (Django is about to answer 500)."""
     span = getattr(request, views.REQUEST_SPAN_ATTR, None)
     exc = sys.exc_info()[1]
-    if span is not None and exc is not None:
+    # An excluded URL carries the invalid span: not traced, not reported.
+    if span is not None and exc is not None and span.get_span_context().is_valid:
         record_error(exc, span)
 
 
@@ -115,6 +116,8 @@ class TracekitMiddleware:
             config = get_config()
             path = request.path
             if any(p.search(path) for p in config.excluded_urls):
+                # Marked, so that the view does not start a trace of its own either.
+                setattr(request, views.REQUEST_SPAN_ATTR, trace.INVALID_SPAN)
                 return None
             parent = propagate.extract(request.META, getter=_getter)
             span = get_tracer().start_span(
@@ -165,45 +168,79 @@ class TracekitMiddleware:
         span.set_attributes(self.headers.response_headers(response))
 
     def _end_after_body(self, response: HttpResponseBase, span: Span) -> None:
+        closers = getattr(response, "_resource_closers", None)
+        if getattr(response, "file_to_stream", None) is not None and isinstance(closers, list):
+            # A FileResponse the server may send with wsgi.file_wrapper (sendfile): replacing
+            # its content would disable that, so end the span when the server closes it.
+            closers.append(span.end)
+            return
         content = response.streaming_content  # type: ignore[attr-defined]
+        body: _TimedBody
         if hasattr(content, "__aiter__"):
-            response.streaming_content = _aiter_then_end(content, span)  # type: ignore[attr-defined]
+            body = _AsyncTimedBody(content, span)
         else:
-            response.streaming_content = _iter_then_end(content, span)  # type: ignore[attr-defined]
+            body = _SyncTimedBody(content, span)
+        response.streaming_content = body  # type: ignore[attr-defined]
 
 
 def _authenticated_user_id(request: HttpRequest) -> str | None:
     """The user's id, only if the app already loaded the user (no extra query for tracing)."""
     user = request.__dict__.get("user")
-    if user is None:
-        return None
     if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
-        return None
-    if not getattr(user, "is_authenticated", False):
+        user = None
+    if user is None:
+        # ``await request.auser()`` (async views) caches here and leaves request.user lazy.
+        user = request.__dict__.get("_acached_user")
+    if user is None or not getattr(user, "is_authenticated", False):
         return None
     pk = getattr(user, "pk", None)
     return None if pk is None else str(pk)
 
 
-def _iter_then_end(content: Iterator[bytes], span: Span) -> Iterator[bytes]:
-    try:
-        yield from content
-    except Exception as exc:
-        record_error(exc, span)
-        raise
-    finally:
-        # Runs at exhaustion, or when the server closes the response (client went away).
-        span.end()
+class _TimedBody:
+    """The response body, ending the span once it is sent.
+
+    The span ends when the body is exhausted, fails, or is closed by the server (Django
+    calls ``close()`` on every body it was given, also when the client went away before the
+    first chunk: a generator's ``finally`` would not run then).
+    """
+
+    def __init__(self, content: Any, span: Span) -> None:
+        self._content = content
+        self._span = span
+        self._ended = False
+
+    def _end(self) -> None:
+        if not self._ended:
+            self._ended = True
+            self._span.end()
+
+    def _failed(self, exc: BaseException) -> None:
+        if not self._ended:
+            record_error(exc, self._span)
+
+    def close(self) -> None:
+        self._end()
 
 
-async def _aiter_then_end(content: AsyncIterator[bytes], span: Span) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in content:
-            yield chunk
-    except Exception as exc:
-        record_error(exc, span)
-        raise
-    finally:
-        span.end()
+class _SyncTimedBody(_TimedBody):
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._content
+        except Exception as exc:
+            self._failed(exc)
+            raise
+        finally:
+            self._end()
 
 
+class _AsyncTimedBody(_TimedBody):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._content:
+                yield chunk
+        except Exception as exc:
+            self._failed(exc)
+            raise
+        finally:
+            self._end()

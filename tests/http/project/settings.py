@@ -50,12 +50,15 @@ REST_FRAMEWORK = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler"},
+        "null": {"class": "logging.NullHandler"},
+    },
     # The 500s and 400s below are deliberate; keep their log lines out of the server log
     # so that a real failure stands out, but let tracekit's own warnings through.
     "loggers": {
-        "django.request": {"handlers": [], "propagate": False},
-        "django.security": {"handlers": [], "propagate": False},
+        "django.request": {"handlers": ["null"], "propagate": False},
+        "django.security": {"handlers": ["null"], "propagate": False},
         "django_tracekit": {"handlers": ["stderr"], "level": "WARNING"},
     },
 }
