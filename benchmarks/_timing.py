@@ -50,3 +50,29 @@ def print_table(title: str, results: dict[str, float], baseline: str,
     print(f"|{'-' * (width + 2)}|--------:|------:|")
     for name, seconds in results.items():
         print(f"| {name.ljust(width)} | {seconds * scale:8.3f} | {seconds / base:6.3f}x |")
+
+
+def calibrate(func: Callable[[], object], seconds: float) -> int:
+    """How many calls of ``func`` take about ``seconds`` (at least 1)."""
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            func()
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds / 8 or number >= 1 << 22:
+            return max(1, round(number * seconds / max(elapsed, 1e-9)))
+        number *= 4
+
+
+def interleaved_samples(contenders: dict[str, Callable[[], object]], seconds_per_round: float,
+                        rounds: int = 5) -> dict[str, list[float]]:
+    """Like :func:`interleaved`, but each contender gets its own call count (calibrated so a
+    round of it takes about ``seconds_per_round``) and the per-round medians are returned,
+    so callers can take medians and also look at round-by-round ratios."""
+    numbers = {name: calibrate(func, seconds_per_round / 3) for name, func in contenders.items()}
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, func in contenders.items():
+            samples[name].append(per_call_seconds(func, numbers[name], repeat=3))
+    return samples
