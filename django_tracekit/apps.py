@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 from django.apps import AppConfig
 
 
@@ -12,4 +15,15 @@ class TracekitConfig(AppConfig):
         from django_tracekit import bootstrap, checks  # noqa: F401  (registers the checks)
         from django_tracekit.conf import get_config
 
-        bootstrap.setup(get_config())
+        config = get_config()
+        # Integrations register their processors/hooks before the provider is built.
+        # Each is imported only when its library is installed (and, for Sentry, in use).
+        if importlib.util.find_spec("celery") is not None:
+            from django_tracekit.integrations import celery
+
+            celery.install()
+        bootstrap.setup(config)
+        if config.sentry_dsn or "sentry_sdk" in sys.modules:
+            from django_tracekit.integrations import sentry
+
+            sentry.install(config)

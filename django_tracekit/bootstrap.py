@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from opentelemetry import trace
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 from django_tracekit import tracer as tracer_module
 from django_tracekit.conf import Config
@@ -33,6 +33,9 @@ logger = logging.getLogger("django_tracekit")
 # Integrations (stats, Sentry) contribute processors that run whatever the exporter is.
 ProcessorFactory = Callable[[Config], SpanProcessor | None]
 processor_factories: list[ProcessorFactory] = []
+# Integrations that must see sampled-out spans (stats: exact counts) wrap our sampler.
+SamplerWrapper = Callable[[Sampler, Config], Sampler]
+sampler_wrappers: list[SamplerWrapper] = []
 
 
 @dataclass
@@ -119,10 +122,10 @@ def _setup(config: Config) -> State:
                     "%d processor(s) to it (its sampler and resource stay in charge)",
                     len(processors))
     else:
-        provider = TracerProvider(
-            resource=_resource(config),
-            sampler=ParentBased(TraceIdRatioBased(config.sample_rate)),
-        )
+        sampler: Sampler = ParentBased(TraceIdRatioBased(config.sample_rate))
+        for wrap in sampler_wrappers:
+            sampler = wrap(sampler, config)
+        provider = TracerProvider(resource=_resource(config), sampler=sampler)
         trace.set_tracer_provider(provider)
     for processor in processors:
         provider.add_span_processor(processor)

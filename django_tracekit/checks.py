@@ -6,6 +6,7 @@ this module adds the middleware placement checks and turns problems into check m
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,17 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None,
     if config.enabled:
         problems.extend(check_exporters(config))
     return [_message(p) for p in problems]
+
+
+@register("django_tracekit")
+def check_sentry(app_configs: Sequence[AppConfig] | None = None,
+                 **kwargs: Any) -> list[CheckMessage]:
+    config = get_config()
+    if not config.sentry_dsn and "sentry_sdk" not in sys.modules:
+        return []
+    from django_tracekit.integrations.sentry import check_sentry as sentry_checks
+
+    return sentry_checks(config)
 
 
 @register("django_tracekit")

@@ -52,6 +52,11 @@ DEFAULTS: dict[str, Any] = {
     "EXCLUDED_URLS": [],
     # The error convention's caps. CAPTURE_LOCALS adds (redacted, truncated) local values.
     "ERRORS": {"MAX_FRAMES": 128, "MAX_LENGTH": 32_768, "CAPTURE_LOCALS": False},
+    # Celery integration. Task arguments are never captured (PII); ARGS_SUMMARY adds only
+    # their count, types and keyword names (never values) to the task's span.
+    "CELERY": {"ARGS_SUMMARY": False},
+    # Link trace ids in the admin to a trace viewer: "https://jaeger/trace/{trace_id}".
+    "TRACE_URL": None,
 }
 
 EXPORTER_NAMES = ("otlp", "console", "none")
@@ -107,6 +112,8 @@ class Config:
     max_length: int
     capture_locals: bool
     problems: tuple[Problem, ...] = field(default=())
+    trace_url: str | None = None
+    celery: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULTS["CELERY"]))
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -295,6 +302,18 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
     max_frames = _positive_int(r, errors, "MAX_FRAMES", "ERRORS")
     max_length = _positive_int(r, errors, "MAX_LENGTH", "ERRORS")
     capture_locals = r.typed("CAPTURE_LOCALS", bool, False, errors, "TRACEKIT['ERRORS']")
+    trace_url = r.typed("TRACE_URL", str, None)
+    if trace_url is not None and ("{trace_id}" not in trace_url or not _valid_url(trace_url)):
+        r.report("E016", "TRACEKIT['TRACE_URL']",
+                f"{trace_url!r} is not an http(s) URL containing '{{trace_id}}'.",
+                "Use e.g. 'https://jaeger.example.com/trace/{trace_id}'.")
+        trace_url = None
+    celery = r.section("CELERY")
+    if not isinstance(celery["ARGS_SUMMARY"], bool):
+        r.report("E015", "TRACEKIT['CELERY']['ARGS_SUMMARY']",
+                f"must be True or False, got {celery['ARGS_SUMMARY']!r}.",
+                "Use True to add argument types (never values) to task spans.")
+        celery["ARGS_SUMMARY"] = False
 
     return Config(
         enabled=enabled,
@@ -318,6 +337,8 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
         max_length=max_length,
         capture_locals=capture_locals,
         problems=tuple(r.problems),
+        celery=celery,
+        trace_url=trace_url,
     )
 
 

@@ -31,7 +31,7 @@ Imported only when Sentry is in use (``install()`` from ``apps.ready()``). Rules
 - **Never slows the host**: capture only builds the event; the SDK's transport sends it from
   its background thread with a bounded queue.
 
-Sentry SDK 2.x is supported. 3.x is refused (system check ``django_tracekit.E015``): its
+Sentry SDK 2.x is supported. 3.x is refused (system check ``django_tracekit.E017``): its
 pre-releases replace OpenTelemetry's global TracerProvider and its final API removes or
 renames what this module and the team's setup rely on; see ``docs/sentry.md``.
 """
@@ -153,8 +153,8 @@ def sentry_wanted(config: Config) -> bool:
 def check_sentry(config: Config) -> list[CheckMessage]:
     """System check messages for the Sentry integration (register from ``checks.py``).
 
-    E015: Sentry is configured but the installed sentry-sdk is not a supported version.
-    E016: a DSN is configured but sentry-sdk is not installed.
+    E017: Sentry is configured but the installed sentry-sdk is not a supported version.
+    E018: a DSN is configured but sentry-sdk is not installed.
     """
     version = _sdk_version()
     key = "TRACEKIT['SENTRY']['DSN']"
@@ -162,7 +162,7 @@ def check_sentry(config: Config) -> list[CheckMessage]:
         if config.sentry_dsn:
             return [Error(f"{key} is set but sentry-sdk is not installed: errors are not "
                           "forwarded to Sentry.", hint=f"Install the extra: {EXTRA_HINT}.",
-                          id="django_tracekit.E016")]
+                          id="django_tracekit.E018")]
         return []
     if not sentry_wanted(config):
         return []
@@ -172,7 +172,7 @@ def check_sentry(config: Config) -> list[CheckMessage]:
     return [Error(f"{problem}; errors are not forwarded to Sentry.",
                   hint="Install a supported version: pip install 'sentry-sdk>=2,<3', or "
                        "remove TRACEKIT['SENTRY'] / SENTRY_DSN to turn forwarding off.",
-                  id="django_tracekit.E015")]
+                  id="django_tracekit.E017")]
 
 
 def _in_app_packages(config: Config) -> tuple[str, ...]:
@@ -220,7 +220,7 @@ def _install(config: Config) -> Status:
         return Status(False, f"sentry-sdk is not installed ({EXTRA_HINT})")
     problem = _unsupported(version)
     if problem is not None:
-        return Status(False, problem + " (system check django_tracekit.E015)")
+        return Status(False, problem + " (system check django_tracekit.E017)")
     if any(p.id == "E013" for p in config.problems):
         return Status(False, "the Sentry DSN is invalid (system check django_tracekit.E013)")
 

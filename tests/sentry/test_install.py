@@ -18,8 +18,10 @@ DSN = "http://public@127.0.0.1:9/1"  # discard port: nothing is sent in these te
 def test_install_is_idempotent_and_never_reinitialises_the_applications_client():
     result = check(run_django("""
         import sentry_sdk
+        # As applications do: Sentry initialised in settings, before django.setup().
         sentry_sdk.init(dsn="http://app@127.0.0.1:9/2", environment="app-env")
         client = sentry_sdk.get_client()
+        django.setup()  # TracekitConfig.ready() installs the forwarding
         from django_tracekit import errors
         from django_tracekit.conf import get_config
         from django_tracekit.integrations import sentry
@@ -31,7 +33,7 @@ def test_install_is_idempotent_and_never_reinitialises_the_applications_client()
             "dsn": sentry_sdk.get_client().dsn,
             "listeners": sum(1 for l in errors.error_listeners if l is sentry._forward),
         }))
-    """, {"TRACEKIT": {"EXPORTER": "none", "SENTRY": {"DSN": DSN}}}))
+    """, {"TRACEKIT": {"EXPORTER": "none", "SENTRY": {"DSN": DSN}}}, setup=False))
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {
         "same": True, "enabled": True, "owns": False, "client_kept": True,
         "dsn": "http://app@127.0.0.1:9/2", "listeners": 1}
@@ -77,18 +79,18 @@ def test_sentry_3_is_refused_with_a_check_error(monkeypatch):
     monkeypatch.setattr(sentry, "_status", None)
     config = resolve({"SENTRY": {"DSN": DSN}}, {})
     [message] = sentry.check_sentry(config)
-    assert message.id == "django_tracekit.E015"
+    assert message.id == "django_tracekit.E017"
     assert message.msg.startswith("sentry-sdk 3.0.0a4 is not supported")
     assert "sentry-sdk>=2,<3" in str(message.hint)
     status = sentry.install(config)
     assert status.enabled is False
-    assert "django_tracekit.E015" in status.reason
+    assert "django_tracekit.E017" in status.reason
 
 
 def test_dsn_without_the_extra_is_a_check_error(monkeypatch):
     monkeypatch.setattr(sentry, "_sdk_version", lambda: None)
     [message] = sentry.check_sentry(resolve({"SENTRY": {"DSN": DSN}}, {}))
-    assert message.id == "django_tracekit.E016"
+    assert message.id == "django_tracekit.E018"
     assert sentry.check_sentry(resolve({}, {})) == []
 
 

@@ -17,8 +17,10 @@ BROKER_DIR = os.environ.get("TK_BROKER_DIR", "/tmp/tk-sentry-broker")
 
 def broker_options(base: str) -> dict[str, str]:
     out = os.path.join(base, "out")  # producer and worker share one folder
+    # control_folder too: kombu's default is ./control, in the working directory.
     return {"data_folder_in": out, "data_folder_out": out,
-            "processed_folder": os.path.join(base, "processed")}
+            "processed_folder": os.path.join(base, "processed"),
+            "control_folder": os.path.join(base, "control")}
 
 
 app = Celery("tk_sentry_tests")

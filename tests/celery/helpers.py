@@ -1,0 +1,220 @@
+"""A real Celery worker (prefork) and a real Django server (runserver) on the test project,
+both exporting to a local OTLP receiver; helpers to find a trace's spans."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.support.otlp_receiver import OtlpHttpReceiver, ReceivedSpan
+
+REPO = Path(__file__).resolve().parents[2]
+SETTINGS = "tests.celery.project.settings"
+# OTLP proto enum values.
+KIND_SERVER, KIND_PRODUCER, KIND_CONSUMER = 2, 4, 5
+STATUS_UNSET, STATUS_ERROR = 0, 2
+READY_TIMEOUT_S = 45.0
+
+BROKERS = {
+    "filesystem": "filesystem://",
+    "redis": "redis://127.0.0.1:6379/14",
+    "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//",
+}
+TASKS = "tests.celery.project.tasks"
+
+
+def task_span_name(function: str) -> str:
+    """The convention name of a task function of the test project (PROJECT_NAME "tests")."""
+    return f"tests/celery/project/tasks/{function}"
+
+
+def publish_span_name(function: str) -> str:
+    return f"apply_async/{TASKS}.{function}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stack_env(broker: str, receiver: OtlpHttpReceiver, data: Path, queue: str,
+              **extra: str) -> dict[str, str]:
+    # A clean slate: the developer's OTEL_*/SENTRY_* variables must not change the export.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OTEL_", "SENTRY_", "TK_", "CELERY_"))
+           and k != "DJANGO_SETTINGS_MODULE"}
+    env.update({
+        "DJANGO_SETTINGS_MODULE": SETTINGS,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+        "TK_CELERY_BROKER": BROKERS[broker],
+        "TK_CELERY_DATA": str(data),
+        "TK_CELERY_QUEUE": queue,
+        "TK_OTLP_ENDPOINT": receiver.endpoint,
+        # Export within ~50 ms so tests wait for spans briefly, not the 5 s default.
+        "OTEL_BSP_SCHEDULE_DELAY": "50",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra)
+    return env
+
+
+class Process:
+    """A subprocess in its own process group; ``stop()`` kills the whole group."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = READY_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{self.name} not ready ({text!r} not logged):\n{self.log()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        # Pool children left behind by a killed parent are in the same group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self._log.close()
+
+
+class Stack:
+    """One broker: a prefork worker (concurrency 2) and a runserver, sharing a queue."""
+
+    def __init__(self, broker: str, receiver: OtlpHttpReceiver, tmp: Path,
+                 worker_args: tuple[str, ...] = (), worker_env: dict[str, str] | None = None,
+                 **env: str) -> None:
+        self.broker = broker
+        self.receiver = receiver
+        data = tmp / "data"
+        for sub in ("broker", "control", "results"):
+            (data / sub).mkdir(parents=True, exist_ok=True)
+        # A queue of its own: a shared Redis/RabbitMQ may hold other workers' queues.
+        queue = f"tracekit-tests-{uuid.uuid4().hex[:12]}"
+        self.env = stack_env(broker, receiver, data, queue, **env)
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.processes: list[Process] = []
+        try:
+            worker = self._start("worker", [
+                sys.executable, "-m", "celery", "-A", "tests.celery.project", "worker",
+                "-P", "prefork", "-c", "2", "--loglevel=INFO", "-n", f"{queue}@%h",
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "-I", "tests.celery.project.worker_only", *worker_args], tmp,
+                {**self.env, **(worker_env or {})})
+            server = self._start("server", [
+                sys.executable, "-m", "django", "runserver", "--noreload",
+                f"127.0.0.1:{self.port}"], tmp, self.env)
+            worker.wait_for_log(" ready.")
+            server.wait_for_log("Quit the server")
+            self.worker = worker
+            self._wait_http()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, name: str, cmd: list[str], tmp: Path, env: dict[str, str]) -> Process:
+        process = Process(name, cmd, env, tmp)
+        self.processes.append(process)
+        return process
+
+    def _wait_http(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            try:
+                self.get("/healthz/")
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def get(self, path: str) -> dict[str, Any]:
+        with urllib.request.urlopen(self.base_url + path, timeout=30) as reply:
+            return dict(json.loads(reply.read()))
+
+    def wait_state(self, task_id: str, states: tuple[str, ...], timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = str(self.get(f"/state/{task_id}/")["state"])
+            if state in states:
+                return state
+            time.sleep(0.1)
+        raise AssertionError(f"task {task_id} never reached {states}")
+
+    def wait_trace(self, trace_id: str, names: dict[str, int],
+                   timeout: float = 20.0) -> list[ReceivedSpan]:
+        """:func:`wait_trace`, with the worker and server logs in the failure message."""
+        try:
+            return wait_trace(self.receiver, trace_id, names, timeout)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.logs()}") from None
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.log()[-3000:]}" for p in self.processes)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+
+# --- finding spans ----------------------------------------------------------------------
+
+
+def in_trace(spans: list[ReceivedSpan], trace_id: str) -> list[ReceivedSpan]:
+    return [s for s in spans if s.trace_id == trace_id]
+
+
+def wait_trace(receiver: OtlpHttpReceiver, trace_id: str, names: dict[str, int],
+               timeout: float = 20.0) -> list[ReceivedSpan]:
+    """Wait until the trace holds at least ``count`` spans of each name; its spans."""
+    def done(spans: list[ReceivedSpan]) -> bool:
+        mine = in_trace(spans, trace_id)
+        return all(sum(s.name == n for s in mine) >= c for n, c in names.items())
+
+    try:
+        return in_trace(receiver.wait_for(done, timeout=timeout), trace_id)
+    except AssertionError:
+        got = sorted(s.name for s in in_trace(receiver.spans, trace_id))
+        raise AssertionError(f"trace {trace_id}: wanted {names}, got {got}") from None
+
+
+def by_message_id(spans: list[ReceivedSpan], task_id: str, kind: int) -> list[ReceivedSpan]:
+    return [s for s in spans
+            if s.kind == kind and s.attributes.get("messaging.message.id") == task_id]
+
+
+def one(spans: list[ReceivedSpan], name: str) -> ReceivedSpan:
+    found = [s for s in spans if s.name == name]
+    assert len(found) == 1, f"{len(found)} spans named {name!r}: {sorted(s.name for s in spans)}"
+    return found[0]
