@@ -18,6 +18,9 @@ class TracekitConfig(AppConfig):
         config = get_config()
         # Integrations register their processors/hooks before the provider is built.
         # Each is imported only when its library is installed (and, for Sentry, in use).
+        from django_tracekit import stats
+
+        stats.install()
         if importlib.util.find_spec("celery") is not None:
             from django_tracekit.integrations import celery
 

@@ -1,14 +1,19 @@
-"""`make demo`: the example project on embedded defaults (SQLite), with traffic.
+"""`make demo`: the example project on embedded defaults (SQLite + Celery's filesystem://
+broker), a real Celery worker, a real server and background traffic.
 
-Runs until Ctrl-C, or for DEMO_SECONDS seconds and then exits 0 only if the expected spans
-were produced. Stops every process it started.
+Runs until Ctrl-C, or for DEMO_SECONDS seconds; then it reads the admin's feature-usage page
+like a person would (logged in as the demo user) and exits 0 only if that page served real
+numbers for the pipeline's features. Every process it started is stopped.
 """
 
 from __future__ import annotations
 
-import json
+import html
+import http.cookiejar
 import os
 import random
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,32 +21,30 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 VAR = Path(os.environ.get("SHOP_VAR_DIR", HERE / "var"))
-SPANS = VAR / "spans.jsonl"
-EXPECTED = {"GET /videos/<int:pk>/process/", "shop/videos/views/process",
-            "shop/videos/services/ProcessVideo/run", "shop/videos/views/VideoList/get"}
+FLUSH_S = 2.0
+USER, PASSWORD = "demo", "demo"
+# Features the usage page must show with calls > 0 (request, view, task, function).
+EXPECTED = ("POST /videos/<int:pk>/upload/", "shop/videos/views/upload",
+            "shop/videos/tasks/transcode", "shop/videos/tasks/notify",
+            "shop/videos/services/ProcessVideo/run")
 
 
 def free_port(preferred: int) -> int:
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", preferred))
-            return preferred
         except OSError:
             sock.bind(("127.0.0.1", 0))
-            return int(sock.getsockname()[1])
+        return int(sock.getsockname()[1])
 
 
-def manage(*args: str, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=HERE, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-
-
-def wait_until_up(base: str, server: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_until_up(base: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -54,81 +57,127 @@ def wait_until_up(base: str, server: subprocess.Popen[bytes], timeout: float = 3
     raise SystemExit("demo: the server did not start in time")
 
 
-def drive_traffic(base: str, stop: threading.Event, counts: dict[str, int]) -> None:
-    paths = ["/videos/", "/videos/{n}/", "/videos/{n}/process/", "/videos/{n}/process/",
-             "/videos/99/", "/videos/13/process/", "/healthz"]
-    weights = [3, 4, 5, 5, 1, 1, 1]
+def drive_traffic(base: str, stop: threading.Event, started: float, ramp_s: float,
+                  counts: dict[str, int]) -> None:
+    """Realistic mixed traffic; the share feature is rolled out gradually (0 % -> 60 %)."""
     while not stop.is_set():
-        path = random.choices(paths, weights)[0].format(n=random.randint(1, 10))
+        n = random.randint(1, 10)
+        rollout = min(1.0, (time.monotonic() - started) / ramp_s) * 0.6
+        if random.random() < rollout:
+            method, path = "GET", f"/videos/{n}/share/"
+        else:
+            method, path = random.choices(
+                [("GET", "/videos/"), ("GET", f"/videos/{n}/"), ("GET", f"/videos/{n}/process/"),
+                 ("POST", f"/videos/{n}/upload/"), ("GET", "/videos/99/"),
+                 ("GET", "/videos/13/process/"), ("GET", "/healthz")],
+                [3, 4, 4, 3, 1, 1, 1])[0]
+        request = urllib.request.Request(base + path, method=method,
+                                         data=b"" if method == "POST" else None)
         try:
-            status = urllib.request.urlopen(base + path, timeout=5).status
+            status = urllib.request.urlopen(request, timeout=10).status
         except urllib.error.HTTPError as exc:
             status = exc.code
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             status = 0
         counts[str(status)] = counts.get(str(status), 0) + 1
         stop.wait(0.05)
 
 
-def span_names() -> dict[str, int]:
-    names: dict[str, int] = {}
-    if SPANS.exists():
-        for line in SPANS.read_text().splitlines():
-            name = json.loads(line)["name"]
-            names[name] = names.get(name, 0) + 1
-    return names
+def usage_page_numbers(base: str) -> dict[str, int]:
+    """Log in to the admin as the demo user and read calls per feature off the usage page."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    login_url = base + "/admin/login/?next=/admin/django_tracekit/feature/"
+    opener.open(login_url, timeout=10).read()
+    token = next(c.value for c in jar if c.name == "csrftoken")
+    form = urllib.parse.urlencode({"username": USER, "password": PASSWORD,
+                                   "csrfmiddlewaretoken": token,
+                                   "next": "/admin/django_tracekit/feature/?range=1h"})
+    request = urllib.request.Request(login_url, data=form.encode(),
+                                     headers={"Referer": login_url})
+    page = opener.open(request, timeout=30).read().decode()
+    rows = re.findall(r'data-feature="([^"]*)" data-kind="[^"]*" data-calls="(\d+)"', page)
+    return {html.unescape(name): int(calls) for name, calls in rows}
+
+
+def stop_process(process: subprocess.Popen[bytes], sig: int) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)  # lets tracekit flush what it buffered
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def main() -> int:
     seconds = float(os.environ.get("DEMO_SECONDS", "0"))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings", "SHOP_VAR_DIR": str(VAR),
+           "SHOP_STATS_FLUSH_S": str(FLUSH_S),
            "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     VAR.mkdir(exist_ok=True)
-    SPANS.unlink(missing_ok=True)
-    manage("migrate", "--noinput", env=env)
+    for stale in ("broker", "broker-control"):  # messages of an earlier run
+        shutil.rmtree(VAR / stale, ignore_errors=True)
+
+    def manage(*args: str) -> None:
+        subprocess.run([sys.executable, "manage.py", *args], cwd=HERE, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+
+    manage("migrate", "--noinput")
     manage("shell", "-c", "from django.contrib.auth.models import User; "
-           "User.objects.filter(username='demo').exists() or "
-           "User.objects.create_superuser('demo', 'demo@example.com', 'demo')", env=env)
-    port = free_port(int(os.environ.get("DEMO_PORT", "8000")))
+           f"User.objects.filter(username='{USER}').exists() or "
+           f"User.objects.create_superuser('{USER}', 'demo@example.com', '{PASSWORD}')")
+    port = free_port(int(os.environ.get("DEMO_PORT", "8000")))  # 0: any free port
     base = f"http://127.0.0.1:{port}"
+    quiet = {"cwd": HERE, "env": env, "stdout": subprocess.DEVNULL,
+             "stderr": subprocess.DEVNULL, "start_new_session": True}
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "shop", "worker",
+                               "-P", "prefork", "-c", "2", "-l", "WARNING"], **quiet)
     server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload",
-                               f"127.0.0.1:{port}"], cwd=HERE, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               f"127.0.0.1:{port}"], **quiet)
     stop = threading.Event()
     counts: dict[str, int] = {}
+    numbers: dict[str, int] = {}
     try:
         wait_until_up(base, server)
-        traffic = threading.Thread(target=drive_traffic, args=(base, stop, counts), daemon=True)
+        started = time.monotonic()
+        traffic = threading.Thread(target=drive_traffic, daemon=True,
+                                   args=(base, stop, started, seconds or 600, counts))
         traffic.start()
-        stopping = f"Stopping in {seconds:g} s." if seconds else "Ctrl-C to stop."
+        stopping = f"Stopping in {seconds:g} s." if seconds else "Ctrl-C stops everything."
         print(f"""
-django-tracekit demo is running.
-  site:   {base}/videos/
-  admin:  {base}/admin/   (user: demo  password: demo — demo only)
-  spans:  {SPANS}   (one JSON span per line: tail -f it)
-Traffic is flowing in the background. {stopping}
+django-tracekit demo is running: a Django server and a Celery worker (prefork), SQLite and
+the filesystem:// broker, with traffic in the background. {stopping}
+
+  Feature usage:  {base}/admin/django_tracekit/feature/
+  Admin login:    user "{USER}", password "{PASSWORD}" (demo only)
+  The site:       {base}/videos/
+
+Counts appear within {FLUSH_S:g} s; the "share" feature is being rolled out, watch it rise.
+Spans are not exported in the demo: SHOP_TRACE_EXPORTER=console make demo prints them,
+SHOP_TRACE_EXPORTER=otlp sends them to OTEL_EXPORTER_OTLP_ENDPOINT (Collector, Jaeger).
 """, flush=True)
         if seconds:
             time.sleep(seconds)
+            stop.set()
+            time.sleep(3 * FLUSH_S)  # the server's and the worker's flushers write their counts
+            numbers = usage_page_numbers(base)
         else:
             signal.pause()
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
-        server.send_signal(signal.SIGINT)  # lets the SDK flush buffered spans at exit
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-    names = span_names()
-    print(f"demo: responses by status {dict(sorted(counts.items()))}; "
-          f"{sum(names.values())} spans, top: "
-          + ", ".join(f"{n} x{c}" for n, c in sorted(names.items(), key=lambda i: -i[1])[:6]))
-    missing = EXPECTED - set(names)
-    if missing:
-        print(f"demo: expected spans missing: {sorted(missing)}", file=sys.stderr)
+        stop_process(server, signal.SIGINT)
+        stop_process(worker, signal.SIGTERM)
+    print(f"demo: responses by status {dict(sorted(counts.items()))}")
+    if not seconds:
+        return 0
+    shown = {name: numbers.get(name, 0) for name in EXPECTED}
+    print("demo: the usage page showed " + ", ".join(f"{k} = {v}" for k, v in shown.items()))
+    if not all(shown.values()):
+        print(f"demo: FAILED: no numbers for {[k for k, v in shown.items() if not v]}",
+              file=sys.stderr)
         return 1
     return 0
 

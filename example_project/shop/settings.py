@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SHOP_VAR_DIR", BASE_DIR / "var"))
@@ -42,16 +43,49 @@ TEMPLATES = [{
     ]},
 }]
 WSGI_APPLICATION = "shop.wsgi.application"
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3"}}
+
+def _database(url: str | None) -> dict[str, object]:
+    """DATABASE_URL-style: postgres://user:pass@host:port/name, mysql://…; default SQLite."""
+    if not url:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3",
+                "OPTIONS": {"timeout": 20}}
+    parts = urlsplit(url)
+    engines = {"postgres": "postgresql", "postgresql": "postgresql", "mysql": "mysql",
+               "mariadb": "mysql"}
+    return {"ENGINE": f"django.db.backends.{engines[parts.scheme]}",
+            "NAME": parts.path.lstrip("/"), "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""), "HOST": parts.hostname or "",
+            "PORT": str(parts.port or "")}
+
+
+DATABASES = {"default": _database(os.environ.get("DATABASE_URL"))}
+
+# Celery: the embedded default is the filesystem:// broker (no server needed); set
+# CELERY_BROKER_URL=redis://127.0.0.1:6379/0 (or amqp://…) to use a real one.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(VAR_DIR / "broker"),
+        "data_folder_out": str(VAR_DIR / "broker"),
+        "control_folder": str(VAR_DIR / "broker-control"),
+        "polling_interval": 0.1,
+    }
+    for folder in ("broker", "broker-control"):
+        (VAR_DIR / folder).mkdir(exist_ok=True)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 STATIC_URL = "static/"
 
 TRACEKIT = {
-    "PROJECT_NAME": "shop",  # span names start with shop/...
+    "PROJECT_NAME": "shop",  # span and feature names start with shop/...
     "SERVICE_NAME": "shop-web",
-    # The demo writes spans as JSON lines to var/spans.jsonl (a dotted-path factory).
-    # One-line switches: "otlp" (+ OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT) to send to
-    # a collector or Jaeger, "console" to print them.
-    "EXPORTER": os.environ.get("SHOP_TRACE_EXPORTER", "shop.tracing.jsonl_exporter"),
-    "SAMPLE_RATE": 1.0,
+    # The demo exports nowhere: the admin's feature-usage pages still work (they are built
+    # from the spans in-process). One-line switches: SHOP_TRACE_EXPORTER=console prints spans;
+    # SHOP_TRACE_EXPORTER=otlp sends them to OTEL_EXPORTER_OTLP_ENDPOINT (a Collector, Jaeger:
+    # http://127.0.0.1:4318).
+    "EXPORTER": os.environ.get("SHOP_TRACE_EXPORTER", "none"),
+    "SAMPLE_RATE": 1.0,  # counts in the admin are exact at any rate
     "EXCLUDED_URLS": [r"^/healthz$"],  # health checks are not traced
+    "STATS": {"FLUSH_INTERVAL_S": float(os.environ.get("SHOP_STATS_FLUSH_S", "10"))},
 }

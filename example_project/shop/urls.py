@@ -15,4 +15,6 @@ urlpatterns = [
     path("videos/", views.VideoList.as_view(), name="video-list"),
     path("videos/<int:pk>/", views.video_detail, name="video-detail"),
     path("videos/<int:pk>/process/", views.process, name="video-process"),
+    path("videos/<int:pk>/upload/", views.upload, name="video-upload"),
+    path("videos/<int:pk>/share/", views.share, name="video-share"),
 ]

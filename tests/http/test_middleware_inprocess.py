@@ -20,6 +20,8 @@ from django_tracekit.middleware import TracekitMiddleware, _authenticated_user_i
 from tests.conftest import Spans
 
 
+# response.close() sends request_finished, which checks DB connections.
+@pytest.mark.django_db
 def test_streaming_body_closed_before_iteration_still_ends_the_span(spans: Spans) -> None:
     started: list[bool] = []
 
@@ -35,6 +37,8 @@ def test_streaming_body_closed_before_iteration_still_ends_the_span(spans: Spans
     assert started == []
 
 
+# response.close() sends request_finished, which checks DB connections.
+@pytest.mark.django_db
 def test_streaming_body_error_is_recorded_and_ends_the_span(spans: Spans) -> None:
     def body() -> Iterator[bytes]:
         yield b"first"
@@ -52,6 +56,8 @@ def test_streaming_body_error_is_recorded_and_ends_the_span(spans: Spans) -> Non
     assert len(spans.all()) == 1  # ended exactly once
 
 
+# response.close() sends request_finished, which checks DB connections.
+@pytest.mark.django_db
 def test_file_response_keeps_the_file_for_sendfile(spans: Spans) -> None:
     handle = io.BytesIO(b"data")
     response = TracekitMiddleware(lambda r: FileResponse(handle))(

@@ -41,7 +41,8 @@ def send(broker: Path, order: str) -> None:
     producer = Celery("producer", broker="filesystem://")
     producer.conf.broker_transport_options = {
         "data_folder_in": str(broker / "out"), "data_folder_out": str(broker / "out"),
-        "processed_folder": str(broker / "processed")}
+        "processed_folder": str(broker / "processed"),
+        "control_folder": str(broker / "control")}  # kombu's default is ./control
     producer.send_task("tests.sentry.fail_order", args=[order])
 
 

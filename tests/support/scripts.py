@@ -32,8 +32,11 @@ def run_django(code: str, settings: dict[str, Any], env: dict[str, str] | None =
         "DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         "BASE_DIR": "/srv/shop",
         "LOGGING_CONFIG": None,
+        "TRACEKIT": {},
     }
     base.update(settings)
+    # These processes have no migrated database: feature-usage stats are tested elsewhere.
+    base["TRACEKIT"] = {"STATS": {"ENABLED": False}, **base["TRACEKIT"]}
     full_env = {k: v for k, v in os.environ.items()
                 if not k.startswith(("OTEL_", "SENTRY_", "DJANGO_SETTINGS_MODULE"))}
     full_env.update({"TK_SETTINGS": json.dumps(base), "PYTHONPATH": str(ROOT),

@@ -35,11 +35,19 @@ class ProcessVideo:
 
     @tracekit.traced
     def transcode(self, duration: int) -> None:
-        with tracekit.span(attributes={"video.duration_s": duration}):
-            time.sleep(duration / 10_000)
+        self.encode(duration)
         if random.random() < 0.15:  # some steps fail sometimes
             raise TranscodeError(f"codec crashed on video {self.video_id}")
+
+    @tracekit.traced(attributes={"video.codec": "h264"})
+    def encode(self, duration: int) -> None:
+        time.sleep(duration / 10_000)
 
     @tracekit.traced
     def thumbnail(self) -> None:
         time.sleep(0.001)
+
+
+@tracekit.traced
+def share_link(video_id: int) -> str:
+    return f"https://shop.example/v/{video_id:06d}"

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from celery import chain
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
-from shop.videos.services import ProcessVideo
+from shop.videos import tasks
+from shop.videos.services import ProcessVideo, share_link
 
 
 class VideoList(View):
@@ -17,7 +21,20 @@ def video_detail(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse({"video": pk})
 
 
+@csrf_exempt
+@require_POST
+def upload(request: HttpRequest, pk: int) -> JsonResponse:
+    # The pipeline runs in the worker, in this request's trace.
+    chain(tasks.probe.s(pk), tasks.transcode.s(), tasks.thumbnail.s(), tasks.notify.s()).delay()
+    return JsonResponse({"video": pk, "status": "queued"}, status=202)
+
+
 def process(request: HttpRequest, pk: int) -> JsonResponse:
     if pk == 13:
         raise RuntimeError("unlucky video")  # an unhandled error: a 500 with its stack
     return JsonResponse(ProcessVideo(pk).run())
+
+
+def share(request: HttpRequest, pk: int) -> JsonResponse:
+    """The feature being rolled out during the demo: its usage curve rises."""
+    return JsonResponse({"video": pk, "link": share_link(pk)})

@@ -1,0 +1,231 @@
+"""Feature-usage stats: aggregation cost per span, rows written per flush, page server time.
+
+Run: .venv/bin/python benchmarks/bench_stats.py  (PostgreSQL part needs 127.0.0.1:5432).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import django
+from _timing import interleaved, print_table
+from django.conf import settings
+
+FEATURES, DAYS = 1_000, 90
+
+
+def configure(database: dict[str, object]) -> None:
+    settings.configure(
+        INSTALLED_APPS=["django.contrib.admin", "django.contrib.auth",
+                        "django.contrib.contenttypes", "django.contrib.sessions",
+                        "django.contrib.messages", "django_tracekit"],
+        DATABASES={"default": database}, USE_TZ=True, SECRET_KEY="bench",
+        ROOT_URLCONF="tests.stats.urls", ALLOWED_HOSTS=["testserver"], STATIC_URL="/static/",
+        MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware",
+                    "django.contrib.auth.middleware.AuthenticationMiddleware",
+                    "django.contrib.messages.middleware.MessageMiddleware"],
+        TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates",
+                    "APP_DIRS": True, "OPTIONS": {"context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages"]}}],
+        TRACEKIT={"ENABLED": False}, LOGGING_CONFIG=None)
+    django.setup()
+
+
+def bench_aggregation() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+    from opentelemetry.trace import SpanKind
+
+    from django_tracekit.stats.processor import StatsProcessor
+    from django_tracekit.stats.sampler import RecordSampledOut
+
+    processor = StatsProcessor(lambda inc, err: 0, start_thread=False)
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    span = provider.get_tracer("django_tracekit").start_span("shop/orders/Checkout/run")
+    span.end()
+    server = provider.get_tracer("django_tracekit").start_span("GET /o/", kind=SpanKind.SERVER)
+    server.end()
+    library = provider.get_tracer("redis").start_span("GET", kind=SpanKind.CLIENT)
+    library.end()
+    results = interleaved({
+        "on_end (function span)": lambda: processor.on_end(span),
+        "on_end (server span)": lambda: processor.on_end(server),
+        "on_end (ignored library span)": lambda: processor.on_end(library),
+    }, number=100_000)
+    print_table("Aggregation cost per finished span (StatsProcessor.on_end)", results,
+                "on_end (function span)", unit="µs", note="goal: <= 2 µs per span")
+
+    # The sampling decision: what recording a sampled-out span costs over dropping it.
+    dropped = TracerProvider(sampler=ParentBased(ALWAYS_OFF)).get_tracer("django_tracekit")
+    recorded_provider = TracerProvider(sampler=RecordSampledOut(ParentBased(ALWAYS_OFF)))
+    recorded_provider.add_span_processor(StatsProcessor(lambda i, e: 0, start_thread=False))
+    recorded = recorded_provider.get_tracer("django_tracekit")
+    results = interleaved({
+        "sampled-out span, dropped (NonRecordingSpan)": lambda: dropped.start_span("f").end(),
+        "sampled-out span, RECORD_ONLY + stats": lambda: recorded.start_span("f").end(),
+    }, number=20_000)
+    print_table("Cost of counting sampled-out spans (start + end one span)", results,
+                "sampled-out span, dropped (NonRecordingSpan)", unit="µs")
+
+
+def bench_rows_per_flush() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from django_tracekit.stats import store
+    from django_tracekit.stats.processor import StatsProcessor
+
+    print("\n## Rows written per flush vs spans ingested (SQLite)")
+    print("| spans ingested | distinct features | rows written | spans per row |")
+    print("|---:|---:|---:|---:|")
+    for spans, features in ((1_000, 10), (100_000, 50), (100_000, 500)):
+        written: list[int] = []
+        processor = StatsProcessor(lambda inc, err, w=written: w.append(store.write(inc, err)),
+                                   start_thread=False)
+        provider = TracerProvider()
+        provider.add_span_processor(processor)
+        tracer = provider.get_tracer("django_tracekit")
+        names = [f"shop/f{i}" for i in range(features)]
+        for i in range(spans):
+            tracer.start_span(names[i % features]).end()
+        processor.flush()
+        rows = sum(written)
+        print(f"| {spans:,} | {features} | {rows:,} | {spans / rows:,.1f} |")
+    print("(rows = counter rows at minute+hour+day resolution + non-empty histogram-bucket "
+          "rows; independent of the number of spans)")
+
+
+def seed_large(alias: str = "default") -> None:
+    """1,000 features x 90 days: day buckets, the hour buckets of 8 days, minute buckets
+    of the last 6 hours, each with a few histogram buckets (inserted directly)."""
+    from django.db import connections
+
+    from django_tracekit.models import Feature, LatencyBucket, UsageBucket
+
+    for model in (LatencyBucket, UsageBucket, Feature):  # start from empty tables
+        model.objects.all().delete()
+    Feature.objects.bulk_create([Feature(name=f"shop/module{i % 40}/Class{i}/method",
+                                         kind=("request", "task", "function")[i % 3],
+                                         service=("web", "worker")[i % 2])
+                                 for i in range(FEATURES)], batch_size=1000)
+    ids = list(Feature.objects.values_list("id", flat=True))
+    now = int(time.time())
+    usage, latency = [], []
+    spans = ((86400, DAYS), (3600, 8 * 24), (60, 6 * 60))
+    for resolution, count in spans:
+        last = now - now % resolution
+        for fid in ids:
+            for k in range(count):
+                start = last - k * resolution
+                calls = 10 + (fid * 7 + k) % 90
+                usage.append(UsageBucket(feature_id=fid, resolution=resolution,
+                                         bucket_start=start, calls=calls, errors=calls // 30,
+                                         duration_sum_us=calls * 1500, duration_max_us=9000))
+                for b in range(4):
+                    latency.append(LatencyBucket(feature_id=fid, resolution=resolution,
+                                                 bucket_start=start, bin=36 + b + fid % 6,
+                                                 n=calls // (b + 1)))
+            if len(latency) > 200_000:
+                UsageBucket.objects.bulk_create(usage, batch_size=5000)
+                LatencyBucket.objects.bulk_create(latency, batch_size=5000)
+                usage, latency = [], []
+    UsageBucket.objects.bulk_create(usage, batch_size=5000)
+    LatencyBucket.objects.bulk_create(latency, batch_size=5000)
+    if connections[alias].vendor == "postgresql":
+        with connections[alias].cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+def bench_page(label: str) -> None:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from django_tracekit.models import Feature, LatencyBucket, UsageBucket
+
+    seed_large()
+    print(f"\n## Usage page server time, {label}: {FEATURES:,} features x {DAYS} days "
+          f"({UsageBucket.objects.count():,} counter rows, "
+          f"{LatencyBucket.objects.count():,} histogram rows)")
+    client = Client()
+    client.force_login(User.objects.create_superuser("bench", password="x"))
+    feature = Feature.objects.first()
+    assert feature is not None
+    cases = {
+        "list, last hour": "/admin/django_tracekit/feature/?range=1h",
+        "list, last 24 h": "/admin/django_tracekit/feature/?range=24h",
+        "list, last 7 d": "/admin/django_tracekit/feature/?range=7d",
+        "list, last 90 d": "/admin/django_tracekit/feature/?range=90d",
+        "list, 90 d, search + kind":
+            "/admin/django_tracekit/feature/?range=90d&q=module1&kind=task",
+        "list, 90 d, sorted by p95": "/admin/django_tracekit/feature/?range=90d&sort=-p95",
+        "detail, last 90 d": f"/admin/django_tracekit/feature/{feature.pk}/usage/?range=90d",
+        "detail, last 7 d": f"/admin/django_tracekit/feature/{feature.pk}/usage/?range=7d",
+    }
+    print("| page | ms (median of 5) |")
+    print("|---|---:|")
+    for name, url in cases.items():
+        assert client.get(url).status_code == 200
+        samples = []
+        for _ in range(5):
+            start = time.perf_counter()
+            response = client.get(url)
+            samples.append(time.perf_counter() - start)
+            assert response.status_code == 200
+        samples.sort()
+        print(f"| {name} | {samples[2] * 1000:.1f} |")
+    print("goal: <= 200 ms")
+
+
+def main() -> None:
+    target = os.environ.get("TK_BENCH_DB", "sqlite")
+    if target == "sqlite":
+        import tempfile
+
+        path = Path(tempfile.mkdtemp()) / "bench.sqlite3"
+        configure({"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)})
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        bench_aggregation()
+        bench_rows_per_flush()
+        bench_page("SQLite")
+        # PostgreSQL in its own process (settings are configured once per process).
+        import subprocess
+
+        env = {**os.environ, "TK_BENCH_DB": "postgres"}
+        subprocess.run([sys.executable, __file__], env=env, check=False)
+    else:
+        import psycopg
+
+        name = f"tracekit_bench_{uuid.uuid4().hex[:8]}"
+        try:
+            admin = psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True)
+        except psycopg.OperationalError as exc:
+            print(f"\n(PostgreSQL not reachable, skipped: {exc})")
+            return
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            configure({"ENGINE": "django.db.backends.postgresql", "NAME": name,
+                       "USER": "postgres", "HOST": "127.0.0.1", "PORT": "5432"})
+            from django.core.management import call_command
+
+            call_command("migrate", verbosity=0)
+            bench_page("PostgreSQL")
+            from django.db import connections
+
+            connections.close_all()
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,332 @@
+"""The aggregating span processor: finished spans -> per-minute counters in memory.
+
+Hot path (``on_end``): classify the span, one dict lookup for its key
+``(feature, kind, service, minute)``, a few integer updates and one histogram-bucket
+increment, under a lock held only for those updates (so concurrent request threads never
+lose an increment). No I/O, no allocation beyond a new key's entry.
+
+Which spans count (only what names a feature, never arbitrary library spans):
+
+- ``request``: SERVER spans; the feature is the server span's name, the HTTP route
+  (``GET /orders/<int:pk>/``). The view's convention-named child span is counted too, as a
+  ``function`` (its code location), so "where is the time spent" stays one click away.
+- ``task``: CONSUMER spans (Celery task execution), and tracekit INTERNAL spans carrying
+  ``messaging.system = "celery"``.
+- ``function``: INTERNAL spans of tracekit's instrumentation scope (``tracekit.span``,
+  ``@traced``, auto-trace, view spans).
+
+Flushing happens off the request path: a daemon thread every ``FLUSH_INTERVAL_S``, at
+``shutdown()``/atexit, and on demand (:func:`django_tracekit.stats.flush`). A failed write
+keeps a bounded backlog (merged per key, oldest minutes dropped beyond the cap) that the
+next flush retries; the failure is logged once until a write succeeds again. After
+``fork()`` the child starts empty (the parent flushes its own pending counts) and gets its
+own flusher thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import SpanKind, StatusCode
+
+from django_tracekit.errors import ERROR_SPAN_ID
+from django_tracekit.stats.histogram import bucket_index
+from django_tracekit.tracer import INSTRUMENTATION_NAME
+
+logger = logging.getLogger("django_tracekit")
+
+REQUEST, TASK, FUNCTION = "request", "task", "function"
+KINDS = (REQUEST, TASK, FUNCTION)
+# Where features beyond the cardinality cap go (like OTel metrics' overflow series).
+OTHER_FEATURE = "(other)"
+MINUTE_NS = 60_000_000_000
+
+DEFAULT_MAX_KEYS = 2_000  # distinct (feature, kind, service, minute) per flush window
+DEFAULT_MAX_BACKLOG_KEYS = 20_000  # kept across failed flushes (database outage)
+MAX_ERRORS_PER_FLUSH = 100
+MAX_ERRORS_PER_FEATURE = 5  # per flush window: one noisy feature cannot crowd out others
+
+_ERROR = StatusCode.ERROR
+_SERVER, _CONSUMER, _INTERNAL = SpanKind.SERVER, SpanKind.CONSUMER, SpanKind.INTERNAL
+
+Key = tuple[str, str, str, int]  # feature, kind, service, minute (epoch minutes)
+# [calls, errors, duration sum ns, duration max ns, {bucket index: count}]
+Entry = list[Any]
+
+
+@dataclass(frozen=True)
+class ErrorSample:
+    feature: str
+    kind: str
+    service: str
+    time_ns: int
+    type: str
+    message: str
+    stacktrace: str
+    trace_id: str
+    span_id: str
+    stack_span_id: str  # where the stack is, when this span holds only a reference
+
+
+Writer = Callable[[dict[Key, Entry], Sequence[ErrorSample]], object]
+
+
+def _merge_entry(into: Entry, other: Entry) -> None:
+    into[0] += other[0]
+    into[1] += other[1]
+    into[2] += other[2]
+    if other[3] > into[3]:
+        into[3] = other[3]
+    hist = into[4]
+    for index, n in other[4].items():
+        hist[index] = hist.get(index, 0) + n
+
+
+class StatsProcessor(SpanProcessor):
+    """Aggregates finished spans per (feature, kind, service, minute); flushes to ``writer``."""
+
+    def __init__(self, writer: Writer | None = None, *, flush_interval_s: float = 10.0,
+                 max_keys: int = DEFAULT_MAX_KEYS,
+                 max_backlog_keys: int = DEFAULT_MAX_BACKLOG_KEYS,
+                 start_thread: bool = True) -> None:
+        if writer is None:
+            from django_tracekit.stats.store import write
+
+            writer = write
+        self._writer = writer
+        self.flush_interval_s = float(flush_interval_s)
+        self.max_keys = max_keys
+        self.max_backlog_keys = max_backlog_keys
+        self._start_thread = start_thread
+        self._resource: object = None
+        self._service = "unknown_service"
+        self._init_state()
+        self._shut_down = False
+        _live.add(self)
+        if start_thread:
+            self._ensure_thread()
+
+    def _init_state(self) -> None:
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._acc: dict[Key, Entry] = {}
+        self._errors: list[ErrorSample] = []
+        self._error_counts: dict[tuple[str, str, str], int] = {}
+        self._backlog: dict[Key, Entry] = {}
+        self._backlog_errors: list[ErrorSample] = []
+        self._failing = False
+        self.dropped_spans = 0  # lost to a backlog overflow during a long outage
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- hot path ------------------------------------------------------------------------
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        return None
+
+    def on_end(self, span: ReadableSpan) -> None:
+        try:
+            kind = span.kind
+            if kind is _INTERNAL:
+                scope = span.instrumentation_scope
+                if scope is None or scope.name != INSTRUMENTATION_NAME:
+                    return
+                attributes = span.attributes
+                is_task = attributes is not None and attributes.get("messaging.system") == "celery"
+                kind_name = TASK if is_task else FUNCTION
+            elif kind is _SERVER:
+                kind_name = REQUEST
+            elif kind is _CONSUMER:
+                kind_name = TASK
+            else:
+                return
+            resource = span.resource
+            if resource is not self._resource:  # one provider, one resource: cached
+                self._service = str(resource.attributes.get("service.name", "unknown_service"))
+                self._resource = resource
+            service = self._service
+            end = span.end_time or 0
+            duration = end - (span.start_time or end)
+            if duration < 0:
+                duration = 0
+            is_error = span.status.status_code is _ERROR
+            key = (span.name, kind_name, service, end // MINUTE_NS)
+            index = bucket_index(duration)
+            with self._lock:
+                acc = self._acc
+                entry = acc.get(key)
+                if entry is None:
+                    if len(acc) >= self.max_keys:
+                        key = (OTHER_FEATURE, kind_name, service, key[3])
+                        entry = acc.get(key)
+                    if entry is None:
+                        entry = acc[key] = [0, 0, 0, 0, {}]
+                entry[0] += 1
+                entry[2] += duration
+                if duration > entry[3]:
+                    entry[3] = duration
+                hist = entry[4]
+                hist[index] = hist.get(index, 0) + 1
+                if is_error:
+                    entry[1] += 1
+            if is_error:
+                self._sample_error(span, key, end)
+        except Exception:  # never into the application
+            logger.debug("tracekit: stats could not aggregate a span", exc_info=True)
+
+    def _sample_error(self, span: ReadableSpan, key: Key, end: int) -> None:
+        feature_key = (key[0], key[1], key[2])
+        with self._lock:
+            seen = self._error_counts.get(feature_key, 0)
+            if seen >= MAX_ERRORS_PER_FEATURE or len(self._errors) >= MAX_ERRORS_PER_FLUSH:
+                return
+            self._error_counts[feature_key] = seen + 1
+        attributes = span.attributes or {}
+        event = next((e for e in span.events if e.name == "exception"), None)
+        event_attributes = (event.attributes or {}) if event is not None else {}
+        status = span.status
+        error_type = str(event_attributes.get("exception.type")
+                         or attributes.get("error.type") or "error")
+        message = str(event_attributes.get("exception.message") or status.description or "")
+        context = span.context
+        sample = ErrorSample(
+            feature=key[0], kind=key[1], service=key[2], time_ns=end, type=error_type[:255],
+            message=message[:4096],
+            stacktrace=str(event_attributes.get("exception.stacktrace") or ""),
+            trace_id=format(context.trace_id, "032x") if context is not None else "",
+            span_id=format(context.span_id, "016x") if context is not None else "",
+            stack_span_id=str(attributes.get(ERROR_SPAN_ID) or ""),
+        )
+        with self._lock:
+            self._errors.append(sample)
+
+    # -- flushing ------------------------------------------------------------------------
+    def pending(self) -> int:
+        """Spans aggregated and not yet written (current window + backlog)."""
+        with self._lock:
+            current: int = sum(e[0] for e in self._acc.values())
+        backlog: int = sum(e[0] for e in self._backlog.values())
+        return current + backlog
+
+    def flush(self) -> bool:
+        """Write what is pending; ``False`` (and keep a bounded backlog) if writing failed."""
+        with self._flush_lock:
+            with self._lock:
+                acc, self._acc = self._acc, {}
+                errors, self._errors = self._errors, []
+                self._error_counts = {}
+            backlog = self._backlog
+            for key, entry in acc.items():
+                existing = backlog.get(key)
+                if existing is None:
+                    backlog[key] = entry
+                else:
+                    _merge_entry(existing, entry)
+            self._backlog_errors.extend(errors)
+            del self._backlog_errors[:-MAX_ERRORS_PER_FLUSH]
+            if not backlog and not self._backlog_errors:
+                return True
+            try:
+                self._writer(backlog, self._backlog_errors)
+            except Exception:
+                self._trim_backlog()
+                if not self._failing:
+                    self._failing = True
+                    logger.warning(
+                        "tracekit: writing feature-usage stats failed; keeping up to %d keys "
+                        "in memory and retrying every %ss (logged once until it recovers)",
+                        self.max_backlog_keys, self.flush_interval_s, exc_info=True)
+                return False
+            self._backlog = {}
+            self._backlog_errors = []
+            if self._failing:
+                self._failing = False
+                logger.warning("tracekit: writing feature-usage stats works again")
+            return True
+
+    def _trim_backlog(self) -> None:
+        backlog = self._backlog
+        excess = len(backlog) - self.max_backlog_keys
+        if excess <= 0:
+            return
+        # Drop the oldest minutes: the recent past is what people look at first.
+        for key in sorted(backlog, key=lambda k: k[3])[:excess]:
+            self.dropped_spans += backlog.pop(key)[0]
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self.flush()
+
+    def shutdown(self) -> None:
+        self._shut_down = True
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+        self.flush()
+
+    # -- background thread ---------------------------------------------------------------
+    def _ensure_thread(self) -> None:
+        if self._shut_down or (self._thread is not None and self._thread.is_alive()):
+            return
+        self._thread = threading.Thread(target=self._run, name="tracekit-stats-flush",
+                                        daemon=True)
+        self._thread.start()
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.flush_interval_s):
+            try:
+                self.flush()
+            finally:
+                _close_thread_connections()
+
+    def _after_fork_in_child(self) -> None:
+        # The parent still holds (and will write) what was pending at fork time.
+        self._init_state()
+        if self._start_thread:
+            self._ensure_thread()
+
+
+def _close_thread_connections() -> None:
+    # The flusher thread must not pin a database connection between flushes.
+    try:
+        from django.db import connections
+
+        for connection in connections.all(initialized_only=True):
+            connection.close()
+    except Exception:
+        logger.debug("tracekit: closing the stats thread's connection failed", exc_info=True)
+
+
+_live: weakref.WeakSet[StatsProcessor] = weakref.WeakSet()
+
+
+def flush_all() -> bool:
+    """Flush every stats processor of this process. Never raises."""
+    ok = True
+    for processor in list(_live):
+        try:
+            ok = processor.flush() and ok
+        except Exception:
+            logger.warning("tracekit: stats flush failed", exc_info=True)
+            ok = False
+    return ok
+
+
+def _after_fork_in_child() -> None:
+    for processor in list(_live):
+        processor._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

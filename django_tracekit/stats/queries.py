@@ -1,0 +1,246 @@
+"""Read side of the usage pages: time windows and aggregates, computed in SQL.
+
+A window reads one resolution: minute buckets up to 6 hours, hour buckets up to 8 days,
+day buckets beyond (day buckets are UTC days). So 90 days x 1,000 features is 90,000
+counter rows summed by the database, and histogram rows only for the features shown on
+the current page (all matching features only when sorting by a percentile).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from django.db.models import Max, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from django_tracekit.models import (
+    DAY,
+    HOUR,
+    MINUTE,
+    ErrorSample,
+    Feature,
+    LatencyBucket,
+    UsageBucket,
+)
+from django_tracekit.stats.histogram import quantiles
+
+RANGES: dict[str, tuple[int, Any]] = {
+    "1h": (3600, gettext_lazy("Last hour")),
+    "24h": (86400, gettext_lazy("Last 24 hours")),
+    "7d": (7 * 86400, gettext_lazy("Last 7 days")),
+    "30d": (30 * 86400, gettext_lazy("Last 30 days")),
+    "90d": (90 * 86400, gettext_lazy("Last 90 days")),
+}
+DEFAULT_RANGE = "24h"
+MAX_CUSTOM_SECONDS = 400 * 86400
+SORTS = ("feature", "kind", "service", "calls", "errors", "error_rate", "p50", "p95", "p99")
+DEFAULT_SORT = "-calls"
+PERCENTILES = (0.5, 0.95, 0.99)
+
+
+@dataclass
+class Window:
+    key: str  # a RANGES key or "custom"
+    start: int  # epoch seconds, aligned to the resolution
+    end: int  # exclusive
+    resolution: int
+    label: str
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def points(self) -> list[int]:
+        return list(range(self.start, self.end, self.resolution))
+
+
+def resolution_for(seconds: int) -> int:
+    if seconds <= 6 * 3600:
+        return MINUTE
+    if seconds <= 8 * 86400:
+        return HOUR
+    return DAY
+
+
+def _parse_local(value: str) -> dt.datetime | None:
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, timezone.get_current_timezone())
+    return parsed
+
+
+def window_from(params: Mapping[str, str], now: float | None = None) -> Window:
+    """The window a request asks for (``range``, or ``range=custom`` + ``from``/``to``)."""
+    now_s = int(time.time() if now is None else now)
+    key = params.get("range") or DEFAULT_RANGE
+    errors: list[str] = []
+    if key == "custom":
+        start_dt = _parse_local(params.get("from", ""))
+        end_dt = _parse_local(params.get("to", "")) if params.get("to") else None
+        if start_dt is None:
+            errors.append(_("Enter a valid start date and time."))
+        else:
+            start = int(start_dt.timestamp())
+            end = int(end_dt.timestamp()) if end_dt is not None else now_s
+            if params.get("to") and end_dt is None:
+                errors.append(_("Enter a valid end date and time."))
+            elif end <= start:
+                errors.append(_("The start must be before the end."))
+            elif end - start > MAX_CUSTOM_SECONDS:
+                errors.append(_("Choose a range of at most 400 days."))
+            else:
+                resolution = resolution_for(end - start)
+                # The bucket holding `end` is included: a range ending 10:30 shows 10:00.
+                end_aligned = end - end % resolution + resolution
+                return Window("custom", start - start % resolution, end_aligned, resolution,
+                              _("Custom range"))
+        key = DEFAULT_RANGE
+    if key not in RANGES:
+        key = DEFAULT_RANGE
+    seconds, label = RANGES[key]
+    resolution = resolution_for(seconds)
+    end = now_s - now_s % resolution + resolution  # include the current, partial bucket
+    start = end - seconds
+    start -= start % resolution
+    return Window(key, start, end, resolution, str(label), errors)
+
+
+def _usage(window: Window) -> QuerySet[UsageBucket]:
+    return cast("QuerySet[UsageBucket]", UsageBucket.objects.filter(
+        resolution=window.resolution, bucket_start__gte=window.start,
+        bucket_start__lt=window.end))
+
+
+def _latency(window: Window) -> QuerySet[LatencyBucket]:
+    return cast("QuerySet[LatencyBucket]", LatencyBucket.objects.filter(
+        resolution=window.resolution, bucket_start__gte=window.start,
+        bucket_start__lt=window.end))
+
+
+def filtered_features(q: str = "", kind: str = "", service: str = "",
+                      feature_id: int | None = None) -> QuerySet[Feature]:
+    features = Feature.objects.all()
+    if feature_id is not None:
+        features = features.filter(pk=feature_id)
+    if q:
+        features = features.filter(name__icontains=q)
+    if kind:
+        features = features.filter(kind=kind)
+    if service:
+        features = features.filter(service=service)
+    return cast("QuerySet[Feature]", features)
+
+
+def services() -> list[str]:
+    return list(Feature.objects.order_by("service").values_list("service", flat=True).distinct())
+
+
+def percentiles_by_feature(window: Window, feature_ids: Iterable[int] | None,
+                           maxes: Mapping[int, int]) -> dict[int, list[float | None]]:
+    buckets = _latency(window)
+    if feature_ids is not None:
+        buckets = buckets.filter(feature_id__in=list(feature_ids))
+    hists: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for feature_id, index, n in (buckets.values("feature_id", "bin").annotate(total=Sum("n"))
+                                 .values_list("feature_id", "bin", "total")):
+        hists[feature_id].append((index, n))
+    return {fid: quantiles(h, PERCENTILES, maxes.get(fid)) for fid, h in hists.items()}
+
+
+def feature_table(window: Window, q: str = "", kind: str = "", service: str = "",
+                  sort: str = DEFAULT_SORT, feature_id: int | None = None,
+                  ) -> list[dict[str, Any]]:
+    """One row per matching feature (zero-call features included): counts in the window."""
+    features = filtered_features(q, kind, service, feature_id)
+    filtered = bool(q or kind or service or feature_id is not None)
+    usage = _usage(window)
+    if filtered:
+        usage = usage.filter(feature__in=features)
+    totals = {row[0]: row[1:] for row in usage.values("feature_id").annotate(
+        c=Sum("calls"), e=Sum("errors"), s=Sum("duration_sum_us"), m=Max("duration_max_us"),
+    ).values_list("feature_id", "c", "e", "s", "m")}
+    rows: list[dict[str, Any]] = []
+    for pk, name, kind_, service_ in features.values_list("id", "name", "kind", "service"):
+        calls, errors, dsum, dmax = totals.get(pk, (0, 0, 0, 0))
+        rows.append({
+            "id": pk, "name": name, "kind": kind_, "service": service_, "calls": int(calls),
+            "errors": int(errors), "error_rate": (errors / calls) if calls else 0.0,
+            "avg_us": (dsum / calls) if calls else None, "max_us": int(dmax or 0),
+            "p50": None, "p95": None, "p99": None,
+        })
+    field_name = sort.lstrip("-")
+    if field_name not in SORTS:
+        sort, field_name = DEFAULT_SORT, DEFAULT_SORT.lstrip("-")
+    if field_name in ("p50", "p95", "p99"):
+        fill_percentiles(window, rows)
+    descending = sort.startswith("-")
+    if field_name in ("feature", "kind", "service"):
+        attr = "name" if field_name == "feature" else field_name
+        rows.sort(key=lambda r: (str(r[attr]).casefold(), r["name"]), reverse=descending)
+    else:
+        # Missing values (no calls) sort last either way; ties by name.
+        present = [r for r in rows if r[field_name] is not None]
+        missing = [r for r in rows if r[field_name] is None]
+        present.sort(key=lambda r: r["name"])
+        present.sort(key=lambda r: r[field_name], reverse=descending)
+        rows = present + sorted(missing, key=lambda r: r["name"])
+    return rows
+
+
+def fill_percentiles(window: Window, rows: list[dict[str, Any]]) -> None:
+    todo = [r for r in rows if r["calls"] and r["p50"] is None]
+    if not todo:
+        return
+    ids = None if len(todo) > 500 else [r["id"] for r in todo]
+    found = percentiles_by_feature(window, ids, {r["id"]: r["max_us"] for r in todo})
+    for row in todo:
+        row["p50"], row["p95"], row["p99"] = found.get(row["id"], (None, None, None))
+
+
+def series_by_feature(window: Window, feature_ids: list[int]) -> dict[int, list[int]]:
+    """Calls per bucket for each feature (sparklines), zeros filled."""
+    positions = {t: i for i, t in enumerate(window.points)}
+    result = {fid: [0] * len(positions) for fid in feature_ids}
+    for fid, start, calls in _usage(window).filter(feature_id__in=feature_ids).values_list(
+            "feature_id", "bucket_start", "calls"):
+        position = positions.get(start)
+        if position is not None:
+            result[fid][position] += calls
+    return result
+
+
+def totals_over_time(window: Window, features: QuerySet[Feature] | None = None,
+                     ) -> list[tuple[int, int, int]]:
+    """(bucket start, calls, errors) for every bucket of the window."""
+    usage = _usage(window)
+    if features is not None:
+        usage = usage.filter(feature__in=features)
+    found = {start: (int(c), int(e)) for start, c, e in usage.values("bucket_start").annotate(
+        c=Sum("calls"), e=Sum("errors")).values_list("bucket_start", "c", "e")}
+    return [(t, *found.get(t, (0, 0))) for t in window.points]
+
+
+def latency_over_time(window: Window, feature_id: int,
+                      ) -> list[tuple[int, list[float | None]]]:
+    """(bucket start, [p50, p95, p99]) for every bucket of the window (None: no calls)."""
+    hists: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for start, index, n in _latency(window).filter(feature_id=feature_id).values_list(
+            "bucket_start", "bin", "n"):
+        hists[start].append((index, n))
+    maxes = dict(_usage(window).filter(feature_id=feature_id).values_list(
+        "bucket_start", "duration_max_us"))
+    return [(t, quantiles(hists[t], PERCENTILES, maxes.get(t)) if t in hists
+             else [None, None, None]) for t in window.points]
+
+
+def recent_errors(feature_id: int, limit: int = 20) -> QuerySet[ErrorSample]:
+    return cast("QuerySet[ErrorSample]",
+                ErrorSample.objects.filter(feature_id=feature_id).order_by("-time", "-id")[:limit])

@@ -1,0 +1,138 @@
+"""N processes flush the same keys at the same moment: the totals are exact.
+
+Each backend gets its own, freshly created database (parallel runs never share rows).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.stats.helpers import database_settings, finish, start_django
+
+PROCESSES = 6
+FLUSHES = 5  # per process
+FEATURES = 40  # distinct features per flush, the same in every process
+
+# Every process writes the same keys (same features, same two minutes), all released at
+# one instant; each flush is retried until it succeeds (as the flusher thread would).
+WORKER = """
+import time
+from django_tracekit.stats import store
+start_at = float(os.environ["TK_START_AT"])
+minute = 29_000_040
+def batch():
+    incs = {}
+    for f in range(FEATURES):
+        for m in (minute, minute + 1):
+            incs[(f"shop/feature/{f}", "function", "web", m)] = [
+                3, 1, 3_000_000 * (f + 1), 2_000_000 * (f + 1), {40: 2, 50 + f % 5: 1}]
+    return incs
+while time.time() < start_at:
+    time.sleep(0.001)
+for _ in range(FLUSHES):
+    for attempt in range(50):
+        try:
+            store.write(batch(), method=os.environ["TK_METHOD"])
+            break
+        except Exception:
+            if attempt == 49:
+                raise
+            time.sleep(0.05)
+"""
+
+TOTALS = """
+from django.db.models import Sum, Max
+from django_tracekit.models import UsageBucket, LatencyBucket, Feature
+out = {"features": Feature.objects.count()}
+for res in (60, 3600, 86400):
+    out[str(res)] = list(UsageBucket.objects.filter(resolution=res).aggregate(
+        c=Sum("calls"), e=Sum("errors"), s=Sum("duration_sum_us"),
+        m=Max("duration_max_us")).values())
+    out[str(res) + "rows"] = UsageBucket.objects.filter(resolution=res).count()
+    out[str(res) + "hist"] = LatencyBucket.objects.filter(resolution=res).aggregate(
+        n=Sum("n"))["n"]
+print(json.dumps(out))
+"""
+
+
+def _settings(vendor: str, name: str) -> dict[str, Any]:
+    return {"INSTALLED_APPS": ["django.contrib.contenttypes", "django.contrib.auth",
+                               "django_tracekit"],
+            "DATABASES": {"default": database_settings(vendor, name)},
+            "TRACEKIT": {"ENABLED": False}, "LOGGING_CONFIG": None, "USE_TZ": True}
+
+
+def _run_race(vendor: str, name: str, method: str = "auto") -> dict[str, Any]:
+    settings = _settings(vendor, name)
+    finish(start_django("from django.core.management import call_command\n"
+                        "call_command('migrate', verbosity=0)\n", settings))
+    start_at = time.time() + 3.0  # every worker imports Django first, then all go at once
+    code = f"FEATURES = {FEATURES}\nFLUSHES = {FLUSHES}\n" + WORKER
+    workers = [start_django(code, settings, env={"TK_START_AT": str(start_at),
+                                                 "TK_METHOD": method})
+               for _ in range(PROCESSES)]
+    for worker in workers:
+        finish(worker)
+    return json.loads(finish(start_django(TOTALS, settings)).strip().splitlines()[-1])
+
+
+def _expected() -> dict[str, Any]:
+    writes = PROCESSES * FLUSHES
+    calls = writes * FEATURES * 2 * 3
+    errors = writes * FEATURES * 2
+    dsum = writes * 2 * sum(3_000 * (f + 1) for f in range(FEATURES))
+    dmax = 2_000 * FEATURES
+    return {"features": FEATURES,
+            **{str(r): [calls, errors, dsum, dmax] for r in (60, 3600, 86400)},
+            "60rows": FEATURES * 2, "3600rows": FEATURES, "86400rows": FEATURES,
+            **{f"{r}hist": writes * FEATURES * 2 * 3 for r in (60, 3600, 86400)}}
+
+
+@pytest.mark.parametrize("method", ["auto", "orm"])
+def test_sqlite_file_concurrent_flushes_exact(tmp_path: Path, method: str) -> None:
+    assert _run_race("sqlite", str(tmp_path / "stats.sqlite3"), method) == _expected()
+
+
+@pytest.fixture
+def postgres_db() -> Iterator[str]:
+    import psycopg
+
+    name = f"tracekit_stats_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def mariadb_db() -> Iterator[str]:
+    import pymysql
+
+    name = f"tracekit_stats_{uuid.uuid4().hex[:12]}"
+    connection = pymysql.connect(host="127.0.0.1", user="root", password="")
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    yield name
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    connection.close()
+
+
+@pytest.mark.service("postgres")
+@pytest.mark.requires("psycopg")
+def test_postgres_concurrent_flushes_exact(postgres_db: str) -> None:
+    assert _run_race("postgres", postgres_db) == _expected()
+
+
+@pytest.mark.service("mariadb")
+@pytest.mark.requires("pymysql")
+def test_mariadb_concurrent_flushes_exact(mariadb_db: str) -> None:
+    assert _run_race("mariadb", mariadb_db) == _expected()

@@ -1,0 +1,53 @@
+"""The histogram's stated error bound holds for real quantiles of skewed data."""
+
+from __future__ import annotations
+
+import math
+import random
+
+from django_tracekit.stats.histogram import (
+    MAX_INDEX,
+    RELATIVE_ERROR,
+    bucket_bounds_us,
+    bucket_index,
+    quantiles,
+)
+
+
+def test_bucket_index_is_floor_of_four_log2_microseconds() -> None:
+    assert bucket_index(0) == 0
+    assert bucket_index(999) == 0  # under 1 µs
+    assert bucket_index(1_000) == 0  # 1 µs = 2**0
+    assert bucket_index(2_000) == 4  # 2 µs = 2**(4/4)
+    assert bucket_index(1_000_000) == math.floor(4 * math.log2(1000))  # 1 ms -> 39
+    assert bucket_index(10**18) == MAX_INDEX  # clamped
+
+
+def test_every_duration_falls_inside_its_bucket() -> None:
+    rng = random.Random(1)
+    for _ in range(10_000):
+        ns = int(math.exp(rng.uniform(math.log(1_000), math.log(10**12))))
+        low, high = bucket_bounds_us(bucket_index(ns))
+        # float log2 may round at an exact boundary; allow one ulp-ish of slack
+        assert low * (1 - 1e-9) <= ns / 1000 < high * (1 + 1e-9)
+
+
+def test_quantile_relative_error_within_the_documented_bound() -> None:
+    assert abs(RELATIVE_ERROR - 0.0864) < 0.0001
+    rng = random.Random(7)
+    for _ in range(20):
+        # Log-normal latencies (a typical request mix), 5 µs .. minutes.
+        values_ns = sorted(int(rng.lognormvariate(math.log(3e6), 1.5)) + 5_000
+                           for _ in range(2_000))
+        hist: dict[int, int] = {}
+        for v in values_ns:
+            hist[bucket_index(v)] = hist.get(bucket_index(v), 0) + 1
+        estimates = quantiles(hist, (0.5, 0.95, 0.99), max_us=values_ns[-1] / 1000)
+        for q, estimate in zip((0.5, 0.95, 0.99), estimates, strict=True):
+            exact = values_ns[max(1, math.ceil(q * len(values_ns))) - 1] / 1000
+            assert estimate is not None
+            assert abs(estimate - exact) / exact <= RELATIVE_ERROR + 1e-9, (q, estimate, exact)
+
+
+def test_empty_histogram_has_no_quantiles() -> None:
+    assert quantiles({}, (0.5, 0.99)) == [None, None]

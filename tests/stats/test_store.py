@@ -1,0 +1,97 @@
+"""The upsert adds (never overwrites), rolls up, merges histograms; the fallback agrees."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Sum
+
+from django_tracekit.models import (
+    DAY,
+    HOUR,
+    MINUTE,
+    ErrorSample,
+    Feature,
+    LatencyBucket,
+    UsageBucket,
+)
+from django_tracekit.stats import store
+from django_tracekit.stats.histogram import bucket_index
+from django_tracekit.stats.processor import ErrorSample as Sample
+
+pytestmark = pytest.mark.django_db
+
+MS = 1_000_000
+
+
+def increments(minute: int, calls: int, durations_ms: tuple[int, ...] = (5,)) -> dict:
+    hist: dict[int, int] = {}
+    for d in durations_ms:
+        hist[bucket_index(d * MS)] = hist.get(bucket_index(d * MS), 0) + calls
+    total = calls * sum(durations_ms)
+    return {("shop/a", "function", "web", minute): [calls * len(durations_ms), 1,
+                                                   total * MS, max(durations_ms) * MS, hist]}
+
+
+def usage(resolution: int) -> list[tuple[int, int, int, int, int]]:
+    return list(UsageBucket.objects.filter(resolution=resolution).order_by("bucket_start")
+                .values_list("bucket_start", "calls", "errors", "duration_sum_us",
+                             "duration_max_us"))
+
+
+@pytest.mark.parametrize("method", ["auto", "orm"])
+def test_writes_add_and_roll_up(method: str) -> None:
+    m = 29_000_040  # two minutes in the same hour and day
+    store.write(increments(m, 2, (5, 30)), method=method)
+    store.write(increments(m, 1, (7,)), method=method)
+    store.write(increments(m + 1, 3), method=method)
+    assert Feature.objects.count() == 1
+    assert usage(MINUTE) == [(m * 60, 5, 2, 77_000, 30_000), ((m + 1) * 60, 3, 1, 15_000, 5_000)]
+    hour = m * 60 - m * 60 % HOUR
+    day = m * 60 - m * 60 % DAY
+    assert usage(HOUR) == [(hour, 8, 3, 92_000, 30_000)]
+    assert usage(DAY) == [(day, 8, 3, 92_000, 30_000)]
+    hist = dict(LatencyBucket.objects.filter(resolution=DAY).values_list("bin", "n"))
+    assert hist == {bucket_index(5 * MS): 5, bucket_index(30 * MS): 2, bucket_index(7 * MS): 1}
+
+
+def test_duplicate_keys_are_summed_before_the_statement() -> None:
+    # Two names that clip to the same 255 characters are one row: one statement may not
+    # touch a row twice (PostgreSQL refuses), so they are summed first.
+    long = "x" * 300
+    incs = {(long + "a", "function", "web", 29_000_000): [1, 0, MS, MS, {39: 1}],
+            (long + "b", "function", "web", 29_000_000): [2, 0, 2 * MS, MS, {39: 2}]}
+    store.write(incs)
+    assert usage(MINUTE) == [(29_000_000 * 60, 3, 0, 3_000, 1_000)]
+    assert LatencyBucket.objects.get(resolution=MINUTE).n == 3
+
+
+def test_errors_are_kept_newest_per_feature() -> None:
+    samples = [Sample("shop/a", "function", "web", (i + 1) * 10**9, "ValueError", f"e{i}",
+                      "Traceback...", "ab" * 16, "cd" * 8, "") for i in range(30)]
+    for start in range(0, 30, 10):
+        store.write({}, samples[start:start + 10])
+    kept = list(ErrorSample.objects.order_by("time").values_list("message", flat=True))
+    assert kept == [f"e{i}" for i in range(10, 30)]  # the 20 newest
+
+
+def test_prune_applies_retention_per_resolution() -> None:
+    now_minute = int(time.time()) // 60
+    store.write(increments(now_minute, 1))  # recent: stays at every resolution
+    store.write(increments(now_minute - 3 * 24 * 60, 1))  # 3 days old: minute rows go
+    store.write(increments(now_minute - 100 * 24 * 60, 1))  # 100 days: hour and day go too
+    call_command("tracekit_prune", "--days", "90", stdout=io.StringIO())
+    assert UsageBucket.objects.filter(resolution=MINUTE).count() == 1
+    assert UsageBucket.objects.filter(resolution=HOUR).count() == 2
+    assert UsageBucket.objects.filter(resolution=DAY).count() == 2
+    assert UsageBucket.objects.aggregate(n=Sum("calls"))["n"] == 5
+    assert LatencyBucket.objects.filter(resolution=MINUTE).count() == 1
+    assert Feature.objects.count() == 1
+    call_command("tracekit_prune", "--days", "0.0001", "--minute-hours", "0.0001",
+                 stdout=io.StringIO())
+    # Only buckets still overlapping the last few seconds survive: the current ones.
+    assert UsageBucket.objects.filter(resolution=DAY).count() == 1
+    assert UsageBucket.objects.filter(resolution=HOUR).count() == 1

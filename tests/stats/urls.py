@@ -1,0 +1,27 @@
+"""A tiny app for the end-to-end stats tests: two routes, a traced helper, the admin."""
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+import django_tracekit as tracekit
+
+
+@tracekit.traced
+def load_order(pk: int) -> str:
+    return f"order {pk}"
+
+
+def order(request: HttpRequest, pk: int) -> HttpResponse:
+    return HttpResponse(load_order(pk))
+
+
+def fail(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError("kaboom")
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("orders/<int:pk>/", order),
+    path("fail/", fail),
+]
