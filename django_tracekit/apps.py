@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from typing import Any
 
 from django.apps import AppConfig
 
@@ -10,6 +11,19 @@ class TracekitConfig(AppConfig):
     name = "django_tracekit"
     verbose_name = "Tracekit"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def __init__(self, app_name: str, app_module: Any) -> None:
+        super().__init__(app_name, app_module)
+        # Auto-tracing rewrites modules as they are imported, so it starts here: with
+        # "django_tracekit" first in INSTALLED_APPS, before any other app's code is imported.
+        # For now it is on only when TRACEKIT has an "AUTOTRACE" key (see README).
+        from django.conf import settings
+
+        tracekit = getattr(settings, "TRACEKIT", None)
+        if isinstance(tracekit, dict) and "AUTOTRACE" in tracekit:
+            from django_tracekit import autotrace
+
+            autotrace.install()
 
     def ready(self) -> None:
         from django_tracekit import bootstrap, checks  # noqa: F401  (registers the checks)

@@ -14,10 +14,13 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
+from django_tracekit.autotrace.checks import check_autotrace
 from django_tracekit.conf import Problem, get_config
 from django_tracekit.exporters import check_exporters
 
 MIDDLEWARE_PATH = "django_tracekit.middleware.TracekitMiddleware"
+
+register("django_tracekit")(check_autotrace)
 
 
 def _message(problem: Problem) -> CheckMessage:

@@ -1,0 +1,2 @@
+def early_function():
+    return "early"
