@@ -44,7 +44,10 @@ demo: $(PY)
 ## bench: every benchmarks/bench_*.py, ratios against the peers, in one run
 bench: $(PY)
 	$(PY) -m pip install $(PIP_FLAGS) -e ".[bench]"
+	# Logfire pins its own OpenTelemetry: its contender runs from a venv of its own.
+	test -x .venv-logfire/bin/python || ($(PYTHON) -m venv .venv-logfire && \
+		.venv-logfire/bin/python -m pip install $(PIP_FLAGS) logfire)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(CORE_VENV) .venv-py* .pytest_cache .mypy_cache .ruff_cache artifacts
+	rm -rf $(VENV) $(CORE_VENV) .venv-py* .venv-logfire .venv-semgrep .pytest_cache .mypy_cache .ruff_cache artifacts

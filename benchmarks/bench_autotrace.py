@@ -9,7 +9,8 @@ alike):
 - tracekit below MIN_DURATION_MS: outside any trace (counting only) and inside a recording
   trace (counting + pending frame); tracekit kept (MIN_DURATION_MS = 0: every call a span);
 - Logfire ``install_auto_tracing`` probe (below ``min_duration``) and fully traced
-  (``min_duration=0``), run in a subprocess of /tmp/logfire-venv (its OTel pins differ from
+  (``min_duration=0``), run in a subprocess of .venv-logfire (`make bench` creates it; its
+  OTel pins differ from
   ours), with its own plain-call baseline; its "added" figures are comparable, the absolute
   ones are from another process.
 
@@ -37,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._timing import interleaved_samples, print_table  # noqa: E402
 
-LOGFIRE_PYTHON = Path("/tmp/logfire-venv/bin/python")
+LOGFIRE_PYTHON = Path(os.environ.get("LOGFIRE_PYTHON", ".venv-logfire/bin/python"))
 
 # The per-call subject: ten calls per timed op, so loop overhead is amortized.
 SUBJECT = """
@@ -185,7 +186,7 @@ print(json.dumps({k: statistics.median(v) for k, v in res.items()}))
 def _logfire(mode: str, rounds: int) -> dict[str, float] | None:
     if not LOGFIRE_PYTHON.exists():
         print(f"(logfire contender skipped: {LOGFIRE_PYTHON} missing; "
-              "python -m venv /tmp/logfire-venv && /tmp/logfire-venv/bin/pip install logfire)")
+              "make bench creates it)")
         return None
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "lf_subject.py").write_text(SUBJECT)
