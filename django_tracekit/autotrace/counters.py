@@ -13,9 +13,13 @@ from django_tracekit.autotrace import runtime
 Counts = dict[str, tuple[int, int, int]]  # name -> (calls, total_ns, max_ns)
 
 
-def _collect(reset: bool) -> Counts:
+def _collect(reset: bool, unspanned: bool = False) -> Counts:
     merged: dict[str, list[float]] = {}
-    for site, n, t, m in runtime.iter_counts(reset):
+    for site, n, t, m, k, kt in runtime.iter_counts(reset):
+        if unspanned:
+            n, t = n - k, t - kt
+            if n <= 0:
+                continue
         entry = merged.setdefault(site.location.name, [0, 0.0, 0.0])
         entry[0] += n
         entry[1] += t
@@ -34,4 +38,10 @@ def snapshot() -> Counts:
     return _collect(reset=False)
 
 
-__all__ = ["Counts", "drain", "snapshot"]
+def drain_unspanned() -> Counts:
+    """Like :func:`drain`, for the calls that did not become spans (the stats pipeline counts
+    spans itself): ``{name: (calls, total_ns, max_ns)}``; max is over all calls."""
+    return _collect(reset=True, unspanned=True)
+
+
+__all__ = ["Counts", "drain", "drain_unspanned", "snapshot"]

@@ -85,14 +85,18 @@ _clock = time.perf_counter
 
 
 class Counter:
-    """Per call site: calls, total seconds, max seconds (updated inline by rewritten code)."""
+    """Per call site: calls, total seconds, max seconds (updated inline by rewritten code);
+    and of those, the calls that became spans and their seconds (``k``, ``kt``), so the stats
+    pipeline, which counts spans, adds only the calls that did not become one."""
 
-    __slots__ = ("m", "n", "t")
+    __slots__ = ("k", "kt", "m", "n", "t")
 
     def __init__(self) -> None:
         self.n = 0
         self.t = 0.0
         self.m = 0.0
+        self.k = 0
+        self.kt = 0.0
 
 
 @dataclass
@@ -222,6 +226,8 @@ def pop(cid: int, frame: Frame[Any] | None) -> None:
         counter.m = duration
     frame[T1] = t1
     if frame[SPAN] is not None or duration >= _threshold or frame[ERROR]:
+        counter.k += 1
+        counter.kt += duration
         try:
             _keep(frame)
         except Exception:
@@ -286,12 +292,16 @@ def on_raise(cid: int, state: Frame[Any] | float | None, exc: BaseException) -> 
 _lock = threading.RLock()
 
 
-def _reinit_lock() -> None:
+def _after_fork_in_child() -> None:
     global _lock
     _lock = threading.RLock()  # a fork while another thread held it must not deadlock
+    # The parent counts (and reports) the calls made before the fork; the child starts at 0.
+    for counter in _counters:
+        counter.n = counter.k = 0
+        counter.t = counter.m = counter.kt = 0.0
 
 
-os.register_at_fork(after_in_child=_reinit_lock)
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _keep(frame: Frame[Any]) -> None:
@@ -590,17 +600,20 @@ def unhook_context() -> None:
 
 # --- counters ----------------------------------------------------------------------------
 
-def iter_counts(reset: bool) -> Iterator[tuple[Site, int, float, float]]:
+def iter_counts(reset: bool) -> Iterator[tuple[Site, int, float, float, int, float]]:
+    """Per site: calls, total s, max s, and of those the calls that became spans, their s."""
     for site in list(_sites):
         c = site.counter
         # No call between the reads and the resets: atomic w.r.t. other threads (3.11+).
-        n, t, m = c.n, c.t, c.m
+        n, t, m, k, kt = c.n, c.t, c.m, c.k, c.kt
         if reset:
             c.n = 0
             c.t = 0.0
             c.m = 0.0
+            c.k = 0
+            c.kt = 0.0
         if n:
-            yield site, n, t, m
+            yield site, n, t, m, k, kt
 
 
 _failure_logged = False

@@ -33,7 +33,8 @@ def processor_factory(config: Config) -> SpanProcessor | None:
         return None
     from django_tracekit.stats.processor import StatsProcessor
 
-    return StatsProcessor(flush_interval_s=float(config.stats["FLUSH_INTERVAL_S"]))
+    return StatsProcessor(flush_interval_s=float(config.stats["FLUSH_INTERVAL_S"]),
+                          service=config.service_name)
 
 
 def wrap_sampler(sampler: Sampler, config: Config) -> Sampler:

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -96,7 +98,7 @@ class StatsProcessor(SpanProcessor):
     def __init__(self, writer: Writer | None = None, *, flush_interval_s: float = 10.0,
                  max_keys: int = DEFAULT_MAX_KEYS,
                  max_backlog_keys: int = DEFAULT_MAX_BACKLOG_KEYS,
-                 start_thread: bool = True) -> None:
+                 start_thread: bool = True, service: str = "unknown_service") -> None:
         if writer is None:
             from django_tracekit.stats.store import write
 
@@ -107,7 +109,7 @@ class StatsProcessor(SpanProcessor):
         self.max_backlog_keys = max_backlog_keys
         self._start_thread = start_thread
         self._resource: object = None
-        self._service = "unknown_service"
+        self._service = service  # until a span's resource names it
         self._init_state()
         self._shut_down = False
         _live.add(self)
@@ -222,6 +224,7 @@ class StatsProcessor(SpanProcessor):
                 acc, self._acc = self._acc, {}
                 errors, self._errors = self._errors, []
                 self._error_counts = {}
+            self._add_autotrace_counts(acc)
             backlog = self._backlog
             for key, entry in acc.items():
                 existing = backlog.get(key)
@@ -250,6 +253,26 @@ class StatsProcessor(SpanProcessor):
                 self._failing = False
                 logger.warning("tracekit: writing feature-usage stats works again")
             return True
+
+    def _add_autotrace_counts(self, acc: dict[Key, Entry]) -> None:
+        """Auto-traced calls that did not become spans (faster than MIN_DURATION_MS) are
+        counted by the rewritten code, not by spans: add them as ``function`` features.
+
+        Their calls, total and max are exact; their durations are not known one by one, so
+        they enter the histogram at their mean (percentiles of mostly-fast functions are
+        approximate beyond the histogram's own bound)."""
+        if "django_tracekit.autotrace.runtime" not in sys.modules:  # nothing instrumented
+            return
+        from django_tracekit.autotrace.counters import drain_unspanned
+
+        minute = time.time_ns() // MINUTE_NS
+        service = self._service
+        for name, (calls, total_ns, max_ns) in drain_unspanned().items():
+            key = (name, FUNCTION, service, minute)
+            if key not in acc and len(acc) >= self.max_keys:
+                key = (OTHER_FEATURE, FUNCTION, service, minute)
+            _merge_entry(acc.setdefault(key, [0, 0, 0, 0, {}]),
+                         [calls, 0, total_ns, max_ns, {bucket_index(total_ns // calls): calls}])
 
     def _trim_backlog(self) -> None:
         backlog = self._backlog

@@ -16,6 +16,7 @@ import traceback
 import types
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry import trace
@@ -417,3 +418,33 @@ def test_rules_keep_stdlib_and_site_packages_out(tmp_path: Path) -> None:
     assert named.includes("shop.orders.views", "/anywhere/shop/orders/views.py")
     assert not named.includes("shop.migrations.0001_initial", "/anywhere/m.py")
     assert not named.includes("shopping.views", "/anywhere/shopping/views.py")
+
+
+def test_stats_get_every_call_once_spans_and_fast_counts(spans: Spans) -> None:
+    """The admin's counts: kept calls through their spans, fast calls through the counters,
+    none twice."""
+    from django_tracekit.stats.processor import FUNCTION, StatsProcessor
+
+    m = load("""
+        import time
+        def fast():
+            return 1
+        def slow():
+            time.sleep(0.012)
+    """)
+    written: list[dict[Any, Any]] = []
+    stats = StatsProcessor(lambda entries, errors: written.append(dict(entries)),
+                           start_thread=False, service="svc")
+    with tracekit.span("request"):
+        for _ in range(5):
+            m.fast()
+        m.slow()
+    for span in spans.all():  # what the provider would hand to the stats processor
+        stats.on_end(span)
+    assert stats.flush()
+    by_feature = {key[0]: entry for key, entry in written[0].items() if key[1] == FUNCTION}
+    assert by_feature[n(m, "fast")][0] == 5  # from the counters: no span for them
+    assert by_feature[n(m, "slow")][0] == 1  # from its span only
+    assert by_feature[n(m, "slow")][2] >= 12_000_000
+    assert by_feature["request"][0] == 1
+    assert counters.drain() == {}  # drained by the flush
