@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,14 +29,42 @@ def _processes_mentioning(marker: str) -> list[str]:
     return found
 
 
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for the demo, dropped afterwards."""
+    import psycopg
+
+    name = f"tracekit_demo_{uuid.uuid4().hex[:8]}"
+    admin = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgres://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.mark.requires("celery")
 def test_demo_runs_unattended_and_the_admin_shows_numbers(tmp_path: Path) -> None:
+    run_demo(tmp_path, {})
+
+
+@pytest.mark.requires("celery", "redis", "psycopg")
+@pytest.mark.service("redis", "postgres")
+def test_demo_on_redis_and_postgresql_by_environment_only(tmp_path: Path,
+                                                          postgres_database: str) -> None:
+    run_demo(tmp_path, {"CELERY_BROKER_URL": "redis://127.0.0.1:6379/7",
+                        "DATABASE_URL": postgres_database})
+
+
+def run_demo(tmp_path: Path, extra_env: dict[str, str]) -> None:
     copy = tmp_path / "example_project"
     shutil.copytree(ROOT / "example_project", copy,
                     ignore=shutil.ignore_patterns("var", "__pycache__"))
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("OTEL_", "SENTRY_", "DJANGO_", "CELERY_", "DATABASE_URL"))}
-    env.update(DEMO_SECONDS="30", DEMO_PORT="0", PYTHONPATH=str(ROOT))
+    env.update(DEMO_SECONDS="30", DEMO_PORT="0", PYTHONPATH=str(ROOT), **extra_env)
     result = subprocess.run([sys.executable, str(copy / "demo.py")], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
