@@ -57,7 +57,9 @@ class UsageBucket(models.Model):
         constraints = (
             models.UniqueConstraint(fields=["feature", "resolution", "bucket_start"],
                                     name="tracekit_usage_unique"),)
-        indexes = (models.Index(fields=["resolution", "bucket_start"],
+        # Covering: range reads never touch the table (page time on 1,000 features x 90 d).
+        indexes = (models.Index(fields=["resolution", "bucket_start", "feature", "calls",
+                                        "errors", "duration_sum_us", "duration_max_us"],
                                 name="tracekit_usage_time"),)
         default_permissions = ()
 
@@ -76,7 +78,7 @@ class LatencyBucket(models.Model):
         constraints = (
             models.UniqueConstraint(fields=["feature", "resolution", "bucket_start", "bin"],
                                     name="tracekit_latency_unique"),)
-        indexes = (models.Index(fields=["resolution", "bucket_start"],
+        indexes = (models.Index(fields=["resolution", "bucket_start", "feature", "bin", "n"],
                                 name="tracekit_latency_time"),)
         default_permissions = ()
 

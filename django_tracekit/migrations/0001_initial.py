@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
             options={
                 'db_table': 'tracekit_latency',
                 'default_permissions': (),
-                'indexes': [models.Index(fields=['resolution', 'bucket_start'], name='tracekit_latency_time')],
+                'indexes': [models.Index(fields=['resolution', 'bucket_start', 'feature', 'bin', 'n'], name='tracekit_latency_time')],
                 'constraints': [models.UniqueConstraint(fields=('feature', 'resolution', 'bucket_start', 'bin'), name='tracekit_latency_unique')],
             },
         ),
@@ -80,7 +80,7 @@ class Migration(migrations.Migration):
             options={
                 'db_table': 'tracekit_usage',
                 'default_permissions': (),
-                'indexes': [models.Index(fields=['resolution', 'bucket_start'], name='tracekit_usage_time')],
+                'indexes': [models.Index(fields=['resolution', 'bucket_start', 'feature', 'calls', 'errors', 'duration_sum_us', 'duration_max_us'], name='tracekit_usage_time')],
                 'constraints': [models.UniqueConstraint(fields=('feature', 'resolution', 'bucket_start'), name='tracekit_usage_unique')],
             },
         ),
