@@ -16,14 +16,10 @@ class TracekitConfig(AppConfig):
         super().__init__(app_name, app_module)
         # Auto-tracing rewrites modules as they are imported, so it starts here: with
         # "django_tracekit" first in INSTALLED_APPS, before any other app's code is imported.
-        # For now it is on only when TRACEKIT has an "AUTOTRACE" key (see README).
-        from django.conf import settings
+        # On by default (INCLUDE: the modules under BASE_DIR); AUTOTRACE INCLUDE [] turns it off.
+        from django_tracekit import autotrace
 
-        tracekit = getattr(settings, "TRACEKIT", None)
-        if isinstance(tracekit, dict) and "AUTOTRACE" in tracekit:
-            from django_tracekit import autotrace
-
-            autotrace.install()
+        autotrace.install()
 
     def ready(self) -> None:
         from django_tracekit import bootstrap, checks  # noqa: F401  (registers the checks)

@@ -41,6 +41,12 @@ def _stdlib_dirs() -> tuple[str, ...]:
     return tuple(sorted(dirs))
 
 
+# Never auto-traced, whatever INCLUDE says: test suites, migrations, entry points. Matched
+# against module names only (the user's EXCLUDE also matches ``module.qualname``).
+DEFAULT_EXCLUDE = ("tests", "*.tests", "test_*", "*.test_*", "*_tests", "*.*_tests",
+                   "conftest", "*.conftest", "migrations", "*.migrations", "manage")
+
+
 class Rules:
     """Which modules are included (by name, or by file under BASE_DIR)."""
 
@@ -61,7 +67,8 @@ class Rules:
             return False
         if self.tops is not None and top not in self.tops:
             return False
-        return not rewrite.glob_matches(fullname, self.exclude)
+        return not (rewrite.glob_matches(fullname, DEFAULT_EXCLUDE)
+                    or rewrite.glob_matches(fullname, self.exclude))
 
     def includes(self, fullname: str, origin: str | None) -> bool:
         if not self.may_include(fullname) or not origin or not origin.endswith(".py"):
