@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +13,8 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.processes import GroupProcess, clean_env, free_port
+
 PROJECT = Path(__file__).resolve().parent / "project"
 
 # Python 3.12 type-parameter syntax. Written into the served copy of the project on 3.12+
@@ -51,54 +48,24 @@ def served_project(tmp: Path) -> Path:
     return target
 
 
-def free_port() -> int:
-    import socket
+class ShopServer(GroupProcess):
+    """gunicorn serving the copied project (its BASE_DIR: everything in it auto-traced)."""
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ShopServer:
     def __init__(self, receiver: Any, log_path: Path, project: Path) -> None:
         self.receiver = receiver
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("OTEL_", "SENTRY_")) and k != "DJANGO_SETTINGS_MODULE"}
-        env.update({
-            "DJANGO_SETTINGS_MODULE": "shop.settings",
-            "PYTHONPATH": os.pathsep.join([str(project), str(REPO)]),
-            "TRACEKIT_TEST_OTLP_ENDPOINT": receiver.endpoint,
-            "OTEL_BSP_SCHEDULE_DELAY": "50",
-            "PYTHONUNBUFFERED": "1",
-            "TK_AUTOTRACE_DATA": str(log_path.parent / "celery"),
-        })
-        self.env, self.project = env, project
-        self._log = open(log_path, "wb")  # noqa: SIM115 (closed in stop())
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "shop.wsgi:application", "--bind",
-             f"127.0.0.1:{self.port}", "--workers", "1", "--log-level", "warning"],
-            cwd=project, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
+        self.env = clean_env("shop.settings", pythonpath=(str(project),),
+                             TRACEKIT_TEST_OTLP_ENDPOINT=receiver.endpoint,
+                             TK_AUTOTRACE_DATA=str(log_path.parent / "celery"))
+        self.project = project
+        super().__init__("gunicorn", [
+            sys.executable, "-m", "gunicorn", "shop.wsgi:application", "--bind",
+            f"127.0.0.1:{self.port}", "--workers", "1", "--log-level", "warning"],
+            self.env, log_path, cwd=project)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"gunicorn exited {self.proc.returncode}:\n{self.log()}")
-            with contextlib.suppress(OSError), urllib.request.urlopen(
-                    self.base_url + "/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"gunicorn not ready:\n{self.log()}")
-            time.sleep(0.05)
+        self.wait_http(self.base_url + "/healthz", timeout)
 
     def get_json(self, path: str) -> Any:
         with urllib.request.urlopen(self.base_url + path, timeout=30) as resp:
@@ -110,17 +77,6 @@ class ShopServer:
                 return int(resp.status)
         except urllib.error.HTTPError as err:
             return int(err.code)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        self._log.close()
 
 
 @pytest.fixture(scope="module")
@@ -137,42 +93,22 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopServer]:
             server.stop()
 
 
-class Worker:
+class Worker(GroupProcess):
     """A real Celery worker (prefork, one child) on the served project's filesystem broker."""
 
     def __init__(self, shop: ShopServer, log_path: Path) -> None:
         for folder in ("broker", "control"):
             (log_path.parent / "celery" / folder).mkdir(parents=True, exist_ok=True)
-        self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 (closed in stop())
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "shop.celery", "worker", "-P", "prefork",
-             "-c", "1", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
-            cwd=shop.project, env=shop.env, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
+        super().__init__("celery worker", [
+            sys.executable, "-m", "celery", "-A", "shop.celery", "worker", "-P", "prefork",
+            "-c", "1", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+            "--without-heartbeat"], shop.env, log_path, cwd=shop.project)
 
     def wait_ready(self, timeout: float = 45.0) -> None:
-        deadline = time.monotonic() + timeout
-        while " ready." not in self.log():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"celery worker not ready:\n{self.log()}")
-            time.sleep(0.1)
+        self.wait_for_log(" ready.", timeout)
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        self._log.close()
+    def stop(self, grace: float = 15.0) -> None:
+        super().stop(grace)
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,7 @@ both exporting to a local OTLP receiver; helpers to find a trace's spans."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -17,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.otlp_receiver import OtlpHttpReceiver, ReceivedSpan
+from tests.support.processes import GroupProcess, clean_env, free_port
 
-REPO = Path(__file__).resolve().parents[2]
 SETTINGS = "tests.celery.project.settings"
 # OTLP proto enum values.
 KIND_SERVER, KIND_PRODUCER, KIND_CONSUMER = 2, 4, 5
@@ -42,70 +37,20 @@ def publish_span_name(function: str) -> str:
     return f"apply_async/{TASKS}.{function}"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def stack_env(broker: str, receiver: OtlpHttpReceiver, data: Path, queue: str,
               **extra: str) -> dict[str, str]:
-    # A clean slate: the developer's OTEL_*/SENTRY_* variables must not change the export.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OTEL_", "SENTRY_", "TK_", "CELERY_"))
-           and k != "DJANGO_SETTINGS_MODULE"}
-    env.update({
-        "DJANGO_SETTINGS_MODULE": SETTINGS,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-        "TK_CELERY_BROKER": BROKERS[broker],
-        "TK_CELERY_DATA": str(data),
-        "TK_CELERY_QUEUE": queue,
-        "TK_OTLP_ENDPOINT": receiver.endpoint,
-        # Export within ~50 ms so tests wait for spans briefly, not the 5 s default.
-        "OTEL_BSP_SCHEDULE_DELAY": "50",
-        "PYTHONUNBUFFERED": "1",
-    })
-    env.update(extra)
-    return env
+    return clean_env(SETTINGS, TK_CELERY_BROKER=BROKERS[broker], TK_CELERY_DATA=str(data),
+                     TK_CELERY_QUEUE=queue, TK_OTLP_ENDPOINT=receiver.endpoint, **extra)
 
 
-class Process:
-    """A subprocess in its own process group; ``stop()`` kills the whole group."""
+class Process(GroupProcess):
+    """A worker or server of a :class:`Stack`; stopped quickly (3 s grace), group and all."""
 
     def __init__(self, name: str, cmd: list[str], env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        super().__init__(name, cmd, env, log_dir / f"{name}.log")
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for_log(self, text: str, timeout: float = READY_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text in self.log():
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"{self.name} not ready ({text!r} not logged):\n{self.log()[-4000:]}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        # Pool children left behind by a killed parent are in the same group.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self._log.close()
+    def stop(self, grace: float = 3.0) -> None:
+        super().stop(grace)
 
 
 class Stack:
@@ -135,10 +80,9 @@ class Stack:
             server = self._start("server", [
                 sys.executable, "-m", "django", "runserver", "--noreload",
                 f"127.0.0.1:{self.port}"], tmp, self.env)
-            worker.wait_for_log(" ready.")
-            server.wait_for_log("Quit the server")
+            worker.wait_for_log(" ready.", READY_TIMEOUT_S)
+            server.wait_http(self.base_url + "/healthz/", READY_TIMEOUT_S)
             self.worker = worker
-            self._wait_http()
         except BaseException:
             self.stop()
             raise
@@ -147,17 +91,6 @@ class Stack:
         process = Process(name, cmd, env, tmp)
         self.processes.append(process)
         return process
-
-    def _wait_http(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            try:
-                self.get("/healthz/")
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
 
     def get(self, path: str) -> dict[str, Any]:
         with urllib.request.urlopen(self.base_url + path, timeout=30) as reply:

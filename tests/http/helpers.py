@@ -3,10 +3,6 @@ find the spans each request produced in the OTLP receiver."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.otlp_receiver import OtlpHttpReceiver, ReceivedSpan
+from tests.support.processes import REPO, GroupProcess, clean_env, free_port
 
-REPO = Path(__file__).resolve().parents[2]
 PROJECT_DIR = Path(__file__).resolve().parent / "project"
 SETTINGS = "tests.http.project.settings"
 # OTLP proto enum values (opentelemetry.proto.trace.v1.Span.SpanKind / Status.StatusCode).
@@ -30,29 +26,11 @@ ASGI_KINDS = ("uvicorn",)
 READY_TIMEOUT_S = 30.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def server_env(receiver: OtlpHttpReceiver, db_path: Path) -> dict[str, str]:
-    # Start from a clean slate: an OTEL_*/SENTRY_* variable of the developer's shell must
-    # not change what the servers export.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OTEL_", "SENTRY_")) and k != "DJANGO_SETTINGS_MODULE"}
-    env.update({
-        "DJANGO_SETTINGS_MODULE": SETTINGS,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-        "TRACEKIT_TEST_OTLP_ENDPOINT": receiver.endpoint,
-        "TRACEKIT_TEST_DB": str(db_path),
-        # Export quickly so each test waits ~50 ms for its spans, not the 5 s default.
-        "OTEL_BSP_SCHEDULE_DELAY": "50",
-        "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST": ".*",
-        "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE": ".*",
-        "PYTHONUNBUFFERED": "1",
-    })
-    return env
+    return clean_env(SETTINGS, TRACEKIT_TEST_OTLP_ENDPOINT=receiver.endpoint,
+                     TRACEKIT_TEST_DB=str(db_path),
+                     OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST=".*",
+                     OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE=".*")
 
 
 def setup_database(db_path: Path) -> int:
@@ -64,10 +42,7 @@ def setup_database(db_path: Path) -> int:
         "from django.contrib.auth.models import User\n"
         "print(User.objects.create_user('alice', password='wonderland').pk)\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SENTRY_"))}
-    env.update({"DJANGO_SETTINGS_MODULE": SETTINGS, "TRACEKIT_TEST_DB": str(db_path),
-                "OTEL_SDK_DISABLED": "true",
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))})
+    env = clean_env(SETTINGS, TRACEKIT_TEST_DB=str(db_path), OTEL_SDK_DISABLED="true")
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"migrate failed:\n{done.stdout}\n{done.stderr}"
@@ -102,7 +77,7 @@ class Reply:
     elapsed_s: float
 
 
-class Server:
+class Server(GroupProcess):
     """One server subprocess; ``stop()`` always kills its whole process group."""
 
     def __init__(self, kind: str, receiver: OtlpHttpReceiver, db_path: Path, log_dir: Path,
@@ -112,55 +87,16 @@ class Server:
         self.user_pk = user_pk
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"{kind}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
-        self.proc = subprocess.Popen(
-            command(kind, self.port), cwd=REPO, env=server_env(receiver, db_path),
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        super().__init__(kind, command(kind, self.port), server_env(receiver, db_path),
+                         log_dir / f"{kind}.log")
 
     @property
     def is_asgi(self) -> bool:
         return self.kind in ASGI_KINDS
 
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
     def wait_ready(self) -> None:
         # /healthz is an excluded URL: polling it leaves no spans behind.
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"{self.kind} exited with {self.proc.returncode}:\n"
-                                     f"{self.log()}")
-            try:
-                with urllib.request.urlopen(self.base_url + "/healthz", timeout=2) as resp:
-                    if resp.status == 200:
-                        return
-            except (OSError, urllib.error.URLError):
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.kind} not ready after {READY_TIMEOUT_S}s:\n"
-                                     f"{self.log()}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        try:
-            if self.proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGTERM)
-                try:
-                    self.proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(self.proc.pid, signal.SIGKILL)
-                    self.proc.wait(timeout=10)
-            else:
-                # The master is gone; make sure no orphaned worker of its group survives.
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-        finally:
-            self._log.close()
+        self.wait_http(self.base_url + "/healthz", READY_TIMEOUT_S)
 
     # -- HTTP ------------------------------------------------------------------------------
     def request(self, path: str, *, method: str = "GET", headers: dict[str, str] | None = None,
