@@ -69,7 +69,8 @@ def install(config: Any = None) -> State | None:
         rules = Rules(include, autotrace.get("EXCLUDE") or (),
                       str(base_dir) if base_dir else None)
         runtime.set_threshold(float(autotrace.get("MIN_DURATION_MS", 1.0)) / 1000.0)
-        runtime.hook_context()
+        # The OpenTelemetry context hook is installed with the first rewritten module
+        # (hook.Loader): a process with nothing to auto-trace pays nothing on its spans.
         finder = Finder(rules)
         sys.meta_path.insert(0, finder)
         _state = State(finder, _imported_before(rules))

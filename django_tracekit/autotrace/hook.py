@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from django_tracekit.autotrace import rewrite
+from django_tracekit.autotrace import rewrite, runtime
 
 logger = logging.getLogger("django_tracekit")
 
@@ -130,6 +130,7 @@ class Loader(importlib.machinery.SourceFileLoader):
                            "without auto-tracing", name, reason)
             super().exec_module(module)
             return
+        runtime.hook_context()  # idempotent: pending frames need it from now on
         module.__dict__.update(rewrite.module_globals(result))
         module.__dict__[MARKER] = True
         exec(code, module.__dict__)  # the module's own (rewritten) code

@@ -125,6 +125,7 @@ class Site:
 
 _sites: list[Site] = []
 _counters: list[Counter] = []  # _counters[cid] is _sites[cid].counter (one subscript, hot)
+_names: list[str] = []  # _names[cid]: the convention name, "" until first needed
 _sites_lock = threading.Lock()
 _attributes: dict[int, dict[str, Any]] = {}
 
@@ -134,7 +135,13 @@ def new_site(module: str, qualname: str, filename: str, lineno: int) -> Site:
         site = Site(len(_sites), module, qualname, filename, lineno, Counter())
         _sites.append(site)
         _counters.append(site.counter)
+        _names.append("")
     return site
+
+
+def _name_of(cid: int) -> str:
+    name = _names[cid] = _sites[cid].location.name
+    return name
 
 
 def sites() -> Sequence[Site]:
@@ -174,13 +181,11 @@ class Root:
         self.sc: SpanContext | None = None  # its span's context, when first needed
         self.name: str | None = None  # its span's name, when first needed
 
-    def is_span_of(self, cid: int) -> bool:
-        """Whether the attached span already stands for this call: the middleware's view
-        span, the Celery task span or ``@traced`` around an auto-traced function. The call
-        then gets no second span of the same name (nor a second count)."""
-        if self.name is None:
-            self.name = str(getattr(trace.get_current_span(self.ctx), "name", "") or "")
-        return self.name == _sites[cid].location.name
+    def span_name(self) -> str:
+        name = self.name
+        if name is None:
+            name = self.name = str(getattr(trace.get_current_span(self.ctx), "name", "") or "")
+        return name
 
     def span_context(self) -> SpanContext:
         if self.sc is None:
@@ -204,7 +209,11 @@ _reset_top = _top.reset
 
 def push(cid: int, node: Node) -> Frame[Any] | None:
     """Entry of an auto-traced call while a trace records (``node`` is ``_tk_top()``)."""
-    if node.__class__ is Root and node.is_span_of(cid):
+    # The attached span may already stand for this call (the middleware's view span, the
+    # Celery task span, @traced around an auto-traced function): no second span of the same
+    # name, no second count.
+    if node.__class__ is Root and (node.name or node.span_name()) == (
+            _names[cid] or _name_of(cid)):
         return None
     frame = [0.0, cid, node, node if node.__class__ is Root else node[ROOT], None, None, None,
              False, False, 0.0]
