@@ -110,7 +110,15 @@ def stop_process(process: subprocess.Popen[bytes], sig: int) -> None:
             process.wait()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C, and also SIGTERM (a supervisor, `kill`), stop every process the demo started;
+    # installed explicitly because a shell may start background jobs with SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     seconds = float(os.environ.get("DEMO_SECONDS", "0"))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings", "SHOP_VAR_DIR": str(VAR),
            "SHOP_STATS_FLUSH_S": str(FLUSH_S),
