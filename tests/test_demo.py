@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,16 +19,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _processes_mentioning(marker: str) -> list[str]:
+    """Processes whose command line or working directory is inside ``marker``: the demo,
+    its server and its worker (started with relative paths from the project folder)."""
     found = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cwd = os.readlink(f"/proc/{pid}/cwd")
         except OSError:
             continue
-        if marker in cmdline:
-            found.append(f"{pid}: {cmdline}")
+        if marker in cmdline or cwd.startswith(marker):
+            found.append(f"{pid}: {cmdline} (in {cwd})")
     return found
 
 
@@ -58,13 +64,48 @@ def test_demo_on_redis_and_postgresql_by_environment_only(tmp_path: Path,
                         "DATABASE_URL": postgres_database})
 
 
+@pytest.mark.requires("celery")
+def test_demo_runs_until_interrupted_then_stops_everything(tmp_path: Path) -> None:
+    copy = tmp_path / "example_project"
+    shutil.copytree(ROOT / "example_project", copy,
+                    ignore=shutil.ignore_patterns("var", "__pycache__"))
+    env = {**demo_env(), "DEMO_PORT": "0"}
+    # SIGINT ignored at start, as a shell does for background jobs: the demo must still stop.
+    demo = subprocess.Popen([sys.executable, str(copy / "demo.py")], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:  # the banner is printed once worker and server are up
+            if "Ctrl-C stops everything" in line:
+                break
+        time.sleep(3)  # some traffic
+        demo.send_signal(signal.SIGINT)
+        output, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:  # the demo did not stop: clean up what it left behind
+            demo.kill()
+            for entry in _processes_mentioning(str(copy)):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(entry.split(":", 1)[0]), signal.SIGKILL)
+    assert demo.returncode == 0, output
+    assert "demo: responses by status {'" in output  # traffic flowed, then it stopped
+    assert _processes_mentioning(str(copy)) == []
+
+
+def demo_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OTEL_", "SENTRY_", "DJANGO_", "CELERY_", "DATABASE_URL",
+                                "DEMO_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
 def run_demo(tmp_path: Path, extra_env: dict[str, str]) -> None:
     copy = tmp_path / "example_project"
     shutil.copytree(ROOT / "example_project", copy,
                     ignore=shutil.ignore_patterns("var", "__pycache__"))
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OTEL_", "SENTRY_", "DJANGO_", "CELERY_", "DATABASE_URL"))}
-    env.update(DEMO_SECONDS="30", DEMO_PORT="0", PYTHONPATH=str(ROOT), **extra_env)
+    env = {**demo_env(), "DEMO_SECONDS": "30", "DEMO_PORT": "0", **extra_env}
     result = subprocess.run([sys.executable, str(copy / "demo.py")], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
