@@ -28,16 +28,6 @@ Attributes = Mapping[str, Any]
 
 NO_AUTOTRACE_ATTR = "__tracekit_no_autotrace__"
 
-_attributes_cache: dict[naming.CodeLocation, dict[str, Any]] = {}
-
-
-def _location_attributes(location: naming.CodeLocation) -> dict[str, Any]:
-    attributes = _attributes_cache.get(location)
-    if attributes is None:
-        attributes = _attributes_cache[location] = location.attributes
-    return attributes
-
-
 def _merge(base: dict[str, Any], extra: Attributes | None) -> dict[str, Any]:
     if not extra:
         return base
@@ -68,7 +58,7 @@ class span:
         current = get_tracer().start_span(
             self._name or location.name,
             kind=self._kind,
-            attributes=_merge(_location_attributes(location), self._attributes),
+            attributes=_merge(location.attributes, self._attributes),
         )
         self._span = current
         self._token = otel_context.attach(trace.set_span_in_context(current))

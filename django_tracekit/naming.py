@@ -13,7 +13,8 @@ import inspect
 import sys
 import types
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -25,7 +26,8 @@ CODE_LINE_NUMBER = "code.line.number"
 _HAS_CO_QUALNAME = sys.version_info >= (3, 11)
 
 
-class CodeLocation(NamedTuple):
+@dataclass(frozen=True)
+class CodeLocation:
     """Where a span's code lives: its convention name and semconv ``code.*`` attributes."""
 
     name: str
@@ -33,8 +35,9 @@ class CodeLocation(NamedTuple):
     file_path: str
     line_number: int
 
-    @property
+    @functools.cached_property
     def attributes(self) -> dict[str, str | int]:
+        """Built once per location and shared by every span started there: read-only."""
         return {
             CODE_FUNCTION_NAME: self.function,
             CODE_FILE_PATH: self.file_path,

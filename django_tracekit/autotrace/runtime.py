@@ -127,7 +127,6 @@ _sites: list[Site] = []
 _counters: list[Counter] = []  # _counters[cid] is _sites[cid].counter (one subscript, hot)
 _names: list[str] = []  # _names[cid]: the convention name, "" until first needed
 _sites_lock = threading.Lock()
-_attributes: dict[int, dict[str, Any]] = {}
 
 
 def new_site(module: str, qualname: str, filename: str, lineno: int) -> Site:
@@ -149,10 +148,7 @@ def sites() -> Sequence[Site]:
 
 
 def site_attributes(cid: int) -> dict[str, Any]:
-    attributes = _attributes.get(cid)
-    if attributes is None:
-        attributes = _attributes[cid] = _sites[cid].location.attributes
-    return attributes
+    return _sites[cid].location.attributes
 
 
 # --- settings ---------------------------------------------------------------------------
