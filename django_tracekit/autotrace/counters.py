@@ -8,14 +8,14 @@ and setter, a module reloaded) are merged: calls and totals add up, max is the m
 
 from __future__ import annotations
 
-from django_tracekit.autotrace import runtime
+from django_tracekit.autotrace import sites
 
 Counts = dict[str, tuple[int, int, int]]  # name -> (calls, total_ns, max_ns)
 
 
 def _collect(reset: bool, unspanned: bool = False) -> Counts:
     merged: dict[str, list[float]] = {}
-    for site, n, t, m, k, kt in runtime.iter_counts(reset):
+    for site, n, t, m, k, kt in sites.iter_counts(reset):
         if unspanned:
             n, t = n - k, t - kt
             if n <= 0:

@@ -22,10 +22,10 @@ from __future__ import annotations
 import ast
 import fnmatch
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django_tracekit.autotrace import runtime
+from django_tracekit.autotrace import runtime, sites
 
 NO_AUTOTRACE = "no_autotrace"
 SKIPPED_NAMES = frozenset({"__del__"})
@@ -46,11 +46,14 @@ def _is_no_autotrace(decorator: ast.expr) -> bool:
     return False
 
 
+Spec = tuple[str, int]  # an instrumented function: (qualname, line); its index is its counter
+
+
 @dataclass
 class Result:
-    tree: ast.Module
-    sites: list[runtime.Site] = field(default_factory=list)
+    specs: list[Spec] = field(default_factory=list)  # _tk_c{i} counts specs[i]
     skipped: list[str] = field(default_factory=list)  # qualnames left alone
+    sites: list[sites.Site] = field(default_factory=list)  # once registered in this process
 
 
 def _name(id: str, ctx: ast.expr_context | None = None) -> ast.Name:
@@ -68,8 +71,8 @@ def _const(value: int | str | None) -> ast.Constant:
 class _YieldRewriter(ast.NodeTransformer):
     """Pause/resume around every yield of one generator (not of nested scopes)."""
 
-    def __init__(self, cid: int) -> None:
-        self.cid = cid
+    def __init__(self, counter: str) -> None:
+        self.counter = counter
 
     def _skip(self, node: ast.AST) -> ast.AST:
         return node  # nested scopes have their own yields
@@ -88,10 +91,10 @@ class _YieldRewriter(ast.NodeTransformer):
             value=ast.Tuple(elts=[
                 ast.NamedExpr(target=_name("_tk_y", ast.Store()), value=value),
                 ast.NamedExpr(target=_name("_tk_t", ast.Store()),
-                              value=_call("_tk_pause", _const(self.cid), _name("_tk_t"))),
+                              value=_call("_tk_pause", _name(self.counter), _name("_tk_t"))),
                 suspended,
                 ast.NamedExpr(target=_name("_tk_t", ast.Store()),
-                              value=_call("_tk_resume", _const(self.cid))),
+                              value=_call("_tk_resume", _name(self.counter))),
             ], ctx=ast.Load()),
             slice=_const(2), ctx=ast.Load())
 
@@ -126,15 +129,12 @@ def _is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
 
 class Rewriter(ast.NodeTransformer):
-    def __init__(self, module: str, filename: str, exclude: Sequence[str],
-                 new_site: Callable[[str, str, str, int], runtime.Site]) -> None:
+    def __init__(self, module: str, exclude: Sequence[str]) -> None:
         self.module = module
-        self.filename = filename
         self.exclude = exclude
-        self.new_site = new_site
         self.scope: list[str] = []  # qualname parts
         self.off = 0  # >0 inside a no_autotrace/excluded function or class
-        self.sites: list[runtime.Site] = []
+        self.specs: list[Spec] = []
         self.skipped: list[str] = []
 
     def _qualname(self, name: str) -> str:
@@ -168,14 +168,13 @@ class Rewriter(ast.NodeTransformer):
         if self.off or off:
             self.skipped.append(qualname)
             return node
-        site = self.new_site(self.module, qualname, self.filename, node.lineno)
-        self.sites.append(site)
-        self._instrument(node, site.cid)
+        self._instrument(node, f"_tk_c{len(self.specs)}")
+        self.specs.append((qualname, node.lineno))
         return node
 
     visit_FunctionDef = visit_AsyncFunctionDef = _function
 
-    def _instrument(self, node: ast.FunctionDef | ast.AsyncFunctionDef, cid: int) -> None:
+    def _instrument(self, node: ast.FunctionDef | ast.AsyncFunctionDef, counter: str) -> None:
         body = list(node.body)
         docstring: list[ast.stmt] = []
         if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
@@ -184,9 +183,8 @@ class Rewriter(ast.NodeTransformer):
         if not body:
             body = [ast.Pass()]
         if _is_generator(node):
-            rewriter = _YieldRewriter(cid)
+            rewriter = _YieldRewriter(counter)
             body = [rewriter.visit(stmt) for stmt in body]
-        counter = f"_tk_c{cid}"
         t = "_tk_t"
         # _tk_t = _tk_top()
         # _tk_t = _tk_clock() if _tk_t is None else _tk_push(CID, _tk_t)
@@ -196,7 +194,7 @@ class Rewriter(ast.NodeTransformer):
                 targets=[_name(t, ast.Store())],
                 value=ast.IfExp(
                     test=ast.Compare(left=_name(t), ops=[ast.Is()], comparators=[_const(None)]),
-                    body=_call("_tk_clock"), orelse=_call("_tk_push", _const(cid), _name(t)))),
+                    body=_call("_tk_clock"), orelse=_call("_tk_push", _name(counter), _name(t)))),
         ]
 
         def counter_attr(attr: str, store: bool = False) -> ast.Attribute:
@@ -217,10 +215,10 @@ class Rewriter(ast.NodeTransformer):
             test=ast.Compare(left=ast.Attribute(value=_name(t), attr="__class__", ctx=ast.Load()),
                              ops=[ast.Is()], comparators=[_name("_tk_float")]),
             body=count,
-            orelse=[ast.Expr(_call("_tk_pop", _const(cid), _name(t)))])
+            orelse=[ast.Expr(_call("_tk_pop", _name(counter), _name(t)))])
         handler = ast.ExceptHandler(
             type=_name("BaseException"), name="_tk_e",
-            body=[ast.Expr(_call("_tk_raise", _const(cid), _name(t), _name("_tk_e"))),
+            body=[ast.Expr(_call("_tk_raise", _name(counter), _name(t), _name("_tk_e"))),
                   ast.Raise(exc=None, cause=None)])
         wrapped = ast.Try(body=body, handlers=[handler], orelse=[], finalbody=[exit_])
         node.body = [*docstring, *enter, wrapped]
@@ -230,21 +228,25 @@ class Rewriter(ast.NodeTransformer):
         ast.fix_missing_locations(node)
 
 
-def rewrite(tree: ast.Module, module: str, filename: str, exclude: Sequence[str] = (),
-            new_site: Callable[[str, str, str, int], runtime.Site] = runtime.new_site
-            ) -> Result:
-    """Instrument ``tree`` in place; the sites (call ids) it created."""
-    rewriter = Rewriter(module, filename, exclude, new_site)
+def rewrite(tree: ast.Module, module: str, exclude: Sequence[str] = ()) -> Result:
+    """Instrument ``tree`` in place; what it instrumented (not registered yet)."""
+    rewriter = Rewriter(module, exclude)
     rewriter.visit(tree)
     ast.fix_missing_locations(tree)
-    return Result(tree, rewriter.sites, rewriter.skipped)
+    return Result(rewriter.specs, rewriter.skipped)
+
+
+def register(result: Result, module: str, filename: str) -> None:
+    """Create this process's sites (and counters) for the functions ``result`` instrumented."""
+    result.sites = [sites.new_site(module, qualname, filename, line)
+                    for qualname, line in result.specs]
 
 
 def module_globals(result: Result) -> dict[str, object]:
-    """The names rewritten code expects in its module's globals."""
+    """The names rewritten code expects in its module's globals (``result`` registered)."""
     names: dict[str, object] = {
         "_tk_top": runtime.top,
-        "_tk_clock": runtime._clock,
+        "_tk_clock": runtime.clock,
         "_tk_push": runtime.push,
         "_tk_pop": runtime.pop,
         "_tk_pause": runtime.pause,
@@ -252,15 +254,16 @@ def module_globals(result: Result) -> dict[str, object]:
         "_tk_raise": runtime.on_raise,
         "_tk_float": float,
     }
-    for site in result.sites:
-        names[f"_tk_c{site.cid}"] = site.counter
+    for index, site in enumerate(result.sites):
+        names[f"_tk_c{index}"] = site.counter
     return names
 
 
 def compile_module(source: str | bytes, module: str, filename: str,
                    exclude: Sequence[str] = ()) -> tuple[types.CodeType, Result]:
-    """Parse, rewrite and compile a module's source (raises on anything unusual)."""
+    """Parse, rewrite, compile and register a module's source (raises on anything unusual)."""
     tree = ast.parse(source, filename)
-    result = rewrite(tree, module, filename, exclude)
-    code = compile(result.tree, filename, "exec", dont_inherit=True)
+    result = rewrite(tree, module, exclude)
+    code = compile(tree, filename, "exec", dont_inherit=True)
+    register(result, module, filename)
     return code, result

@@ -1,0 +1,82 @@
+"""The pending-frame chain: what the innermost auto-traced call of this context is.
+
+``top()`` (a ``ContextVar``) holds one of:
+
+- ``None``: no trace records here; rewritten code only counts;
+- a :class:`Root`: the attached OpenTelemetry context, while its span is recording;
+- a pending frame (a list, see the indices below): an auto-traced call that started while
+  recording and has no span yet; ``frame[PREV]`` links to the enclosing frame or Root;
+- a :class:`Phase`: start-up is running here (a module body, app loading): calls are
+  neither counted nor traced.
+
+Frames form an immutable linked list, so asyncio tasks and ``copy_context()`` threads each
+see their own chain and share only their (real) ancestors.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanContext
+
+
+class Root:
+    """The attached OpenTelemetry context, while its span is recording."""
+
+    __slots__ = ("ctx", "name", "sc")
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.sc: SpanContext | None = None  # its span's context, when first needed
+        self.name: str | None = None  # its span's name, when first needed
+
+    def span_name(self) -> str:
+        name = self.name
+        if name is None:
+            name = self.name = str(getattr(trace.get_current_span(self.ctx), "name", "") or "")
+        return name
+
+    def span_context(self) -> SpanContext:
+        if self.sc is None:
+            self.sc = trace.get_current_span(self.ctx).get_span_context()
+        return self.sc
+
+
+class Phase:
+    """Start-up code runs in this context: its calls are not usage (not counted, no span).
+
+    ``IMPORTING`` is set while a rewritten module's body executes; ``STARTING`` from the
+    hook's installation (during ``django.setup()``) until the first call made once the app
+    registry is ready (``ready()`` methods included)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<autotrace phase {self.name}>"
+
+
+IMPORTING = Phase("importing")
+STARTING = Phase("starting")
+
+# A pending frame is a plain list (a list literal is ~4x cheaper to build than a __slots__
+# object with as many fields); these are its indices.
+T0, COUNTER, PREV, ROOT, TOKEN, SPAN, CTX, DONE, ERROR, T1 = range(10)
+Frame = list  # [t0, counter, prev (Frame | Root), root, token, span, ctx, done, error, t1]
+Node = Any  # Frame | Root | Phase | None
+
+_top: contextvars.ContextVar[Node] = contextvars.ContextVar("tracekit_autotrace_top",
+                                                             default=None)
+top = _top.get
+set_top = _top.set
+reset_top = _top.reset
+
+
+def node_for(ctx: Context) -> Root | None:
+    """The boundary for calls entered while ``ctx`` is attached (None: not recording)."""
+    return Root(ctx) if trace.get_current_span(ctx).is_recording() else None
