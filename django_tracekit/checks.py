@@ -53,18 +53,25 @@ def check_sentry(app_configs: Sequence[AppConfig] | None = None,
 @register("django_tracekit")
 def check_middleware(app_configs: Sequence[AppConfig] | None = None,
                      **kwargs: Any) -> list[CheckMessage]:
+    """Only a duplicate is an error (every request would be counted twice). Absent or
+    misplaced are warnings: Django refuses ``migrate`` and ``runserver`` on any error, and
+    tracing still works without it (tasks, commands) or from where it is."""
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
     count = middleware.count(MIDDLEWARE_PATH)
     if count == 0:
-        return [Error(f"'{MIDDLEWARE_PATH}' is not in MIDDLEWARE: requests are not traced.",
-                      hint=f"Add '{MIDDLEWARE_PATH}' as the first entry of MIDDLEWARE.",
-                      id="django_tracekit.E020")]
+        return [Warning(f"'{MIDDLEWARE_PATH}' is not in MIDDLEWARE: requests are not traced.",
+                        hint=f"Add '{MIDDLEWARE_PATH}' as the first entry of MIDDLEWARE "
+                             "(settings used only by Celery workers: add 'django_tracekit.W020' to "
+                             "SILENCED_SYSTEM_CHECKS).",
+                        id="django_tracekit.W020")]
     if count > 1:
-        return [Error(f"'{MIDDLEWARE_PATH}' appears {count} times in MIDDLEWARE.",
+        return [Error(f"'{MIDDLEWARE_PATH}' appears {count} times in MIDDLEWARE: every "
+                      "request would be traced and counted twice.",
                       hint="Keep one, as the first entry.", id="django_tracekit.E021")]
     if middleware[0] != MIDDLEWARE_PATH:
-        return [Error(f"'{MIDDLEWARE_PATH}' comes after '{middleware[0]}' in MIDDLEWARE: "
-                      "errors, rejected hosts and time spent in the middleware above it are not "
-                      "traced.",
-                      hint="Move it to the first entry of MIDDLEWARE.", id="django_tracekit.E022")]
+        return [Warning(f"'{MIDDLEWARE_PATH}' comes after '{middleware[0]}' in MIDDLEWARE: "
+                        "requests are traced from there on, but errors, rejected hosts and "
+                        "time spent in the middleware above it are not.",
+                        hint="Move it to the first entry of MIDDLEWARE.",
+                        id="django_tracekit.W022")]
     return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.test import override_settings
 from django_tracekit.checks import MIDDLEWARE_PATH
 from tests import settings as test_settings
 from tests.conftest import _installed
+from tests.support.projects import check_lines, manage, write_project
 
 
 def tracekit_messages() -> list[Any]:
@@ -105,8 +107,34 @@ def _middleware_ids(middleware: list[str]) -> list[str]:
 
 def test_middleware_missing_duplicated_misplaced() -> None:
     others = [m for m in test_settings.MIDDLEWARE if m != MIDDLEWARE_PATH]
-    assert _middleware_ids(others) == ["django_tracekit.E020"]
+    assert _middleware_ids(others) == ["django_tracekit.W020"]
     assert _middleware_ids([MIDDLEWARE_PATH, *others, MIDDLEWARE_PATH]) == [
         "django_tracekit.E021"]
-    assert _middleware_ids([others[0], MIDDLEWARE_PATH, *others[1:]]) == ["django_tracekit.E022"]
+    assert _middleware_ids([others[0], MIDDLEWARE_PATH, *others[1:]]) == ["django_tracekit.W022"]
     assert _middleware_ids([MIDDLEWARE_PATH, *others]) == []
+
+
+@pytest.mark.parametrize(("middleware", "expected"), [
+    ('["django.middleware.common.CommonMiddleware", "{tk}"]', "django_tracekit.W022"),
+    ('["django.middleware.common.CommonMiddleware"]', "django_tracekit.W020"),
+], ids=["misplaced", "absent"])
+def test_middleware_placement_does_not_block_migrate(tmp_path: Path, middleware: str,
+                                                     expected: str) -> None:
+    """A warning, not an error: Django refuses `migrate` (and `runserver`) on any error."""
+    root = write_project(tmp_path, {
+        "proj/settings.py": f"MIDDLEWARE = {middleware.format(tk=MIDDLEWARE_PATH)}\n"})
+    result = manage(root, "migrate", "--noinput")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Applying auth.0001_initial... OK" in result.stdout
+    assert [line.id for line in check_lines(result.stderr)] == [expected]
+
+
+def test_duplicated_middleware_stays_an_error(tmp_path: Path) -> None:
+    """Every request would be counted twice: Django stops, naming the fix."""
+    root = write_project(tmp_path, {
+        "proj/settings.py": "MIDDLEWARE = MIDDLEWARE + [MIDDLEWARE[0]]\n"})
+    result = manage(root, "migrate", "--noinput")
+    assert result.returncode != 0
+    assert "SystemCheckError" in result.stderr
+    [line] = check_lines(result.stderr)
+    assert line.id == "django_tracekit.E021" and line.hint == "Keep one, as the first entry."

@@ -1,0 +1,96 @@
+"""W030 names who imported a module before auto-tracing and the fix for that cause, checked
+with real settings modules and ``manage.py check``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.projects import CheckLine, check_lines, manage, write_project
+
+FIRST_IN_APPS = "List 'django_tracekit' first in INSTALLED_APPS."
+HELPERS = "def helper():\n    return 1\n"
+
+
+def w030(root: Path) -> list[CheckLine]:
+    result = manage(root, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return [line for line in check_lines(result.stderr) if line.id == "django_tracekit.W030"]
+
+
+def test_imported_by_settings_says_move_the_import(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {
+        "proj/settings.py": "from proj.pricing import VAT\n",
+        "proj/pricing.py": "from proj import money\nVAT = 0.2\n" + HELPERS,
+        "proj/money.py": HELPERS,  # imported through pricing: the same cause
+    })
+    [line] = w030(root)
+    assert "proj.money, proj.pricing" in line.msg
+    assert "settings module 'proj.settings' imports them" in line.msg
+    assert line.hint.startswith("Move these imports out of settings")
+    assert FIRST_IN_APPS not in line.hint  # django_tracekit is first already
+
+
+def test_logging_handler_says_import_lazily(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {
+        "proj/settings.py": """
+            LOGGING = {"version": 1, "handlers": {"audit": {"class": "proj.logs.AuditHandler"}},
+                       "root": {"handlers": ["audit"]}}
+        """,
+        "proj/logs.py": """
+            import logging
+            from proj.audit import store
+
+            class AuditHandler(logging.Handler):
+                def emit(self, record):
+                    store(record)
+        """,
+        "proj/audit.py": "def store(record):\n    pass\n",
+    })
+    [line] = w030(root)
+    assert "proj.audit, proj.logs" in line.msg
+    assert "LOGGING names 'proj.logs.AuditHandler'" in line.msg
+    assert "imports project code inside its methods (lazily)" in line.hint
+    assert FIRST_IN_APPS not in line.hint
+
+
+def test_app_listed_before_tracekit_says_list_it_first(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {
+        "proj/settings.py": 'INSTALLED_APPS = ["proj.early", *INSTALLED_APPS]\n',
+        "proj/early/__init__.py": "",
+        "proj/early/apps.py": """
+            from django.apps import AppConfig
+            from proj.early import signals
+
+            class EarlyConfig(AppConfig):
+                name = "proj.early"
+        """,
+        "proj/early/signals.py": HELPERS,
+    })
+    [line] = w030(root)
+    assert "proj.early.apps, proj.early.signals" in line.msg
+    assert "before 'django_tracekit' in INSTALLED_APPS import them: proj.early" in line.msg
+    assert line.hint == FIRST_IN_APPS
+
+
+def test_entry_point_import_says_import_after_setup(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {"proj/boot.py": HELPERS})
+    manage_py = root / "manage.py"
+    manage_py.write_text("import proj.boot\n" + manage_py.read_text())
+    [line] = w030(root)
+    assert "proj.boot." in line.msg and "manage.py" in line.msg
+    assert line.hint.startswith("Import project code in that entry point only after")
+
+
+def test_causes_are_reported_apart(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {
+        "proj/settings.py": """
+            import proj.pricing
+            LOGGING = {"version": 1, "filters": {"f": {"()": "proj.logs.Quiet"}}}
+        """,
+        "proj/pricing.py": HELPERS,
+        "proj/logs.py": "class Quiet:\n    def filter(self, record):\n        return True\n",
+    })
+    by_fix = {line.hint.split(" ")[0]: line.msg for line in w030(root)}
+    assert by_fix.keys() == {"Move", "Keep"}  # manage.py prints them sorted
+    assert "proj.pricing." in by_fix["Move"] and "proj.logs" not in by_fix["Move"]
+    assert "proj.logs." in by_fix["Keep"] and "proj.pricing" not in by_fix["Keep"]
