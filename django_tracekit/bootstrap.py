@@ -8,14 +8,21 @@
 - Fork: the SDK's batch processors restart their thread in the child and the exporters are
   rebuilt per process (``exporters.GuardedExporter``), so a preloaded gunicorn app or a
   Celery prefork pool is safe.
-- Shutdown: our provider flushes at exit (SDK atexit hook); :func:`flush` is for the
-  integrations that know better (Celery ``worker_process_shutdown``).
+- Exit (:func:`shutdown`: atexit, Celery ``worker_process_shutdown``): the local
+  destinations (stats, and later the trace store) are flushed first, in the exiting
+  thread, independently of export; then every export processor gets one shared deadline
+  (:data:`~django_tracekit.exporters.EXIT_TIMEOUT_S`), so a collector that is down,
+  black-holed or slow adds at most that to the exit; unsent spans are dropped and counted
+  in one log line. Our provider does not register the SDK's own unbounded atexit hook.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,13 +33,36 @@ from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioB
 
 from django_tracekit import tracer as tracer_module
 from django_tracekit.conf import Config
-from django_tracekit.exporters import build_processors
+from django_tracekit.exporters import (
+    EXIT_TIMEOUT_S,
+    BoundedBatchSpanProcessor,
+    build_processors,
+    describe,
+    run_within,
+)
 
 logger = logging.getLogger("django_tracekit")
 
-# Integrations (stats, Sentry) contribute processors that run whatever the exporter is.
 ProcessorFactory = Callable[[Config], SpanProcessor | None]
-processor_factories: list[ProcessorFactory] = []
+
+
+@dataclass(frozen=True)
+class LocalDestination:
+    """Where tracekit itself keeps spans (stats, the trace store), whatever the exporter:
+    flushed first and in the caller's thread at every :func:`flush` and exit."""
+
+    name: str  # for the startup line: "stats"
+    factory: ProcessorFactory  # None when this destination is off
+
+
+local_destinations: list[LocalDestination] = []
+
+
+def register_local(name: str, factory: ProcessorFactory) -> None:
+    """Add a local destination (idempotent); before :func:`setup` to take effect."""
+    if all(d.factory is not factory for d in local_destinations):
+        local_destinations.append(LocalDestination(name, factory))
+
 # Integrations that must see sampled-out spans (stats: exact counts) wrap our sampler.
 SamplerWrapper = Callable[[Sampler, Config], Sampler]
 sampler_wrappers: list[SamplerWrapper] = []
@@ -44,12 +74,18 @@ class State:
 
     provider: TracerProvider | None = None
     owns_provider: bool = False
-    processors: list[SpanProcessor] = field(default_factory=list)
+    exporters: list[SpanProcessor] = field(default_factory=list)
+    local: list[SpanProcessor] = field(default_factory=list)
     disabled_reason: str | None = None
+    shut_down_pid: int | None = None  # the process that ran shutdown() (a fork has not)
 
     @property
     def active(self) -> bool:
         return self.provider is not None
+
+    @property
+    def processors(self) -> list[SpanProcessor]:
+        return [*self.exporters, *self.local]
 
 
 _lock = threading.Lock()
@@ -104,45 +140,132 @@ def _setup(config: Config) -> State:
         logger.warning("tracekit: tracing is off: %s", reason)
         return State(disabled_reason=reason)
 
-    processors: list[SpanProcessor] = []
+    exporters: list[SpanProcessor] = []
     if not attach or config.exporter_explicit:
         exporters, skipped = build_processors(config)
-        processors.extend(exporters)
         for reason in skipped:
             logger.warning("tracekit: exporter skipped: %s", reason)
-    for factory in processor_factories:
-        processor = factory(config)
+    local: list[SpanProcessor] = []
+    local_names: list[str] = []
+    for destination in local_destinations:
+        processor = destination.factory(config)
         if processor is not None:
-            processors.append(processor)
+            local.append(processor)
+            local_names.append(destination.name)
 
     if attach:
         provider = current
         assert isinstance(provider, TracerProvider)
         logger.info("tracekit: using the TracerProvider the application already set; adding "
                     "%d processor(s) to it (its sampler and resource stay in charge)",
-                    len(processors))
+                    len(exporters) + len(local))
     else:
         sampler: Sampler = ParentBased(TraceIdRatioBased(config.sample_rate))
         for wrap in sampler_wrappers:
             sampler = wrap(sampler, config)
-        provider = TracerProvider(resource=_resource(config), sampler=sampler)
+        # shutdown_on_exit=False: the SDK's hook would wait on the exporter without bound
+        # and before the stats; our own hook (below) does it in order, within a deadline.
+        provider = TracerProvider(resource=_resource(config), sampler=sampler,
+                                  shutdown_on_exit=False)
         trace.set_tracer_provider(provider)
-    for processor in processors:
+    for processor in [*exporters, *local]:
         provider.add_span_processor(processor)
     tracer_module.set_tracer(provider.get_tracer(tracer_module.INSTRUMENTATION_NAME, __version__))
-    return State(provider=provider, owns_provider=not attach, processors=processors)
+    _announce(config, exporters, local_names, attach)
+    # Registered after the application's provider (if any) and after stats' own hook:
+    # atexit is LIFO, so this runs before both.
+    atexit.register(shutdown)
+    return State(provider=provider, owns_provider=not attach, exporters=exporters, local=local)
+
+
+def _announce(config: Config, exporters: list[SpanProcessor], local_names: list[str],
+              attach: bool) -> None:
+    """One line (INFO, once per process: forks inherit the setup) saying where spans go."""
+    kept = f"spans stay local ({', '.join(local_names)})" if local_names else (
+        "spans are not kept anywhere")
+    if exporters:
+        where = "; ".join(describe(config, n) for n in config.exporters if n != "none")
+        logger.info("tracekit: exporting to %s; %s", where, kept.replace("stay", "also stay"))
+    elif attach:
+        logger.info("tracekit: the application's TracerProvider exports; %s", kept)
+    else:
+        logger.info("tracekit: no exporter: %s; set TRACEKIT['OTLP_ENDPOINT'] (or "
+                    "OTEL_EXPORTER_OTLP_ENDPOINT) to export", kept)
+
+
+def _flush_local(current: State) -> bool:
+    ok = True
+    for processor in current.local:
+        try:
+            ok = bool(processor.force_flush()) and ok
+        except Exception:
+            logger.warning("tracekit: flushing %s failed", type(processor).__name__,
+                           exc_info=True)
+            ok = False
+    return ok
 
 
 def flush(timeout_millis: int = 5_000) -> bool:
-    """Export what is buffered now (before a process exits). Never raises."""
+    """Write the local destinations (stats), then export what is buffered, waiting for the
+    export at most ``timeout_millis``. ``False`` if anything did not make it. Never raises."""
     current = _state
     if current is None or current.provider is None:
         return True
+    ok = _flush_local(current)
+    deadline = time.monotonic() + timeout_millis / 1000
+    for processor in current.exporters:
+        remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+        try:
+            ok = bool(processor.force_flush(remaining_ms)) and ok
+        except Exception:
+            logger.warning("tracekit: flush failed", exc_info=True)
+            ok = False
+    return ok
+
+
+def shutdown(timeout_s: float = EXIT_TIMEOUT_S) -> None:
+    """The process is exiting: local destinations first, then every exporter within one
+    shared ``timeout_s``. Once per process; never raises, never waits longer."""
+    current = _state
+    if current is None or current.provider is None:
+        return
+    with _lock:
+        if current.shut_down_pid == os.getpid():
+            return
+        current.shut_down_pid = os.getpid()
     try:
-        if current.owns_provider:
-            return bool(current.provider.force_flush(timeout_millis))
-        return all(p.force_flush(timeout_millis) for p in current.processors)
+        _flush_local(current)
+        _shutdown_exporters(current, time.monotonic() + timeout_s)
     except Exception:
-        logger.warning("tracekit: flush failed", exc_info=True)
-        return False
+        logger.warning("tracekit: shutdown failed", exc_info=True)
+
+
+def _shutdown_exporters(current: State, deadline: float) -> None:
+    """All exporters at once (one deadline for all, not one each), then the provider."""
+    def stop(processor: SpanProcessor) -> Callable[[], None]:
+        def work() -> None:
+            try:
+                processor.shutdown()
+            except Exception:
+                logger.debug("tracekit: exporter shutdown failed", exc_info=True)
+        return work
+
+    started = [(p, threading.Thread(target=stop(p), name="tracekit-exit", daemon=True))
+               for p in current.exporters]
+    for _, thread in started:
+        thread.start()
+    late: list[str] = []
+    for processor, thread in started:
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            if isinstance(processor, BoundedBatchSpanProcessor):
+                late.append(f"{processor.exporter.label}: {processor.unsent()} span(s)")
+            else:
+                late.append(type(processor).__name__)
+    if late:
+        logger.warning("tracekit: exit: export did not finish within %.1f s; dropped what was "
+                       "not sent (%s)", EXIT_TIMEOUT_S, ", ".join(late))
+    if current.owns_provider and current.provider is not None:
+        # Processors the application added to our provider; ours return at once now.
+        run_within(current.provider.shutdown, deadline - time.monotonic(), "tracekit-exit")
 

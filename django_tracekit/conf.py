@@ -25,8 +25,8 @@ from django.dispatch import receiver
 DEFAULTS: dict[str, Any] = {
     # Master switch. Default: on, unless OTEL_SDK_DISABLED=true.
     "ENABLED": True,
-    # First segment of every code-location name. Default: name of BASE_DIR, else the top
-    # package of ROOT_URLCONF.
+    # First segment of every code-location name. Default: the top package of ROOT_URLCONF
+    # (the same in every checkout and container), else the name of BASE_DIR.
     "PROJECT_NAME": None,
     # resource service.name. Default: OTEL_SERVICE_NAME, else PROJECT_NAME.
     "SERVICE_NAME": None,
@@ -35,9 +35,12 @@ DEFAULTS: dict[str, Any] = {
     # resource deployment.environment(.name). Default: none.
     "ENVIRONMENT": None,
     # "otlp" | "console" | "none" | dotted path to a factory returning a SpanExporter or
-    # SpanProcessor; a list of these for several. Default: OTEL_TRACES_EXPORTER, else "otlp".
-    "EXPORTER": "otlp",
-    # Default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else localhost.
+    # SpanProcessor; a list of these for several. Default: OTEL_TRACES_EXPORTER, else "otlp"
+    # when an OTLP endpoint is configured (OTLP_ENDPOINT or the env below), else "none":
+    # spans stay local (stats) and no process waits on a collector nobody runs.
+    "EXPORTER": None,
+    # Default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else
+    # localhost (used only when EXPORTER is "otlp" explicitly).
     "OTLP_ENDPOINT": None,
     # "http/protobuf" | "grpc". Default: OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL, else http.
     "OTLP_PROTOCOL": "http/protobuf",
@@ -98,7 +101,7 @@ class Config:
     service_version: str | None
     environment: str | None
     exporters: tuple[str, ...]
-    exporter_explicit: bool
+    exporter_explicit: bool  # set in TRACEKIT or OTEL_TRACES_EXPORTER, not the default
     otlp_endpoint: str
     otlp_protocol: Literal["http/protobuf", "grpc"]
     otlp_headers: Mapping[str, str]
@@ -192,14 +195,14 @@ def _env_flag(env: Mapping[str, str], name: str) -> bool:
 
 
 def _default_project_name() -> str:
+    # The code's own top package names the project wherever it is checked out; the folder
+    # name of BASE_DIR ("/srv/hc", "/app") does not.
+    urlconf = getattr(django_settings, "ROOT_URLCONF", None)
+    if isinstance(urlconf, str) and urlconf.split(".")[0]:
+        return urlconf.split(".")[0]
     base_dir = getattr(django_settings, "BASE_DIR", None)
     if base_dir:
-        name = Path(str(base_dir)).name
-        if name:
-            return name
-    urlconf = getattr(django_settings, "ROOT_URLCONF", None)
-    if isinstance(urlconf, str) and urlconf:
-        return urlconf.split(".")[0]
+        return Path(str(base_dir)).name
     return ""
 
 
@@ -267,7 +270,7 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
         project_name = _default_project_name()
     if not project_name:
         r.report("W003", "TRACEKIT['PROJECT_NAME']",
-                  "could not be derived (no BASE_DIR or ROOT_URLCONF); names have no project "
+                  "could not be derived (no ROOT_URLCONF or BASE_DIR); names have no project "
                   "prefix.", "Set TRACEKIT['PROJECT_NAME'] = 'yourproject'.")
 
     explicit_service = r.typed("SERVICE_NAME", str, None) or env.get("OTEL_SERVICE_NAME")
@@ -276,9 +279,9 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
     service_version = r.typed("SERVICE_VERSION", str, None) or _service_version(project_name)
     environment = r.typed("ENVIRONMENT", str, None)
 
-    exporters = _resolve_exporters(r)
     protocol = _resolve_protocol(r)
     endpoint = _resolve_endpoint(r, protocol)
+    exporters = _resolve_exporters(r, endpoint_configured=_endpoint_configured(r))
     headers = _resolve_headers(r)
     sample_rate = _resolve_sample_rate(r)
 
@@ -323,7 +326,7 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
         service_version=service_version,
         environment=environment,
         exporters=exporters,
-        exporter_explicit=r.explicit("EXPORTER") or bool(env.get("OTEL_TRACES_EXPORTER")),
+        exporter_explicit=_exporter_explicit(r),
         otlp_endpoint=endpoint,
         otlp_protocol=protocol,  # type: ignore[arg-type]
         otlp_headers=headers,
@@ -342,8 +345,20 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
     )
 
 
-def _resolve_exporters(r: _Resolver) -> tuple[str, ...]:
-    if r.explicit("EXPORTER"):
+def _exporter_explicit(r: _Resolver) -> bool:
+    return (r.explicit("EXPORTER") and r.raw["EXPORTER"] is not None) or bool(
+        r.env.get("OTEL_TRACES_EXPORTER"))
+
+
+def _endpoint_configured(r: _Resolver) -> bool:
+    """An OTLP endpoint was named somewhere (settings or env), not the localhost fallback."""
+    return ((r.explicit("OTLP_ENDPOINT") and r.raw["OTLP_ENDPOINT"] is not None)
+            or bool(r.env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+            or bool(r.env.get("OTEL_EXPORTER_OTLP_ENDPOINT")))
+
+
+def _resolve_exporters(r: _Resolver, *, endpoint_configured: bool) -> tuple[str, ...]:
+    if r.explicit("EXPORTER") and r.raw["EXPORTER"] is not None:
         value = r.raw["EXPORTER"]
         key = "TRACEKIT['EXPORTER']"
         if isinstance(value, str):
@@ -358,7 +373,7 @@ def _resolve_exporters(r: _Resolver) -> tuple[str, ...]:
         key = "OTEL_TRACES_EXPORTER"
         names = [n.strip() for n in r.env["OTEL_TRACES_EXPORTER"].split(",") if n.strip()]
     else:
-        return ("otlp",)
+        return ("otlp",) if endpoint_configured else ("none",)
     valid: list[str] = []
     for name in names:
         if name in EXPORTER_NAMES or _DOTTED_PATH.match(name):

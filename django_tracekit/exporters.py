@@ -1,8 +1,12 @@
 """Span processors for the configured exporters: OTLP (http/grpc), console, none, or a factory.
 
 Every exporter is wrapped so that (1) it is rebuilt in a forked child instead of reusing
-the parent's sockets, and (2) its failures are logged (rate-limited) and never reach the
-application.
+the parent's sockets, (2) its failures are logged (rate-limited, the SDK's own export
+warnings included) and never reach the application, and (3) flushing and shutting it down
+never take longer than the caller allows: the work runs on a daemon thread the caller
+waits for until its deadline, then leaves behind (a collector that is down, black-holed
+or slow costs a process exit at most that deadline; what did not go out is dropped and
+counted).
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.utils.module_loading import import_string as django_import_string
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
@@ -33,6 +39,17 @@ _OTLP_MODULES = {
     "grpc": "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
 }
 _LOG_EVERY_S = 60.0
+# The SDK's and exporters' own loggers: with a collector down they log every retry and every
+# dropped span; RateLimitFilter keeps one line per message a minute.
+SDK_EXPORT_LOGGERS = (
+    "opentelemetry.sdk._shared_internal",
+    "opentelemetry.sdk.trace.export",
+    "opentelemetry.exporter.otlp.common.http",
+    "opentelemetry.exporter.otlp.proto.http._common",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.grpc.exporter",
+    "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+)
 
 
 class ExporterSetupError(Exception):
@@ -40,18 +57,73 @@ class ExporterSetupError(Exception):
 
 
 def import_string(path: str) -> Any:
-    """Import a dotted path; a clear error (like DRF's) when it cannot be."""
-    module_path, _, attr = path.rpartition(".")
+    """Django's ``import_string``, failing with :class:`ExporterSetupError`."""
     try:
-        module = importlib.import_module(module_path)
+        return django_import_string(path)
     except ImportError as exc:
         raise ExporterSetupError(f"could not import {path!r}: {exc}") from exc
-    try:
-        return getattr(module, attr)
-    except AttributeError as exc:
-        raise ExporterSetupError(
-            f"could not import {path!r}: module {module_path!r} has no attribute {attr!r}"
-        ) from exc
+
+
+# --- bounded waiting ----------------------------------------------------------------------
+
+
+def run_within(work: Callable[[], object], timeout_s: float, name: str,
+               busy: threading.Thread | None = None) -> tuple[bool, threading.Thread | None]:
+    """Run ``work`` on a daemon thread and wait for it at most ``timeout_s``.
+
+    Returns ``(finished, thread)``: ``thread`` is the one still running when the time is
+    up (the caller passes it back as ``busy`` so a stuck export is waited on again rather
+    than joined by a pile of new threads), else ``None``. ``work`` must not raise.
+    """
+    deadline = time.monotonic() + max(0.0, timeout_s)
+    if busy is not None and busy.is_alive():
+        busy.join(max(0.0, deadline - time.monotonic()))
+        if busy.is_alive():
+            return False, busy
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    thread.join(max(0.0, deadline - time.monotonic()))
+    return (False, thread) if thread.is_alive() else (True, None)
+
+
+class RateLimitFilter(logging.Filter):
+    """At most one record per logger and message every ``every_s``; the next one that
+    passes says how many were held back."""
+
+    def __init__(self, every_s: float = _LOG_EVERY_S) -> None:
+        super().__init__()
+        self.every_s = every_s
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, str], list[float]] = {}  # key -> [last time, held back]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg))
+        now = time.monotonic()
+        with self._lock:
+            seen = self._seen.get(key)
+            if seen is not None and now - seen[0] < self.every_s:
+                seen[1] += 1
+                return False
+            held = int(seen[1]) if seen is not None else 0
+            self._seen[key] = [now, 0]
+            if len(self._seen) > 1_000:  # message texts are bounded; stay so
+                self._seen = {key: self._seen[key]}
+        if held:
+            record.msg = (f"{record.getMessage()} (tracekit: {held} more like this in the "
+                          f"last {self.every_s:.0f} s were not logged)")
+            record.args = None
+        return True
+
+
+_rate_limit = RateLimitFilter()
+
+
+def limit_sdk_export_logs() -> None:
+    """Attach the rate limit to the SDK's export loggers (idempotent)."""
+    for name in SDK_EXPORT_LOGGERS:
+        sdk_logger = logging.getLogger(name)
+        if _rate_limit not in sdk_logger.filters:
+            sdk_logger.addFilter(_rate_limit)
 
 
 def _otlp_exporter_factory(config: Config) -> Callable[[], SpanExporter]:
@@ -78,18 +150,20 @@ class GuardedExporter(SpanExporter):
     def __init__(self, factory: Callable[[], SpanExporter], label: str,
                  initial: SpanExporter | None = None) -> None:
         self._factory = factory
-        self._label = label
+        self.label = label
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._inner: SpanExporter = initial if initial is not None else factory()
         self._last_log = 0.0
         self._failures = 0
+        self.spans_done = 0  # handed to the exporter and returned (sent or failed)
 
     def _exporter(self) -> SpanExporter:
         if self._pid != os.getpid():  # forked: the parent's sockets/channels are not ours
             with self._lock:
                 if self._pid != os.getpid():
                     self._inner = self._factory()
+                    self._failures = self.spans_done = 0
                     self._pid = os.getpid()
         return self._inner
 
@@ -98,9 +172,11 @@ class GuardedExporter(SpanExporter):
             result = self._exporter().export(spans)
         except Exception as exc:
             self._report(f"raised {type(exc).__name__}: {exc}")
-            return SpanExportResult.FAILURE
-        if result is not SpanExportResult.SUCCESS:
-            self._report("failed")
+            result = SpanExportResult.FAILURE
+        else:
+            if result is not SpanExportResult.SUCCESS:
+                self._report("failed")
+        self.spans_done += len(spans)  # one export at a time (the processor's lock)
         return result
 
     def _report(self, what: str) -> None:
@@ -109,20 +185,94 @@ class GuardedExporter(SpanExporter):
         if now - self._last_log >= _LOG_EVERY_S:
             self._last_log = now
             logger.warning("tracekit: %s exporter %s (%d failure(s) so far); spans dropped, "
-                           "the application is not affected", self._label, what, self._failures)
+                           "the application is not affected", self.label, what, self._failures)
 
     def shutdown(self) -> None:
         try:
             if self._pid == os.getpid():
                 self._inner.shutdown()
         except Exception:
-            logger.debug("tracekit: %s exporter shutdown failed", self._label, exc_info=True)
+            logger.debug("tracekit: %s exporter shutdown failed", self.label, exc_info=True)
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         try:
             return bool(self._exporter().force_flush(timeout_millis))
         except Exception:
             return False
+
+
+class BoundedBatchSpanProcessor(BatchSpanProcessor):
+    """The SDK's batch processor whose ``force_flush`` and ``shutdown`` return in time.
+
+    The SDK's versions wait for the exporter, which retries for up to its timeout (10 s)
+    per batch and ignores the flush timeout. Here they run on a daemon thread that the
+    caller waits for until its deadline; the spans not exported by then are dropped (the
+    thread goes on trying while the process lives) and counted by :meth:`unsent`.
+    """
+
+    def __init__(self, exporter: GuardedExporter, **options: Any) -> None:
+        super().__init__(exporter, **options)
+        self.exporter = exporter
+        self.accepted = 0  # sampled spans queued in this process (approximate under races)
+        self._busy: threading.Thread | None = None
+        _bounded.add(self)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if span.context is not None and span.context.trace_flags.sampled:
+            self.accepted += 1
+        super().on_end(span)
+
+    def unsent(self) -> int:
+        """Spans accepted but not (yet) through the exporter: queued, in flight or dropped
+        because the queue was full."""
+        return max(0, self.accepted - self.exporter.spans_done)
+
+    def force_flush(self, timeout_millis: int | None = None) -> bool:
+        timeout_s = (30_000 if timeout_millis is None else timeout_millis) / 1000
+        flush = super().force_flush
+        result: list[bool] = []
+
+        def work() -> None:
+            try:
+                result.append(flush())
+            except Exception:
+                logger.debug("tracekit: %s flush failed", self.exporter.label, exc_info=True)
+
+        done, self._busy = run_within(work, timeout_s, "tracekit-export-flush", self._busy)
+        return done and all(result)
+
+    def shutdown(self, timeout_s: float | None = None) -> bool:  # type: ignore[override]
+        """Stop; export what is queued within ``timeout_s`` (default: :data:`EXIT_TIMEOUT_S`)."""
+        stop = super().shutdown
+
+        def work() -> None:
+            try:
+                stop()  # type: ignore[no-untyped-call]
+            except Exception:
+                logger.debug("tracekit: %s shutdown failed", self.exporter.label, exc_info=True)
+
+        done, self._busy = run_within(work, EXIT_TIMEOUT_S if timeout_s is None else timeout_s,
+                                      "tracekit-export-shutdown", self._busy)
+        return done
+
+    def _after_fork_in_child(self) -> None:
+        self.accepted = 0
+        self._busy = None
+
+
+# What an exit may wait for export (per process, all exporters together).
+EXIT_TIMEOUT_S = 1.0
+
+_bounded: weakref.WeakSet[BoundedBatchSpanProcessor] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for processor in list(_bounded):
+        processor._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _factory_processor(path: str) -> SpanProcessor:
@@ -133,10 +283,19 @@ def _factory_processor(path: str) -> SpanProcessor:
     if isinstance(product, SpanProcessor):
         return product  # used as given: the factory chose its own processing
     if isinstance(product, SpanExporter):
-        return BatchSpanProcessor(GuardedExporter(factory, path, initial=product))
+        return BoundedBatchSpanProcessor(GuardedExporter(factory, path, initial=product))
     raise ExporterSetupError(
         f"{path!r} returned {type(product).__name__}, expected a SpanExporter or SpanProcessor"
     )
+
+
+def describe(config: Config, name: str) -> str:
+    """Where exporter ``name`` sends spans, for the startup line."""
+    if name == "otlp":
+        return f"{config.otlp_endpoint} (otlp {config.otlp_protocol})"
+    if name == "console":
+        return "the console"
+    return name
 
 
 def build_processors(config: Config) -> tuple[list[SpanProcessor], list[str]]:
@@ -148,7 +307,7 @@ def build_processors(config: Config) -> tuple[list[SpanProcessor], list[str]]:
             if name == "none":
                 continue
             if name == "otlp":
-                processors.append(BatchSpanProcessor(GuardedExporter(
+                processors.append(BoundedBatchSpanProcessor(GuardedExporter(
                     _otlp_exporter_factory(config), f"OTLP {config.otlp_protocol}")))
             elif name == "console":
                 # Simple (synchronous) so output interleaves with the app's own prints.
@@ -158,6 +317,8 @@ def build_processors(config: Config) -> tuple[list[SpanProcessor], list[str]]:
                 processors.append(_factory_processor(name))
         except Exception as exc:
             skipped.append(f"{name}: {exc}")
+    if processors:
+        limit_sdk_export_logs()
     return processors, skipped
 
 
@@ -175,10 +336,11 @@ def check_exporters(config: Config) -> list[Problem]:
                         "E014", "TRACEKIT['EXPORTER']",
                         f"'otlp' ({config.otlp_protocol}) is configured but its exporter is "
                         "not installed.", f"{extra}, or choose another exporter."))
-                else:
+                else:  # the default, chosen because an OTLP endpoint is configured
                     problems.append(Problem(
                         "W002", "TRACEKIT['EXPORTER']",
-                        "the default exporter 'otlp' is not installed: spans are not exported.",
+                        f"an OTLP endpoint is configured ({config.otlp_endpoint}) but the "
+                        "'otlp' exporter is not installed: spans are not exported.",
                         f"{extra}, or set TRACEKIT['EXPORTER'] = 'none' to say so."))
         elif name not in ("none", "console"):
             try:

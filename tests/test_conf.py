@@ -15,9 +15,10 @@ def ids(config: Config) -> list[str]:
 def test_defaults_without_settings_or_env() -> None:
     config = resolve(None, {})
     assert config.enabled is True
-    assert config.project_name == "tests"  # name of tests.settings.BASE_DIR
+    assert config.project_name == "tests"  # top package of tests.settings.ROOT_URLCONF
     assert config.service_name == "tests"
-    assert config.exporters == ("otlp",)
+    assert config.exporters == ("none",)  # no endpoint configured: nothing to wait on
+    assert config.exporter_explicit is False
     assert config.otlp_protocol == "http/protobuf"
     assert config.otlp_endpoint == "http://localhost:4318/v1/traces"
     assert config.sample_rate == 1.0
@@ -122,3 +123,41 @@ def test_invalid_values_become_problems_not_exceptions() -> None:
     config = resolve({"SAMPLE_RATE": "half", "EXPORTER": "jaeger", "BOGUS": 1}, {})
     assert sorted(ids(config)) == ["E002", "E004", "W001"]
     assert config.sample_rate == 1.0 and config.exporters == ("none",)
+
+
+@pytest.mark.parametrize("env", [
+    {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"},
+    {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"},
+])
+def test_otlp_is_the_default_only_when_an_endpoint_is_configured(env: dict[str, str]) -> None:
+    assert resolve({}, env).exporters == ("otlp",)
+    from_settings = resolve({"OTLP_ENDPOINT": "http://collector:4318"}, {})
+    assert (from_settings.exporters, from_settings.exporter_explicit) == (("otlp",), False)
+    assert resolve({"OTLP_ENDPOINT": None}, {}).exporters == ("none",)
+    assert resolve({"EXPORTER": None}, env).exporters == ("otlp",)  # None = the default
+
+
+def test_traces_exporter_env_and_explicit_exporter_win_over_the_endpoint_default() -> None:
+    endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
+    assert resolve({}, {**endpoint, "OTEL_TRACES_EXPORTER": "none"}).exporters == ("none",)
+    assert resolve({"EXPORTER": "console"}, endpoint).exporters == ("console",)
+    explicit = resolve({"EXPORTER": "otlp"}, {})  # explicit, no endpoint: localhost
+    assert explicit.exporters == ("otlp",) and explicit.exporter_explicit
+    assert explicit.otlp_endpoint == "http://localhost:4318/v1/traces"
+
+
+def test_project_name_is_the_urlconf_package_not_the_checkout_folder() -> None:
+    names = set()
+    for base_dir in ("/srv/healthchecks", "/srv/hc", "/app"):
+        with override_settings(BASE_DIR=base_dir, ROOT_URLCONF="hc.urls"):
+            names.add(resolve({}, {}).project_name)
+    assert names == {"hc"}
+
+
+def test_project_name_falls_back_to_base_dir_then_warns() -> None:
+    with override_settings(ROOT_URLCONF=None, BASE_DIR="/srv/shop"):
+        assert resolve({}, {}).project_name == "shop"
+    with override_settings(ROOT_URLCONF=None, BASE_DIR=None):
+        config = resolve({}, {})
+    assert config.project_name == "" and ids(config) == ["W003"]
+    assert "no ROOT_URLCONF or BASE_DIR" in config.problems[0].message

@@ -428,7 +428,8 @@ def _interrupted(running: _Running) -> None:
 
     Called from task_postrun, inside Celery's ``finally``, so ``sys.exc_info()`` is that
     exception and its traceback shows where the task was. The process is about to exit
-    (billiard sends SIGKILL 0.1 s after SIGTERM on a hard time limit): flush right away.
+    (billiard sends SIGKILL 0.1 s after SIGTERM on a hard time limit): flush right away,
+    stats first (``bootstrap.flush`` writes local destinations before exporting).
     """
     span = running.span
     _, exc, tb = sys.exc_info()
@@ -468,7 +469,9 @@ def _worker_init(**kwargs: Any) -> None:
 
 
 def _flush(**kwargs: Any) -> None:
-    bootstrap.flush()
+    # The process is exiting (a pool child then leaves through os._exit, skipping atexit):
+    # stats first, then export within the exit deadline.
+    bootstrap.shutdown()
 
 
 def _warn_if_contrib_instrumented() -> None:

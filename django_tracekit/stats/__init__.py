@@ -2,15 +2,18 @@
 
 ``install()`` (called from ``TracekitConfig.ready()`` before the bootstrap) registers:
 
-- a processor factory: a :class:`~django_tracekit.stats.processor.StatsProcessor` when
-  ``STATS['ENABLED']``, flushing every ``FLUSH_INTERVAL_S`` from a daemon thread;
+- a local destination (``bootstrap.register_local``): a
+  :class:`~django_tracekit.stats.processor.StatsProcessor` when ``STATS['ENABLED']``,
+  flushing every ``FLUSH_INTERVAL_S`` from a daemon thread, and at every exit first,
+  before and independently of export (``bootstrap.shutdown``);
 - a sampler wrapper (:class:`~django_tracekit.stats.sampler.RecordSampledOut`): spans the
   trace sampler drops are still *recorded* (never exported), so counts are exact whatever
   ``SAMPLE_RATE``. Only when tracekit owns the TracerProvider; an application-provided
   provider keeps its sampler, and then only sampled spans are counted.
 
-:func:`flush` writes what is pending now; call it where a process is about to exit without
-running ``atexit`` handlers (Celery ``worker_process_shutdown``, gunicorn ``worker_exit``).
+:func:`flush` writes what is pending now. Exits are covered by ``bootstrap.shutdown``
+(atexit, which gunicorn workers run; Celery ``worker_process_shutdown`` before billiard's
+``os._exit``).
 """
 
 from __future__ import annotations
@@ -49,8 +52,7 @@ def install() -> None:
     """Register the stats processor and sampler wrapper with the bootstrap (idempotent)."""
     from django_tracekit import bootstrap
 
-    if processor_factory not in bootstrap.processor_factories:
-        bootstrap.processor_factories.append(processor_factory)
+    bootstrap.register_local("stats", processor_factory)
     if wrap_sampler not in bootstrap.sampler_wrappers:
         bootstrap.sampler_wrappers.append(wrap_sampler)
 
@@ -69,6 +71,6 @@ def flush() -> bool:
         return False
 
 
-# The SDK's provider shutdown (its own atexit hook) flushes our processor too; this covers
-# an application-owned provider that does not shut down at exit.
+# bootstrap.shutdown (registered later, so run earlier: atexit is LIFO) flushes the stats
+# first at exit; this catches spans that end after it, and processes that never set up.
 atexit.register(flush)
