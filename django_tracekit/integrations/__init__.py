@@ -1,4 +1,64 @@
-"""Optional integrations, each imported only when its library is installed and in use.
+"""The registry: every source and destination of spans, in the order of the data flow.
 
-``django_tracekit.integrations.celery``: Celery tasks traced end to end (``install()``).
+    settings -> conf -> bootstrap -> SOURCES make spans -> DESTINATIONS receive them
+
+Reading :data:`REGISTRY` is reading the data flow of DESIGN.md. Each entry is the dotted
+path of an :class:`~django_tracekit.integrations.base.Integration`; the module it names is
+light (it imports its library only in ``setup_once``), so a Celery- or Sentry-less project
+never imports Celery or Sentry code.
 """
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.module_loading import import_string
+
+from django_tracekit.conf import Config
+from django_tracekit.integrations.base import Integration, Phase
+
+REGISTRY: tuple[str, ...] = (
+    # Sources: where spans come from.
+    "django_tracekit.autotrace.integration.AutotraceIntegration",  # the team's own functions
+    "django_tracekit.http.integration.HttpServerIntegration",  # requests (middleware, views)
+    "django_tracekit.celery.integration.CeleryIntegration",  # task publish and execution
+    # Destinations: where finished spans and errors go. Local ones first: at exit they are
+    # flushed before any exporter, so a collector that is down never costs a count.
+    "django_tracekit.stats.integration.StatsIntegration",  # feature usage in the admin
+    "django_tracekit.export.integration.ExportIntegration",  # OTLP / console / a factory
+    "django_tracekit.sentry.integration.SentryIntegration",  # errors, linked to their trace
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One integration and whether it is on (``refusal`` is ``None``) for this config."""
+
+    integration: Integration
+    refusal: str | None
+
+    @property
+    def on(self) -> bool:
+        return self.refusal is None
+
+
+def decide(config: Config, paths: Sequence[str] = REGISTRY,
+           phase: Phase | None = None) -> list[Decision]:
+    """Every registered integration (of ``phase``, if given) with its on/off decision."""
+    decisions = []
+    for path in paths:
+        cls: type[Integration] = import_string(path)
+        if phase is not None and cls.phase != phase:
+            continue
+        integration = cls(config)
+        decisions.append(Decision(integration, integration.refusal()))
+    return decisions
+
+
+def enabled(config: Config, phase: Phase | None = None) -> list[Integration]:
+    """The integrations that are on for ``config``, in registry order."""
+    return [d.integration for d in decide(config, phase=phase) if d.on]
+
+
+__all__ = ["REGISTRY", "Decision", "Integration", "decide", "enabled"]

@@ -1,0 +1,23 @@
+"""Auto-tracing as an integration: the team's own functions, by exclusion (a source)."""
+
+from __future__ import annotations
+
+from django_tracekit.integrations.base import Integration
+
+
+class AutotraceIntegration(Integration):
+    identifier = "autotrace"
+    role = "source"
+    # The import hook must be in place before the other apps import the project's modules.
+    phase = "import"
+
+    def refusal(self) -> str | None:
+        include = self.config.autotrace.get("INCLUDE")
+        if include is not None and not include:
+            return "TRACEKIT['AUTOTRACE']['INCLUDE'] is []"
+        return super().refusal()
+
+    def setup_once(self) -> None:
+        from django_tracekit import autotrace
+
+        autotrace.install(self.config)

@@ -1,0 +1,1 @@
+"""Export: spans leave the process over OTLP (or to the console, or a factory's exporter)."""

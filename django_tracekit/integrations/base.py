@@ -1,0 +1,112 @@
+"""The one interface every source and destination of spans implements.
+
+A *source* makes spans (HTTP server, Celery, auto-trace; later SQL, cache, HTTP client, logs,
+commands); a *destination* receives finished spans (stats, export; later the trace store) or
+errors (Sentry). Each is a subclass of :class:`Integration` named in
+:data:`django_tracekit.integrations.REGISTRY`; the bootstrap asks each one, in registry
+order, for what it contributes:
+
+- :meth:`Integration.refusal`: why it stays off (a missing extra, its setting off); asked
+  first, so an integration whose library is absent never imports it;
+- :meth:`Integration.checks`: system-check problems of its own settings;
+- :meth:`Integration.setup_once`: hooks that must exist before spans are made (signals,
+  patches); idempotent, never raises into the application;
+- :meth:`Integration.processors` / :meth:`Integration.wrap_sampler`: what it adds to the
+  TracerProvider;
+- :meth:`Integration.on_error` and :meth:`Integration.expected_exceptions`: errors as they
+  are first recorded, and exceptions that are outcomes, not errors;
+- :attr:`Integration.local` + :meth:`Integration.flush`: local destinations (stats, trace
+  store) are flushed before any exporter at process exit, so a collector that is down cannot
+  cost a count.
+
+Inspired by sentry-python's ``Integration.setup_once`` and debug-toolbar's panels: validate
+up front, set up idempotently, refuse with a clear reason.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace.sampling import Sampler
+from opentelemetry.trace import Span
+
+if TYPE_CHECKING:
+    from django_tracekit.conf import Config, Problem
+
+Role = Literal["source", "destination"]
+Phase = Literal["import", "ready"]
+
+
+def importable(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package is missing or broken
+        return False
+
+
+class Integration:
+    """A source or destination of spans. Subclasses set the class attributes and override
+    the hooks they need; every hook has a do-nothing default."""
+
+    #: Stable name used in log lines and ``manage.py tracekit_status``.
+    identifier: ClassVar[str]
+    role: ClassVar[Role]
+    #: "import": set up in ``AppConfig.__init__`` (before other apps import their modules);
+    #: "ready": in ``AppConfig.ready()`` (the usual case).
+    phase: ClassVar[Phase] = "ready"
+    #: Modules that must be importable (its optional extra), checked before anything else.
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: The ``pip install django-tracekit[extra]`` that provides :attr:`requires`.
+    extra: ClassVar[str | None] = None
+    #: A local destination: flushed first at exit, independently of any exporter.
+    local: ClassVar[bool] = False
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    # -- deciding ------------------------------------------------------------------------
+    def refusal(self) -> str | None:
+        """Why this integration stays off with this configuration, or ``None`` if it is on.
+
+        The default refuses when a required module is missing; subclasses add their setting
+        (``super().refusal() or ...``). Never imports an optional library."""
+        missing = [m for m in self.requires if not importable(m)]
+        if missing:
+            hint = f" (pip install 'django-tracekit[{self.extra}]')" if self.extra else ""
+            return f"{', '.join(missing)} not installed{hint}"
+        return None
+
+    def checks(self) -> Sequence[Problem]:
+        """System-check problems of this integration's settings (checked even when off)."""
+        return ()
+
+    # -- contributing --------------------------------------------------------------------
+    def setup_once(self) -> None:
+        """Install signal handlers, patches or hooks. Idempotent."""
+
+    def processors(self, owns_provider: bool) -> Sequence[SpanProcessor]:
+        """Span processors to add to the TracerProvider, in order. ``owns_provider`` is
+        False when tracekit attached to a provider the application had already set."""
+        return ()
+
+    def wrap_sampler(self, sampler: Sampler) -> Sampler:
+        """Wrap tracekit's sampler (only when tracekit owns the provider)."""
+        return sampler
+
+    def expected_exceptions(self) -> tuple[type[BaseException], ...]:
+        """Exception types that are outcomes of this source, not errors (Celery's Retry)."""
+        return ()
+
+    def on_error(self, exc: BaseException, span: Span) -> None:
+        """Called once per error, where it is first recorded, sampled or not."""
+
+    def flush(self, timeout_s: float) -> bool:
+        """Write what this destination holds now (exit paths). ``False`` if it could not."""
+        return True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.identifier}>"

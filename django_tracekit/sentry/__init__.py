@@ -1,0 +1,1 @@
+"""Errors forwarded to Sentry, linked to their trace (the ``sentry`` extra)."""
