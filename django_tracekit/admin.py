@@ -26,7 +26,8 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from django_tracekit.models import DAY, HOUR, MINUTE, Feature
-from django_tracekit.stats import queries, svg
+from django_tracekit.reports import charts, queries
+from django_tracekit.reports.window import RANGES, Window, window_from
 
 PER_PAGE = 50
 
@@ -102,13 +103,13 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         keys = ("range", "from", "to", "q", "kind", "service", "sort")
         return {k: request.GET.get(k, "").strip()[:200] for k in keys if request.GET.get(k)}
 
-    def _context(self, request: HttpRequest, window: queries.Window, params: dict[str, str],
+    def _context(self, request: HttpRequest, window: Window, params: dict[str, str],
                  title: str) -> dict[str, Any]:
         range_links = [
             {"key": key, "label": label, "url": _query_string(params, range=key, page=None,
                                                               **{"from": None, "to": None}),
              "active": window.key == key}
-            for key, (_seconds, label) in queries.RANGES.items()
+            for key, (_seconds, label) in RANGES.items()
         ]
         return {
             **self.admin_site.each_context(request),
@@ -125,7 +126,7 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def usage_view(self, request: HttpRequest) -> HttpResponse:
         self._check(request)
         params = self._params(request)
-        window = queries.window_from(params)
+        window = window_from(params)
         q, kind, service = params.get("q", ""), params.get("kind", ""), params.get("service", "")
         if kind not in Feature.Kind.values:
             kind = ""
@@ -144,7 +145,7 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             row["calls_text"] = number_format(row["calls"], force_grouping=True)
             row["errors_text"] = number_format(row["errors"], force_grouping=True)
             trend_title = _("Calls over time: %(feature)s") % {"feature": row["name"]}
-            row["trend"] = svg.sparkline(series.get(row["id"], []), trend_title)
+            row["trend"] = charts.sparkline(series.get(row["id"], []), trend_title)
         filtered = queries.filtered_features(q, kind, service) if (q or kind or service) else None
         totals = queries.totals_over_time(window, filtered)
         total_calls = sum(c for _, c, _ in totals)
@@ -173,7 +174,7 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "total_errors": number_format(total_errors, force_grouping=True),
             "total_error_rate": format_rate(total_errors / total_calls if total_calls else 0),
             "services": queries.services(), "q": q, "kind": kind, "service": service,
-            "chart": svg.bar_chart(labels, [c for _, c, _ in totals], [e for _, _, e in totals],
+            "chart": charts.bar_chart(labels, [c for _, c, _ in totals], [e for _, _, e in totals],
                                    _("Calls and errors over time"), _("calls"), _("errors")),
             "page_query": _query_string(params, page=None),
         })
@@ -184,7 +185,7 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         self._check(request)
         feature = get_object_or_404(Feature, pk=feature_id)
         params = self._params(request)
-        window = queries.window_from(params)
+        window = window_from(params)
         labels = [_time_label(t, window.resolution) for t in window.points]
         totals = queries.totals_over_time(window, Feature.objects.filter(pk=feature.pk))
         latency = queries.latency_over_time(window, feature.pk)
@@ -212,10 +213,10 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "p99_text": format_duration(row["p99"]),
             "avg_text": format_duration(row["avg_us"]), "max_text": format_duration(
                 row["max_us"] if row["calls"] else None),
-            "usage_chart": svg.bar_chart(labels, calls, [e for _, _, e in totals],
+            "usage_chart": charts.bar_chart(labels, calls, [e for _, _, e in totals],
                                          _("Calls and errors over time"), _("calls"),
                                          _("errors")),
-            "latency_chart": svg.line_chart(labels, [
+            "latency_chart": charts.line_chart(labels, [
                 ("p50", "tk-p50", [v[0] for _, v in latency]),
                 ("p95", "tk-p95", [v[1] for _, v in latency]),
                 ("p99", "tk-p99", [v[2] for _, v in latency]),

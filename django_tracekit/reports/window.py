@@ -1,0 +1,97 @@
+"""The time window a usage page shows: a preset range or a custom one, and its resolution.
+
+A window reads one resolution: minute buckets up to 6 hours, hour buckets up to 8 days,
+day buckets beyond (day buckets are UTC days).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from django_tracekit.models import DAY, HOUR, MINUTE
+
+RANGES: dict[str, tuple[int, Any]] = {
+    "1h": (3600, gettext_lazy("Last hour")),
+    "24h": (86400, gettext_lazy("Last 24 hours")),
+    "7d": (7 * 86400, gettext_lazy("Last 7 days")),
+    "30d": (30 * 86400, gettext_lazy("Last 30 days")),
+    "90d": (90 * 86400, gettext_lazy("Last 90 days")),
+}
+DEFAULT_RANGE = "24h"
+MAX_CUSTOM_SECONDS = 400 * 86400
+
+
+@dataclass
+class Window:
+    key: str  # a RANGES key or "custom"
+    start: int  # epoch seconds, aligned to the resolution
+    end: int  # exclusive
+    resolution: int
+    label: str
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def points(self) -> list[int]:
+        return list(range(self.start, self.end, self.resolution))
+
+
+def resolution_for(seconds: int) -> int:
+    if seconds <= 6 * 3600:
+        return MINUTE
+    if seconds <= 8 * 86400:
+        return HOUR
+    return DAY
+
+
+def _parse_local(value: str) -> dt.datetime | None:
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, timezone.get_current_timezone())
+    return parsed
+
+
+def window_from(params: Mapping[str, str], now: float | None = None) -> Window:
+    """The window a request asks for (``range``, or ``range=custom`` + ``from``/``to``)."""
+    now_s = int(time.time() if now is None else now)
+    key = params.get("range") or DEFAULT_RANGE
+    errors: list[str] = []
+    if key == "custom":
+        start_dt = _parse_local(params.get("from", ""))
+        end_dt = _parse_local(params.get("to", "")) if params.get("to") else None
+        if start_dt is None:
+            errors.append(_("Enter a valid start date and time."))
+        else:
+            start = int(start_dt.timestamp())
+            end = int(end_dt.timestamp()) if end_dt is not None else now_s
+            if params.get("to") and end_dt is None:
+                errors.append(_("Enter a valid end date and time."))
+            elif end <= start:
+                errors.append(_("The start must be before the end."))
+            elif end - start > MAX_CUSTOM_SECONDS:
+                errors.append(_("Choose a range of at most 400 days."))
+            else:
+                resolution = resolution_for(end - start)
+                # The bucket holding `end` is included: a range ending 10:30 shows 10:00.
+                end_aligned = end - end % resolution + resolution
+                return Window("custom", start - start % resolution, end_aligned, resolution,
+                              _("Custom range"))
+        key = DEFAULT_RANGE
+    if key not in RANGES:
+        key = DEFAULT_RANGE
+    seconds, label = RANGES[key]
+    resolution = resolution_for(seconds)
+    end = now_s - now_s % resolution + resolution  # include the current, partial bucket
+    start = end - seconds
+    start -= start % resolution
+    return Window(key, start, end, resolution, str(label), errors)
