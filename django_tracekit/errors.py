@@ -13,17 +13,17 @@ the span holding the stack, not another copy.
 from __future__ import annotations
 
 import contextlib
-import reprlib
 import sys
 import types
 from collections.abc import Callable
+from typing import NamedTuple
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
-from django_tracekit.redaction import is_secret_name
+from django_tracekit.redaction import REDACTED, is_secret_name, safe_repr
 
 _MARKER = "__tracekit_recorded__"
 ERROR_SPAN_ID = "tracekit.error.span_id"
@@ -61,46 +61,66 @@ def _frame_name(code: types.CodeType) -> str:
     return getattr(code, "co_qualname", code.co_name)
 
 
+class Located(NamedTuple):
+    """One frame of a recorded stack: the frame, its line, and whether the traceback has it."""
+
+    frame: types.FrameType
+    lineno: int | None
+    raised: bool
+
+
+def callers_start(exc: BaseException, site: types.FrameType | None) -> types.FrameType | None:
+    """Where the callers above an error start: above the traceback's first frame (the frame
+    handling the exception, whose callers are still live), else ``site`` (never raised)."""
+    tb = exc.__traceback__
+    return tb.tb_frame.f_back if tb is not None else site
+
+
+def collect_frames(exc: BaseException, callers_from: types.FrameType | None,
+                   max_frames: int) -> tuple[list[Located], int]:
+    """The callers above ``callers_from`` (outermost first), then ``exc``'s traceback, capped
+    at ``max_frames``: the outermost quarter and, mostly, the frames nearest the raise point
+    are kept. Returns the frames and how many were omitted (after the first quarter)."""
+    located: list[Located] = []
+    frame = callers_from
+    while frame is not None:
+        located.append(Located(frame, frame.f_lineno, False))
+        frame = frame.f_back
+    located.reverse()
+    tb = exc.__traceback__
+    while tb is not None:
+        located.append(Located(tb.tb_frame, tb.tb_lineno, True))
+        tb = tb.tb_next
+    if len(located) <= max_frames:
+        return located, 0
+    head = max_frames // 4
+    tail = max_frames - head
+    return [*located[:head], *located[-tail:]], len(located) - head - tail
+
+
 def _frame_line(frame: types.FrameType, lineno: int | None) -> str:
     code = frame.f_code
     return f'  File "{code.co_filename}", line {lineno}, in {_frame_name(code)}'
 
 
-_repr = reprlib.Repr()
-_repr.maxstring = 120
-_repr.maxother = 120
-
-
 def _locals_lines(frame: types.FrameType) -> list[str]:
     lines = []
     for name, value in frame.f_locals.items():
-        shown = "'[redacted]'" if is_secret_name(name) else _repr.repr(value)
+        shown = repr(REDACTED) if is_secret_name(name) else safe_repr(value)
         lines.append(f"    {name} = {shown}")
     return lines
 
 
 def _stack_lines(exc: BaseException, callers_from: types.FrameType | None, max_frames: int,
                  capture_locals: bool) -> list[str]:
-    callers: list[str] = []
-    frame = callers_from
-    while frame is not None:
-        callers.append(_frame_line(frame, frame.f_lineno))
-        frame = frame.f_back
-    callers.reverse()
-    raised: list[str] = []
-    tb = exc.__traceback__
-    while tb is not None:
-        raised.append(_frame_line(tb.tb_frame, tb.tb_lineno))
-        if capture_locals:
-            raised.extend(_locals_lines(tb.tb_frame))
-        tb = tb.tb_next
-    lines = callers + raised
-    if len(lines) > max_frames:
-        # Keep the outermost callers and, mostly, the frames nearest the raise point.
-        head = max_frames // 4
-        tail = max_frames - head
-        omitted = len(lines) - head - tail
-        lines = [*lines[:head], f"  ... {omitted} frames omitted ...", *lines[-tail:]]
+    frames, omitted = collect_frames(exc, callers_from, max_frames)
+    lines: list[str] = []
+    for index, (frame, lineno, raised) in enumerate(frames):
+        if omitted and index == max_frames // 4:
+            lines.append(f"  ... {omitted} frames omitted ...")
+        lines.append(_frame_line(frame, lineno))
+        if capture_locals and raised:
+            lines.extend(_locals_lines(frame))
     return lines
 
 
@@ -156,14 +176,6 @@ def format_stack(exc: BaseException, callers_from: types.FrameType | None = None
     return text
 
 
-def _callers_start(exc: BaseException, depth: int) -> types.FrameType | None:
-    tb = exc.__traceback__
-    if tb is not None:
-        # The traceback starts at the frame handling the exception now; its callers are live.
-        return tb.tb_frame.f_back
-    return sys._getframe(depth + 1)  # never raised: the stack of the recording point
-
-
 def _mark(exc: BaseException, span: Span) -> None:
     # Exceptions with __slots__ refuse the marker: those may be recorded twice.
     with contextlib.suppress(AttributeError, TypeError):
@@ -211,7 +223,8 @@ def _record(exc: BaseException, span: Span, depth: int) -> None:
         from django_tracekit.conf import get_config
 
         config = get_config()
-        stack = format_stack(exc, _callers_start(exc, depth), max_frames=config.max_frames,
+        callers = callers_start(exc, sys._getframe(depth))
+        stack = format_stack(exc, callers, max_frames=config.max_frames,
                              max_length=config.max_length, capture_locals=config.capture_locals)
         span.add_event("exception", {
             "exception.type": error_type,
@@ -254,6 +267,9 @@ def handle_escaping(exc: BaseException, span: Span) -> None:
 
 __all__ = [
     "ERROR_SPAN_ID",
+    "Located",
+    "callers_start",
+    "collect_frames",
     "error_listeners",
     "format_stack",
     "is_error",

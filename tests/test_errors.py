@@ -139,6 +139,38 @@ def test_no_locals_unless_enabled(spans: Spans) -> None:
     assert "password = '[redacted]'" in stack and "hunter2" not in stack
 
 
+def test_captured_locals_redact_inside_values_and_requests() -> None:
+    from django.test import RequestFactory
+
+    def view(request: object) -> None:
+        pw_from_form = "pw-secret"  # noqa: F841
+        form = request.POST  # type: ignore[attr-defined]  # noqa: F841
+        body = request.body  # type: ignore[attr-defined]  # noqa: F841
+        nested = {"user": {"name": "ann", "password": "nested-secret"}}  # noqa: F841
+        raise ValueError("x")
+
+    request = RequestFactory().post("/p/?token=query-secret", "passphrase=form-secret&n=1",
+                                    content_type="application/x-www-form-urlencoded")
+    try:
+        view(request)
+    except ValueError as exc:
+        stack = format_stack(exc, capture_locals=True)
+    for secret in ("pw-secret", "query-secret", "form-secret", "nested-secret"):
+        assert secret not in stack, secret
+    assert "request = <WSGIRequest: POST '/p/'>" in stack
+    assert "'name': 'ann'" in stack and "'n': ['1']" in stack
+
+
+def test_cap_counts_frames_not_local_lines() -> None:
+    try:
+        samples.level(300)
+    except ValueError as exc:
+        stack = format_stack(exc, max_frames=40, capture_locals=True)
+    frames = [line for line in stack.splitlines() if line.startswith("  File ")]
+    assert len(frames) == 40
+    assert any(line.startswith("    ") and " = " in line for line in stack.splitlines())
+
+
 def test_expected_outcomes_are_not_errors(spans: Spans) -> None:
     class Retry(Exception):
         pass

@@ -11,11 +11,10 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 from django.http import HttpRequest, HttpResponseBase
 
-from django_tracekit.redaction import REDACTED, is_secret_name
+from django_tracekit.redaction import REDACTED, is_secret_name, redact_query
 
 KNOWN_METHODS = frozenset(
     ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY")
@@ -36,18 +35,6 @@ def _split_host(host: str, default_port: int) -> tuple[str, int]:
     else:
         address, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
     return address, int(port) if port.isdigit() else default_port
-
-
-def redact_query(query: str) -> str:
-    if not query:
-        return query
-    try:
-        pairs = parse_qsl(query, keep_blank_values=True)
-    except ValueError:
-        return REDACTED
-    if not any(is_secret_name(key) for key, _ in pairs):
-        return query
-    return urlencode([(k, REDACTED if is_secret_name(k) else v) for k, v in pairs])
 
 
 def request_attributes(request: HttpRequest) -> dict[str, Any]:

@@ -49,7 +49,6 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.core.checks import CheckMessage, Error
 from opentelemetry import trace
@@ -57,7 +56,13 @@ from opentelemetry.trace import Span, SpanKind
 
 from django_tracekit import errors, naming
 from django_tracekit.conf import Config
-from django_tracekit.redaction import REDACTED, is_secret_name
+from django_tracekit.redaction import (
+    describe_request,
+    redact_data,
+    redact_query,
+    redact_text,
+    redact_url,
+)
 
 logger = logging.getLogger("django_tracekit")
 
@@ -263,8 +268,11 @@ def _register_once() -> None:
     if _registered:
         return
     from sentry_sdk import scope as sentry_scope
+    from sentry_sdk.serializer import add_global_repr_processor
 
     sentry_scope.add_global_event_processor(_process_event)  # type: ignore[arg-type]
+    # Frame variables: a request as method + path, never the query string its repr shows.
+    add_global_repr_processor(_repr_request)
     register = getattr(sentry_scope, "register_external_propagation_context", None)
     has = getattr(sentry_scope, "has_external_propagation_context", None)
     if register is not None and has is not None and not has():
@@ -272,6 +280,11 @@ def _register_once() -> None:
     if _forward not in errors.error_listeners:
         errors.error_listeners.append(_forward)
     _registered = True
+
+
+def _repr_request(value: Any, hint: Any) -> Any:
+    shown = describe_request(value)
+    return NotImplemented if shown is None else shown
 
 
 def _otel_trace_context() -> tuple[str, str] | None:
@@ -532,69 +545,44 @@ def _wrap_before_send(client: Any) -> None:
     options["before_send"] = before_send
 
 
-def _redact_value(value: Any, depth: int = 0) -> Any:
-    """Secret-named keys at any depth of dicts (and dicts in lists) become ``[redacted]``."""
-    if depth > _MAX_DEPTH:
-        return value
-    if isinstance(value, dict):
-        return {k: (REDACTED if isinstance(k, str) and is_secret_name(k)
-                    else _redact_value(v, depth + 1)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact_value(v, depth + 1) for v in value]
-    return value
-
-
-def _redact_query(query: str) -> str:
-    pairs = parse_qsl(query, keep_blank_values=True)
-    if not any(is_secret_name(k) for k, _ in pairs):
-        return query
-    return urlencode([(k, REDACTED if is_secret_name(k) else v) for k, v in pairs])
-
-
-def _redact_url(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if not parts.query:
-        return url
-    return urlunsplit(parts._replace(query=_redact_query(parts.query)))
-
-
 def redact_event(event: dict[str, Any], *, send_pii: bool) -> None:
     """Apply tracekit's redaction rule to everything an event carries about the request."""
     request = event.get("request")
     if isinstance(request, dict):
         for key in ("headers", "data", "env"):
-            if isinstance(request.get(key), (dict, list)):
-                request[key] = _redact_value(request[key])
+            if key in request:
+                request[key] = redact_data(request[key])
         if not send_pii:
             request.pop("cookies", None)
-        elif isinstance(request.get("cookies"), dict):
-            request["cookies"] = _redact_value(request["cookies"])
+        elif "cookies" in request:
+            request["cookies"] = redact_data(request["cookies"])
         if isinstance(request.get("query_string"), str):
-            request["query_string"] = _redact_query(request["query_string"])
+            request["query_string"] = redact_query(request["query_string"])
         if isinstance(request.get("url"), str):
-            request["url"] = _redact_url(request["url"])
+            request["url"] = redact_url(request["url"])
     for key in ("extra", "tags"):
         if isinstance(event.get(key), dict):
-            event[key] = _redact_value(event[key])
+            event[key] = redact_data(event[key])
     contexts = event.get("contexts")
     if isinstance(contexts, dict):
-        event["contexts"] = {k: (v if k == "trace" else _redact_value(v))
+        event["contexts"] = {k: (v if k == "trace" else redact_data(v))
                              for k, v in contexts.items()}
     breadcrumbs = event.get("breadcrumbs")
     values = breadcrumbs.get("values") if isinstance(breadcrumbs, dict) else None
     for crumb in values or []:
-        if isinstance(crumb, dict) and isinstance(crumb.get("data"), dict):
-            data = _redact_value(crumb["data"])
+        if not isinstance(crumb, dict):
+            continue
+        if isinstance(crumb.get("message"), str):
+            crumb["message"] = redact_text(crumb["message"])
+        if isinstance(crumb.get("data"), dict):
+            data = redact_data(crumb["data"])
             if isinstance(data.get("url"), str):
-                data["url"] = _redact_url(data["url"])
+                data["url"] = redact_url(data["url"])
             crumb["data"] = data
     for frames in _frame_lists(event):
         for frame in frames:
-            if isinstance(frame, dict) and isinstance(frame.get("vars"), dict):
-                frame["vars"] = _redact_value(frame["vars"])
+            if isinstance(frame, dict) and "vars" in frame:
+                frame["vars"] = redact_data(frame["vars"])
 
 
 def _frame_lists(event: dict[str, Any]) -> Iterable[list[Any]]:

@@ -1,5 +1,5 @@
 """In-process unit tests of http/attributes.py: semconv attributes from the raw environ,
-query redaction, header capture by the OTel env conventions."""
+header capture by the OTel env conventions."""
 
 from __future__ import annotations
 
@@ -11,24 +11,10 @@ from django_tracekit.http.attributes import (
     HeaderCapture,
     _split_host,
     method_of,
-    redact_query,
     request_attributes,
 )
 
 PREFIX = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_"
-
-
-@pytest.mark.parametrize(("query", "expected"), [
-    ("", ""),
-    # Nothing secret: returned byte for byte (no re-encoding of what the client sent).
-    ("q=a+b&page=2&x=%20", "q=a+b&page=2&x=%20"),
-    ("page=2&token=abc", "page=2&token=%5Bredacted%5D"),
-    ("api_key=k1&password=p&session_id=s&keep=1",
-     "api_key=%5Bredacted%5D&password=%5Bredacted%5D&session_id=%5Bredacted%5D&keep=1"),
-    ("flag&secret=", "flag=&secret=%5Bredacted%5D"),  # blank values are kept as keys
-])
-def test_redact_query(query: str, expected: str) -> None:
-    assert redact_query(query) == expected
 
 
 @pytest.mark.parametrize(("host", "default", "expected"), [

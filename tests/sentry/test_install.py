@@ -104,9 +104,12 @@ def test_redaction_rule_covers_breadcrumbs_extra_contexts_and_frames():
                     "headers": {"X-Api-Key": "k1", "Accept": "a"}},
         "extra": {"db_password": "p1", "nested": {"refresh_token": "t2", "ok": 1}},
         "contexts": {"trace": {"trace_id": "abc"}, "payment": {"card_secret": "s1"}},
-        "breadcrumbs": {"values": [{"data": {"url": "http://x/?api_key=k2", "auth": "a1"}}]},
+        "breadcrumbs": {"values": [{"data": {"url": "http://x/?api_key=k2", "auth": "a1"},
+                                    "message": "GET /login?otp=o1"}]},
         "exception": {"values": [{"stacktrace": {"frames": [{"vars": {"password": "p2",
                                                                       "n": "1"}}]}}]},
+        "threads": {"values": [{"stacktrace": {"frames": [{"vars": {
+            "pairs": [["pin", "p3"]], "body": "b'passphrase=p4&x=1'"}}]}}]},
     }
     sentry.redact_event(event, send_pii=False)
     assert event == {
@@ -115,7 +118,10 @@ def test_redaction_rule_covers_breadcrumbs_extra_contexts_and_frames():
         "extra": {"db_password": "[redacted]", "nested": {"refresh_token": "[redacted]", "ok": 1}},
         "contexts": {"trace": {"trace_id": "abc"}, "payment": {"card_secret": "[redacted]"}},
         "breadcrumbs": {"values": [{"data": {"url": "http://x/?api_key=%5Bredacted%5D",
-                                             "auth": "[redacted]"}}]},
+                                             "auth": "[redacted]"},
+                                    "message": "GET /login?otp=[redacted]"}]},
         "exception": {"values": [{"stacktrace": {"frames": [{"vars": {"password": "[redacted]",
                                                                       "n": "1"}}]}}]},
+        "threads": {"values": [{"stacktrace": {"frames": [{"vars": {
+            "pairs": [["pin", "[redacted]"]], "body": "b'passphrase=[redacted]&x=1'"}}]}}]},
     }

@@ -5,6 +5,7 @@ Env (set by tests/sentry/helpers.py):
   TK_SENTRY_APP_DSN    -> the *application* initialises sentry_sdk here, with Sentry tracing
                           on and without DedupeIntegration: tracekit must use that client.
   TK_SAMPLE_RATE       -> TRACEKIT["SAMPLE_RATE"].
+  TK_CAPTURE_LOCALS    -> TRACEKIT["ERRORS"]["CAPTURE_LOCALS"] ("1": on).
   TRACEKIT_TEST_OTLP_ENDPOINT, TK_BROKER_DIR.
 """
 
@@ -51,6 +52,7 @@ TRACEKIT = {
     "EXCLUDED_URLS": [r"^/healthz"],
     "STATS": {"ENABLED": False},
     "SENTRY": {"DSN": os.environ.get("TK_SENTRY_DSN") or None, "ENVIRONMENT": "tk-env"},
+    "ERRORS": {"CAPTURE_LOCALS": os.environ.get("TK_CAPTURE_LOCALS") == "1"},
 }
 
 if os.environ.get("TK_SENTRY_APP_DSN"):

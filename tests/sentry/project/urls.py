@@ -7,6 +7,7 @@ urlpatterns = [
     path("hello/", views.hello),
     path("boom/", views.boom),
     path("secret/", views.secret),
+    path("leaky/", views.leaky),
     path("handled/", views.handled),
     path("mw-boom/", views.hello),
 ]

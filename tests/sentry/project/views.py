@@ -40,3 +40,16 @@ def handled(request: HttpRequest) -> HttpResponse:
 
         sentry_sdk.capture_exception(exc)
     return HttpResponse("handled")
+
+
+@csrf_exempt
+def leaky(request: HttpRequest) -> HttpResponse:
+    """Fails with secrets in its locals, the way real views hold them (tests/faults)."""
+    pw_from_form = request.POST.get("pw_from_form")  # noqa: F841
+    passphrase = request.POST.get("passphrase")  # noqa: F841
+    body = request.body
+    form = request.POST  # noqa: F841
+    pairs = list(request.POST.items())  # noqa: F841
+    nested = {"user": {"name": "visible-name", "password": request.POST.get("password")}}  # noqa: F841
+    visible_local = "-".join(("visible", "local", "value"))  # noqa: F841 (not in the source)
+    raise PaymentDeclined(f"declined ({len(body)} bytes)")
