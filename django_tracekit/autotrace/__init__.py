@@ -19,7 +19,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any
 
-from django_tracekit.autotrace import counters, runtime
+from django_tracekit.autotrace import chain, counters, runtime
 from django_tracekit.autotrace.hook import MARKER, Finder, Rules
 
 logger = logging.getLogger("django_tracekit")
@@ -33,6 +33,11 @@ class State:
     @property
     def fallbacks(self) -> list[tuple[str, str]]:
         return self.finder.fallbacks
+
+    @property
+    def cached(self) -> list[str]:
+        """Modules whose rewritten code was loaded from the bytecode cache."""
+        return self.finder.cached
 
 
 _state: State | None = None
@@ -73,6 +78,11 @@ def install(config: Any = None) -> State | None:
         # (hook.Loader): a process with nothing to auto-trace pays nothing on its spans.
         finder = Finder(rules)
         sys.meta_path.insert(0, finder)
+        from django.apps import apps
+
+        if not apps.ready and runtime.top() is None:
+            # App loading (models, ready()) is start-up: its calls are not usage.
+            chain.set_top(chain.STARTING)
         _state = State(finder, _imported_before(rules))
         if _state.imported_before:
             logger.warning(

@@ -7,6 +7,8 @@ during start-up (a :class:`~django_tracekit.autotrace.chain.Phase`: not counted 
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 from django.apps import apps
@@ -69,10 +71,20 @@ def push(c: Counter, node: Node) -> Frame[Any] | float | None:
 
 def _during_startup(node: Node) -> float | None:
     """A call made while modules load or apps get ready: not usage (not counted)."""
-    if node is STARTING and apps.ready:
+    if node is STARTING and apps.ready and not _in_module_body(sys._getframe(2)):
         _set_top(None)  # start-up is over in this context: count from this call on
         return _clock()
     return None
+
+
+def _in_module_body(frame: types.FrameType | None) -> bool:
+    """Whether a module other than ``__main__`` is executing its body up the stack (a
+    module that is not rewritten, e.g. ``wsgi.py`` building the application)."""
+    while frame is not None:
+        if frame.f_code.co_name == "<module>" and frame.f_globals.get("__name__") != "__main__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def pop(c: Counter, frame: Frame[Any] | None) -> None:

@@ -4,9 +4,11 @@
   ``INCLUDE`` is None, any module whose source file lies under ``settings.BASE_DIR`` and not
   in a ``site-packages``/``dist-packages`` directory or the standard library.
 - Excluded: a module matching an ``EXCLUDE`` glob is imported normally.
-- The rewritten code is never written to ``__pycache__`` (a normal import of the same file,
-  e.g. with tracing off, must not load instrumented bytecode); included modules are
-  compiled from source at import (a few ms per module, startup only).
+- The rewritten code is cached under its own name beside the normal ``.pyc`` (``cache.py``):
+  a normal import of the same file (tracing off) never loads instrumented bytecode, and a
+  process whose cache is fresh does not parse or compile the module again.
+- While a rewritten module's body runs, its calls (decorator factories, registrations) are
+  start-up, not usage: not counted, no spans (``chain.IMPORTING``).
 - Anything the rewriter or the compiler rejects (e.g. a function nested 19 blocks deep:
   the two added blocks exceed CPython's limit of 20) falls back to the normal import and a
   warning naming the module: never a failed import because of tracekit.
@@ -25,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from django_tracekit.autotrace import rewrite, runtime
+from django_tracekit.autotrace import cache, chain, rewrite, runtime
 
 logger = logging.getLogger("django_tracekit")
 
@@ -88,6 +90,7 @@ class Finder(importlib.abc.MetaPathFinder):
     def __init__(self, rules: Rules) -> None:
         self.rules = rules
         self.fallbacks: list[tuple[str, str]] = []  # (module, reason)
+        self.cached: list[str] = []  # modules whose rewritten code came from the cache
 
     def find_spec(self, fullname: str, path: Sequence[str] | None,
                   target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
@@ -120,9 +123,7 @@ class Loader(importlib.machinery.SourceFileLoader):
     def exec_module(self, module: types.ModuleType) -> None:
         name = module.__name__
         try:
-            source = self.get_data(self.path)
-            code, result = rewrite.compile_module(source, name, self.path,
-                                                  self.finder.rules.exclude)
+            code, result = self._rewritten(name)
         except Exception as exc:  # SyntaxError from our additions, RecursionError, ...
             reason = f"{type(exc).__name__}: {exc}"
             self.finder.fallbacks.append((name, reason))
@@ -133,8 +134,32 @@ class Loader(importlib.machinery.SourceFileLoader):
         runtime.hook_context()  # idempotent: pending frames need it from now on
         module.__dict__.update(rewrite.module_globals(result))
         module.__dict__[MARKER] = True
-        exec(code, module.__dict__)  # the module's own (rewritten) code
+        token = chain.set_top(chain.IMPORTING)
+        try:
+            exec(code, module.__dict__)  # the module's own (rewritten) code
+        finally:
+            try:
+                chain.reset_top(token)
+            except (ValueError, RuntimeError):
+                chain.set_top(token.old_value if token.old_value is not token.MISSING
+                              else None)
         _apply_runtime_opt_outs(module, result)
+
+    def _rewritten(self, name: str) -> tuple[types.CodeType, rewrite.Result]:
+        source = self.get_data(self.path)
+        exclude = self.finder.rules.exclude
+        path = cache.path_for(self.path)
+        digest = cache.key(source, name, self.path, exclude) if path else b""
+        hit = cache.load(path, digest) if path else None
+        if hit is not None:
+            code, result = hit
+            rewrite.register(result, name, self.path)
+            self.finder.cached.append(name)
+            return code, result
+        code, result = rewrite.compile_module(source, name, self.path, exclude)
+        if path:
+            cache.store(path, digest, code, result)
+        return code, result
 
 
 def _apply_runtime_opt_outs(module: types.ModuleType, result: rewrite.Result) -> None:
