@@ -18,9 +18,15 @@ Which spans count (only what names a feature, never arbitrary library spans):
 Flushing happens off the request path: a daemon thread every ``FLUSH_INTERVAL_S``, at
 ``shutdown()``/atexit, and on demand (:func:`django_tracekit.stats.flush`). A failed write
 keeps a bounded backlog (merged per key, oldest minutes dropped beyond the cap) that the
-next flush retries; the failure is logged once until a write succeeds again. After
-``fork()`` the child starts empty (the parent flushes its own pending counts) and gets its
-own flusher thread.
+next flush retries; the failure is logged once until a write succeeds again. A writer that
+cannot write yet (:class:`NotReady`: tables not migrated) gets the same backlog, quietly.
+After ``fork()`` the child starts empty (the parent flushes its own pending counts) and
+gets its own flusher thread.
+
+In a test run (:mod:`django_tracekit.testrun`) a processor with the default writer has no
+flusher thread and writes to no database: its flushes (and the one at exit) go to
+:data:`test_counts`, in memory, where :mod:`django_tracekit.testing` reads them. An
+explicit ``writer`` is always used as given.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
+from django_tracekit import testrun
 from django_tracekit.errors import ERROR_SPAN_ID
 from django_tracekit.stats.histogram import bucket_index
 from django_tracekit.tracer import INSTRUMENTATION_NAME
@@ -79,6 +86,22 @@ class ErrorSample:
 
 
 Writer = Callable[[dict[Key, Entry], Sequence[ErrorSample]], object]
+FeatureKey = tuple[str, str, str]  # feature, kind, service
+
+
+class NotReady(Exception):
+    """Raised by a writer that cannot write yet (e.g. its tables are not migrated): the
+    processor keeps the counts (bounded) and retries later, without a warning."""
+
+
+class WriteIncomplete(Exception):
+    """Raised by a writer that committed part of a batch and stopped: ``increments`` and
+    ``errors`` are what it did not write (kept for the next flush, so nothing counts twice)."""
+
+    def __init__(self, increments: dict[Key, Entry], errors: Sequence[ErrorSample]) -> None:
+        super().__init__(f"{len(increments)} keys and {len(errors)} error samples left")
+        self.increments = increments
+        self.errors = list(errors)
 
 
 def _merge_entry(into: Entry, other: Entry) -> None:
@@ -99,11 +122,8 @@ class StatsProcessor(SpanProcessor):
                  max_keys: int = DEFAULT_MAX_KEYS,
                  max_backlog_keys: int = DEFAULT_MAX_BACKLOG_KEYS,
                  start_thread: bool = True, service: str = "unknown_service") -> None:
-        if writer is None:
-            from django_tracekit.stats.store import write
-
-            writer = write
-        self._writer = writer
+        self._default_writer = writer is None
+        self._writer: Writer = writer if writer is not None else _database_writer
         self.flush_interval_s = float(flush_interval_s)
         self.max_keys = max_keys
         self.max_backlog_keys = max_backlog_keys
@@ -125,6 +145,7 @@ class StatsProcessor(SpanProcessor):
         self._backlog: dict[Key, Entry] = {}
         self._backlog_errors: list[ErrorSample] = []
         self._failing = False
+        self._waiting = False  # the writer said NotReady (logged once)
         self.dropped_spans = 0  # lost to a backlog overflow during a long outage
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -159,12 +180,14 @@ class StatsProcessor(SpanProcessor):
             if duration < 0:
                 duration = 0
             is_error = span.status.status_code is _ERROR
+            new_key = False
             key = (span.name, kind_name, service, end // MINUTE_NS)
             index = bucket_index(duration)
             with self._lock:
                 acc = self._acc
                 entry = acc.get(key)
                 if entry is None:
+                    new_key = True
                     if len(acc) >= self.max_keys:
                         key = (OTHER_FEATURE, kind_name, service, key[3])
                         entry = acc.get(key)
@@ -180,6 +203,10 @@ class StatsProcessor(SpanProcessor):
                     entry[1] += 1
             if is_error:
                 self._sample_error(span, key, end)
+            if new_key and self._default_writer:
+                # Notice a test run started by a custom runner while it lasts (its mark is
+                # gone by the exit flush); once per key and window, not per span.
+                testrun.active()
         except Exception:  # never into the application
             logger.debug("tracekit: stats could not aggregate a span", exc_info=True)
 
@@ -210,6 +237,14 @@ class StatsProcessor(SpanProcessor):
             self._errors.append(sample)
 
     # -- flushing ------------------------------------------------------------------------
+    @property
+    def in_test_run(self) -> bool:
+        """A processor with the default writer in a test run: it writes to memory only."""
+        return self._default_writer and testrun.active()
+
+    def _current_writer(self) -> Writer:
+        return test_counts if self.in_test_run else self._writer
+
     def pending(self) -> int:
         """Spans aggregated and not yet written (current window + backlog)."""
         with self._lock:
@@ -237,22 +272,40 @@ class StatsProcessor(SpanProcessor):
             if not backlog and not self._backlog_errors:
                 return True
             try:
-                self._writer(backlog, self._backlog_errors)
-            except Exception:
+                self._current_writer()(backlog, self._backlog_errors)
+            except NotReady as exc:
                 self._trim_backlog()
-                if not self._failing:
-                    self._failing = True
-                    logger.warning(
-                        "tracekit: writing feature-usage stats failed; keeping up to %d keys "
-                        "in memory and retrying every %ss (logged once until it recovers)",
-                        self.max_backlog_keys, self.flush_interval_s, exc_info=True)
+                if not self._waiting:
+                    self._waiting = True
+                    logger.info("tracekit: feature-usage stats wait (%s); keeping up to %d "
+                                "keys in memory", exc, self.max_backlog_keys)
+                return False
+            except WriteIncomplete as exc:
+                self._backlog, self._backlog_errors = exc.increments, exc.errors
+                self._write_failed(exc.__cause__ or exc)
+                return False
+            except Exception as exc:
+                self._write_failed(exc)
                 return False
             self._backlog = {}
             self._backlog_errors = []
+            self._waiting = False
             if self._failing:
                 self._failing = False
                 logger.warning("tracekit: writing feature-usage stats works again")
             return True
+
+    def _write_failed(self, exc: BaseException) -> None:
+        self._trim_backlog()
+        if not self._failing:
+            self._failing = True
+            # One line, no traceback: the cause is in it; the stack is at DEBUG.
+            logger.warning(
+                "tracekit: writing feature-usage stats failed (%s: %s); keeping up to %d keys "
+                "in memory and retrying every %ss (logged once until it recovers)",
+                type(exc).__name__, str(exc).strip()[:300], self.max_backlog_keys,
+                self.flush_interval_s)
+            logger.debug("tracekit: stats write failure", exc_info=exc)
 
     def _add_autotrace_counts(self, acc: dict[Key, Entry]) -> None:
         """Auto-traced calls that did not become spans (faster than MIN_DURATION_MS) are
@@ -298,6 +351,8 @@ class StatsProcessor(SpanProcessor):
     def _ensure_thread(self) -> None:
         if self._shut_down or (self._thread is not None and self._thread.is_alive()):
             return
+        if self.in_test_run:  # nothing to write in the background: tests read memory
+            return
         self._thread = threading.Thread(target=self._run, name="tracekit-stats-flush",
                                         daemon=True)
         self._thread.start()
@@ -308,6 +363,8 @@ class StatsProcessor(SpanProcessor):
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_interval_s):
+            if self.in_test_run:  # the test run began after this thread did
+                return
             try:
                 self.flush()
             finally:
@@ -318,6 +375,59 @@ class StatsProcessor(SpanProcessor):
         self._init_state()
         if self._start_thread:
             self._ensure_thread()
+
+
+def _database_writer(increments: dict[Key, Entry], errors: Sequence[ErrorSample]) -> object:
+    from django_tracekit.stats.store import write  # store imports this module's types
+
+    return write(increments, errors)
+
+
+class MemoryCounts:
+    """A writer that adds to totals in memory, per (feature, kind, service): where a test
+    run's counts go. Bounded: beyond ``max_features`` new features go to ``(other)``, and
+    only the newest ``max_errors`` error samples are kept."""
+
+    def __init__(self, max_features: int = 50_000, max_errors: int = 1_000) -> None:
+        self.max_features = max_features
+        self.max_errors = max_errors
+        self._lock = threading.Lock()
+        self._totals: dict[FeatureKey, Entry] = {}
+        self._errors: list[ErrorSample] = []
+        # Also given every batch (django_tracekit.testing's open captures); replaced, not mutated.
+        self.listeners: tuple[Writer, ...] = ()
+
+    def __call__(self, increments: dict[Key, Entry], errors: Sequence[ErrorSample]) -> int:
+        for listener in self.listeners:
+            listener(increments, errors)
+        with self._lock:
+            totals = self._totals
+            for (feature, kind, service, _minute), entry in increments.items():
+                key = (feature, kind, service)
+                if key not in totals and len(totals) >= self.max_features:
+                    key = (OTHER_FEATURE, kind, service)
+                into = totals.get(key)
+                if into is None:
+                    totals[key] = [entry[0], entry[1], entry[2], entry[3], dict(entry[4])]
+                else:
+                    _merge_entry(into, entry)
+            self._errors.extend(errors)
+            del self._errors[:-self.max_errors]
+        return len(increments)
+
+    def snapshot(self) -> tuple[dict[FeatureKey, Entry], list[ErrorSample]]:
+        """A copy of the totals and the kept error samples (oldest first)."""
+        with self._lock:
+            totals = {k: [e[0], e[1], e[2], e[3], dict(e[4])] for k, e in self._totals.items()}
+            return totals, list(self._errors)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._totals.clear()
+            self._errors.clear()
+
+
+test_counts = MemoryCounts()
 
 
 def _close_thread_connections() -> None:
@@ -334,10 +444,13 @@ def _close_thread_connections() -> None:
 _live: weakref.WeakSet[StatsProcessor] = weakref.WeakSet()
 
 
-def flush_all() -> bool:
-    """Flush every stats processor of this process. Never raises."""
+def flush_all(*, test_run_only: bool = False) -> bool:
+    """Flush every stats processor of this process (``test_run_only``: only those writing
+    to memory in a test run). Never raises."""
     ok = True
     for processor in list(_live):
+        if test_run_only and not processor.in_test_run:
+            continue
         try:
             ok = processor.flush() and ok
         except Exception:

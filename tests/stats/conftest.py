@@ -20,7 +20,7 @@ def stats_processor() -> Iterator[StatsProcessor]:
     if _attached is None:
         state = bootstrap.state()
         assert state is not None and isinstance(state.provider, TracerProvider)
-        _attached = StatsProcessor(start_thread=False)
+        _attached = StatsProcessor(store.write, start_thread=False)
         state.provider.add_span_processor(_attached)
     _attached._init_state()
     store.clear_cache()  # feature ids of a rolled-back test database are stale

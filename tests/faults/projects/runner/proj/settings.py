@@ -1,0 +1,33 @@
+"""A small project with tracekit at its defaults and its own test suite (Django's runner
+and pytest-django). TK_DB: the database ("sqlite" file next to manage.py, or a
+PostgreSQL database name after "postgres:")."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = "tests-only"
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "127.0.0.1"]
+USE_TZ = True
+INSTALLED_APPS = [
+    "django_tracekit",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "shop",
+]
+MIDDLEWARE = ["django_tracekit.middleware.TracekitMiddleware",
+              "django.middleware.common.CommonMiddleware"]
+ROOT_URLCONF = "proj.urls"
+TEMPLATES: list[dict[str, object]] = []
+_db = os.environ.get("TK_DB", "sqlite")
+if _db.startswith("postgres:"):
+    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql",
+                             "NAME": _db.split(":", 1)[1], "USER": "postgres",
+                             "HOST": "127.0.0.1", "PORT": "5432"}}
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3",
+                             "NAME": BASE_DIR / "db.sqlite3"}}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A short interval: a flusher thread, if there were one, would write while tests run.
+TRACEKIT = {"STATS": {"FLUSH_INTERVAL_S": float(os.environ.get("TK_FLUSH_S", "10"))}}

@@ -1,0 +1,74 @@
+"""A project's own test suite with tracekit at its defaults (issue 12, item 1): under
+``manage.py test`` and pytest-django no stats thread writes into the test database while
+tests run, nothing reaches the real database (not even at exit), and the project's tests
+assert on spans and counts with ``django_tracekit.testing``.
+
+The project (tests/faults/projects/runner) flushes every 50 ms, so a background writer, if
+there were one, would write throughout the run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import clean_env
+
+PROJECT = Path(__file__).resolve().parent / "projects" / "runner"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "runner"
+    shutil.copytree(PROJECT, root, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    return root
+
+
+def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = clean_env("proj.settings", pythonpath=(str(project),), TK_FLUSH_S="0.05")
+    return subprocess.run([sys.executable, *args], cwd=project, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def output(result: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {result.returncode}\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+
+
+def real_database(project: Path) -> dict[str, int]:
+    """Feature name -> calls in the developer's own database."""
+    with sqlite3.connect(project / "db.sqlite3") as db:
+        return dict(db.execute(
+            "SELECT f.name, COALESCE(SUM(u.calls), 0) FROM tracekit_feature f LEFT JOIN "
+            "tracekit_usage u ON u.feature_id = f.id AND u.resolution = 60 GROUP BY f.name"))
+
+
+def migrated(project: Path) -> dict[str, int]:
+    result = run(project, "manage.py", "migrate", "-v", "0")
+    assert result.returncode == 0, output(result)
+    return real_database(project)
+
+
+def test_manage_py_test_writes_to_no_database(project: Path) -> None:
+    before = migrated(project)
+    result = run(project, "manage.py", "test", "-v", "2", "shop")
+    text = output(result)
+    # The exit flush runs after Django restored the real database: nothing written there.
+    assert real_database(project) == before, text
+    assert result.returncode == 0, text
+    assert "Ran 42 tests" in result.stderr, text
+    assert "locked" not in text and "Traceback" not in text, text
+
+
+def test_pytest_django_writes_to_no_database(project: Path) -> None:
+    before = migrated(project)
+    result = run(project, "-m", "pytest", "-q", "shop")
+    text = output(result)
+    assert real_database(project) == before, text
+    assert result.returncode == 0, text
+    assert "32 passed" in result.stdout, text
+    assert "locked" not in text, text
