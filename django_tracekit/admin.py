@@ -17,7 +17,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
@@ -26,7 +26,8 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from django_tracekit.models import DAY, HOUR, MINUTE, Feature
-from django_tracekit.reports import charts, queries
+from django_tracekit.reports import charts, params, queries
+from django_tracekit.reports.export import csv_response
 from django_tracekit.reports.window import RANGES, Window, window_from
 
 PER_PAGE = 50
@@ -62,8 +63,8 @@ def _time_label(ts: int, resolution: int) -> str:
     return date_format(moment, "M j")
 
 
-def _query_string(params: dict[str, str], **changes: str | None) -> str:
-    merged = {**params, **changes}
+def _query_string(values: dict[str, str], **changes: str | None) -> str:
+    merged = {**values, **changes}
     return "?" + urlencode({k: v for k, v in merged.items() if v})
 
 
@@ -99,14 +100,17 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if not self.has_view_permission(request):
             raise PermissionDenied
 
-    def _params(self, request: HttpRequest) -> dict[str, str]:
-        keys = ("range", "from", "to", "q", "kind", "service", "sort")
-        return {k: request.GET.get(k, "").strip()[:200] for k in keys if request.GET.get(k)}
+    def _params(self, request: HttpRequest) -> params.UsageParams | HttpResponseBadRequest:
+        try:
+            return params.parse(request.GET)
+        except params.UnknownFormat as exc:
+            return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
 
-    def _context(self, request: HttpRequest, window: Window, params: dict[str, str],
+    def _context(self, request: HttpRequest, window: Window, query: params.UsageParams,
                  title: str) -> dict[str, Any]:
+        values = query.values
         range_links = [
-            {"key": key, "label": label, "url": _query_string(params, range=key, page=None,
+            {"key": key, "label": label, "url": _query_string(values, range=key, page=None,
                                                               **{"from": None, "to": None}),
              "active": window.key == key}
             for key, (_seconds, label) in RANGES.items()
@@ -119,21 +123,23 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "window_from": date_format(_local(window.start), "Y-m-d\\TH:i"),
             "window_to": date_format(_local(window.end), "Y-m-d\\TH:i"),
             "range_links": range_links,
-            "params": params,
+            "params": values,
+            "problems": [*query.errors, *window.errors],
             "kinds": Feature.Kind.choices,
         }
 
     def usage_view(self, request: HttpRequest) -> HttpResponse:
         self._check(request)
-        params = self._params(request)
-        window = window_from(params)
-        q, kind, service = params.get("q", ""), params.get("kind", ""), params.get("service", "")
-        if kind not in Feature.Kind.values:
-            kind = ""
-        sort = params.get("sort", queries.DEFAULT_SORT)
+        query = self._params(request)
+        if isinstance(query, HttpResponse):
+            return query
+        window = window_from(query.values)
+        q, kind, service, sort = query.q, query.kind, query.service, query.sort
         rows = queries.feature_table(window, q, kind, service, sort)
+        if query.format == "csv":
+            return csv_response(window, rows)
         paginator = Paginator(rows, PER_PAGE)
-        page = paginator.get_page(request.GET.get("page"))
+        page = paginator.get_page(query.page)
         page_rows: list[dict[str, Any]] = list(page.object_list)
         queries.fill_percentiles(window, page_rows)
         labels = [_time_label(t, window.resolution) for t in window.points]
@@ -146,7 +152,7 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             row["errors_text"] = number_format(row["errors"], force_grouping=True)
             trend_title = _("Calls over time: %(feature)s") % {"feature": row["name"]}
             row["trend"] = charts.sparkline(series.get(row["id"], []), trend_title)
-        filtered = queries.filtered_features(q, kind, service) if (q or kind or service) else None
+        filtered = queries.filtered_features(q, kind, service) if query.filtered else None
         totals = queries.totals_over_time(window, filtered)
         total_calls = sum(c for _, c, _ in totals)
         total_errors = sum(e for _, _, e in totals)
@@ -154,19 +160,18 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                    ("calls", _("Calls")), ("errors", _("Errors")),
                    ("error_rate", _("Error rate")), ("p50", _("p50")), ("p95", _("p95")),
                    ("p99", _("p99"))]
-        current = sort if sort.lstrip("-") in queries.SORTS else queries.DEFAULT_SORT
         headers = []
         for key, label in columns:
-            active = current.lstrip("-") == key
-            descending = current.startswith("-")
+            active = sort.lstrip("-") == key
+            descending = sort.startswith("-")
             # Numbers sort biggest first on the first click, text A→Z.
             first = key if key in ("feature", "kind", "service") else f"-{key}"
             target = (key if descending else f"-{key}") if active else first
             headers.append({"key": key, "label": label, "active": active,
                             "descending": descending,
-                            "url": _query_string(params, sort=target, page=None),
+                            "url": _query_string(query.values, sort=target, page=None),
                             "numeric": key not in ("feature", "kind", "service")})
-        context = self._context(request, window, params, _("Feature usage"))
+        context = self._context(request, window, query, _("Feature usage"))
         context.update({
             "rows": page_rows, "page": page, "paginator": paginator, "headers": headers,
             "total_features": len(rows), "total_calls": number_format(total_calls,
@@ -176,7 +181,7 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "services": queries.services(), "q": q, "kind": kind, "service": service,
             "chart": charts.bar_chart(labels, [c for _, c, _ in totals], [e for _, _, e in totals],
                                    _("Calls and errors over time"), _("calls"), _("errors")),
-            "page_query": _query_string(params, page=None),
+            "page_query": _query_string(query.values, page=None),
         })
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/django_tracekit/usage.html", context)
@@ -184,8 +189,10 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def feature_view(self, request: HttpRequest, feature_id: int) -> HttpResponse:
         self._check(request)
         feature = get_object_or_404(Feature, pk=feature_id)
-        params = self._params(request)
-        window = window_from(params)
+        query = self._params(request)
+        if isinstance(query, HttpResponse):
+            return query
+        window = window_from(query.values)
         labels = [_time_label(t, window.resolution) for t in window.points]
         totals = queries.totals_over_time(window, Feature.objects.filter(pk=feature.pk))
         latency = queries.latency_over_time(window, feature.pk)
@@ -202,7 +209,7 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 if trace_url and sample.trace_id else None,
             })
         calls = [c for _, c, _ in totals]
-        context = self._context(request, window, params, feature.name)
+        context = self._context(request, window, query, feature.name)
         context.update({
             "feature": feature,
             "row": row,
@@ -222,7 +229,7 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 ("p99", "tk-p99", [v[2] for _, v in latency]),
             ], _("Latency percentiles over time"), format_duration),
             "errors": errors,
-            "usage_url_query": _query_string({k: v for k, v in params.items()
+            "usage_url_query": _query_string({k: v for k, v in query.values.items()
                                               if k in ("range", "from", "to")}),
         })
         request.current_app = self.admin_site.name

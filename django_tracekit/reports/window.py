@@ -51,41 +51,55 @@ def resolution_for(seconds: int) -> int:
     return DAY
 
 
-def _parse_local(value: str) -> dt.datetime | None:
+# Custom ranges must lie in these years (UTC): any local time zone can display them, and
+# every bucket arithmetic stays inside what ``datetime`` represents (years 1-9999).
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+_FIRST = int(dt.datetime(FIRST_YEAR, 1, 1, tzinfo=dt.timezone.utc).timestamp())
+_AFTER_LAST = int(dt.datetime(LAST_YEAR + 1, 1, 1, tzinfo=dt.timezone.utc).timestamp())
+
+
+def _instant(value: str, name: str) -> int | str:
+    """Epoch seconds of an ISO 8601 date/time (naive: the current time zone), or an error."""
     try:
         parsed = dt.datetime.fromisoformat(value.strip())
     except ValueError:
-        return None
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.get_current_timezone())
-    return parsed
+        return name
+    try:
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed, timezone.get_current_timezone())
+        seconds = int(parsed.timestamp())
+    except (OverflowError, ValueError, OSError):  # e.g. year 1 at +14:00 is year 0 in UTC
+        seconds = _FIRST - 1
+    if not _FIRST <= seconds < _AFTER_LAST:
+        return _("Enter a date between %(first)s and %(last)s.") % {
+            "first": FIRST_YEAR, "last": LAST_YEAR}
+    return seconds
 
 
 def window_from(params: Mapping[str, str], now: float | None = None) -> Window:
-    """The window a request asks for (``range``, or ``range=custom`` + ``from``/``to``)."""
+    """The window a request asks for (``range``, or ``range=custom`` + ``from``/``to``).
+
+    An invalid custom range falls back to the default range, with the reason in ``errors``.
+    """
     now_s = int(time.time() if now is None else now)
     key = params.get("range") or DEFAULT_RANGE
     errors: list[str] = []
     if key == "custom":
-        start_dt = _parse_local(params.get("from", ""))
-        end_dt = _parse_local(params.get("to", "")) if params.get("to") else None
-        if start_dt is None:
-            errors.append(_("Enter a valid start date and time."))
+        start = _instant(params.get("from", ""), _("Enter a valid start date and time."))
+        end = (_instant(params["to"], _("Enter a valid end date and time."))
+               if params.get("to") else now_s)
+        if isinstance(start, str) or isinstance(end, str):
+            errors.extend(dict.fromkeys(e for e in (start, end) if isinstance(e, str)))
+        elif end <= start:
+            errors.append(_("The start must be before the end."))
+        elif end - start > MAX_CUSTOM_SECONDS:
+            errors.append(_("Choose a range of at most 400 days."))
         else:
-            start = int(start_dt.timestamp())
-            end = int(end_dt.timestamp()) if end_dt is not None else now_s
-            if params.get("to") and end_dt is None:
-                errors.append(_("Enter a valid end date and time."))
-            elif end <= start:
-                errors.append(_("The start must be before the end."))
-            elif end - start > MAX_CUSTOM_SECONDS:
-                errors.append(_("Choose a range of at most 400 days."))
-            else:
-                resolution = resolution_for(end - start)
-                # The bucket holding `end` is included: a range ending 10:30 shows 10:00.
-                end_aligned = end - end % resolution + resolution
-                return Window("custom", start - start % resolution, end_aligned, resolution,
-                              _("Custom range"))
+            resolution = resolution_for(end - start)
+            # The bucket holding `end` is included: a range ending 10:30 shows 10:00.
+            end_aligned = end - end % resolution + resolution
+            return Window("custom", start - start % resolution, end_aligned, resolution,
+                          _("Custom range"))
         key = DEFAULT_RANGE
     if key not in RANGES:
         key = DEFAULT_RANGE

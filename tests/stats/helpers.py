@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
 import re
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from tests.support.scripts import PRELUDE, ROOT
@@ -79,3 +82,19 @@ def finish(process: subprocess.Popen[str], timeout: float = 120) -> str:
     out, err = process.communicate(timeout=timeout)
     assert process.returncode == 0, f"exit {process.returncode}\n{out}\n{err}"
     return out
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A freshly created PostgreSQL database (a unique name: parallel runs never share rows),
+    dropped afterwards."""
+    import psycopg
+
+    name = f"tracekit_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,41 @@
+"""The usage table as CSV (``?format=csv``): one row per feature, durations in milliseconds."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django.http import HttpResponse
+from django.utils import timezone
+
+from django_tracekit.reports import queries
+from django_tracekit.reports.window import Window
+
+COLUMNS = ("feature", "kind", "service", "calls", "errors", "users", "p50_ms", "p95_ms",
+           "p99_ms", "error_rate", "avg_ms", "max_ms")
+# A leading = + - @ makes a spreadsheet evaluate the cell (CSV injection): quote it.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _ms(us: float | None) -> str:
+    return "" if us is None else f"{us / 1000:.3f}"
+
+
+def csv_response(window: Window, rows: list[dict[str, Any]]) -> HttpResponse:
+    queries.fill_percentiles(window, rows)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response = HttpResponse(content_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="feature-usage-{window.key}-{stamp}.csv"'})
+    writer = csv.writer(response)
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([
+            _text(row["name"]), row["kind"], _text(row["service"]), row["calls"], row["errors"],
+            "",  # users: not collected yet
+            _ms(row["p50"]), _ms(row["p95"]), _ms(row["p99"]), f"{row['error_rate']:.4f}",
+            _ms(row["avg_us"]), _ms(row["max_us"] if row["calls"] else None)])
+    return response
