@@ -40,7 +40,9 @@ class span:
     """A span named after the enclosing function's code location (or ``name``).
 
     As a context manager it yields the OpenTelemetry span; as a decorator
-    (``@tracekit.span()``) it behaves like :func:`traced`.
+    (``@tracekit.span()``) it behaves like :func:`traced`. With the default name, inside a
+    function that already has its span (view, task, ``@traced``, auto-traced call), it is
+    that span: ``attributes`` are added to it and no second span of the same name is made.
     """
 
     __slots__ = ("_attributes", "_kind", "_location", "_name", "_span", "_token")
@@ -52,9 +54,20 @@ class span:
         self._name = name
         self._attributes = attributes
         self._kind = kind
+        self._token: Token[Context] | None = None
 
     def __enter__(self) -> Span:
         location = self._location
+        if self._name is None:
+            # The span that already stands for the enclosing function (its view, task,
+            # @traced or auto-traced span) is this span: one span, counted once.
+            current = trace.get_current_span()
+            if current.is_recording() and getattr(current, "name", None) == location.name:
+                if self._attributes:
+                    current.set_attributes(self._attributes)
+                self._span = current
+                self._token = None
+                return current
         current = get_tracer().start_span(
             self._name or location.name,
             kind=self._kind,
@@ -66,10 +79,13 @@ class span:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        otel_context.detach(self._token)
+        token = self._token
+        if token is not None:
+            otel_context.detach(token)
         if exc is not None:
             handle_escaping(exc, self._span)
-        self._span.end()
+        if token is not None:  # a span of our own (not the function's: its owner ends it)
+            self._span.end()
 
     def __call__(self, func: F) -> F:
         return _traced(func, self._name, self._attributes, self._kind)

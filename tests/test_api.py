@@ -47,6 +47,33 @@ def test_span_parentage(spans: Spans) -> None:
     assert child.context.trace_id == parent.context.trace_id
 
 
+def test_default_span_inside_the_function_of_the_current_span_is_that_span(
+        spans: Spans) -> None:
+    """The span standing for a function (here @traced; the view, task or auto-traced span
+    likewise) is what ``span()`` with the default name means inside it: one span."""
+    @tracekit.traced
+    def handler(fail: bool) -> None:
+        with tracekit.span(attributes={"order.items": 2}) as current:
+            assert current is trace.get_current_span()
+            if fail:
+                raise ValueError("boom")
+
+    handler(False)
+    test = f"{MODULE}/test_default_span_inside_the_function_of_the_current_span_is_that_span"
+    name = f"{test}/handler"
+    assert spans.names() == [name]
+    assert spans.named(name).attributes["order.items"] == 2
+    with pytest.raises(ValueError):
+        handler(True)
+    failed = spans.all()[-1]
+    assert spans.names() == [name, name]
+    assert [e.name for e in failed.events] == ["exception"]  # recorded once
+    assert failed.status.status_code is StatusCode.ERROR
+    with tracekit.span("outer"), tracekit.span() as own:  # another name: its own span
+        assert own.is_recording()
+    assert spans.names()[-2:] == [test, "outer"]
+
+
 def test_span_as_decorator_names_the_decorated_function(spans: Spans) -> None:
     @tracekit.span()
     def decorated_by_span() -> int:

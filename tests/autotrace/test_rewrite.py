@@ -136,6 +136,21 @@ def test_other_instrumentation_inside_a_fast_call_gets_it_as_parent(spans: Spans
                            (n(m, "with_span"), "root")])
 
 
+def test_default_span_at_the_top_of_an_auto_traced_function_is_its_span(
+        spans: Spans) -> None:
+    m = load("""
+        import django_tracekit as tracekit
+        def checkout(items):
+            with tracekit.span(attributes={"order.items": items}):
+                return items
+    """)
+    with tracekit.span("root"):
+        m.checkout(3)
+    assert tree(spans) == [("root", ""), (n(m, "checkout"), "root")]
+    assert spans.named(n(m, "checkout")).attributes["order.items"] == 3
+    assert counters.drain_unspanned() == {}  # counted once: through its span
+
+
 def test_nothing_but_counting_when_the_trace_is_not_recording(spans: Spans) -> None:
     m = traced_module()
     unsampled = trace.NonRecordingSpan(trace.SpanContext(1, 2, False))
