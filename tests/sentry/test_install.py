@@ -8,6 +8,7 @@ import pytest
 
 from django_tracekit.conf import resolve
 from django_tracekit.integrations import sentry
+from django_tracekit.integrations.sentry import client, version
 from tests.support.scripts import check, run_django
 
 pytestmark = pytest.mark.requires("sentry_sdk")
@@ -25,13 +26,14 @@ def test_install_is_idempotent_and_never_reinitialises_the_applications_client()
         from django_tracekit import errors
         from django_tracekit.conf import get_config
         from django_tracekit.integrations import sentry
+        from django_tracekit.integrations.sentry import events
         first = sentry.install(get_config())
         second = sentry.install(get_config())
         print(json.dumps({
             "same": first is second, "enabled": first.enabled, "owns": first.owns_client,
             "client_kept": sentry_sdk.get_client() is client,
             "dsn": sentry_sdk.get_client().dsn,
-            "listeners": sum(1 for l in errors.error_listeners if l is sentry._forward),
+            "listeners": sum(1 for l in errors.error_listeners if l is events.forward),
         }))
     """, {"TRACEKIT": {"EXPORTER": "none", "SENTRY": {"DSN": DSN}}}, setup=False))
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {
@@ -75,8 +77,8 @@ def test_install_refuses_without_dsn_or_client():
 
 
 def test_sentry_3_is_refused_with_a_check_error(monkeypatch):
-    monkeypatch.setattr(sentry, "_sdk_version", lambda: "3.0.0a4")
-    monkeypatch.setattr(sentry, "_status", None)
+    monkeypatch.setattr(version, "sdk_version", lambda: "3.0.0a4")
+    monkeypatch.setattr(client, "_status", None)
     config = resolve({"SENTRY": {"DSN": DSN}}, {})
     [message] = sentry.check_sentry(config)
     assert message.id == "django_tracekit.E017"
@@ -88,7 +90,7 @@ def test_sentry_3_is_refused_with_a_check_error(monkeypatch):
 
 
 def test_dsn_without_the_extra_is_a_check_error(monkeypatch):
-    monkeypatch.setattr(sentry, "_sdk_version", lambda: None)
+    monkeypatch.setattr(version, "sdk_version", lambda: None)
     [message] = sentry.check_sentry(resolve({"SENTRY": {"DSN": DSN}}, {}))
     assert message.id == "django_tracekit.E018"
     assert sentry.check_sentry(resolve({}, {})) == []

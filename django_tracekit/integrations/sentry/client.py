@@ -1,0 +1,103 @@
+"""Turning forwarding on: use the application's Sentry client, or initialise one."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from django_tracekit.conf import Config
+from django_tracekit.integrations.sentry import checks, scrub, state, version
+
+logger = logging.getLogger("django_tracekit")
+
+
+@dataclass(frozen=True)
+class Status:
+    """What :func:`install` did: ``enabled`` or the reason it refused."""
+
+    enabled: bool
+    reason: str
+    owns_client: bool = False
+
+
+_lock = threading.Lock()
+_status: Status | None = None
+
+
+def install(config: Config) -> Status:
+    """Turn forwarding on for this process (idempotent: later calls return the first result)."""
+    global _status
+    with _lock:
+        if _status is not None and _status.enabled:
+            return _status
+        _status = _install(config)
+    if _status.enabled:
+        logger.info("tracekit: Sentry forwarding is on (%s)", _status.reason)
+    elif config.sentry_dsn:  # asked for and refused: say why, once
+        logger.warning("tracekit: Sentry forwarding is off: %s", _status.reason)
+    return _status
+
+
+def _in_app_packages(config: Config) -> tuple[str, ...]:
+    """Top packages of the project's own code: PROJECT_NAME, ROOT_URLCONF, AUTOTRACE INCLUDE."""
+    from django.conf import settings
+
+    names: list[str] = [config.project_name]
+    urlconf = getattr(settings, "ROOT_URLCONF", None)
+    if isinstance(urlconf, str):
+        names.append(urlconf)
+    include = config.autotrace.get("INCLUDE") or []
+    names.extend(str(n) for n in include)
+    packages: list[str] = []
+    for name in names:
+        top = name.split(".")[0].replace("-", "_")
+        if top.isidentifier() and top != state.OUR_PACKAGE and top not in packages:
+            packages.append(top)
+    return tuple(packages)
+
+
+def _install(config: Config) -> Status:
+    installed = version.sdk_version()
+    if installed is None:
+        return Status(False, f"sentry-sdk is not installed ({version.EXTRA_HINT})")
+    problem = version.unsupported(installed)
+    if problem is not None:
+        return Status(False, problem + " (system check django_tracekit.E017)")
+    if any(p.id == "E013" for p in config.problems):
+        return Status(False, "the Sentry DSN is invalid (system check django_tracekit.E013)")
+
+    import sentry_sdk
+
+    from django_tracekit.integrations.sentry import integration
+
+    in_app = _in_app_packages(config)
+    # Set before the hooks exist: events captured from then on are forwarded and adopted.
+    state.current = state.Settings(service_name=config.service_name, in_app=in_app,
+                                   max_frames=config.max_frames)
+    owns = False
+    if checks.client_active():
+        integration.setup_for_existing_client()
+        reason = "using the Sentry client the application initialised"
+    elif config.sentry_dsn:
+        try:
+            sentry_sdk.init(
+                dsn=config.sentry_dsn,
+                environment=config.sentry_environment,
+                in_app_include=list(in_app),
+                in_app_exclude=[state.OUR_PACKAGE],
+                # The error convention: no local variable values unless asked for.
+                include_local_variables=config.capture_locals,
+                integrations=[integration.TracekitIntegration()],
+                # Not setting traces_sample_rate/traces_sampler keeps Sentry tracing off.
+            )
+        except Exception as exc:  # a bad option must not break the application
+            state.current = None
+            return Status(False, f"sentry_sdk.init failed: {exc!r}")
+        owns = True
+        reason = "initialised Sentry from TRACEKIT['SENTRY'] / SENTRY_DSN"
+    else:
+        state.current = None
+        return Status(False, "no DSN configured and no Sentry client initialised")
+    scrub.wrap_before_send(sentry_sdk.get_client())
+    return Status(True, reason, owns_client=owns)
