@@ -6,7 +6,7 @@ every other middleware, and exceptions and rejected hosts in them are traced.
 - The span follows the OTel HTTP server conventions, is renamed to ``{method} {route}``
   once the URL resolved (``http.route``), ERROR on 5xx only (4xx are outcomes, not errors).
 - W3C ``traceparent``/``tracestate``/``baggage`` continue the caller's trace; malformed or
-  oversized headers start a fresh trace.
+  oversized headers start a fresh trace, logged at most once a minute (``http/propagation``).
 - Streaming responses keep the span open until the body is sent (or the server closes it).
 - Tracing failures never reach the request: the middleware degrades to a pass-through.
 """
@@ -26,35 +26,18 @@ from django.utils.functional import SimpleLazyObject, empty
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
-from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from django_tracekit.conf import get_config
 from django_tracekit.errors import handle_escaping, record_error
 from django_tracekit.http import views
 from django_tracekit.http.attributes import HeaderCapture, method_of, request_attributes
+from django_tracekit.http.propagation import MetaGetter, limit_propagation_logs
 from django_tracekit.tracer import get_tracer
 
 logger = logging.getLogger("django_tracekit")
 
-# W3C caps traceparent at 55 chars and tracestate at 512; beyond a few KiB it is abuse.
-_MAX_PROPAGATION_HEADER = 4096
-
-
-class _MetaGetter(Getter[dict[str, Any]]):
-    """Reads propagation headers from ``request.META`` (``traceparent`` -> HTTP_TRACEPARENT)."""
-
-    def get(self, carrier: dict[str, Any], key: str) -> list[str] | None:
-        value = carrier.get("HTTP_" + key.upper().replace("-", "_"))
-        if value is None or len(value) > _MAX_PROPAGATION_HEADER:
-            return None
-        return [value]
-
-    def keys(self, carrier: dict[str, Any]) -> list[str]:
-        return [k[5:].lower().replace("_", "-") for k in carrier if k.startswith("HTTP_")]
-
-
-_getter = _MetaGetter()
+_getter = MetaGetter()
 
 
 def _on_request_exception(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
@@ -80,6 +63,7 @@ class TracekitMiddleware:
             markcoroutinefunction(self)
         self.headers = HeaderCapture()
         views.install()
+        limit_propagation_logs()
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -18,6 +19,7 @@ from django.urls import reverse
 
 from django_tracekit.models import Feature
 from django_tracekit.stats import store
+from tests.http.helpers import Server, setup_database
 from tests.stats.helpers import (
     SITE_SETTINGS,
     database_settings,
@@ -25,6 +27,7 @@ from tests.stats.helpers import (
     postgres_database,
     start_django,
 )
+from tests.support.otlp_receiver import OtlpHttpReceiver
 
 # Raw, already percent-encoded query strings (lone surrogates and NULs as a browser sends them).
 CUSTOM = "range=custom&"
@@ -165,3 +168,49 @@ def test_usage_pages_never_answer_500_on_postgres() -> None:
     statuses = json.loads(out.strip().splitlines()[-1])
     assert len(statuses) == 2 * len(QUERIES) * len(TIME_ZONES)
     assert _failures(statuses) == {}
+
+
+# -- propagation headers, on a real gunicorn -----------------------------------------------
+
+# 4 KiB of baggage members that do not match the format: the W3C baggage propagator logs
+# one WARNING per member (180) and one for the member limit, per request.
+BAD_BAGGAGE = ",".join(["x"] * 2048)[:4096]
+# 512 characters of invalid tracestate pairs (the TraceState parser logs each one).
+BAD_TRACESTATE = ",".join(["BAD KEY=v"] * 60)[:512]
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+REQUESTS = 20
+
+
+@pytest.fixture
+def gunicorn(tmp_path: Path) -> Iterator[Server]:
+    with OtlpHttpReceiver() as receiver:
+        db = tmp_path / "db.sqlite3"
+        server = Server("sync", receiver, db, tmp_path, setup_database(db))
+        try:
+            server.wait_ready()
+            yield server
+        finally:
+            server.stop()
+
+
+def _lines(log: str, *needles: str) -> list[str]:
+    return [line for line in log.splitlines() if any(n in line.lower() for n in needles)]
+
+
+def test_malformed_propagation_headers_are_logged_once_a_minute(gunicorn: Server) -> None:
+    for _ in range(REQUESTS):
+        reply = gunicorn.request("/hello/", headers={"baggage": BAD_BAGGAGE})
+        assert reply.status == 200
+        gunicorn.server_span(reply)  # still traced (a fresh trace, no baggage)
+    for _ in range(REQUESTS):
+        reply = gunicorn.request("/hello/", headers={
+            "traceparent": TRACEPARENT, "tracestate": BAD_TRACESTATE})
+        assert reply.status == 200
+        assert gunicorn.server_span(reply).trace_id == TRACEPARENT[3:35]  # trace continued
+    # Every request's span arrived (above), so every warning has been written by now.
+    log = gunicorn.log()
+    baggage, tracestate = _lines(log, "baggage"), _lines(log, "tracestate")
+    assert len(baggage) == 1, baggage[:5]
+    assert len(tracestate) == 1, tracestate[:5]
+    assert "malformed baggage header" in baggage[0]
+    assert len(baggage[0]) < 400  # the 4 KiB header is not copied into the log
