@@ -31,19 +31,43 @@ Each flush is one transaction (all or nothing, so a retried flush never counts t
 3. recent errors: inserted, then trimmed to the newest :data:`ERRORS_KEPT` per feature.
 
 Django's ``bulk_create(update_conflicts=True)`` cannot express ``n = n + excluded.n``.
+
+Before writing: the tables must exist. Until ``migrate`` created them, :func:`write` raises
+:class:`TablesMissing` (the processor keeps its counts and waits, quietly) without opening
+a connection that would create an SQLite file; the answer is remembered for
+:data:`TABLE_CHECK_SECONDS` (forgotten when ``migrate`` finishes), so flushes do not hammer
+a missing table.
+
+Bad data: every text written is made storable on every backend (NUL removed, lone
+surrogates replaced, lengths capped in characters and, for long texts, in UTF-8 bytes). A
+batch that still fails with a data error is isolated: the counters without the error
+samples, then feature by feature, each in its own transaction; only what fails alone is
+dropped, counted in :data:`rejected` and logged.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import re
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, connections, router, transaction
+from django.db import (
+    DataError,
+    IntegrityError,
+    OperationalError,
+    connections,
+    router,
+    transaction,
+)
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
+from django.db.models.signals import post_migrate
 
 from django_tracekit.models import (
     DAY,
@@ -54,26 +78,69 @@ from django_tracekit.models import (
     LatencyBucket,
     UsageBucket,
 )
-from django_tracekit.stats.processor import Entry, Key
+from django_tracekit.stats.processor import (
+    Entry,
+    FeatureKey,
+    Key,
+    NotReady,
+    WriteIncomplete,
+)
 from django_tracekit.stats.processor import ErrorSample as ErrorSampleData
 
+logger = logging.getLogger("django_tracekit")
+
 ERRORS_KEPT = 20  # per feature
+TABLE_CHECK_SECONDS = 30.0  # how long "the tables are not there" is believed
 _ID_CACHE_SECONDS = 3600
 _RETRIES = 3
+# Long texts: capped in UTF-8 bytes too (a MySQL TEXT column holds 65,535 bytes).
+MESSAGE_CHARS, MESSAGE_BYTES = 4096, 16_384
+STACK_CHARS, STACK_BYTES = 32_768, 65_000
 
-FeatureKey = tuple[str, str, str]
 _feature_ids: dict[tuple[str, FeatureKey], int] = {}
 _feature_ids_since = time.monotonic()
+_tables_ok: set[str] = set()  # aliases whose tables were seen
+_tables_missing_until: dict[str, float] = {}
+# What isolation had to drop, since the process started: calls and error samples.
+rejected: Counter[str] = Counter()
+
+
+class TablesMissing(NotReady):
+    """tracekit's tables are not in the database yet (``migrate`` not run)."""
 
 
 def clear_cache() -> None:
-    global _feature_ids_since
     _feature_ids.clear()
-    _feature_ids_since = time.monotonic()
+    _restart_id_cache()
+    _tables_ok.clear()
+    _tables_missing_until.clear()
+
+
+def _forget_missing_tables(**kwargs: object) -> None:
+    _tables_missing_until.clear()
+
+
+post_migrate.connect(_forget_missing_tables, dispatch_uid="django_tracekit.stats.store")
+
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def clean_text(value: str, max_chars: int, max_bytes: int | None = None) -> str:
+    """``value`` as every backend stores it: no NUL (PostgreSQL refuses it), lone
+    surrogates replaced (not encodable in UTF-8), at most ``max_chars`` characters and
+    ``max_bytes`` UTF-8 bytes (cut on a character boundary)."""
+    if not (value.isascii() and "\x00" not in value):
+        value = _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", value)
+    value = value[:max_chars]
+    if max_bytes is not None and len(value) * 4 > max_bytes:
+        encoded = value.encode("utf-8")
+        if len(encoded) > max_bytes:
+            value = encoded[:max_bytes].decode("utf-8", "ignore")
+    return value
 
 
 def _clip(feature: str, kind: str, service: str) -> FeatureKey:
-    return feature[:255], kind, service[:128]
+    return clean_text(feature, 255), clean_text(kind, 8), clean_text(service, 128)
 
 
 def write(increments: Mapping[Key, Entry], errors: Sequence[ErrorSampleData] = (), *,
@@ -81,10 +148,61 @@ def write(increments: Mapping[Key, Entry], errors: Sequence[ErrorSampleData] = (
     """Add ``increments`` (and store ``errors``); returns the number of rows written.
 
     ``method``: "auto" (the vendor's upsert), or "orm" (the generic fallback).
+    Raises :class:`TablesMissing` before ``migrate``; :class:`WriteIncomplete` when a
+    connection failed after part of a batch was committed (what is left is in it).
     """
     alias = using or router.db_for_write(UsageBucket)
     if time.monotonic() - _feature_ids_since > _ID_CACHE_SECONDS:
-        clear_cache()
+        _feature_ids.clear()
+        _restart_id_cache()
+    _check_tables(alias)
+    try:
+        return _write_retrying(alias, increments, errors, method)
+    except _DATA_ERRORS as exc:
+        return _isolate(alias, increments, errors, method, exc)
+    except Exception:
+        _tables_ok.discard(alias)  # look again: the tables may have gone
+        raise
+
+
+def _restart_id_cache() -> None:
+    global _feature_ids_since
+    _feature_ids_since = time.monotonic()
+
+
+# Errors about the data of a batch (not about the database being reachable or its schema):
+# they come back on every retry, so the batch is split to find the rows that cause them.
+_DATA_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
+_BIGINT = 2 ** 63
+
+
+def _check_tables(alias: str) -> None:
+    if alias in _tables_ok:
+        return
+    if _tables_missing_until.get(alias, 0.0) > time.monotonic():
+        raise TablesMissing(f"its tables are not in database {alias!r} yet: run migrate")
+    connection = connections[alias]
+    tables = {m._meta.db_table for m in (Feature, UsageBucket, LatencyBucket, ErrorSample)}
+    if not (_sqlite_file_missing(connection)
+            or not tables.issubset(connection.introspection.table_names())):
+        _tables_ok.add(alias)
+        return
+    _tables_missing_until[alias] = time.monotonic() + TABLE_CHECK_SECONDS
+    raise TablesMissing(f"its tables are not in database {alias!r} yet: run migrate")
+
+
+def _sqlite_file_missing(connection: BaseDatabaseWrapper) -> bool:
+    """Connecting would create the file (``manage.py check`` on a fresh checkout)."""
+    if connection.vendor != "sqlite":
+        return False
+    name = str(connection.settings_dict["NAME"])
+    if name == ":memory:" or name.startswith("file:"):  # in memory, or a URI: no file check
+        return False
+    return not os.path.exists(name)
+
+
+def _write_retrying(alias: str, increments: Mapping[Key, Entry],
+                    errors: Sequence[ErrorSampleData], method: str) -> int:
     attempt = 0
     while True:
         attempt += 1
@@ -93,7 +211,7 @@ def write(increments: Mapping[Key, Entry], errors: Sequence[ErrorSampleData] = (
                 return _write(alias, increments, errors, method)
         except IntegrityError:
             # A feature pruned while its id was cached here: look the ids up again.
-            clear_cache()
+            _feature_ids.clear()
             if attempt >= _RETRIES:
                 raise
         except OperationalError:
@@ -102,6 +220,48 @@ def write(increments: Mapping[Key, Entry], errors: Sequence[ErrorSampleData] = (
             if attempt >= _RETRIES:
                 raise
             time.sleep(0.05 * attempt)
+
+
+def _isolate(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSampleData],
+             method: str, cause: Exception) -> int:
+    """Write what can be written of a batch that failed with a data error, each part in
+    its own transaction (so what is committed is never written again); drop what fails
+    alone. A failure of another kind stops here: the rest is left for the next flush."""
+    logger.warning("tracekit: a feature-usage batch failed (%s: %s); writing it in parts",
+                   type(cause).__name__, str(cause).strip()[:300])
+    written = 0
+    left = dict(increments)
+    samples_left = list(errors)
+    try:
+        try:
+            written += _write_retrying(alias, left, (), method)
+            left = {}
+        except _DATA_ERRORS:
+            parts: dict[FeatureKey, dict[Key, Entry]] = {}
+            for key, entry in increments.items():
+                parts.setdefault(_clip(*key[:3]), {})[key] = entry
+            for feature, part in parts.items():
+                try:
+                    written += _write_retrying(alias, part, (), method)
+                except _DATA_ERRORS as exc:
+                    calls = sum(entry[0] for entry in part.values())
+                    rejected["calls"] += calls
+                    logger.warning("tracekit: dropped %d calls of feature %.200r: %s: %s",
+                                   calls, feature, type(exc).__name__, str(exc).strip()[:300])
+                for key in part:
+                    del left[key]
+        while samples_left:
+            try:
+                written += _write_retrying(alias, {}, samples_left[:1], method)
+            except _DATA_ERRORS as exc:
+                rejected["error_samples"] += 1
+                logger.warning("tracekit: dropped an error sample of feature %.200r: %s: %s",
+                               samples_left[0].feature, type(exc).__name__,
+                               str(exc).strip()[:300])
+            del samples_left[0]
+    except Exception as exc:
+        raise WriteIncomplete(left, samples_left) from exc
+    return written
 
 
 def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSampleData],
@@ -132,6 +292,8 @@ def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSa
     usage_rows = [(*key, v[0], v[1], v[2] // 1000, v[3] // 1000)
                   for key, v in sorted(usage.items())]
     latency_rows = [(*key, n) for key, n in sorted(latency.items())]
+    _check_range(usage_rows)
+    _check_range(latency_rows)
 
     connection = connections[alias]
     vendor = _upsert_vendor(connection) if method == "auto" else "orm"
@@ -150,6 +312,15 @@ def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSa
     if errors:
         written += _store_errors(alias, ids, errors)
     return written
+
+
+def _check_range(rows: Sequence[tuple[int, ...]]) -> None:
+    # A bogus span end time or duration: refused here alike on every backend (PostgreSQL
+    # would take it for a numeric and fail with a type error, not a data error).
+    for row in rows:
+        for value in row:
+            if not -_BIGINT <= value < _BIGINT:
+                raise OverflowError(f"{value} does not fit a 64-bit integer column")
 
 
 def _upsert_vendor(connection: BaseDatabaseWrapper) -> str:
@@ -183,9 +354,15 @@ def _ids_for(alias: str, keys: Iterable[FeatureKey]) -> dict[FeatureKey, int]:
             found[(name, kind, service)] = pk
             folded[_fold((name, kind, service))] = pk
     for key in missing:
-        # MySQL's default collations compare case- and trailing-space-insensitively: the
-        # row that exists may be spelled differently; it is the same feature there.
-        pk = found.get(key) or folded[_fold(key)]
+        # MySQL's default collations compare case- and trailing-space-insensitively (and
+        # some accent-insensitively): the row that exists may be spelled differently; it is
+        # the same feature there. Whatever the collation, the database's own lookup says.
+        pk = found.get(key) or folded.get(_fold(key))
+        if pk is None:
+            pk = manager.filter(name=key[0], kind=key[1], service=key[2]).order_by(
+                "id").values_list("id", flat=True).first()
+            if pk is None:  # the database stored something else than it was given
+                raise ValueError(f"feature {key!r} not found after inserting it")
         ids[key] = pk
         _feature_ids[(alias, key)] = pk
     return ids
@@ -253,8 +430,11 @@ def _store_errors(alias: str, ids: Mapping[FeatureKey, int],
                   errors: Sequence[ErrorSampleData]) -> int:
     rows = [ErrorSample(
         feature_id=ids[_clip(e.feature, e.kind, e.service)], time=e.time_ns // 1000,
-        type=e.type[:255], message=e.message, stacktrace=e.stacktrace, trace_id=e.trace_id[:32],
-        span_id=e.span_id[:16], stack_span_id=e.stack_span_id[:16]) for e in errors]
+        type=clean_text(e.type, 255), message=clean_text(e.message, MESSAGE_CHARS, MESSAGE_BYTES),
+        stacktrace=clean_text(e.stacktrace, STACK_CHARS, STACK_BYTES),
+        trace_id=clean_text(e.trace_id, 32), span_id=clean_text(e.span_id, 16),
+        stack_span_id=clean_text(e.stack_span_id, 16)) for e in errors]
+    _check_range([(row.time,) for row in rows])
     manager = ErrorSample.objects.using(alias)
     manager.bulk_create(rows, batch_size=100)
     for feature_id in sorted({row.feature_id for row in rows}):

@@ -9,34 +9,23 @@ there were one, would write throughout the run.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.processes import clean_env
-
-PROJECT = Path(__file__).resolve().parent / "projects" / "runner"
+from tests.faults.projects import copy_project, output
+from tests.faults.projects import run as run_in
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = tmp_path / "runner"
-    shutil.copytree(PROJECT, root, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
-    return root
+    return copy_project("runner", tmp_path)
 
 
 def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = clean_env("proj.settings", pythonpath=(str(project),), TK_FLUSH_S="0.05")
-    return subprocess.run([sys.executable, *args], cwd=project, env=env, capture_output=True,
-                          text=True, timeout=600)
-
-
-def output(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    return run_in(project, *args, TK_FLUSH_S="0.05")
 
 
 def real_database(project: Path) -> dict[str, int]:
