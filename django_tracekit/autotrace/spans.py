@@ -20,7 +20,18 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Event, ReadableSpan
-from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.sdk.trace import Tracer as SdkTracer
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
+from opentelemetry.trace import (
+    Link,
+    Span,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    TraceState,
+)
 from opentelemetry.util import types as otel_types
 
 from django_tracekit import tracer as tracer_module
@@ -38,6 +49,8 @@ from django_tracekit.autotrace.chain import (
     Root,
 )
 from django_tracekit.autotrace.sites import Counter
+from django_tracekit.errors import record_error
+from django_tracekit.stats.sampler import RecordSampledOut
 
 logger = logging.getLogger("django_tracekit")
 
@@ -118,11 +131,21 @@ def _offset() -> int:
 
 
 class Shortcut:
-    """What the ReadableSpan shortcut needs from the SDK tracer (``ok`` False: SDK path)."""
+    """What the ReadableSpan shortcut needs from the SDK tracer (``ok`` False: SDK path).
+
+    Taken only where the SDK would decide the same for a child of a local parent: an SDK
+    tracer whose sampler is ``ParentBased`` with the default ``local_parent_sampled``
+    (ALWAYS_ON: a sampled parent's children are sampled), optionally wrapped in the stats'
+    :class:`RecordSampledOut` (the default configuration) over the default
+    ``local_parent_not_sampled`` (ALWAYS_OFF, turned into record-only: an unsampled
+    parent's children record, unsampled). ``ParentBased`` exposes its delegates only as
+    private attributes: read with ``getattr`` (missing: SDK path), checked by the tests.
+    """
 
     def __init__(self) -> None:
         self.key: Any = None
         self.ok = False
+        self.unsampled = False  # also for unsampled (recorded, not exported) parents
         self.resource: Any = None
         self.scope: Any = None
         self.processor: Any = None
@@ -133,26 +156,38 @@ class Shortcut:
         tracer = tracer_module.get_tracer()
         if self.key is not tracer:
             self.refresh(tracer)
-        return self.ok and parent.is_valid and parent.trace_flags.sampled
+        return self.ok and parent.is_valid and (parent.trace_flags.sampled or self.unsampled)
 
     def refresh(self, tracer: trace.Tracer) -> None:
-        from opentelemetry.sdk.trace import Tracer as SdkTracer
-        from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
-
         self.key = tracer
-        self.ok = False
-        if not isinstance(tracer, SdkTracer):
+        self.ok = self.unsampled = False
+        if not isinstance(tracer, SdkTracer) or not _span_context_layout_ok():
             return
-        sampler = tracer.sampler
-        # A sampled parent under ParentBased(local_parent_sampled=ALWAYS_ON) means: sampled.
+        outer = tracer.sampler
+        wrapped = isinstance(outer, RecordSampledOut)
+        sampler = outer.sampler if isinstance(outer, RecordSampledOut) else outer
         if (not isinstance(sampler, ParentBased)
                 or getattr(sampler, "_local_parent_sampled", None) is not ALWAYS_ON):
             return
+        scope = getattr(tracer, "_instrumentation_scope", None)
+        if scope is None:
+            return
+        self.unsampled = wrapped and getattr(sampler, "_local_parent_not_sampled",
+                                             None) is ALWAYS_OFF
         self.resource = tracer.resource
-        self.scope = tracer._instrumentation_scope
+        self.scope = scope
         self.processor = tracer.span_processor
         self.span_id = tracer.id_generator.generate_span_id
         self.ok = True
+
+
+def _span_context_layout_ok() -> bool:
+    """:func:`_child_context` builds the tuple behind ``SpanContext`` directly: check that
+    its layout is the one this code knows."""
+    flags, state = TraceFlags(TraceFlags.SAMPLED), TraceState()
+    real = SpanContext(1, 2, False, flags, state)
+    built = tuple.__new__(SpanContext, (1, 2, False, flags, state, True))
+    return bool(built == real and built.span_id == 2 and built.is_valid)
 
 
 shortcut = Shortcut()
@@ -259,8 +294,6 @@ class AutoSpan(Span):
     def record_exception(self, exception: BaseException,
                          attributes: otel_types.Attributes = None,
                          timestamp: int | None = None, escaped: bool = False) -> None:
-        from django_tracekit.errors import record_error
-
         record_error(exception, self)
 
     def end(self, end_time: int | None = None) -> None:
