@@ -78,11 +78,11 @@ with connection.execute_wrapper(counting):
     waiting = [stats.flush() for _ in range(20)]
 call_command("migrate", verbosity=0)
 written = stats.flush()
-calls = UsageBucket.objects.filter(feature__name__endswith="%s", resolution=60).aggregate(
+calls = UsageBucket.objects.filter(feature__name__endswith=FEATURE, resolution=60).aggregate(
     n=Sum("calls"))["n"]
 print(json.dumps({"waiting": waiting, "queries": len(queries), "written": written,
                   "calls": calls}))
-""" % FEATURE
+""".replace("FEATURE", repr(FEATURE))
 
 
 def test_stats_wait_for_the_tables_without_querying_each_flush(project: Path,
