@@ -181,16 +181,18 @@ def _setup(config: Config) -> State:
 def _announce(config: Config, exporters: list[SpanProcessor], local_names: list[str],
               attach: bool) -> None:
     """One line (INFO, once per process: forks inherit the setup) saying where spans go."""
-    kept = f"spans stay local ({', '.join(local_names)})" if local_names else (
-        "spans are not kept anywhere")
+    local = f"spans stay local ({', '.join(local_names)})" if local_names else ""
     if exporters:
         where = "; ".join(describe(config, n) for n in config.exporters if n != "none")
-        logger.info("tracekit: exporting to %s; %s", where, kept.replace("stay", "also stay"))
+        logger.info("tracekit: exporting to %s%s", where,
+                    f"; {local.replace('stay', 'also stay')}" if local else "")
     elif attach:
-        logger.info("tracekit: the application's TracerProvider exports; %s", kept)
+        logger.info("tracekit: the application's TracerProvider exports%s",
+                    f"; {local}" if local else "")
     else:
         logger.info("tracekit: no exporter: %s; set TRACEKIT['OTLP_ENDPOINT'] (or "
-                    "OTEL_EXPORTER_OTLP_ENDPOINT) to export", kept)
+                    "OTEL_EXPORTER_OTLP_ENDPOINT) to export",
+                    local or "spans are not kept (STATS is off)")
 
 
 def _flush_local(current: State) -> bool:
@@ -242,22 +244,29 @@ def shutdown(timeout_s: float = EXIT_TIMEOUT_S) -> None:
 
 def _shutdown_exporters(current: State, deadline: float) -> None:
     """All exporters at once (one deadline for all, not one each), then the provider."""
-    def stop(processor: SpanProcessor) -> Callable[[], None]:
+    finished: dict[int, bool] = {}
+
+    def stop(index: int, processor: SpanProcessor) -> Callable[[], None]:
         def work() -> None:
             try:
-                processor.shutdown()
+                if isinstance(processor, BoundedBatchSpanProcessor):
+                    finished[index] = processor.shutdown(deadline - time.monotonic())
+                else:  # a factory's own processor: bounded by abandoning this thread
+                    processor.shutdown()
+                    finished[index] = True
             except Exception:
                 logger.debug("tracekit: exporter shutdown failed", exc_info=True)
         return work
 
-    started = [(p, threading.Thread(target=stop(p), name="tracekit-exit", daemon=True))
-               for p in current.exporters]
-    for _, thread in started:
+    threads = [threading.Thread(target=stop(i, p), name="tracekit-exit", daemon=True)
+               for i, p in enumerate(current.exporters)]
+    for thread in threads:
         thread.start()
     late: list[str] = []
-    for processor, thread in started:
-        thread.join(max(0.0, deadline - time.monotonic()))
-        if thread.is_alive():
+    for index, (processor, thread) in enumerate(zip(current.exporters, threads, strict=True)):
+        # The bounded ones return by the deadline themselves: a little slack to see it.
+        thread.join(max(0.0, deadline - time.monotonic()) + 0.05)
+        if not finished.get(index, False):
             if isinstance(processor, BoundedBatchSpanProcessor):
                 late.append(f"{processor.exporter.label}: {processor.unsent()} span(s)")
             else:

@@ -90,15 +90,17 @@ class RateLimitFilter(logging.Filter):
     """At most one record per logger and message every ``every_s``; the next one that
     passes says how many were held back."""
 
-    def __init__(self, every_s: float = _LOG_EVERY_S) -> None:
+    def __init__(self, every_s: float = _LOG_EVERY_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.every_s = every_s
+        self._clock = clock
         self._lock = threading.Lock()
         self._seen: dict[tuple[str, str], list[float]] = {}  # key -> [last time, held back]
 
     def filter(self, record: logging.LogRecord) -> bool:
         key = (record.name, str(record.msg))
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             seen = self._seen.get(key)
             if seen is not None and now - seen[0] < self.every_s:
@@ -200,6 +202,24 @@ class GuardedExporter(SpanExporter):
         except Exception:
             return False
 
+    def stop_retrying(self) -> bool:
+        """From now on one attempt per batch: a retry wait (1, 2, 4 s... for a collector
+        that refuses connections) ends at once, while exports keep working. For the exit.
+
+        No public seam: the OTLP exporters' own retry-abort event (set by their shutdown,
+        which would also refuse every later batch) is used when present; ``False`` if not
+        (the exit deadline still bounds the wait)."""
+        if self._pid != os.getpid():
+            return False
+        inner = self._inner
+        event = getattr(getattr(inner, "_client", None), "_shutdown_event", None)  # http
+        if event is None:
+            event = getattr(inner, "_shutdown_in_progress", None)  # grpc
+        if isinstance(event, threading.Event):
+            event.set()
+            return True
+        return False
+
 
 class BoundedBatchSpanProcessor(BatchSpanProcessor):
     """The SDK's batch processor whose ``force_flush`` and ``shutdown`` return in time.
@@ -242,7 +262,9 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         return done and all(result)
 
     def shutdown(self, timeout_s: float | None = None) -> bool:  # type: ignore[override]
-        """Stop; export what is queued within ``timeout_s`` (default: :data:`EXIT_TIMEOUT_S`)."""
+        """Stop; export what is queued within ``timeout_s`` (default: :data:`EXIT_TIMEOUT_S`),
+        one attempt per batch."""
+        self.exporter.stop_retrying()
         stop = super().shutdown
 
         def work() -> None:

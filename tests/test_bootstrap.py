@@ -205,3 +205,62 @@ bootstrap.flush()
 """
     result = check(run_django(code, {"TRACEKIT": {"EXPORTER": "console"}}))
     assert '"name": "to-console"' in result.stdout
+
+
+def test_startup_line_says_where_spans_go_once_per_process() -> None:
+    code = """
+import os
+from django_tracekit import bootstrap
+from django_tracekit.conf import get_config
+pid = os.fork()
+if pid == 0:  # a forked worker sets up again: the same state, no second line
+    bootstrap.setup(get_config())
+    os._exit(0)
+os.waitpid(pid, 0)
+"""
+    local = check(run_django(code, {"TRACEKIT": {"STATS": {"ENABLED": True},
+                                                 "DB": {"ENABLED": False}}}))
+    lines = [line for line in local.stderr.splitlines() if "tracekit: no exporter" in line]
+    assert lines == ["INFO:django_tracekit:tracekit: no exporter: spans stay local (stats); "
+                     "set TRACEKIT['OTLP_ENDPOINT'] (or OTEL_EXPORTER_OTLP_ENDPOINT) to export"]
+    exported = check(run_django(code, {}, env={
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"}))
+    lines = [line for line in exported.stderr.splitlines() if "tracekit: exporting" in line]
+    assert lines == ["INFO:django_tracekit:tracekit: exporting to http://127.0.0.1:9/v1/traces "
+                     "(otlp http/protobuf)"]
+
+
+@pytest.mark.requires("opentelemetry.exporter.otlp.proto.http")
+def test_exit_flushes_local_destinations_first_then_gives_export_one_deadline() -> None:
+    """A black-holed collector: the local destination is written before export is tried,
+    and the spans export could not send in time are dropped and counted in one line."""
+    code = """
+from opentelemetry.sdk.trace import SpanProcessor
+from django_tracekit import bootstrap
+
+class Probe(SpanProcessor):
+    ended = 0
+    def on_end(self, span):
+        Probe.ended += 1
+    def force_flush(self, timeout_millis=30000):
+        print(f"LOCAL-FLUSHED {Probe.ended}", flush=True)
+        return True
+
+bootstrap.register_local("probe", lambda config: Probe())
+django.setup()
+import django_tracekit as tracekit
+for _ in range(40):
+    with tracekit.span("work"):
+        pass
+print("WORK-DONE", flush=True)
+"""
+    from tests.faults.exit_collectors import BlackHoledCollector
+
+    with BlackHoledCollector() as hole:
+        result = check(run_django(code, {"TRACEKIT": {"OTLP_ENDPOINT": hole.endpoint}},
+                                  setup=False))
+    assert result.stdout.splitlines()[-2:] == ["WORK-DONE", "LOCAL-FLUSHED 40"]
+    assert "spans also stay local (probe)" in result.stderr
+    dropped = [line for line in result.stderr.splitlines() if "tracekit: exit:" in line]
+    assert dropped == ["WARNING:django_tracekit:tracekit: exit: export did not finish within "
+                       "1.0 s; dropped what was not sent (OTLP http/protobuf: 40 span(s))"]

@@ -1,0 +1,165 @@
+"""Process exit with a collector that is down, black-holed or slow (issue 12, items 2, 8, 9).
+
+Real gunicorn workers, a real Celery prefork pool with ``--max-tasks-per-child 1`` and a
+plain ``manage.py`` command, each exporting with the real OTLP exporter to a faulty
+collector, each counting feature usage in a real SQLite file written only at exit (the
+flush interval is an hour). Every request/task/span must be counted exactly, and the exit
+may add about a second for export, not the exporter's timeout and retries.
+
+Bounds are generous (a loaded 2-core machine); the measured times are printed (``-s``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tests.celery.helpers import Stack
+from tests.faults.exit_collectors import COLLECTORS
+from tests.http.helpers import command
+from tests.support.processes import REPO, GroupProcess, clean_env, free_port
+
+pytestmark = pytest.mark.requires("opentelemetry.exporter.otlp")
+
+WEB_SETTINGS = "tests.faults.exit_web_settings"
+CELERY_SETTINGS = "tests.faults.exit_celery_settings"
+# gunicorn's own stop (signal, reap) plus tracekit's exit budget (1 s), with room for load;
+# before the bounded exit a worker took the whole graceful timeout (5 s) and was killed.
+WEB_STOP_BOUND_S = 4.5
+# A command's exit: 1 s budget plus room; it took the exporter's timeout (10 s) before.
+COMMAND_EXIT_BOUND_S = 4.0
+# Per pool child (fork, one task, billiard's own 1 s pause at exit, tracekit's exit);
+# each child blocked 6-10 s before.
+CHILD_BOUND_S = 5.0
+
+
+@pytest.fixture(params=sorted(COLLECTORS))
+def collector(request: pytest.FixtureRequest) -> Iterator[SimpleNamespace]:
+    with COLLECTORS[request.param]() as running:
+        yield SimpleNamespace(kind=request.param, endpoint=running.endpoint)
+
+
+def migrate(settings: str, db: Path, **env: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "--verbosity", "0"], cwd=REPO,
+        env=clean_env(settings, TRACEKIT_TEST_DB=str(db), OTEL_SDK_DISABLED="true", **env),
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"migrate failed:\n{done.stdout}\n{done.stderr}"
+
+
+def counted(db: Path, feature: str, kind: str) -> int:
+    """Calls of ``feature`` written to the stats tables (minute buckets)."""
+    with sqlite3.connect(db, timeout=30) as connection:
+        row = connection.execute(
+            "SELECT COALESCE(SUM(u.calls), 0) FROM tracekit_usage u "
+            "JOIN tracekit_feature f ON f.id = u.feature_id "
+            "WHERE f.name = ? AND f.kind = ? AND u.resolution = 60", (feature, kind)).fetchone()
+    return int(row[0])
+
+
+# --- gunicorn -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("worker", ["sync", "gthread"])
+def test_gunicorn_worker_exit_counts_every_request_without_waiting_for_the_collector(
+        collector: SimpleNamespace, worker: str, tmp_path: Path) -> None:
+    db = tmp_path / "stats.sqlite3"
+    endpoint = {"TRACEKIT_TEST_OTLP_ENDPOINT": collector.endpoint}
+    migrate(WEB_SETTINGS, db, **endpoint)
+    port = free_port()
+    server = GroupProcess(f"gunicorn-{worker}", command(worker, port),  # graceful-timeout 5
+                          clean_env(WEB_SETTINGS, TRACEKIT_TEST_DB=str(db), **endpoint),
+                          tmp_path / "gunicorn.log")
+    requests = 300
+    try:
+        server.wait_http(f"http://127.0.0.1:{port}/healthz")
+        for _ in range(requests):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/hello/", timeout=15) as reply:
+                assert reply.status == 200
+        started = time.monotonic()
+        os.kill(server.proc.pid, signal.SIGTERM)  # the master stops its worker gracefully
+        server.proc.wait(timeout=60)
+        stop_s = time.monotonic() - started
+        log = server.log()
+    finally:
+        server.stop()
+    print(f"\ngunicorn {worker}, collector {collector.kind}: stopped in {stop_s:.2f} s")
+    assert counted(db, "GET /hello/", "request") == requests, log
+    assert stop_s < WEB_STOP_BOUND_S, f"stopping took {stop_s:.1f} s\n{log}"
+    assert "Traceback" not in log, log
+
+
+# --- manage.py ------------------------------------------------------------------------------
+
+WORK = """
+import time
+import django_tracekit as tracekit
+for _ in range(500):
+    with tracekit.span("exit-fault-work"):
+        pass
+print(f"WORK-DONE {time.time()!r}", flush=True)
+"""
+
+
+def test_management_command_exit_does_not_wait_for_the_collector(
+        collector: SimpleNamespace, tmp_path: Path) -> None:
+    db = tmp_path / "stats.sqlite3"
+    endpoint = {"TRACEKIT_TEST_OTLP_ENDPOINT": collector.endpoint}
+    migrate(WEB_SETTINGS, db, **endpoint)
+    done = subprocess.run([sys.executable, "-m", "django", "shell", "-c", WORK], cwd=REPO,
+                          env=clean_env(WEB_SETTINGS, TRACEKIT_TEST_DB=str(db), **endpoint),
+                          capture_output=True, text=True, timeout=120)
+    ended = time.time()
+    assert done.returncode == 0, done.stderr
+    marker = next(line for line in done.stdout.splitlines() if line.startswith("WORK-DONE"))
+    exit_s = ended - float(marker.split()[1])
+    print(f"\nmanage.py shell, collector {collector.kind}: exit took {exit_s:.2f} s")
+    assert counted(db, "exit-fault-work", "function") == 500, done.stderr
+    assert exit_s < COMMAND_EXIT_BOUND_S, f"exit took {exit_s:.1f} s\n{done.stderr}"
+    assert "Traceback" not in done.stderr, done.stderr
+
+
+# --- Celery ---------------------------------------------------------------------------------
+
+
+@pytest.mark.requires("celery")
+@pytest.mark.service("redis")
+def test_celery_children_with_max_tasks_per_child_1_count_every_task_with_the_collector_down(
+        tmp_path: Path) -> None:
+    with COLLECTORS["down"]() as down:
+        db = tmp_path / "stats.sqlite3"
+        migrate(CELERY_SETTINGS, db, TK_OTLP_ENDPOINT=down.endpoint)
+        # Stack wants a receiver only for its endpoint: here, the dead collector's.
+        stack = Stack("redis", SimpleNamespace(endpoint=down.endpoint),  # type: ignore[arg-type]
+                      tmp_path, worker_args=("--max-tasks-per-child", "1"),
+                      DJANGO_SETTINGS_MODULE=CELERY_SETTINGS, TRACEKIT_TEST_DB=str(db))
+        try:
+            tasks = 30
+            started = time.monotonic()
+            assert len(stack.get(f"/batch/{tasks}/")["task_ids"]) == tasks
+            # Concurrency 2: one child per task, two at a time.
+            deadline = started + CHILD_BOUND_S * tasks / 2
+            feature = "tests/celery/project/tasks/encode"
+            while (done := counted(db, feature, "task")) < tasks:
+                assert time.monotonic() < deadline, (
+                    f"{done}/{tasks} tasks counted after {time.monotonic() - started:.0f} s\n"
+                    f"{stack.logs()}")
+                time.sleep(0.2)
+            elapsed = time.monotonic() - started
+            logs = stack.logs()
+        finally:
+            stack.stop()
+    print(f"\ncelery --max-tasks-per-child 1, collector down: {tasks} tasks counted in "
+          f"{elapsed:.1f} s ({tasks / elapsed:.2f} tasks/s)")
+    assert done == tasks, logs  # exactly: nothing counted twice
+    assert "Traceback" not in logs, logs
