@@ -27,6 +27,10 @@ one ``ContextVar.get`` (C), two clock reads (C) and three slot updates. The coun
 sequence contains no call and no backward jump, so on CPython 3.11+ (eval-breaker checks only
 at calls, resumes and backward jumps) no thread switch can interleave it: counts are exact.
 
+During start-up (a module body executing, apps loading) ``_tk_top()`` returns a
+:class:`Phase` marker and ``_tk_push`` returns None: the call is neither counted nor traced,
+at no cost to the counting path (see ``chain.py``).
+
 While a trace is recording, ``_tk_top()`` returns the innermost *node* of this execution
 context: a :class:`Root` (set by the hooked OpenTelemetry runtime context whenever a context
 whose span is recording is attached) or a pending :class:`Frame` (an auto-traced call that
@@ -55,8 +59,9 @@ Spans are built as :class:`AutoSpan` objects and handed to the provider's span p
 as ``ReadableSpan``s on end: ``tracer.start_span()`` + ``end()`` costs ~0.75x
 ``start_as_current_span`` (sampler, locks, attribute validation, ``_readable_span`` copy),
 which cannot meet the 0.25x goal. The shortcut is taken only when the SDK would make the
-same decision (SDK tracer, ``ParentBased`` sampler, sampled parent); otherwise the SDK path
-is used. Processors see these spans in ``on_end`` only (not ``on_start``): they are created
+same decision (SDK tracer, ``ParentBased`` sampler -- wrapped in the stats'
+``RecordSampledOut`` by default -- and a parent it follows); otherwise the SDK path is
+used. Processors see these spans in ``on_end`` only (not ``on_start``): they are created
 when their call has already finished.
 """
 
