@@ -10,13 +10,13 @@ so ``check`` and ``migrate`` have counts to write at exit, and flushes every 50 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.faults.projects import copy_project, output, run
+from tests.support.databases import fresh_database
 
 FEATURE = "shop/inventory/count_stock"
 
@@ -33,17 +33,8 @@ def database(request: pytest.FixtureRequest, project: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield "sqlite"
         return
-    import psycopg
-
-    name = f"tk_fresh_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as db:
-        db.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with fresh_database("postgres", "tk_fresh") as name:
         yield f"postgres:{name}"
-    finally:
-        with psycopg.connect("host=127.0.0.1 user=postgres dbname=test",
-                             autocommit=True) as db:
-            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_check_then_migrate_on_a_fresh_database(project: Path, database: str) -> None:

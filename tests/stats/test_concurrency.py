@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.stats.helpers import database_settings, finish, start_django
+from tests.support.databases import fresh_database
 
 PROCESSES = 6
 FLUSHES = 5  # per process
@@ -102,28 +102,14 @@ def test_sqlite_file_concurrent_flushes_exact(tmp_path: Path, method: str) -> No
 
 @pytest.fixture
 def postgres_db() -> Iterator[str]:
-    import psycopg
-
-    name = f"tracekit_stats_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    yield name
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database("postgres", "tracekit_stats") as name:
+        yield name
 
 
 @pytest.fixture
 def mariadb_db() -> Iterator[str]:
-    import pymysql
-
-    name = f"tracekit_stats_{uuid.uuid4().hex[:12]}"
-    connection = pymysql.connect(host="127.0.0.1", user="root", password="")
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    yield name
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    connection.close()
+    with fresh_database("mariadb", "tracekit_stats") as name:
+        yield name
 
 
 @pytest.mark.service("postgres")
