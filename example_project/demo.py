@@ -3,7 +3,8 @@ broker), a real Celery worker, a real server and background traffic.
 
 Runs until Ctrl-C, or for DEMO_SECONDS seconds; then it reads the admin's feature-usage page
 like a person would (logged in as the demo user) and exits 0 only if that page served real
-numbers for the pipeline's features. Every process it started is stopped.
+numbers for the pipeline's features and its stylesheets and scripts loaded (an unstyled
+admin is a failed demo). Every process it started is stopped.
 """
 
 from __future__ import annotations
@@ -83,8 +84,8 @@ def drive_traffic(base: str, stop: threading.Event, started: float, ramp_s: floa
         stop.wait(0.05)
 
 
-def usage_page_numbers(base: str) -> dict[str, int]:
-    """Log in to the admin as the demo user and read calls per feature off the usage page."""
+def admin_usage_page(base: str) -> str:
+    """Log in to the admin as the demo user; the feature-usage page's HTML."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     login_url = base + "/admin/login/?next=/admin/django_tracekit/feature/"
@@ -95,9 +96,34 @@ def usage_page_numbers(base: str) -> dict[str, int]:
                                    "next": "/admin/django_tracekit/feature/?range=1h"})
     request = urllib.request.Request(login_url, data=form.encode(),
                                      headers={"Referer": login_url})
-    page = opener.open(request, timeout=30).read().decode()
+    return str(opener.open(request, timeout=30).read().decode())
+
+
+def usage_numbers(page: str) -> dict[str, int]:
+    """Calls per feature, as the usage page shows them."""
     rows = re.findall(r'data-feature="([^"]*)" data-kind="[^"]*" data-calls="(\d+)"', page)
     return {html.unescape(name): int(calls) for name, calls in rows}
+
+
+def broken_assets(base: str, page: str) -> list[str]:
+    """The page's stylesheets and scripts that do not load as a browser would get them
+    (the admin's own base.css must be among them): without them the page is unstyled."""
+    links = re.findall(r'<link rel="stylesheet"[^>]*href="([^"]+)"', page)
+    scripts = re.findall(r'<script[^>]*src="([^"]+)"', page)
+    broken = [] if any("admin/css/base" in href for href in links) else [
+        "admin/css/base.css (not linked)"]
+    for url in map(html.unescape, links + scripts):
+        want = "text/css" if url in links else "javascript"
+        try:
+            with urllib.request.urlopen(urllib.parse.urljoin(base + "/", url),
+                                        timeout=10) as reply:
+                body, kind = reply.read(), reply.headers.get("Content-Type", "")
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            broken.append(f"{url} ({exc})")
+            continue
+        if want not in kind or not body:
+            broken.append(f"{url} ({kind or 'no content type'}, {len(body)} bytes)")
+    return broken
 
 
 def stop_process(process: subprocess.Popen[bytes], sig: int) -> None:
@@ -132,6 +158,7 @@ def main() -> int:
                        stdout=subprocess.DEVNULL)
 
     manage("migrate", "--noinput")
+    manage("collectstatic", "--noinput")  # the admin's CSS/JS, served by WhiteNoise
     manage("shell", "-c", "from django.contrib.auth.models import User; "
            f"User.objects.filter(username='{USER}').exists() or "
            f"User.objects.create_superuser('{USER}', 'demo@example.com', '{PASSWORD}')")
@@ -146,6 +173,7 @@ def main() -> int:
     stop = threading.Event()
     counts: dict[str, int] = {}
     numbers: dict[str, int] = {}
+    broken: list[str] = []
     try:
         wait_until_up(base, server)
         started = time.monotonic()
@@ -169,7 +197,8 @@ SHOP_TRACE_EXPORTER=otlp sends them to OTEL_EXPORTER_OTLP_ENDPOINT (Collector, J
             time.sleep(seconds)
             stop.set()
             time.sleep(3 * FLUSH_S)  # the server's and the worker's flushers write their counts
-            numbers = usage_page_numbers(base)
+            page = admin_usage_page(base)
+            numbers, broken = usage_numbers(page), broken_assets(base, page)
         else:
             signal.pause()
     except KeyboardInterrupt:
@@ -183,11 +212,18 @@ SHOP_TRACE_EXPORTER=otlp sends them to OTEL_EXPORTER_OTLP_ENDPOINT (Collector, J
         return 0
     shown = {name: numbers.get(name, 0) for name in EXPECTED}
     print("demo: the usage page showed " + ", ".join(f"{k} = {v}" for k, v in shown.items()))
+    failed = False
     if not all(shown.values()):
         print(f"demo: FAILED: no numbers for {[k for k, v in shown.items() if not v]}",
               file=sys.stderr)
-        return 1
-    return 0
+        failed = True
+    if broken:
+        print(f"demo: FAILED: the usage page's styles/scripts did not load: {broken}",
+              file=sys.stderr)
+        failed = True
+    else:
+        print("demo: the usage page's stylesheets and scripts loaded")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -66,9 +66,7 @@ def test_demo_on_redis_and_postgresql_by_environment_only(tmp_path: Path,
 
 @pytest.mark.requires("celery")
 def test_demo_runs_until_interrupted_then_stops_everything(tmp_path: Path) -> None:
-    copy = tmp_path / "example_project"
-    shutil.copytree(ROOT / "example_project", copy,
-                    ignore=shutil.ignore_patterns("var", "__pycache__"))
+    copy = copy_demo(tmp_path)
     env = {**demo_env(), "DEMO_PORT": "0"}
     # SIGINT ignored at start, as a shell does for background jobs: the demo must still stop.
     demo = subprocess.Popen([sys.executable, str(copy / "demo.py")], env=env, cwd=tmp_path,
@@ -101,19 +99,43 @@ def demo_env() -> dict[str, str]:
     return env
 
 
-def run_demo(tmp_path: Path, extra_env: dict[str, str]) -> None:
+def copy_demo(tmp_path: Path) -> Path:
     copy = tmp_path / "example_project"
     shutil.copytree(ROOT / "example_project", copy,
                     ignore=shutil.ignore_patterns("var", "__pycache__"))
+    return copy
+
+
+def run_demo(tmp_path: Path, extra_env: dict[str, str]) -> None:
+    copy = copy_demo(tmp_path)
     env = {**demo_env(), "DEMO_SECONDS": "30", "DEMO_PORT": "0", **extra_env}
     result = subprocess.run([sys.executable, str(copy / "demo.py")], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Feature usage:  http://127.0.0.1:" in result.stdout
-    (line,) = [ln for ln in result.stdout.splitlines() if ln.startswith("demo: the usage page")]
+    (line,) = [ln for ln in result.stdout.splitlines()
+               if ln.startswith("demo: the usage page showed")]
     # e.g. "shop/videos/tasks/transcode = 41": every pipeline feature counted > 0
     for feature in ("POST /videos/<int:pk>/upload/", "shop/videos/tasks/transcode",
                     "shop/videos/tasks/notify", "shop/videos/services/ProcessVideo/run"):
         count = int(line.split(f"{feature} = ", 1)[1].split(",", 1)[0])
         assert count > 0, line
+    assert "demo: the usage page's stylesheets and scripts loaded" in result.stdout
     assert _processes_mentioning(str(copy)) == []  # the worker and the server are gone
+
+
+@pytest.mark.requires("celery")
+def test_demo_fails_when_the_admin_stylesheet_does_not_load(tmp_path: Path) -> None:
+    """The demo's own check sees an unstyled admin (here: static files not served)."""
+    copy = copy_demo(tmp_path)
+    settings = copy / "shop" / "settings.py"
+    served = '    "whitenoise.middleware.WhiteNoiseMiddleware",\n'
+    assert served in settings.read_text()
+    settings.write_text(settings.read_text().replace(served, ""))
+    env = {**demo_env(), "DEMO_SECONDS": "5", "DEMO_PORT": "0"}
+    result = subprocess.run([sys.executable, str(copy / "demo.py")], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 1, result.stdout + result.stderr
+    [failure] = [ln for ln in result.stderr.splitlines() if "styles/scripts did not load" in ln]
+    assert "/static/admin/css/base." in failure and "404" in failure
+    assert _processes_mentioning(str(copy)) == []

@@ -26,6 +26,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_tracekit.middleware.TracekitMiddleware",  # first: it times everything below
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's CSS/JS) served by the app itself, as in production.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -75,7 +77,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# `manage.py collectstatic` (demo.py runs it) gathers them into STATIC_ROOT under hashed,
+# compressed names that browsers may cache forever; WhiteNoise serves them with DEBUG off.
 STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 TRACEKIT = {
     "PROJECT_NAME": "shop",  # span and feature names start with shop/...
