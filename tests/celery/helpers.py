@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.otlp_receiver import OtlpHttpReceiver, ReceivedSpan
-from tests.support.processes import GroupProcess, clean_env, free_port
+from tests.support.processes import READY_TIMEOUT_S, GroupProcess, clean_env, free_port
 
 SETTINGS = "tests.celery.project.settings"
 # OTLP proto enum values.
 KIND_SERVER, KIND_PRODUCER, KIND_CONSUMER = 2, 4, 5
 STATUS_UNSET, STATUS_ERROR = 0, 2
-READY_TIMEOUT_S = 45.0
+# Spans and task states are polled until they arrive: sized, like READY_TIMEOUT_S, for a
+# loaded 2-core CI machine (a passing test never waits it out).
+WAIT_TIMEOUT_S = 60.0
 
 BROKERS = {
     "filesystem": "filesystem://",
@@ -96,7 +98,8 @@ class Stack:
         with urllib.request.urlopen(self.base_url + path, timeout=30) as reply:
             return dict(json.loads(reply.read()))
 
-    def wait_state(self, task_id: str, states: tuple[str, ...], timeout: float = 20) -> str:
+    def wait_state(self, task_id: str, states: tuple[str, ...],
+                   timeout: float = WAIT_TIMEOUT_S) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             state = str(self.get(f"/state/{task_id}/")["state"])
@@ -106,7 +109,7 @@ class Stack:
         raise AssertionError(f"task {task_id} never reached {states}")
 
     def wait_trace(self, trace_id: str, names: dict[str, int],
-                   timeout: float = 20.0) -> list[ReceivedSpan]:
+                   timeout: float = WAIT_TIMEOUT_S) -> list[ReceivedSpan]:
         """:func:`wait_trace`, with the worker and server logs in the failure message."""
         try:
             return wait_trace(self.receiver, trace_id, names, timeout)
@@ -114,7 +117,15 @@ class Stack:
             raise AssertionError(f"{exc}\n{self.logs()}") from None
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.log()[-3000:]}" for p in self.processes)
+        """The end of each process's log, without beat's once-a-second ticks (they would
+        push what happened to the task under test out of the message)."""
+        def relevant(line: str) -> bool:
+            return not ("Scheduler: Sending due task tick" in line
+                        or f"{TASKS}.encode[" in line)
+
+        return "\n".join(
+            f"--- {p.name}\n" + "\n".join(filter(relevant, p.log().splitlines()))[-6000:]
+            for p in self.processes)
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -129,7 +140,7 @@ def in_trace(spans: list[ReceivedSpan], trace_id: str) -> list[ReceivedSpan]:
 
 
 def wait_trace(receiver: OtlpHttpReceiver, trace_id: str, names: dict[str, int],
-               timeout: float = 20.0) -> list[ReceivedSpan]:
+               timeout: float = WAIT_TIMEOUT_S) -> list[ReceivedSpan]:
     """Wait until the trace holds at least ``count`` spans of each name; its spans."""
     def done(spans: list[ReceivedSpan]) -> bool:
         mine = in_trace(spans, trace_id)

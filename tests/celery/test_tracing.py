@@ -13,6 +13,7 @@ from tests.celery.helpers import (
     KIND_SERVER,
     STATUS_ERROR,
     STATUS_UNSET,
+    WAIT_TIMEOUT_S,
     Stack,
     by_message_id,
     one,
@@ -148,15 +149,15 @@ def test_canvas_chain_group_chord_signature(stack: Stack, receiver: OtlpHttpRece
     reply = stack.get("/canvas/")
     # chain: 2 adds; group: 2 adds; chord header: 2 adds; chord body: total; signature: encode.
     spans = stack.wait_trace(reply["trace_id"], {
-        task_span_name("add"): 6, task_span_name("total"): 1, task_span_name("encode"): 1},
-        timeout=30)
+        task_span_name("add"): 6, task_span_name("total"): 1, task_span_name("encode"): 1})
 
     def parents_arrived(received: list[ReceivedSpan]) -> bool:
         mine = [s for s in received if s.trace_id == reply["trace_id"]]
         ids = {s.span_id for s in mine}
         return all(s.parent_span_id in ids for s in mine if s.parent_span_id)
 
-    spans = [s for s in receiver.wait_for(parents_arrived) if s.trace_id == reply["trace_id"]]
+    spans = [s for s in receiver.wait_for(parents_arrived, timeout=WAIT_TIMEOUT_S)
+             if s.trace_id == reply["trace_id"]]
     consumers = {s.span_id: s for s in spans if s.kind == KIND_CONSUMER}
     publishes = {s.span_id: s for s in spans if s.kind == KIND_PRODUCER}
     # Every task execution is the child of a publish span of the same trace.
@@ -189,7 +190,7 @@ def test_revoked_before_running_is_ended_and_marked(
     reply = stack.get("/run/later/")  # countdown=3: the worker holds it, then discards it
     stack.get(f"/revoke/{reply['task_id']}/")
     spans = stack.wait_trace(reply["trace_id"], {task_span_name("slow"): 1,
-                                                 publish_span_name("slow"): 1}, timeout=15)
+                                                 publish_span_name("slow"): 1})
     consumer = one(spans, task_span_name("slow"))
     assert consumer.attributes["celery.state"] == "REVOKED"
     assert consumer.attributes["celery.revoked.reason"] == "revoked"
@@ -202,7 +203,7 @@ def test_terminated_while_running_is_ended_and_marked(
     reply = stack.get("/run/slow/")  # sleeps 30 s
     stack.wait_state(reply["task_id"], ("STARTED",))
     stack.get(f"/revoke/{reply['task_id']}/?terminate=1")
-    spans = stack.wait_trace(reply["trace_id"], {task_span_name("slow"): 1}, timeout=15)
+    spans = stack.wait_trace(reply["trace_id"], {task_span_name("slow"): 1})
     consumer = one(spans, task_span_name("slow"))
     assert consumer.attributes["celery.state"] == "REVOKED"
     assert consumer.attributes["celery.revoked.reason"] == "terminated"

@@ -11,6 +11,7 @@ from tests.celery.helpers import (
     KIND_CONSUMER,
     KIND_PRODUCER,
     STATUS_ERROR,
+    WAIT_TIMEOUT_S,
     Stack,
     one,
     publish_span_name,
@@ -86,7 +87,8 @@ def test_beat_scheduled_tasks_start_their_own_traces(
                 and any(p.span_id == s.parent_span_id and p.parent_span_id == ""
                         for p in spans if p.kind == KIND_PRODUCER)]
 
-    spans = receiver.wait_for(lambda spans: len(beat_consumers(spans)) >= 2, timeout=20)
+    spans = receiver.wait_for(lambda spans: len(beat_consumers(spans)) >= 2,
+                             timeout=WAIT_TIMEOUT_S)
     ticks = beat_consumers(spans)
     # Each tick: a root publish span (beat has no caller), its own trace, the convention name.
     assert len({s.trace_id for s in ticks}) == len(ticks)
@@ -107,7 +109,8 @@ def test_hard_time_limit_ends_the_span_with_where_the_task_hung(
     assert consumer.status_code == STATUS_ERROR
     assert consumer.attributes["celery.state"] == "FAILURE"
     assert consumer.attributes["celery.time_limit"] == "hard"
-    assert 1.4 < consumer.duration_s < 10
+    # Ended by the limit, not by the 30 s sleep (a loaded machine may fire the limit late).
+    assert 1.4 < consumer.duration_s < 25
     [event] = consumer.exceptions
     assert event["exception.type"] == "billiard.exceptions.TimeLimitExceeded"
     # The child was killed in time.sleep inside hard_limited: the stack says so.
@@ -119,8 +122,7 @@ def test_max_tasks_per_child_1_loses_no_span(
         recycling: Stack, receiver: OtlpHttpReceiver) -> None:
     count = 6
     reply = recycling.get(f"/batch/{count}/")
-    spans = recycling.wait_trace(reply["trace_id"], {task_span_name("encode"): count},
-                       timeout=30)
+    spans = recycling.wait_trace(reply["trace_id"], {task_span_name("encode"): count})
     consumers = [s for s in spans if s.name == task_span_name("encode")]
     assert sorted(s.attributes["messaging.message.id"] for s in consumers) == sorted(
         reply["task_ids"])

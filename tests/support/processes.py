@@ -14,6 +14,9 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+# Deadlines of conditions polled until they hold (a passing test never waits them out):
+# sized for a loaded 2-core CI machine, where starting Django and Celery takes many seconds.
+READY_TIMEOUT_S = 90.0
 
 
 def free_port() -> int:
@@ -63,18 +66,19 @@ class GroupProcess:
         if time.monotonic() > deadline:
             raise AssertionError(f"{self.name} not ready ({what}):\n{self.log()[-4000:]}")
 
-    def wait_for_log(self, text: str, timeout: float = 45.0) -> None:
+    def wait_for_log(self, text: str, timeout: float = READY_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout
         while text not in self.log():
             self._check_alive(deadline, f"{text!r} not logged")
             time.sleep(0.1)
 
-    def wait_http(self, url: str, timeout: float = 30.0) -> None:
+    def wait_http(self, url: str, timeout: float = READY_TIMEOUT_S) -> None:
         """Until ``url`` answers 200 (poll an excluded URL: it leaves no spans behind)."""
         deadline = time.monotonic() + timeout
         while True:
+            # A first request may be slow on a busy machine: give each try time to answer.
             with contextlib.suppress(OSError, urllib.error.URLError), \
-                    urllib.request.urlopen(url, timeout=2) as reply:
+                    urllib.request.urlopen(url, timeout=10) as reply:
                 if reply.status == 200:
                     return
             self._check_alive(deadline, f"{url} did not answer")
