@@ -274,7 +274,12 @@ def per_request(rounds: int, seconds: float) -> dict[str, float]:
         return run
 
     bare = WSGIHandler()
-    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    try:
+        from opentelemetry.instrumentation.django import DjangoInstrumentor
+    except ImportError:
+        print("\n(per-request contenders skipped: opentelemetry-instrumentation-django is "
+              "missing; `make bench` installs the [bench] extra)")
+        return {}
 
     DjangoInstrumentor().instrument()
     contrib = WSGIHandler()  # now with the contrib middleware
