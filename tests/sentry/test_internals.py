@@ -44,7 +44,7 @@ def test_event_from_exception_and_serialize_frame_keep_their_signatures():
     assert event["exception"]["values"][-1]["type"] == "ValueError"
     assert event["exception"]["values"][-1]["mechanism"]["type"] == "django_tracekit"
     assert hint["exc_info"][1] is error
-    frame = events._serialize_frame(sys._getframe(), 7, {"include_source_context": True})
+    frame = events._build_frame(sys._getframe(), 7, True, None)
     # The SDK's serialiser ran (its fallback has no module path nor source context).
     assert frame["lineno"] == 7 and "context_line" in frame and "pre_context" in frame
 

@@ -9,7 +9,7 @@ import sys
 import threading
 import types
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry.trace import Span, SpanKind
 
@@ -154,22 +154,54 @@ def _full_stack(exc: BaseException, callers_from: types.FrameType | None,
     """Callers above the recording point + the traceback, oldest first, capped like the
     span's ``exception.stacktrace`` (the same frames)."""
     located, _ = errors.collect_frames(exc, callers_from, settings.max_frames)
-    frames = [_serialize_frame(f.frame, f.lineno, options) for f in located]
-    for serialized in frames:  # we know the project's packages: say so for every frame
+    source = bool(options.get("include_source_context", True))
+    max_length = options.get("max_value_length")
+    frames = []
+    for frame, lineno, _raised in located:
+        # Copied: in_app is set per event. The cached part is what the SDK reads from disk.
+        serialized = dict(_serialize_frame(frame.f_code, frame.f_globals.get("__name__"),
+                                           lineno, source, max_length, frame))
+        # We know the project's packages: say so for every frame.
         serialized["in_app"] = is_in_app(str(serialized.get("module") or ""), settings.in_app)
+        frames.append(serialized)
     return frames
 
 
-def _serialize_frame(frame: types.FrameType, lineno: int | None,
-                     options: Mapping[str, Any]) -> dict[str, Any]:
+class _Located(NamedTuple):
+    code: types.CodeType
+    module: object
+    lineno: int | None
+    source: bool
+    max_length: object
+
+
+# The same callers (the server's loop, Django's handler) are above every failing request:
+# their frames (source context read from disk) are built once. No local values are in them.
+_frame_cache: dict[_Located, dict[str, Any]] = {}
+_FRAME_CACHE_SIZE = 1024
+
+
+def _serialize_frame(code: types.CodeType, module: object, lineno: int | None, source: bool,
+                     max_length: object, frame: types.FrameType) -> dict[str, Any]:
+    key = _Located(code, module, lineno, source, max_length)
+    cached = _frame_cache.get(key)
+    if cached is None:
+        cached = _build_frame(frame, lineno, source, max_length)
+        if len(_frame_cache) >= _FRAME_CACHE_SIZE:
+            _frame_cache.clear()  # bounded; refilled by the next few errors
+        _frame_cache[key] = cached
+    return cached
+
+
+def _build_frame(frame: types.FrameType, lineno: int | None, source: bool,
+                 max_length: object) -> dict[str, Any]:
     try:
         from sentry_sdk.utils import serialize_frame
 
         # Never local values in caller frames: they are not part of the error.
         return dict(serialize_frame(
             frame, tb_lineno=lineno, include_local_variables=False,
-            include_source_context=bool(options.get("include_source_context", True)),
-            max_value_length=options.get("max_value_length")))
+            include_source_context=source, max_value_length=max_length))  # type: ignore[arg-type]
     except Exception:  # an undocumented helper whose signature may change: the minimum
         code = frame.f_code
         return {"filename": code.co_filename, "abs_path": code.co_filename,
