@@ -49,7 +49,8 @@ from django_tracekit.stats.processor import (
     FeatureKey,
     MemoryCounts,
     flush_all,
-    test_counts,
+    memory_counts,
+    processors,
 )
 
 __all__ = ["CapturedSpans", "FeatureCounts", "StatsCounts", "capture_spans", "capture_stats"]
@@ -214,14 +215,17 @@ def capture_stats() -> Iterator[StatsCounts]:
     if not testrun.active():
         raise RuntimeError("capture_stats() works in a test run (manage.py test, "
                            "pytest-django, or after django_tracekit.testrun.mark())")
+    if not any(p.in_test_run for p in processors()):
+        raise RuntimeError("capture_stats(): feature-usage stats are off "
+                           "(TRACEKIT['STATS']['ENABLED'], or tracing is off)")
     flush_all(test_run_only=True)  # what was counted before the block is not in it
     counts = StatsCounts()
     with _lock:
-        test_counts.listeners = (*test_counts.listeners, counts._memory)
+        memory_counts.listeners = (*memory_counts.listeners, counts._memory)
     try:
         yield counts
     finally:
         flush_all(test_run_only=True)
         with _lock:
-            test_counts.listeners = tuple(
-                c for c in test_counts.listeners if c is not counts._memory)
+            memory_counts.listeners = tuple(
+                c for c in memory_counts.listeners if c is not counts._memory)

@@ -158,3 +158,16 @@ def test_capture_spans_says_why_when_tracing_is_off() -> None:
             print("refused:", exc)
     """, {"TRACEKIT": {"ENABLED": False}}))
     assert "refused: tracekit captures no spans: TRACEKIT['ENABLED'] is False" in result.stdout
+
+
+def test_capture_stats_says_so_when_stats_are_off() -> None:
+    result = check(run_django("""
+        from django_tracekit import testing, testrun
+        testrun.mark()
+        try:
+            with testing.capture_stats():
+                pass
+        except RuntimeError as exc:
+            print("refused:", exc)
+    """, {"TRACEKIT": {"EXPORTER": "none", "STATS": {"ENABLED": False}}}))
+    assert "refused: capture_stats(): feature-usage stats are off" in result.stdout

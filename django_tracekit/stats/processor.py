@@ -25,7 +25,7 @@ gets its own flusher thread.
 
 In a test run (:mod:`django_tracekit.testrun`) a processor with the default writer has no
 flusher thread and writes to no database: its flushes (and the one at exit) go to
-:data:`test_counts`, in memory, where :mod:`django_tracekit.testing` reads them. An
+:data:`memory_counts`, in memory, where :mod:`django_tracekit.testing` reads them. An
 explicit ``writer`` is always used as given.
 """
 
@@ -243,7 +243,7 @@ class StatsProcessor(SpanProcessor):
         return self._default_writer and testrun.active()
 
     def _current_writer(self) -> Writer:
-        return test_counts if self.in_test_run else self._writer
+        return memory_counts if self.in_test_run else self._writer
 
     def pending(self) -> int:
         """Spans aggregated and not yet written (current window + backlog)."""
@@ -427,7 +427,7 @@ class MemoryCounts:
             self._errors.clear()
 
 
-test_counts = MemoryCounts()
+memory_counts = MemoryCounts()
 
 
 def _close_thread_connections() -> None:
@@ -442,6 +442,11 @@ def _close_thread_connections() -> None:
 
 
 _live: weakref.WeakSet[StatsProcessor] = weakref.WeakSet()
+
+
+def processors() -> list[StatsProcessor]:
+    """The stats processors of this process."""
+    return list(_live)
 
 
 def flush_all(*, test_run_only: bool = False) -> bool:

@@ -209,17 +209,16 @@ def _write_retrying(alias: str, increments: Mapping[Key, Entry],
         try:
             with transaction.atomic(using=alias):
                 return _write(alias, increments, errors, method)
-        except IntegrityError:
-            # A feature pruned while its id was cached here: look the ids up again.
+        except Exception as exc:
+            # Ids cached by a rolled-back transaction name no row; a feature pruned while
+            # its id was cached here (IntegrityError): look the ids up again either way.
             _feature_ids.clear()
-            if attempt >= _RETRIES:
+            if attempt >= _RETRIES or not isinstance(exc, (IntegrityError, OperationalError)):
                 raise
-        except OperationalError:
-            # Deadlock (MySQL 1213), lock wait or SQLite "database is locked": the
-            # transaction rolled back whole, so trying again cannot count twice.
-            if attempt >= _RETRIES:
-                raise
-            time.sleep(0.05 * attempt)
+            if isinstance(exc, OperationalError):
+                # Deadlock (MySQL 1213), lock wait or SQLite "database is locked": the
+                # transaction rolled back whole, so trying again cannot count twice.
+                time.sleep(0.05 * attempt)
 
 
 def _isolate(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSampleData],

@@ -15,7 +15,14 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRat
 from opentelemetry.trace import SpanKind
 
 import django_tracekit as tracekit
-from django_tracekit.stats.processor import OTHER_FEATURE, ErrorSample, StatsProcessor
+from django_tracekit.stats.processor import (
+    OTHER_FEATURE,
+    ErrorSample,
+    NotReady,
+    StatsProcessor,
+    WriteIncomplete,
+    memory_counts,
+)
 from django_tracekit.stats.sampler import RecordSampledOut
 
 
@@ -26,12 +33,15 @@ class Capture:
         self.totals: dict[tuple[str, str], list[int]] = {}
         self.errors: list[ErrorSample] = []
         self.down = False
+        self.fail_with: Exception | None = None
         self.calls = 0
 
     def __call__(self, increments: Mapping[Any, Any], errors: Sequence[ErrorSample]) -> int:
         self.calls += 1
         if self.down:
             raise ConnectionError("database is down")
+        if self.fail_with is not None:
+            raise self.fail_with
         for (feature, kind, _service, _minute), entry in increments.items():
             row = self.totals.setdefault((feature, kind), [0, 0])
             row[0] += entry[0]
@@ -232,3 +242,67 @@ def test_fork_child_starts_empty_with_its_own_thread() -> None:
     assert processor.pending() == 1  # the parent keeps (and writes) its own
     processor.shutdown()
     assert capture.totals == {("before-fork", "function"): [1, 0]}
+
+
+def test_a_writer_not_ready_keeps_the_counts_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    provider, processor, capture = make()
+    tracer = provider.get_tracer("django_tracekit")
+    capture.fail_with = NotReady("tables not migrated")
+    with caplog.at_level(logging.DEBUG, logger="django_tracekit"):
+        for _ in range(3):
+            tracer.start_span("a").end()
+            assert processor.flush() is False
+    assert [r.levelname for r in caplog.records] == ["INFO"]  # one line, no warning
+    assert "tables not migrated" in caplog.records[0].message
+    assert caplog.records[0].exc_info is None
+    capture.fail_with = None
+    assert processor.flush() is True
+    assert capture.totals == {("a", "function"): [3, 0]}
+
+
+def test_a_write_failure_is_one_line_without_a_traceback(
+        caplog: pytest.LogCaptureFixture) -> None:
+    provider, processor, capture = make()
+    capture.down = True
+    provider.get_tracer("django_tracekit").start_span("a").end()
+    with caplog.at_level(logging.WARNING, logger="django_tracekit"):
+        assert processor.flush() is False
+    (record,) = caplog.records
+    assert "ConnectionError: database is down" in record.getMessage()
+    assert record.exc_info is None
+
+
+def test_an_incomplete_write_keeps_only_what_was_not_written() -> None:
+    provider, processor, capture = make()
+    tracer = provider.get_tracer("django_tracekit")
+    for name in ("a", "b", "b"):
+        tracer.start_span(name).end()
+
+    def half(increments: dict[Any, Any], errors: Sequence[ErrorSample]) -> int:
+        written = {k: v for k, v in increments.items() if k[0] == "a"}
+        capture(written, errors)
+        left = {k: v for k, v in increments.items() if k[0] != "a"}
+        raise WriteIncomplete(left, []) from ConnectionError("connection lost")
+
+    processor._writer = half
+    assert processor.flush() is False
+    assert processor.pending() == 2  # "b" only: "a" is committed
+    processor._writer = capture
+    assert processor.flush() is True
+    assert capture.totals == {("a", "function"): [1, 0], ("b", "function"): [2, 0]}
+
+
+def test_default_writer_in_a_test_run_writes_to_memory_without_a_thread() -> None:
+    # This suite runs under pytest-django: a test run.
+    processor = StatsProcessor(flush_interval_s=0.01)
+    assert processor.in_test_run and processor.thread is None
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    before, _ = memory_counts.snapshot()
+    provider.get_tracer("django_tracekit").start_span("in-memory").end()
+    assert processor.flush() is True  # no database query (pytest-django would refuse it)
+    after, _ = memory_counts.snapshot()
+    (key,) = [k for k in after if k[0] == "in-memory"]
+    assert after[key][0] - (before[key][0] if key in before else 0) == 1
+    # An explicit writer is used as given, test run or not.
+    assert not StatsProcessor(Capture(), start_thread=False).in_test_run

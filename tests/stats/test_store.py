@@ -21,6 +21,7 @@ from django_tracekit.models import (
 from django_tracekit.stats import store
 from django_tracekit.stats.histogram import bucket_index
 from django_tracekit.stats.processor import ErrorSample as Sample
+from tests.support.scripts import check, run_django
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +96,52 @@ def test_prune_applies_retention_per_resolution() -> None:
     # Only buckets still overlapping the last few seconds survive: the current ones.
     assert UsageBucket.objects.filter(resolution=DAY).count() == 1
     assert UsageBucket.objects.filter(resolution=HOUR).count() == 1
+
+
+BOX = "\U0001f4e6"  # 4 bytes in UTF-8
+
+
+@pytest.mark.parametrize(("value", "max_chars", "max_bytes", "expected"), [
+    ("plain", 10, None, "plain"),
+    ("a\x00b", 10, None, "ab"),
+    ("a\ud800b\udfff", 10, None, "a\ufffdb\ufffd"),
+    (BOX * 5, 3, None, BOX * 3),
+    (BOX * 5, 10, 9, BOX * 2),  # cut on a character boundary
+    ("\u00e9" * 10, 10, 5, "\u00e9\u00e9"),
+])
+def test_clean_text_stores_on_every_backend(value: str, max_chars: int, max_bytes: int | None,
+                                            expected: str) -> None:
+    assert store.clean_text(value, max_chars, max_bytes) == expected
+
+
+def test_an_unstorable_error_sample_is_dropped_alone() -> None:
+    minute = int(time.time()) // 60
+    kept = Sample("shop/a", "function", "web", time.time_ns(), "ValueError", "kept",
+                  "", "", "", "")
+    bogus = Sample("shop/a", "function", "web", 2 ** 80, "ValueError", "bogus time",
+                   "", "", "", "")
+    before = store.rejected["error_samples"]
+    store.write(increments(minute, 2), [kept, bogus])
+    assert usage(MINUTE) == [(minute * 60, 2, 1, 10_000, 5_000)]
+    assert list(ErrorSample.objects.values_list("message", flat=True)) == ["kept"]
+    assert store.rejected["error_samples"] == before + 1
+
+
+def test_missing_tables_are_looked_for_once_per_interval() -> None:
+    result = check(run_django("""
+        from django.db import connection
+        from django_tracekit.stats import store
+        queries = []
+        def counting(execute, sql, params, many, context):
+            queries.append(sql)
+            return execute(sql, params, many, context)
+        with connection.execute_wrapper(counting):
+            for _ in range(5):
+                try:
+                    store.write({("a", "function", "web", 1): [1, 0, 1, 1, {0: 1}]})
+                except store.TablesMissing as exc:
+                    print("missing:", exc)
+        print("queries:", len(queries))
+    """, {}))
+    assert result.stdout.count("missing: its tables are not in database 'default' yet") == 5
+    assert "queries: 1" in result.stdout  # one look at the schema, then the remembered answer
