@@ -83,3 +83,18 @@ def test_hooks_are_installed_once_on_an_application_client_and_link_any_event():
                                      settle_s=0)
         # The external propagation context: a plain capture_message inside an OTel span.
         assert event["contexts"]["trace"]["trace_id"] == out["trace_id"]
+
+
+def test_a_changed_serialize_frame_falls_back_to_file_line_and_function(monkeypatch):
+    import sentry_sdk.utils
+
+    from django_tracekit.integrations.sentry import events
+
+    def changed(*args: object, **kwargs: object) -> None:
+        raise TypeError("unexpected keyword argument 'tb_lineno'")
+
+    monkeypatch.setattr(sentry_sdk.utils, "serialize_frame", changed)
+    here = sys._getframe()
+    frame = events._build_frame(here, 7, True, None)
+    assert frame == {"filename": __file__, "abs_path": __file__,
+                     "function": here.f_code.co_name, "module": __name__, "lineno": 7}

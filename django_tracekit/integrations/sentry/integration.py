@@ -35,10 +35,14 @@ class TracekitIntegration(Integration):
                 return
             _done = True
         from sentry_sdk import scope as sentry_scope
-        from sentry_sdk.serializer import add_global_repr_processor
+        from sentry_sdk import serializer
 
         sentry_scope.add_global_event_processor(processor.process_event)  # type: ignore[arg-type]
-        add_global_repr_processor(scrub.repr_request)
+        # Undocumented (the SDK's Django integration uses it): guarded, skipped when absent;
+        # before_send still redacts query strings inside a request's repr then.
+        add_repr = getattr(serializer, "add_global_repr_processor", None)
+        if add_repr is not None:
+            add_repr(scrub.repr_request)
         # Undocumented (Sentry's OTLPIntegration uses it): guarded, skipped when absent.
         register = getattr(sentry_scope, "register_external_propagation_context", None)
         has = getattr(sentry_scope, "has_external_propagation_context", None)
