@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.http import QueryDict
-from django.test import RequestFactory
+from django.test import AsyncRequestFactory, RequestFactory
 
 from django_tracekit.redaction import (
     describe_request,
@@ -105,6 +105,9 @@ def test_requests_are_shown_as_method_and_path_only() -> None:
             self._request = inner
 
     assert safe_repr(Wrapper(request)) == "<Wrapper: POST '/login/'>"
+    asgi = AsyncRequestFactory().get("/feed/", {"access_token": "a-secret"})
+    assert "a-secret" in repr(asgi)
+    assert safe_repr([asgi]) == "[<ASGIRequest: GET '/feed/'>]"
 
 
 def test_live_containers_are_redacted_by_key() -> None:
