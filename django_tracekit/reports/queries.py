@@ -7,11 +7,13 @@ by a percentile).
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from functools import reduce
 from typing import Any, cast
 
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 
 from django_tracekit.models import (
     ErrorSample,
@@ -28,6 +30,7 @@ PERCENTILES = (0.5, 0.95, 0.99)
 
 
 def _usage(window: Window) -> QuerySet[UsageBucket]:
+    """Counter rows of the window's buckets (per bucket: charts)."""
     return cast("QuerySet[UsageBucket]", UsageBucket.objects.filter(
         resolution=window.resolution, bucket_start__gte=window.start,
         bucket_start__lt=window.end))
@@ -37,6 +40,12 @@ def _latency(window: Window) -> QuerySet[LatencyBucket]:
     return cast("QuerySet[LatencyBucket]", LatencyBucket.objects.filter(
         resolution=window.resolution, bucket_start__gte=window.start,
         bucket_start__lt=window.end))
+
+
+def _whole(window: Window) -> Q:
+    """Rows that add up to the whole window, the coarsest there are (totals, percentiles)."""
+    return reduce(operator.or_, (Q(resolution=r, bucket_start__gte=a, bucket_start__lt=b)
+                                 for r, a, b in window.cover()))
 
 
 def filtered_features(q: str = "", kind: str = "", service: str = "",
@@ -59,7 +68,7 @@ def services() -> list[str]:
 
 def percentiles_by_feature(window: Window, feature_ids: Iterable[int] | None,
                            maxes: Mapping[int, int]) -> dict[int, list[float | None]]:
-    buckets = _latency(window)
+    buckets = LatencyBucket.objects.filter(_whole(window))
     if feature_ids is not None:
         buckets = buckets.filter(feature_id__in=list(feature_ids))
     hists: dict[int, list[tuple[int, int]]] = defaultdict(list)
@@ -75,7 +84,7 @@ def feature_table(window: Window, q: str = "", kind: str = "", service: str = ""
     """One row per matching feature (zero-call features included): counts in the window."""
     features = filtered_features(q, kind, service, feature_id)
     filtered = bool(q or kind or service or feature_id is not None)
-    usage = _usage(window)
+    usage = UsageBucket.objects.filter(_whole(window))
     if filtered:
         usage = usage.filter(feature__in=features)
     totals = {row[0]: row[1:] for row in usage.values("feature_id").annotate(

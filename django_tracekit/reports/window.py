@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from django_tracekit.models import DAY, HOUR, MINUTE
+from django_tracekit.models import DAY, HOUR, MINUTE, RESOLUTIONS
 
 RANGES: dict[str, tuple[int, Any]] = {
     "1h": (3600, gettext_lazy("Last hour")),
@@ -37,10 +37,34 @@ class Window:
     resolution: int
     label: str
     errors: list[str] = field(default_factory=list)
+    # Nothing is stored at or after `end` yet (the window reaches the present).
+    open_end: bool = False
 
     @property
     def points(self) -> list[int]:
         return list(range(self.start, self.end, self.resolution))
+
+    def cover(self) -> list[tuple[int, int, int]]:
+        """``(resolution, start, end)`` spans of the coarsest stored buckets that add up to
+        exactly this window: totals over 7 days read about 7 day rows and the hours before
+        the first midnight per feature, not 168 hour rows (every resolution holds the same
+        counts, rolled up when written)."""
+        return _cover(self.start, self.end, self.resolution, self.open_end)
+
+
+def _cover(start: int, end: int, finest: int, open_end: bool) -> list[tuple[int, int, int]]:
+    if start >= end:
+        return []
+    for resolution in sorted(RESOLUTIONS, reverse=True):
+        if resolution < finest:
+            break
+        first = -(-start // resolution) * resolution
+        # A bucket reaching past an open end holds nothing beyond it: it may be used whole.
+        last = -(-end // resolution) * resolution if open_end else end - end % resolution
+        if first < last:
+            return [*_cover(start, first, finest, False), (resolution, first, last),
+                    *_cover(last, end, finest, open_end)]
+    raise ValueError(f"[{start}, {end}) is not aligned to {finest} s buckets")
 
 
 def resolution_for(seconds: int) -> int:
@@ -99,7 +123,7 @@ def window_from(params: Mapping[str, str], now: float | None = None) -> Window:
             # The bucket holding `end` is included: a range ending 10:30 shows 10:00.
             end_aligned = end - end % resolution + resolution
             return Window("custom", start - start % resolution, end_aligned, resolution,
-                          _("Custom range"))
+                          _("Custom range"), open_end=end_aligned > now_s)
         key = DEFAULT_RANGE
     if key not in RANGES:
         key = DEFAULT_RANGE
@@ -108,4 +132,4 @@ def window_from(params: Mapping[str, str], now: float | None = None) -> Window:
     end = now_s - now_s % resolution + resolution  # include the current, partial bucket
     start = end - seconds
     start -= start % resolution
-    return Window(key, start, end, resolution, str(label), errors)
+    return Window(key, start, end, resolution, str(label), errors, open_end=True)
