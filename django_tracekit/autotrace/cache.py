@@ -70,6 +70,16 @@ def path_for(filename: str) -> str | None:
     return f"{stem}-tracekit.pyc"
 
 
+def locate(source: bytes, module: str, filename: str,
+           exclude: Sequence[str]) -> tuple[str | None, bytes]:
+    """The cache file of a module and the digest its content must carry (None: no cache)."""
+    try:
+        path = path_for(filename)
+        return (path, key(source, module, filename, exclude)) if path else (None, b"")
+    except Exception:  # e.g. the rewriter's source is not readable (a zipped install)
+        return None, b""
+
+
 def load(path: str, digest: bytes) -> tuple[types.CodeType, rewrite.Result] | None:
     """The cached code and what it instruments (not registered), if fresh and intact."""
     try:

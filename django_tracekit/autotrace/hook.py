@@ -148,8 +148,7 @@ class Loader(importlib.machinery.SourceFileLoader):
     def _rewritten(self, name: str) -> tuple[types.CodeType, rewrite.Result]:
         source = self.get_data(self.path)
         exclude = self.finder.rules.exclude
-        path = cache.path_for(self.path)
-        digest = cache.key(source, name, self.path, exclude) if path else b""
+        path, digest = cache.locate(source, name, self.path, exclude)
         hit = cache.load(path, digest) if path else None
         if hit is not None:
             code, result = hit
