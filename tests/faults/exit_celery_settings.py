@@ -18,3 +18,10 @@ TRACEKIT = {
     "SERVICE_NAME": "tracekit-exit-tests",
     "STATS": {"ENABLED": True, "FLUSH_INTERVAL_S": 3600},
 }
+# INFO: the startup line and the stats' own notes are in the worker log of a failing test.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "loggers": {"django_tracekit": {"handlers": ["stderr"], "level": "INFO"}},
+}

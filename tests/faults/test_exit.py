@@ -132,34 +132,63 @@ def test_management_command_exit_does_not_wait_for_the_collector(
 # --- Celery ---------------------------------------------------------------------------------
 
 
-@pytest.mark.requires("celery")
-@pytest.mark.service("redis")
-def test_celery_children_with_max_tasks_per_child_1_count_every_task_with_the_collector_down(
-        tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def celery_down(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Path]]:
+    """A prefork worker (concurrency 2) on Redis, each child running one task, exporting to
+    a collector that is down; its stats go to a SQLite file written only at exit."""
+    from tests.conftest import _require_service
+
+    _require_service("redis")
+    tmp = tmp_path_factory.mktemp("exit-celery")
     with COLLECTORS["down"]() as down:
-        db = tmp_path / "stats.sqlite3"
+        db = tmp / "stats.sqlite3"
         migrate(CELERY_SETTINGS, db, TK_OTLP_ENDPOINT=down.endpoint)
         # Stack wants a receiver only for its endpoint: here, the dead collector's.
         stack = Stack("redis", SimpleNamespace(endpoint=down.endpoint),  # type: ignore[arg-type]
-                      tmp_path, worker_args=("--max-tasks-per-child", "1"),
+                      tmp, worker_args=("--max-tasks-per-child", "1"),
                       DJANGO_SETTINGS_MODULE=CELERY_SETTINGS, TRACEKIT_TEST_DB=str(db))
         try:
-            tasks = 30
-            started = time.monotonic()
-            assert len(stack.get(f"/batch/{tasks}/")["task_ids"]) == tasks
-            # Concurrency 2: one child per task, two at a time.
-            deadline = started + CHILD_BOUND_S * tasks / 2
-            feature = "tests/celery/project/tasks/encode"
-            while (done := counted(db, feature, "task")) < tasks:
-                assert time.monotonic() < deadline, (
-                    f"{done}/{tasks} tasks counted after {time.monotonic() - started:.0f} s\n"
-                    f"{stack.logs()}")
-                time.sleep(0.2)
-            elapsed = time.monotonic() - started
-            logs = stack.logs()
+            yield stack, db
         finally:
             stack.stop()
+
+
+def wait_counted(stack: Stack, db: Path, task: str, count: int, timeout: float) -> float:
+    """Seconds until the stats hold exactly ``count`` calls of ``task``; fails at timeout."""
+    started = time.monotonic()
+    feature = f"tests/celery/project/tasks/{task}"
+    while (done := counted(db, feature, "task")) < count:
+        assert time.monotonic() - started < timeout, (
+            f"{done}/{count} {task} counted after {time.monotonic() - started:.0f} s\n"
+            f"{stack.logs()}")
+        time.sleep(0.2)
+    assert done == count, stack.logs()  # exactly: nothing counted twice
+    return time.monotonic() - started
+
+
+@pytest.mark.requires("celery")
+@pytest.mark.service("redis")
+def test_celery_children_with_max_tasks_per_child_1_count_every_task_with_the_collector_down(
+        celery_down: tuple[Stack, Path]) -> None:
+    stack, db = celery_down
+    tasks = 30
+    assert len(stack.get(f"/batch/{tasks}/")["task_ids"]) == tasks
+    # Concurrency 2: one child per task, two at a time.
+    elapsed = wait_counted(stack, db, "encode", tasks, timeout=CHILD_BOUND_S * tasks / 2)
     print(f"\ncelery --max-tasks-per-child 1, collector down: {tasks} tasks counted in "
           f"{elapsed:.1f} s ({tasks / elapsed:.2f} tasks/s)")
-    assert done == tasks, logs  # exactly: nothing counted twice
-    assert "Traceback" not in logs, logs
+    assert "Traceback" not in stack.logs(), stack.logs()
+
+
+@pytest.mark.requires("celery")
+@pytest.mark.service("redis")
+def test_celery_task_terminated_mid_run_is_counted_with_the_collector_down(
+        celery_down: tuple[Stack, Path]) -> None:
+    # SIGTERM unwinds the task in its child; the ended span is flushed right away and again
+    # on worker_process_shutdown, each time stats first: nothing waits on the exporter.
+    stack, db = celery_down
+    task_id = stack.get("/run/slow/")["task_id"]  # sleeps 30 s
+    stack.wait_state(task_id, ("STARTED",))
+    stack.get(f"/revoke/{task_id}/?terminate=1")
+    elapsed = wait_counted(stack, db, "slow", 1, timeout=CHILD_BOUND_S)
+    print(f"\ncelery terminated task, collector down: counted {elapsed:.2f} s after the revoke")
