@@ -7,13 +7,11 @@ by a percentile).
 
 from __future__ import annotations
 
-import operator
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from functools import reduce
-from typing import Any, cast
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, TypeVar, cast
 
-from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models import Max, Model, QuerySet, Sum
 
 from django_tracekit.models import (
     ErrorSample,
@@ -27,6 +25,7 @@ from django_tracekit.stats.histogram import quantiles
 SORTS = ("feature", "kind", "service", "calls", "errors", "error_rate", "p50", "p95", "p99")
 DEFAULT_SORT = "-calls"
 PERCENTILES = (0.5, 0.95, 0.99)
+M = TypeVar("M", bound=Model)
 
 
 def _usage(window: Window) -> QuerySet[UsageBucket]:
@@ -42,10 +41,13 @@ def _latency(window: Window) -> QuerySet[LatencyBucket]:
         bucket_start__lt=window.end))
 
 
-def _whole(window: Window) -> Q:
-    """Rows that add up to the whole window, the coarsest there are (totals, percentiles)."""
-    return reduce(operator.or_, (Q(resolution=r, bucket_start__gte=a, bucket_start__lt=b)
-                                 for r, a, b in window.cover()))
+def _spans(model: type[M], window: Window) -> Iterator[QuerySet[M]]:
+    """Rows that add up to the whole window, the coarsest there are (totals, percentiles):
+    one query per span, each one index range (an OR of ranges makes PostgreSQL scan the
+    whole table)."""
+    for resolution, start, end in window.cover():
+        yield cast("QuerySet[M]", model._default_manager.filter(
+            resolution=resolution, bucket_start__gte=start, bucket_start__lt=end))
 
 
 def filtered_features(q: str = "", kind: str = "", service: str = "",
@@ -68,13 +70,15 @@ def services() -> list[str]:
 
 def percentiles_by_feature(window: Window, feature_ids: Iterable[int] | None,
                            maxes: Mapping[int, int]) -> dict[int, list[float | None]]:
-    buckets = LatencyBucket.objects.filter(_whole(window))
-    if feature_ids is not None:
-        buckets = buckets.filter(feature_id__in=list(feature_ids))
+    ids = None if feature_ids is None else list(feature_ids)
     hists: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for feature_id, index, n in (buckets.values("feature_id", "bin").annotate(total=Sum("n"))
-                                 .values_list("feature_id", "bin", "total")):
-        hists[feature_id].append((index, n))
+    for buckets in _spans(LatencyBucket, window):
+        if ids is not None:
+            buckets = buckets.filter(feature_id__in=ids)
+        for feature_id, index, n in (buckets.values("feature_id", "bin")
+                                     .annotate(total=Sum("n"))
+                                     .values_list("feature_id", "bin", "total")):
+            hists[feature_id].append((index, n))  # quantiles() adds up repeated bins
     return {fid: quantiles(h, PERCENTILES, maxes.get(fid)) for fid, h in hists.items()}
 
 
@@ -84,12 +88,16 @@ def feature_table(window: Window, q: str = "", kind: str = "", service: str = ""
     """One row per matching feature (zero-call features included): counts in the window."""
     features = filtered_features(q, kind, service, feature_id)
     filtered = bool(q or kind or service or feature_id is not None)
-    usage = UsageBucket.objects.filter(_whole(window))
-    if filtered:
-        usage = usage.filter(feature__in=features)
-    totals = {row[0]: row[1:] for row in usage.values("feature_id").annotate(
-        c=Sum("calls"), e=Sum("errors"), s=Sum("duration_sum_us"), m=Max("duration_max_us"),
-    ).values_list("feature_id", "c", "e", "s", "m")}
+    totals: dict[int, tuple[int, int, int, int]] = {}
+    for usage in _spans(UsageBucket, window):
+        if filtered:
+            usage = usage.filter(feature__in=features)
+        for fid, c, e, s, m in usage.values("feature_id").annotate(
+                c=Sum("calls"), e=Sum("errors"), s=Sum("duration_sum_us"),
+                m=Max("duration_max_us")).values_list("feature_id", "c", "e", "s", "m"):
+            before = totals.get(fid)
+            totals[fid] = (c, e, s, m) if before is None else (
+                before[0] + c, before[1] + e, before[2] + s, max(before[3], m))
     rows: list[dict[str, Any]] = []
     for pk, name, kind_, service_ in features.values_list("id", "name", "kind", "service"):
         calls, errors, dsum, dmax = totals.get(pk, (0, 0, 0, 0))
