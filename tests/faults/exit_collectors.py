@@ -6,7 +6,8 @@ Each is a context manager whose ``endpoint`` an exporter is pointed at:
 - :class:`BlackHoledCollector`: a listening socket whose accept queue is full, so a new
   TCP connect hangs until the client's timeout (SYNs dropped, as by a firewall);
 - :class:`SlowCollector`: accepts and reads the request, answers only after ``delay_s``
-  (a collector under load), or when the test ends.
+  (a collector under load), or when the test ends;
+- ``"healthy"``: the real receiver of tests/support, for the baseline.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.otlp_receiver import OtlpHttpReceiver
 from tests.support.processes import free_port
 
 
@@ -97,5 +99,6 @@ class SlowCollector:
         self._server.server_close()
 
 
+# "healthy" (a real receiver) is the baseline the faulty ones are compared with.
 COLLECTORS = {"down": DownCollector, "black-holed": BlackHoledCollector,
-              "slow": SlowCollector}
+              "slow": SlowCollector, "healthy": OtlpHttpReceiver}
