@@ -55,27 +55,38 @@ def is_secret_name(name: str) -> bool:
 
 # key=value as in query strings, form bodies and URLs (the key may be percent-encoded).
 # A key starts after a delimiter (never mid-word: keeps the scan linear on long text).
-_PAIR = re.compile(r"(?<![^\s&?#;'\"<>(){},/])(?P<key>[^\s&=?#;'\"<>(){},/]{1,128})"
-                   r"=(?P<value>[^\s&#;'\"<>]*)")
+_KEY = r"(?<![^\s&?#;'\"<>(){},/])(?P<key>[^\s&=?#;'\"<>(){},/]{1,128})="
+# First pass: a quote ends a value (the closing quote of a repr, the "b'" of bytes).
+_PAIR = re.compile(_KEY + r"(?P<value>(?:\\.|[^\s&#;'\"<>\\])*)")
+# Second pass: a quote inside a secret value (one not followed by what follows a repr's
+# closing quote) does not end it: "token=ab'cd" hides all of "ab'cd".
+_PAIR_THROUGH_QUOTES = re.compile(
+    _KEY + r"(?P<value>(?:\\.|[^\s&#;'\"<>\\]|['\"](?![\s>,)\]}:]|$))*)")
 # "key": "value" / 'key': 'value' as in JSON or a dict's repr.
 _QUOTED_PAIR = re.compile(
     r"""(?P<q>["'])(?P<key>[^"'\\]{1,100})(?P=q)(?P<sep>\s*:\s*)"""
     r"""(?P<vq>["'])(?P<value>(?:\\.|(?!(?P=vq))[^\\])*)(?P=vq)""")
 
 
-def _redact_pairs(text: str, replacement: str) -> str:
+# In a raw query string only "&" ends a value ("'" or ";" are part of it).
+_QUERY_PAIR = re.compile(r"(?:^|(?<=&))(?P<key>[^&=#]+)=(?P<value>[^&#]*)")
+
+
+def _redact_pairs(text: str, replacement: str, pattern: re.Pattern[str] = _PAIR) -> str:
     def pair(match: re.Match[str]) -> str:
         if is_secret_name(unquote_plus(match.group("key"))):
             return f"{match.group('key')}={replacement}"
         return match.group(0)
 
-    return _PAIR.sub(pair, text)
+    return pattern.sub(pair, text)
 
 
 def redact_text(text: str) -> str:
     """``text`` with the values of secret-named pairs replaced (``token=[redacted]``)."""
     if "=" in text:
         text = _redact_pairs(text, REDACTED)
+        if "'" in text or '"' in text:
+            text = _redact_pairs(text, REDACTED, _PAIR_THROUGH_QUOTES)
     if ":" in text and ('"' in text or "'" in text):
         def quoted(match: re.Match[str]) -> str:
             if is_secret_name(match.group("key")):
@@ -89,7 +100,7 @@ def redact_text(text: str) -> str:
 
 def redact_query(query: str) -> str:
     """A query string with secret-named values replaced, everything else byte for byte."""
-    return _redact_pairs(query, _REDACTED_QUERY) if "=" in query else query
+    return _redact_pairs(query, _REDACTED_QUERY, _QUERY_PAIR) if "=" in query else query
 
 
 def redact_url(url: str) -> str:

@@ -53,6 +53,9 @@ def test_ordinary_names_are_not_secret(name: str) -> None:
     # Percent-encoded keys are judged decoded; names outside the old pattern are secrets.
     ("api%5Fkey=k&pw_from_form=p&pin=1&spinner=on",
      "api%5Fkey=%5Bredacted%5D&pw_from_form=%5Bredacted%5D&pin=%5Bredacted%5D&spinner=on"),
+    # Unencoded quotes or semicolons are part of a raw query value: all of it is hidden.
+    ("token=ab'cd;ef\"gh&x=1", "token=%5Bredacted%5D&x=1"),
+    ("x=1;password=p", "x=1;password=p"),  # ";" does not separate pairs (as parse_qsl)
 ])
 def test_redact_query(query: str, expected: str) -> None:
     assert redact_query(query) == expected
@@ -70,6 +73,12 @@ def test_redact_text_covers_urls_forms_and_json_in_any_text() -> None:
     assert redact_text(text) == (
         "<WSGIRequest: GET '/p/?token=[redacted]&page=2'> body=b'pin=[redacted]&note=hi' "
         '{"password": "[redacted]", "name": "ann"} {\'passphrase\': \'[redacted]\'}')
+
+
+def test_redact_text_hides_escaped_quotes_inside_a_value() -> None:
+    assert redact_text(repr("/p?token=ab'cd\"ef&x=1")) == "'/p?token=[redacted]&x=1'"
+    assert redact_text(repr("/p?x=1&token=ab'cd")) == '"/p?x=1&token=[redacted]"'
+    assert redact_text("<A url='/p?pin=12'>") == "<A url='/p?pin=[redacted]'>"
 
 
 def test_redact_text_is_linear_on_long_text() -> None:
