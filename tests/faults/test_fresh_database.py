@@ -26,7 +26,8 @@ def project(tmp_path: Path) -> Path:
     return copy_project("runner", tmp_path)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.service("postgres"))])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[
+    pytest.mark.service("postgres"), pytest.mark.requires("psycopg")])])
 def database(request: pytest.FixtureRequest, project: Path) -> Iterator[str]:
     """TK_DB for the project: a file SQLite next to manage.py, or a new, empty PostgreSQL
     database of its own."""
