@@ -123,14 +123,21 @@ def _forget_missing_tables(**kwargs: object) -> None:
 post_migrate.connect(_forget_missing_tables, dispatch_uid="django_tracekit.stats.store")
 
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+_BEYOND_BMP = re.compile(r"[\U00010000-\U0010ffff]")
 
 
-def clean_text(value: str, max_chars: int, max_bytes: int | None = None) -> str:
+def clean_text(value: str, max_chars: int, max_bytes: int | None = None, *,
+               bmp_only: bool = False) -> str:
     """``value`` as every backend stores it: no NUL (PostgreSQL refuses it), lone
     surrogates replaced (not encodable in UTF-8), at most ``max_chars`` characters and
-    ``max_bytes`` UTF-8 bytes (cut on a character boundary)."""
-    if not (value.isascii() and "\x00" not in value):
-        value = _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", value)
+    ``max_bytes`` UTF-8 bytes (cut on a character boundary); ``bmp_only``: 4-byte
+    characters replaced too (a MySQL connection in ``utf8``, i.e. utf8mb3, refuses them)."""
+    if not value.isascii():
+        value = _UNSTORABLE.sub(_replacement, value)
+        if bmp_only:
+            value = _BEYOND_BMP.sub("\ufffd", value)
+    elif "\x00" in value:
+        value = value.replace("\x00", "")
     value = value[:max_chars]
     if max_bytes is not None and len(value) * 4 > max_bytes:
         encoded = value.encode("utf-8")
@@ -139,8 +146,21 @@ def clean_text(value: str, max_chars: int, max_bytes: int | None = None) -> str:
     return value
 
 
-def _clip(feature: str, kind: str, service: str) -> FeatureKey:
-    return clean_text(feature, 255), clean_text(kind, 8), clean_text(service, 128)
+def _replacement(match: re.Match[str]) -> str:
+    return "" if match.group() == "\x00" else "\ufffd"
+
+
+def _bmp_only(connection: BaseDatabaseWrapper) -> bool:
+    # Django's MySQL backend connects in "utf8" (utf8mb3) unless OPTIONS say otherwise.
+    if connection.vendor != "mysql":
+        return False
+    charset = str(connection.settings_dict.get("OPTIONS", {}).get("charset", "utf8"))
+    return not charset.lower().startswith("utf8mb4")
+
+
+def _clip(feature: str, kind: str, service: str, bmp_only: bool = False) -> FeatureKey:
+    return (clean_text(feature, 255, bmp_only=bmp_only), clean_text(kind, 8),
+            clean_text(service, 128, bmp_only=bmp_only))
 
 
 def write(increments: Mapping[Key, Entry], errors: Sequence[ErrorSampleData] = (), *,
@@ -265,14 +285,16 @@ def _isolate(alias: str, increments: Mapping[Key, Entry], errors: Sequence[Error
 
 def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSampleData],
            method: str) -> int:
-    keys = {_clip(f, k, s) for (f, k, s, _) in increments}
-    keys.update(_clip(e.feature, e.kind, e.service) for e in errors)
+    connection = connections[alias]
+    bmp = _bmp_only(connection)
+    keys = {_clip(f, k, s, bmp) for (f, k, s, _) in increments}
+    keys.update(_clip(e.feature, e.kind, e.service, bmp) for e in errors)
     ids = _ids_for(alias, keys)
 
     usage: dict[tuple[int, int, int], list[int]] = {}
     latency: dict[tuple[int, int, int, int], int] = {}
     for (feature, kind, service, minute), entry in increments.items():
-        feature_id = ids[_clip(feature, kind, service)]
+        feature_id = ids[_clip(feature, kind, service, bmp)]
         start = minute * 60
         calls, errs, sum_ns, max_ns, hist = entry
         for resolution in (MINUTE, HOUR, DAY):
@@ -294,7 +316,6 @@ def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSa
     _check_range(usage_rows)
     _check_range(latency_rows)
 
-    connection = connections[alias]
     vendor = _upsert_vendor(connection) if method == "auto" else "orm"
     if vendor == "orm":
         _orm_add(alias, UsageBucket, ("feature_id", "resolution", "bucket_start"),
@@ -309,7 +330,7 @@ def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSa
                 ("feature_id", "resolution", "bucket_start", "bin"), ("n",), (), latency_rows)
     written = len(usage_rows) + len(latency_rows)
     if errors:
-        written += _store_errors(alias, ids, errors)
+        written += _store_errors(alias, ids, errors, bmp)
     return written
 
 
@@ -426,11 +447,12 @@ def _orm_add(alias: str, model: Any, key_columns: Sequence[str], add_columns: Se
 
 
 def _store_errors(alias: str, ids: Mapping[FeatureKey, int],
-                  errors: Sequence[ErrorSampleData]) -> int:
+                  errors: Sequence[ErrorSampleData], bmp: bool) -> int:
     rows = [ErrorSample(
-        feature_id=ids[_clip(e.feature, e.kind, e.service)], time=e.time_ns // 1000,
-        type=clean_text(e.type, 255), message=clean_text(e.message, MESSAGE_CHARS, MESSAGE_BYTES),
-        stacktrace=clean_text(e.stacktrace, STACK_CHARS, STACK_BYTES),
+        feature_id=ids[_clip(e.feature, e.kind, e.service, bmp)], time=e.time_ns // 1000,
+        type=clean_text(e.type, 255, bmp_only=bmp),
+        message=clean_text(e.message, MESSAGE_CHARS, MESSAGE_BYTES, bmp_only=bmp),
+        stacktrace=clean_text(e.stacktrace, STACK_CHARS, STACK_BYTES, bmp_only=bmp),
         trace_id=clean_text(e.trace_id, 32), span_id=clean_text(e.span_id, 16),
         stack_span_id=clean_text(e.stack_span_id, 16)) for e in errors]
     _check_range([(row.time,) for row in rows])

@@ -114,6 +114,10 @@ def test_clean_text_stores_on_every_backend(value: str, max_chars: int, max_byte
     assert store.clean_text(value, max_chars, max_bytes) == expected
 
 
+def test_clean_text_for_a_utf8mb3_connection_replaces_4_byte_characters() -> None:
+    assert store.clean_text(f"box {BOX}\u00e9\x00", 10, bmp_only=True) == "box \ufffd\u00e9"
+
+
 def test_an_unstorable_error_sample_is_dropped_alone() -> None:
     minute = int(time.time()) // 60
     kept = Sample("shop/a", "function", "web", time.time_ns(), "ValueError", "kept",
