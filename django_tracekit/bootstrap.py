@@ -189,6 +189,9 @@ def _announce(config: Config, exporters: list[SpanProcessor], local_names: list[
     elif attach:
         logger.info("tracekit: the application's TracerProvider exports%s",
                     f"; {local}" if local else "")
+    elif config.exporters != ("none",):
+        logger.info("tracekit: nothing is exported (the exporter was skipped, see above): %s",
+                    local or "spans are not kept (STATS is off)")
     else:
         logger.info("tracekit: no exporter: %s; set TRACEKIT['OTLP_ENDPOINT'] (or "
                     "OTEL_EXPORTER_OTLP_ENDPOINT) to export",

@@ -207,8 +207,7 @@ bootstrap.flush()
     assert '"name": "to-console"' in result.stdout
 
 
-def test_startup_line_says_where_spans_go_once_per_process() -> None:
-    code = """
+FORKED_SETUP = """
 import os
 from django_tracekit import bootstrap
 from django_tracekit.conf import get_config
@@ -218,16 +217,27 @@ if pid == 0:  # a forked worker sets up again: the same state, no second line
     os._exit(0)
 os.waitpid(pid, 0)
 """
-    local = check(run_django(code, {"TRACEKIT": {"STATS": {"ENABLED": True},
-                                                 "DB": {"ENABLED": False}}}))
-    lines = [line for line in local.stderr.splitlines() if "tracekit: no exporter" in line]
-    assert lines == ["INFO:django_tracekit:tracekit: no exporter: spans stay local (stats); "
-                     "set TRACEKIT['OTLP_ENDPOINT'] (or OTEL_EXPORTER_OTLP_ENDPOINT) to export"]
-    exported = check(run_django(code, {}, env={
+
+
+def _startup_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines()
+            if line.startswith("INFO:django_tracekit:") and "export" in line]
+
+
+def test_startup_line_without_an_endpoint_says_spans_stay_local_once_per_process() -> None:
+    result = check(run_django(FORKED_SETUP, {"TRACEKIT": {"STATS": {"ENABLED": True}}}))
+    assert _startup_lines(result.stderr) == [
+        "INFO:django_tracekit:tracekit: no exporter: spans stay local (stats); set "
+        "TRACEKIT['OTLP_ENDPOINT'] (or OTEL_EXPORTER_OTLP_ENDPOINT) to export"]
+
+
+@pytest.mark.requires("opentelemetry.exporter.otlp.proto.http")
+def test_startup_line_with_an_endpoint_says_where_spans_go_once_per_process() -> None:
+    result = check(run_django(FORKED_SETUP, {}, env={
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"}))
-    lines = [line for line in exported.stderr.splitlines() if "tracekit: exporting" in line]
-    assert lines == ["INFO:django_tracekit:tracekit: exporting to http://127.0.0.1:9/v1/traces "
-                     "(otlp http/protobuf)"]
+    assert _startup_lines(result.stderr) == [
+        "INFO:django_tracekit:tracekit: exporting to http://127.0.0.1:9/v1/traces "
+        "(otlp http/protobuf)"]
 
 
 @pytest.mark.requires("opentelemetry.exporter.otlp.proto.http")
