@@ -39,7 +39,8 @@ a connection that would create an SQLite file; the answer is remembered for
 a missing table.
 
 Bad data: every text written is made storable on every backend (NUL removed, lone
-surrogates replaced, lengths capped in characters and, for long texts, in UTF-8 bytes). A
+surrogates replaced, 4-byte characters too on a MySQL ``utf8`` (utf8mb3) connection,
+lengths capped in characters and, for long texts, in UTF-8 bytes). A
 batch that still fails with a data error is isolated: the counters without the error
 samples, then feature by feature, each in its own transaction; only what fails alone is
 dropped, counted in :data:`rejected` and logged.
