@@ -48,10 +48,9 @@ def main() -> None:
     import sentry_sdk
 
     import django_tracekit as tracekit
-    from django_tracekit import errors
+    from django_tracekit import errors, sentry
     from django_tracekit.conf import get_config
-    from django_tracekit.integrations import sentry
-    from django_tracekit.integrations.sentry import events
+    from django_tracekit.sentry import events
 
     status = sentry.install(get_config())
     assert status.enabled, status.reason

@@ -37,6 +37,6 @@ class TracekitConfig(AppConfig):
             celery.install()
         bootstrap.setup(config)
         if config.sentry_dsn or "sentry_sdk" in sys.modules:
-            from django_tracekit.integrations import sentry
+            from django_tracekit import sentry
 
             sentry.install(config)

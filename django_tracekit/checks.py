@@ -45,7 +45,7 @@ def check_sentry(app_configs: Sequence[AppConfig] | None = None,
     config = get_config()
     if not config.sentry_dsn and "sentry_sdk" not in sys.modules:
         return []
-    from django_tracekit.integrations.sentry import check_sentry as sentry_checks
+    from django_tracekit.sentry import check_sentry as sentry_checks
 
     return sentry_checks(config)
 

@@ -29,12 +29,13 @@ import importlib.util
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from django.core.checks import CheckMessage
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.trace import Span
 
 if TYPE_CHECKING:
-    from django_tracekit.conf import Config, Problem
+    from django_tracekit.conf import Config
 
 Role = Literal["source", "destination"]
 Phase = Literal["import", "ready"]
@@ -80,8 +81,9 @@ class Integration:
             return f"{', '.join(missing)} not installed{hint}"
         return None
 
-    def checks(self) -> Sequence[Problem]:
-        """System-check problems of this integration's settings (checked even when off)."""
+    def checks(self) -> Sequence[CheckMessage]:
+        """System-check messages (``django_tracekit.E0xx``/``W0xx``) of this integration;
+        asked whether it is on or off (a DSN without its SDK is worth an error)."""
         return ()
 
     # -- contributing --------------------------------------------------------------------

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Sequence
+
+from django.core.checks import CheckMessage
 
 from django_tracekit.integrations.base import Integration
+from django_tracekit.sentry.checks import check_sentry, sentry_wanted
 
 
 class SentryIntegration(Integration):
@@ -14,12 +17,15 @@ class SentryIntegration(Integration):
     extra = "sentry"
 
     def refusal(self) -> str | None:
-        if not self.config.sentry_dsn and "sentry_sdk" not in sys.modules:
-            return ("no DSN (TRACEKIT['SENTRY']['DSN'] or SENTRY_DSN) and no Sentry SDK "
+        if not sentry_wanted(self.config):
+            return ("no DSN (TRACEKIT['SENTRY']['DSN'] or SENTRY_DSN) and no Sentry client "
                     "initialised by the application")
         return super().refusal()
 
-    def setup_once(self) -> None:
-        from django_tracekit.integrations import sentry
+    def checks(self) -> Sequence[CheckMessage]:
+        return check_sentry(self.config)
 
-        sentry.install(self.config)
+    def setup_once(self) -> None:
+        from django_tracekit.sentry.client import install
+
+        install(self.config)

@@ -10,7 +10,7 @@ from typing import Any
 from opentelemetry import trace
 
 from django_tracekit import errors
-from django_tracekit.integrations.sentry import events, markers, scrub, state
+from django_tracekit.sentry import events, markers, scrub, state
 
 logger = logging.getLogger("django_tracekit")
 

@@ -16,7 +16,7 @@ from opentelemetry import trace
 from sentry_sdk.integrations import Integration
 
 from django_tracekit import errors
-from django_tracekit.integrations.sentry import events, processor, scrub
+from django_tracekit.sentry import events, processor, scrub
 
 logger = logging.getLogger("django_tracekit")
 

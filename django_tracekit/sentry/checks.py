@@ -7,7 +7,7 @@ import sys
 from django.core.checks import CheckMessage, Error
 
 from django_tracekit.conf import Config
-from django_tracekit.integrations.sentry import version
+from django_tracekit.sentry import version
 
 
 def client_active() -> bool:

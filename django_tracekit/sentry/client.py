@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 
 from django_tracekit.conf import Config
-from django_tracekit.integrations.sentry import checks, scrub, state, version
+from django_tracekit.sentry import checks, scrub, state, version
 
 logger = logging.getLogger("django_tracekit")
 
@@ -69,7 +69,7 @@ def _install(config: Config) -> Status:
 
     import sentry_sdk
 
-    from django_tracekit.integrations.sentry import integration
+    from django_tracekit.sentry import sdk_integration
 
     in_app = _in_app_packages(config)
     # Set before the hooks exist: events captured from then on are forwarded and adopted.
@@ -77,7 +77,7 @@ def _install(config: Config) -> Status:
                                    max_frames=config.max_frames)
     owns = False
     if checks.client_active():
-        integration.setup_for_existing_client()
+        sdk_integration.setup_for_existing_client()
         reason = "using the Sentry client the application initialised"
     elif config.sentry_dsn:
         try:
@@ -88,7 +88,7 @@ def _install(config: Config) -> Status:
                 in_app_exclude=[state.OUR_PACKAGE],
                 # The error convention: no local variable values unless asked for.
                 include_local_variables=config.capture_locals,
-                integrations=[integration.TracekitIntegration()],
+                integrations=[sdk_integration.TracekitIntegration()],
                 # Not setting traces_sample_rate/traces_sampler keeps Sentry tracing off.
             )
         except Exception as exc:  # a bad option must not break the application

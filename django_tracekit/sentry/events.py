@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 from opentelemetry.trace import Span, SpanKind
 
 from django_tracekit import errors, naming
-from django_tracekit.integrations.sentry import markers, state
-from django_tracekit.integrations.sentry.state import OUR_PACKAGE, Settings, is_in_app
+from django_tracekit.sentry import markers, state
+from django_tracekit.sentry.state import OUR_PACKAGE, Settings, is_in_app
 
 TAG_FEATURE = "tracekit.feature"
 TAG_KIND = "tracekit.kind"
@@ -25,7 +25,7 @@ TAG_SAMPLED = "tracekit.sampled"
 HINT_KEY = "tracekit"
 
 # Frames of these modules are the error convention itself, not the site that recorded.
-_INTERNAL_MODULES = ("django_tracekit.errors", "django_tracekit.integrations.sentry")
+_INTERNAL_MODULES = ("django_tracekit.errors", "django_tracekit.sentry")
 _REQUEST_SITES = ("django_tracekit.http", "django_tracekit.middleware")
 _TASK_SITES = ("django_tracekit.integrations.celery",)
 
