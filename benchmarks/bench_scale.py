@@ -1,0 +1,235 @@
+"""Stats at scale: N processes flushing at once, each through its own StatsProcessor into
+``django_tracekit.stats.store.write``, on SQLite and PostgreSQL.
+
+Shows what the database sees: rows written per flush are processes x features (x the
+minute/hour/day rollup and the latency histogram's non-empty bins), never the number of
+requests (10x more requests per flush: the same rows); and what the tables grow by.
+The paper calculation for 100 processes x 1,000 features x 10 s is docs/SCALE.md.
+
+Run: .venv/bin/python benchmarks/bench_scale.py  (PostgreSQL part needs 127.0.0.1:5432).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import django
+from django.conf import settings
+
+# Each feature's calls take one of these durations: 8 histogram bins per feature and
+# minute, as a feature whose latency spreads over ~1-35 ms.
+DURATIONS_MS = (1, 2, 3, 5, 8, 13, 21, 34)
+ROUNDS = 3  # flushes per configuration (the same minute: later ones add to the same rows)
+GROWTH_MINUTES = 60  # minutes of 1,000 features written to measure bytes per row
+
+
+@dataclass
+class Round:
+    rows_per_process: list[int]
+    seconds: float  # wall time of the slowest flush (they run at once)
+
+
+def configure(database: dict[str, object]) -> None:
+    settings.configure(
+        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "django_tracekit"],
+        DATABASES={"default": database}, USE_TZ=True, SECRET_KEY="bench",
+        TRACEKIT={"ENABLED": False}, LOGGING_CONFIG=None)
+    django.setup()
+
+
+def make_process(features: int) -> tuple[Callable[[int, int], None], Callable[[], int]]:
+    """One simulated process: its own provider and StatsProcessor (as after a fork); returns
+    ``feed(requests_per_feature, minute_start_ns)`` and ``flush() -> rows written``."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import SpanKind
+
+    from django_tracekit.stats import store
+    from django_tracekit.stats.processor import StatsProcessor
+
+    written: list[int] = []
+
+    def writer(increments: object, errors: object) -> int:
+        rows = store.write(increments, errors)  # type: ignore[arg-type]
+        written.append(rows)
+        return rows
+
+    processor = StatsProcessor(writer, start_thread=False)
+    provider = TracerProvider(resource=Resource({"service.name": "shop-web"}))
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("django_tracekit")
+    names = [f"GET /shop/view{i}/" for i in range(features)]
+
+    def feed(requests_per_feature: int, minute_start_ns: int) -> None:
+        end = minute_start_ns + 30 * 10**9  # mid-minute: one minute bucket per feature
+        for n in range(requests_per_feature):
+            duration = DURATIONS_MS[n % len(DURATIONS_MS)] * 10**6
+            for name in names:
+                tracer.start_span(name, kind=SpanKind.SERVER,
+                                  start_time=end - duration).end(end_time=end)
+
+    def flush() -> int:
+        written.clear()
+        processor.flush()
+        return sum(written)
+
+    return feed, flush
+
+
+def flush_round(processes: list[tuple[Callable[[int, int], None], Callable[[], int]]],
+                requests_per_feature: int) -> Round:
+    """Every process aggregates its requests, then all flush at the same instant (the worst
+    case: real processes flush out of phase)."""
+    from django.db import connection
+
+    minute = int(time.time()) // 60 * 60 * 10**9
+    for feed, _ in processes:
+        feed(requests_per_feature, minute)
+    rows = [0] * len(processes)
+    seconds = [0.0] * len(processes)
+    start = threading.Barrier(len(processes))
+
+    def run(index: int) -> None:
+        start.wait()
+        began = time.perf_counter()
+        rows[index] = processes[index][1]()
+        seconds[index] = time.perf_counter() - began
+        connection.close()  # this thread's connection
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(processes))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return Round(rows, max(seconds))
+
+
+def bench_writes(label: str) -> None:
+    print(f"\n## {label}: rows written per flush (all processes flushing at once)")
+    print("| processes | features | requests per flush per process | rows per flush per "
+          "process | rows per flush, all | slowest flush s (median) | rows/s the DB took |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    configurations = [(4, 1000, 10), (4, 1000, 100),  # 10x requests: the same rows
+                      (1, 1000, 10), (16, 1000, 10),  # rows grow with processes
+                      (4, 100, 10)]  # and with features
+    per_process: dict[tuple[int, int, int], int] = {}
+    for n_processes, features, per_feature in configurations:
+        processes = [make_process(features) for _ in range(n_processes)]
+        rounds = [flush_round(processes, per_feature) for _ in range(ROUNDS)]
+        rows = {r for rnd in rounds for r in rnd.rows_per_process}
+        assert len(rows) == 1, f"processes wrote different row counts: {rows}"
+        each = rows.pop()
+        per_process[(n_processes, features, per_feature)] = each
+        seconds = statistics.median(r.seconds for r in rounds)
+        total = each * n_processes
+        print(f"| {n_processes} | {features:,} | {features * per_feature:,} | {each:,} | "
+              f"{total:,} | {seconds:.3f} | {total / seconds:,.0f} |")
+    ratio = per_process[(4, 1000, 100)] / per_process[(4, 1000, 10)]
+    print(f"\n10x requests per flush -> rows per flush x{ratio:.2f}; "
+          f"16 vs 1 process -> rows per process x"
+          f"{per_process[(16, 1000, 10)] / per_process[(1, 1000, 10)]:.2f} "
+          f"(total x{16 * per_process[(16, 1000, 10)] / per_process[(1, 1000, 10)]:.0f}); "
+          f"1,000 vs 100 features -> x"
+          f"{per_process[(4, 1000, 10)] / per_process[(4, 100, 10)]:.1f}")
+    each = per_process[(1, 1000, 10)]
+    print(f"Per feature and flush: {each / 1000:g} rows = 3 resolutions x (1 counter row + "
+          f"{len(DURATIONS_MS)} histogram bins). 100 processes x 1,000 features every 10 s: "
+          f"{100 * each / 10:,.0f} row upserts/s (docs/SCALE.md).")
+
+
+def bench_growth(label: str) -> None:
+    """Bytes per stored row: one process writing ``GROWTH_MINUTES`` minutes of 1,000
+    features (distinct rows: processes add to the same rows, they do not add rows)."""
+    from django.db import connection
+
+    from django_tracekit.models import LatencyBucket, UsageBucket
+
+    tables = [model._meta.db_table for model in (UsageBucket, LatencyBucket)]
+    with connection.cursor() as cursor:  # fresh storage: no space left by bench_writes
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {', '.join(tables)}")
+        else:
+            for table in tables:
+                cursor.execute(f"DELETE FROM {table}")
+            cursor.execute("VACUUM")
+    feed, flush = make_process(1000)
+    first = (int(time.time()) // 86400 * 86400 - 86400) * 10**9  # yesterday, 00:00
+    for minute in range(GROWTH_MINUTES):
+        feed(len(DURATIONS_MS), first + minute * 60 * 10**9)
+        flush()
+    sizes = {}
+    for model in (UsageBucket, LatencyBucket):
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # Live rows only: the hour and day rows were updated 60 times; autovacuum
+                # lets their old versions' space be reused, FULL hands it back to measure.
+                cursor.execute(f"VACUUM FULL {table}")
+                cursor.execute("SELECT pg_total_relation_size(%s)", [table])
+            else:
+                cursor.execute("SELECT SUM(pgsize) FROM dbstat WHERE name IN "
+                               "(SELECT name FROM sqlite_master WHERE tbl_name = %s)", [table])
+            size = int(cursor.fetchone()[0])
+        sizes[table] = (model.objects.count(), size)
+    print(f"\n## {label}: stored size (table + indexes), {GROWTH_MINUTES} minutes x 1,000 "
+          "features")
+    print("| table | rows | bytes | bytes per row |")
+    print("|---|---:|---:|---:|")
+    for table, (rows, size) in sizes.items():
+        print(f"| {table} | {rows:,} | {size:,} | {size / rows:.0f} |")
+
+
+def run_all(label: str) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    bench_writes(label)
+    bench_growth(label)
+
+
+def main() -> None:
+    target = os.environ.get("TK_BENCH_DB", "sqlite")
+    if target == "sqlite":
+        path = Path(tempfile.mkdtemp()) / "bench.sqlite3"
+        # WAL, and a busy timeout long enough for 16 writers taking turns.
+        configure({"ENGINE": "django.db.backends.sqlite3", "NAME": str(path),
+                   "OPTIONS": {"timeout": 60, "init_command": "PRAGMA journal_mode=WAL;"}})
+        run_all("SQLite")
+        # PostgreSQL in its own process (settings are configured once per process).
+        subprocess.run([sys.executable, __file__], env={**os.environ, "TK_BENCH_DB": "postgres"},
+                       check=False)
+        return
+    import psycopg
+
+    name = f"tracekit_bench_scale_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True)
+    except psycopg.OperationalError as exc:
+        print(f"\n(PostgreSQL not reachable, skipped: {exc})")
+        return
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        configure({"ENGINE": "django.db.backends.postgresql", "NAME": name,
+                   "USER": "postgres", "HOST": "127.0.0.1", "PORT": "5432"})
+        run_all("PostgreSQL")
+        from django.db import connections
+
+        connections.close_all()
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
