@@ -52,7 +52,7 @@ class LocalDestination:
     flushed first and in the caller's thread at every :func:`flush` and exit."""
 
     name: str  # for the startup line: "stats"
-    factory: ProcessorFactory  # None when this destination is off
+    factory: ProcessorFactory  # returns None when this destination is off
 
 
 local_destinations: list[LocalDestination] = []
@@ -62,6 +62,7 @@ def register_local(name: str, factory: ProcessorFactory) -> None:
     """Add a local destination (idempotent); before :func:`setup` to take effect."""
     if all(d.factory is not factory for d in local_destinations):
         local_destinations.append(LocalDestination(name, factory))
+
 
 # Integrations that must see sampled-out spans (stats: exact counts) wrap our sampler.
 SamplerWrapper = Callable[[Sampler, Config], Sampler]
@@ -240,13 +241,14 @@ def shutdown(timeout_s: float = EXIT_TIMEOUT_S) -> None:
         current.shut_down_pid = os.getpid()
     try:
         _flush_local(current)
-        _shutdown_exporters(current, time.monotonic() + timeout_s)
+        _shutdown_exporters(current, timeout_s)
     except Exception:
         logger.warning("tracekit: shutdown failed", exc_info=True)
 
 
-def _shutdown_exporters(current: State, deadline: float) -> None:
+def _shutdown_exporters(current: State, timeout_s: float) -> None:
     """All exporters at once (one deadline for all, not one each), then the provider."""
+    deadline = time.monotonic() + timeout_s
     finished: dict[int, bool] = {}
 
     def stop(index: int, processor: SpanProcessor) -> Callable[[], None]:
@@ -276,7 +278,7 @@ def _shutdown_exporters(current: State, deadline: float) -> None:
                 late.append(type(processor).__name__)
     if late:
         logger.warning("tracekit: exit: export did not finish within %.1f s; dropped what was "
-                       "not sent (%s)", EXIT_TIMEOUT_S, ", ".join(late))
+                       "not sent (%s)", timeout_s, ", ".join(late))
     if current.owns_provider and current.provider is not None:
         # Processors the application added to our provider; ours return at once now.
         run_within(current.provider.shutdown, deadline - time.monotonic(), "tracekit-exit")
