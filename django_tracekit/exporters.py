@@ -39,6 +39,8 @@ _OTLP_MODULES = {
     "grpc": "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
 }
 _LOG_EVERY_S = 60.0
+# What an exit may wait for export (per process, all exporters together).
+EXIT_TIMEOUT_S = 1.0
 # The SDK's and exporters' own loggers: with a collector down they log every retry and every
 # dropped span; RateLimitFilter keeps one line per message a minute.
 SDK_EXPORT_LOGGERS = (
@@ -259,7 +261,7 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
                 logger.debug("tracekit: %s flush failed", self.exporter.label, exc_info=True)
 
         done, self._busy = run_within(work, timeout_s, "tracekit-export-flush", self._busy)
-        return done and all(result)
+        return done and result == [True]
 
     def shutdown(self, timeout_s: float | None = None) -> bool:  # type: ignore[override]
         """Stop; export what is queued within ``timeout_s`` (default: :data:`EXIT_TIMEOUT_S`),
@@ -281,9 +283,6 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         self.accepted = 0
         self._busy = None
 
-
-# What an exit may wait for export (per process, all exporters together).
-EXIT_TIMEOUT_S = 1.0
 
 _bounded: weakref.WeakSet[BoundedBatchSpanProcessor] = weakref.WeakSet()
 
