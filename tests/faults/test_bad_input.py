@@ -197,6 +197,7 @@ def _lines(log: str, *needles: str) -> list[str]:
     return [line for line in log.splitlines() if any(n in line.lower() for n in needles)]
 
 
+@pytest.mark.requires("opentelemetry.exporter.otlp.proto.http")  # the server exports spans
 def test_malformed_propagation_headers_are_logged_once_a_minute(gunicorn: Server) -> None:
     for _ in range(REQUESTS):
         reply = gunicorn.request("/hello/", headers={"baggage": BAD_BAGGAGE})
