@@ -438,6 +438,9 @@ def main() -> None:
         print(f"- kept span{label}: {kept / sdk:.3f}x SDK start_as_current_span (goal <= "
               f"0.25): {'met' if kept <= 0.25 * sdk else 'NOT met'}")
     print(f"(total {time.perf_counter() - started:.0f} s)")
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
