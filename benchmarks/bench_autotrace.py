@@ -22,8 +22,10 @@ Spans go to a BatchSpanProcessor with a null exporter (export is off the request
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -328,7 +330,6 @@ def f{i}(items, factor=2):
 
 
 def _startup_project(tmp: Path) -> Path:
-    import shutil
 
     project = tmp / "example_project"
     shutil.copytree(ROOT / "example_project", project,
@@ -360,7 +361,6 @@ def startup(rounds: int) -> dict[str, float]:
     project added; wall time per process: without tracekit, with tracekit and no bytecode
     cache (every process rewrites and compiles: the behaviour before the cache), with the
     cache warm."""
-    import shutil
 
     tmp = Path(tempfile.mkdtemp(prefix="tk-startup-"))
     project = _startup_project(tmp)
@@ -419,6 +419,8 @@ def main() -> None:
     for key in [k for k in os.environ if k.startswith("OTEL_")]:
         del os.environ[key]  # the default configuration: nothing from the environment
     tmp = Path(tempfile.mkdtemp(prefix="tk-bench-"))
+    # Registered first, so it runs last: after tracekit's exit flush of the stats.
+    atexit.register(shutil.rmtree, tmp, True)
     _setup_django(tmp)
     from django_tracekit.autotrace import runtime
 
@@ -438,9 +440,6 @@ def main() -> None:
         print(f"- kept span{label}: {kept / sdk:.3f}x SDK start_as_current_span (goal <= "
               f"0.25): {'met' if kept <= 0.25 * sdk else 'NOT met'}")
     print(f"(total {time.perf_counter() - started:.0f} s)")
-    import shutil
-
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
