@@ -330,7 +330,6 @@ def f{i}(items, factor=2):
 
 
 def _startup_project(tmp: Path) -> Path:
-
     project = tmp / "example_project"
     shutil.copytree(ROOT / "example_project", project,
                     ignore=shutil.ignore_patterns("__pycache__", "var", "*.pyc"))
@@ -361,7 +360,6 @@ def startup(rounds: int) -> dict[str, float]:
     project added; wall time per process: without tracekit, with tracekit and no bytecode
     cache (every process rewrites and compiles: the behaviour before the cache), with the
     cache warm."""
-
     tmp = Path(tempfile.mkdtemp(prefix="tk-startup-"))
     project = _startup_project(tmp)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "DJANGO_"))}
