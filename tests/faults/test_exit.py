@@ -113,8 +113,21 @@ print(f"WORK-DONE {time.time()!r}", flush=True)
 
 def test_management_command_exit_does_not_wait_for_the_collector(
         collector: SimpleNamespace, tmp_path: Path) -> None:
+    exit_command(collector, tmp_path, {})
+
+
+@pytest.mark.requires("opentelemetry.exporter.otlp.proto.grpc", "grpc")
+@pytest.mark.parametrize("fault", ["down", "black-holed"])
+def test_management_command_exit_over_grpc_does_not_wait_for_the_collector(
+        fault: str, tmp_path: Path) -> None:
+    with COLLECTORS[fault]() as running:
+        exit_command(SimpleNamespace(kind=f"{fault} (grpc)", endpoint=running.endpoint),
+                     tmp_path, {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+
+
+def exit_command(collector: SimpleNamespace, tmp_path: Path, env: dict[str, str]) -> None:
     db = tmp_path / "stats.sqlite3"
-    endpoint = {"TRACEKIT_TEST_OTLP_ENDPOINT": collector.endpoint}
+    endpoint = {"TRACEKIT_TEST_OTLP_ENDPOINT": collector.endpoint, **env}
     migrate(WEB_SETTINGS, db, **endpoint)
     done = subprocess.run([sys.executable, "-m", "django", "shell", "-c", WORK], cwd=REPO,
                           env=clean_env(WEB_SETTINGS, TRACEKIT_TEST_DB=str(db), **endpoint),
