@@ -66,6 +66,8 @@ DATABASES = {"default": _database(os.environ.get("DATABASE_URL"))}
 # CELERY_BROKER_URL=redis://127.0.0.1:6379/0 (or amqp://…) to use a real one.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's own filesystem transport can hand a busy worker a half-written message.
+    CELERY_BROKER_TRANSPORT = "filesystem_broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "broker"),
         "data_folder_out": str(VAR_DIR / "broker"),

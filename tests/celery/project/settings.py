@@ -30,6 +30,8 @@ _data = Path(os.environ.get("TK_CELERY_DATA", "/tmp/tracekit-celery"))
 CELERY_BROKER_URL = os.environ.get("TK_CELERY_BROKER", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded default: messages are files; in == out, so producer and worker share them.
+    # Written atomically: kombu's own transport lets a busy worker read a half-written one.
+    CELERY_BROKER_TRANSPORT = "example_project.filesystem_broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_data / "broker"),
         "data_folder_out": str(_data / "broker"),
