@@ -36,9 +36,9 @@ from django_tracekit.conf import Config
 from django_tracekit.exporters import (
     EXIT_TIMEOUT_S,
     BoundedBatchSpanProcessor,
+    BoundedRunner,
     build_processors,
     describe,
-    run_within,
 )
 
 logger = logging.getLogger("django_tracekit")
@@ -91,6 +91,25 @@ class State:
 
 _lock = threading.Lock()
 _state: State | None = None
+_runner: BoundedRunner | None = None
+
+
+def _exit_runner() -> BoundedRunner:
+    """The thread that runs what the exit waits on with a deadline (foreign processors, the
+    provider's shutdown). Started by the setup, not at exit (see BoundedRunner)."""
+    global _runner
+    if _runner is None:
+        _runner = BoundedRunner("tracekit-exit")
+    return _runner
+
+
+def _restart_exit_runner_in_child() -> None:
+    if _runner is not None:
+        _runner.start()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_restart_exit_runner_in_child)
 
 
 def state() -> State | None:
@@ -173,6 +192,7 @@ def _setup(config: Config) -> State:
         provider.add_span_processor(processor)
     tracer_module.set_tracer(provider.get_tracer(tracer_module.INSTRUMENTATION_NAME, __version__))
     _announce(config, exporters, local_names, attach)
+    _exit_runner()  # now: no thread can be started once the interpreter is exiting
     # Registered after the application's provider (if any) and after stats' own hook:
     # atexit is LIFO, so this runs before both.
     atexit.register(shutdown)
@@ -247,39 +267,23 @@ def shutdown(timeout_s: float = EXIT_TIMEOUT_S) -> None:
 
 
 def _shutdown_exporters(current: State, timeout_s: float) -> None:
-    """All exporters at once (one deadline for all, not one each), then the provider."""
+    """Every exporter, then the provider, within one deadline for all (not one each)."""
     deadline = time.monotonic() + timeout_s
-    finished: dict[int, bool] = {}
-
-    def stop(index: int, processor: SpanProcessor) -> Callable[[], None]:
-        def work() -> None:
-            try:
-                if isinstance(processor, BoundedBatchSpanProcessor):
-                    finished[index] = processor.shutdown(deadline - time.monotonic())
-                else:  # a factory's own processor: bounded by abandoning this thread
-                    processor.shutdown()
-                    finished[index] = True
-            except Exception:
-                logger.debug("tracekit: exporter shutdown failed", exc_info=True)
-        return work
-
-    threads = [threading.Thread(target=stop(i, p), name="tracekit-exit", daemon=True)
-               for i, p in enumerate(current.exporters)]
-    for thread in threads:
-        thread.start()
     late: list[str] = []
-    for index, (processor, thread) in enumerate(zip(current.exporters, threads, strict=True)):
-        # The bounded ones return by the deadline themselves: a little slack to see it.
-        thread.join(max(0.0, deadline - time.monotonic()) + 0.05)
-        if not finished.get(index, False):
+    for processor in current.exporters:
+        remaining = deadline - time.monotonic()
+        try:
             if isinstance(processor, BoundedBatchSpanProcessor):
-                late.append(f"{processor.exporter.label}: {processor.unsent()} span(s)")
-            else:
-                late.append(type(processor).__name__)
+                if not processor.shutdown(remaining):
+                    late.append(f"{processor.exporter.label}: {processor.unsent()} span(s)")
+            elif not _exit_runner().run(processor.shutdown, remaining):
+                late.append(type(processor).__name__)  # a factory's own processor
+        except Exception:
+            logger.debug("tracekit: exporter shutdown failed", exc_info=True)
     if late:
         logger.warning("tracekit: exit: export did not finish within %.1f s; dropped what was "
                        "not sent (%s)", timeout_s, ", ".join(late))
     if current.owns_provider and current.provider is not None:
         # Processors the application added to our provider; ours return at once now.
-        run_within(current.provider.shutdown, deadline - time.monotonic(), "tracekit-exit")
+        _exit_runner().run(current.provider.shutdown, deadline - time.monotonic())
 

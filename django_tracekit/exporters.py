@@ -3,8 +3,9 @@
 Every exporter is wrapped so that (1) it is rebuilt in a forked child instead of reusing
 the parent's sockets, (2) its failures are logged (rate-limited, the SDK's own export
 warnings included) and never reach the application, and (3) flushing and shutting it down
-never take longer than the caller allows: the work runs on a daemon thread the caller
-waits for until its deadline, then leaves behind (a collector that is down, black-holed
+never take longer than the caller allows: the work runs on a daemon thread started ahead
+of time (:class:`BoundedRunner`) that the caller waits for until its deadline, then leaves
+behind (a collector that is down, black-holed
 or slow costs a process exit at most that deadline; what did not go out is dropped and
 counted).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import queue
 import threading
 import time
 import weakref
@@ -69,23 +71,60 @@ def import_string(path: str) -> Any:
 # --- bounded waiting ----------------------------------------------------------------------
 
 
-def run_within(work: Callable[[], object], timeout_s: float, name: str,
-               busy: threading.Thread | None = None) -> tuple[bool, threading.Thread | None]:
-    """Run ``work`` on a daemon thread and wait for it at most ``timeout_s``.
+class BoundedRunner:
+    """A daemon thread started ahead of time that runs one job at a time, so that a caller
+    can wait for a job with a deadline and then leave it behind.
 
-    Returns ``(finished, thread)``: ``thread`` is the one still running when the time is
-    up (the caller passes it back as ``busy`` so a stuck export is waited on again rather
-    than joined by a pile of new threads), else ``None``. ``work`` must not raise.
-    """
-    deadline = time.monotonic() + max(0.0, timeout_s)
-    if busy is not None and busy.is_alive():
-        busy.join(max(0.0, deadline - time.monotonic()))
-        if busy.is_alive():
-            return False, busy
-    thread = threading.Thread(target=work, name=name, daemon=True)
-    thread.start()
-    thread.join(max(0.0, deadline - time.monotonic()))
-    return (False, thread) if thread.is_alive() else (True, None)
+    Started when it is built and again in a forked child, never at exit: Python 3.12+
+    refuses to start a thread once the interpreter is finalizing (atexit). A job still
+    running when the next one comes delays it (a stuck export is waited on again, not
+    joined by a pile of threads)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self.start()
+
+    def start(self) -> None:
+        """Start the thread (after a fork: the child's own). Silent if it cannot be."""
+        jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        thread = threading.Thread(target=self._loop, args=(jobs,), name=self.name, daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # interpreter finalizing: callers get False from run()
+            self._thread = None
+            return
+        self._jobs, self._thread, self._pid = jobs, thread, os.getpid()
+
+    @staticmethod
+    def _loop(jobs: queue.SimpleQueue[Callable[[], None]]) -> None:
+        while True:
+            jobs.get()()
+
+    @property
+    def alive(self) -> bool:
+        return (self._thread is not None and self._pid == os.getpid()
+                and self._thread.is_alive())
+
+    def run(self, work: Callable[[], object], timeout_s: float) -> bool:
+        """Run ``work`` (which must not raise) and wait at most ``timeout_s``; ``True`` if
+        it finished in time."""
+        if not self.alive:
+            self.start()
+            if not self.alive:
+                return False
+        done = threading.Event()
+
+        def job() -> None:
+            try:
+                work()
+            finally:
+                done.set()
+
+        self._jobs.put(job)
+        return done.wait(max(0.0, timeout_s))
 
 
 class RateLimitFilter(logging.Filter):
@@ -227,16 +266,17 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
     """The SDK's batch processor whose ``force_flush`` and ``shutdown`` return in time.
 
     The SDK's versions wait for the exporter, which retries for up to its timeout (10 s)
-    per batch and ignores the flush timeout. Here they run on a daemon thread that the
-    caller waits for until its deadline; the spans not exported by then are dropped (the
-    thread goes on trying while the process lives) and counted by :meth:`unsent`.
+    per batch and ignores the flush timeout. Here they run on this processor's
+    :class:`BoundedRunner`, waited for until the caller's deadline; the spans not exported
+    by then are dropped (the runner goes on trying while the process lives) and counted by
+    :meth:`unsent`.
     """
 
     def __init__(self, exporter: GuardedExporter, **options: Any) -> None:
         super().__init__(exporter, **options)
         self.exporter = exporter
         self.accepted = 0  # sampled spans queued in this process (approximate under races)
-        self._busy: threading.Thread | None = None
+        self._runner = BoundedRunner("tracekit-export-exit")
         _bounded.add(self)
 
     def on_end(self, span: ReadableSpan) -> None:
@@ -260,8 +300,7 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
             except Exception:
                 logger.debug("tracekit: %s flush failed", self.exporter.label, exc_info=True)
 
-        done, self._busy = run_within(work, timeout_s, "tracekit-export-flush", self._busy)
-        return done and result == [True]
+        return self._runner.run(work, timeout_s) and result == [True]
 
     def shutdown(self, timeout_s: float | None = None) -> bool:  # type: ignore[override]
         """Stop; export what is queued within ``timeout_s`` (default: :data:`EXIT_TIMEOUT_S`),
@@ -275,13 +314,11 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
             except Exception:
                 logger.debug("tracekit: %s shutdown failed", self.exporter.label, exc_info=True)
 
-        done, self._busy = run_within(work, EXIT_TIMEOUT_S if timeout_s is None else timeout_s,
-                                      "tracekit-export-shutdown", self._busy)
-        return done
+        return self._runner.run(work, EXIT_TIMEOUT_S if timeout_s is None else timeout_s)
 
     def _after_fork_in_child(self) -> None:
         self.accepted = 0
-        self._busy = None
+        self._runner.start()
 
 
 _bounded: weakref.WeakSet[BoundedBatchSpanProcessor] = weakref.WeakSet()

@@ -274,3 +274,30 @@ print("WORK-DONE", flush=True)
     dropped = [line for line in result.stderr.splitlines() if "tracekit: exit:" in line]
     assert dropped == ["WARNING:django_tracekit:tracekit: exit: export did not finish within "
                        "1.0 s; dropped what was not sent (OTLP http/protobuf: 40 span(s))"]
+
+
+def test_exit_never_waits_on_an_export_that_hangs_whatever_the_python_version() -> None:
+    """The exit path starts no thread (Python 3.12+ refuses to at exit) and leaves a hung
+    export behind within its deadline, counting what it dropped; the core profile runs
+    this on the oldest and newest supported Python (.ci/matrix)."""
+    code = """
+import time
+import django_tracekit as tracekit
+for _ in range(25):
+    with tracekit.span("work"):
+        pass
+time.sleep(0.2)  # let the batch processor pick the spans up: its export now hangs
+print("EXITING", time.monotonic(), flush=True)
+"""
+    import time
+
+    result = check(run_django(code, {"TRACEKIT": {
+        "EXPORTER": "tests.support.exporters.hanging", "STATS": {"ENABLED": False}}},
+        env={"OTEL_BSP_SCHEDULE_DELAY": "10"}))
+    exited = time.monotonic()
+    started_exit = float(result.stdout.split("EXITING", 1)[1].split()[0])
+    assert "Traceback" not in result.stderr and "shutdown failed" not in result.stderr
+    assert "tracekit: exit: export did not finish within 1.0 s" in result.stderr
+    assert "tests.support.exporters.hanging: 25 span(s)" in result.stderr
+    # Generous: the bound is ~1 s of waiting; interpreter teardown and a loaded machine add.
+    assert exited - started_exit < 10
