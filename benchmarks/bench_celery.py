@@ -70,13 +70,8 @@ def _setup(contender: str) -> None:
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         TRACEKIT={"EXPORTER": "bench_celery.NullExporter", "STATS": {"ENABLED": False},
                   "PROJECT_NAME": "bench"})
-    django.setup()
-    if contender == "tracekit":
-        # What apps.py's ready() does when celery is installed.
-        from django_tracekit.integrations import celery as tk_celery
-
-        tk_celery.install()
-    elif contender == "contrib":
+    django.setup()  # tracekit: its registry turns the Celery integration on
+    if contender == "contrib":
         from opentelemetry import trace
         from opentelemetry.instrumentation.celery import CeleryInstrumentor
         from opentelemetry.sdk.trace import TracerProvider

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
-import sys
 from typing import Any
 
 from django.apps import AppConfig
@@ -16,27 +14,15 @@ class TracekitConfig(AppConfig):
         super().__init__(app_name, app_module)
         # Auto-tracing rewrites modules as they are imported, so it starts here: with
         # "django_tracekit" first in INSTALLED_APPS, before any other app's code is imported.
-        # On by default (INCLUDE: the modules under BASE_DIR); AUTOTRACE INCLUDE [] turns it off.
-        from django_tracekit import autotrace
+        from django_tracekit import bootstrap
+        from django_tracekit.conf import get_config
 
-        autotrace.install()
+        bootstrap.setup_early(get_config())
 
     def ready(self) -> None:
+        # Every integration of the registry that is on (django_tracekit.integrations), then
+        # the TracerProvider; each integration imports its library only when it is on.
         from django_tracekit import bootstrap, checks  # noqa: F401  (registers the checks)
         from django_tracekit.conf import get_config
 
-        config = get_config()
-        # Integrations register their processors/hooks before the provider is built.
-        # Each is imported only when its library is installed (and, for Sentry, in use).
-        from django_tracekit import stats
-
-        stats.install()
-        if importlib.util.find_spec("celery") is not None:
-            from django_tracekit.integrations import celery
-
-            celery.install()
-        bootstrap.setup(config)
-        if config.sentry_dsn or "sentry_sdk" in sys.modules:
-            from django_tracekit import sentry
-
-            sentry.install(config)
+        bootstrap.setup(get_config())

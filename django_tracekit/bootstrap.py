@@ -1,6 +1,9 @@
 """Process-wide OpenTelemetry setup from the validated settings: once per process.
 
-- No provider yet: build ours (resource, parent-based ratio sampler, export processors).
+- The integrations (:data:`django_tracekit.integrations.REGISTRY`) that are on contribute
+  their span processors, sampler wrappers, hooks (``setup_once``), expected exceptions and
+  error listeners, in registry order; one that fails is logged and left out.
+- No provider yet: build ours (resource, parent-based ratio sampler, the processors).
 - An SDK provider already set by the application (``opentelemetry-instrument``, custom
   code): attach tracekit's processors to it instead of replacing it. Its sampler, resource
   and exporters stay in charge; ours are added only if ``TRACEKIT['EXPORTER']`` is explicit,
@@ -23,50 +26,26 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
+from django_tracekit import errors, integrations
 from django_tracekit import tracer as tracer_module
 from django_tracekit.conf import Config
 from django_tracekit.exporters import (
     EXIT_TIMEOUT_S,
     BoundedBatchSpanProcessor,
     BoundedRunner,
-    build_processors,
     describe,
 )
+from django_tracekit.integrations.base import Integration
 
 logger = logging.getLogger("django_tracekit")
-
-ProcessorFactory = Callable[[Config], SpanProcessor | None]
-
-
-@dataclass(frozen=True)
-class LocalDestination:
-    """Where tracekit itself keeps spans (stats, the trace store), whatever the exporter:
-    flushed first and in the caller's thread at every :func:`flush` and exit."""
-
-    name: str  # for the startup line: "stats"
-    factory: ProcessorFactory  # returns None when this destination is off
-
-
-local_destinations: list[LocalDestination] = []
-
-
-def register_local(name: str, factory: ProcessorFactory) -> None:
-    """Add a local destination (idempotent); before :func:`setup` to take effect."""
-    if all(d.factory is not factory for d in local_destinations):
-        local_destinations.append(LocalDestination(name, factory))
-
-
-# Integrations that must see sampled-out spans (stats: exact counts) wrap our sampler.
-SamplerWrapper = Callable[[Sampler, Config], Sampler]
-sampler_wrappers: list[SamplerWrapper] = []
 
 
 @dataclass
@@ -160,18 +139,15 @@ def _setup(config: Config) -> State:
         logger.warning("tracekit: tracing is off: %s", reason)
         return State(disabled_reason=reason)
 
+    active = integrations.enabled(config)
     exporters: list[SpanProcessor] = []
-    if not attach or config.exporter_explicit:
-        exporters, skipped = build_processors(config)
-        for reason in skipped:
-            logger.warning("tracekit: exporter skipped: %s", reason)
     local: list[SpanProcessor] = []
     local_names: list[str] = []
-    for destination in local_destinations:
-        processor = destination.factory(config)
-        if processor is not None:
-            local.append(processor)
-            local_names.append(destination.name)
+    for integration in active:
+        processors = _contribute(integration, "processors", not attach) or ()
+        (local if integration.local else exporters).extend(processors)
+        if integration.local and processors:
+            local_names.append(integration.identifier)
 
     if attach:
         provider = current
@@ -181,8 +157,8 @@ def _setup(config: Config) -> State:
                     len(exporters) + len(local))
     else:
         sampler: Sampler = ParentBased(TraceIdRatioBased(config.sample_rate))
-        for wrap in sampler_wrappers:
-            sampler = wrap(sampler, config)
+        for integration in active:
+            sampler = _contribute(integration, "wrap_sampler", sampler) or sampler
         # shutdown_on_exit=False: the SDK's hook would wait on the exporter without bound
         # and before the stats; our own hook (below) does it in order, within a deadline.
         provider = TracerProvider(resource=_resource(config), sampler=sampler,
@@ -191,12 +167,38 @@ def _setup(config: Config) -> State:
     for processor in [*exporters, *local]:
         provider.add_span_processor(processor)
     tracer_module.set_tracer(provider.get_tracer(tracer_module.INSTRUMENTATION_NAME, __version__))
+    for integration in active:
+        if integration.phase == "ready":  # "import" ones ran from AppConfig.__init__
+            _contribute(integration, "setup_once")
+        errors.register_expected(*(_contribute(integration, "expected_exceptions") or ()))
+        if type(integration).on_error is not Integration.on_error:
+            errors.add_listener(integration.on_error)
     _announce(config, exporters, local_names, attach)
     _exit_runner()  # now: no thread can be started once the interpreter is exiting
     # Registered after the application's provider (if any) and after stats' own hook:
     # atexit is LIFO, so this runs before both.
     atexit.register(shutdown)
     return State(provider=provider, owns_provider=not attach, exporters=exporters, local=local)
+
+
+def _contribute(integration: Integration, hook: str, *args: Any) -> Any:
+    """Call one hook of an integration; a failing integration is logged and left out,
+    never the reason the application or the other integrations fail."""
+    try:
+        return getattr(integration, hook)(*args)
+    except Exception:
+        logger.warning("tracekit: the %s integration failed in %s(); it is left out",
+                       integration.identifier, hook, exc_info=True)
+        return None
+
+
+def setup_early(config: Config) -> None:
+    """Set up the integrations that must act while modules are imported (auto-tracing),
+    from ``AppConfig.__init__``: before the other apps import the project's modules."""
+    if not config.enabled or config.errors:
+        return
+    for integration in integrations.enabled(config, phase="import"):
+        _contribute(integration, "setup_once")
 
 
 def _announce(config: Config, exporters: list[SpanProcessor], local_names: list[str],

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings as django_settings
+from django.core.checks import CheckMessage, Error, Warning
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
@@ -88,6 +89,12 @@ class Problem:
     @property
     def is_error(self) -> bool:
         return self.id.startswith("E")
+
+    def check_message(self) -> CheckMessage:
+        """This problem as a system check message, ``django_tracekit.E0xx``/``W0xx``."""
+        level = Error if self.is_error else Warning
+        return level(f"{self.key} {self.message}", hint=self.hint,
+                     id=f"django_tracekit.{self.id}")
 
 
 @dataclass(frozen=True)

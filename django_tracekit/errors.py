@@ -30,13 +30,19 @@ ERROR_SPAN_ID = "tracekit.error.span_id"
 _MAX_CHAIN = 8
 
 # Exceptions that are outcomes, not errors: Django turns these into 4xx responses.
-# Integrations extend the tuple (Celery's Retry/Ignore/Reject) via register_expected().
+# The bootstrap adds the integrations' own (Celery's Retry/Ignore/Reject) via register_expected().
 _expected: tuple[type[BaseException], ...] = (Http404, PermissionDenied, SuspiciousOperation,
                                               BadRequest)
 
 # Called once per error, when it is first recorded, sampled or not (Sentry, stats).
 ErrorListener = Callable[[BaseException, Span], None]
 error_listeners: list[ErrorListener] = []
+
+
+def add_listener(listener: ErrorListener) -> None:
+    """Call ``listener(exc, span)`` once per error from now on (idempotent)."""
+    if listener not in error_listeners:
+        error_listeners.append(listener)
 
 
 def register_expected(*exc_types: type[BaseException]) -> None:
@@ -268,6 +274,7 @@ def handle_escaping(exc: BaseException, span: Span) -> None:
 __all__ = [
     "ERROR_SPAN_ID",
     "Located",
+    "add_listener",
     "callers_start",
     "collect_frames",
     "error_listeners",

@@ -246,7 +246,8 @@ def test_exit_flushes_local_destinations_first_then_gives_export_one_deadline() 
     and the spans export could not send in time are dropped and counted in one line."""
     code = """
 from opentelemetry.sdk.trace import SpanProcessor
-from django_tracekit import bootstrap
+from django_tracekit import integrations
+from django_tracekit.integrations.base import Integration
 
 class Probe(SpanProcessor):
     ended = 0
@@ -256,7 +257,14 @@ class Probe(SpanProcessor):
         print(f"LOCAL-FLUSHED {Probe.ended}", flush=True)
         return True
 
-bootstrap.register_local("probe", lambda config: Probe())
+class ProbeIntegration(Integration):  # a local destination, as stats and the trace store
+    identifier = "probe"
+    role = "destination"
+    local = True
+    def processors(self, owns_provider):
+        return [Probe()]
+
+integrations.REGISTRY = (*integrations.REGISTRY, "__main__.ProbeIntegration")
 django.setup()
 import django_tracekit as tracekit
 for _ in range(40):

@@ -43,11 +43,11 @@ class Decision:
         return self.refusal is None
 
 
-def decide(config: Config, paths: Sequence[str] = REGISTRY,
+def decide(config: Config, paths: Sequence[str] | None = None,
            phase: Phase | None = None) -> list[Decision]:
     """Every registered integration (of ``phase``, if given) with its on/off decision."""
     decisions = []
-    for path in paths:
+    for path in REGISTRY if paths is None else paths:
         cls: type[Integration] = import_string(path)
         if phase is not None and cls.phase != phase:
             continue

@@ -39,7 +39,7 @@ from contextvars import Token
 from typing import Any
 
 from celery import signals
-from celery.exceptions import Ignore, Reject, Retry, TimeLimitExceeded, WorkerLostError
+from celery.exceptions import TimeLimitExceeded, WorkerLostError
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -504,12 +504,11 @@ _HANDLERS = (
 
 
 def install() -> None:
-    """Connect the signal handlers (idempotent) and declare Celery's outcomes not errors."""
+    """Connect the signal handlers (idempotent)."""
     global _installed
     with _install_lock:
         if _installed:
             return
-        errors.register_expected(Retry, Ignore, Reject)
         for sig, handler in _HANDLERS:
             sig.connect(handler, weak=False, dispatch_uid=f"{_UID}.{handler.__name__}")
         _installed = True
