@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
+from django_tracekit.conf import get_config
 from django_tracekit.models import DAY, HOUR, MINUTE, Feature
 from django_tracekit.reports import charts, params, queries
 from django_tracekit.reports.export import csv_response
@@ -198,8 +199,6 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         latency = queries.latency_over_time(window, feature.pk)
         (row,) = queries.feature_table(window, feature_id=feature.pk)
         queries.fill_percentiles(window, [row])
-        from django_tracekit.conf import get_config
-
         trace_url = get_config().trace_url
         errors = []
         for sample in queries.recent_errors(feature.pk):

@@ -9,12 +9,12 @@
   and exporters stay in charge; ours are added only if ``TRACEKIT['EXPORTER']`` is explicit,
   so spans are not exported twice.
 - Fork: the SDK's batch processors restart their thread in the child and the exporters are
-  rebuilt per process (``exporters.GuardedExporter``), so a preloaded gunicorn app or a
+  rebuilt per process (``export.processors.GuardedExporter``), so a preloaded gunicorn app or a
   Celery prefork pool is safe.
 - Exit (:func:`shutdown`: atexit, Celery ``worker_process_shutdown``): the local
   destinations (stats, and later the trace store) are flushed first, in the exiting
   thread, independently of export; then every export processor gets one shared deadline
-  (:data:`~django_tracekit.exporters.EXIT_TIMEOUT_S`), so a collector that is down,
+  (:data:`~django_tracekit.export.processors.EXIT_TIMEOUT_S`), so a collector that is down,
   black-holed or slow adds at most that to the exit; unsent spans are dropped and counted
   in one log line. Our provider does not register the SDK's own unbounded atexit hook.
 """
@@ -37,7 +37,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioB
 from django_tracekit import errors, integrations
 from django_tracekit import tracer as tracer_module
 from django_tracekit.conf import Config
-from django_tracekit.exporters import (
+from django_tracekit.export.processors import (
     EXIT_TIMEOUT_S,
     BoundedBatchSpanProcessor,
     BoundedRunner,

@@ -545,9 +545,6 @@ def reset_config() -> None:
     global _cached
     with _lock:
         _cached = None
-    from django_tracekit import naming
-
-    naming.clear_cache()
 
 
 @receiver(setting_changed)

@@ -23,6 +23,7 @@ from django.http import Http404
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
+from django_tracekit.conf import get_config
 from django_tracekit.redaction import REDACTED, is_secret_name, safe_repr
 
 _MARKER = "__tracekit_recorded__"
@@ -226,8 +227,6 @@ def _record(exc: BaseException, span: Span, depth: int) -> None:
         return
     _mark(exc, span)
     if span.is_recording():
-        from django_tracekit.conf import get_config
-
         config = get_config()
         callers = callers_start(exc, sys._getframe(depth))
         stack = format_stack(exc, callers, max_frames=config.max_frames,

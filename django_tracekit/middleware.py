@@ -1,6 +1,6 @@
 """``TracekitMiddleware``: every request is a server span; the view a convention-named child.
 
-Put it first in MIDDLEWARE (system check ``django_tracekit.E022``) so that the span covers
+Put it first in MIDDLEWARE (system check ``django_tracekit.W022``) so that the span covers
 every other middleware, and exceptions and rejected hosts in them are traced.
 
 - The span follows the OTel HTTP server conventions, is renamed to ``{method} {route}``

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+
+from django_tracekit.conf import get_config
 
 # Semantic-convention attribute keys (code.* as of semconv 1.30).
 CODE_FUNCTION_NAME = "code.function.name"
@@ -57,12 +60,18 @@ def clear_cache() -> None:
     _project = None
 
 
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("TRACEKIT", "BASE_DIR", "ROOT_URLCONF"):  # what PROJECT_NAME derives from
+        clear_cache()
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="django_tracekit.naming")
+
+
 def project_name() -> str:
     global _project
     if _project is None:
         try:
-            from django_tracekit.conf import get_config
-
             _project = get_config().project_name
         except ImproperlyConfigured:  # Django settings not configured: no prefix.
             return ""

@@ -45,13 +45,12 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from django_tracekit import bootstrap, testrun
 from django_tracekit.stats.processor import (
-    ErrorSample,
-    FeatureKey,
     MemoryCounts,
     flush_all,
     memory_counts,
     processors,
 )
+from django_tracekit.stats.records import ErrorSample, FeatureKey
 
 __all__ = ["CapturedSpans", "FeatureCounts", "StatsCounts", "capture_spans", "capture_stats"]
 

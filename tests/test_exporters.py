@@ -10,7 +10,7 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from django_tracekit.exporters import (
+from django_tracekit.export.processors import (
     BoundedBatchSpanProcessor,
     GuardedExporter,
     RateLimitFilter,

@@ -85,10 +85,11 @@ def install(config: Any = None) -> State | None:
             chain.set_top(chain.STARTING)
         _state = State(finder, _imported_before(rules))
         if _state.imported_before:
+            # `manage.py check` (W030) is where the cause and its fix are named.
             logger.warning(
-                "tracekit: these included modules were imported before auto-tracing was "
-                "installed and are NOT auto-traced: %s. Put 'django_tracekit' first in "
-                "INSTALLED_APPS (see docs/autotrace.md).", ", ".join(_state.imported_before))
+                "tracekit: not auto-traced (imported before auto-tracing was installed): %s; "
+                "`manage.py check` (django_tracekit.W030) says who imported them and the fix",
+                ", ".join(_state.imported_before))
         return _state
 
 

@@ -1,7 +1,4 @@
-"""System check for auto-tracing; register it from django_tracekit/checks.py::
-
-    from django_tracekit.autotrace.checks import check_autotrace
-    register(check_autotrace)
+"""System checks of auto-tracing (asked by its registry entry, ``integration.py``).
 
 W030: included modules imported before the hook (not auto-traced), one warning per cause,
       each with the fix for that cause.

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from django.core.checks import CheckMessage
+
+from django_tracekit.autotrace.checks import check_autotrace
 from django_tracekit.integrations.base import Integration
 
 
@@ -16,6 +21,9 @@ class AutotraceIntegration(Integration):
         if include is not None and not include:
             return "TRACEKIT['AUTOTRACE']['INCLUDE'] is []"
         return super().refusal()
+
+    def checks(self) -> Sequence[CheckMessage]:
+        return check_autotrace()  # W030/W031: what was not instrumented, and why
 
     def setup_once(self) -> None:
         from django_tracekit import autotrace

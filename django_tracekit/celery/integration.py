@@ -12,9 +12,11 @@ class CeleryIntegration(Integration):
     extra = "celery"
 
     def setup_once(self) -> None:
-        from django_tracekit.integrations import celery
+        from django_tracekit.celery import tracing
+        from django_tracekit.http import propagation
 
-        celery.install()
+        tracing.install()
+        propagation.limit_propagation_logs()  # task headers carry traceparent too
 
     def expected_exceptions(self) -> tuple[type[BaseException], ...]:
         # Control flow of a task, not failures (retried, ignored or rejected on purpose).

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from django.core.checks import CheckMessage
 from opentelemetry.sdk.trace import SpanProcessor
 
-from django_tracekit.exporters import build_processors, check_exporters
+from django_tracekit.export.processors import build_processors, check_exporters
 from django_tracekit.integrations.base import Integration
 
 logger = logging.getLogger("django_tracekit")
@@ -25,6 +25,8 @@ class ExportIntegration(Integration):
         return super().refusal()
 
     def checks(self) -> Sequence[CheckMessage]:
+        if not self.config.enabled:
+            return ()
         return [problem.check_message() for problem in check_exporters(self.config)]
 
     def processors(self, owns_provider: bool) -> Sequence[SpanProcessor]:

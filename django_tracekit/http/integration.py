@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.http import Http404
+from collections.abc import Sequence
 
+from django.core.checks import CheckMessage
+
+from django_tracekit.http.checks import check_middleware
 from django_tracekit.integrations.base import Integration
 
 
@@ -12,11 +14,12 @@ class HttpServerIntegration(Integration):
     identifier = "http_server"
     role = "source"
 
+    def checks(self) -> Sequence[CheckMessage]:
+        return check_middleware()
+
     def setup_once(self) -> None:
-        from django_tracekit.http import views
+        # Django's 4xx exceptions are outcomes already (errors.py): nothing to declare.
+        from django_tracekit.http import propagation, views
 
         views.install()
-
-    def expected_exceptions(self) -> tuple[type[BaseException], ...]:
-        # Django turns these into 4xx responses: outcomes, not errors.
-        return (Http404, PermissionDenied, SuspiciousOperation, BadRequest)
+        propagation.limit_propagation_logs()

@@ -13,7 +13,7 @@ from typing import Any
 
 from opentelemetry.propagators.textmap import Getter
 
-from django_tracekit.exporters import RateLimitFilter
+from django_tracekit.export.processors import RateLimitFilter
 
 # W3C caps traceparent at 55 chars and tracestate at 512; beyond a few KiB it is abuse.
 MAX_HEADER = 4096

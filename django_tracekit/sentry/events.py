@@ -27,7 +27,7 @@ HINT_KEY = "tracekit"
 # Frames of these modules are the error convention itself, not the site that recorded.
 _INTERNAL_MODULES = ("django_tracekit.errors", "django_tracekit.sentry")
 _REQUEST_SITES = ("django_tracekit.http", "django_tracekit.middleware")
-_TASK_SITES = ("django_tracekit.integrations.celery",)
+_TASK_SITES = ("django_tracekit.celery.tracing",)
 
 
 def forward(exc: BaseException, span: Span) -> None:

@@ -28,6 +28,8 @@ def flush() -> bool:
     Returns ``False`` if a write failed (the counts stay in a bounded backlog).
     """
     try:
+        # Imported here: the processor's writer needs the models, and this package is
+        # imported (through its registry entry) before the app registry is ready.
         from django_tracekit.stats.processor import flush_all
 
         return flush_all()

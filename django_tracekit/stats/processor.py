@@ -37,9 +37,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -48,15 +46,24 @@ from opentelemetry.trace import SpanKind, StatusCode
 from django_tracekit import testrun
 from django_tracekit.errors import ERROR_SPAN_ID
 from django_tracekit.stats.histogram import bucket_index
+from django_tracekit.stats.records import (
+    FUNCTION,
+    MINUTE_NS,
+    OTHER_FEATURE,
+    REQUEST,
+    TASK,
+    Entry,
+    ErrorSample,
+    FeatureKey,
+    Key,
+    NotReady,
+    WriteIncomplete,
+    Writer,
+)
+from django_tracekit.stats.store import write as _database_writer
 from django_tracekit.tracer import INSTRUMENTATION_NAME
 
 logger = logging.getLogger("django_tracekit")
-
-REQUEST, TASK, FUNCTION = "request", "task", "function"
-KINDS = (REQUEST, TASK, FUNCTION)
-# Where features beyond the cardinality cap go (like OTel metrics' overflow series).
-OTHER_FEATURE = "(other)"
-MINUTE_NS = 60_000_000_000
 
 DEFAULT_MAX_KEYS = 2_000  # distinct (feature, kind, service, minute) per flush window
 DEFAULT_MAX_BACKLOG_KEYS = 20_000  # kept across failed flushes (database outage)
@@ -65,44 +72,6 @@ MAX_ERRORS_PER_FEATURE = 5  # per flush window: one noisy feature cannot crowd o
 
 _ERROR = StatusCode.ERROR
 _SERVER, _CONSUMER, _INTERNAL = SpanKind.SERVER, SpanKind.CONSUMER, SpanKind.INTERNAL
-
-Key = tuple[str, str, str, int]  # feature, kind, service, minute (epoch minutes)
-# [calls, errors, duration sum ns, duration max ns, {bucket index: count}]
-Entry = list[Any]
-
-
-@dataclass(frozen=True)
-class ErrorSample:
-    feature: str
-    kind: str
-    service: str
-    time_ns: int
-    type: str
-    message: str
-    stacktrace: str
-    trace_id: str
-    span_id: str
-    stack_span_id: str  # where the stack is, when this span holds only a reference
-
-
-Writer = Callable[[dict[Key, Entry], Sequence[ErrorSample]], object]
-FeatureKey = tuple[str, str, str]  # feature, kind, service
-
-
-class NotReady(Exception):
-    """Raised by a writer that cannot write yet (e.g. its tables are not migrated): the
-    processor keeps the counts (bounded) and retries later, without a warning."""
-
-
-class WriteIncomplete(Exception):
-    """Raised by a writer that committed part of a batch and stopped: ``increments`` and
-    ``errors`` are what it did not write (kept for the next flush, so nothing counts twice)."""
-
-    def __init__(self, increments: dict[Key, Entry], errors: Sequence[ErrorSample]) -> None:
-        super().__init__(f"{len(increments)} keys and {len(errors)} error samples left")
-        self.increments = increments
-        self.errors = list(errors)
-
 
 def _merge_entry(into: Entry, other: Entry) -> None:
     into[0] += other[0]
@@ -376,11 +345,6 @@ class StatsProcessor(SpanProcessor):
         if self._start_thread:
             self._ensure_thread()
 
-
-def _database_writer(increments: dict[Key, Entry], errors: Sequence[ErrorSample]) -> object:
-    from django_tracekit.stats.store import write  # store imports this module's types
-
-    return write(increments, errors)
 
 
 class MemoryCounts:

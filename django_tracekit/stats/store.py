@@ -79,14 +79,14 @@ from django_tracekit.models import (
     LatencyBucket,
     UsageBucket,
 )
-from django_tracekit.stats.processor import (
+from django_tracekit.stats.records import (
     Entry,
     FeatureKey,
     Key,
     NotReady,
     WriteIncomplete,
 )
-from django_tracekit.stats.processor import ErrorSample as ErrorSampleData
+from django_tracekit.stats.records import ErrorSample as ErrorSampleData
 
 logger = logging.getLogger("django_tracekit")
 

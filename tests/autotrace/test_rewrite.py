@@ -438,7 +438,8 @@ def test_rules_keep_stdlib_and_site_packages_out(tmp_path: Path) -> None:
 def test_stats_get_every_call_once_spans_and_fast_counts(spans: Spans) -> None:
     """The admin's counts: kept calls through their spans, fast calls through the counters,
     none twice."""
-    from django_tracekit.stats.processor import FUNCTION, StatsProcessor
+    from django_tracekit.stats.processor import StatsProcessor
+    from django_tracekit.stats.records import FUNCTION
 
     m = load("""
         import time

@@ -48,7 +48,7 @@ def _seed() -> None:
             increments[(name, kind, service, now_minute - minutes_ago)] = [
                 calls, errors, calls * (2 + i) * 10**6, (40 + i) * 10**6, hist]
     store.write(increments)
-    from django_tracekit.stats.processor import ErrorSample
+    from django_tracekit.stats.records import ErrorSample
     store.write({}, [ErrorSample("GET /orders/<int:pk>/", "request", "shop-web",
                                  time.time_ns() - 120 * 10**9, "shop.orders.OrderMissing",
                                  "order 42 not found", 'Traceback (most recent call last):\n'

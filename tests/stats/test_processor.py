@@ -16,13 +16,10 @@ from opentelemetry.trace import SpanKind
 
 import django_tracekit as tracekit
 from django_tracekit.stats.processor import (
-    OTHER_FEATURE,
-    ErrorSample,
-    NotReady,
     StatsProcessor,
-    WriteIncomplete,
     memory_counts,
 )
+from django_tracekit.stats.records import OTHER_FEATURE, ErrorSample, NotReady, WriteIncomplete
 from django_tracekit.stats.sampler import RecordSampledOut
 
 

@@ -20,7 +20,7 @@ from django_tracekit.models import (
 )
 from django_tracekit.stats import store
 from django_tracekit.stats.histogram import bucket_index
-from django_tracekit.stats.processor import ErrorSample as Sample
+from django_tracekit.stats.records import ErrorSample as Sample
 from tests.support.scripts import check, run_django
 
 pytestmark = pytest.mark.django_db

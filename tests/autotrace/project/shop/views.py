@@ -62,13 +62,12 @@ def counts(request):
 
 
 def status(request):
-    from django.core.checks import register, run_checks
+    from django.core.checks import run_checks
 
     from django_tracekit import autotrace
     from django_tracekit.autotrace import state
     from django_tracekit.autotrace.checks import check_autotrace
 
-    register(check_autotrace)  # what django_tracekit/checks.py is to do
     current = state()
     return JsonResponse({
         "imported_before": current.imported_before if current else None,
