@@ -18,14 +18,15 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import django
+from _postgres import scratch_database
 from django.conf import settings
 
 # Each feature's calls take one of these durations: 8 histogram bins per feature and
@@ -211,24 +212,10 @@ def main() -> None:
         subprocess.run([sys.executable, __file__], env={**os.environ, "TK_BENCH_DB": "postgres"},
                        check=False)
         return
-    import psycopg
-
-    name = f"tracekit_bench_scale_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True)
-    except psycopg.OperationalError as exc:
-        print(f"\n(PostgreSQL not reachable, skipped: {exc})")
-        return
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        configure({"ENGINE": "django.db.backends.postgresql", "NAME": name,
-                   "USER": "postgres", "HOST": "127.0.0.1", "PORT": "5432"})
-        run_all("PostgreSQL")
-        from django.db import connections
-
-        connections.close_all()
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("tracekit_bench_scale") as database:
+        if database is not None:
+            configure(database)
+            run_all("PostgreSQL")
 
 
 if __name__ == "__main__":

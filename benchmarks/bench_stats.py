@@ -8,13 +8,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import django
+from _postgres import scratch_database
 from _timing import interleaved, print_table
 from django.conf import settings
 
@@ -237,27 +237,13 @@ def main() -> None:
         env = {**os.environ, "TK_BENCH_DB": "postgres"}
         subprocess.run([sys.executable, __file__], env=env, check=False)
     else:
-        import psycopg
+        with scratch_database("tracekit_bench") as database:
+            if database is not None:
+                configure(database)
+                from django.core.management import call_command
 
-        name = f"tracekit_bench_{uuid.uuid4().hex[:8]}"
-        try:
-            admin = psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True)
-        except psycopg.OperationalError as exc:
-            print(f"\n(PostgreSQL not reachable, skipped: {exc})")
-            return
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            configure({"ENGINE": "django.db.backends.postgresql", "NAME": name,
-                       "USER": "postgres", "HOST": "127.0.0.1", "PORT": "5432"})
-            from django.core.management import call_command
-
-            call_command("migrate", verbosity=0)
-            bench_page("PostgreSQL")
-            from django.db import connections
-
-            connections.close_all()
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                call_command("migrate", verbosity=0)
+                bench_page("PostgreSQL")
 
 
 if __name__ == "__main__":
