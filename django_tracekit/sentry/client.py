@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 
 from django_tracekit.conf import Config
+from django_tracekit.export.processors import EXIT_TIMEOUT_S
 from django_tracekit.sentry import checks, scrub, state, version
 
 logger = logging.getLogger("django_tracekit")
@@ -90,6 +91,8 @@ def _install(config: Config) -> Status:
                 include_local_variables=config.capture_locals,
                 integrations=[sdk_integration.TracekitIntegration()],
                 # Not setting traces_sample_rate/traces_sampler keeps Sentry tracing off.
+                # An exit waits at most this for a Sentry that is down or slow (SDK: 2 s).
+                shutdown_timeout=EXIT_TIMEOUT_S,
             )
         except Exception as exc:  # a bad option must not break the application
             state.current = None
