@@ -17,7 +17,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
@@ -32,6 +32,8 @@ from django_tracekit.reports.export import csv_response
 from django_tracekit.reports.window import RANGES, Window, window_from
 
 PER_PAGE = 50
+
+_MAX_PK = 2**63 - 1  # BigAutoField
 
 
 def format_duration(us: float | None) -> str:
@@ -189,6 +191,8 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def feature_view(self, request: HttpRequest, feature_id: int) -> HttpResponse:
         self._check(request)
+        if feature_id > _MAX_PK:  # Django 4.2 passes it to the database, which overflows
+            raise Http404("No such feature.")
         feature = get_object_or_404(Feature, pk=feature_id)
         query = self._params(request)
         if isinstance(query, HttpResponse):
