@@ -98,6 +98,31 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class AutotraceSettings:
+    """``TRACEKIT['AUTOTRACE']``, validated."""
+
+    include: tuple[str, ...] | None  # None: the modules under BASE_DIR; (): off
+    exclude: tuple[str, ...]
+    min_duration_ms: float
+
+
+@dataclass(frozen=True)
+class StatsSettings:
+    """``TRACEKIT['STATS']``, validated."""
+
+    enabled: bool
+    flush_interval_s: float
+    retention_days: float
+
+
+@dataclass(frozen=True)
+class CelerySettings:
+    """``TRACEKIT['CELERY']``, validated."""
+
+    args_summary: bool
+
+
+@dataclass(frozen=True)
 class Config:
     """The resolved, validated settings. Built once and cached (see :func:`get_config`)."""
 
@@ -113,8 +138,8 @@ class Config:
     otlp_protocol: Literal["http/protobuf", "grpc"]
     otlp_headers: Mapping[str, str]
     sample_rate: float
-    autotrace: Mapping[str, Any]
-    stats: Mapping[str, Any]
+    autotrace: AutotraceSettings
+    stats: StatsSettings
     sentry_dsn: str | None
     sentry_environment: str | None
     excluded_urls: tuple[re.Pattern[str], ...]
@@ -123,7 +148,7 @@ class Config:
     capture_locals: bool
     problems: tuple[Problem, ...] = field(default=())
     trace_url: str | None = None
-    celery: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULTS["CELERY"]))
+    celery: CelerySettings = field(default_factory=lambda: CelerySettings(args_summary=False))
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -338,8 +363,13 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
         otlp_protocol=protocol,  # type: ignore[arg-type]
         otlp_headers=headers,
         sample_rate=sample_rate,
-        autotrace=autotrace,
-        stats=stats,
+        autotrace=AutotraceSettings(
+            include=None if autotrace["INCLUDE"] is None else tuple(autotrace["INCLUDE"]),
+            exclude=tuple(autotrace["EXCLUDE"]),
+            min_duration_ms=float(autotrace["MIN_DURATION_MS"])),
+        stats=StatsSettings(enabled=stats["ENABLED"] is not False,
+                            flush_interval_s=float(stats["FLUSH_INTERVAL_S"]),
+                            retention_days=float(stats["RETENTION_DAYS"])),
         sentry_dsn=sentry_dsn,
         sentry_environment=sentry_environment,
         excluded_urls=excluded,
@@ -347,7 +377,7 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
         max_length=max_length,
         capture_locals=capture_locals,
         problems=tuple(r.problems),
-        celery=celery,
+        celery=CelerySettings(args_summary=bool(celery["ARGS_SUMMARY"])),
         trace_url=trace_url,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from django_tracekit.conf import Config, get_config, parse_otlp_headers, resolve
+from django_tracekit.conf import Config, StatsSettings, get_config, parse_otlp_headers, resolve
 
 
 def ids(config: Config) -> list[str]:
@@ -22,8 +22,8 @@ def test_defaults_without_settings_or_env() -> None:
     assert config.otlp_protocol == "http/protobuf"
     assert config.otlp_endpoint == "http://localhost:4318/v1/traces"
     assert config.sample_rate == 1.0
-    assert config.stats["FLUSH_INTERVAL_S"] == 10
-    assert config.autotrace["MIN_DURATION_MS"] == 1.0
+    assert config.stats.flush_interval_s == 10
+    assert config.autotrace.min_duration_ms == 1.0
     assert config.sentry_dsn is None
     assert config.capture_locals is False
     assert config.problems == ()
@@ -102,7 +102,7 @@ def test_service_name_from_resource_attributes_env() -> None:
 
 def test_nested_sections_merge_with_defaults() -> None:
     config = resolve({"STATS": {"RETENTION_DAYS": 30}}, {})
-    assert config.stats == {"ENABLED": True, "FLUSH_INTERVAL_S": 10, "RETENTION_DAYS": 30}
+    assert config.stats == StatsSettings(enabled=True, flush_interval_s=10, retention_days=30)
 
 
 def test_parse_otlp_headers_rejects_garbage() -> None:

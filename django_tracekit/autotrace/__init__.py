@@ -65,15 +65,15 @@ def install(config: Any = None) -> State | None:
         if not config.enabled or config.errors:
             return None
         autotrace = config.autotrace
-        include = autotrace.get("INCLUDE")
+        include = autotrace.include
         if include is not None and not include:
             return None
         from django.conf import settings
 
         base_dir = getattr(settings, "BASE_DIR", None)
-        rules = Rules(include, autotrace.get("EXCLUDE") or (),
+        rules = Rules(include, autotrace.exclude,
                       str(base_dir) if base_dir else None)
-        runtime.set_threshold(float(autotrace.get("MIN_DURATION_MS", 1.0)) / 1000.0)
+        runtime.set_threshold(autotrace.min_duration_ms / 1000.0)
         # The OpenTelemetry context hook is installed with the first rewritten module
         # (hook.Loader): a process with nothing to auto-trace pays nothing on its spans.
         finder = Finder(rules)

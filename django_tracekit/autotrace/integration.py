@@ -17,7 +17,7 @@ class AutotraceIntegration(Integration):
     phase = "import"
 
     def refusal(self) -> str | None:
-        include = self.config.autotrace.get("INCLUDE")
+        include = self.config.autotrace.include
         if include is not None and not include:
             return "TRACEKIT['AUTOTRACE']['INCLUDE'] is []"
         return super().refusal()

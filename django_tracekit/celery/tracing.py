@@ -298,7 +298,7 @@ def _prerun(sender: Any = None, task_id: str | None = None, task: Any = None, ar
                                        attributes=attributes)
         if span.is_recording():
             _request_attributes(span, request, task_id)
-            if get_config().celery.get("ARGS_SUMMARY"):
+            if get_config().celery.args_summary:
                 span.set_attributes(_type_summary(args, kwargs))
         token = otel_context.attach(trace.set_span_in_context(span, parent))
         _running.setdefault(task_id, []).append(

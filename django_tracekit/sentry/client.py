@@ -48,7 +48,7 @@ def _in_app_packages(config: Config) -> tuple[str, ...]:
     urlconf = getattr(settings, "ROOT_URLCONF", None)
     if isinstance(urlconf, str):
         names.append(urlconf)
-    include = config.autotrace.get("INCLUDE") or []
+    include = config.autotrace.include or ()
     names.extend(str(n) for n in include)
     packages: list[str] = []
     for name in names:

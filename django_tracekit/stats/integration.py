@@ -16,14 +16,14 @@ class StatsIntegration(Integration):
     local = True
 
     def refusal(self) -> str | None:
-        if not self.config.stats.get("ENABLED", True):
+        if not self.config.stats.enabled:
             return "TRACEKIT['STATS']['ENABLED'] is False"
         return super().refusal()
 
     def processors(self, owns_provider: bool) -> Sequence[SpanProcessor]:
         from django_tracekit.stats.processor import StatsProcessor
 
-        return [StatsProcessor(flush_interval_s=float(self.config.stats["FLUSH_INTERVAL_S"]),
+        return [StatsProcessor(flush_interval_s=self.config.stats.flush_interval_s,
                                service=self.config.service_name)]
 
     def wrap_sampler(self, sampler: Sampler) -> Sampler:

@@ -48,7 +48,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         days = options["days"]
         if days is None:
-            days = float(get_config().stats["RETENTION_DAYS"])
+            days = get_config().stats.retention_days
         for name in ("days", "minute_hours", "hour_days"):
             value = days if name == "days" else options[name]
             if value <= 0:
