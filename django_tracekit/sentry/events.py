@@ -11,9 +11,10 @@ import types
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span
 
 from django_tracekit import errors, naming
+from django_tracekit.features import FUNCTION, REQUEST, TASK, feature_kind
 from django_tracekit.sentry import markers, state
 from django_tracekit.sentry.state import OUR_PACKAGE, Settings, is_in_app
 
@@ -45,13 +46,13 @@ def forward(exc: BaseException, span: Span) -> None:
     kind = span_kind(span, site)
     sdk_event, hint = event_from_exception(
         exc, client_options=client.options,
-        mechanism={"type": "django_tracekit", "handled": kind == "function"})
+        mechanism={"type": "django_tracekit", "handled": kind == FUNCTION})
     event: dict[str, Any] = dict(sdk_event)
     context = span.get_span_context()
     trace_context: dict[str, Any] = {
         "trace_id": format(context.trace_id, "032x"),
         "span_id": format(context.span_id, "016x"),
-        "op": {"request": "http.server", "task": "celery.task"}.get(kind, "function"),
+        "op": {REQUEST: "http.server", TASK: "celery.task"}.get(kind, FUNCTION),
         "status": "internal_error",
         "origin": "auto.tracekit",
     }
@@ -82,26 +83,23 @@ def _recording_site() -> types.FrameType | None:
 
 def span_kind(span: Span, site: types.FrameType | None) -> str:
     """request / task / function: from the span when it records, else from who recorded."""
-    kind = getattr(span, "kind", None)
+    kind = getattr(span, "kind", None)  # the SDK's spans; the API's Span has no kind
     if span.is_recording() and kind is not None:
-        if kind is SpanKind.SERVER:
-            return "request"
-        attributes = getattr(span, "attributes", None) or {}
-        if kind is SpanKind.CONSUMER or attributes.get("messaging.system") == "celery":
-            return "task"
-        return "function"
+        scope = getattr(span, "instrumentation_scope", None)
+        return feature_kind(kind, getattr(scope, "name", None),
+                            getattr(span, "attributes", None)) or FUNCTION
     module = _module_of(site) if site is not None else ""
     if module.startswith(_REQUEST_SITES):
-        return "request"
+        return REQUEST
     if module.startswith(_TASK_SITES):
-        return "task"
-    return "function"
+        return TASK
+    return FUNCTION
 
 
 def _feature(exc: BaseException, span: Span, kind: str, in_app: tuple[str, ...]) -> str:
     """The code-location name the error belongs to (the feature in stats and span names)."""
     name = getattr(span, "name", None)
-    if kind != "request" and span.is_recording() and isinstance(name, str) and name:
+    if kind != REQUEST and span.is_recording() and isinstance(name, str) and name:
         return name
     # Requests (the server span is named by route) and sampled-out spans (no name): the
     # project frame nearest the catch point is the view / task / function of the span.

@@ -41,17 +41,16 @@ from collections.abc import Sequence
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import StatusCode
 
 from django_tracekit import testrun
 from django_tracekit.errors import ERROR_SPAN_ID
+from django_tracekit.features import feature_kind
 from django_tracekit.stats.histogram import bucket_index
 from django_tracekit.stats.records import (
     FUNCTION,
     MINUTE_NS,
     OTHER_FEATURE,
-    REQUEST,
-    TASK,
     Entry,
     ErrorSample,
     FeatureKey,
@@ -61,7 +60,6 @@ from django_tracekit.stats.records import (
     Writer,
 )
 from django_tracekit.stats.store import write as _database_writer
-from django_tracekit.tracer import INSTRUMENTATION_NAME
 
 logger = logging.getLogger("django_tracekit")
 
@@ -71,7 +69,7 @@ MAX_ERRORS_PER_FLUSH = 100
 MAX_ERRORS_PER_FEATURE = 5  # per flush window: one noisy feature cannot crowd out others
 
 _ERROR = StatusCode.ERROR
-_SERVER, _CONSUMER, _INTERNAL = SpanKind.SERVER, SpanKind.CONSUMER, SpanKind.INTERNAL
+
 
 def _merge_entry(into: Entry, other: Entry) -> None:
     into[0] += other[0]
@@ -125,19 +123,10 @@ class StatsProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
-            kind = span.kind
-            if kind is _INTERNAL:
-                scope = span.instrumentation_scope
-                if scope is None or scope.name != INSTRUMENTATION_NAME:
-                    return
-                attributes = span.attributes
-                is_task = attributes is not None and attributes.get("messaging.system") == "celery"
-                kind_name = TASK if is_task else FUNCTION
-            elif kind is _SERVER:
-                kind_name = REQUEST
-            elif kind is _CONSUMER:
-                kind_name = TASK
-            else:
+            scope = span.instrumentation_scope
+            kind_name = feature_kind(span.kind, scope.name if scope is not None else None,
+                                     span.attributes)
+            if kind_name is None:
                 return
             resource = span.resource
             if resource is not self._resource:  # one provider, one resource: cached

@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-REQUEST, TASK, FUNCTION = "request", "task", "function"
-KINDS = (REQUEST, TASK, FUNCTION)
+from django_tracekit.features import FUNCTION, KINDS, REQUEST, TASK
+
+__all__ = ["FUNCTION", "KINDS", "REQUEST", "TASK"]  # re-exported: the stats' kinds
 # Where features beyond the cardinality cap go (like OTel metrics' overflow series).
 OTHER_FEATURE = "(other)"
 MINUTE_NS = 60_000_000_000
