@@ -24,6 +24,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
 from django_tracekit.conf import get_config
+from django_tracekit.logonce import LogOnce
 from django_tracekit.redaction import REDACTED, is_secret_name, safe_repr
 
 _MARKER = "__tracekit_recorded__"
@@ -252,16 +253,7 @@ def _safe_str(exc: BaseException) -> str:
         return "<exception str() failed>"
 
 
-_failure_logged = False
-
-
-def _log_failure() -> None:
-    global _failure_logged
-    if not _failure_logged:  # once per process: a broken listener must not flood the logs
-        _failure_logged = True
-        import logging
-
-        logging.getLogger("django_tracekit").exception("tracekit: recording an error failed")
+_log_failure = LogOnce("recording an error failed").failed
 
 
 def handle_escaping(exc: BaseException, span: Span) -> None:

@@ -108,23 +108,29 @@ def _real_module_name(module: str) -> str:
     return module
 
 
+def location(module: str, qualname: str, file_path: str, line_number: int) -> CodeLocation:
+    """The one factory of :class:`CodeLocation`: the convention name and semconv fields of
+    ``qualname`` in ``module``."""
+    return CodeLocation(
+        name=convention_name(module, qualname),
+        function=f"{module}.{qualname}" if module else qualname,
+        file_path=file_path,
+        line_number=line_number,
+    )
+
+
 def location_for_code(code: types.CodeType, module_globals: Mapping[str, Any]) -> CodeLocation:
     """The :class:`CodeLocation` of a code object (cached: one dict lookup after the first)."""
-    location = _by_code.get(code)
-    if location is None:
+    cached = _by_code.get(code)
+    if cached is None:
         module = _real_module_name(str(module_globals.get("__name__") or ""))
         if _HAS_CO_QUALNAME:
             qualname = code.co_qualname  # type: ignore[attr-defined,unused-ignore]
         else:
             qualname = _qualname_from_module(code, module_globals)
-        location = CodeLocation(
-            name=convention_name(module, qualname),
-            function=f"{module}.{qualname}" if module else qualname,
-            file_path=code.co_filename,
-            line_number=code.co_firstlineno,
-        )
-        _by_code[code] = location
-    return location
+        cached = location(module, qualname, code.co_filename, code.co_firstlineno)
+        _by_code[code] = cached
+    return cached
 
 
 def caller_location(depth: int = 1) -> CodeLocation:
@@ -169,12 +175,7 @@ def location_for(obj: Any) -> CodeLocation:
     elif isinstance(obj, type):
         mod = sys.modules.get(module)
         file_path = str(getattr(mod, "__file__", "") or "")
-    return CodeLocation(
-        name=convention_name(module, qualname),
-        function=f"{module}.{qualname}" if module else qualname,
-        file_path=file_path,
-        line_number=line,
-    )
+    return location(module, qualname, file_path, line)
 
 
 def name_for(obj: Any) -> str:

@@ -54,12 +54,8 @@ class Site:
     @property
     def location(self) -> naming.CodeLocation:
         if self._location is None:
-            self._location = naming.CodeLocation(
-                name=naming.convention_name(self.module, self.qualname),
-                function=f"{self.module}.{self.qualname}",
-                file_path=self.filename,
-                line_number=self.lineno,
-            )
+            self._location = naming.location(self.module, self.qualname, self.filename,
+                                             self.lineno)
         return self._location
 
 

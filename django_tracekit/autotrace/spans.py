@@ -10,7 +10,6 @@ otherwise the SDK path is used. Processors see these spans in ``on_end`` only (n
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -50,9 +49,8 @@ from django_tracekit.autotrace.chain import (
 )
 from django_tracekit.autotrace.sites import Counter
 from django_tracekit.errors import record_error
+from django_tracekit.logonce import LogOnce
 from django_tracekit.stats.sampler import RecordSampledOut
-
-logger = logging.getLogger("django_tracekit")
 
 clock = time.perf_counter
 
@@ -311,11 +309,4 @@ class AutoSpan(Span):
             log_failure()
 
 
-_failure_logged = False
-
-
-def log_failure() -> None:
-    global _failure_logged
-    if not _failure_logged:
-        _failure_logged = True
-        logger.exception("tracekit: auto-tracing failed to record a span")
+log_failure = LogOnce("auto-tracing failed to record a span").failed

@@ -76,12 +76,9 @@ def _compute_location(view: View, method: str) -> naming.CodeLocation:
     qualname = f"{view_class.__qualname__}.{handler_name}"
     # Named after the view class even when the handler is inherited: the feature is the
     # class; code.file.path/line point at the code that actually runs.
-    return naming.CodeLocation(
-        name=naming.convention_name(view_class.__module__, qualname),
-        function=f"{view_class.__module__}.{qualname}",
-        file_path=inherited.file_path if inherited else "",
-        line_number=inherited.line_number if inherited else 0,
-    )
+    return naming.location(view_class.__module__, qualname,
+                           inherited.file_path if inherited else "",
+                           inherited.line_number if inherited else 0)
 
 
 def view_location(view: View, method: str) -> naming.CodeLocation:
