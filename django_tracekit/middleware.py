@@ -152,11 +152,19 @@ class TracekitMiddleware:
         span.set_attributes(self.headers.response_headers(response))
 
     def _end_after_body(self, response: HttpResponseBase, span: Span) -> None:
-        closers = getattr(response, "_resource_closers", None)
-        if getattr(response, "file_to_stream", None) is not None and isinstance(closers, list):
+        if getattr(response, "file_to_stream", None) is not None:
             # A FileResponse the server may send with wsgi.file_wrapper (sendfile): replacing
-            # its content would disable that, so end the span when the server closes it.
-            closers.append(span.end)
+            # its content would disable that, so end the span when the server closes it
+            # (Django hands ``response.close`` to the file wrapper: this one).
+            close = response.close
+
+            def close_and_end() -> None:
+                try:
+                    close()
+                finally:
+                    span.end()
+
+            response.close = close_and_end  # type: ignore[method-assign]
             return
         content = response.streaming_content  # type: ignore[attr-defined]
         body: _TimedBody
