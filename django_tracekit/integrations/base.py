@@ -15,9 +15,9 @@ order, for what it contributes:
   TracerProvider;
 - :meth:`Integration.on_error` and :meth:`Integration.expected_exceptions`: errors as they
   are first recorded, and exceptions that are outcomes, not errors;
-- :attr:`Integration.local` + :meth:`Integration.flush`: local destinations (stats, trace
-  store) are flushed before any exporter at process exit, so a collector that is down cannot
-  cost a count.
+- :attr:`Integration.local`: the processors of a local destination (stats, trace store)
+  are flushed before any exporter's, in the exiting thread, at every process exit, so a
+  collector that is down cannot cost a count.
 
 Inspired by sentry-python's ``Integration.setup_once`` and debug-toolbar's panels: validate
 up front, set up idempotently, refuse with a clear reason.
@@ -105,10 +105,6 @@ class Integration:
 
     def on_error(self, exc: BaseException, span: Span) -> None:
         """Called once per error, where it is first recorded, sampled or not."""
-
-    def flush(self, timeout_s: float) -> bool:
-        """Write what this destination holds now (exit paths). ``False`` if it could not."""
-        return True
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.identifier}>"

@@ -31,8 +31,3 @@ class StatsIntegration(Integration):
         from django_tracekit.stats.sampler import RecordSampledOut
 
         return RecordSampledOut(sampler)
-
-    def flush(self, timeout_s: float) -> bool:
-        from django_tracekit import stats
-
-        return stats.flush()
