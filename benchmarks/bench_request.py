@@ -98,7 +98,8 @@ def configure(installed_apps: list[str], middleware: list[str], **extra: Any) ->
         ROOT_URLCONF=__name__ + ".ROOT",  # placeholder, replaced below
         INSTALLED_APPS=installed_apps,
         MIDDLEWARE=middleware,
-        DATABASES={},
+        # Unmigrated: tracekit's stats count in memory and wait quietly for their tables.
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         USE_TZ=True,
         LOGGING_CONFIG=None,
         **extra,
