@@ -95,6 +95,8 @@ def test_each_retry_is_its_own_span_in_the_same_trace(
     attempts = sorted((s for s in spans if s.name == task_span_name("flaky")),
                       key=lambda s: s.start_ns)
     assert len(attempts) == 3
+    assert all("celery.state" in a.attributes for a in attempts), [
+        (a.name, a.kind, dict(a.attributes), a.parent_span_id) for a in spans]
     assert [a.attributes["celery.state"] for a in attempts] == ["RETRY", "RETRY", "SUCCESS"]
     assert [a.attributes.get("celery.retries", 0) for a in attempts] == [0, 1, 2]
     assert "backend down (try 0)" in attempts[0].attributes["celery.retry.reason"]
