@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from django_tracekit.export.processors import (
     BoundedBatchSpanProcessor,
     GuardedExporter,
-    RateLimitFilter,
 )
+from django_tracekit.logonce import RateLimitFilter
 from tests.faults.exit_collectors import BlackHoledCollector, DownCollector
 from tests.support.otlp_receiver import OtlpHttpReceiver
 

@@ -33,6 +33,7 @@ from opentelemetry.sdk.trace.export import (
 )
 
 from django_tracekit.conf import Config, Problem
+from django_tracekit.logonce import RateLimitFilter, add_filters
 
 logger = logging.getLogger("django_tracekit")
 
@@ -127,46 +128,12 @@ class BoundedRunner:
         return done.wait(max(0.0, timeout_s))
 
 
-class RateLimitFilter(logging.Filter):
-    """At most one record per logger and message every ``every_s``; the next one that
-    passes says how many were held back."""
-
-    def __init__(self, every_s: float = _LOG_EVERY_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__()
-        self.every_s = every_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._seen: dict[tuple[str, str], list[float]] = {}  # key -> [last time, held back]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.name, str(record.msg))
-        now = self._clock()
-        with self._lock:
-            seen = self._seen.get(key)
-            if seen is not None and now - seen[0] < self.every_s:
-                seen[1] += 1
-                return False
-            held = int(seen[1]) if seen is not None else 0
-            self._seen[key] = [now, 0]
-            if len(self._seen) > 1_000:  # message texts are bounded; stay so
-                self._seen = {key: self._seen[key]}
-        if held:
-            record.msg = (f"{record.getMessage()} (tracekit: {held} more like this in the "
-                          f"last {self.every_s:.0f} s were not logged)")
-            record.args = None
-        return True
-
-
 _rate_limit = RateLimitFilter()
 
 
 def limit_sdk_export_logs() -> None:
     """Attach the rate limit to the SDK's export loggers (idempotent)."""
-    for name in SDK_EXPORT_LOGGERS:
-        sdk_logger = logging.getLogger(name)
-        if _rate_limit not in sdk_logger.filters:
-            sdk_logger.addFilter(_rate_limit)
+    add_filters(SDK_EXPORT_LOGGERS, _rate_limit)
 
 
 def _otlp_exporter_factory(config: Config) -> Callable[[], SpanExporter]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from opentelemetry.propagators.textmap import Getter
 
-from django_tracekit.export.processors import RateLimitFilter
+from django_tracekit.logonce import RateLimitFilter, add_filters
 
 # W3C caps traceparent at 55 chars and tracestate at 512; beyond a few KiB it is abuse.
 MAX_HEADER = 4096
@@ -67,9 +67,5 @@ _rate_limit = RateLimitFilter()
 
 def limit_propagation_logs() -> None:
     """Rewrite and rate-limit the propagators' warnings (idempotent)."""
-    for name in PROPAGATION_LOGGERS:
-        propagation_logger = logging.getLogger(name)
-        if _one_message not in propagation_logger.filters:
-            # Order matters: the text is made constant before the rate limit keys on it.
-            propagation_logger.addFilter(_one_message)
-            propagation_logger.addFilter(_rate_limit)
+    # Order matters: the text is made constant before the rate limit keys on it.
+    add_filters(PROPAGATION_LOGGERS, _one_message, _rate_limit)

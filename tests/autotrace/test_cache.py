@@ -14,6 +14,7 @@ import pytest
 
 from django_tracekit import autotrace
 from django_tracekit.autotrace import cache, hook, rewrite
+from tests.support.packages import importable
 
 SOURCE = b"def f(x):\n    return x + 1\n"
 _seq = iter(range(1_000_000))
@@ -63,16 +64,9 @@ def test_store_and_load_round_trip_and_reject(tmp_path: Path,
 @pytest.fixture
 def package(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     name = f"tkcache{next(_seq)}"
-    (tmp_path / name).mkdir()
-    (tmp_path / name / "__init__.py").write_text("")
-    (tmp_path / name / "mod.py").write_bytes(SOURCE)
-    sys.path.insert(0, str(tmp_path))
-    try:
+    with importable(tmp_path, name) as root:
+        (root / "mod.py").write_bytes(SOURCE)
         yield name, tmp_path
-    finally:
-        sys.path.remove(str(tmp_path))
-        for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
-            del sys.modules[key]
 
 
 def test_a_failing_cache_still_instruments(package: tuple[str, Path],

@@ -26,6 +26,7 @@ import django_tracekit as tracekit
 from django_tracekit import autotrace
 from django_tracekit.autotrace import counters, hook, rewrite, runtime
 from tests.conftest import Spans
+from tests.support.packages import importable
 
 SLOW = 0.012  # above the 5 ms threshold used here; fast calls take microseconds
 _seq = iter(range(1_000_000))
@@ -363,28 +364,20 @@ DEEP = "def deep(n):\n" + "".join(
 @pytest.fixture
 def package(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     name = f"tkpkg{next(_seq)}"
-    root = tmp_path / name
-    root.mkdir()
-    (root / "__init__.py").write_text("")
-    (root / "good.py").write_text(textwrap.dedent("""
-        import django_tracekit as tracekit
-        quiet = tracekit.no_autotrace
-        def f():
-            return 1
-        @quiet
-        def off_by_alias():
-            return 1
-    """))
-    (root / "deep.py").write_text(DEEP)
-    (root / "skipped.py").write_text("def f():\n    return 1\n")
-    (root / "before.py").write_text("def f():\n    return 1\n")
-    sys.path.insert(0, str(tmp_path))
-    try:
+    with importable(tmp_path, name) as root:
+        (root / "good.py").write_text(textwrap.dedent("""
+            import django_tracekit as tracekit
+            quiet = tracekit.no_autotrace
+            def f():
+                return 1
+            @quiet
+            def off_by_alias():
+                return 1
+        """))
+        (root / "deep.py").write_text(DEEP)
+        (root / "skipped.py").write_text("def f():\n    return 1\n")
+        (root / "before.py").write_text("def f():\n    return 1\n")
         yield name, tmp_path
-    finally:
-        sys.path.remove(str(tmp_path))
-        for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
-            del sys.modules[key]
 
 
 def test_import_hook_instruments_falls_back_and_reports(package: tuple[str, Path],
