@@ -90,13 +90,19 @@ def test_failing_task_records_one_exception_with_full_stack(
 def test_each_retry_is_its_own_span_in_the_same_trace(
         stack: Stack, receiver: OtlpHttpReceiver) -> None:
     reply = stack.get("/run/flaky/")  # fails twice, succeeds on the third attempt
-    spans = stack.wait_trace(reply["trace_id"], {task_span_name("flaky"): 3,
-                                                 publish_span_name("flaky"): 3})
-    attempts = sorted((s for s in spans if s.name == task_span_name("flaky")),
-                      key=lambda s: s.start_ns)
+    stack.wait_trace(reply["trace_id"], {task_span_name("flaky"): 3,
+                                         publish_span_name("flaky"): 3})
+
+    def task_runs(all_spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
+        return [s for s in all_spans if s.trace_id == reply["trace_id"]
+                and s.kind == KIND_CONSUMER and s.name == task_span_name("flaky")]
+
+    # The three executions: CONSUMER spans (under load an auto-traced span of the task
+    # function may carry the same name; see the closing note of session 2).
+    receiver.wait_for(lambda all_spans: len(task_runs(all_spans)) >= 3, timeout=60)
+    spans = [s for s in receiver.spans if s.trace_id == reply["trace_id"]]
+    attempts = sorted(task_runs(spans), key=lambda s: s.start_ns)
     assert len(attempts) == 3
-    assert all("celery.state" in a.attributes for a in attempts), [
-        (a.name, a.kind, dict(a.attributes), a.parent_span_id) for a in spans]
     assert [a.attributes["celery.state"] for a in attempts] == ["RETRY", "RETRY", "SUCCESS"]
     assert [a.attributes.get("celery.retries", 0) for a in attempts] == [0, 1, 2]
     assert "backend down (try 0)" in attempts[0].attributes["celery.retry.reason"]
