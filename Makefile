@@ -10,7 +10,7 @@ PIP_FLAGS ?= --disable-pip-version-check -q
 $(PY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_FLAGS) --upgrade pip
-	$(PY) -m pip install $(PIP_FLAGS) -e ".[otlp,celery,sentry,test,dev]"
+	$(PY) -m pip install $(PIP_FLAGS) -e ".[all,test,dev]"
 	touch $(PY)
 
 $(CORE_VENV)/bin/python: pyproject.toml

@@ -61,6 +61,23 @@ DEFAULTS: dict[str, Any] = {
     "CELERY": {"ARGS_SUMMARY": False},
     # Link trace ids in the admin to a trace viewer: "https://jaeger/trace/{trace_id}".
     "TRACE_URL": None,
+    # The admin's local trace store: traces kept after they end (every error trace, the
+    # slowest of each feature, a deterministic SAMPLE_RATE of trace ids), capped in hours,
+    # traces and spans per trace. Independent of the export SAMPLE_RATE.
+    "TRACES": {"ENABLED": True, "RETENTION_HOURS": 72, "MAX_TRACES": 20_000,
+               "SAMPLE_RATE": 0.01, "MAX_SPANS_PER_TRACE": 10_000},
+    # SQL queries as CLIENT spans on every database alias; a parent span that runs the same
+    # statement N_PLUS_ONE times or more gets a ``tracekit.n_plus_one`` event.
+    "DB": {"ENABLED": True, "N_PLUS_ONE": 5},
+    # Django cache calls as spans.
+    "CACHE": {"ENABLED": True},
+    # Outgoing HTTP (requests, httpx, urllib3, urllib) via the contrib instrumentors
+    # (``pip install 'django-tracekit[http]'``), with W3C propagation.
+    "HTTP_CLIENT": {"ENABLED": True},
+    # Log records at/above LEVEL become events of the current span; None: off.
+    "LOGS": {"LEVEL": "INFO"},
+    # ``manage.py <command>`` as a root span (never runserver, shell, ... or EXCLUDE).
+    "COMMANDS": {"ENABLED": True, "EXCLUDE": []},
 }
 
 EXPORTER_NAMES = ("otlp", "console", "none")
@@ -123,6 +140,41 @@ class CelerySettings:
 
 
 @dataclass(frozen=True)
+class TracesSettings:
+    """``TRACEKIT['TRACES']``, validated: the admin's trace store."""
+
+    enabled: bool = True
+    retention_hours: float = 72.0
+    max_traces: int = 20_000
+    sample_rate: float = 0.01
+    max_spans_per_trace: int = 10_000
+
+
+@dataclass(frozen=True)
+class DbSettings:
+    """``TRACEKIT['DB']``, validated."""
+
+    enabled: bool = True
+    n_plus_one: int = 5
+
+
+@dataclass(frozen=True)
+class LogsSettings:
+    """``TRACEKIT['LOGS']``, validated; ``level`` is a ``logging`` level number, or
+    ``None`` when log records do not become span events."""
+
+    level: int | None = 20
+
+
+@dataclass(frozen=True)
+class CommandsSettings:
+    """``TRACEKIT['COMMANDS']``, validated."""
+
+    enabled: bool = True
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """The resolved, validated settings. Built once and cached (see :func:`get_config`)."""
 
@@ -149,6 +201,12 @@ class Config:
     problems: tuple[Problem, ...] = field(default=())
     trace_url: str | None = None
     celery: CelerySettings = field(default_factory=lambda: CelerySettings(args_summary=False))
+    traces: TracesSettings = field(default_factory=TracesSettings)
+    db: DbSettings = field(default_factory=DbSettings)
+    cache_enabled: bool = True
+    http_client_enabled: bool = True
+    logs: LogsSettings = field(default_factory=LogsSettings)
+    commands: CommandsSettings = field(default_factory=CommandsSettings)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -350,6 +408,13 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
                 "Use True to add argument types (never values) to task spans.")
         celery["ARGS_SUMMARY"] = False
 
+    traces = _resolve_traces(r)
+    db = _resolve_db(r)
+    cache_enabled = _switch(r, "CACHE", "E023")
+    http_client_enabled = _switch(r, "HTTP_CLIENT", "E024")
+    logs = _resolve_logs(r)
+    commands = _resolve_commands(r)
+
     return Config(
         enabled=enabled,
         project_name=project_name,
@@ -379,6 +444,12 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
         problems=tuple(r.problems),
         celery=CelerySettings(args_summary=bool(celery["ARGS_SUMMARY"])),
         trace_url=trace_url,
+        traces=traces,
+        db=db,
+        cache_enabled=cache_enabled,
+        http_client_enabled=http_client_enabled,
+        logs=logs,
+        commands=commands,
     )
 
 
@@ -532,6 +603,91 @@ def _check_stats(r: _Resolver, stats: dict[str, Any]) -> None:
             r.report("E012", f"TRACEKIT['STATS'][{key!r}]", f"must be a number > 0, got {value!r}.",
                     f"Use e.g. {DEFAULTS['STATS'][key]}.")
             stats[key] = DEFAULTS["STATS"][key]
+
+
+def _number(r: _Resolver, section: dict[str, Any], name: str, key: str, id: str, *,
+            integer: bool = False, low: float = 0.0, high: float | None = None,
+            low_inclusive: bool = False) -> float:
+    """``section[key]`` if it is a number in range, else its default (and a problem)."""
+    value = section[key]
+    kinds: tuple[type, ...] = (int,) if integer else (int, float)
+    if not isinstance(value, bool) and isinstance(value, kinds):
+        number = float(value)  # type: ignore[arg-type]  # an int or float here
+        if (number >= low if low_inclusive else number > low) and (
+                high is None or number <= high):
+            return number
+    bound = f">= {low:g}" if low_inclusive else f"> {low:g}"
+    wanted = f"{'an int' if integer else 'a number'} {bound}" + (
+        f" and <= {high:g}" if high is not None else "")
+    default = DEFAULTS[name][key]
+    r.report(id, f"TRACEKIT[{name!r}][{key!r}]", f"must be {wanted}, got {value!r}.",
+             f"Use e.g. {default!r}.")
+    return default  # type: ignore[no-any-return]
+
+
+def _enabled(r: _Resolver, section: dict[str, Any], name: str, id: str) -> bool:
+    value = section["ENABLED"]
+    if isinstance(value, bool):
+        return value
+    r.report(id, f"TRACEKIT[{name!r}]['ENABLED']", f"must be True or False, got {value!r}.",
+             "Use True (the default) or False to turn it off.")
+    return bool(DEFAULTS[name]["ENABLED"])
+
+
+def _switch(r: _Resolver, name: str, id: str) -> bool:
+    return _enabled(r, r.section(name), name, id)
+
+
+def _resolve_traces(r: _Resolver) -> TracesSettings:
+    section = r.section("TRACES")
+    return TracesSettings(
+        enabled=_enabled(r, section, "TRACES", "E019"),
+        retention_hours=float(_number(r, section, "TRACES", "RETENTION_HOURS", "E019")),
+        max_traces=int(_number(r, section, "TRACES", "MAX_TRACES", "E019", integer=True)),
+        sample_rate=float(_number(r, section, "TRACES", "SAMPLE_RATE", "E019", high=1.0,
+                                  low_inclusive=True)),
+        max_spans_per_trace=int(_number(r, section, "TRACES", "MAX_SPANS_PER_TRACE", "E019",
+                                        integer=True)),
+    )
+
+
+def _resolve_db(r: _Resolver) -> DbSettings:
+    section = r.section("DB")
+    return DbSettings(enabled=_enabled(r, section, "DB", "E020"),
+                      n_plus_one=int(_number(r, section, "DB", "N_PLUS_ONE", "E020",
+                                             integer=True, low=2, low_inclusive=True)))
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _resolve_logs(r: _Resolver) -> LogsSettings:
+    section = r.section("LOGS")
+    value = section["LEVEL"]
+    if value is None:
+        return LogsSettings(level=None)
+    if isinstance(value, str) and value.upper() in _LOG_LEVELS:
+        import logging
+
+        return LogsSettings(level=logging.getLevelName(value.upper()))
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return LogsSettings(level=value)
+    r.report("E025", "TRACEKIT['LOGS']['LEVEL']",
+             f"must be a logging level name, number or None, got {value!r}.",
+             f"Use one of {', '.join(_LOG_LEVELS)}, or None to keep log records off spans.")
+    return LogsSettings()
+
+
+def _resolve_commands(r: _Resolver) -> CommandsSettings:
+    section = r.section("COMMANDS")
+    enabled = _enabled(r, section, "COMMANDS", "E026")
+    exclude = section["EXCLUDE"]
+    if not isinstance(exclude, (list, tuple)) or not all(isinstance(v, str) for v in exclude):
+        r.report("E026", "TRACEKIT['COMMANDS']['EXCLUDE']",
+                 f"must be a list of command names, got {exclude!r}.",
+                 "Use e.g. ['process_queue'] (commands that run for days).")
+        exclude = ()
+    return CommandsSettings(enabled=enabled, exclude=tuple(exclude))
 
 
 def _positive_int(r: _Resolver, section: dict[str, Any], key: str, name: str) -> int:

@@ -1,8 +1,9 @@
 """Which feature a span stands for, decided in one place for the stats, Sentry and the
-coming trace store: requests (SERVER spans: the route), tasks (CONSUMER spans, and
-tracekit's spans of a Celery task) and functions (tracekit's own INTERNAL spans: ``span()``,
-``@traced``, auto-tracing, view spans). Other spans (a library's CLIENT or INTERNAL spans)
-stand for no feature."""
+trace store: requests (SERVER spans: the route), tasks (CONSUMER spans, and tracekit's
+spans of a Celery task), commands (tracekit's root span of a ``manage.py`` command, marked
+with :data:`FEATURE_KIND`) and functions (tracekit's own INTERNAL spans: ``span()``,
+``@traced``, auto-tracing, view spans). Other spans (SQL, cache and HTTP-client CLIENT
+spans, a library's INTERNAL spans) stand for no feature."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from opentelemetry.trace import SpanKind
 
 from django_tracekit.tracer import INSTRUMENTATION_NAME
 
-REQUEST, TASK, FUNCTION = "request", "task", "function"
-KINDS = (REQUEST, TASK, FUNCTION)
+REQUEST, TASK, COMMAND, FUNCTION = "request", "task", "command", "function"
+KINDS = (REQUEST, TASK, COMMAND, FUNCTION)
+#: Attribute a tracekit INTERNAL span carries when it stands for an entry point other than
+#: a function (``"command"``): the integration that makes the span decides, not its name.
+FEATURE_KIND = "tracekit.feature.kind"
 
 _SERVER, _CONSUMER, _INTERNAL = SpanKind.SERVER, SpanKind.CONSUMER, SpanKind.INTERNAL
 
@@ -25,8 +29,11 @@ def feature_kind(kind: SpanKind | None, scope_name: str | None,
     if kind is _INTERNAL:
         if scope_name != INSTRUMENTATION_NAME:
             return None
-        if attributes is not None and attributes.get("messaging.system") == "celery":
-            return TASK
+        if attributes is not None:
+            if attributes.get("messaging.system") == "celery":
+                return TASK
+            if attributes.get(FEATURE_KIND) == COMMAND:
+                return COMMAND
         return FUNCTION
     if kind is _SERVER:
         return REQUEST

@@ -44,6 +44,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from django_tracekit import testrun
+from django_tracekit.db import N_PLUS_ONE_EVENT
 from django_tracekit.errors import ERROR_SPAN_ID
 from django_tracekit.features import feature_kind
 from django_tracekit.stats.histogram import bucket_index
@@ -80,6 +81,7 @@ def _merge_entry(into: Entry, other: Entry) -> None:
     hist = into[4]
     for index, n in other[4].items():
         hist[index] = hist.get(index, 0) + n
+    into[5] += other[5]
 
 
 class StatsProcessor(SpanProcessor):
@@ -138,6 +140,8 @@ class StatsProcessor(SpanProcessor):
             if duration < 0:
                 duration = 0
             is_error = span.status.status_code is _ERROR
+            events = span.events
+            n_plus_one = sum(1 for e in events if e.name == N_PLUS_ONE_EVENT) if events else 0
             new_key = False
             key = (span.name, kind_name, service, end // MINUTE_NS)
             index = bucket_index(duration)
@@ -150,7 +154,7 @@ class StatsProcessor(SpanProcessor):
                         key = (OTHER_FEATURE, kind_name, service, key[3])
                         entry = acc.get(key)
                     if entry is None:
-                        entry = acc[key] = [0, 0, 0, 0, {}]
+                        entry = acc[key] = [0, 0, 0, 0, {}, 0]
                 entry[0] += 1
                 entry[2] += duration
                 if duration > entry[3]:
@@ -159,6 +163,8 @@ class StatsProcessor(SpanProcessor):
                 hist[index] = hist.get(index, 0) + 1
                 if is_error:
                     entry[1] += 1
+                if n_plus_one:
+                    entry[5] += n_plus_one
             if is_error:
                 self._sample_error(span, key, end)
             if new_key and self._default_writer:
@@ -282,7 +288,7 @@ class StatsProcessor(SpanProcessor):
             key = (name, FUNCTION, service, minute)
             if key not in acc and len(acc) >= self.max_keys:
                 key = (OTHER_FEATURE, FUNCTION, service, minute)
-            _merge_entry(acc.setdefault(key, [0, 0, 0, 0, {}]),
+            _merge_entry(acc.setdefault(key, [0, 0, 0, 0, {}, 0]),
                          [calls, 0, total_ns, max_ns, {bucket_index(total_ns // calls): calls}])
 
     def _trim_backlog(self) -> None:
@@ -361,7 +367,8 @@ class MemoryCounts:
                     key = (OTHER_FEATURE, kind, service)
                 into = totals.get(key)
                 if into is None:
-                    totals[key] = [entry[0], entry[1], entry[2], entry[3], dict(entry[4])]
+                    totals[key] = [entry[0], entry[1], entry[2], entry[3], dict(entry[4]),
+                                   entry[5]]
                 else:
                     _merge_entry(into, entry)
             self._errors.extend(errors)

@@ -15,7 +15,7 @@ OTHER_FEATURE = "(other)"
 MINUTE_NS = 60_000_000_000
 
 Key = tuple[str, str, str, int]  # feature, kind, service, minute (epoch minutes)
-# [calls, errors, duration sum ns, duration max ns, {bucket index: count}]
+# [calls, errors, duration sum ns, duration max ns, {bucket index: count}, N+1 occurrences]
 Entry = list[Any]
 
 

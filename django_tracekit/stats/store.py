@@ -297,21 +297,23 @@ def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSa
     for (feature, kind, service, minute), entry in increments.items():
         feature_id = ids[_clip(feature, kind, service, bmp)]
         start = minute * 60
-        calls, errs, sum_ns, max_ns, hist = entry
+        calls, errs, sum_ns, max_ns, hist = entry[:5]
+        n_plus_one = entry[5] if len(entry) > 5 else 0
         for resolution in (MINUTE, HOUR, DAY):
             bucket = start - start % resolution
             row = usage.get((feature_id, resolution, bucket))
             if row is None:
-                usage[(feature_id, resolution, bucket)] = [calls, errs, sum_ns, max_ns]
+                usage[(feature_id, resolution, bucket)] = [calls, errs, sum_ns, max_ns, n_plus_one]
             else:
                 row[0] += calls
                 row[1] += errs
                 row[2] += sum_ns
                 row[3] = max(row[3], max_ns)
+                row[4] += n_plus_one
             for index, n in hist.items():
                 lkey = (feature_id, resolution, bucket, index)
                 latency[lkey] = latency.get(lkey, 0) + n
-    usage_rows = [(*key, v[0], v[1], v[2] // 1000, v[3] // 1000)
+    usage_rows = [(*key, v[0], v[1], v[2] // 1000, v[4], v[3] // 1000)
                   for key, v in sorted(usage.items())]
     latency_rows = [(*key, n) for key, n in sorted(latency.items())]
     _check_range(usage_rows)
@@ -320,13 +322,15 @@ def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSa
     vendor = _upsert_vendor(connection) if method == "auto" else "orm"
     if vendor == "orm":
         _orm_add(alias, UsageBucket, ("feature_id", "resolution", "bucket_start"),
-                 ("calls", "errors", "duration_sum_us"), ("duration_max_us",), usage_rows)
+                 ("calls", "errors", "duration_sum_us", "n_plus_one"), ("duration_max_us",),
+                 usage_rows)
         _orm_add(alias, LatencyBucket, ("feature_id", "resolution", "bucket_start", "bin"),
                  ("n",), (), latency_rows)
     else:
         _upsert(connection, vendor, UsageBucket._meta.db_table,
                 ("feature_id", "resolution", "bucket_start"),
-                ("calls", "errors", "duration_sum_us"), ("duration_max_us",), usage_rows)
+                ("calls", "errors", "duration_sum_us", "n_plus_one"), ("duration_max_us",),
+                usage_rows)
         _upsert(connection, vendor, LatencyBucket._meta.db_table,
                 ("feature_id", "resolution", "bucket_start", "bin"), ("n",), (), latency_rows)
     written = len(usage_rows) + len(latency_rows)

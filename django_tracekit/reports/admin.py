@@ -1,0 +1,239 @@
+"""The admin's "Tracekit" section: feature usage (``admin:tracekit_usage``) and its detail page.
+
+``Feature`` is registered with a read-only ModelAdmin, so the admin index lists
+"Tracekit / Feature usage" for users holding ``django_tracekit.view_feature``, on any
+AdminSite that registers it. The changelist URL *is* the usage page; the detail page is
+``admin:tracekit_usage_feature`` (``<feature id>/usage/``). Staff without the view
+permission get 403; anonymous users the admin login.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Model
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
+
+from django_tracekit.conf import get_config
+from django_tracekit.reports import charts, params, queries
+from django_tracekit.reports.export import csv_response
+from django_tracekit.reports.window import RANGES, Window, window_from
+from django_tracekit.stats.models import DAY, HOUR, MINUTE, Feature
+
+PER_PAGE = 50
+
+_MAX_PK = 2**63 - 1  # BigAutoField
+
+
+def format_duration(us: float | None) -> str:
+    if us is None:
+        return "–"  # noqa: RUF001 (an en dash: "no value")
+    if us < 1000:
+        return f"{us:.0f} µs"
+    if us < 1_000_000:
+        return f"{us / 1000:.3g} ms"
+    if us < 60_000_000:
+        return f"{us / 1_000_000:.3g} s"
+    return f"{us / 60_000_000:.3g} min"
+
+
+def format_rate(rate: float) -> str:
+    return f"{rate * 100:.2f} %" if rate else "0 %"
+
+
+def _local(ts: float) -> dt.datetime:
+    return timezone.localtime(dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc))
+
+
+def _time_label(ts: int, resolution: int) -> str:
+    moment = _local(ts)
+    if resolution == MINUTE:
+        return date_format(moment, "H:i")
+    if resolution == HOUR:
+        return date_format(moment, "M j, H:i")
+    assert resolution == DAY
+    return date_format(moment, "M j")
+
+
+def _query_string(values: dict[str, str], **changes: str | None) -> str:
+    merged = {**values, **changes}
+    return "?" + urlencode({k: v for k, v in merged.items() if v})
+
+
+@admin.register(Feature)
+class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only: the data is written by the stats pipeline, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        urls: list[Any] = [
+            # Same path as the changelist, listed first: the index link opens the page.
+            path("", wrap(self.usage_view), name="tracekit_usage"),
+            path("<int:feature_id>/usage/", wrap(self.feature_view),
+                 name="tracekit_usage_feature"),
+        ]
+        return urls + super().get_urls()
+
+    def changelist_view(self, request: HttpRequest,
+                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return self.usage_view(request)
+
+    # -- pages ---------------------------------------------------------------------------
+    def _check(self, request: HttpRequest) -> None:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+
+    def _params(self, request: HttpRequest) -> params.UsageParams | HttpResponseBadRequest:
+        try:
+            return params.parse(request.GET)
+        except params.UnknownFormat as exc:
+            return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+
+    def _context(self, request: HttpRequest, window: Window, query: params.UsageParams,
+                 title: str) -> dict[str, Any]:
+        values = query.values
+        range_links = [
+            {"key": key, "label": label, "url": _query_string(values, range=key, page=None,
+                                                              **{"from": None, "to": None}),
+             "active": window.key == key}
+            for key, (_seconds, label) in RANGES.items()
+        ]
+        return {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "window": window,
+            "window_from": date_format(_local(window.start), "Y-m-d\\TH:i"),
+            "window_to": date_format(_local(window.end), "Y-m-d\\TH:i"),
+            "range_links": range_links,
+            "params": values,
+            "problems": [*query.errors, *window.errors],
+            "kinds": Feature.Kind.choices,
+        }
+
+    def usage_view(self, request: HttpRequest) -> HttpResponse:
+        self._check(request)
+        query = self._params(request)
+        if isinstance(query, HttpResponse):
+            return query
+        window = window_from(query.values)
+        q, kind, service, sort = query.q, query.kind, query.service, query.sort
+        rows = queries.feature_table(window, q, kind, service, sort)
+        if query.format == "csv":
+            return csv_response(window, rows)
+        paginator = Paginator(rows, PER_PAGE)
+        page = paginator.get_page(query.page)
+        page_rows: list[dict[str, Any]] = list(page.object_list)
+        queries.fill_percentiles(window, page_rows)
+        labels = [_time_label(t, window.resolution) for t in window.points]
+        series = queries.series_by_feature(window, [r["id"] for r in page_rows])
+        for row in page_rows:
+            row["p50_text"], row["p95_text"], row["p99_text"] = (
+                format_duration(row[p]) for p in ("p50", "p95", "p99"))
+            row["error_rate_text"] = format_rate(row["error_rate"])
+            row["calls_text"] = number_format(row["calls"], force_grouping=True)
+            row["errors_text"] = number_format(row["errors"], force_grouping=True)
+            trend_title = _("Calls over time: %(feature)s") % {"feature": row["name"]}
+            row["trend"] = charts.sparkline(series.get(row["id"], []), trend_title)
+        filtered = queries.filtered_features(q, kind, service) if query.filtered else None
+        totals = queries.totals_over_time(window, filtered)
+        total_calls = sum(c for _, c, _ in totals)
+        total_errors = sum(e for _, _, e in totals)
+        columns = [("feature", _("Feature")), ("kind", _("Kind")), ("service", _("Service")),
+                   ("calls", _("Calls")), ("errors", _("Errors")),
+                   ("error_rate", _("Error rate")), ("p50", _("p50")), ("p95", _("p95")),
+                   ("p99", _("p99"))]
+        headers = []
+        for key, label in columns:
+            active = sort.lstrip("-") == key
+            descending = sort.startswith("-")
+            # Numbers sort biggest first on the first click, text A→Z.
+            first = key if key in ("feature", "kind", "service") else f"-{key}"
+            target = (key if descending else f"-{key}") if active else first
+            headers.append({"key": key, "label": label, "active": active,
+                            "descending": descending,
+                            "url": _query_string(query.values, sort=target, page=None),
+                            "numeric": key not in ("feature", "kind", "service")})
+        context = self._context(request, window, query, _("Feature usage"))
+        context.update({
+            "rows": page_rows, "page": page, "paginator": paginator, "headers": headers,
+            "total_features": len(rows), "total_calls": number_format(total_calls,
+                                                                      force_grouping=True),
+            "total_errors": number_format(total_errors, force_grouping=True),
+            "total_error_rate": format_rate(total_errors / total_calls if total_calls else 0),
+            "services": queries.services(), "q": q, "kind": kind, "service": service,
+            "chart": charts.bar_chart(labels, [c for _, c, _ in totals], [e for _, _, e in totals],
+                                   _("Calls and errors over time"), _("calls"), _("errors")),
+            "page_query": _query_string(query.values, page=None),
+        })
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/django_tracekit/usage.html", context)
+
+    def feature_view(self, request: HttpRequest, feature_id: int) -> HttpResponse:
+        self._check(request)
+        if feature_id > _MAX_PK:  # Django 4.2 passes it to the database, which overflows
+            raise Http404("No such feature.")
+        feature = get_object_or_404(Feature, pk=feature_id)
+        query = self._params(request)
+        if isinstance(query, HttpResponse):
+            return query
+        window = window_from(query.values)
+        labels = [_time_label(t, window.resolution) for t in window.points]
+        totals = queries.totals_over_time(window, Feature.objects.filter(pk=feature.pk))
+        latency = queries.latency_over_time(window, feature.pk)
+        (row,) = queries.feature_table(window, feature_id=feature.pk)
+        queries.fill_percentiles(window, [row])
+        trace_url = get_config().trace_url
+        errors = []
+        for sample in queries.recent_errors(feature.pk):
+            errors.append({
+                "sample": sample, "time": _local(sample.time / 1e6),
+                "trace_url": trace_url.replace("{trace_id}", sample.trace_id)
+                if trace_url and sample.trace_id else None,
+            })
+        calls = [c for _, c, _ in totals]
+        context = self._context(request, window, query, feature.name)
+        context.update({
+            "feature": feature,
+            "row": row,
+            "calls_text": number_format(row["calls"], force_grouping=True),
+            "errors_text": number_format(row["errors"], force_grouping=True),
+            "error_rate_text": format_rate(row["error_rate"]),
+            "p50_text": format_duration(row["p50"]), "p95_text": format_duration(row["p95"]),
+            "p99_text": format_duration(row["p99"]),
+            "avg_text": format_duration(row["avg_us"]), "max_text": format_duration(
+                row["max_us"] if row["calls"] else None),
+            "usage_chart": charts.bar_chart(labels, calls, [e for _, _, e in totals],
+                                         _("Calls and errors over time"), _("calls"),
+                                         _("errors")),
+            "latency_chart": charts.line_chart(labels, [
+                ("p50", "tk-p50", [v[0] for _, v in latency]),
+                ("p95", "tk-p95", [v[1] for _, v in latency]),
+                ("p99", "tk-p99", [v[2] for _, v in latency]),
+            ], _("Latency percentiles over time"), format_duration),
+            "errors": errors,
+            "usage_url_query": _query_string({k: v for k, v in query.values.items()
+                                              if k in ("range", "from", "to")}),
+        })
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/django_tracekit/usage_feature.html", context)
