@@ -70,8 +70,9 @@ def drive_traffic(base: str, stop: threading.Event, started: float, ramp_s: floa
             method, path = random.choices(
                 [("GET", "/videos/"), ("GET", f"/videos/{n}/"), ("GET", f"/videos/{n}/process/"),
                  ("POST", f"/videos/{n}/upload/"), ("GET", "/videos/99/"),
-                 ("GET", "/videos/13/process/"), ("GET", "/healthz")],
-                [3, 4, 4, 3, 1, 1, 1])[0]
+                 ("GET", "/videos/13/process/"), ("GET", "/healthz"),
+                 ("GET", "/videos/catalog/")],
+                [3, 4, 4, 3, 1, 1, 1, 2])[0]
         request = urllib.request.Request(base + path, method=method,
                                          data=b"" if method == "POST" else None)
         try:
@@ -159,6 +160,7 @@ def main() -> int:
 
     manage("migrate", "--noinput")
     manage("collectstatic", "--noinput")  # the admin's CSS/JS, served by WhiteNoise
+    manage("refresh_catalog")  # a management command: a root span and a "command" feature
     manage("shell", "-c", "from django.contrib.auth.models import User; "
            f"User.objects.filter(username='{USER}').exists() or "
            f"User.objects.create_superuser('{USER}', 'demo@example.com', '{PASSWORD}')")
@@ -186,6 +188,7 @@ django-tracekit demo is running: a Django server and a Celery worker (prefork), 
 the filesystem:// broker, with traffic in the background. {stopping}
 
   Feature usage:  {base}/admin/django_tracekit/feature/
+  Traces:         {base}/admin/django_tracekit/trace/   errors, slow steps, N+1 on /videos/catalog/
   Admin login:    user "{USER}", password "{PASSWORD}" (demo only)
   The site:       {base}/videos/
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("videos/", views.VideoList.as_view(), name="video-list"),
+    path("videos/catalog/", views.catalog, name="video-catalog"),
     path("videos/<int:pk>/", views.video_detail, name="video-detail"),
     path("videos/<int:pk>/process/", views.process, name="video-process"),
     path("videos/<int:pk>/upload/", views.upload, name="video-upload"),

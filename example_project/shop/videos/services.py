@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 import zlib
 
+from django.core.cache import cache
+
 import django_tracekit as tracekit
+
+# Log lines become events of the span they were written in: no log search needed.
+logger = logging.getLogger(__name__)
 
 
 class TranscodeError(Exception):
@@ -35,7 +41,9 @@ class ProcessVideo:
 
     def transcode(self, duration: int) -> None:
         self.encode(duration)
+        logger.info("transcoding video %s (%s s)", self.video_id, duration)
         if random.random() < 0.15:  # some steps fail sometimes
+            logger.warning("codec unstable on video %s", self.video_id)
             raise TranscodeError(f"codec crashed on video {self.video_id}")
 
     @tracekit.traced(attributes={"video.codec": "h264"})  # a span with extra attributes
@@ -55,4 +63,6 @@ def checksum(crc: int, chunk: int) -> int:
 
 
 def share_link(video_id: int) -> str:
-    return f"https://shop.example/v/{video_id:06d}"
+    # A cache call: a span with cache.hit in the request's trace.
+    return str(cache.get_or_set(f"share-link:{video_id}",
+                                lambda: f"https://shop.example/v/{video_id:06d}", 300))

@@ -7,12 +7,22 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from shop.videos import tasks
+from shop.videos.models import Video
 from shop.videos.services import ProcessVideo, share_link
 
 
 class VideoList(View):
     def get(self, request: HttpRequest) -> JsonResponse:
         return JsonResponse({"videos": list(range(1, 11))})
+
+
+def catalog(request: HttpRequest) -> JsonResponse:
+    """An N+1 on purpose: one query per video for its channel. The trace shows every query
+    and flags the repeated one (``tracekit.n_plus_one``); ``select_related("channel")`` is
+    the fix."""
+    return JsonResponse({"videos": [
+        {"title": video.title, "channel": video.channel.name}
+        for video in Video.objects.order_by("pk")]})
 
 
 def video_detail(request: HttpRequest, pk: int) -> JsonResponse:
