@@ -1,0 +1,112 @@
+/* Trace waterfall: collapse/expand subtrees, search within the trace, jump to a span.
+   Everything is already on the page (server-rendered); this only hides and shows rows.
+   Rows are flat, in depth-first order, with data-depth and data-parent (row index). */
+(function () {
+  "use strict";
+
+  function init() {
+    var waterfall = document.getElementById("tk-waterfall");
+    if (!waterfall) { return; }
+    var rows = Array.prototype.slice.call(waterfall.querySelectorAll(".tk-span"));
+    var depth = rows.map(function (r) { return +r.dataset.depth; });
+    var parent = rows.map(function (r) { return r.dataset.parent === "" ? -1 : +r.dataset.parent; });
+    var collapsed = rows.map(function () { return false; });
+    var search = document.getElementById("tk-span-search");
+    var count = document.getElementById("tk-search-count");
+    var text = null;  // lower-cased row texts, read on the first search
+
+    // Hidden when an ancestor is collapsed (the search shows its own selection instead).
+    function applyCollapse() {
+      var hideBelow = Infinity;  // depth under which rows are hidden
+      for (var i = 0; i < rows.length; i++) {
+        if (depth[i] <= hideBelow) { hideBelow = Infinity; }
+        rows[i].hidden = depth[i] > hideBelow;
+        if (!rows[i].hidden && collapsed[i]) { hideBelow = depth[i]; }
+        var toggle = rows[i].querySelector(".tk-toggle");
+        if (toggle) {
+          toggle.textContent = collapsed[i] ? "▸" : "▾";
+          toggle.setAttribute("aria-expanded", collapsed[i] ? "false" : "true");
+        }
+      }
+    }
+
+    function applySearch() {
+      var query = search.value.trim().toLowerCase();
+      if (!query) {
+        rows.forEach(function (r) { r.classList.remove("tk-match"); });
+        count.textContent = "";
+        applyCollapse();
+        return;
+      }
+      if (text === null) {
+        text = rows.map(function (r) { return r.textContent.toLowerCase(); });
+      }
+      var shown = rows.map(function () { return false; });
+      var matches = 0;
+      for (var i = 0; i < rows.length; i++) {
+        var match = text[i].indexOf(query) !== -1;
+        rows[i].classList.toggle("tk-match", match);
+        if (match) {
+          matches++;
+          for (var j = i; j !== -1 && !shown[j]; j = parent[j]) { shown[j] = true; }
+        }
+      }
+      rows.forEach(function (r, k) { r.hidden = !shown[k]; });
+      count.textContent = matches + " / " + rows.length;
+    }
+
+    function setAll(value) {
+      for (var i = 0; i < rows.length; i++) {
+        collapsed[i] = value && +rows[i].dataset.children > 0;
+      }
+      if (value && rows.length) {  // keep the top level and its children visible
+        rows.forEach(function (r, k) { if (depth[k] === 0) { collapsed[k] = false; } });
+      }
+      search.value = "";
+      applySearch();
+    }
+
+    // Open the span a link points at: its ancestors expanded, its details open.
+    function reveal(id) {
+      var target = document.getElementById(id);
+      if (!target || !target.classList.contains("tk-span")) { return; }
+      var index = +target.dataset.index;
+      for (var j = parent[index]; j !== -1; j = parent[j]) { collapsed[j] = false; }
+      if (search.value) { search.value = ""; }
+      applySearch();
+      rows.forEach(function (r) { r.classList.remove("tk-target"); });
+      target.classList.add("tk-target");
+      target.querySelector("details").open = true;
+      target.scrollIntoView({block: "center"});
+    }
+
+    waterfall.addEventListener("click", function (event) {
+      var toggle = event.target.closest(".tk-toggle");
+      if (toggle) {
+        event.preventDefault();  // inside <summary>: do not open the details too
+        var index = +toggle.closest(".tk-span").dataset.index;
+        collapsed[index] = !collapsed[index];
+        applySearch();
+        return;
+      }
+      var link = event.target.closest("a[href^='#span-']");
+      if (link) {
+        event.preventDefault();
+        history.replaceState(null, "", link.getAttribute("href"));
+        reveal(link.getAttribute("href").slice(1));
+      }
+    });
+    search.addEventListener("input", applySearch);
+    document.getElementById("tk-collapse-all").addEventListener("click", function () { setAll(true); });
+    document.getElementById("tk-expand-all").addEventListener("click", function () { setAll(false); });
+    Array.prototype.forEach.call(waterfall.querySelectorAll(".tk-toggle"), function (t) { t.hidden = false; });
+    document.getElementById("tk-trace-tools").hidden = false;
+    if (location.hash.indexOf("#span-") === 0) { reveal(location.hash.slice(1)); }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

@@ -1,0 +1,259 @@
+"""One trace as waterfall rows: every span, depth-first by parent (children by start time),
+with its bar's offset and width as percentages of the trace's duration.
+
+A span whose parent is not in the store (a part that was not kept, or dropped beyond the
+cap) is shown at the top level and marked an orphan; a cycle in corrupt data cannot hide a
+span (whatever a walk from the roots does not reach is added at the top level too).
+Attributes and events are parsed from their JSON text defensively: a row that does not
+parse shows its raw text.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django_tracekit.db import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
+from django_tracekit.errors import ERROR_SPAN_ID
+from django_tracekit.traces.models import TraceSpan
+
+EXCEPTION_EVENT = "exception"
+SERVICE_COLOURS = 8  # CSS classes tk-svc-0 .. tk-svc-7
+MAX_INDENT = 24  # deeper spans are indented no further (the depth is still shown)
+
+
+@dataclass
+class Event:
+    name: str
+    offset_ms: float  # from the span's start
+    attributes: list[tuple[str, str]]
+    kind: str = "log"  # "log", "n_plus_one" or "exception"
+    exception_type: str = ""
+    exception_message: str = ""
+    stacktrace: str = ""
+    query: str = ""
+    count: str = ""
+
+
+@dataclass
+class Row:
+    span: TraceSpan
+    depth: int
+    index: int  # position in the waterfall
+    parent_index: int | None  # the row of its parent (None at the top level)
+    orphan: bool  # has a parent id the store does not hold
+    offset: float  # percent of the trace's duration
+    width: float
+    service_class: str
+    attributes: list[tuple[str, str]]
+    events: list[Event]
+    raw_attributes: str = ""  # when the JSON text did not parse
+    raw_events: str = ""
+    children: int = 0
+    stack_ref: str = ""  # ERROR_SPAN_ID: the span holding this error's stack
+    stack_ref_found: bool = False
+    has_stack: bool = False
+    feature_url: str = ""
+    open: bool = False  # rendered expanded (the first span holding a stack)
+    indent: int = 0
+    start_offset_us: int = 0  # from the trace's start
+
+    @property
+    def bar_style(self) -> str:
+        # Formatted here, not by the template: a localized "12,5%" is not CSS.
+        return f"left:{self.offset:.3f}%;width:{self.width:.3f}%"
+
+    @property
+    def duration_text(self) -> str:
+        return format_us(self.span.duration_us)
+
+    @property
+    def start_text(self) -> str:
+        return format_us(self.start_offset_us)
+
+
+@dataclass
+class Waterfall:
+    rows: list[Row]
+    start_us: int
+    duration_us: int
+    services: list[tuple[str, str]]  # (service, css class)
+    ticks: list[tuple[int, str]] = field(default_factory=list)  # (percent, label)
+    errors: int = 0
+    orphans: int = 0
+
+
+def format_us(us: float) -> str:
+    if us < 1000:
+        return f"{us:.0f} µs"
+    if us < 1_000_000:
+        return f"{us / 1000:.3g} ms"
+    if us < 60_000_000:
+        return f"{us / 1_000_000:.3g} s"
+    return f"{us / 60_000_000:.3g} min"
+
+
+def service_classes(names: Iterable[str]) -> dict[str, str]:
+    """A colour class per service, stable across pages (a hash of the name); services of one
+    trace that would share a colour get the next free one."""
+    taken: set[int] = set()
+    result = {}
+    for name in names:
+        slot = zlib.crc32(name.encode()) % SERVICE_COLOURS
+        for step in range(SERVICE_COLOURS):
+            if (slot + step) % SERVICE_COLOURS not in taken:
+                slot = (slot + step) % SERVICE_COLOURS
+                break
+        taken.add(slot)
+        result[name] = f"tk-svc-{slot}"
+    return result
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _attributes(raw: str) -> tuple[list[tuple[str, str]], str]:
+    """Sorted (key, text) pairs, or the raw text when it is not a JSON object."""
+    if not raw:
+        return [], ""
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return [], raw
+    if not isinstance(parsed, dict):
+        return [], raw
+    return sorted((str(k), _text(v)) for k, v in parsed.items()), ""
+
+
+def _events(raw: str, span_start_us: int) -> tuple[list[Event], str]:
+    if not raw:
+        return [], ""
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return [], raw
+    if not isinstance(parsed, list):
+        return [], raw
+    events = []
+    for item in parsed:
+        if not isinstance(item, dict):
+            continue
+        attrs = item.get("attributes")
+        attrs = attrs if isinstance(attrs, dict) else {}
+        time_us = item.get("time_us")
+        offset = ((time_us - span_start_us) / 1000
+                  if isinstance(time_us, (int, float)) and not isinstance(time_us, bool)
+                  else 0.0)
+        name = _text(item.get("name", ""))
+        event = Event(name, offset, sorted((str(k), _text(v)) for k, v in attrs.items()))
+        if name == EXCEPTION_EVENT:
+            event.kind = "exception"
+            event.exception_type = _text(attrs.get("exception.type", ""))
+            event.exception_message = _text(attrs.get("exception.message", ""))
+            event.stacktrace = _text(attrs.get("exception.stacktrace", ""))
+            event.attributes = [(k, v) for k, v in event.attributes
+                                if k not in ("exception.type", "exception.message",
+                                             "exception.stacktrace")]
+        elif name == N_PLUS_ONE_EVENT:
+            event.kind = "n_plus_one"
+            event.query = _text(attrs.get("db.query.text", ""))
+            event.count = _text(attrs.get(N_PLUS_ONE_COUNT, ""))
+            event.attributes = [(k, v) for k, v in event.attributes
+                                if k not in ("db.query.text", N_PLUS_ONE_COUNT)]
+        events.append(event)
+    return events, ""
+
+
+def _order(spans: Sequence[TraceSpan]) -> list[tuple[TraceSpan, int, bool, int | None]]:
+    """(span, depth, orphan, parent position) depth-first; iterative (a 10,000-deep chain
+    must not hit the recursion limit)."""
+    by_id = {s.span_id: s for s in spans}
+    children: dict[str, list[TraceSpan]] = {}
+    roots: list[TraceSpan] = []
+    for span in spans:
+        parent = span.parent_span_id
+        if parent and parent in by_id and parent != span.span_id:
+            children.setdefault(parent, []).append(span)
+        else:
+            roots.append(span)
+
+    def key(s: TraceSpan) -> tuple[int, str]:
+        return s.start_us, s.span_id
+
+    for siblings in children.values():
+        siblings.sort(key=key)
+    ordered: list[tuple[TraceSpan, int, bool, int | None]] = []
+    seen: set[str] = set()
+
+    def walk(top: TraceSpan, orphan: bool) -> None:
+        stack: list[tuple[TraceSpan, int, int | None]] = [(top, 0, None)]
+        while stack:
+            span, depth, parent_pos = stack.pop()
+            if span.span_id in seen:
+                continue
+            seen.add(span.span_id)
+            position = len(ordered)
+            ordered.append((span, depth, orphan and depth == 0, parent_pos))
+            for child in reversed(children.get(span.span_id, ())):
+                stack.append((child, depth + 1, position))
+
+    for root in sorted(roots, key=key):
+        walk(root, bool(root.parent_span_id))
+    for span in sorted(spans, key=key):  # in a cycle: unreachable from any root
+        if span.span_id not in seen:
+            walk(span, True)
+    return ordered
+
+
+def build(spans: Sequence[TraceSpan], trace_start_us: int, trace_end_us: int,
+          feature_urls: Mapping[tuple[str, str], str] | None = None) -> Waterfall:
+    """The waterfall of ``spans``; ``feature_urls`` maps (name, service) to a usage page."""
+    start = min([trace_start_us, *(s.start_us for s in spans)])
+    end = max([trace_end_us, *(s.start_us + s.duration_us for s in spans)])
+    duration = max(end - start, 1)
+    services = sorted({s.service for s in spans})
+    classes = service_classes(services)
+    feature_urls = feature_urls or {}
+    rows: list[Row] = []
+    for span, depth, orphan, parent_pos in _order(spans):
+        offset = (span.start_us - start) / duration * 100
+        width = max(span.duration_us, 0) / duration * 100
+        offset = min(max(offset, 0.0), 100.0)
+        attributes, raw_attributes = _attributes(span.attributes)
+        events, raw_events = _events(span.events, span.start_us)
+        row = Row(span=span, depth=depth, index=len(rows), parent_index=parent_pos,
+                  orphan=orphan, offset=round(offset, 3),
+                  width=round(min(width, 100.0 - offset), 3),
+                  service_class=classes[span.service], attributes=attributes,
+                  events=events, raw_attributes=raw_attributes, raw_events=raw_events,
+                  indent=min(depth, MAX_INDENT), start_offset_us=span.start_us - start,
+                  feature_url=feature_urls.get((span.name, span.service), ""))
+        row.has_stack = any(e.stacktrace for e in events)
+        row.stack_ref = next((v for k, v in attributes if k == ERROR_SPAN_ID), "")
+        if parent_pos is not None:
+            rows[parent_pos].children += 1
+        rows.append(row)
+    holders = {r.span.span_id for r in rows if r.has_stack}
+    for row in rows:
+        if row.stack_ref:
+            row.stack_ref_found = row.stack_ref in holders
+    first = next((r for r in rows if r.has_stack), None)
+    if first is not None:
+        first.open = True
+    ticks = [(p, format_us(duration * p / 100)) for p in (0, 25, 50, 75, 100)]
+    return Waterfall(rows=rows, start_us=start, duration_us=duration,
+                     services=[(name, classes[name]) for name in services], ticks=ticks,
+                     errors=sum(s.is_error for s in spans),
+                     orphans=sum(r.orphan for r in rows))
+
+
+def feature_keys(spans: Iterable[TraceSpan]) -> set[tuple[str, str]]:
+    return {(s.name, s.service) for s in spans}

@@ -1,0 +1,152 @@
+"""Rows of the trace store made directly with the ORM (the admin pages' tests and
+benchmarks): a :class:`SpanSpec` per span, the ``Trace`` summary computed from them the way
+the store writes it (services sorted, counts, bounds, the root span's name)."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django_tracekit.traces.models import Trace, TraceSpan
+
+
+@dataclass
+class SpanSpec:
+    """One span; times are relative to the trace's start: milliseconds for the span,
+    microseconds for its events' ``time_us``."""
+
+    name: str
+    span_id: str
+    parent: str = ""
+    start_ms: float = 0.0
+    duration_ms: float = 1.0
+    service: str = "shop-web"
+    kind: str = "internal"
+    is_error: bool = False
+    status_message: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def exception_event(type_: str, message: str, stacktrace: str, time_us: int = 0,
+                    ) -> dict[str, Any]:
+    return {"name": "exception", "time_us": time_us,
+            "attributes": {"exception.type": type_, "exception.message": message,
+                           "exception.stacktrace": stacktrace}}
+
+
+def trace_id(n: int) -> str:
+    return f"{n:032x}"
+
+
+def span_id(n: int) -> str:
+    return f"{n:016x}"
+
+
+def build(trace_id_: str, specs: Sequence[SpanSpec], *, start_us: int | None = None,
+          reasons: str = "sample", user_id: str = "", dropped_spans: int = 0,
+          ) -> tuple[Trace, list[TraceSpan]]:
+    """Unsaved rows of one trace (``bulk_create`` them, the spans after the trace)."""
+    start = int(time.time() * 1e6) - 60_000_000 if start_us is None else start_us
+    spans = [TraceSpan(span_id=s.span_id, parent_span_id=s.parent, name=s.name, kind=s.kind,
+                       service=s.service, start_us=start + int(s.start_ms * 1000),
+                       duration_us=int(s.duration_ms * 1000), is_error=s.is_error,
+                       status_message=s.status_message,
+                       attributes=json.dumps(s.attributes) if s.attributes else "",
+                       events=json.dumps([{**e, "time_us": start + int(e.get("time_us", 0))}
+                                          for e in s.events]) if s.events else "")
+             for s in specs]
+    ids = {s.span_id for s in specs}
+    root = next((s for s in specs if not s.parent or s.parent not in ids), None)
+    trace = Trace(trace_id=trace_id_, start_us=min((s.start_us for s in spans), default=start),
+                  end_us=max((s.start_us + s.duration_us for s in spans), default=start),
+                  root_name=root.name if root else "", span_count=len(spans),
+                  services=",".join(sorted({s.service for s in spans})),
+                  error_count=sum(s.is_error for s in spans), dropped_spans=dropped_spans,
+                  reasons=reasons, user_id=user_id)
+    return trace, spans
+
+
+def make_trace(trace_id_: str, specs: Sequence[SpanSpec], **summary: Any) -> Trace:
+    """One trace saved with its spans."""
+    trace, spans = build(trace_id_, specs, **summary)
+    trace.save()
+    for span in spans:
+        span.trace = trace
+    TraceSpan.objects.bulk_create(spans)
+    return trace
+
+
+def web_and_worker(trace_id_: str, *, error: bool = True, start_us: int | None = None,
+                   user_id: str = "42") -> Trace:
+    """A request whose Celery task fails in a worker: web part + worker part, an N+1 flag,
+    a log line, the exception on the task's function span and a reference above it."""
+    stack = ('Traceback (most recent call last):\n'
+             '  File "shop/orders/services.py", line 40, in run\n'
+             '  File "shop/mail/tasks.py", line 12, in send_receipt\n'
+             'shop.mail.SmtpDown: relay refused')
+    specs = [
+        SpanSpec("GET /orders/<int:pk>/", span_id(1), start_ms=0, duration_ms=120,
+                 kind="server", attributes={"http.route": "/orders/<int:pk>/",
+                                            "http.response.status_code": 200}),
+        SpanSpec("shop/orders/views/detail", span_id(2), span_id(1), 2, 110,
+                 events=[{"name": "tracekit.n_plus_one", "time_us": 50_000,
+                          "attributes": {"db.query.text": "SELECT * FROM item WHERE id = %s",
+                                         "tracekit.n_plus_one.count": 12}}]),
+        *[SpanSpec("SELECT shop", span_id(10 + i), span_id(2), 5 + i * 8, 6, kind="client",
+                   attributes={"db.system": "sqlite",
+                               "db.query.text": "SELECT * FROM item WHERE id = %s"})
+          for i in range(3)],
+        SpanSpec("shop/mail/tasks/send_receipt send", span_id(3), span_id(2), 100, 5,
+                 kind="producer"),
+        SpanSpec("shop/mail/tasks/send_receipt", span_id(4), span_id(3), 180, 300,
+                 service="shop-worker", kind="consumer", is_error=error,
+                 status_message="SmtpDown: relay refused" if error else "",
+                 attributes={"messaging.system": "celery",
+                             "tracekit.error.span_id": span_id(5)} if error else
+                 {"messaging.system": "celery"}),
+        SpanSpec("shop/mail/services/deliver", span_id(5), span_id(4), 200, 250,
+                 service="shop-worker", is_error=error,
+                 events=[{"name": "connecting to relay", "time_us": 201_000,
+                          "attributes": {"log.severity": "INFO"}},
+                         *([exception_event("shop.mail.SmtpDown", "relay refused", stack,
+                                            440_000)] if error else [])]),
+    ]
+    return make_trace(trace_id_, specs, start_us=start_us, user_id=user_id,
+                      reasons="error" if error else "sample")
+
+
+def wide_trace(trace_id_: str, spans: int, *, seed: int = 7, start_us: int | None = None,
+               ) -> tuple[Trace, list[TraceSpan]]:
+    """Unsaved rows of a big trace: a request with nested functions, SQL and cache calls,
+    attributes and a few events per span (benchmarks, readability)."""
+    rng = random.Random(seed)
+    specs = [SpanSpec("GET /reports/<slug>/", span_id(1), duration_ms=spans * 0.5,
+                      kind="server", attributes={"http.route": "/reports/<slug>/"})]
+    open_parents = [specs[0]]
+    for n in range(2, spans + 1):
+        parent = open_parents[rng.randrange(len(open_parents))]
+        offset = parent.start_ms + rng.random() * parent.duration_ms * 0.9
+        length = max(0.01, (parent.start_ms + parent.duration_ms - offset) * rng.random() * 0.5)
+        if n % 3:
+            spec = SpanSpec("SELECT shop_item", span_id(n), parent.span_id, offset, length,
+                            kind="client",
+                            attributes={"db.system": "postgresql", "db.query.text":
+                                        f"SELECT * FROM shop_item WHERE id = {n}",
+                                        "server.address": "db"})
+        else:
+            spec = SpanSpec(f"shop/reports/builder/Section{n % 40}/render", span_id(n),
+                            parent.span_id, offset, length,
+                            service="shop-web" if n % 7 else "shop-worker",
+                            attributes={"code.function.name": f"shop.reports.Section{n % 40}",
+                                        "code.line.number": n % 300},
+                            events=[{"name": f"rendered section {n}", "time_us": 0,
+                                     "attributes": {"log.severity": "INFO"}}])
+            if len(open_parents) < 200:
+                open_parents.append(spec)
+        specs.append(spec)
+    return build(trace_id_, specs, start_us=start_us)
