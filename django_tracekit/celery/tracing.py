@@ -320,7 +320,11 @@ def _postrun(sender: Any = None, task_id: str | None = None, task: Any = None,
     otel_context.detach(running.token)  # logs (never raises) if already detached
     span = running.span
     if state is None:
-        _interrupted(running)
+        exc = sys.exc_info()[1]
+        if isinstance(exc, Exception):
+            _internal_error(span, exc)
+        else:
+            _interrupted(running)
         return
     if span.is_recording():
         span.set_attribute(CELERY_STATE, state)
@@ -421,6 +425,17 @@ def _unknown(sender: Any = None, name: Any = None, id: Any = None, message: Any 
 # and _postrun ends the span. With REMAP_SIGTERM children ignore SIGTERM instead, and the
 # main process marks the task.
 _sigterm_handler_installed_in_children = not os.environ.get("REMAP_SIGTERM")
+
+
+def _internal_error(span: Span, exc: Exception) -> None:
+    """Celery's own work around the task raised (its result backend failed to read or store
+    the state, an ``on_retry`` handler raised): Celery reports an internal error and marks
+    the task FAILURE; task_failure may never come (storing the failure can fail the same
+    way), so the error is recorded here, with its stack."""
+    if span.is_recording():
+        span.set_attribute(CELERY_STATE, "FAILURE")
+    errors.record_error(exc, span)
+    span.end()
 
 
 def _interrupted(running: _Running) -> None:
