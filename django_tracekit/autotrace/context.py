@@ -14,10 +14,20 @@ import logging
 from typing import Any
 
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.context import Context
 
 from django_tracekit.autotrace import spans
-from django_tracekit.autotrace.chain import DONE, PREV, ROOT, Node, Phase, Root, node_for
+from django_tracekit.autotrace.chain import (
+    DONE,
+    PREV,
+    ROOT,
+    SPAN,
+    Node,
+    Phase,
+    Root,
+    node_for,
+)
 from django_tracekit.autotrace.chain import reset_top as _reset_top
 from django_tracekit.autotrace.chain import set_top as _set_top
 from django_tracekit.autotrace.chain import top as _get_top
@@ -81,6 +91,20 @@ def real_runtime() -> Any:
     """OpenTelemetry's own runtime context (under our hook, if installed)."""
     runtime: Any = getattr(otel_context, _ATTRIBUTE)
     return runtime.real if isinstance(runtime, HookedRuntimeContext) else runtime
+
+
+def existing_span() -> trace.Span:
+    """The current span without making spans of pending auto-traced calls: the innermost
+    call that is a span already, else the attached context's span. For readers that must
+    not turn a short call into a kept span (the ids on a log record below LOGS.LEVEL)."""
+    current: Context = real_runtime().get_current()
+    node = _get_top()
+    if node.__class__ is list and node[ROOT].ctx is current:
+        while node.__class__ is list:
+            if node[SPAN] is not None:
+                return node[SPAN]  # type: ignore[no-any-return]
+            node = node[PREV]
+    return trace.get_current_span(current)
 
 
 def hook_context() -> bool:

@@ -1,0 +1,225 @@
+"""A record's event: message, level, logger, code location, thread; caps per span and per
+message; bad input never raises; a record with an exception is recorded once, full stack."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+
+import pytest
+from django.http import Http404
+from opentelemetry.trace import StatusCode
+
+import django_tracekit as tracekit
+from django_tracekit.errors import ERROR_SPAN_ID
+from django_tracekit.logs import events
+from tests.conftest import Spans
+from tests.logs.conftest import Logged, attributes, exception_events, log_events
+
+
+def test_an_event_has_message_level_logger_location_and_thread(spans: Spans,
+                                                                logged: Logged) -> None:
+    with tracekit.span("outer"):
+        line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+        logged.logger.warning("order %s: %d items", "A-1", 3)
+    (event,) = log_events(spans.named("outer"))
+    assert event == {
+        "log.message": "order A-1: 3 items",
+        "log.severity": "WARNING",
+        "log.severity_number": 13,
+        "log.logger": logged.logger.name,
+        "code.file.path": __file__,
+        "code.line.number": line,
+        "code.function.name": "test_an_event_has_message_level_logger_location_and_thread",
+        "thread.name": threading.current_thread().name,
+        "thread.id": threading.get_ident(),
+    }
+    (recorded,) = spans.named("outer").events
+    assert abs(recorded.timestamp - logged.kept.records[0].created * 1e9) < 1e6
+
+
+@pytest.mark.parametrize(("level", "number"), [(logging.DEBUG, 5), (logging.INFO, 9),
+                                               (logging.WARNING, 13), (logging.ERROR, 17),
+                                               (logging.CRITICAL, 21), (5, 0), (21, 10),
+                                               (60, 24)])
+def test_severity_numbers_follow_the_sdk(level: int, number: int) -> None:
+    from opentelemetry.sdk._logs._internal import std_to_otel
+
+    assert events.severity_number(level) == number == std_to_otel(level).value
+
+
+def test_a_flood_is_capped_per_span_with_a_count_of_what_was_dropped(
+        spans: Spans, logged: Logged) -> None:
+    with tracekit.span("flood"):
+        for index in range(10_000):
+            logged.logger.info("record %d", index)
+        with tracekit.span("child"):
+            logged.logger.info("the child has its own cap")
+        try:
+            raise RuntimeError("after the flood")
+        except RuntimeError:
+            logged.logger.exception("failed")
+    flood = spans.named("flood")
+    messages = [e["log.message"] for e in log_events(flood)]
+    assert messages == [f"record {i}" for i in range(events.MAX_EVENTS_PER_SPAN)]
+    assert attributes(flood)[events.DROPPED] == 10_001 - events.MAX_EVENTS_PER_SPAN
+    # The error is never dropped: its exception event follows the capped log events.
+    assert len(exception_events(flood)) == 1
+    assert flood.status.status_code is StatusCode.ERROR
+    assert len(log_events(spans.named("child"))) == 1
+    assert events.DROPPED not in (spans.named("child").attributes or {})
+    assert len(logged.kept.records) == 10_002  # the handlers saw every record
+
+
+def test_the_cap_holds_across_threads(spans: Spans, logged: Logged) -> None:
+    from opentelemetry import context
+
+    with tracekit.span("shared"):
+        parent = context.get_current()
+
+        def work() -> None:
+            token = context.attach(parent)
+            try:
+                for _ in range(200):
+                    logged.logger.info("threaded")
+            finally:
+                context.detach(token)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    shared = spans.named("shared")
+    assert len(log_events(shared)) == events.MAX_EVENTS_PER_SPAN
+    assert attributes(shared)[events.DROPPED] == 800 - events.MAX_EVENTS_PER_SPAN
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        return "<Unprintable>"
+
+
+def test_a_message_that_cannot_be_formatted_never_raises(
+        spans: Spans, capsys: pytest.CaptureFixture[str]) -> None:
+    # Made in the test body: pytest's capture handler (which fails a test on a logging
+    # error) is attached to the loggers that exist when the test starts.
+    logged = Logged()
+    with tracekit.span("outer"):
+        logged.logger.warning("%d items", "many")
+        logged.logger.warning("%s and %s", "only one")
+        logged.logger.warning(Unprintable())
+        logged.logger.warning("fine")
+    found = [e["log.message"] for e in log_events(spans.named("outer"))]
+    assert found[0] == ("<log message could not be formatted: TypeError> "
+                        "msg='%d items' args=('many',)")
+    assert found[1].startswith("<log message could not be formatted: TypeError> msg='%s and %s'")
+    assert found[2] == ("<log message could not be formatted: RuntimeError> "
+                        "msg=<Unprintable> args=()")
+    assert found[3] == "fine"
+    # logging's own behaviour is unchanged: the handler reports its formatting errors.
+    assert capsys.readouterr().err.count("--- Logging error ---") == 3
+    logged.close()
+
+
+def test_a_huge_message_is_capped(spans: Spans, logged: Logged) -> None:
+    with tracekit.span("outer"):
+        logged.logger.warning("x" * 1_000_000)
+    (event,) = log_events(spans.named("outer"))
+    text = event["log.message"]
+    assert text.startswith("x" * events.MAX_MESSAGE_CHARS)
+    assert text.endswith(f"... [tracekit: {1_000_000 - events.MAX_MESSAGE_CHARS} more characters]")
+    assert len(text) < events.MAX_MESSAGE_CHARS + 64
+
+
+def test_secrets_in_messages_are_redacted(spans: Spans, logged: Logged) -> None:
+    with tracekit.span("outer"):
+        logged.logger.warning("login failed for user=bob password=%s", "hunter2")
+    (event,) = log_events(spans.named("outer"))
+    assert event["log.message"] == "login failed for user=bob password=[redacted]"
+
+
+def fail_deep() -> None:
+    raise ValueError("deep")
+
+
+def handle_and_log(logger: logging.Logger) -> None:
+    try:
+        fail_deep()
+    except ValueError:
+        logger.exception("could not do it")
+
+
+def test_logger_exception_is_recorded_like_record_error(spans: Spans, logged: Logged) -> None:
+    with tracekit.span("outer"):
+        handle_and_log(logged.logger)
+    outer = spans.named("outer")
+    (event,) = log_events(outer)
+    assert event["log.message"] == "could not do it"
+    assert event["exception.type"] == "ValueError"
+    (error,) = exception_events(outer)
+    assert [e.name for e in outer.events] == ["log", "exception"]  # the message first
+    assert error["exception.type"] == "ValueError"
+    stack = error["exception.stacktrace"]
+    # Full stack: the callers above the handler (this test) and the raise point below it.
+    assert "in test_logger_exception_is_recorded_like_record_error" in stack
+    assert stack.index("in handle_and_log") < stack.index("in fail_deep")
+    assert outer.status.status_code is StatusCode.ERROR
+    assert attributes(outer)["error.type"] == "ValueError"
+
+
+def test_an_exception_logged_then_raised_is_recorded_once(spans: Spans, logged: Logged) -> None:
+    with pytest.raises(KeyError), tracekit.span("outer"), tracekit.span("inner"):
+        try:
+            raise KeyError("k")
+        except KeyError:
+            logged.logger.error("giving up", exc_info=True)
+            raise
+    inner, outer = spans.named("inner"), spans.named("outer")
+    assert len(exception_events(inner)) == 1
+    assert exception_events(outer) == []  # a reference, not a second copy
+    assert attributes(outer)[ERROR_SPAN_ID] == format(inner.get_span_context().span_id, "016x")  # type: ignore[union-attr]
+
+
+def test_an_exception_recorded_first_is_not_recorded_again_by_its_log(
+        spans: Spans, logged: Logged) -> None:
+    with tracekit.span("outer"):
+        try:
+            raise KeyError("k")
+        except KeyError as exc:
+            tracekit.record_error(exc)
+            logged.logger.exception("also logged")
+    outer = spans.named("outer")
+    assert len(exception_events(outer)) == 1
+    assert [e["log.message"] for e in log_events(outer)] == ["also logged"]
+
+
+def test_an_exception_instance_that_was_never_raised(spans: Spans, logged: Logged) -> None:
+    with tracekit.span("outer"):
+        logged.logger.error("rejected", exc_info=ValueError("never raised"))
+    (error,) = exception_events(spans.named("outer"))
+    # Its stack starts where the logger was called.
+    assert "in test_an_exception_instance_that_was_never_raised" in \
+        error["exception.stacktrace"].splitlines()[-2]
+
+
+def test_expected_outcomes_and_empty_exc_info_are_not_errors(spans: Spans,
+                                                             logged: Logged) -> None:
+    with tracekit.span("outer"):
+        logged.logger.warning("Not Found: /x", exc_info=Http404("x"))  # as django.request
+        logged.logger.exception("no exception being handled")  # exc_info (None, None, None)
+    outer = spans.named("outer")
+    assert len(log_events(outer)) == 2
+    assert exception_events(outer) == []
+    assert outer.status.status_code is StatusCode.UNSET
+
+
+def test_records_below_the_level_with_an_exception_are_not_recorded(
+        spans: Spans, logged: Logged) -> None:
+    with tracekit.span("outer"):
+        logged.logger.debug("noise", exc_info=ValueError("x"))
+    assert spans.named("outer").events == ()
