@@ -26,6 +26,7 @@ REGISTRY: tuple[str, ...] = (
     # Destinations: where finished spans and errors go. Local ones first: at exit they are
     # flushed before any exporter, so a collector that is down never costs a count.
     "django_tracekit.stats.integration.StatsIntegration",  # feature usage in the admin
+    "django_tracekit.traces.integration.TracesIntegration",  # the admin's trace store
     "django_tracekit.export.integration.ExportIntegration",  # OTLP / console / a factory
     "django_tracekit.sentry.integration.SentryIntegration",  # errors, linked to their trace
 )
