@@ -24,6 +24,8 @@ REGISTRY: tuple[str, ...] = (
     "django_tracekit.http.integration.HttpServerIntegration",  # requests (middleware, views)
     "django_tracekit.celery.integration.CeleryIntegration",  # task publish and execution
     "django_tracekit.db.integration.DbIntegration",  # SQL queries, N+1
+    "django_tracekit.cache.integration.CacheIntegration",  # Django cache calls
+    "django_tracekit.httpclient.integration.HttpClientIntegration",  # outgoing HTTP calls
     # Destinations: where finished spans and errors go. Local ones first: at exit they are
     # flushed before any exporter, so a collector that is down never costs a count.
     "django_tracekit.stats.integration.StatsIntegration",  # feature usage in the admin
