@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.utils.module_loading import import_string as django_import_string
+from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
@@ -55,6 +56,12 @@ SDK_EXPORT_LOGGERS = (
     "opentelemetry.exporter.otlp.proto.grpc.exporter",
     "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
 )
+
+
+# The context key the SDK's processors and the contrib instrumentors honour: nothing is
+# traced while it is set (a private name without a public accessor; docs/PRIVATE_SEAMS.md).
+SUPPRESS_INSTRUMENTATION_KEY = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY",
+                                       "suppress_instrumentation")
 
 
 class ExporterSetupError(Exception):
@@ -178,6 +185,10 @@ class GuardedExporter(SpanExporter):
         return self._inner
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        # The exporter's own HTTP calls (requests, urllib3) are never spans, whichever
+        # thread exports (the SDK's batch worker suppresses too; a flush or a factory's
+        # processor may run here from a request's thread, inside its trace).
+        token = otel_context.attach(otel_context.set_value(SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
             result = self._exporter().export(spans)
         except Exception as exc:
@@ -186,6 +197,8 @@ class GuardedExporter(SpanExporter):
         else:
             if result is not SpanExportResult.SUCCESS:
                 self._report("failed")
+        finally:
+            otel_context.detach(token)
         self.spans_done += len(spans)  # one export at a time (the processor's lock)
         return result
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django_tracekit.conf import Config
 from django_tracekit.export.processors import EXIT_TIMEOUT_S
-from django_tracekit.sentry import checks, scrub, state, version
+from django_tracekit.sentry import checks, scrub, state, transport, version
 
 logger = logging.getLogger("django_tracekit")
 
@@ -103,4 +103,5 @@ def _install(config: Config) -> Status:
         state.current = None
         return Status(False, "no DSN configured and no Sentry client initialised")
     scrub.wrap_before_send(sentry_sdk.get_client())
+    transport.untraced_sends(sentry_sdk.get_client())
     return Status(True, reason, owns_client=owns)
