@@ -165,3 +165,15 @@ def trace_detail(model_admin: ModelAdmin[Trace], request: HttpRequest,
     })
     request.current_app = name
     return TemplateResponse(request, "admin/django_tracekit/trace_detail.html", context)
+
+
+def kept_trace_urls(request: HttpRequest, trace_ids: list[str],
+                    current_app: str) -> dict[str, str]:
+    """``{trace id: its page}`` for the ids the store holds, when the user may open them
+    (other pages link a trace id here: a feature's recent errors)."""
+    wanted = [t for t in dict.fromkeys(trace_ids) if t]
+    if not wanted or not request.user.has_perm("django_tracekit.view_trace"):
+        return {}
+    return {t: reverse("admin:tracekit_trace", args=[t], current_app=current_app)
+            for t in Trace.objects.filter(trace_id__in=wanted).values_list("trace_id",
+                                                                           flat=True)}

@@ -143,8 +143,10 @@ def _events(raw: str, span_start_us: int) -> tuple[list[Event], str]:
     if not isinstance(parsed, list):
         return [], raw
     events = []
+    skipped = False
     for item in parsed:
         if not isinstance(item, dict):
+            skipped = True  # shown as text below the events that parsed
             continue
         attrs = item.get("attributes")
         attrs = attrs if isinstance(attrs, dict) else {}
@@ -169,7 +171,7 @@ def _events(raw: str, span_start_us: int) -> tuple[list[Event], str]:
             event.attributes = [(k, v) for k, v in event.attributes
                                 if k not in ("db.query.text", N_PLUS_ONE_COUNT)]
         events.append(event)
-    return events, ""
+    return events, raw if skipped else ""
 
 
 def _order(spans: Sequence[TraceSpan]) -> list[tuple[TraceSpan, int, bool, int | None]]:
@@ -248,7 +250,7 @@ def build(spans: Sequence[TraceSpan], trace_start_us: int, trace_end_us: int,
     first = next((r for r in rows if r.has_stack), None)
     if first is not None:
         first.open = True
-    ticks = [(p, format_us(duration * p / 100)) for p in (0, 25, 50, 75, 100)]
+    ticks = [(p, format_us(duration * p / 100) if p else "0") for p in (0, 25, 50, 75, 100)]
     return Waterfall(rows=rows, start_us=start, duration_us=duration,
                      services=[(name, classes[name]) for name in services], ticks=ticks,
                      errors=sum(s.is_error for s in spans),

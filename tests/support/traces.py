@@ -4,6 +4,7 @@ the store writes it (services sorted, counts, bounds, the root span's name)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import time
@@ -40,11 +41,13 @@ def exception_event(type_: str, message: str, stacktrace: str, time_us: int = 0,
 
 
 def trace_id(n: int) -> str:
-    return f"{n:032x}"
+    """A deterministic, random-looking trace id (32 lowercase hex)."""
+    return hashlib.md5(f"trace {n}".encode()).hexdigest()
 
 
 def span_id(n: int) -> str:
-    return f"{n:016x}"
+    """A deterministic, random-looking span id (16 lowercase hex)."""
+    return hashlib.md5(f"span {n}".encode()).hexdigest()[:16]
 
 
 def build(trace_id_: str, specs: Sequence[SpanSpec], *, start_us: int | None = None,

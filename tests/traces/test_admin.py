@@ -1,0 +1,398 @@
+"""The trace explorer's pages through Django's test client on SQLite: permissions, the
+list's filters and pagination, the waterfall's server-rendered HTML (parsed), 404s,
+escaping, the capped-trace note, links to and from other pages."""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from django_tracekit.stats import store
+from django_tracekit.stats.models import Feature
+from django_tracekit.stats.records import ErrorSample
+from django_tracekit.traces.models import Trace
+from django_tracekit.traces.views import PER_PAGE
+from tests.support.traces import SpanSpec, make_trace, span_id, trace_id, web_and_worker
+
+pytestmark = pytest.mark.django_db
+NOW = int(time.time() * 1e6)
+LIST = "admin:tracekit_traces"
+XSS = "<script>alert(1)</script>"
+
+
+def user(name: str, *codenames: str, staff: bool = True) -> User:
+    account = User.objects.create_user(name, is_staff=staff)  # force_login: no hashing
+    account.user_permissions.add(*Permission.objects.filter(
+        codename__in=codenames, content_type__app_label="django_tracekit"))
+    return account
+
+
+def client_for(account: User | None = None) -> Client:
+    client = Client(raise_request_exception=False)
+    if account is not None:
+        client.force_login(account)
+    return client
+
+
+def viewer() -> Client:
+    return client_for(user("viewer", "view_trace", "view_feature"))
+
+
+class Page(HTMLParser):
+    """The waterfall's rows and the list's rows, as the server rendered them."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.spans: list[dict[str, str]] = []
+        self.traces: list[dict[str, str]] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v or "" for k, v in attrs}
+        if tag == "div" and "tk-span" in found.get("class", "").split():
+            self.spans.append(found)
+        elif tag == "tr" and "data-trace" in found:
+            self.traces.append(found)
+        elif tag == "span" and "tk-bar" in found.get("class", "").split() and self.spans:
+            self.spans[-1]["bar"] = found["style"]
+
+
+def list_ids(client: Client, **params: Any) -> list[str]:
+    response = client.get(reverse(LIST), params)
+    assert response.status_code == 200, response.status_code
+    return [row["data-trace"] for row in Page(response.content.decode()).traces]
+
+
+def row_html(text: str, sid: str) -> str:
+    """The markup of one span's row (up to the next row)."""
+    start = text.index(f'id="span-{sid}"')
+    end = text.find('role="treeitem"', start + 40)
+    return text[start:end if end != -1 else len(text)]
+
+
+def trace_page(client: Client, tid: str) -> str:
+    response = client.get(reverse("admin:tracekit_trace", args=[tid]))
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+# -- permissions -------------------------------------------------------------------------
+def test_only_staff_with_view_trace_see_the_pages() -> None:
+    web_and_worker(trace_id(1))
+    urls = [reverse(LIST), reverse("admin:tracekit_trace", args=[trace_id(1)])]
+    for url in urls:
+        anonymous = client_for().get(url)
+        assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
+    # Staff with no permission, or only the usage pages' one: refused.
+    for account in (user("staffer"), user("usage", "view_feature")):
+        for url in urls:
+            assert client_for(account).get(url).status_code == 403
+    # Not staff, even holding the permission: the admin login.
+    outsider = client_for(user("outsider", "view_trace", staff=False)).get(urls[0])
+    assert outsider.status_code == 302
+    for account in (user("viewer", "view_trace"),
+                    User.objects.create_superuser("root")):
+        for url in urls:
+            assert client_for(account).get(url).status_code == 200
+
+
+def test_the_admin_index_opens_the_list_for_viewers_only() -> None:
+    index = client_for(user("viewer", "view_trace")).get(reverse("admin:index")).content
+    assert reverse("admin:django_tracekit_trace_changelist").encode() in index
+    assert reverse(LIST) == reverse("admin:django_tracekit_trace_changelist")
+    hidden = client_for(user("usage", "view_feature")).get(reverse("admin:index")).content
+    assert reverse(LIST).encode() not in hidden
+
+
+def test_the_admin_change_url_leads_to_the_waterfall() -> None:
+    trace = web_and_worker(trace_id(1))
+    client = viewer()
+    response = client.get(reverse("admin:django_tracekit_trace_change", args=[trace.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:tracekit_trace", args=[trace.trace_id])
+    for odd in ("999999", "x", "9" * 40):
+        assert client.get(f"/admin/django_tracekit/trace/{odd}/change/").status_code == 404
+
+
+# -- the list ------------------------------------------------------------------------------
+def _mixed() -> None:
+    """Six traces: newest first they are 6, 5, 4, 3, 2, 1."""
+    web_and_worker(trace_id(1), start_us=NOW - 3 * 86400 * 10**6, user_id="7")  # error, 480 ms
+    make_trace(trace_id(2), [SpanSpec("GET /a/", span_id(1), duration_ms=40, kind="server",
+                                      service="web2")],
+               start_us=NOW - 5 * 3600 * 10**6, reasons="slow")
+    make_trace(trace_id(3), [SpanSpec("GET /a/", span_id(1), duration_ms=900, kind="server",
+                                      service="web"),
+                             SpanSpec("a", span_id(2), span_id(1), service="alpha"),
+                             SpanSpec("z", span_id(3), span_id(1), service="zulu")],
+               start_us=NOW - 2 * 3600 * 10**6, reasons="slow,sample", user_id="7")
+    make_trace(trace_id(4), [SpanSpec("task", span_id(1), duration_ms=5, is_error=True,
+                                      service="worker", kind="consumer"),
+                             SpanSpec("shop/orders/views/detail", span_id(2), span_id(1))],
+               start_us=NOW - 30 * 60 * 10**6, reasons="error")
+    make_trace(trace_id(5), [SpanSpec("GET /b/", span_id(1), duration_ms=1, service="api,x")],
+               start_us=NOW - 10 * 60 * 10**6)
+    make_trace(trace_id(6), [SpanSpec("GET /b/", span_id(1), duration_ms=2, service="web"),
+                             SpanSpec("w", span_id(2), span_id(1), service="worker")],
+               start_us=NOW - 60 * 10**6)
+
+
+def test_newest_first_with_the_summary_columns() -> None:
+    _mixed()
+    client = viewer()
+    assert list_ids(client) == [trace_id(n) for n in (6, 5, 4, 3, 2, 1)]
+    text = client.get(reverse(LIST)).content.decode()
+    row = text[text.index(f'data-trace="{trace_id(1)}"'):]
+    row = row[:row.index("</tr>")]
+    for expected in ("GET /orders/&lt;int:pk&gt;/", "shop-web", "shop-worker", "480 ms",
+                     ">8<", "2 errors", ">error<", ">7<",
+                     reverse("admin:tracekit_trace", args=[trace_id(1)])):
+        assert expected in row, expected
+    assert "6 kept traces" in text
+
+
+def test_each_filter_selects_its_traces() -> None:
+    _mixed()
+    client = viewer()
+
+    def ids(**params: Any) -> set[int]:
+        found = list_ids(client, **params)
+        return {n for n in range(1, 7) if trace_id(n) in found}
+
+    assert ids(status="error") == {1, 4}
+    assert ids(status="ok") == {2, 3, 5, 6}
+    assert ids(feature="shop/orders/views/detail") == {1, 4}
+    assert ids(feature="GET /a/") == {2, 3}
+    assert ids(feature="nothing") == set()
+    assert ids(min_ms="100") == {1, 3}
+    assert ids(min_ms="480") == {1, 3}  # inclusive
+    assert ids(min_ms="480.001") == {3}
+    assert ids(service="web") == {3, 6}  # a whole item (alone, first, middle), not web2
+    assert ids(service="worker") == {4, 6}
+    assert ids(service="api,x") == {5}
+    assert ids(user="7") == {1, 3}
+    assert ids(reason="slow") == {2, 3}
+    assert ids(reason="sample") == {3, 5, 6}
+    assert ids(range="1h") == {4, 5, 6}
+    assert ids(range="24h") == {2, 3, 4, 5, 6}
+    assert ids(range="7d") == {1, 2, 3, 4, 5, 6}
+    assert ids(status="error", range="24h") == {4}
+    assert ids(status="ok", min_ms="30", service="web") == {3}
+    # A custom range: from six hours ago (the current time zone) to now.
+    with override_settings(TIME_ZONE="UTC"):
+        local = time.strftime("%Y-%m-%dT%H:%M", time.gmtime((NOW - 6 * 3600 * 10**6) / 1e6))
+        assert ids(range="custom", **{"from": local}) == {2, 3, 4, 5, 6}
+
+
+def test_an_exact_trace_id_opens_the_trace() -> None:
+    _mixed()
+    client = viewer()
+    target = reverse("admin:tracekit_trace", args=[trace_id(3)])
+    for spelling in (trace_id(3), trace_id(3).upper(), f"  {trace_id(3)} "):
+        response = client.get(reverse(LIST), {"trace_id": spelling})
+        assert response.status_code == 302 and response["Location"] == target
+    unknown = client.get(reverse(LIST), {"trace_id": "f" * 32})
+    assert unknown.status_code == 200
+    assert "No kept trace has the id" in unknown.content.decode()
+    assert Page(unknown.content.decode()).traces == []
+    malformed = client.get(reverse(LIST), {"trace_id": "xyz"}).content.decode()
+    assert "A trace id is 32 hexadecimal digits." in malformed
+    assert len(Page(malformed).traces) == 6  # ignored: the rest of the page is there
+
+
+def test_odd_filter_values_are_named_and_dropped() -> None:
+    _mixed()
+    client = viewer()
+
+    def text(**params: str) -> str:
+        response = client.get(reverse(LIST), params)
+        assert response.status_code == 200
+        return html.unescape(response.content.decode())
+
+    assert "Enter the minimum duration as a number of milliseconds." in text(min_ms="fast")
+    assert "Enter the minimum duration" in text(min_ms="-1")
+    assert "Enter the minimum duration" in text(min_ms="nan")
+    assert "Unknown status" in text(status="broken")
+    assert "The feature contains characters that are not allowed" in text(feature="a\x00b")
+    page = text(range="custom", **{"from": "not a date"})
+    assert "Enter a valid start date and time." in page
+    assert len(Page(page).traces) == 5  # fell back to the last 24 hours
+
+
+def test_pages_of_fifty() -> None:
+    Trace.objects.bulk_create([
+        Trace(trace_id=trace_id(n), start_us=NOW - n * 10**6, end_us=NOW - n * 10**6 + 5,
+              root_name=f"GET /{n}/", services="web", span_count=1, reasons="sample")
+        for n in range(PER_PAGE + 7)])
+    client = viewer()
+    first, second = list_ids(client), list_ids(client, page="2")
+    assert first == [trace_id(n) for n in range(PER_PAGE)]
+    assert second == [trace_id(n) for n in range(PER_PAGE, PER_PAGE + 7)]
+    assert list_ids(client, page="999") == second  # past the end: the last page
+    filtered = client.get(reverse(LIST), {"status": "ok", "page": "2"}).content.decode()
+    assert "?status=ok&amp;page=1" in filtered  # the links keep the filters
+
+
+# -- the waterfall -------------------------------------------------------------------------
+def test_spans_nested_by_parent_in_start_order_with_bars_to_scale() -> None:
+    web_and_worker(trace_id(1))
+    rows = Page(trace_page(viewer(), trace_id(1))).spans
+    order = [(r["id"].removeprefix("span-"), int(r["data-depth"])) for r in rows]
+    assert order == [(span_id(1), 0), (span_id(2), 1), (span_id(10), 2), (span_id(11), 2),
+                     (span_id(12), 2), (span_id(3), 2), (span_id(4), 3), (span_id(5), 4)]
+    # Parents by row index; the trace lasts 480 ms (0 .. 180 + 300).
+    assert [r["data-parent"] for r in rows] == ["", "0", "1", "1", "1", "1", "5", "6"]
+    bars = {r["id"]: r["bar"] for r in rows}
+    assert bars[f"span-{span_id(1)}"] == "left:0.000%;width:25.000%"  # 0 ms, 120 ms
+    assert bars[f"span-{span_id(4)}"] == "left:37.500%;width:62.500%"  # 180 ms, 300 ms
+    assert bars[f"span-{span_id(5)}"] == "left:41.667%;width:52.083%"  # 200 ms, 250 ms
+
+
+def test_the_stack_is_inline_on_its_span_and_referenced_above() -> None:
+    web_and_worker(trace_id(1))
+    text = trace_page(viewer(), trace_id(1))
+    holder = row_html(text, span_id(5))
+    assert "<details open>" in holder  # the first stack is open without JavaScript
+    assert re.search(r'<pre class="tk-stack">Traceback \(most recent call last\):\n'
+                     r'  File &quot;shop/orders/services.py&quot;, line 40', holder)
+    assert "shop.mail.SmtpDown</strong>: relay refused" in holder
+    assert "connecting to relay" in holder  # a log line
+    task = row_html(text, span_id(4))
+    assert f'href="#span-{span_id(5)}" class="tk-mono tk-jump"' in task
+    assert "<pre" not in task  # a reference, not a copy
+    view = row_html(text, span_id(2))
+    assert "N+1 ×12" in view  # noqa: RUF001 (the page says "times")
+    assert '<pre class="tk-query">SELECT * FROM item WHERE id = %s</pre>' in view
+
+
+def test_feature_links_for_users_who_may_open_the_usage_pages() -> None:
+    web_and_worker(trace_id(1))
+    feature = Feature.objects.create(name="shop/orders/views/detail", kind="function",
+                                     service="shop-web")
+    Feature.objects.create(name="GET /orders/<int:pk>/", kind="request", service="elsewhere")
+    url = reverse("admin:tracekit_usage_feature", args=[feature.pk])
+    text = trace_page(viewer(), trace_id(1))
+    assert text.count('class="tk-feature-link"') == 1  # same name, other service: no link
+    assert f'href="{url}" class="tk-feature-link"' in text
+    assert "tk-feature-link" not in trace_page(client_for(user("t", "view_trace")), trace_id(1))
+
+
+def test_orphans_at_the_top_level_and_cycles_shown() -> None:
+    make_trace(trace_id(1), [
+        SpanSpec("root", span_id(1), duration_ms=10),
+        SpanSpec("worker part", span_id(2), parent=span_id(99), start_ms=20, duration_ms=10),
+        SpanSpec("child of the orphan", span_id(3), parent=span_id(2), start_ms=21),
+        SpanSpec("loop a", span_id(4), parent=span_id(5), start_ms=30),
+        SpanSpec("loop b", span_id(5), parent=span_id(4), start_ms=31),
+    ])
+    text = trace_page(viewer(), trace_id(1))
+    rows = Page(text).spans
+    assert [(r["data-name"], r["data-depth"]) for r in rows] == [
+        ("root", "0"), ("worker part", "0"), ("child of the orphan", "1"),
+        ("loop a", "0"), ("loop b", "1")]
+    worker = row_html(text, span_id(2))
+    assert "parent not kept" in worker
+    assert "parents are not in the store" in text
+
+
+def test_a_capped_trace_says_how_many_spans_were_not_kept() -> None:
+    make_trace(trace_id(1), [SpanSpec("root", span_id(1))], dropped_spans=90_000)
+    make_trace(trace_id(2), [SpanSpec("root", span_id(1))])
+    client = viewer()
+    assert "90,000 spans were not kept" in html.unescape(trace_page(client, trace_id(1)))
+    assert "were not kept" not in trace_page(client, trace_id(2))
+
+
+def test_every_value_is_escaped() -> None:
+    make_trace(trace_id(1), [SpanSpec(XSS, span_id(1), service=XSS, kind=XSS,
+                                      status_message=XSS, is_error=True,
+                                      attributes={XSS: XSS, "n": [XSS]},
+                                      events=[{"name": XSS, "attributes": {XSS: XSS}},
+                                              {"name": "exception", "attributes": {
+                                                  "exception.type": XSS,
+                                                  "exception.stacktrace": XSS}}])],
+               user_id=XSS, reasons="error")
+    client = viewer()
+    for text in (trace_page(client, trace_id(1)), client.get(reverse(LIST)).content.decode()):
+        assert "<script>" not in text.replace('<script src="', "")
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def test_unparsable_attributes_and_events_show_their_text() -> None:
+    trace = make_trace(trace_id(1), [SpanSpec("root", span_id(1))])
+    trace.spans.update(attributes="{not json", events='{"a": 1}')
+    text = trace_page(viewer(), trace_id(1))
+    assert '<pre class="tk-raw">{not json</pre>' in text
+    assert '<pre class="tk-raw">{&quot;a&quot;: 1}</pre>' in text
+
+
+def test_unknown_and_malformed_trace_ids_are_404s_that_say_why() -> None:
+    client = viewer()
+    unknown = client.get(reverse("admin:tracekit_trace", args=["a" * 32]))
+    assert unknown.status_code == 404
+    assert "is not in the store" in unknown.content.decode()
+    for odd in ("a" * 31, "g" * 32, "a" * 33, "%00", "x" * 5000, "-1", "..", "%F0%9F%92%A9"):
+        response = client.get(f"/admin/django_tracekit/trace/{odd}/")
+        assert response.status_code == 404, odd
+        assert "is not a trace id" in response.content.decode() or odd == ".."
+    # Another spelling of a kept id: its canonical URL.
+    web_and_worker(trace_id(1))
+    response = client.get(f"/admin/django_tracekit/trace/{trace_id(1).upper()}/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:tracekit_trace", args=[trace_id(1)])
+
+
+@override_settings(TRACEKIT={"EXPORTER": "tests.support.memory.processor",
+                             "STATS": {"ENABLED": False},
+                             "TRACE_URL": "https://jaeger.example/trace/{trace_id}"})
+def test_trace_url_is_offered_next_to_the_local_page() -> None:
+    web_and_worker(trace_id(1))
+    client = viewer()
+    assert f'href="https://jaeger.example/trace/{trace_id(1)}"' in trace_page(client,
+                                                                           trace_id(1))
+    missing = client.get(reverse("admin:tracekit_trace", args=["b" * 32])).content.decode()
+    assert f'href="https://jaeger.example/trace/{"b" * 32}"' in missing
+
+
+# -- links from the usage pages ------------------------------------------------------------
+def _errors() -> Feature:
+    store.clear_cache()
+    stack = "Traceback (most recent call last):\nshop.Boom: boom"
+    store.write({}, [ErrorSample("GET /fail/", "request", "web", time.time_ns() - n * 10**9,
+                                 "shop.Boom", "boom", stack, trace_id(n), span_id(1), "")
+                     for n in (1, 2)])
+    return Feature.objects.get(name="GET /fail/")
+
+
+def test_recent_errors_link_to_their_kept_trace() -> None:
+    feature = _errors()
+    web_and_worker(trace_id(1))  # trace 2 was not kept
+    url = reverse("admin:tracekit_usage_feature", args=[feature.pk])
+    text = viewer().get(url).content.decode()
+    assert f'<a href="{reverse("admin:tracekit_trace", args=[trace_id(1)])}"' in text
+    assert reverse("admin:tracekit_trace", args=[trace_id(2)]) not in text
+    assert trace_id(2) in text  # shown, not linked
+    # Without view_trace the page does not offer a link that would be refused.
+    text = client_for(user("usage", "view_feature")).get(url).content.decode()
+    assert "/admin/django_tracekit/trace/" not in text
+
+
+@override_settings(TRACEKIT={"EXPORTER": "tests.support.memory.processor",
+                             "STATS": {"ENABLED": False},
+                             "TRACE_URL": "https://jaeger.example/trace/{trace_id}"})
+def test_recent_errors_offer_both_links_with_trace_url() -> None:
+    feature = _errors()
+    web_and_worker(trace_id(1))
+    text = viewer().get(reverse("admin:tracekit_usage_feature", args=[feature.pk])).content
+    page = text.decode()
+    assert reverse("admin:tracekit_trace", args=[trace_id(1)]) in page
+    assert f"https://jaeger.example/trace/{trace_id(1)}" in page
+    assert f"https://jaeger.example/trace/{trace_id(2)}" in page

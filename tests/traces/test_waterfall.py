@@ -1,0 +1,120 @@
+"""waterfall.build: the order, nesting and scale of the rows, parsed attributes and events,
+stack references, and what corrupt rows do (no exception, nothing hidden)."""
+
+from __future__ import annotations
+
+import json
+
+from django_tracekit.traces import waterfall
+from django_tracekit.traces.models import TraceSpan
+from tests.support.traces import SpanSpec, build, exception_event, span_id, trace_id
+
+T0 = 1_700_000_000_000_000
+
+
+def rows(specs: list[SpanSpec]) -> waterfall.Waterfall:
+    trace, spans = build(trace_id(1), specs, start_us=T0)
+    return waterfall.build(spans, trace.start_us, trace.end_us)
+
+
+def test_depth_first_children_by_start_time() -> None:
+    built = rows([
+        SpanSpec("root", span_id(1), duration_ms=100),
+        SpanSpec("late", span_id(2), span_id(1), start_ms=50, duration_ms=10),
+        SpanSpec("early", span_id(3), span_id(1), start_ms=10, duration_ms=10),
+        SpanSpec("early's child", span_id(4), span_id(3), start_ms=12, duration_ms=1),
+    ])
+    assert [(r.span.name, r.depth, r.parent_index, r.children) for r in built.rows] == [
+        ("root", 0, None, 2), ("early", 1, 0, 1), ("early's child", 2, 1, 0),
+        ("late", 1, 0, 0)]
+    assert [(r.offset, r.width) for r in built.rows] == [
+        (0.0, 100.0), (10.0, 10.0), (12.0, 1.0), (50.0, 10.0)]
+    assert built.duration_us == 100_000
+    assert [label for _p, label in built.ticks] == ["0", "25 ms", "50 ms", "75 ms", "100 ms"]
+
+
+def test_bars_stay_inside_the_track() -> None:
+    trace, spans = build(trace_id(1), [SpanSpec("a", span_id(1), duration_ms=10)], start_us=T0)
+    odd = TraceSpan(span_id=span_id(2), name="b", kind="internal", service="w",
+                    start_us=T0 + 9_000, duration_us=-5)  # a clock that went backwards
+    built = waterfall.build([*spans, odd], trace.start_us, trace.end_us)
+    for row in built.rows:
+        assert 0 <= row.offset <= 100 and row.width >= 0 and row.offset + row.width <= 100
+    empty = waterfall.build([], T0, T0)
+    assert empty.rows == [] and empty.duration_us == 1
+
+
+def test_orphans_and_cycles_are_top_level_and_marked() -> None:
+    built = rows([
+        SpanSpec("loop a", span_id(4), span_id(5), start_ms=1),
+        SpanSpec("loop b", span_id(5), span_id(4), start_ms=2),
+        SpanSpec("self", span_id(6), span_id(6), start_ms=3),
+        SpanSpec("orphan", span_id(2), span_id(99), start_ms=0),
+        SpanSpec("root", span_id(1), start_ms=0.5),
+    ])
+    assert [(r.span.name, r.depth, r.orphan) for r in built.rows] == [
+        ("orphan", 0, True), ("root", 0, False), ("self", 0, True),
+        ("loop a", 0, True), ("loop b", 1, False)]
+    assert built.orphans == 3
+
+
+def test_a_chain_ten_thousand_deep_needs_no_recursion() -> None:
+    specs = [SpanSpec(f"s{n}", span_id(n), span_id(n - 1) if n else "", start_ms=n * 0.001)
+             for n in range(10_000)]
+    built = rows(specs)
+    assert [r.depth for r in built.rows] == list(range(10_000))
+    assert built.rows[-1].indent == waterfall.MAX_INDENT
+
+
+def test_events_exceptions_n_plus_one_and_references() -> None:
+    built = rows([
+        SpanSpec("task", span_id(1), duration_ms=50, is_error=True,
+                 attributes={"tracekit.error.span_id": span_id(2), "b": 2, "a": [1, "x"]}),
+        SpanSpec("inner", span_id(2), span_id(1), start_ms=10, duration_ms=20, is_error=True,
+                 events=[{"name": "tracekit.n_plus_one", "time_us": 15_000, "attributes": {
+                     "db.query.text": "SELECT 1", "tracekit.n_plus_one.count": 9}},
+                     exception_event("ValueError", "bad", "Traceback ...", 25_000)]),
+        SpanSpec("other", span_id(3), span_id(1), start_ms=40, is_error=True,
+                 attributes={"tracekit.error.span_id": span_id(77)},
+                 events=[exception_event("KeyError", "k", "Traceback 2", 40_000)]),
+    ])
+    task, inner, other = built.rows
+    assert task.attributes == [("a", '[1, "x"]'), ("b", "2"),
+                               ("tracekit.error.span_id", span_id(2))]
+    assert task.stack_ref == span_id(2) and task.stack_ref_found and not task.has_stack
+    n_plus_one, exception = inner.events
+    assert (n_plus_one.kind, n_plus_one.query, n_plus_one.count) == ("n_plus_one", "SELECT 1",
+                                                                      "9")
+    assert n_plus_one.offset_ms == 5.0 and n_plus_one.attributes == []
+    assert (exception.kind, exception.exception_type, exception.exception_message,
+            exception.stacktrace) == ("exception", "ValueError", "bad", "Traceback ...")
+    assert exception.offset_ms == 15.0
+    assert inner.has_stack and inner.open  # the first stack opens by itself
+    assert other.has_stack and not other.open
+    assert other.stack_ref == span_id(77) and not other.stack_ref_found
+    assert built.errors == 3
+
+
+def test_rows_that_do_not_parse_keep_their_text() -> None:
+    trace, spans = build(trace_id(1), [SpanSpec("a", span_id(1))], start_us=T0)
+
+    def row(attributes: str, events: str) -> waterfall.Row:
+        spans[0].attributes, spans[0].events = attributes, events
+        (only,) = waterfall.build(spans, trace.start_us, trace.end_us).rows
+        return only
+
+    for text in ("{oops", "[1, 2]", '"text"', "null"):
+        assert row(text, "").raw_attributes == text and row(text, "").attributes == []
+        assert row("", text).raw_events == text and row("", text).events == []
+    text = json.dumps([1, "x", {"name": 5, "time_us": "soon", "attributes": [1]}])
+    odd = row("{}", text)
+    assert odd.raw_events == text and odd.raw_attributes == ""
+    assert [(e.name, e.offset_ms, e.attributes) for e in odd.events] == [("5", 0.0, [])]
+
+
+def test_service_colours_are_stable_and_distinct_within_a_trace() -> None:
+    names = [f"service-{n}" for n in range(8)]
+    classes = waterfall.service_classes(names)
+    assert len(set(classes.values())) == 8
+    assert waterfall.service_classes(["service-3"])["service-3"] == \
+        waterfall.service_classes(["service-3", "x"])["service-3"]
