@@ -20,6 +20,9 @@ class Rule:
     message: str
     rationale: str
     fix: str
+    #: Semgrep severity: "WARNING" for a convention broken (the trace is wrong), "INFO" for
+    #: advice (the trace is right; the code could say it more directly).
+    severity: str = "WARNING"
 
 
 UNRECORDED_EXCEPTION = Rule(
@@ -78,19 +81,24 @@ LITERAL_SPAN_NAME = Rule(
 LOG_INSTEAD_OF_RECORD = Rule(
     id="tracekit-log-instead-of-record",
     message=(
-        "error logged with its traceback inside a span but not recorded on it; "
-        "call tracekit.record_error(e) so the trace holds the error"
+        "advice: error logged with its traceback inside a span; tracekit records it on the "
+        "span already (LOGS), tracekit.record_error(e) says so without a log line"
     ),
     rationale=(
-        "Goodbye logs: `logger.exception(...)` / `logger.error(..., exc_info=...)` sends the "
-        "stack trace to a log stream nobody correlates with the trace, while the span that "
-        "was running stays green."
+        "With `TRACEKIT['LOGS']` on (the default), `logger.exception(...)` / "
+        "`logger.error(..., exc_info=...)` inside a span is recorded like "
+        "`tracekit.record_error(e)`: once, full stack, ERROR status, Sentry, plus a `log` "
+        "event with the message. The trace is right; the rule is advice. It matters where "
+        "log records do not reach the span: `LOGS.LEVEL` above the call's level or None, "
+        "or a logger whose level drops the record."
     ),
     fix=(
-        "Call `tracekit.record_error(e)` in the same `except` block (it records the full stack "
-        "on the current span and forwards to Sentry), then drop the log call if it only "
-        "carried the traceback."
+        "Optional: call `tracekit.record_error(e)` in the `except` block and drop the log "
+        "call if it only carried the traceback; or keep the log call (the message becomes a "
+        "span event) and silence the advice with "
+        "`# tracekit: ignore[tracekit-log-instead-of-record]`."
     ),
+    severity="INFO",
 )
 
 RULES: tuple[Rule, ...] = (

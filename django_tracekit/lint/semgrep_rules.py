@@ -93,7 +93,7 @@ def _rule(rule: catalogue.Rule, body: dict[str, Yaml]) -> dict[str, Yaml]:
     return {
         "id": rule.id,
         "languages": ["python"],
-        "severity": "WARNING",
+        "severity": rule.severity,
         "message": rule.message,
         # Only literal names count; a constant defined elsewhere is not "hand-written here",
         # and the ast linter does not propagate constants either.

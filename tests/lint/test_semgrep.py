@@ -35,6 +35,18 @@ def test_shipped_yaml_carries_every_rule_and_message() -> None:
         assert json.dumps(rule.message) in text
 
 
+def test_log_instead_of_record_is_advice() -> None:
+    # With LOGS on, logger.exception inside a span is recorded on it (tests/logs): the rule
+    # is advice (Semgrep INFO), the others are conventions broken (WARNING).
+    text = SEMGREP_RULES_PATH.read_text(encoding="utf-8")
+    for rule in RULES_BY_ID.values():
+        expected = "INFO" if rule.id == "tracekit-log-instead-of-record" else "WARNING"
+        assert rule.severity == expected
+        block = text.split(f'- id: "{rule.id}"', 1)[1].split("- id:", 1)[0]
+        assert f'severity: "{expected}"' in block
+    assert RULES_BY_ID["tracekit-log-instead-of-record"].message.startswith("advice: ")
+
+
 @pytest.fixture
 def semgrep_bin() -> str:
     value = os.environ.get("SEMGREP_BIN")
