@@ -26,6 +26,7 @@ REGISTRY: tuple[str, ...] = (
     "django_tracekit.db.integration.DbIntegration",  # SQL queries, N+1
     "django_tracekit.cache.integration.CacheIntegration",  # Django cache calls
     "django_tracekit.httpclient.integration.HttpClientIntegration",  # outgoing HTTP calls
+    "django_tracekit.logs.integration.LogsIntegration",  # log records as span events
     # Destinations: where finished spans and errors go. Local ones first: at exit they are
     # flushed before any exporter, so a collector that is down never costs a count.
     "django_tracekit.stats.integration.StatsIntegration",  # feature usage in the admin
