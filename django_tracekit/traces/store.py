@@ -50,6 +50,7 @@ BATCH = 500  # trace ids per query
 TRIM_BATCH = 500  # traces deleted per statement
 _RETRIES = 3
 _BIGINT = 2 ** 63
+_JSON_CHARS = 1_000_000  # JSON is capped when encoded (.rows); never cut here
 _DATA_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
 
 _tables_ok: set[str] = set()
@@ -251,13 +252,17 @@ def _new_row(part: Part, bmp: bool) -> Trace:
 
 def _span(pk: int, span: SpanRow, bmp: bool) -> TraceSpan:
     def text(value: str, chars: int) -> str:
-        return clean_text(value, chars, bmp_only=bmp) if bmp else value
+        return clean_text(value, chars, bmp_only=bmp)
 
-    return TraceSpan(trace_id=pk, span_id=span.span_id, parent_span_id=span.parent_span_id,
-                     name=text(span.name, 255), kind=span.kind, service=text(span.service, 128),
+    # Rows made by .rows are clean already (and their JSON ASCII): this is the backstop
+    # for any writer's input, and MySQL utf8's 4-byte characters.
+    return TraceSpan(trace_id=pk, span_id=text(span.span_id, 16),
+                     parent_span_id=text(span.parent_span_id, 16), name=text(span.name, 255),
+                     kind=text(span.kind, 8), service=text(span.service, 128),
                      start_us=span.start_us, duration_us=span.duration_us,
                      is_error=span.is_error, status_message=text(span.status_message, 4096),
-                     attributes=span.attributes, events=span.events)
+                     attributes=text(span.attributes, _JSON_CHARS),
+                     events=text(span.events, _JSON_CHARS))
 
 
 def _update_summaries(alias: str, parts: list[Part],
