@@ -1,0 +1,128 @@
+"""Outgoing calls through requests, httpx, urllib3 and urllib: CLIENT spans from the contrib
+instrumentors, W3C traceparent sent, the other tracekit service continuing the same trace.
+
+The caller is this test process (tracekit set up by the test settings, spans captured in
+memory); the callee and a relay are gunicorn processes exporting to the OTLP receiver.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind
+
+import django_tracekit as tracekit
+from django_tracekit.httpclient import instrumentors
+from tests.conftest import Spans
+from tests.httpclient.conftest import KIND_CLIENT, Service, server_span
+from tests.support.otlp_receiver import OtlpHttpReceiver
+
+pytestmark = pytest.mark.requires(*instrumentors.MODULES, "opentelemetry.exporter.otlp")
+
+
+def _requests(url: str) -> Any:
+    import requests
+
+    return requests.get(url, timeout=30).json()
+
+
+def _httpx(url: str) -> Any:
+    import httpx
+
+    return httpx.get(url, timeout=30).json()
+
+
+def _urllib3(url: str) -> Any:
+    import urllib3
+
+    return json.loads(urllib3.PoolManager().request("GET", url, timeout=30).data)
+
+
+def _urllib(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as reply:
+        return json.loads(reply.read())
+
+
+CALLS: dict[str, Callable[[str], Any]] = {
+    "requests": _requests, "httpx": _httpx, "urllib3": _urllib3, "urllib": _urllib}
+
+
+def client_spans(spans: Spans) -> list[ReadableSpan]:
+    return [s for s in spans.all() if s.kind is SpanKind.CLIENT]
+
+
+def hex_ids(span: ReadableSpan) -> tuple[str, str]:
+    assert span.context is not None
+    return format(span.context.trace_id, "032x"), format(span.context.span_id, "016x")
+
+
+@pytest.mark.parametrize("library", CALLS)
+def test_a_call_continues_the_trace_in_the_other_service(
+        library: str, callee: Service, receiver: OtlpHttpReceiver, spans: Spans) -> None:
+    with tracekit.span("caller"):
+        reply = CALLS[library](callee.url(f"/hello/?via={library}"))
+    # One CLIENT span per call (requests runs on urllib3: not two), under the caller.
+    [client] = client_spans(spans)
+    assert client.instrumentation_scope is not None
+    assert client.instrumentation_scope.name == f"opentelemetry.instrumentation.{library}"
+    caller = spans.named("caller")
+    assert client.parent is not None and caller.context is not None
+    assert client.parent.span_id == caller.context.span_id
+    trace_id, client_id = hex_ids(client)
+    assert reply["traceparent"].split("-")[1:3] == [trace_id, client_id]
+    assert reply["trace_id"] == trace_id
+    # The callee's server span, exported by the other process: same trace, child of ours.
+    server = server_span(receiver, trace_id, "callee")
+    assert server.parent_span_id == client_id
+    # ... and the view that answered runs under it.
+    receiver.wait_for(lambda received: any(s.span_id == reply["span_id"] for s in received))
+    [view] = [s for s in receiver.spans if s.span_id == reply["span_id"]]
+    assert view.parent_span_id == server.span_id
+
+
+def test_service_to_service_through_two_servers(
+        relay: Service, callee: Service, receiver: OtlpHttpReceiver, spans: Spans) -> None:
+    to = quote(callee.url("/hello/"), safe="")
+    with tracekit.span("caller"):
+        reply = _urllib(relay.url(f"/relay/?to={to}"))
+    [client] = client_spans(spans)
+    trace_id, client_id = hex_ids(client)
+    relay_server = server_span(receiver, trace_id, "relay")
+    callee_server = server_span(receiver, trace_id, "callee")
+    assert relay_server.parent_span_id == client_id
+    # The relay's own outgoing call (requests), exported by the relay process.
+    receiver.wait_for(lambda received: any(
+        s.span_id == callee_server.parent_span_id for s in received))
+    [relay_client] = [s for s in receiver.spans if s.span_id == callee_server.parent_span_id]
+    assert relay_client.kind == KIND_CLIENT
+    assert relay_client.scope == "opentelemetry.instrumentation.requests"
+    assert relay_client.resource["service.name"] == "relay"
+    assert relay_client.trace_id == trace_id
+    assert reply["callee"]["trace_id"] == reply["trace_id"] == trace_id
+    # The exporters' own POSTs to the receiver were never spans, in either process.
+    assert not [s for s in receiver.spans if "/v1/traces" in str(
+        s.attributes.get("http.url", s.attributes.get("url.full", "")))]
+
+
+@pytest.mark.parametrize("library", CALLS)
+def test_no_span_and_no_traceparent_outside_a_trace(library: str, callee: Service,
+                                                    spans: Spans) -> None:
+    reply = CALLS[library](callee.url("/hello/"))
+    assert client_spans(spans) == []
+    assert reply["traceparent"] is None  # the callee starts its own trace
+
+
+def test_turned_on_once_by_tracekit() -> None:
+    status = instrumentors.install()
+    assert status == {"requests": "tracekit", "httpx": "tracekit", "urllib3": "tracekit",
+                      "urllib.request": "tracekit"}
+    assert instrumentors.install() == status  # idempotent
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+    assert RequestsInstrumentor().is_instrumented_by_opentelemetry
