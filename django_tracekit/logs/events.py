@@ -78,7 +78,6 @@ def attributes(record: logging.LogRecord, exc: BaseException | None) -> dict[str
         "code.line.number": _int(record.lineno),
         "code.function.name": _str(record.funcName),
         "thread.name": _str(record.threadName),
-        "thread.id": _int(record.thread),
     }
     if exc is not None:
         candidates["exception.type"] = qualified_type_name(type(exc))

@@ -33,7 +33,6 @@ def test_an_event_has_message_level_logger_location_and_thread(spans: Spans,
         "code.line.number": line,
         "code.function.name": "test_an_event_has_message_level_logger_location_and_thread",
         "thread.name": threading.current_thread().name,
-        "thread.id": threading.get_ident(),
     }
     (recorded,) = spans.named("outer").events
     assert abs(recorded.timestamp - logged.kept.records[0].created * 1e9) < 1e6

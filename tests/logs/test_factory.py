@@ -50,9 +50,10 @@ def test_a_formatter_prints_the_ids_of_the_current_span(spans: Spans, logged: Lo
 
 
 def test_ids_match_contribs_logging_instrumentor(spans: Spans, logged: Logged) -> None:
-    from opentelemetry.instrumentation.logging import LoggingInstrumentor
-
-    instrumentor = LoggingInstrumentor()
+    # The peer is in the `bench` extra (not `all`): skipped where only `all` is installed.
+    contrib = pytest.importorskip("opentelemetry.instrumentation.logging",
+                                  reason="opentelemetry-instrumentation-logging (bench extra)")
+    instrumentor = contrib.LoggingInstrumentor()
     # Contrib's factory wraps ours: both set the same attributes, ours runs once.
     instrumentor.instrument(inject_trace_context=True, enable_log_auto_instrumentation=False)
     try:
@@ -282,3 +283,68 @@ def test_a_record_below_the_level_makes_no_span(spans: Spans, shop: types.Module
     assert spans.names() == ["request"]  # neither quick_debug nor caller became a span
     # Its ids are those of the innermost span that exists.
     assert handler.records[0].otelSpanID == ids_of(request)[1]  # type: ignore[attr-defined]
+
+
+SOURCE_MATERIALIZED = """
+import logging
+from opentelemetry import trace
+log = logging.getLogger("shop.quick")
+
+def materialized():
+    trace.get_current_span()  # as another instrumentation inside the call would
+    log.debug("below the level, inside a span that exists")
+"""
+
+
+def test_a_record_below_the_level_names_the_innermost_existing_span(
+        spans: Spans, shop: types.ModuleType) -> None:
+    code, result = rewrite.compile_module(textwrap.dedent(SOURCE_MATERIALIZED), shop.__name__,
+                                          f"/srv/{shop.__name__}.py")
+    shop.__dict__.update(rewrite.module_globals(result))
+    exec(code, shop.__dict__)
+    handler = Keep()
+    logging.getLogger("shop.quick").addHandler(handler)
+    try:
+        with tracer_module.get_tracer().start_as_current_span("request"):
+            shop.materialized()
+    finally:
+        logging.getLogger("shop.quick").removeHandler(handler)
+    span = spans.named("tests/shop/logs_quick/materialized")
+    assert handler.records[0].otelSpanID == format(  # type: ignore[attr-defined]
+        span.get_span_context().span_id, "016x")  # type: ignore[union-attr]
+    assert log_events(span) == []
+
+
+def test_a_record_rebuilt_from_a_dict_keeps_its_ids_and_is_no_event(spans: Spans) -> None:
+    with tracekit.span("outer"):
+        record = logging.makeLogRecord({"name": "remote.worker", "msg": "sent elsewhere",
+                                        "levelno": logging.ERROR, "levelname": "ERROR",
+                                        "otelTraceID": "ab" * 16, "otelSpanID": "cd" * 8})
+        logging.getLogger("remote.worker").handle(record)
+    assert (record.otelTraceID, record.otelSpanID) == ("ab" * 16, "cd" * 8)  # type: ignore[attr-defined]
+    assert log_events(spans.named("outer")) == []
+
+
+def test_a_failure_inside_the_hook_never_reaches_the_log_call(
+        spans: Spans, logged: Logged, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django_tracekit.logs import events
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("tracekit bug")
+
+    monkeypatch.setattr(events, "add", broken)
+    monkeypatch.setattr(factory._log_failure.__self__, "count", 0)  # type: ignore[attr-defined]
+    tracekit_log = Keep()
+    logging.getLogger("django_tracekit").addHandler(tracekit_log)
+    try:
+        with tracekit.span("outer"):
+            logged.logger.warning("first")
+            logged.logger.warning("second")
+    finally:
+        logging.getLogger("django_tracekit").removeHandler(tracekit_log)
+    assert [r.getMessage() for r in logged.kept.records] == ["first", "second"]
+    # Logged once per process, with the traceback; then only counted.
+    assert [r.getMessage() for r in tracekit_log.records] == [
+        "tracekit: turning a log record into a span event failed (logged once per process)"]
+    assert tracekit_log.records[0].exc_info is not None
+    assert factory._log_failure.__self__.count == 2  # type: ignore[attr-defined]
