@@ -66,22 +66,40 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+# The attributes a call site always gives (logger, level, location), built once per site.
+_sites: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def _site(record: logging.LogRecord) -> dict[str, Any]:
+    key = (record.name, record.levelno, record.levelname, record.pathname, record.lineno,
+           record.funcName)
+    site = _sites.get(key)
+    if site is None:
+        candidates = {
+            "log.severity": _str(record.levelname),
+            "log.severity_number": severity_number(record.levelno),
+            "log.logger": _str(record.name),
+            "code.file.path": _str(record.pathname),
+            "code.line.number": _int(record.lineno),
+            "code.function.name": _str(record.funcName),
+        }
+        site = {key: value for key, value in candidates.items() if value is not None}
+        if len(_sites) >= 4096:  # call sites are bounded in code, not in data: stay so
+            _sites.clear()
+        _sites[key] = site
+    return site
+
+
 def attributes(record: logging.LogRecord, exc: BaseException | None) -> dict[str, Any]:
     """The event's attributes; only valid attribute values (auto-trace spans do not
     validate, and a custom factory may have put anything on a record)."""
-    candidates: dict[str, Any] = {
-        "log.message": message(record),
-        "log.severity": _str(record.levelname),
-        "log.severity_number": severity_number(record.levelno),
-        "log.logger": _str(record.name),
-        "code.file.path": _str(record.pathname),
-        "code.line.number": _int(record.lineno),
-        "code.function.name": _str(record.funcName),
-        "thread.name": _str(record.threadName),
-    }
+    values = {"log.message": message(record), **_site(record)}
+    thread = record.threadName
+    if isinstance(thread, str):
+        values["thread.name"] = thread
     if exc is not None:
-        candidates["exception.type"] = qualified_type_name(type(exc))
-    return {key: value for key, value in candidates.items() if value is not None}
+        values["exception.type"] = qualified_type_name(type(exc))
+    return values
 
 
 def error_of(record: logging.LogRecord) -> BaseException | None:
