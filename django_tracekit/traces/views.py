@@ -23,8 +23,8 @@ from django_tracekit.conf import get_config
 from django_tracekit.reports.queries import services as feature_services
 from django_tracekit.reports.window import RANGES, window_from
 from django_tracekit.stats.models import Feature
-from django_tracekit.traces import filters, waterfall
-from django_tracekit.traces.models import Trace
+from django_tracekit.traces import filters, render, waterfall
+from django_tracekit.traces.models import Trace, TraceSpan
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -148,13 +148,14 @@ def trace_detail(model_admin: ModelAdmin[Trace], request: HttpRequest,
     trace = Trace.objects.filter(trace_id=trace_id).first()
     if trace is None:
         return not_found(model_admin, request, trace_id, malformed=False)
-    spans = list(trace.spans.all())
+    # Not trace.spans.all(): that sets the reverse relation on each of up to 10,000 rows.
+    spans = list(TraceSpan.objects.filter(trace_id=trace.pk))
     name = model_admin.admin_site.name
     built = waterfall.build(spans, trace.start_us, trace.end_us,
                             _feature_urls(request, waterfall.feature_keys(spans), name))
     context = _base_context(model_admin, request, trace.root_name or trace.trace_id)
     context.update({
-        "trace": trace, "waterfall": built, "rows": built.rows,
+        "trace": trace, "waterfall": built, "rows_html": render.rows_html(built.rows),
         "time": local_time(trace.start_us),
         "duration": waterfall.format_us(built.duration_us),
         "reasons": [r for r in trace.reasons.split(",") if r],

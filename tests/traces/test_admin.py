@@ -320,10 +320,23 @@ def test_every_value_is_escaped() -> None:
                                                   "exception.type": XSS,
                                                   "exception.stacktrace": XSS}}])],
                user_id=XSS, reasons="error")
+    # Ids and counts too (a tampered database): 16 characters fit the id columns.
+    make_trace(trace_id(2), [
+        SpanSpec("a", '"><img src=x>', parent='"><img src=y>', is_error=True,
+                 attributes={"tracekit.error.span_id": '"><img src=z>'},
+                 events=[{"name": "tracekit.n_plus_one", "attributes": {
+                     "tracekit.n_plus_one.count": "<img src=c>", "db.query.text": XSS}}]),
+        SpanSpec("b", '"><img src=z>', events=[
+            {"name": "exception", "attributes": {"exception.stacktrace": "<img src=s>"}}])])
     client = viewer()
-    for text in (trace_page(client, trace_id(1)), client.get(reverse(LIST)).content.decode()):
+    pages = [trace_page(client, trace_id(1)), trace_page(client, trace_id(2)),
+             client.get(reverse(LIST)).content.decode()]
+    for text in pages:
         assert "<script>" not in text.replace('<script src="', "")
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+        assert "<img" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0]
+    assert 'id="span-&quot;&gt;&lt;img src=x&gt;"' in pages[1]
+    assert "N+1 ×&lt;img src=c&gt;" in pages[1]  # noqa: RUF001
 
 
 def test_unparsable_attributes_and_events_show_their_text() -> None:
