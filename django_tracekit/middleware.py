@@ -32,6 +32,7 @@ from django_tracekit.conf import get_config
 from django_tracekit.errors import handle_escaping, record_error
 from django_tracekit.http import views
 from django_tracekit.http.attributes import HeaderCapture, method_of, request_attributes
+from django_tracekit.http.attributes import http_route as route_of
 from django_tracekit.http.propagation import MetaGetter, limit_propagation_logs
 from django_tracekit.tracer import get_tracer
 
@@ -133,11 +134,9 @@ class TracekitMiddleware:
         return response
 
     def _describe(self, request: HttpRequest, response: HttpResponseBase, span: Span) -> None:
-        match = getattr(request, "resolver_match", None)
-        route = getattr(match, "route", None)
+        http_route = route_of(request)
         method = method_of(request).replace("_OTHER", "HTTP")
-        if route is not None:
-            http_route = "/" + route.lstrip("^").removesuffix("$").lstrip("/")
+        if http_route is not None:
             span.set_attribute("http.route", http_route)
             span.update_name(f"{method} {http_route}")
         status = response.status_code

@@ -70,6 +70,24 @@ def new_site(module: str, qualname: str, filename: str, lineno: int) -> Site:
     return site
 
 
+def site_count() -> int:
+    """How many functions were instrumented in this process (only grows)."""
+    return len(_sites)
+
+
+def instrumented(limit: int = 50_000) -> list[tuple[str, str]]:
+    """``(convention name, module)`` of every instrumented function, once each (at most
+    ``limit``): what the "unused code" page compares with the calls counted."""
+    seen: dict[str, str] = {}
+    for site in list(_sites):
+        name = site.location.name
+        if name not in seen:
+            seen[name] = site.module
+            if len(seen) >= limit:
+                break
+    return list(seen.items())
+
+
 def iter_counts(reset: bool) -> Iterator[tuple[Site, int, float, float, int, float]]:
     """Per site: calls, total s, max s, and of those the calls that became spans, their s."""
     for site in list(_sites):

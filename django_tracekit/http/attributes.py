@@ -12,7 +12,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
+from django.urls import LocalePrefixPattern
 
 from django_tracekit.redaction import REDACTED, is_secret_name, redact_query
 
@@ -26,6 +28,31 @@ def method_of(request: HttpRequest) -> str:
     """The semconv method: a known method, or ``_OTHER``."""
     method = (request.method or "").upper()
     return method if method in KNOWN_METHODS else "_OTHER"
+
+
+def http_route(request: HttpRequest) -> str | None:
+    """The semconv ``http.route`` of a resolved request (``/orders/<int:pk>/``), or None.
+
+    Under ``i18n_patterns`` the language prefix the ``LocalePrefixPattern`` matched is left
+    out: ``/en/orders/...`` and ``/de/orders/...`` are one route (one feature), whatever
+    the language (``url.path`` keeps the real path)."""
+    match = getattr(request, "resolver_match", None)
+    route = getattr(match, "route", None)
+    if route is None:
+        return None
+    route = str(route).lstrip("^").removesuffix("$").lstrip("/")
+    tried = getattr(match, "tried", None)
+    if tried:
+        top = getattr(tried[-1][0], "pattern", None) if tried[-1] else None
+        if isinstance(top, LocalePrefixPattern):
+            prefix, slash, rest = route.partition("/")
+            if slash and prefix.lower() in _language_codes():
+                route = rest
+    return "/" + route
+
+
+def _language_codes() -> frozenset[str]:
+    return frozenset(code.lower() for code, _name in settings.LANGUAGES)
 
 
 def _split_host(host: str, default_port: int) -> tuple[str, int]:

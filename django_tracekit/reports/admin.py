@@ -33,6 +33,7 @@ from django_tracekit.stats.models import DAY, HOUR, MINUTE, Feature
 from django_tracekit.traces.views import kept_trace_urls
 
 PER_PAGE = 50
+MAX_UNUSED = 5_000  # functions listed on the unused-code page
 
 _MAX_PK = 2**63 - 1  # BigAutoField
 
@@ -67,6 +68,17 @@ def _time_label(ts: int, resolution: int) -> str:
     return date_format(moment, "M j")
 
 
+def _delta(new: float | None, old: float | None) -> dict[str, Any] | None:
+    """The relative change from ``old`` to ``new`` (worse = up: error rate, latency)."""
+    if new is None or old is None:
+        return None
+    if not old:
+        return {"text": "+∞" if new else "±0 %", "worse": bool(new)} if new else None
+    change = (new - old) / old
+    return {"text": f"{change * 100:+.0f} %", "worse": change > 0.05,
+            "better": change < -0.05}
+
+
 def _query_string(values: dict[str, str], **changes: str | None) -> str:
     merged = {**values, **changes}
     return "?" + urlencode({k: v for k, v in merged.items() if v})
@@ -92,6 +104,7 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             path("", wrap(self.usage_view), name="tracekit_usage"),
             path("<int:feature_id>/usage/", wrap(self.feature_view),
                  name="tracekit_usage_feature"),
+            path("unused/", wrap(self.unused_view), name="tracekit_unused"),
         ]
         return urls + super().get_urls()
 
@@ -132,6 +145,27 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "kinds": Feature.Kind.choices,
         }
 
+    def _kind_tabs(self, query: params.UsageParams, kind_totals: dict[str, list[int]],
+                   ) -> list[dict[str, Any]]:
+        """Entry points (the default), each kind, all: with their calls and errors."""
+        labels = dict(Feature.Kind.choices)
+        tabs = []
+        for value in queries.KIND_CHOICES:
+            kinds = queries.kinds_of(value) or tuple(labels)
+            calls = sum(kind_totals.get(k, (0, 0, 0))[0] for k in kinds)
+            errors = sum(kind_totals.get(k, (0, 0, 0))[1] for k in kinds)
+            features = sum(kind_totals.get(k, (0, 0, 0))[2] for k in kinds)
+            label = (_("All") if value == queries.ALL else labels[value] if value
+                     else _("Entry points"))
+            tabs.append({"value": value, "label": label, "active": query.kind == value,
+                         "calls": number_format(calls, force_grouping=True),
+                         # "All" adds functions' errors to their callers': no total there.
+                         "errors": None if value == queries.ALL else number_format(
+                             errors, force_grouping=True),
+                         "features": features,
+                         "url": _query_string(query.values, kind=value or None, page=None)})
+        return tabs
+
     def usage_view(self, request: HttpRequest) -> HttpResponse:
         self._check(request)
         query = self._params(request)
@@ -139,31 +173,35 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return query
         window = window_from(query.values)
         q, kind, service, sort = query.q, query.kind, query.service, query.sort
-        rows = queries.feature_table(window, q, kind, service, sort)
+        kind_totals: dict[str, list[int]] = {}
+        rows = queries.feature_table(window, q, kind, service, sort, kind_totals=kind_totals)
         if query.format == "csv":
             return csv_response(window, rows)
         paginator = Paginator(rows, PER_PAGE)
         page = paginator.get_page(query.page)
         page_rows: list[dict[str, Any]] = list(page.object_list)
         queries.fill_percentiles(window, page_rows)
+        queries.fill_users(window, page_rows)
         labels = [_time_label(t, window.resolution) for t in window.points]
         series = queries.series_by_feature(window, [r["id"] for r in page_rows])
         for row in page_rows:
             row["p50_text"], row["p95_text"], row["p99_text"] = (
                 format_duration(row[p]) for p in ("p50", "p95", "p99"))
             row["error_rate_text"] = format_rate(row["error_rate"])
-            row["calls_text"] = number_format(row["calls"], force_grouping=True)
-            row["errors_text"] = number_format(row["errors"], force_grouping=True)
+            for key in ("calls", "errors", "users", "n_plus_one"):
+                row[f"{key}_text"] = number_format(row[key] or 0, force_grouping=True)
             trend_title = _("Calls over time: %(feature)s") % {"feature": row["name"]}
             row["trend"] = charts.sparkline(series.get(row["id"], []), trend_title)
-        filtered = queries.filtered_features(q, kind, service) if query.filtered else None
-        totals = queries.totals_over_time(window, filtered)
+        # Headline: incidents. Entry points unless one kind is chosen (see queries).
+        headline_kind = kind if kind in Feature.Kind.values else ""
+        totals = queries.totals_over_time(
+            window, queries.filtered_features(q, headline_kind, service))
         total_calls = sum(c for _, c, _ in totals)
         total_errors = sum(e for _, _, e in totals)
         columns = [("feature", _("Feature")), ("kind", _("Kind")), ("service", _("Service")),
-                   ("calls", _("Calls")), ("errors", _("Errors")),
+                   ("calls", _("Calls")), ("users", _("Users")), ("errors", _("Errors")),
                    ("error_rate", _("Error rate")), ("p50", _("p50")), ("p95", _("p95")),
-                   ("p99", _("p99"))]
+                   ("p99", _("p99")), ("n_plus_one", _("N+1"))]
         headers = []
         for key, label in columns:
             active = sort.lstrip("-") == key
@@ -178,17 +216,65 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         context = self._context(request, window, query, _("Feature usage"))
         context.update({
             "rows": page_rows, "page": page, "paginator": paginator, "headers": headers,
-            "total_features": len(rows), "total_calls": number_format(total_calls,
-                                                                      force_grouping=True),
+            "total_features": number_format(len(rows), force_grouping=True),
+            "total_calls": number_format(total_calls, force_grouping=True),
             "total_errors": number_format(total_errors, force_grouping=True),
             "total_error_rate": format_rate(total_errors / total_calls if total_calls else 0),
+            "headline_label": (dict(Feature.Kind.choices)[headline_kind] if headline_kind
+                               else _("entry points")),
+            "kind_tabs": self._kind_tabs(query, kind_totals),
             "services": queries.services(), "q": q, "kind": kind, "service": service,
             "chart": charts.bar_chart(labels, [c for _, c, _ in totals], [e for _, _, e in totals],
                                    _("Calls and errors over time"), _("calls"), _("errors")),
             "page_query": _query_string(query.values, page=None),
+            "unused_query": _query_string({k: v for k, v in query.values.items()
+                                           if k in ("range", "from", "to", "service")}),
         })
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/django_tracekit/usage.html", context)
+
+    def unused_view(self, request: HttpRequest) -> HttpResponse:
+        """Auto-traced functions with no call in the range, grouped by module."""
+        self._check(request)
+        query = self._params(request)
+        if isinstance(query, HttpResponse):
+            return query
+        window = window_from(query.values)
+        functions = queries.unused_functions(window, query.q, query.service)
+        modules: dict[str, list[dict[str, Any]]] = {}
+        for function in functions[:MAX_UNUSED]:
+            modules.setdefault(function.module, []).append({
+                "name": function.name, "service": function.service,
+                "first_seen": _local(function.first_seen),
+                "last_seen": _local(function.last_seen)})
+        context = self._context(request, window, query, _("Unused code"))
+        context.update({
+            "modules": sorted(modules.items()), "total": len(functions),
+            "shown": min(len(functions), MAX_UNUSED), "q": query.q,
+            "service": query.service, "services": queries.services(),
+            "usage_query": _query_string({k: v for k, v in query.values.items()
+                                          if k in ("range", "from", "to", "service")},
+                                         kind="function"),
+        })
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/django_tracekit/unused.html", context)
+
+    def _versions(self, window: Window, feature_id: int) -> list[dict[str, Any]]:
+        """The versions table, latest first, with the latest's change against the previous."""
+        versions = queries.versions_table(window, feature_id)
+        for n, v in enumerate(versions):
+            v["calls_text"] = number_format(v["calls"], force_grouping=True)
+            v["users_text"] = number_format(v["users"], force_grouping=True)
+            v["error_rate_text"] = format_rate(v["error_rate"])
+            v["p50_text"], v["p95_text"] = format_duration(v["p50"]), format_duration(v["p95"])
+            v["first_text"] = date_format(_local(v["first"]), "M j, H:i")
+            v["last_text"] = date_format(_local(min(v["last"], window.end)), "M j, H:i")
+            v["latest"] = n == 0
+        if len(versions) > 1:
+            latest, previous = versions[0], versions[1]
+            latest["deltas"] = {key: _delta(latest[key], previous[key])
+                                for key in ("error_rate", "p50", "p95")}
+        return versions
 
     def feature_view(self, request: HttpRequest, feature_id: int) -> HttpResponse:
         self._check(request)
@@ -204,6 +290,9 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         latency = queries.latency_over_time(window, feature.pk)
         (row,) = queries.feature_table(window, feature_id=feature.pk)
         queries.fill_percentiles(window, [row])
+        queries.fill_users(window, [row])
+        users = queries.users_over_time(window, feature.pk)
+        versions = self._versions(window, feature.pk)
         trace_url = get_config().trace_url
         errors = []
         samples = list(queries.recent_errors(feature.pk))
@@ -228,6 +317,12 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "p99_text": format_duration(row["p99"]),
             "avg_text": format_duration(row["avg_us"]), "max_text": format_duration(
                 row["max_us"] if row["calls"] else None),
+            "users_text": number_format(row["users"] or 0, force_grouping=True),
+            "n_plus_one_text": number_format(row["n_plus_one"], force_grouping=True),
+            "users_chart": charts.line_chart(
+                labels, [(_("users"), "tk-users", [float(n) for _, n in users])],
+                _("Distinct users over time"), charts.fmt_count),
+            "versions": versions,
             "usage_chart": charts.bar_chart(labels, calls, [e for _, _, e in totals],
                                          _("Calls and errors over time"), _("calls"),
                                          _("errors")),

@@ -32,6 +32,11 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
 
 
+def fmt_count(value: float) -> str:
+    """A count on an axis or in a tooltip."""
+    return _fmt(value)
+
+
 def _frame(y_max: float, y_format: Callable[[float], str], x_labels: Sequence[tuple[float, str]],
            title: str) -> list[str]:
     plot_h = HEIGHT - TOP - BOTTOM

@@ -12,8 +12,9 @@ from django_tracekit.reports import queries
 from django_tracekit.reports.window import Window
 
 COLUMNS = ("feature", "kind", "service", "calls", "errors", "users", "p50_ms", "p95_ms",
-           "p99_ms", "error_rate", "avg_ms", "max_ms")
-# A leading = + - @ makes a spreadsheet evaluate the cell (CSV injection): quote it.
+           "p99_ms", "error_rate", "avg_ms", "max_ms", "n_plus_one")
+# A leading = + - @ (or a tab / carriage return before one) makes a spreadsheet evaluate
+# the cell (CSV injection): quote it.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -27,6 +28,7 @@ def _ms(us: float | None) -> str:
 
 def csv_response(window: Window, rows: list[dict[str, Any]]) -> HttpResponse:
     queries.fill_percentiles(window, rows)
+    queries.fill_users(window, rows)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response = HttpResponse(content_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="feature-usage-{window.key}-{stamp}.csv"'})
@@ -35,7 +37,8 @@ def csv_response(window: Window, rows: list[dict[str, Any]]) -> HttpResponse:
     for row in rows:
         writer.writerow([
             _text(row["name"]), row["kind"], _text(row["service"]), row["calls"], row["errors"],
-            "",  # users: not collected yet
+            row["users"] or 0,
             _ms(row["p50"]), _ms(row["p95"]), _ms(row["p99"]), f"{row['error_rate']:.4f}",
-            _ms(row["avg_us"]), _ms(row["max_us"] if row["calls"] else None)])
+            _ms(row["avg_us"]), _ms(row["max_us"] if row["calls"] else None),
+            row["n_plus_one"]])
     return response

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from django_tracekit.models import Feature
-from django_tracekit.reports.queries import DEFAULT_SORT, SORTS
+from django_tracekit.reports.queries import DEFAULT_SORT, KIND_CHOICES, SORTS
 
 MAX_LENGTH = 200
 FORMATS = ("html", "csv")
@@ -41,6 +40,7 @@ class UsageParams:
 
     @property
     def filtered(self) -> bool:
+        """Narrowed beyond the default listing (entry points, every service)."""
         return bool(self.q or self.kind or self.service)
 
 
@@ -81,6 +81,6 @@ def parse(query: Mapping[str, str]) -> UsageParams:
     sort = values.get("sort", DEFAULT_SORT)
     return UsageParams(
         values=values, q=values.get("q", ""),
-        kind=kind if kind in Feature.Kind.values else "", service=values.get("service", ""),
+        kind=kind if kind in KIND_CHOICES else "", service=values.get("service", ""),
         sort=sort if sort.removeprefix("-") in SORTS else DEFAULT_SORT,
         page=_clean(query.get("page") or "") or "", format=fmt, errors=errors)

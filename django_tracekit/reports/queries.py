@@ -1,8 +1,13 @@
 """The usage pages' aggregates, computed in SQL over the rows of a :class:`Window`.
 
 90 days x 1,000 features is 90,000 counter rows summed by the database, and histogram rows
-only for the features shown on the current page (all matching features only when sorting
-by a percentile).
+(and users sketches) only for the features shown on the current page (all matching
+features only when sorting by a percentile or by users).
+
+Kinds: the page lists *entry points* (requests, tasks, commands) unless a kind is chosen
+(``kind=function``, ``kind=all``). Headline numbers count incidents: a failing request
+whose exception passed through four auto-traced functions is one error there (the
+request's), not five; functions keep their own counts on their rows and tab.
 """
 
 from __future__ import annotations
@@ -11,19 +16,33 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
-from django.db.models import Max, Model, QuerySet, Sum
+from django.db.models import Max, Min, Model, QuerySet, Sum
 
-from django_tracekit.models import (
+from django_tracekit.features import COMMAND, FUNCTION, REQUEST, TASK
+from django_tracekit.reports.window import Window, cover
+from django_tracekit.stats import sketch
+from django_tracekit.stats.histogram import quantiles
+from django_tracekit.stats.models import (
+    HOUR,
+    SKETCH_RESOLUTIONS,
+    VERSION_RESOLUTIONS,
     ErrorSample,
     Feature,
+    InstrumentedFunction,
     LatencyBucket,
     UsageBucket,
+    UserSketch,
+    VersionLatency,
+    VersionUsage,
 )
-from django_tracekit.reports.window import Window
-from django_tracekit.stats.histogram import quantiles
 
-SORTS = ("feature", "kind", "service", "calls", "errors", "error_rate", "p50", "p95", "p99")
+SORTS = ("feature", "kind", "service", "calls", "errors", "error_rate", "users", "n_plus_one",
+         "p50", "p95", "p99")
 DEFAULT_SORT = "-calls"
+ENTRY_KINDS = (REQUEST, TASK, COMMAND)
+#: ``kind`` values of the page: "" (entry points, the default), a kind, or "all".
+ALL = "all"
+KIND_CHOICES = ("", REQUEST, TASK, COMMAND, FUNCTION, ALL)
 PERCENTILES = (0.5, 0.95, 0.99)
 M = TypeVar("M", bound=Model)
 
@@ -50,6 +69,13 @@ def _spans(model: type[M], window: Window) -> Iterator[QuerySet[M]]:
             resolution=resolution, bucket_start__gte=start, bucket_start__lt=end))
 
 
+def kinds_of(kind: str) -> tuple[str, ...] | None:
+    """The feature kinds a ``kind`` value lists (None: every kind)."""
+    if kind == ALL:
+        return None
+    return (kind,) if kind else ENTRY_KINDS
+
+
 def filtered_features(q: str = "", kind: str = "", service: str = "",
                       feature_id: int | None = None) -> QuerySet[Feature]:
     features = Feature.objects.all()
@@ -57,8 +83,9 @@ def filtered_features(q: str = "", kind: str = "", service: str = "",
         features = features.filter(pk=feature_id)
     if q:
         features = features.filter(name__icontains=q)
-    if kind:
-        features = features.filter(kind=kind)
+    kinds = None if feature_id is not None else kinds_of(kind)
+    if kinds is not None:
+        features = features.filter(kind__in=kinds)
     if service:
         features = features.filter(service=service)
     return cast("QuerySet[Feature]", features)
@@ -82,36 +109,60 @@ def percentiles_by_feature(window: Window, feature_ids: Iterable[int] | None,
     return {fid: quantiles(h, PERCENTILES, maxes.get(fid)) for fid, h in hists.items()}
 
 
+def _window_totals(window: Window, features: QuerySet[Feature] | None,
+                   ) -> dict[int, tuple[int, int, int, int, int]]:
+    """{feature id: (calls, errors, duration sum, max, N+1)} over the window."""
+    totals: dict[int, tuple[int, int, int, int, int]] = {}
+    for usage in _spans(UsageBucket, window):
+        if features is not None:
+            usage = usage.filter(feature__in=features)
+        for fid, c, e, s, m, n in usage.values("feature_id").annotate(
+                c=Sum("calls"), e=Sum("errors"), s=Sum("duration_sum_us"),
+                m=Max("duration_max_us"), n=Sum("n_plus_one")).values_list(
+                "feature_id", "c", "e", "s", "m", "n"):
+            before = totals.get(fid)
+            totals[fid] = (c, e, s, m, n) if before is None else (
+                before[0] + c, before[1] + e, before[2] + s, max(before[3], m), before[4] + n)
+    return totals
+
+
 def feature_table(window: Window, q: str = "", kind: str = "", service: str = "",
                   sort: str = DEFAULT_SORT, feature_id: int | None = None,
+                  kind_totals: dict[str, list[int]] | None = None,
                   ) -> list[dict[str, Any]]:
-    """One row per matching feature (zero-call features included): counts in the window."""
-    features = filtered_features(q, kind, service, feature_id)
-    filtered = bool(q or kind or service or feature_id is not None)
-    totals: dict[int, tuple[int, int, int, int]] = {}
-    for usage in _spans(UsageBucket, window):
-        if filtered:
-            usage = usage.filter(feature__in=features)
-        for fid, c, e, s, m in usage.values("feature_id").annotate(
-                c=Sum("calls"), e=Sum("errors"), s=Sum("duration_sum_us"),
-                m=Max("duration_max_us")).values_list("feature_id", "c", "e", "s", "m"):
-            before = totals.get(fid)
-            totals[fid] = (c, e, s, m) if before is None else (
-                before[0] + c, before[1] + e, before[2] + s, max(before[3], m))
+    """One row per matching feature (zero-call features included): counts in the window.
+
+    ``kind_totals`` (if given) receives ``{kind: [calls, errors, features]}`` of the
+    features matching ``q`` and ``service`` whatever their kind (the kind tabs)."""
+    narrow = feature_id is not None or (bool(q or service) and kind_totals is None)
+    listed = filtered_features(q, kind, service, feature_id)
+    candidates = listed if kind_totals is None else filtered_features(q, ALL, service)
+    totals = _window_totals(window, candidates if narrow else None)
+    kinds = kinds_of(kind) if feature_id is None else None
     rows: list[dict[str, Any]] = []
-    for pk, name, kind_, service_ in features.values_list("id", "name", "kind", "service"):
-        calls, errors, dsum, dmax = totals.get(pk, (0, 0, 0, 0))
+    for pk, name, kind_, service_ in candidates.values_list("id", "name", "kind", "service"):
+        calls, errors, dsum, dmax, n_plus_one = totals.get(pk, (0, 0, 0, 0, 0))
+        if kind_totals is not None:
+            counts = kind_totals.setdefault(kind_, [0, 0, 0])
+            counts[0] += int(calls)
+            counts[1] += int(errors)
+            counts[2] += 1
+            if kinds is not None and kind_ not in kinds:
+                continue
         rows.append({
             "id": pk, "name": name, "kind": kind_, "service": service_, "calls": int(calls),
             "errors": int(errors), "error_rate": (errors / calls) if calls else 0.0,
             "avg_us": (dsum / calls) if calls else None, "max_us": int(dmax or 0),
-            "p50": None, "p95": None, "p99": None,
+            "n_plus_one": int(n_plus_one or 0),
+            "p50": None, "p95": None, "p99": None, "users": None,
         })
     field_name = sort.lstrip("-")
     if field_name not in SORTS:
         sort, field_name = DEFAULT_SORT, DEFAULT_SORT.lstrip("-")
     if field_name in ("p50", "p95", "p99"):
         fill_percentiles(window, rows)
+    if field_name == "users":
+        fill_users(window, rows)
     descending = sort.startswith("-")
     if field_name in ("feature", "kind", "service"):
         attr = "name" if field_name == "feature" else field_name
@@ -124,6 +175,54 @@ def feature_table(window: Window, q: str = "", kind: str = "", service: str = ""
         present.sort(key=lambda r: r[field_name], reverse=descending)
         rows = present + sorted(missing, key=lambda r: r["name"])
     return rows
+
+
+def users_by_feature(window: Window, feature_ids: Iterable[int] | None,
+                     version: str | None = None) -> dict[int, int]:
+    """Distinct users per feature over the whole window (its sketches merged: the coarsest
+    buckets that add up to it, weeks included)."""
+    ids = None if feature_ids is None else list(feature_ids)
+    merged: dict[int, sketch.Users] = {}
+    for resolution, start, end in window.cover(SKETCH_RESOLUTIONS):
+        rows = UserSketch.objects.filter(resolution=resolution, bucket_start__gte=start,
+                                         bucket_start__lt=end)
+        if ids is not None:
+            rows = rows.filter(feature_id__in=ids)
+        if version is not None:
+            rows = rows.filter(version=version)
+        for fid, data in rows.values_list("feature_id", "sketch").iterator(chunk_size=2000):
+            users = merged.get(fid)
+            if users is None:
+                users = merged[fid] = sketch.Users()
+            try:
+                users.merge_bytes(bytes(data))
+            except ValueError:
+                continue
+    return {fid: users.estimate() for fid, users in merged.items()}
+
+
+def fill_users(window: Window, rows: list[dict[str, Any]]) -> None:
+    todo = [r for r in rows if r["users"] is None]
+    if not todo:
+        return
+    ids = None if len(todo) > 500 else [r["id"] for r in todo if r["calls"]]
+    found = users_by_feature(window, ids) if ids is None or ids else {}
+    for row in todo:
+        row["users"] = found.get(row["id"], 0)
+
+
+def users_over_time(window: Window, feature_id: int) -> list[tuple[int, int]]:
+    """(bucket start, distinct users) for every bucket of the window."""
+    merged: dict[int, sketch.Users] = defaultdict(sketch.Users)
+    for start, data in UserSketch.objects.filter(
+            feature_id=feature_id, resolution=window.resolution,
+            bucket_start__gte=window.start, bucket_start__lt=window.end).values_list(
+            "bucket_start", "sketch"):
+        try:
+            merged[start].merge_bytes(bytes(data))
+        except ValueError:
+            continue
+    return [(t, merged[t].estimate() if t in merged else 0) for t in window.points]
 
 
 def fill_percentiles(window: Window, rows: list[dict[str, Any]]) -> None:
@@ -150,7 +249,8 @@ def series_by_feature(window: Window, feature_ids: list[int]) -> dict[int, list[
 
 def totals_over_time(window: Window, features: QuerySet[Feature] | None = None,
                      ) -> list[tuple[int, int, int]]:
-    """(bucket start, calls, errors) for every bucket of the window."""
+    """(bucket start, calls, errors) for every bucket of the window (of ``features``: the
+    page passes entry points unless one kind is chosen, so an incident counts once)."""
     usage = _usage(window)
     if features is not None:
         usage = usage.filter(feature__in=features)
@@ -175,3 +275,65 @@ def latency_over_time(window: Window, feature_id: int,
 def recent_errors(feature_id: int, limit: int = 20) -> QuerySet[ErrorSample]:
     return cast("QuerySet[ErrorSample]",
                 ErrorSample.objects.filter(feature_id=feature_id).order_by("-time", "-id")[:limit])
+
+
+def versions_table(window: Window, feature_id: int) -> list[dict[str, Any]]:
+    """One row per ``service.version`` the feature ran under in the window, the latest
+    (last seen, then first seen) first: calls, errors, error rate, users, p50/p95.
+
+    Versions are kept per hour and day: a window is widened to whole hours."""
+    start = window.start - window.start % HOUR
+    end = -(-window.end // HOUR) * HOUR
+    spans = cover(start, end, HOUR, window.open_end, VERSION_RESOLUTIONS)
+    rows: dict[str, dict[str, Any]] = {}
+    hists: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for resolution, first, last in spans:
+        for version, c, e, s, m, lo, hi in VersionUsage.objects.filter(
+                feature_id=feature_id, resolution=resolution, bucket_start__gte=first,
+                bucket_start__lt=last).values("version").annotate(
+                c=Sum("calls"), e=Sum("errors"), s=Sum("duration_sum_us"),
+                m=Max("duration_max_us"), lo=Min("bucket_start"),
+                hi=Max("bucket_start")).values_list("version", "c", "e", "s", "m", "lo", "hi"):
+            row = rows.setdefault(version, {"version": version, "calls": 0, "errors": 0,
+                                            "sum_us": 0, "max_us": 0, "first": lo,
+                                            "last": hi + resolution})
+            row["calls"] += c
+            row["errors"] += e
+            row["sum_us"] += s
+            row["max_us"] = max(row["max_us"], m)
+            row["first"] = min(row["first"], lo)
+            row["last"] = max(row["last"], hi + resolution)
+        for version, index, n in VersionLatency.objects.filter(
+                feature_id=feature_id, resolution=resolution, bucket_start__gte=first,
+                bucket_start__lt=last).values("version", "bin").annotate(
+                total=Sum("n")).values_list("version", "bin", "total"):
+            hists[version].append((index, n))
+    result = sorted(rows.values(), key=lambda r: (r["last"], r["first"], r["version"]),
+                    reverse=True)
+    for row in result:
+        calls = row["calls"]
+        row["error_rate"] = row["errors"] / calls if calls else 0.0
+        row["p50"], row["p95"] = quantiles(hists.get(row["version"], []), (0.5, 0.95),
+                                           row["max_us"])
+        row["users"] = users_by_feature(window, [feature_id], row["version"]).get(
+            feature_id, 0)
+    return result
+
+
+def unused_functions(window: Window, q: str = "", service: str = "",
+                     ) -> list[InstrumentedFunction]:
+    """Auto-traced functions instrumented in the window (or since) with no call in it,
+    by module then name."""
+    functions = InstrumentedFunction.objects.filter(last_seen__gte=window.start)
+    if q:
+        functions = functions.filter(name__icontains=q)
+    if service:
+        functions = functions.filter(service=service)
+    called = Feature.objects.filter(kind=FUNCTION)
+    if service:
+        called = called.filter(service=service)
+    used_ids = {fid for fid, (calls, *_rest) in _window_totals(window, called).items() if calls}
+    used = {(n, s) for pk, n, s in called.values_list("id", "name", "service")
+            if pk in used_ids}
+    return [f for f in functions.order_by("module", "name", "service")
+            if (f.name, f.service) not in used]

@@ -44,26 +44,34 @@ class Window:
     def points(self) -> list[int]:
         return list(range(self.start, self.end, self.resolution))
 
-    def cover(self) -> list[tuple[int, int, int]]:
+    def cover(self, resolutions: tuple[int, ...] = RESOLUTIONS) -> list[tuple[int, int, int]]:
         """``(resolution, start, end)`` spans of the coarsest stored buckets that add up to
         exactly this window: totals over 7 days read about 7 day rows and the hours before
         the first midnight per feature, not 168 hour rows (every resolution holds the same
         counts, rolled up when written)."""
-        return _cover(self.start, self.end, self.resolution, self.open_end)
+        return _cover(self.start, self.end, self.resolution, self.open_end, resolutions)
 
 
-def _cover(start: int, end: int, finest: int, open_end: bool) -> list[tuple[int, int, int]]:
+def cover(start: int, end: int, finest: int, open_end: bool,
+          resolutions: tuple[int, ...] = RESOLUTIONS) -> list[tuple[int, int, int]]:
+    """See :meth:`Window.cover`; ``start``/``end`` aligned to ``finest``."""
+    return _cover(start, end, finest, open_end, resolutions)
+
+
+def _cover(start: int, end: int, finest: int, open_end: bool,
+           resolutions: tuple[int, ...] = RESOLUTIONS) -> list[tuple[int, int, int]]:
     if start >= end:
         return []
-    for resolution in sorted(RESOLUTIONS, reverse=True):
+    for resolution in sorted(resolutions, reverse=True):
         if resolution < finest:
             break
         first = -(-start // resolution) * resolution
         # A bucket reaching past an open end holds nothing beyond it: it may be used whole.
         last = -(-end // resolution) * resolution if open_end else end - end % resolution
         if first < last:
-            return [*_cover(start, first, finest, False), (resolution, first, last),
-                    *_cover(last, end, finest, open_end)]
+            return [*_cover(start, first, finest, False, resolutions),
+                    (resolution, first, last),
+                    *_cover(last, end, finest, open_end, resolutions)]
     raise ValueError(f"[{start}, {end}) is not aligned to {finest} s buckets")
 
 

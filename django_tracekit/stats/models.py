@@ -63,8 +63,9 @@ class UsageBucket(models.Model):
                                     name="tracekit_usage_unique"),)
         # Covering: range reads never touch the table (page time on 1,000 features x 90 d).
         indexes = (models.Index(fields=["resolution", "bucket_start", "feature", "calls",
-                                        "errors", "duration_sum_us", "duration_max_us"],
-                                name="tracekit_usage_time"),)
+                                        "errors", "duration_sum_us", "duration_max_us",
+                                        "n_plus_one"],
+                                name="tracekit_usage_cover"),)
         default_permissions = ()
 
 
@@ -102,4 +103,96 @@ class ErrorSample(models.Model):
     class Meta:
         db_table = "tracekit_error"
         indexes = (models.Index(fields=["feature", "time"], name="tracekit_error_recent"),)
+        default_permissions = ()
+
+
+WEEK = 7 * DAY
+#: Users sketches are also kept per week: a 90-day total merges ~20 sketches per feature,
+#: not 90 (epoch weeks: they start on Thursdays, UTC).
+SKETCH_RESOLUTIONS = (MINUTE, HOUR, DAY, WEEK)
+
+
+class UserSketch(models.Model):
+    """Distinct users (``enduser.id``) of one feature in one minute/hour/day/week: a
+    mergeable sketch (``stats/sketch.py``), merged into on every write."""
+
+    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    resolution = models.PositiveIntegerField()
+    bucket_start = models.BigIntegerField()
+    # service.version of the processes that saw these users ("": none set); a bucket's
+    # users are the union of its versions' sketches.
+    version = models.CharField(max_length=64, default="", blank=True)
+    sketch = models.BinaryField(default=b"")
+
+    class Meta:
+        db_table = "tracekit_users"
+        constraints = (
+            models.UniqueConstraint(fields=["feature", "resolution", "bucket_start", "version"],
+                                    name="tracekit_users_unique"),)
+        indexes = (models.Index(fields=["resolution", "bucket_start", "feature"],
+                                name="tracekit_users_time"),)
+        default_permissions = ()
+
+
+class InstrumentedFunction(models.Model):
+    """A function the auto-trace import hook instrumented in some process of ``service``
+    (written by the stats flusher when the set grows, and again daily): what the "unused
+    code" page compares with the usage counters."""
+
+    name = models.CharField(max_length=255)  # the feature name (code location)
+    module = models.CharField(max_length=255)
+    service = models.CharField(max_length=128)
+    first_seen = models.BigIntegerField()  # epoch seconds
+    last_seen = models.BigIntegerField()
+
+    class Meta:
+        db_table = "tracekit_instrumented"
+        constraints = (
+            models.UniqueConstraint(fields=["name", "service"],
+                                    name="tracekit_instrumented_unique"),)
+        indexes = (models.Index(fields=["service", "module"], name="tracekit_instr_module"),)
+        default_permissions = ()
+
+
+VERSION_RESOLUTIONS = (HOUR, DAY)
+
+
+class VersionUsage(models.Model):
+    """Calls, errors and durations of one feature under one ``service.version`` in one
+    hour/day: the feature page's version comparison (minute buckets are not kept per
+    version)."""
+
+    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    version = models.CharField(max_length=64)
+    resolution = models.PositiveIntegerField()
+    bucket_start = models.BigIntegerField()
+    calls = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    duration_sum_us = models.BigIntegerField(default=0)
+    duration_max_us = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "tracekit_version_usage"
+        constraints = (
+            models.UniqueConstraint(fields=["feature", "version", "resolution", "bucket_start"],
+                                    name="tracekit_version_usage_unique"),)
+        default_permissions = ()
+
+
+class VersionLatency(models.Model):
+    """One histogram bucket of one feature under one version in one hour/day."""
+
+    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    version = models.CharField(max_length=64)
+    resolution = models.PositiveIntegerField()
+    bucket_start = models.BigIntegerField()
+    bin = models.SmallIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "tracekit_version_latency"
+        constraints = (
+            models.UniqueConstraint(
+                fields=["feature", "version", "resolution", "bucket_start", "bin"],
+                name="tracekit_version_latency_unique"),)
         default_permissions = ()

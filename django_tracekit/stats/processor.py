@@ -52,6 +52,7 @@ from django_tracekit.stats.records import (
     FUNCTION,
     MINUTE_NS,
     OTHER_FEATURE,
+    REQUEST,
     Entry,
     ErrorSample,
     FeatureKey,
@@ -60,6 +61,7 @@ from django_tracekit.stats.records import (
     WriteIncomplete,
     Writer,
 )
+from django_tracekit.stats.sketch import Users, hash_user
 from django_tracekit.stats.store import write as _database_writer
 
 logger = logging.getLogger("django_tracekit")
@@ -68,8 +70,21 @@ DEFAULT_MAX_KEYS = 2_000  # distinct (feature, kind, service, minute) per flush 
 DEFAULT_MAX_BACKLOG_KEYS = 20_000  # kept across failed flushes (database outage)
 MAX_ERRORS_PER_FLUSH = 100
 MAX_ERRORS_PER_FEATURE = 5  # per flush window: one noisy feature cannot crowd out others
+MAX_USER_HASHES = 10_000  # user id -> hash cache (cleared when full)
+#: Appended to a request's method when no route matched (404s, requests answered by a
+#: middleware before URL resolution): one clear feature. The span keeps the semconv name.
+UNMATCHED = " (unmatched)"
+INSTRUMENTED_REFRESH_S = 86_400.0
+ENDUSER_ID = "enduser.id"
 
 _ERROR = StatusCode.ERROR
+
+
+def new_entry(version: str = "") -> Entry:
+    """[calls, errors, duration sum ns, max ns, {histogram bucket: n}, N+1 occurrences,
+    distinct users (a :class:`~django_tracekit.stats.sketch.Users`, or None: none seen),
+    service.version (one per process: its resource's)]."""
+    return [0, 0, 0, 0, {}, 0, None, version]
 
 
 def _merge_entry(into: Entry, other: Entry) -> None:
@@ -81,7 +96,15 @@ def _merge_entry(into: Entry, other: Entry) -> None:
     hist = into[4]
     for index, n in other[4].items():
         hist[index] = hist.get(index, 0) + n
-    into[5] += other[5]
+    if len(other) > 5:
+        into[5] += other[5]
+        users = other[6] if len(other) > 6 else None
+        if users is not None:
+            if into[6] is None:
+                into[6] = Users()
+            into[6].update(users)
+        if len(other) > 7 and not into[7]:
+            into[7] = other[7]
 
 
 class StatsProcessor(SpanProcessor):
@@ -99,6 +122,7 @@ class StatsProcessor(SpanProcessor):
         self._start_thread = start_thread
         self._resource: object = None
         self._service = service  # until a span's resource names it
+        self._version = ""
         self._init_state()
         self._shut_down = False
         _live.add(self)
@@ -112,6 +136,8 @@ class StatsProcessor(SpanProcessor):
         self._errors: list[ErrorSample] = []
         self._error_counts: dict[tuple[str, str, str], int] = {}
         self._backlog: dict[Key, Entry] = {}
+        self._user_hashes: dict[str, int] = {}
+        self._instrumented_done: tuple[int, float] = (0, 0.0)
         self._backlog_errors: list[ErrorSample] = []
         self._failing = False
         self._waiting = False  # the writer said NotReady (logged once)
@@ -133,6 +159,7 @@ class StatsProcessor(SpanProcessor):
             resource = span.resource
             if resource is not self._resource:  # one provider, one resource: cached
                 self._service = str(resource.attributes.get("service.name", "unknown_service"))
+                self._version = str(resource.attributes.get("service.version") or "")[:64]
                 self._resource = resource
             service = self._service
             end = span.end_time or 0
@@ -142,8 +169,18 @@ class StatsProcessor(SpanProcessor):
             is_error = span.status.status_code is _ERROR
             events = span.events
             n_plus_one = sum(1 for e in events if e.name == N_PLUS_ONE_EVENT) if events else 0
+            attributes = span.attributes
+            name = span.name
+            user_hash = None
+            if attributes:
+                if kind_name == REQUEST and "http.route" not in attributes \
+                        and "http.request.method" in attributes and " " not in name:
+                    name += UNMATCHED
+                user = attributes.get(ENDUSER_ID)
+                if user is not None:
+                    user_hash = self._user_hash(str(user))
             new_key = False
-            key = (span.name, kind_name, service, end // MINUTE_NS)
+            key = (name, kind_name, service, end // MINUTE_NS)
             index = bucket_index(duration)
             with self._lock:
                 acc = self._acc
@@ -154,7 +191,7 @@ class StatsProcessor(SpanProcessor):
                         key = (OTHER_FEATURE, kind_name, service, key[3])
                         entry = acc.get(key)
                     if entry is None:
-                        entry = acc[key] = [0, 0, 0, 0, {}, 0]
+                        entry = acc[key] = [0, 0, 0, 0, {}, 0, None, self._version]
                 entry[0] += 1
                 entry[2] += duration
                 if duration > entry[3]:
@@ -165,6 +202,11 @@ class StatsProcessor(SpanProcessor):
                     entry[1] += 1
                 if n_plus_one:
                     entry[5] += n_plus_one
+                if user_hash is not None:
+                    users = entry[6]
+                    if users is None:
+                        users = entry[6] = Users()
+                    users.add(user_hash)
             if is_error:
                 self._sample_error(span, key, end)
             if new_key and self._default_writer:
@@ -173,6 +215,15 @@ class StatsProcessor(SpanProcessor):
                 testrun.active()
         except Exception:  # never into the application
             logger.debug("tracekit: stats could not aggregate a span", exc_info=True)
+
+    def _user_hash(self, user: str) -> int:
+        cache = self._user_hashes
+        h = cache.get(user)
+        if h is None:
+            if len(cache) >= MAX_USER_HASHES:
+                cache.clear()
+            h = cache[user] = hash_user(user[:256])
+        return h
 
     def _sample_error(self, span: ReadableSpan, key: Key, end: int) -> None:
         feature_key = (key[0], key[1], key[2])
@@ -253,11 +304,32 @@ class StatsProcessor(SpanProcessor):
                 return False
             self._backlog = {}
             self._backlog_errors = []
+            self._record_instrumented()
             self._waiting = False
             if self._failing:
                 self._failing = False
                 logger.warning("tracekit: writing feature-usage stats works again")
             return True
+
+    def _record_instrumented(self) -> None:
+        """Write which functions auto-tracing instrumented (the "unused code" page): when
+        their number grew since the last time, and daily; never in a test run."""
+        if not self._default_writer or self.in_test_run \
+                or "django_tracekit.autotrace.sites" not in sys.modules:
+            return
+        from django_tracekit.autotrace import sites
+
+        count, now = sites.site_count(), time.monotonic()
+        done_count, done_at = self._instrumented_done
+        if not count or (count == done_count and now - done_at < INSTRUMENTED_REFRESH_S):
+            return
+        try:
+            from django_tracekit.stats.store import record_instrumented
+
+            record_instrumented(self._service, sites.instrumented())
+            self._instrumented_done = (count, now)
+        except Exception as exc:  # counts are written; this list waits for the next flush
+            logger.debug("tracekit: recording the instrumented functions failed: %s", exc)
 
     def _write_failed(self, exc: BaseException) -> None:
         self._trim_backlog()
@@ -288,8 +360,9 @@ class StatsProcessor(SpanProcessor):
             key = (name, FUNCTION, service, minute)
             if key not in acc and len(acc) >= self.max_keys:
                 key = (OTHER_FEATURE, FUNCTION, service, minute)
-            _merge_entry(acc.setdefault(key, [0, 0, 0, 0, {}, 0]),
-                         [calls, 0, total_ns, max_ns, {bucket_index(total_ns // calls): calls}])
+            _merge_entry(acc.setdefault(key, new_entry(self._version)),
+                         [calls, 0, total_ns, max_ns, {bucket_index(total_ns // calls): calls}, 0,
+                          None, self._version])
 
     def _trim_backlog(self) -> None:
         backlog = self._backlog
@@ -367,10 +440,8 @@ class MemoryCounts:
                     key = (OTHER_FEATURE, kind, service)
                 into = totals.get(key)
                 if into is None:
-                    totals[key] = [entry[0], entry[1], entry[2], entry[3], dict(entry[4]),
-                                   entry[5]]
-                else:
-                    _merge_entry(into, entry)
+                    into = totals[key] = new_entry()
+                _merge_entry(into, entry)
             self._errors.extend(errors)
             del self._errors[:-self.max_errors]
         return len(increments)
@@ -378,7 +449,9 @@ class MemoryCounts:
     def snapshot(self) -> tuple[dict[FeatureKey, Entry], list[ErrorSample]]:
         """A copy of the totals and the kept error samples (oldest first)."""
         with self._lock:
-            totals = {k: [e[0], e[1], e[2], e[3], dict(e[4])] for k, e in self._totals.items()}
+            totals = {k: [e[0], e[1], e[2], e[3], dict(e[4]), e[5],
+                          e[6].estimate() if e[6] is not None else 0]
+                      for k, e in self._totals.items()}
             return totals, list(self._errors)
 
     def clear(self) -> None:

@@ -70,14 +70,20 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.db.models.signals import post_migrate
 
-from django_tracekit.models import (
+from django_tracekit.stats.models import (
     DAY,
     HOUR,
     MINUTE,
+    SKETCH_RESOLUTIONS,
+    VERSION_RESOLUTIONS,
     ErrorSample,
     Feature,
+    InstrumentedFunction,
     LatencyBucket,
     UsageBucket,
+    UserSketch,
+    VersionLatency,
+    VersionUsage,
 )
 from django_tracekit.stats.records import (
     Entry,
@@ -87,6 +93,7 @@ from django_tracekit.stats.records import (
     WriteIncomplete,
 )
 from django_tracekit.stats.records import ErrorSample as ErrorSampleData
+from django_tracekit.stats.sketch import Users, loads
 
 logger = logging.getLogger("django_tracekit")
 
@@ -203,7 +210,9 @@ def _check_tables(alias: str) -> None:
     if _tables_missing_until.get(alias, 0.0) > time.monotonic():
         raise TablesMissing(f"its tables are not in database {alias!r} yet: run migrate")
     connection = connections[alias]
-    tables = {m._meta.db_table for m in (Feature, UsageBucket, LatencyBucket, ErrorSample)}
+    tables = {m._meta.db_table for m in (Feature, UsageBucket, LatencyBucket, ErrorSample,
+                                         UserSketch, VersionUsage, VersionLatency,
+                                         InstrumentedFunction)}
     if not (_sqlite_file_missing(connection)
             or not tables.issubset(connection.introspection.table_names())):
         _tables_ok.add(alias)
@@ -294,11 +303,16 @@ def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSa
 
     usage: dict[tuple[int, int, int], list[int]] = {}
     latency: dict[tuple[int, int, int, int], int] = {}
+    by_version: dict[tuple[int, str, int, int], list[int]] = {}
+    version_latency: dict[tuple[int, str, int, int, int], int] = {}
+    users: dict[tuple[int, int, int, str], Users] = {}
     for (feature, kind, service, minute), entry in increments.items():
         feature_id = ids[_clip(feature, kind, service, bmp)]
         start = minute * 60
         calls, errs, sum_ns, max_ns, hist = entry[:5]
         n_plus_one = entry[5] if len(entry) > 5 else 0
+        entry_users = entry[6] if len(entry) > 6 else None
+        version = clean_text(entry[7], 64, bmp_only=bmp) if len(entry) > 7 else ""
         for resolution in (MINUTE, HOUR, DAY):
             bucket = start - start % resolution
             row = usage.get((feature_id, resolution, bucket))
@@ -313,19 +327,48 @@ def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSa
             for index, n in hist.items():
                 lkey = (feature_id, resolution, bucket, index)
                 latency[lkey] = latency.get(lkey, 0) + n
+        if version:
+            for resolution in VERSION_RESOLUTIONS:
+                bucket = start - start % resolution
+                vrow = by_version.setdefault((feature_id, version, resolution, bucket),
+                                             [0, 0, 0, 0])
+                vrow[0] += calls
+                vrow[1] += errs
+                vrow[2] += sum_ns
+                vrow[3] = max(vrow[3], max_ns)
+                for index, n in hist.items():
+                    vkey = (feature_id, version, resolution, bucket, index)
+                    version_latency[vkey] = version_latency.get(vkey, 0) + n
+        if entry_users is not None:
+            for resolution in SKETCH_RESOLUTIONS:
+                ukey = (feature_id, resolution, start - start % resolution, version)
+                merged = users.get(ukey)
+                if merged is None:
+                    merged = users[ukey] = Users()
+                merged.update(entry_users)
     usage_rows = [(*key, v[0], v[1], v[2] // 1000, v[4], v[3] // 1000)
                   for key, v in sorted(usage.items())]
     latency_rows = [(*key, n) for key, n in sorted(latency.items())]
+    version_rows = [(key[0], key[1], key[2], key[3], v[0], v[1], v[2] // 1000, v[3] // 1000)
+                    for key, v in sorted(by_version.items())]
+    version_latency_rows = [(*key, n) for key, n in sorted(version_latency.items())]
     _check_range(usage_rows)
     _check_range(latency_rows)
+    _check_range([(row[0], *row[2:]) for row in version_rows])
+    _check_range([(row[0], *row[2:]) for row in version_latency_rows])
 
     vendor = _upsert_vendor(connection) if method == "auto" else "orm"
+    version_key = ("feature_id", "version", "resolution", "bucket_start")
     if vendor == "orm":
         _orm_add(alias, UsageBucket, ("feature_id", "resolution", "bucket_start"),
                  ("calls", "errors", "duration_sum_us", "n_plus_one"), ("duration_max_us",),
                  usage_rows)
         _orm_add(alias, LatencyBucket, ("feature_id", "resolution", "bucket_start", "bin"),
                  ("n",), (), latency_rows)
+        _orm_add(alias, VersionUsage, version_key, ("calls", "errors", "duration_sum_us"),
+                 ("duration_max_us",), version_rows)
+        _orm_add(alias, VersionLatency, (*version_key, "bin"), ("n",), (),
+                 version_latency_rows)
     else:
         _upsert(connection, vendor, UsageBucket._meta.db_table,
                 ("feature_id", "resolution", "bucket_start"),
@@ -333,10 +376,63 @@ def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSa
                 usage_rows)
         _upsert(connection, vendor, LatencyBucket._meta.db_table,
                 ("feature_id", "resolution", "bucket_start", "bin"), ("n",), (), latency_rows)
-    written = len(usage_rows) + len(latency_rows)
+        _upsert(connection, vendor, VersionUsage._meta.db_table, version_key,
+                ("calls", "errors", "duration_sum_us"), ("duration_max_us",), version_rows)
+        _upsert(connection, vendor, VersionLatency._meta.db_table, (*version_key, "bin"),
+                ("n",), (), version_latency_rows)
+    written = len(usage_rows) + len(latency_rows) + len(version_rows)
+    written += len(version_latency_rows)
+    if users:
+        written += _merge_users(alias, users)
     if errors:
         written += _store_errors(alias, ids, errors, bmp)
     return written
+
+
+def _merge_users(alias: str, users: Mapping[tuple[int, int, int, str], Users]) -> int:
+    """Merge sketches into their rows: read-modify-write under row locks, in key order.
+
+    Rows are first created empty where missing (``ignore_conflicts``: a concurrent insert
+    waits for the other transaction, then does nothing), then locked (``SELECT ... FOR
+    UPDATE``; SQLite: this transaction already holds the write lock), merged and updated
+    only where the sketch changed (returning users change nothing). Merging is a
+    register-wise max, so a retried flush never counts a user twice."""
+    manager = UserSketch.objects.using(alias)
+    keys = sorted(users)
+    manager.bulk_create([UserSketch(feature_id=f, resolution=r, bucket_start=b, version=v)
+                         for f, r, b, v in keys], ignore_conflicts=True, batch_size=500)
+    changed: list[tuple[bytes, int]] = []
+    by_resolution: dict[int, list[tuple[int, int, int, str]]] = {}
+    for key in keys:
+        by_resolution.setdefault(key[1], []).append(key)
+    for resolution, part in sorted(by_resolution.items()):
+        for chunk in _chunks(part, 400):
+            wanted = set(chunk)
+            rows = (manager.select_for_update()
+                    .filter(resolution=resolution,
+                            feature_id__in={k[0] for k in chunk},
+                            bucket_start__in={k[2] for k in chunk},
+                            version__in={k[3] for k in chunk})
+                    .order_by("feature_id", "resolution", "bucket_start", "version")
+                    .values_list("id", "feature_id", "bucket_start", "version", "sketch"))
+            for pk, feature_id, bucket, version, stored in rows:
+                key = (feature_id, resolution, bucket, version)
+                if key not in wanted:
+                    continue
+                before = bytes(stored or b"")
+                try:
+                    merged = loads(before)
+                except ValueError:  # unreadable: replaced (users undercounted, never a 500)
+                    merged = Users()
+                merged.update(users[key])
+                after = merged.dumps()
+                if after != before:
+                    changed.append((after, pk))
+    if changed:
+        table = connections[alias].ops.quote_name(UserSketch._meta.db_table)
+        with connections[alias].cursor() as cursor:
+            cursor.executemany(f"UPDATE {table} SET sketch = %s WHERE id = %s", changed)
+    return len(changed)
 
 
 def _check_range(rows: Sequence[tuple[int, ...]]) -> None:
@@ -404,7 +500,7 @@ def _chunks(rows: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 
 def _upsert(connection: BaseDatabaseWrapper, vendor: str, table: str, key_columns: Sequence[str],
             add_columns: Sequence[str], max_columns: Sequence[str],
-            rows: Sequence[tuple[int, ...]]) -> None:
+            rows: Sequence[tuple[int | str, ...]]) -> None:
     if not rows:
         return
     qn = connection.ops.quote_name
@@ -432,7 +528,7 @@ def _upsert(connection: BaseDatabaseWrapper, vendor: str, table: str, key_column
 
 
 def _orm_add(alias: str, model: Any, key_columns: Sequence[str], add_columns: Sequence[str],
-             max_columns: Sequence[str], rows: Sequence[tuple[int, ...]]) -> None:
+             max_columns: Sequence[str], rows: Sequence[tuple[int | str, ...]]) -> None:
     """The portable fallback: an atomic ``UPDATE ... SET n = n + %s``, else an INSERT."""
     manager = model._default_manager.using(alias)
     for row in rows:
@@ -469,3 +565,25 @@ def _store_errors(alias: str, ids: Mapping[FeatureKey, int],
         if stale:
             manager.filter(id__in=stale).delete()
     return len(rows)
+
+
+def record_instrumented(service: str, functions: Sequence[tuple[str, str]], *,
+                        using: str | None = None, now: int | None = None) -> int:
+    """Record the functions auto-tracing instrumented in a process of ``service``
+    (``(name, module)`` pairs): new ones inserted, every one's ``last_seen`` set to now."""
+    alias = using or router.db_for_write(InstrumentedFunction)
+    _check_tables(alias)
+    bmp = _bmp_only(connections[alias])
+    stamp = int(time.time()) if now is None else now
+    service = clean_text(service, 128, bmp_only=bmp)
+    cleaned = sorted({clean_text(n, 255, bmp_only=bmp): clean_text(m, 255, bmp_only=bmp)
+                      for n, m in functions}.items())
+    manager = InstrumentedFunction.objects.using(alias)
+    with transaction.atomic(using=alias):
+        manager.bulk_create([InstrumentedFunction(name=n, module=m, service=service,
+                                                  first_seen=stamp, last_seen=stamp)
+                             for n, m in cleaned], ignore_conflicts=True, batch_size=500)
+        for chunk in _chunks(cleaned, 500):
+            manager.filter(service=service, name__in=[n for n, _ in chunk]).update(
+                last_seen=stamp)
+    return len(cleaned)

@@ -16,12 +16,17 @@ from typing import Any
 from tests.support.scripts import PRELUDE, ROOT
 
 ROW = re.compile(r'<tr data-feature="([^"]*)" data-kind="(\w+)" data-calls="(\d+)" '
-                 r'data-errors="(\d+)">')
+                 r'data-errors="(\d+)" data-users="(\d+)">')
 
 
 def usage_rows(page: str) -> dict[tuple[str, str], tuple[int, int]]:
     """{(feature, kind): (calls, errors)} from the usage page's table."""
-    return {(html.unescape(f), k): (int(c), int(e)) for f, k, c, e in ROW.findall(page)}
+    return {(html.unescape(f), k): (int(c), int(e)) for f, k, c, e, _ in ROW.findall(page)}
+
+
+def usage_users(page: str) -> dict[tuple[str, str], int]:
+    """{(feature, kind): distinct users} from the usage page's table."""
+    return {(html.unescape(f), k): int(u) for f, k, _, _, u in ROW.findall(page)}
 
 
 SITE_SETTINGS: dict[str, Any] = {

@@ -34,7 +34,7 @@ def test_requests_show_up_with_exact_counts(stats_processor: StatsProcessor) -> 
     assert stats_processor.flush()
 
     client.force_login(viewer())
-    page = client.get(reverse("admin:tracekit_usage"), {"range": "1h"})
+    page = client.get(reverse("admin:tracekit_usage"), {"range": "1h", "kind": "all"})
     assert page.status_code == 200
     rows = usage_rows(page.content.decode())
     assert rows == {
@@ -43,8 +43,15 @@ def test_requests_show_up_with_exact_counts(stats_processor: StatsProcessor) -> 
         ("tests/stats/urls/load_order", "function"): (3, 0),  # @tracekit.traced
         ("GET /fail/", "request"): (1, 1),
         ("tests/stats/urls/fail", "function"): (1, 1),
-        ("GET", "request"): (1, 0),  # unresolved URL: no route, one bucket for all 404s
+        # Unresolved URL: no route, one clear feature for all of them.
+        ("GET (unmatched)", "request"): (1, 0),
     }
+    # The default listing: entry points only; one incident, one error in the headline.
+    default = client.get(reverse("admin:tracekit_usage"), {"range": "1h"}).content.decode()
+    assert set(usage_rows(default)) == {("GET /orders/<int:pk>/", "request"),
+                                        ("GET /fail/", "request"),
+                                        ("GET (unmatched)", "request")}
+    assert 'id="tk-total-calls">5<' in default and 'id="tk-total-errors">1<' in default
 
     fail = Feature.objects.get(name="GET /fail/")
     detail = client.get(reverse("admin:tracekit_usage_feature", args=[fail.pk]),
@@ -76,16 +83,20 @@ def test_filter_search_sort() -> None:
         page = client.get(url, {"range": "1h", **params}).content.decode()
         return [f for f, _ in usage_rows(page)]
 
-    assert names() == ["shop/d", "shop/tasks/c", "GET /b/", "shop/a"]  # most calls first
-    assert names(sort="calls") == ["shop/a", "GET /b/", "shop/tasks/c", "shop/d"]
-    assert names(sort="feature") == ["GET /b/", "shop/a", "shop/d", "shop/tasks/c"]
+    # Entry points by default (the team's functions are one tab away), most calls first.
+    assert names() == ["shop/tasks/c", "GET /b/"]
+    assert names(kind="all") == ["shop/d", "shop/tasks/c", "GET /b/", "shop/a"]
+    assert names(kind="all", sort="calls") == ["shop/a", "GET /b/", "shop/tasks/c", "shop/d"]
+    assert names(kind="all", sort="feature") == ["GET /b/", "shop/a", "shop/d", "shop/tasks/c"]
     assert names(kind="function") == ["shop/d", "shop/a"]
-    assert names(service="worker") == ["shop/d", "shop/tasks/c"]
-    assert names(q="TASKS") == ["shop/tasks/c"]
+    assert names(kind="all", service="worker") == ["shop/d", "shop/tasks/c"]
+    assert names(service="worker") == ["shop/tasks/c"]
+    assert names(kind="all", q="TASKS") == ["shop/tasks/c"]
     assert names(kind="bogus") == names()  # an unknown kind is ignored, not an error
     # Features with no calls in the window stay listed (unused features are news too).
     assert usage_rows(client.get(url, {"range": "custom", "from": "2001-01-01T00:00",
-                                       "to": "2001-01-02T00:00"}).content.decode()) == {
+                                       "to": "2001-01-02T00:00", "kind": "all"}
+                                 ).content.decode()) == {
         ("shop/a", "function"): (0, 0), ("GET /b/", "request"): (0, 0),
         ("shop/tasks/c", "task"): (0, 0), ("shop/d", "function"): (0, 0)}
 
@@ -102,7 +113,7 @@ def test_span_names_are_escaped() -> None:
     _seed([("<script>alert(1)</script>", "function", "web\"><b>x")])
     client = Client()
     client.force_login(viewer())
-    text = client.get(reverse("admin:tracekit_usage")).content.decode()
+    text = client.get(reverse("admin:tracekit_usage"), {"kind": "all"}).content.decode()
     assert "<script>alert(1)</script>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert '"><b>x' not in text
@@ -168,7 +179,7 @@ assert client.get("/fail/").status_code == 500
 exported = len(memory.exporter.get_finished_spans())
 assert stats.flush()
 client.force_login(User.objects.create_superuser("root", password="x"))
-page = client.get("/admin/django_tracekit/feature/?range=1h").content.decode()
+page = client.get("/admin/django_tracekit/feature/?range=1h&kind=all").content.decode()
 print(json.dumps({"exported": exported, "page": page}))
 """
 

@@ -5,6 +5,8 @@ Each backend gets its own, freshly created database (parallel runs never share r
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import time
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from django_tracekit.stats.sketch import Users, hash_user
 from tests.stats.helpers import database_settings, finish, start_django
 from tests.support.databases import fresh_database
 
@@ -20,26 +23,37 @@ PROCESSES = 6
 FLUSHES = 5  # per process
 FEATURES = 40  # distinct features per flush, the same in every process
 
+
+def users_per_flush(feature: int) -> int:
+    """New users per process, flush and minute: feature 0 goes beyond the exact form."""
+    return 120 if feature == 0 else feature % 3
+
 # Every process writes the same keys (same features, same two minutes), all released at
 # one instant; each flush is retried until it succeeds (as the flusher thread would).
 WORKER = """
 import time
 from django_tracekit.stats import store
+from django_tracekit.stats.sketch import Users, hash_user
 start_at = float(os.environ["TK_START_AT"])
+process = os.environ["TK_PROCESS"]
 minute = 29_000_040
-def batch():
+def batch(flush):
     incs = {}
     for f in range(FEATURES):
         for m in (minute, minute + 1):
+            users = Users()
+            for u in range(users_per_flush(f)):
+                users.add(hash_user(f"{process}-{flush}-{m}-{u}"))
             incs[(f"shop/feature/{f}", "function", "web", m)] = [
-                3, 1, 3_000_000 * (f + 1), 2_000_000 * (f + 1), {40: 2, 50 + f % 5: 1}]
+                3, 1, 3_000_000 * (f + 1), 2_000_000 * (f + 1), {40: 2, 50 + f % 5: 1}, 0,
+                users, "2.0"]
     return incs
 while time.time() < start_at:
     time.sleep(0.001)
-for _ in range(FLUSHES):
+for flush in range(FLUSHES):
     for attempt in range(50):
         try:
-            store.write(batch(), method=os.environ["TK_METHOD"])
+            store.write(batch(flush), method=os.environ["TK_METHOD"])
             break
         except Exception:
             if attempt == 49:
@@ -49,7 +63,10 @@ for _ in range(FLUSHES):
 
 TOTALS = """
 from django.db.models import Sum, Max
+import hashlib
 from django_tracekit.models import UsageBucket, LatencyBucket, Feature
+from django_tracekit.stats import sketch
+from django_tracekit.stats.models import UserSketch, VersionUsage
 out = {"features": Feature.objects.count()}
 for res in (60, 3600, 86400):
     out[str(res)] = list(UsageBucket.objects.filter(resolution=res).aggregate(
@@ -58,6 +75,14 @@ for res in (60, 3600, 86400):
     out[str(res) + "rows"] = UsageBucket.objects.filter(resolution=res).count()
     out[str(res) + "hist"] = LatencyBucket.objects.filter(resolution=res).aggregate(
         n=Sum("n"))["n"]
+    out[str(res) + "version"] = list(VersionUsage.objects.filter(resolution=res).aggregate(
+        c=Sum("calls"), e=Sum("errors")).values()) if res != 60 else None
+for res in (60, 3600, 86400, 604800):
+    out[str(res) + "users"] = {
+        name: hashlib.sha256(sketch.merge(bytes(s) for s in UserSketch.objects.filter(
+            feature__name=name, resolution=res).values_list("sketch", flat=True)).dumps()
+            ).hexdigest()
+        for name in Feature.objects.values_list("name", flat=True)}
 print(json.dumps(out))
 """
 
@@ -74,10 +99,11 @@ def _run_race(vendor: str, name: str, method: str = "auto") -> dict[str, Any]:
     finish(start_django("from django.core.management import call_command\n"
                         "call_command('migrate', verbosity=0)\n", settings))
     start_at = time.time() + 3.0  # every worker imports Django first, then all go at once
-    code = f"FEATURES = {FEATURES}\nFLUSHES = {FLUSHES}\n" + WORKER
+    code = (f"FEATURES = {FEATURES}\nFLUSHES = {FLUSHES}\n"
+            + inspect.getsource(users_per_flush) + WORKER)
     workers = [start_django(code, settings, env={"TK_START_AT": str(start_at),
-                                                 "TK_METHOD": method})
-               for _ in range(PROCESSES)]
+                                                 "TK_METHOD": method, "TK_PROCESS": str(p)})
+               for p in range(PROCESSES)]
     for worker in workers:
         finish(worker)
     return json.loads(finish(start_django(TOTALS, settings)).strip().splitlines()[-1])
@@ -89,10 +115,23 @@ def _expected() -> dict[str, Any]:
     errors = writes * FEATURES * 2
     dsum = writes * 2 * sum(3_000 * (f + 1) for f in range(FEATURES))
     dmax = 2_000 * FEATURES
+    # Every process's users of a feature, merged in one place: the same bytes, not a user
+    # lost to a concurrent read-modify-write.
+    users = {}
+    for f in range(FEATURES):
+        merged = Users()
+        for p in range(PROCESSES):
+            for flush in range(FLUSHES):
+                for m in (29_000_040, 29_000_041):
+                    for u in range(users_per_flush(f)):
+                        merged.add(hash_user(f"{p}-{flush}-{m}-{u}"))
+        users[f"shop/feature/{f}"] = hashlib.sha256(merged.dumps()).hexdigest()
     return {"features": FEATURES,
             **{str(r): [calls, errors, dsum, dmax] for r in (60, 3600, 86400)},
             "60rows": FEATURES * 2, "3600rows": FEATURES, "86400rows": FEATURES,
-            **{f"{r}hist": writes * FEATURES * 2 * 3 for r in (60, 3600, 86400)}}
+            **{f"{r}hist": writes * FEATURES * 2 * 3 for r in (60, 3600, 86400)},
+            "60version": None, **{f"{r}version": [calls, errors] for r in (3600, 86400)},
+            **{f"{r}users": users for r in (60, 3600, 86400, 604800)}}
 
 
 @pytest.mark.parametrize("method", ["auto", "orm"])

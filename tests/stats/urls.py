@@ -16,6 +16,11 @@ def order(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(load_order(pk))
 
 
+def me(request: HttpRequest) -> HttpResponse:
+    # Loads the user (as most views of a logged-in site do): the request gets enduser.id.
+    return HttpResponse(str(request.user.pk))
+
+
 def fail(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("kaboom")
 
@@ -24,4 +29,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("orders/<int:pk>/", order),
     path("fail/", fail),
+    path("me/", me),
 ]

@@ -1,0 +1,88 @@
+"""Distinct users end to end: logged-in requests -> enduser.id -> sketches -> the pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from django_tracekit.models import Feature
+from django_tracekit.stats import sketch, store
+from django_tracekit.stats.models import SKETCH_RESOLUTIONS, UserSketch
+from django_tracekit.stats.processor import StatsProcessor
+from django_tracekit.stats.sketch import Users, hash_user
+from tests.stats.helpers import usage_users
+from tests.stats.test_admin import viewer
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.urls")]
+
+
+def test_distinct_users_per_feature_on_the_pages_and_in_the_csv(
+        stats_processor: StatsProcessor) -> None:
+    people = [User.objects.create_user(f"person{i}", password="pw") for i in range(4)]
+    for person in people:
+        client = Client()
+        client.force_login(person)
+        for _ in range(3):  # returning users count once
+            assert client.get("/me/").status_code == 200
+    assert Client().get("/me/").status_code == 200  # anonymous: a call, not a user
+    assert stats_processor.flush()
+
+    admin = Client()
+    admin.force_login(viewer())
+    page = admin.get(reverse("admin:tracekit_usage"), {"range": "1h"}).content.decode()
+    assert usage_users(page)[("GET /me/", "request")] == 4
+    # Sortable by users.
+    assert 'href="?range=1h&amp;sort=-users"' in page
+    sorted_page = admin.get(reverse("admin:tracekit_usage"),
+                            {"range": "1h", "sort": "-users"}).content.decode()
+    assert next(iter(usage_users(sorted_page))) == ("GET /me/", "request")
+
+    me = Feature.objects.get(name="GET /me/")
+    detail = admin.get(reverse("admin:tracekit_usage_feature", args=[me.pk]),
+                       {"range": "1h"}).content.decode()
+    assert 'id="tk-users">4<' in detail
+    assert "Distinct users over time" in detail and "tk-users" in detail
+
+    export = admin.get(reverse("admin:tracekit_usage"), {"range": "1h", "format": "csv"})
+    rows = {r["feature"]: r for r in csv.DictReader(io.StringIO(export.content.decode()))}
+    assert rows["GET /me/"]["users"] == "4" and rows["GET /me/"]["calls"] == "13"
+    # Stored: the users' hashes (enduser.id = the pk), never the ids or usernames.
+    expected = Users()
+    for person in people:
+        expected.add(hash_user(str(person.pk)))
+    for resolution in SKETCH_RESOLUTIONS:  # each resolution's buckets add up to the users
+        stored = UserSketch.objects.filter(feature=me, resolution=resolution).values_list(
+            "sketch", flat=True)
+        assert sketch.merge(bytes(s) for s in stored).dumps() == expected.dumps()
+
+
+def test_sketches_merge_across_flushes_and_resolutions() -> None:
+    minute = int(time.time()) // 60
+
+    def flush_users(ids: range) -> None:
+        users = Users()
+        for i in ids:
+            users.add(hash_user(f"user{i}"))
+        store.write({("GET /x/", "request", "web", minute): [len(ids), 0, 0, 0, {}, 0, users,
+                                                            "1.0"]})
+
+    flush_users(range(0, 100))
+    flush_users(range(50, 150))  # another process, overlapping users
+    flush_users(range(50, 150))  # a retried flush: merging is idempotent
+    feature = Feature.objects.get(name="GET /x/")
+    from django_tracekit.reports import queries
+    from django_tracekit.reports.window import window_from
+
+    for key in ("1h", "24h", "7d", "90d"):
+        window = window_from({"range": key})
+        assert queries.users_by_feature(window, [feature.pk]) == {feature.pk: 150}, key
+    over_time = dict(queries.users_over_time(window_from({"range": "1h"}), feature.pk))
+    assert over_time[minute * 60] == 150 and sum(over_time.values()) == 150
+    # One row per feature, bucket and version at each of minute, hour, day and week.
+    assert UserSketch.objects.filter(feature=feature).count() == 4
