@@ -311,7 +311,8 @@ class TraceStoreProcessor(SpanProcessor):
 
     def flush(self) -> bool:
         """Write the kept parts and the parts other processes kept; ``False`` if writing
-        failed (kept parts stay in a bounded backlog). Never raises."""
+        failed (kept parts stay in a bounded backlog), ``True`` when written or waiting for
+        ``migrate`` (the tables are not there yet). Never raises."""
         try:
             with self._flush_lock:
                 return self._flush()
@@ -360,7 +361,9 @@ class TraceStoreProcessor(SpanProcessor):
                 self._waiting = True
                 logger.info("tracekit: the trace store waits (%s); keeping up to %d kept "
                             "traces in memory", exc, self.max_backlog_traces)
-            return False
+            # Not a failure: there is no store to write to yet (a project that never ran
+            # migrate, a script on an empty database); what is kept waits for it.
+            return True
         except Exception as exc:
             cause = exc.__cause__ if isinstance(exc, PartsLeft) and exc.__cause__ else exc
             if not self._failing:

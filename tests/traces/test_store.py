@@ -175,7 +175,21 @@ def test_a_fresh_database_waits_quietly_then_gets_the_kept_traces(tmp_path: Path
         "ENGINE": "django.db.backends.sqlite3", "NAME": str(path)}}},
         env={"TK_DB": str(path)}))
     assert result.stdout.splitlines() == [
-        "flush before migrate: False False", "file created: False",
+        "flush before migrate: True True", "file created: False",
         "flush after migrate: True", "traces: 1"]
     assert "Traceback" not in result.stderr and "WARNING" not in result.stderr
     assert result.stderr.count("the trace store waits") == 1
+
+
+def test_tracekit_status_shows_the_rules_caps_and_what_is_stored() -> None:
+    import io
+
+    from django.core.management import call_command
+
+    store.write([Part(tid(11), "error", [span(1, error=True), span(2, 1)])])
+    out = io.StringIO()
+    call_command("tracekit_status", "--store", stdout=out)
+    text = out.getvalue()
+    assert "trace store:   keeps every error trace" in text
+    assert "at most 20,000 traces, 72 h" in text
+    assert "stored: 1 traces (1 with errors), 2 spans" in text

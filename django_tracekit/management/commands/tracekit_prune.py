@@ -5,6 +5,9 @@ deletes: minute buckets after ``--minute-hours`` (48 h: the pages read minute bu
 ranges up to 6 hours), hour buckets after ``--hour-days`` (35 days, ranges up to 8 days and
 custom ranges), day buckets and errors after ``STATS['RETENTION_DAYS']`` (``--days``), errors
 beyond the newest 20 per feature, and features left with no data at all.
+
+The trace store: traces that ended more than ``TRACES['RETENTION_HOURS']`` ago
+(``--trace-hours``) and the oldest beyond ``TRACES['MAX_TRACES']``, in batches.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from django_tracekit.models import (
     UsageBucket,
 )
 from django_tracekit.stats.store import ERRORS_KEPT
+from django_tracekit.traces.store import prune as prune_traces
 
 
 class Command(BaseCommand):
@@ -40,6 +44,9 @@ class Command(BaseCommand):
                             help="Keep minute buckets this many hours (default 48).")
         parser.add_argument("--hour-days", type=float, default=35.0,
                             help="Keep hour buckets this many days (default 35, at most --days).")
+        parser.add_argument("--trace-hours", type=float, default=None,
+                            help="Keep stored traces this many hours (default: "
+                                 "TRACES['RETENTION_HOURS']).")
         parser.add_argument("--dry-run", action="store_true",
                             help="Count what would be deleted; delete nothing.")
         parser.add_argument("--database", default=None,
@@ -53,6 +60,12 @@ class Command(BaseCommand):
             value = days if name == "days" else options[name]
             if value <= 0:
                 raise CommandError(f"--{name.replace('_', '-')} must be > 0, got {value}.")
+        traces = get_config().traces
+        trace_hours = options["trace_hours"]
+        if trace_hours is None:
+            trace_hours = traces.retention_hours
+        if trace_hours <= 0:
+            raise CommandError(f"--trace-hours must be > 0, got {trace_hours}.")
         alias = options["database"] or router.db_for_write(UsageBucket)
         now = int(time.time())
         cutoffs = {
@@ -84,6 +97,9 @@ class Command(BaseCommand):
             ~Exists(UsageBucket.objects.using(alias).filter(feature=OuterRef("pk"))),
             ~Exists(ErrorSample.objects.using(alias).filter(feature=OuterRef("pk"))))
         counts["tracekit_feature (no data left)"] = unused.count() if dry else unused.delete()[0]
+        aged, capped = prune_traces(trace_hours, traces.max_traces, using=alias, dry_run=dry)
+        counts["tracekit_trace (older than the retention)"] = aged
+        counts["tracekit_trace (beyond MAX_TRACES)"] = capped
         verb = "would delete" if dry else "deleted"
         for label, count in counts.items():
             self.stdout.write(f"{label}: {verb} {count}")

@@ -3,14 +3,14 @@
 Prints the resolved names (project, service), where spans go, the sample rate, and every
 source and destination of the registry with "on" or the reason it is off: the first thing
 to run when a span or a count is not where it was expected. Reads settings only; it opens
-no database connection and sends nothing.
+no database connection and sends nothing (``--store`` counts the trace store's rows).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from django_tracekit import bootstrap
 from django_tracekit.conf import get_config
@@ -21,6 +21,11 @@ class Command(BaseCommand):
     help = "Show what tracekit traces in this project, where spans go, and why anything is off."
     # No system checks first: a broken setting must still be explained, not refused.
     requires_system_checks: list[str] = []  # noqa: RUF012 (Django's API)
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--store", action="store_true",
+                            help="Also count the traces in the trace store (opens a "
+                                 "database connection).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         config = get_config()
@@ -49,3 +54,9 @@ class Command(BaseCommand):
                 out.write(f"{label} {self.style.SUCCESS('on')}")
             else:
                 out.write(f"{label} off: {decision.refusal}")
+        if config.traces.enabled:
+            from django_tracekit.traces.status import describe
+
+            out.write("")
+            for line in describe(config.traces, count=options.get("store", False)):
+                out.write(line)
