@@ -24,6 +24,7 @@ REGISTRY: tuple[str, ...] = (
     "django_tracekit.http.integration.HttpServerIntegration",  # requests (middleware, views)
     "django_tracekit.celery.integration.CeleryIntegration",  # task publish and execution
     "django_tracekit.commands.integration.CommandsIntegration",  # manage.py commands
+    "django_tracekit.django_tasks.integration.DjangoTasksIntegration",  # django.tasks (6.0+)
     "django_tracekit.db.integration.DbIntegration",  # SQL queries, N+1
     "django_tracekit.cache.integration.CacheIntegration",  # Django cache calls
     "django_tracekit.httpclient.integration.HttpClientIntegration",  # outgoing HTTP calls
