@@ -190,6 +190,20 @@ def test_no_span_without_a_recording_span(locmem: BaseCache, spans: Spans) -> No
     assert cache_spans(spans) == []
 
 
+def test_no_span_while_instrumentation_is_suppressed(locmem: BaseCache, spans: Spans) -> None:
+    from opentelemetry import context
+
+    from django_tracekit.export.processors import SUPPRESS_INSTRUMENTATION_KEY
+
+    with tracekit.span("root"):
+        token = context.attach(context.set_value(SUPPRESS_INSTRUMENTATION_KEY, True))
+        try:
+            locmem.get("a")
+        finally:
+            context.detach(token)
+    assert cache_spans(spans) == []
+
+
 def test_incr_of_a_missing_key_is_a_miss_not_an_error(locmem: BaseCache, spans: Spans) -> None:
     with tracekit.span("root"), pytest.raises(ValueError):
         locmem.incr("absent")

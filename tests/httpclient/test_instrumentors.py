@@ -22,6 +22,7 @@ from django_tracekit.httpclient import instrumentors
 from tests.conftest import Spans
 from tests.httpclient.conftest import KIND_CLIENT, Service, server_span
 from tests.support.otlp_receiver import OtlpHttpReceiver
+from tests.support.scripts import check, run_django
 
 pytestmark = pytest.mark.requires(*instrumentors.MODULES, "opentelemetry.exporter.otlp")
 
@@ -38,6 +39,18 @@ def _httpx(url: str) -> Any:
     return httpx.get(url, timeout=30).json()
 
 
+def _httpx_async(url: str) -> Any:
+    import asyncio
+
+    import httpx
+
+    async def get() -> Any:
+        async with httpx.AsyncClient() as client:
+            return (await client.get(url, timeout=30)).json()
+
+    return asyncio.run(get())
+
+
 def _urllib3(url: str) -> Any:
     import urllib3
 
@@ -50,7 +63,8 @@ def _urllib(url: str) -> Any:
 
 
 CALLS: dict[str, Callable[[str], Any]] = {
-    "requests": _requests, "httpx": _httpx, "urllib3": _urllib3, "urllib": _urllib}
+    "requests": _requests, "httpx": _httpx, "httpx-async": _httpx_async, "urllib3": _urllib3,
+    "urllib": _urllib}
 
 
 def client_spans(spans: Spans) -> list[ReadableSpan]:
@@ -70,7 +84,8 @@ def test_a_call_continues_the_trace_in_the_other_service(
     # One CLIENT span per call (requests runs on urllib3: not two), under the caller.
     [client] = client_spans(spans)
     assert client.instrumentation_scope is not None
-    assert client.instrumentation_scope.name == f"opentelemetry.instrumentation.{library}"
+    scope = library.removesuffix("-async")
+    assert client.instrumentation_scope.name == f"opentelemetry.instrumentation.{scope}"
     caller = spans.named("caller")
     assert client.parent is not None and caller.context is not None
     assert client.parent.span_id == caller.context.span_id
@@ -116,6 +131,28 @@ def test_no_span_and_no_traceparent_outside_a_trace(library: str, callee: Servic
     reply = CALLS[library](callee.url("/hello/"))
     assert client_spans(spans) == []
     assert reply["traceparent"] is None  # the callee starts its own trace
+
+
+SAMPLED_OUT = """
+import requests
+import django_tracekit as tracekit
+with tracekit.span("caller") as span:
+    reply = requests.get(os.environ["TK_URL"], timeout=30).json()
+    assert not span.is_recording()
+    print(json.dumps({"trace_id": format(span.get_span_context().trace_id, "032x"),
+                      "reply": reply}))
+"""
+
+
+def test_a_sampled_out_trace_propagates_its_decision(callee: Service) -> None:
+    result = check(run_django(SAMPLED_OUT, {"TRACEKIT": {
+        "SAMPLE_RATE": 0.0, "STATS": {"ENABLED": False}, "TRACES": {"ENABLED": False},
+        "AUTOTRACE": {"INCLUDE": []}}}, env={"TK_URL": callee.url("/hello/")}))
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    _, trace_id, _, flags = out["reply"]["traceparent"].split("-")
+    # Same trace, "not sampled": the callee does not sample it either.
+    assert trace_id == out["trace_id"] == out["reply"]["trace_id"]
+    assert int(flags, 16) & 1 == 0
 
 
 def test_turned_on_once_by_tracekit() -> None:
