@@ -97,7 +97,12 @@ def existing_span() -> trace.Span:
     """The current span without making spans of pending auto-traced calls: the innermost
     call that is a span already, else the attached context's span. For readers that must
     not turn a short call into a kept span (the ids on a log record below LOGS.LEVEL)."""
-    current: Context = real_runtime().get_current()
+    runtime: Any = getattr(otel_context, _ATTRIBUTE, None)
+    if runtime is None:  # an OpenTelemetry without the seam: no auto-trace spans either
+        return trace.get_current_span()
+    if isinstance(runtime, HookedRuntimeContext):
+        runtime = runtime.real
+    current: Context = runtime.get_current()
     node = _get_top()
     if node.__class__ is list and node[ROOT].ctx is current:
         while node.__class__ is list:

@@ -348,3 +348,15 @@ def test_a_failure_inside_the_hook_never_reaches_the_log_call(
         "tracekit: turning a log record into a span event failed (logged once per process)"]
     assert tracekit_log.records[0].exc_info is not None
     assert factory._log_failure.__self__.count == 2  # type: ignore[attr-defined]
+
+
+def test_ids_without_the_private_runtime_context_seam(spans: Spans, logged: Logged,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # existing_span reads opentelemetry.context._RUNTIME_CONTEXT (docs/PRIVATE_SEAMS.md);
+    # an OpenTelemetry without it: the current span, as OpenTelemetry itself gives it.
+    from django_tracekit.autotrace import context
+
+    monkeypatch.setattr(context, "_ATTRIBUTE", "_NO_SUCH_RUNTIME_CONTEXT")
+    with tracekit.span("outer") as span:
+        logged.logger.debug("below the level")
+    assert logged.kept.records[0].otelSpanID == ids_of(span)[1]  # type: ignore[attr-defined]
