@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -28,7 +29,9 @@ def _ms(value: float) -> str:
 class _Labels:
     """The translated words, escaped once per page."""
 
-    def __init__(self) -> None:
+    def __init__(self, list_url: str) -> None:
+        self.list_url = _e(list_url)
+        self.traces = _e(_("Kept traces with this span"))
         self.toggle = _e(_("Collapse or expand the children"))
         self.error = _e(_("error"))
         self.stack = _e(_("stack"))
@@ -110,6 +113,8 @@ def _row(row: Row, labels: _Labels) -> str:
     if row.feature_url:
         out.append(f' · <a href="{_e(row.feature_url)}" class="tk-feature-link">'
                    f"{labels.feature} &rsaquo;</a>")
+    out.append(f' · <a href="{labels.list_url}?feature={_e(quote(span.name, safe="/"))}" '
+               f'class="tk-traces-link">{labels.traces} &rsaquo;</a>')
     out.append("</p>\n")
     if span.status_message:
         out.append(f'<p class="tk-err tk-status-message">{_e(span.status_message)}</p>\n')
@@ -137,7 +142,8 @@ def _row(row: Row, labels: _Labels) -> str:
     return "".join(out)
 
 
-def rows_html(rows: list[Row]) -> SafeString:
-    labels = _Labels()
+def rows_html(rows: list[Row], list_url: str) -> SafeString:
+    """The rows; ``list_url``: the trace list (each span links to ``?feature=<its name>``)."""
+    labels = _Labels(list_url)
     # Safe: every interpolated value above is escaped (see the module docstring).
     return mark_safe("".join(_row(row, labels) for row in rows))

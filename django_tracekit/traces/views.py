@@ -101,6 +101,7 @@ def trace_list(model_admin: ModelAdmin[Trace], request: HttpRequest) -> HttpResp
         "reasons": [("error", _("error")), ("slow", _("slow")), ("sample", _("sample"))],
         "services": feature_services(),
         "min_ms": values.get("min_ms", ""),
+        "store_enabled": get_config().traces.enabled,
         "page_query": _query_string(values, page=None),
         "filtered": any(k in values for k in ("status", "feature", "min_ms", "service",
                                               "user", "reason", "range")),
@@ -153,9 +154,10 @@ def trace_detail(model_admin: ModelAdmin[Trace], request: HttpRequest,
     name = model_admin.admin_site.name
     built = waterfall.build(spans, trace.start_us, trace.end_us,
                             _feature_urls(request, waterfall.feature_keys(spans), name))
+    list_url = reverse("admin:tracekit_traces", current_app=name)
     context = _base_context(model_admin, request, trace.root_name or trace.trace_id)
     context.update({
-        "trace": trace, "waterfall": built, "rows_html": render.rows_html(built.rows),
+        "trace": trace, "waterfall": built, "rows_html": render.rows_html(built.rows, list_url),
         "time": local_time(trace.start_us),
         "duration": waterfall.format_us(built.duration_us),
         "reasons": [r for r in trace.reasons.split(",") if r],

@@ -283,6 +283,8 @@ def test_feature_links_for_users_who_may_open_the_usage_pages() -> None:
     assert text.count('class="tk-feature-link"') == 1  # same name, other service: no link
     assert f'href="{url}" class="tk-feature-link"' in text
     assert "tk-feature-link" not in trace_page(client_for(user("t", "view_trace")), trace_id(1))
+    # Every span links to the list of kept traces in which a span of its name ran.
+    assert f'href="{reverse(LIST)}?feature=GET%20/orders/%3Cint%3Apk%3E/"' in text
 
 
 def test_orphans_at_the_top_level_and_cycles_shown() -> None:
@@ -409,3 +411,16 @@ def test_recent_errors_offer_both_links_with_trace_url() -> None:
     assert reverse("admin:tracekit_trace", args=[trace_id(1)]) in page
     assert f"https://jaeger.example/trace/{trace_id(1)}" in page
     assert f"https://jaeger.example/trace/{trace_id(2)}" in page
+
+
+@override_settings(TRACEKIT={"EXPORTER": "tests.support.memory.processor",
+                             "STATS": {"ENABLED": False}, "TRACES": {"ENABLED": False}})
+def test_the_list_says_when_the_store_is_off() -> None:
+    web_and_worker(trace_id(1))
+    text = viewer().get(reverse(LIST)).content.decode()
+    assert 'id="tk-store-off"' in text
+    assert len(Page(text).traces) == 1  # what was kept before is still there
+
+
+def test_the_list_says_nothing_when_the_store_is_on() -> None:
+    assert 'id="tk-store-off"' not in viewer().get(reverse(LIST)).content.decode()

@@ -1,0 +1,75 @@
+"""Real requests through the middleware -> the trace store's processor -> its database
+writer -> the explorer's pages: what the store really writes (events, the error reference,
+attributes) is what the pages show."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from opentelemetry.sdk.trace import TracerProvider
+
+from django_tracekit import bootstrap
+from django_tracekit.traces.models import Trace
+from django_tracekit.traces.processor import TraceStoreProcessor
+from django_tracekit.traces.store import DatabaseWriter
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.urls")]
+
+_attached: TraceStoreProcessor | None = None
+
+
+@pytest.fixture
+def store_processor() -> Iterator[TraceStoreProcessor]:
+    """The trace store's processor on this process's provider (the bootstrap runs once per
+    process and tests/settings.py's writer is the in-memory one): attached once with the
+    database writer, every trace kept, emptied for every test."""
+    global _attached
+    if _attached is None:
+        state = bootstrap.state()
+        assert state is not None and isinstance(state.provider, TracerProvider)
+        _attached = TraceStoreProcessor(DatabaseWriter(), start_thread=False, sample_rate=1.0)
+        state.provider.add_span_processor(_attached)
+    _attached._init_state()
+    yield _attached
+    _attached._init_state()
+
+
+def test_a_failed_request_opens_with_its_stack(store_processor: TraceStoreProcessor) -> None:
+    client = Client(raise_request_exception=False)
+    assert client.get("/orders/3/").status_code == 200
+    assert client.get("/fail/").status_code == 500
+    assert store_processor.flush()
+    failed = Trace.objects.get(root_name="GET /fail/")
+
+    client.force_login(User.objects.create_superuser("root"))
+    listed = client.get(reverse("admin:tracekit_traces"), {"status": "error"}).content.decode()
+    assert re.findall(r'data-trace="(\w+)"', listed) == [failed.trace_id]
+    everything = client.get(reverse("admin:tracekit_traces")).content.decode()
+    assert len(re.findall(r'data-trace="(\w+)"', everything)) == 2
+
+    page = client.get(reverse("admin:tracekit_trace", args=[failed.trace_id]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    names = re.findall(r'data-depth="(\d+)"[^>]*data-name="([^"]*)"', text)
+    assert names[0] == ("0", "GET /fail/")
+    assert ("1", "tests/stats/urls/fail") in names  # the view's span, under the request
+    # The stack is on the span that recorded the error (open on load); the other error
+    # span (the error passed through it) links to it instead of holding a copy.
+    rows = {re.search(r'id="span-(\w+)"', row).group(1): row  # type: ignore[union-attr]
+            for row in re.split(r'(?=<div class="tk-span[ "])', text)[1:]}
+    holders = [sid for sid, row in rows.items() if "<details open>" in row]
+    assert len(holders) == 1
+    (holder,) = holders
+    assert re.search(r'<pre class="tk-stack">Traceback \(most recent call last\):\n[^<]*'
+                     r'in fail\n[^<]*RuntimeError: kaboom</pre>', rows[holder])
+    others = [row for sid, row in rows.items() if sid != holder and "tk-span-error" in row]
+    assert others  # the request and the view both failed
+    for row in others:
+        assert f'href="#span-{holder}" class="tk-mono tk-jump"' in row
+        assert '<pre class="tk-stack">' not in row
+    assert "http.route" in text  # the request's attributes table
