@@ -303,3 +303,48 @@ def test_default_writer_in_a_test_run_writes_to_memory_without_a_thread() -> Non
     assert after[key][0] - (before[key][0] if key in before else 0) == 1
     # An explicit writer is used as given, test run or not.
     assert not StatsProcessor(Capture(), start_thread=False).in_test_run
+
+
+def test_users_unmatched_requests_and_the_version_from_the_resource() -> None:
+    from opentelemetry.sdk.resources import Resource
+
+    seen: list[dict[Any, Any]] = []
+    processor = StatsProcessor(lambda inc, err: seen.append(dict(inc)), start_thread=False)
+    provider = TracerProvider(resource=Resource.create(
+        {"service.name": "shop-web", "service.version": "2.4.1"}))
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("django_tracekit")
+    for user in ("7", "8", "7", None):
+        span = tracer.start_span("GET /cart/", kind=SpanKind.SERVER,
+                                 attributes={"http.request.method": "GET",
+                                             "http.route": "/cart/"})
+        if user is not None:
+            span.set_attribute("enduser.id", user)
+        span.end()
+    # No route (404, or answered before URL resolution): one clear feature.
+    tracer.start_span("GET", kind=SpanKind.SERVER,
+                      attributes={"http.request.method": "GET"}).end()
+    # Another instrumentation's server span without HTTP attributes keeps its name.
+    tracer.start_span("grpc.Health/Check", kind=SpanKind.SERVER).end()
+    assert processor.flush()
+    (batch,) = seen
+    entries = {key[0]: entry for key, entry in batch.items()}
+    assert set(entries) == {"GET /cart/", "GET (unmatched)", "grpc.Health/Check"}
+    cart = entries["GET /cart/"]
+    assert cart[0] == 4 and cart[6].estimate() == 2 and cart[7] == "2.4.1"
+    assert entries["GET (unmatched)"][6] is None  # no user seen: nothing stored
+    assert {key[2] for key in batch} == {"shop-web"}
+
+
+def test_users_sketch_memory_is_bounded_per_key() -> None:
+    provider, processor, _ = make()
+    tracer = provider.get_tracer("django_tracekit")
+    for i in range(5_000):
+        tracer.start_span("GET /feed/", kind=SpanKind.SERVER,
+                          attributes={"enduser.id": str(i)}).end()
+    (entry,) = processor._acc.values()
+    users = entry[6]
+    # Beyond the exact form: fixed-size registers, whatever the number of users.
+    assert users.exact is None and len(users.registers) == 8192
+    assert abs(users.estimate() / 5_000 - 1) <= 0.04
+    assert len(processor._user_hashes) <= 10_000

@@ -98,6 +98,35 @@ def test_prune_applies_retention_per_resolution() -> None:
     assert UsageBucket.objects.filter(resolution=HOUR).count() == 1
 
 
+def test_prune_applies_retention_to_users_versions_and_instrumented_functions() -> None:
+    from django_tracekit.stats.models import (
+        WEEK,
+        InstrumentedFunction,
+        UserSketch,
+        VersionUsage,
+    )
+    from django_tracekit.stats.sketch import Users, hash_user
+
+    now_minute = int(time.time()) // 60
+    users = Users()
+    users.add(hash_user("1"))
+    for age_days in (0, 3, 100):
+        store.write({("GET /x/", "request", "web", now_minute - age_days * 24 * 60):
+                     [1, 0, 1000, 1000, {10: 1}, 0, users, "1.0"]})
+    store.record_instrumented("web", [("shop/f", "shop")], now=int(time.time()))
+    store.record_instrumented("web", [("shop/old", "shop")], now=int(time.time()) - 200 * 86400)
+    out = io.StringIO()
+    call_command("tracekit_prune", "--days", "90", stdout=out)
+    assert "ANALYZE" in out.getvalue()
+    assert UserSketch.objects.filter(resolution=MINUTE).count() == 1
+    assert UserSketch.objects.filter(resolution=HOUR).count() == 2
+    assert UserSketch.objects.filter(resolution=DAY).count() == 2
+    assert UserSketch.objects.filter(resolution=WEEK).count() in (1, 2)  # 0 and 3 days ago
+    assert VersionUsage.objects.filter(resolution=HOUR).count() == 2
+    assert VersionUsage.objects.filter(resolution=DAY).count() == 2
+    assert list(InstrumentedFunction.objects.values_list("name", flat=True)) == ["shop/f"]
+
+
 BOX = "\U0001f4e6"  # 4 bytes in UTF-8
 
 

@@ -4,7 +4,11 @@ Counters are rolled up into hour and day buckets when they are written, so pruni
 deletes: minute buckets after ``--minute-hours`` (48 h: the pages read minute buckets for
 ranges up to 6 hours), hour buckets after ``--hour-days`` (35 days, ranges up to 8 days and
 custom ranges), day buckets and errors after ``STATS['RETENTION_DAYS']`` (``--days``), errors
-beyond the newest 20 per feature, and features left with no data at all.
+beyond the newest 20 per feature, and features left with no data at all. Users sketches
+follow the same cutoffs (week sketches: the day cutoff), per-version counters the hour and
+day ones; instrumented functions not seen for ``--days`` are forgotten. Then the statistics
+of the stats tables are refreshed (``ANALYZE``: SQLite keeps none unless asked, and the
+usage pages' plans depend on them).
 
 The trace store: traces that ended more than ``TRACES['RETENTION_HOURS']`` ago
 (``--trace-hours``) and the oldest beyond ``TRACES['MAX_TRACES']``, in batches.
@@ -16,7 +20,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import router
+from django.db import connections, router
 from django.db.models import Exists, OuterRef
 
 from django_tracekit.conf import get_config
@@ -28,6 +32,13 @@ from django_tracekit.models import (
     Feature,
     LatencyBucket,
     UsageBucket,
+)
+from django_tracekit.stats.models import (
+    WEEK,
+    InstrumentedFunction,
+    UserSketch,
+    VersionLatency,
+    VersionUsage,
 )
 from django_tracekit.stats.store import ERRORS_KEPT
 from django_tracekit.traces.store import prune as prune_traces
@@ -47,6 +58,8 @@ class Command(BaseCommand):
         parser.add_argument("--trace-hours", type=float, default=None,
                             help="Keep stored traces this many hours (default: "
                                  "TRACES['RETENTION_HOURS']).")
+        parser.add_argument("--no-analyze", action="store_true",
+                            help="Do not refresh the stats tables' planner statistics.")
         parser.add_argument("--dry-run", action="store_true",
                             help="Count what would be deleted; delete nothing.")
         parser.add_argument("--database", default=None,
@@ -75,13 +88,20 @@ class Command(BaseCommand):
         }
         dry = options["dry_run"]
         counts: dict[str, int] = {}
-        for model in (UsageBucket, LatencyBucket):
-            for resolution, cutoff in cutoffs.items():
+        sketch_cutoffs = {**cutoffs, WEEK: cutoffs[DAY]}
+        version_cutoffs = {HOUR: cutoffs[HOUR], DAY: cutoffs[DAY]}
+        for model, model_cutoffs in ((UsageBucket, cutoffs), (LatencyBucket, cutoffs),
+                                     (UserSketch, sketch_cutoffs),
+                                     (VersionUsage, version_cutoffs),
+                                     (VersionLatency, version_cutoffs)):
+            for resolution, cutoff in model_cutoffs.items():
                 # Buckets that *end* before the cutoff: nothing of them is in retention.
                 rows = model.objects.using(alias).filter(
                     resolution=resolution, bucket_start__lt=cutoff - resolution)
                 label = f"{model._meta.db_table} ({resolution}s buckets)"
                 counts[label] = rows.count() if dry else rows.delete()[0]
+        gone = InstrumentedFunction.objects.using(alias).filter(last_seen__lt=cutoffs[DAY])
+        counts["tracekit_instrumented (not seen)"] = gone.count() if dry else gone.delete()[0]
         errors = ErrorSample.objects.using(alias)
         old = errors.filter(time__lt=cutoffs[DAY] * 1_000_000)
         counts["tracekit_error (old)"] = old.count() if dry else old.delete()[0]
@@ -103,3 +123,21 @@ class Command(BaseCommand):
         verb = "would delete" if dry else "deleted"
         for label, count in counts.items():
             self.stdout.write(f"{label}: {verb} {count}")
+        if not dry and not options["no_analyze"]:
+            _analyze(alias)
+            self.stdout.write("statistics refreshed (ANALYZE)")
+
+
+def _analyze(alias: str) -> None:
+    """Refresh the planner statistics of the stats tables (cheap: sampled)."""
+    connection = connections[alias]
+    tables = [m._meta.db_table for m in (Feature, UsageBucket, LatencyBucket, UserSketch,
+                                         VersionUsage, VersionLatency, InstrumentedFunction)]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for table in tables:
+            if connection.vendor == "mysql":
+                cursor.execute(f"ANALYZE TABLE {quote(table)}")
+                cursor.fetchall()
+            elif connection.vendor in ("sqlite", "postgresql"):
+                cursor.execute(f"ANALYZE {quote(table)}")

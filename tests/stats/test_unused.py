@@ -1,0 +1,117 @@
+"""The unused-code page end to end: a real import hook instruments a package, some of its
+functions run, the flusher records what was instrumented, the page lists the rest."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from django_tracekit.stats.models import InstrumentedFunction
+from django_tracekit.stats.store import record_instrumented
+from tests.stats.helpers import SITE_SETTINGS, finish, start_django
+from tests.stats.test_admin import viewer
+
+BILLING = '''
+def used():
+    return Invoice().total()
+
+
+def never():
+    return "dead code"
+
+
+class Invoice:
+    def total(self):
+        return 42
+
+    def refund(self):
+        return -42
+'''
+
+SCRIPT = """
+import sys
+sys.path.insert(0, os.environ["TK_PACKAGES"])
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django_tracekit import stats
+import shopunused.billing
+from shopunused.reports import monthly
+assert shopunused.billing.used() == 42
+assert stats.flush()
+from django.contrib.auth.models import User
+from django.test import Client
+client = Client()
+client.force_login(User.objects.create_superuser("root", password="x"))
+usage = client.get("/admin/django_tracekit/feature/?range=1h").content.decode()
+unused = client.get("/admin/django_tracekit/feature/unused/?range=1h")
+print(json.dumps({"status": unused.status_code, "page": unused.content.decode(),
+                  "usage": usage}))
+"""
+
+FUNCTION = re.compile(r'<tr data-function="([^"]+)">')
+MODULE = re.compile(r'data-module="([^"]+)"')
+
+
+def test_unused_functions_listed_by_module(tmp_path: Path) -> None:
+    package = tmp_path / "packages" / "shopunused"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "billing.py").write_text(BILLING)
+    (package / "reports.py").write_text("def monthly():\n    return []\n")
+    settings = {**SITE_SETTINGS, "LOGGING_CONFIG": None,
+                "DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3",
+                                          "NAME": str(tmp_path / "db.sqlite3")}},
+                "TRACEKIT": {"PROJECT_NAME": "shopunused", "EXPORTER": "none",
+                             "AUTOTRACE": {"INCLUDE": ["shopunused"]},
+                             "STATS": {"ENABLED": True, "FLUSH_INTERVAL_S": 3600}}}
+    out = json.loads(finish(start_django(SCRIPT, settings, setup=False, env={
+        "TK_PACKAGES": str(tmp_path / "packages")})).strip().splitlines()[-1])
+    assert out["status"] == 200
+    page = out["page"]
+    assert FUNCTION.findall(page) == ["shopunused/billing/Invoice/refund",
+                                      "shopunused/billing/never",
+                                      "shopunused/reports/monthly"]
+    assert [html.unescape(m) for m in MODULE.findall(page)] == ["shopunused.billing",
+                                                                "shopunused.reports"]
+    # Linked from the usage page.
+    assert 'id="tk-unused-link"' in out["usage"]
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.stats.urls")
+def test_the_range_and_permission_apply() -> None:
+    import time
+
+    from django_tracekit.stats import store
+
+    now = int(time.time())
+    record_instrumented("web", [("shop/a/f", "shop.a"), ("shop/a/g", "shop.a")], now=now)
+    record_instrumented("web", [("shop/old/h", "shop.old")], now=now - 40 * 86400)
+    # Called 10 days ago: unused in the last 7 days, used in the last 30.
+    store.write({("shop/a/f", "function", "web", (now - 10 * 86400) // 60):
+                 [1, 0, 1000, 1000, {10: 1}]})
+    client = Client()
+    client.force_login(viewer())
+    url = reverse("admin:tracekit_unused")
+
+    def listed(**params: str) -> list[str]:
+        return FUNCTION.findall(client.get(url, params).content.decode())
+
+    assert listed(range="7d") == ["shop/a/f", "shop/a/g"]
+    # h was last instrumented before this range began: gone from the code, not unused.
+    assert listed(range="30d") == ["shop/a/g"]
+    assert listed(range="90d") == ["shop/a/g", "shop/old/h"]
+    assert listed(range="7d", q="A/G") == ["shop/a/g"]
+    assert InstrumentedFunction.objects.count() == 3
+
+    staff = Client()
+    staff.force_login(User.objects.create_user("staff", is_staff=True))
+    assert staff.get(url).status_code == 403
