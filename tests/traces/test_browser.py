@@ -84,6 +84,8 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
 
             rows.first.get_by_role("link").first.click()
             page.wait_for_selector("#tk-waterfall")
+            page.click("#toggle-nav-sidebar")  # the admin's sidebar: room for the waterfall
+            page.wait_for_selector("#tk-trace-tools:not([hidden])")  # trace.js ran
             holder = page.locator(f"#span-{span_id(5)}")
             # The span holding the stack opens by itself, the stack preformatted inline.
             expect(holder.locator("pre.tk-stack")).to_be_visible()
