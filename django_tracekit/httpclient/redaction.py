@@ -5,8 +5,9 @@ URL. These hooks apply tracekit's one secret rule (:mod:`django_tracekit.redacti
 top: values of secret-named query parameters (``?token=``, ``api_key=``...) in ``url.full``
 / ``http.url``, and captured headers with secret names (``Authorization``, ``Cookie``,
 ``X-Api-Key``...; captured only when ``OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_*``
-names them). Request hooks run right after the span starts, response hooks after the
-response headers are captured, both before any processor sees the ended span.
+names them). URLs are capped at :data:`MAX_URL_LENGTH` characters. Request hooks run right
+after the span starts, response hooks after the response headers are captured, both
+before any processor sees the ended span.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from django_tracekit.logonce import LogOnce
 from django_tracekit.redaction import REDACTED, is_secret_name, redact_url
 
 URL_ATTRIBUTES = ("url.full", "http.url")
+#: Characters of a URL kept on a span (a megabyte query string is the caller's bug, not
+#: something every processor and exporter should carry).
+MAX_URL_LENGTH = 8192
 HEADER_PREFIXES = ("http.request.header.", "http.response.header.")
 
 _failed = LogOnce("redacting an outgoing HTTP span failed")
@@ -34,6 +38,8 @@ def redact_span(span: Span) -> None:
     for key, value in list(attributes.items()):
         if key in URL_ATTRIBUTES and isinstance(value, str):
             redacted = redact_url(value)
+            if len(redacted) > MAX_URL_LENGTH:
+                redacted = redacted[:MAX_URL_LENGTH - 1] + "…"
             if redacted != value:
                 span.set_attribute(key, redacted)
         elif key.startswith(HEADER_PREFIXES):

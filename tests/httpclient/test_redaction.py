@@ -95,3 +95,14 @@ def test_redact_span_rewrites_urls_and_secret_headers(spans: Spans) -> None:
     assert attributes["http.request.header.authorization"] == ("[redacted]",)
     assert attributes["http.response.header.set_cookie"] == ("[redacted]",)
     assert attributes["http.response.header.content_type"] == ("text/plain",)
+
+
+def test_huge_urls_are_capped_after_redaction(spans: Spans) -> None:
+    from django_tracekit.httpclient.redaction import MAX_URL_LENGTH
+
+    url = "https://api.example.com/v1?token=abc&" + "q=x&" * 50_000
+    with tracekit.span("outgoing", attributes={"url.full": url}) as span:
+        redact_span(span)
+    shown = str((spans.named("outgoing").attributes or {})["url.full"])
+    assert len(shown) == MAX_URL_LENGTH and shown.endswith("…")
+    assert shown.startswith("https://api.example.com/v1?token=%5Bredacted%5D&q=x")
