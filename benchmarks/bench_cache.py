@@ -7,6 +7,8 @@ Contenders, one process, interleaved rounds:
 - ``no tracing``: the backend's own ``get``;
 - ``tracekit (default)``: the default configuration a user gets (stats on, the trace store
   on, no exporter), the backend traced by tracekit's cache integration;
+- ``tracekit, outside any trace``: the same traced backend called with no span around
+  (a thread or command outside any trace): no span is made;
 - ``sentry-sdk cache_spans``: sentry-sdk's ``DjangoIntegration(cache_spans=True)`` (the peer;
   its transport drops envelopes: sending is off the request path).
 
@@ -116,6 +118,7 @@ def main() -> None:
 
     samples = interleaved_samples({
         "no tracing": lambda: gets(plain),
+        "tracekit, outside any trace": lambda: gets(ours),
         "tracekit request": tracekit_request(ours),
         "tracekit request, no calls": tracekit_request(None),
         "sentry request": sentry_request(theirs),
@@ -137,8 +140,11 @@ def main() -> None:
     print("| contender | µs per call | added µs | added vs sentry | total vs no tracing |")
     print("|---|---:|---:|---:|---:|")
     base = med(none)
+    outside = [t - n for t, n in zip(per_call("tracekit, outside any trace", None), none,
+                                     strict=True)]
     for name, added in (("no tracing", [0.0]), ("tracekit (default)", ours_added),
-                        ("sentry-sdk cache_spans", theirs_added)):
+                        ("sentry-sdk cache_spans", theirs_added),
+                        ("tracekit, outside any trace (no span)", outside)):
         total = base + med(added)
         versus = (f"{med([a / s for a, s in zip(added, theirs_added, strict=True)]):.2f}x"
                   if len(added) > 1 else "-")
