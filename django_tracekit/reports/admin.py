@@ -148,10 +148,11 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def _kind_tabs(self, query: params.UsageParams, kind_totals: dict[str, list[int]],
                    ) -> list[dict[str, Any]]:
         """Entry points (the default), each kind, all: with their calls and errors."""
-        labels = dict(Feature.Kind.choices)
+        labels = {"request": _("Requests"), "task": _("Tasks"), "command": _("Commands"),
+                  "function": _("Functions")}
         tabs = []
         for value in queries.KIND_CHOICES:
-            kinds = queries.kinds_of(value) or tuple(labels)
+            kinds = queries.kinds_of(value) or tuple(Feature.Kind.values)
             calls = sum(kind_totals.get(k, (0, 0, 0))[0] for k in kinds)
             errors = sum(kind_totals.get(k, (0, 0, 0))[1] for k in kinds)
             features = sum(kind_totals.get(k, (0, 0, 0))[2] for k in kinds)

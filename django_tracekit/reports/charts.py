@@ -125,7 +125,7 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[
 
 def sparkline(values: Sequence[int], title: str) -> SafeString:
     """A small area chart of calls per bucket (the trend column)."""
-    w, h = 120, 24
+    w, h = 100, 24
     count = len(values)
     top = max(values, default=0) or 1
     step = w / max(count - 1, 1)

@@ -23,6 +23,7 @@ from django_tracekit.reports.window import Window, cover
 from django_tracekit.stats import sketch
 from django_tracekit.stats.histogram import quantiles
 from django_tracekit.stats.models import (
+    DAY,
     HOUR,
     SKETCH_RESOLUTIONS,
     VERSION_RESOLUTIONS,
@@ -308,6 +309,15 @@ def versions_table(window: Window, feature_id: int) -> list[dict[str, Any]]:
                 bucket_start__lt=last).values("version", "bin").annotate(
                 total=Sum("n")).values_list("version", "bin", "total"):
             hists[version].append((index, n))
+    # When each version was seen, to the hour where hour rows are kept (35 days).
+    for version, lo, hi in VersionUsage.objects.filter(
+            feature_id=feature_id, resolution=HOUR, bucket_start__gte=start,
+            bucket_start__lt=end, version__in=list(rows)).values("version").annotate(
+            lo=Min("bucket_start"), hi=Max("bucket_start")).values_list("version", "lo", "hi"):
+        row = rows[version]
+        if lo < row["first"] + DAY:
+            row["first"] = max(row["first"], lo)
+        row["last"] = min(row["last"], hi + HOUR)
     result = sorted(rows.values(), key=lambda r: (r["last"], r["first"], r["version"]),
                     reverse=True)
     for row in result:
