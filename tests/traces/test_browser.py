@@ -15,14 +15,23 @@ from django.contrib.auth.models import Permission, User
 from django.test import override_settings
 
 from django_tracekit.stats.models import Feature
+from django_tracekit.traces.models import TraceSpan
 from tests.stats.test_browser import ARGS, SHOTS, XSS, _login
-from tests.support.traces import SpanSpec, make_trace, span_id, trace_id, web_and_worker
+from tests.support.traces import (
+    SpanSpec,
+    make_trace,
+    span_id,
+    trace_id,
+    web_and_worker,
+    wide_trace,
+)
 
 pytestmark = [pytest.mark.service("chromium"), pytest.mark.requires("playwright"),
               pytest.mark.django_db(transaction=True)]
 
 ERROR_TRACE = trace_id(0xE1)
 HOSTILE_TRACE = trace_id(0xBAD)
+BIG_TRACE = trace_id(0xB16)
 
 
 @pytest.fixture
@@ -50,6 +59,11 @@ def _seed() -> None:
                  events=[{"name": XSS, "time_us": 10, "attributes": {"x": XSS}}])],
         start_us=now - 400_000_000)
     Feature.objects.create(name="shop/orders/views/detail", kind="function", service="shop-web")
+    big, spans = wide_trace(BIG_TRACE, 2000, start_us=now - 600_000_000)
+    big.save()
+    for span in spans:
+        span.trace = big
+    TraceSpan.objects.bulk_create(spans)
 
 
 def test_trace_explorer_in_a_real_browser(server: Any) -> None:
@@ -72,7 +86,7 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
             page.goto(f"{server.url}/admin/")
             page.get_by_role("link", name="Traces", exact=True).first.click()
             page.wait_for_selector("#tk-traces")
-            assert page.locator("#tk-traces tbody tr").count() == 8
+            assert page.locator("#tk-traces tbody tr").count() == 9
             page.screenshot(path=str(SHOTS / "trace_list.png"), full_page=True)
 
             page.select_option("#tk-status", "error")
@@ -123,6 +137,7 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
             # Collapse the view span's subtree (SQL spans and the worker part), expand it.
             view.locator(".tk-toggle").click()
             expect(page.locator(".tk-span:visible")).to_have_count(2)
+            expect(view.locator(".tk-hidden-count")).to_have_text("+6")  # spans hidden
             expect(page.locator(f"#span-{span_id(5)}")).to_be_hidden()
             view.locator(".tk-toggle").click()
             expect(page.locator(".tk-span:visible")).to_have_count(8)
@@ -143,6 +158,22 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
             expect(span.locator(".tk-attrs")).to_contain_text(XSS)
             assert page.locator("#tk-waterfall script, #tk-waterfall img").count() == 0
             assert dialogs == []
+
+            # A 2,000-span trace: readable (collapse, search) and quick to filter.
+            page.goto(f"{server.url}/admin/django_tracekit/trace/{BIG_TRACE}/")
+            page.wait_for_selector("#tk-trace-tools:not([hidden])")
+            expect(page.locator(".tk-span")).to_have_count(2000)
+            page.screenshot(path=str(SHOTS / "trace_2000_spans.png"))
+            page.fill("#tk-span-search", "Section7/render")
+            matches = page.locator(".tk-span.tk-match")
+            expect(page.locator("#tk-search-count")).to_have_text(f"{matches.count()} / 2000")
+            assert 0 < matches.count() < page.locator(".tk-span:visible").count() < 2000
+            page.fill("#tk-span-search", "")
+            page.click("#tk-collapse-all")
+            top = page.locator(".tk-span:visible").count()
+            assert top == 1 + int(page.locator(".tk-span").first.get_attribute(
+                "data-children") or 0)
+            page.screenshot(path=str(SHOTS / "trace_2000_spans_collapsed.png"))
 
             refused = browser.new_page()
             _login(refused, server.url, "staffer")

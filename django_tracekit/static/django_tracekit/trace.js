@@ -14,6 +14,24 @@
     var search = document.getElementById("tk-span-search");
     var count = document.getElementById("tk-search-count");
     var text = null;  // lower-cased row texts, read on the first search
+    // Descendants per row (the rows up to the next one at its depth or above): shown as
+    // "+N" on a collapsed row.
+    var descendants = rows.map(function () { return 0; });
+    var open = [];
+    for (var r = 0; r < rows.length; r++) {
+      while (open.length && depth[open[open.length - 1]] >= depth[r]) { open.pop(); }
+      open.forEach(function (k) { descendants[k]++; });
+      open.push(r);
+    }
+    var hiddenCount = rows.map(function (row, k) {
+      if (!descendants[k]) { return null; }
+      var badge = document.createElement("span");
+      badge.className = "tk-hidden-count";
+      badge.textContent = "+" + descendants[k];
+      badge.hidden = true;
+      row.querySelector(".tk-span-name").after(badge);
+      return badge;
+    });
 
     // Hidden when an ancestor is collapsed (the search shows its own selection instead).
     function applyCollapse() {
@@ -26,6 +44,7 @@
         if (toggle) {
           toggle.textContent = collapsed[i] ? "▸" : "▾";
           toggle.setAttribute("aria-expanded", collapsed[i] ? "false" : "true");
+          hiddenCount[i].hidden = !collapsed[i];
         }
       }
     }
@@ -52,6 +71,7 @@
         }
       }
       rows.forEach(function (r, k) { r.hidden = !shown[k]; });
+      hiddenCount.forEach(function (b) { if (b) { b.hidden = true; } });
       count.textContent = matches + " / " + rows.length;
     }
 
