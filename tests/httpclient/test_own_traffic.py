@@ -97,3 +97,36 @@ def test_sentrys_sends_are_never_spans() -> None:
     # The application's two probes, and nothing that went to Sentry.
     assert client == [("opentelemetry.instrumentation.requests", probe),
                       ("opentelemetry.instrumentation.urllib3", probe)], client
+
+
+def test_sentry_sends_are_wrapped_once_sync_or_async_and_skipped_without_the_seam() -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from opentelemetry import context
+
+    from django_tracekit.export.processors import SUPPRESS_INSTRUMENTATION_KEY
+    from django_tracekit.sentry.transport import untraced_sends
+
+    seen: list[object] = []
+
+    class SyncTransport:
+        def _send_request(self, body: bytes) -> str:
+            seen.append(context.get_value(SUPPRESS_INSTRUMENTATION_KEY))
+            return "sent"
+
+    class AsyncTransport:
+        async def _send_request(self, body: bytes) -> str:
+            seen.append(context.get_value(SUPPRESS_INSTRUMENTATION_KEY))
+            return "sent"
+
+    sync_client = SimpleNamespace(transport=SyncTransport())
+    assert untraced_sends(sync_client) and untraced_sends(sync_client)  # idempotent
+    assert sync_client.transport._send_request(b"x") == "sent"
+    async_client = SimpleNamespace(transport=AsyncTransport())
+    assert untraced_sends(async_client)
+    assert asyncio.run(async_client.transport._send_request(b"x")) == "sent"
+    assert seen == [True, True]
+    assert context.get_value(SUPPRESS_INSTRUMENTATION_KEY) is None  # detached after
+    assert not untraced_sends(SimpleNamespace(transport=None))  # no DSN: nothing is sent
+    assert not untraced_sends(SimpleNamespace(transport=object()))  # the seam is gone
