@@ -183,7 +183,7 @@ def users_by_feature(window: Window, feature_ids: Iterable[int] | None,
     """Distinct users per feature over the whole window (its sketches merged: the coarsest
     buckets that add up to it, weeks included)."""
     ids = None if feature_ids is None else list(feature_ids)
-    merged: dict[int, sketch.Users] = {}
+    merged: dict[int, sketch.Union] = {}
     for resolution, start, end in window.cover(SKETCH_RESOLUTIONS):
         rows = UserSketch.objects.filter(resolution=resolution, bucket_start__gte=start,
                                          bucket_start__lt=end)
@@ -192,14 +192,11 @@ def users_by_feature(window: Window, feature_ids: Iterable[int] | None,
         if version is not None:
             rows = rows.filter(version=version)
         for fid, data in rows.values_list("feature_id", "sketch").iterator(chunk_size=2000):
-            users = merged.get(fid)
-            if users is None:
-                users = merged[fid] = sketch.Users()
-            try:
-                users.merge_bytes(bytes(data))
-            except ValueError:
-                continue
-    return {fid: users.estimate() for fid, users in merged.items()}
+            union = merged.get(fid)
+            if union is None:
+                union = merged[fid] = sketch.Union()
+            union.add(bytes(data))
+    return {fid: union.estimate() for fid, union in merged.items()}
 
 
 def fill_users(window: Window, rows: list[dict[str, Any]]) -> None:
@@ -214,15 +211,12 @@ def fill_users(window: Window, rows: list[dict[str, Any]]) -> None:
 
 def users_over_time(window: Window, feature_id: int) -> list[tuple[int, int]]:
     """(bucket start, distinct users) for every bucket of the window."""
-    merged: dict[int, sketch.Users] = defaultdict(sketch.Users)
+    merged: dict[int, sketch.Union] = defaultdict(sketch.Union)
     for start, data in UserSketch.objects.filter(
             feature_id=feature_id, resolution=window.resolution,
             bucket_start__gte=window.start, bucket_start__lt=window.end).values_list(
             "bucket_start", "sketch"):
-        try:
-            merged[start].merge_bytes(bytes(data))
-        except ValueError:
-            continue
+        merged[start].add(bytes(data))
     return [(t, merged[t].estimate() if t in merged else 0) for t in window.points]
 
 

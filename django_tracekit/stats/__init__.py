@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import sys
 
 logger = logging.getLogger("django_tracekit")
 
@@ -27,12 +28,13 @@ def flush() -> bool:
 
     Returns ``False`` if a write failed (the counts stay in a bounded backlog).
     """
+    processor = sys.modules.get("django_tracekit.stats.processor")
+    if processor is None:  # no processor was ever made: nothing is pending
+        return True
     try:
-        # Imported here: the processor's writer needs the models, and this package is
-        # imported (through its registry entry) before the app registry is ready.
-        from django_tracekit.stats.processor import flush_all
-
-        return flush_all()
+        # Looked up, not imported: the processor's writer needs the models, and this
+        # package is imported (through its registry entry) before the app registry is ready.
+        return bool(processor.flush_all())
     except Exception:
         logger.warning("tracekit: stats flush failed", exc_info=True)
         return False

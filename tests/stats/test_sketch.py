@@ -54,6 +54,15 @@ def test_merging_is_a_union_and_idempotent() -> None:
     assert sketch.merge([small.dumps(), _users(range(3, 6)).dumps()]).estimate() == 6
 
 
+@pytest.mark.parametrize("sizes", [(3, 5), (300, 300, 300), (5_000, 10), (5_000, 20_000)])
+def test_the_pages_fast_union_equals_merging(sizes: tuple[int, ...]) -> None:
+    stored = [_users(range(i * 100, i * 100 + n)).dumps() for i, n in enumerate(sizes)]
+    union = sketch.Union()
+    for data in [*stored, b"\x02junk", b""]:
+        union.add(data)
+    assert union.estimate() == sketch.merge(stored).estimate()
+
+
 def test_register_max_matches_a_plain_loop() -> None:
     rng = random.Random(7)
     a = bytes(rng.randrange(0, sketch.Q + 2) for _ in range(sketch.M))
