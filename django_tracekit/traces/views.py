@@ -149,8 +149,8 @@ def trace_detail(model_admin: ModelAdmin[Trace], request: HttpRequest,
     trace = Trace.objects.filter(trace_id=trace_id).first()
     if trace is None:
         return not_found(model_admin, request, trace_id, malformed=False)
-    # Not trace.spans.all(): that sets the reverse relation on each of up to 10,000 rows.
-    spans = list(TraceSpan.objects.filter(trace_id=trace.pk))
+    spans = list(TraceSpan.objects.filter(trace_id=trace.pk).values_list(*waterfall.FIELDS,
+                                                                         named=True))
     name = model_admin.admin_site.name
     built = waterfall.build(spans, trace.start_us, trace.end_us,
                             _feature_urls(request, waterfall.feature_keys(spans), name))

@@ -14,18 +14,49 @@ import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django_tracekit.db import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
 from django_tracekit.errors import ERROR_SPAN_ID
-from django_tracekit.traces.models import TraceSpan
+
+FIELDS = ("span_id", "parent_span_id", "name", "kind", "service", "start_us", "duration_us",
+          "is_error", "status_message", "attributes", "events")
+
+
+class Span(Protocol):
+    """A ``Span`` row, or the same columns read as a named tuple (``values_list(*FIELDS,
+    named=True)``: a third of the cost of model instances for 2,000 spans)."""
+
+    @property
+    def span_id(self) -> str: ...
+    @property
+    def parent_span_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def start_us(self) -> int: ...
+    @property
+    def duration_us(self) -> int: ...
+    @property
+    def is_error(self) -> bool: ...
+    @property
+    def status_message(self) -> str: ...
+    @property
+    def attributes(self) -> str: ...
+    @property
+    def events(self) -> str: ...
+
 
 EXCEPTION_EVENT = "exception"
 SERVICE_COLOURS = 8  # CSS classes tk-svc-0 .. tk-svc-7
 MAX_INDENT = 24  # deeper spans are indented no further (the depth is still shown)
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     name: str
     offset_ms: float  # from the span's start
@@ -38,9 +69,9 @@ class Event:
     count: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
-    span: TraceSpan
+    span: Span
     depth: int
     index: int  # position in the waterfall
     parent_index: int | None  # the row of its parent (None at the top level)
@@ -174,12 +205,12 @@ def _events(raw: str, span_start_us: int) -> tuple[list[Event], str]:
     return events, raw if skipped else ""
 
 
-def _order(spans: Sequence[TraceSpan]) -> list[tuple[TraceSpan, int, bool, int | None]]:
+def _order(spans: Sequence[Span]) -> list[tuple[Span, int, bool, int | None]]:
     """(span, depth, orphan, parent position) depth-first; iterative (a 10,000-deep chain
     must not hit the recursion limit)."""
     by_id = {s.span_id: s for s in spans}
-    children: dict[str, list[TraceSpan]] = {}
-    roots: list[TraceSpan] = []
+    children: dict[str, list[Span]] = {}
+    roots: list[Span] = []
     for span in spans:
         parent = span.parent_span_id
         if parent and parent in by_id and parent != span.span_id:
@@ -187,16 +218,16 @@ def _order(spans: Sequence[TraceSpan]) -> list[tuple[TraceSpan, int, bool, int |
         else:
             roots.append(span)
 
-    def key(s: TraceSpan) -> tuple[int, str]:
+    def key(s: Span) -> tuple[int, str]:
         return s.start_us, s.span_id
 
     for siblings in children.values():
         siblings.sort(key=key)
-    ordered: list[tuple[TraceSpan, int, bool, int | None]] = []
+    ordered: list[tuple[Span, int, bool, int | None]] = []
     seen: set[str] = set()
 
-    def walk(top: TraceSpan, orphan: bool) -> None:
-        stack: list[tuple[TraceSpan, int, int | None]] = [(top, 0, None)]
+    def walk(top: Span, orphan: bool) -> None:
+        stack: list[tuple[Span, int, int | None]] = [(top, 0, None)]
         while stack:
             span, depth, parent_pos = stack.pop()
             if span.span_id in seen:
@@ -215,7 +246,7 @@ def _order(spans: Sequence[TraceSpan]) -> list[tuple[TraceSpan, int, bool, int |
     return ordered
 
 
-def build(spans: Sequence[TraceSpan], trace_start_us: int, trace_end_us: int,
+def build(spans: Sequence[Span], trace_start_us: int, trace_end_us: int,
           feature_urls: Mapping[tuple[str, str], str] | None = None) -> Waterfall:
     """The waterfall of ``spans``; ``feature_urls`` maps (name, service) to a usage page."""
     start = min([trace_start_us, *(s.start_us for s in spans)])
@@ -257,5 +288,5 @@ def build(spans: Sequence[TraceSpan], trace_start_us: int, trace_end_us: int,
                      orphans=sum(r.orphan for r in rows))
 
 
-def feature_keys(spans: Iterable[TraceSpan]) -> set[tuple[str, str]]:
+def feature_keys(spans: Iterable[Span]) -> set[tuple[str, str]]:
     return {(s.name, s.service) for s in spans}
