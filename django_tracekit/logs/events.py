@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import sys
 import threading
 import weakref
@@ -32,6 +33,15 @@ DROPPED = "tracekit.logs.dropped"
 # (SDK spans and auto-trace spans are weak-referenceable).
 _counts: weakref.WeakKeyDictionary[Span, Iterator[int]] = weakref.WeakKeyDictionary()
 _counts_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _counts_lock
+    _counts_lock = threading.Lock()  # a fork while another thread held it must not deadlock
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def severity_number(levelno: int) -> int:
