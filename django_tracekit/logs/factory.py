@@ -32,8 +32,10 @@ from django_tracekit.logs import events
 TRACE_ID, SPAN_ID, SAMPLED, SERVICE_NAME = (
     "otelTraceID", "otelSpanID", "otelTraceSampled", "otelServiceName")
 # Loggers whose records never become events: tracekit's own (a failure logged while
-# recording must not be recorded) and the OpenTelemetry SDK's (export errors, limits).
-EXCLUDED = ("django_tracekit", "opentelemetry")
+# recording must not be recorded), the OpenTelemetry SDK's (export errors, limits), and
+# Django's query log (DEBUG=True: every statement with its parameter values interpolated;
+# the statements are SQL spans already, without the values).
+EXCLUDED = ("django_tracekit", "opentelemetry", "django.db.backends")
 
 Factory = Callable[..., logging.LogRecord]
 

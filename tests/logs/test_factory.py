@@ -180,8 +180,9 @@ def test_records_of_threads_without_a_span_get_zero_ids_and_no_event(
     assert line.startswith("WARNING 0 0 False [") and line.endswith("] from a thread")
 
 
-def test_tracekits_and_the_sdks_own_loggers_are_not_events(spans: Spans) -> None:
-    names = ["django_tracekit", "django_tracekit.stats", "opentelemetry.sdk.trace"]
+def test_tracekits_the_sdks_and_djangos_query_loggers_are_not_events(spans: Spans) -> None:
+    names = ["django_tracekit", "django_tracekit.stats", "opentelemetry.sdk.trace",
+             "django.db.backends", "django.db.backends.schema"]
     handler = Keep()
     for name in names:
         logging.getLogger(name).addHandler(handler)
