@@ -50,7 +50,10 @@ MAX_BUFFER_BYTES = 16 * 1024 * 1024  # estimated (strings' lengths + a fixed cos
 MAX_BACKLOG_TRACES = 1_000  # kept parts waiting for the database (outage)
 MAX_BACKLOG_SPANS = 50_000
 TRIM_BATCHES = 2  # per flush: the MAX_TRACES cap never blocks the flusher for long
-SPAN_COST = 400  # bytes estimated for a span besides its strings
+SPAN_COST = 400  # bytes estimated for a span besides its attributes
+ATTRIBUTE_COST = 64
+_LONG_KEYS = ("db.statement", "db.query.text", "url.full")
+_LONG_EVENT_KEYS = ("exception.stacktrace", "exception.message", "log.message", "db.query.text")
 
 _ERROR = StatusCode.ERROR
 _PRODUCER, _CLIENT = SpanKind.PRODUCER, SpanKind.CLIENT
@@ -82,20 +85,32 @@ class _Buffered:
         return bool(self.reasons) or self.kept_elsewhere
 
 
-def _estimate(span: ReadableSpan) -> int:
-    size = SPAN_COST
+def _estimate(span: ReadableSpan, kind: SpanKind) -> int:
+    """Bytes a buffered span holds, roughly: a fixed cost, a share per attribute, and the
+    texts that can be long (a SQL statement, a stack). Reading every attribute value costs
+    about 0.5 µs each through the SDK's mapping: only the long ones are read."""
     attributes = span.attributes
-    if attributes:
-        for value in attributes.values():
+    size = SPAN_COST + ATTRIBUTE_COST * len(attributes or ())
+    if kind is _CLIENT and attributes:
+        for key in _LONG_KEYS:
+            value = attributes.get(key)
             if type(value) is str:
                 size += len(value)
-            else:
-                size += 16
-    for event in span.events:
-        size += 64
-        if event.attributes:
-            for value in event.attributes.values():
-                size += len(value) if type(value) is str else 16
+    # The SDK's ``events`` copies them into a new tuple on every read: read its list
+    # directly when it is there (docs/PRIVATE_SEAMS.md), else the public property.
+    events = getattr(span, "_events", None)
+    if events is None:
+        events = span.events
+    for event in events:
+        event_attributes = event.attributes
+        if event_attributes:
+            size += ATTRIBUTE_COST * (1 + len(event_attributes))
+            for key in _LONG_EVENT_KEYS:
+                value = event_attributes.get(key)
+                if type(value) is str:
+                    size += len(value)
+        else:
+            size += ATTRIBUTE_COST
     return size
 
 
@@ -161,8 +176,8 @@ class TraceStoreProcessor(SpanProcessor):
             trace_id = context.trace_id
             parent = span.parent
             local_root = parent is None or parent.is_remote
-            size = _estimate(span)
             kind = span.kind
+            size = _estimate(span, kind)
             now = self._clock()
             with self._lock:
                 part = self._parts.get(trace_id)
@@ -185,8 +200,8 @@ class TraceStoreProcessor(SpanProcessor):
                     part.joinable = True
                 if local_root:
                     self._decide(trace_id, part, span, parent is not None)
-            if local_root and self._default_writer:
-                testrun.active()  # notice a test run while it lasts (once per trace)
+            if local_root and self._default_writer and part.kept:
+                testrun.active()  # notice a test run while it lasts (once per kept trace)
         except Exception:  # never into the application
             logger.debug("tracekit: the trace store could not buffer a span", exc_info=True)
 
