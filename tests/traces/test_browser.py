@@ -175,6 +175,17 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
                 "data-children") or 0)
             page.screenshot(path=str(SHOTS / "trace_2000_spans_collapsed.png"))
 
+            # Without JavaScript: every span shown, each still expands, the stack is open.
+            plain = browser.new_context(java_script_enabled=False).new_page()
+            _login(plain, server.url, "viewer")
+            plain.goto(f"{server.url}/admin/django_tracekit/trace/{ERROR_TRACE}/")
+            expect(plain.locator(".tk-span:visible")).to_have_count(8)
+            expect(plain.locator("#tk-trace-tools")).to_be_hidden()
+            expect(plain.locator(f"#span-{span_id(5)} pre.tk-stack")).to_be_visible()
+            plain.locator(f"#span-{span_id(4)} summary").click()
+            expect(plain.locator(f"#span-{span_id(4)} .tk-attrs")).to_be_visible()
+            plain.screenshot(path=str(SHOTS / "trace_detail_no_js.png"), full_page=True)
+
             refused = browser.new_page()
             _login(refused, server.url, "staffer")
             response = refused.goto(f"{server.url}/admin/django_tracekit/trace/")
