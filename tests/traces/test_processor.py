@@ -206,11 +206,14 @@ def test_the_buffer_is_bounded_in_traces_and_bytes_oldest_evicted_first(
 
     big = Process(store, max_buffer_bytes=200_000)
     with big.tracer.start_as_current_span("GET /big/", kind=SpanKind.SERVER):
-        for _ in range(50):
+        for i in range(50):  # long texts: SQL statements and stacks
+            with big.library.start_as_current_span("SELECT", kind=SpanKind.CLIENT, attributes={
+                    "db.system.name": "sqlite", "db.query.text": "SELECT " + "x" * 10_000}):
+                pass
             with big.tracer.start_as_current_span("step") as step:
-                step.set_attribute("payload", "x" * 10_000)
+                step.add_event("exception", {"exception.stacktrace": f"{i}" * 10_000})
     assert big.processor.buffered()[2] <= 200_000
-    assert big.processor.dropped_spans >= 30  # one trace alone cannot exceed the bytes
+    assert big.processor.dropped_spans >= 70  # one trace alone cannot exceed the bytes
 
 
 def test_spans_beyond_max_spans_per_trace_are_counted_not_kept(store: MemoryTraces) -> None:
