@@ -54,6 +54,13 @@ def test_a_views_records_are_events_of_its_span(spans: Spans, client: Client) ->
     assert log_events(server) == []
 
 
+def test_an_async_views_records_are_events_of_its_span(spans: Spans, client: Client) -> None:
+    assert client.get("/logged-async/").status_code == 200
+    _, view = trace_of(spans, "/logged-async/")
+    assert view.name == f"{VIEWS}/logged_async"
+    assert [e["log.message"] for e in log_events(view)] == ["placing order 8 asynchronously"]
+
+
 def test_a_handled_exception_that_is_logged_is_an_error_of_the_view(
         spans: Spans, client: Client) -> None:
     assert client.get("/handled/").status_code == 200

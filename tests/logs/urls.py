@@ -21,6 +21,11 @@ def logged(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
+async def logged_async(request: HttpRequest) -> HttpResponse:
+    log.info("placing order %s asynchronously", 8)
+    return HttpResponse("ok")
+
+
 def handled(request: HttpRequest) -> HttpResponse:
     prices: dict[str, int] = {}
     try:
@@ -45,6 +50,7 @@ def missing(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("healthz", healthz),
     path("logged/", logged),
+    path("logged-async/", logged_async),
     path("handled/", handled),
     path("reraised/", reraised),
     path("missing/", missing),
