@@ -324,3 +324,30 @@ def test_the_flusher_thread_suppresses_instrumentation_of_its_own_queries() -> N
         assert seen and seen[0] is True
     finally:
         processor.shutdown()
+
+
+def test_a_forked_child_starts_empty_with_its_own_flusher(store: MemoryTraces) -> None:
+    import os
+
+    processor = TraceStoreProcessor(store, flush_interval_s=3600, sample_rate=0.0)
+    try:
+        provider = TracerProvider()
+        provider.add_span_processor(processor)
+        tracer = provider.get_tracer(INSTRUMENTATION_NAME)
+        with tracer.start_as_current_span("GET /x/", kind=SpanKind.SERVER) as root:
+            root.set_status(Status(StatusCode.ERROR))
+        assert processor.buffered()[0] == 1
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: nothing of the parent's, a flusher of its own
+            thread = processor.thread
+            ok = (processor.buffered() == (0, 0, 0) and thread is not None
+                  and thread.is_alive() and processor.backlog() == 0)
+            os.write(write, b"ok" if ok else b"no")
+            os._exit(0)
+        os.waitpid(pid, 0)
+        assert os.read(read, 2) == b"ok"
+        assert processor.buffered()[0] == 1  # the parent still holds (and writes) its own
+        assert processor.flush() and len(store.traces()) == 1
+    finally:
+        processor.shutdown()
