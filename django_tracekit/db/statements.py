@@ -1,7 +1,8 @@
 """SQL text -> what a query's span shows: sanitized text, operation, collection, N+1 key.
 
-Only the first :data:`MAX_QUERY_TEXT` characters of a statement are ever read (a
-megabyte statement costs what a 4 KB one does). Literals are replaced by ``?``: quoted
+Only the first 16 KB of a statement are ever read (a megabyte statement costs what a
+16 KB one does); ``db.query.text`` is at most :data:`MAX_QUERY_TEXT` characters, ending
+in ``…`` when cut. Literals are replaced by ``?``: quoted
 strings (an unterminated one, cut by the cap, up to the end), dollar-quoted strings,
 numbers; comments are dropped. Placeholders (``%s``, ``%(name)s``, ``?``, ``$1``, ``:1``)
 and quoted identifiers (``"shop_order"``, MySQL's backticks) are kept. On MySQL/MariaDB a
@@ -18,7 +19,7 @@ from typing import NamedTuple
 #: db.query.text is cut to this many characters (after literals are replaced).
 MAX_QUERY_TEXT = 4_096
 #: Characters of a statement that are parsed at all.
-_SCAN = MAX_QUERY_TEXT
+_SCAN = 4 * MAX_QUERY_TEXT
 _CACHE_SIZE = 2_048
 _CACHEABLE = 16_384  # longer statements are not kept as cache keys
 
@@ -73,9 +74,11 @@ def _replace(match: re.Match[str]) -> str:
 
 
 def sanitize(sql: str, mysql: bool = False) -> str:
-    """``sql`` (its first :data:`MAX_QUERY_TEXT` characters) with literals replaced by ``?``."""
+    """``sql`` (its first 16 KB) with literals replaced by ``?``, capped."""
     head = sql[:_SCAN]
     text = (_MYSQL if mysql else _STANDARD).sub(_replace, head)
+    if not text.isascii():  # lone surrogates cannot be exported (UTF-8): replaced
+        text = text.encode("utf-8", "replace").decode("utf-8")
     if len(sql) > _SCAN or len(text) > MAX_QUERY_TEXT:
         text = text[:MAX_QUERY_TEXT - 1] + "…"
     return text
@@ -121,9 +124,9 @@ def as_text(sql: object) -> str:
     if isinstance(sql, str):
         return sql
     if isinstance(sql, (bytes, bytearray, memoryview)):
-        return bytes(sql[:_SCAN * 4]).decode("utf-8", "replace")
+        return bytes(sql[:_SCAN + 1]).decode("utf-8", "replace")
     try:
-        return str(sql)[:_SCAN * 4]
+        return str(sql)[:_SCAN + 1]
     except Exception:
         return f"<{type(sql).__name__}>"
 

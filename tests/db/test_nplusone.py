@@ -1,0 +1,101 @@
+"""N+1: one event per repeated statement on its parent, with the final count, counted once
+in the feature's stats; on a view (an SDK span) and an auto-traced function (AutoSpan)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from django_tracekit.db import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT, nplusone
+from tests.db.test_wrapper import client_spans, named
+
+ORDERS = 8  # the shop's orders: one customer query each
+
+
+def n_plus_one_events(span: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e["attributes"] for e in span["events"] if e["name"] == N_PLUS_ONE_EVENT]
+
+
+def test_a_view_looping_over_a_relation_gets_one_event_with_the_final_count(
+        run: dict[str, Any]) -> None:
+    spans = run["n_plus_one"]["spans"]
+    view = named(spans, "shop/views/n_plus_one")
+    customer_query = client_spans(spans)[-1]
+    assert customer_query["name"] == "SELECT shop_customer"
+    assert n_plus_one_events(view) == [{
+        "db.query.text": customer_query["attributes"]["db.query.text"],
+        N_PLUS_ONE_COUNT: ORDERS,  # not the threshold (5): the count when the view ended
+    }]
+    assert not n_plus_one_events(named(spans, "GET /n-plus-one/"))
+
+
+def test_an_auto_traced_function_gets_the_event(run: dict[str, Any]) -> None:
+    spans = run["service_n_plus_one"]["spans"]
+    (event,) = n_plus_one_events(named(spans, "shop/services/customer_names"))
+    assert event[N_PLUS_ONE_COUNT] == ORDERS
+    assert "shop_customer" in event["db.query.text"]
+    assert not n_plus_one_events(named(spans, "shop/views/service_n_plus_one"))
+
+
+def test_the_stats_count_one_n_plus_one_per_span(run: dict[str, Any]) -> None:
+    usage = run["usage"]
+    assert usage["shop/views/n_plus_one"] == 1
+    assert usage["shop/services/customer_names"] == 1
+    assert {k for k, v in usage.items() if v} == {"shop/views/n_plus_one",
+                                                  "shop/services/customer_names"}
+
+
+def test_below_the_threshold_or_other_statements_no_event() -> None:
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("parent") as parent:
+        for _ in range(4):
+            nplusone.count(parent, "SELECT a", "SELECT a", 5)
+        for i in range(10):
+            nplusone.count(parent, f"SELECT {i}", "SELECT ?", 5)
+    assert not parent.events  # type: ignore[attr-defined]
+
+
+def test_two_repeated_statements_two_events_counts_final() -> None:
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("parent") as parent:
+        for _ in range(7):
+            nplusone.count(parent, "SELECT a", "SELECT a", 3)
+        for _ in range(3):
+            nplusone.count(parent, "SELECT b", "SELECT b", 3)
+        assert not parent.events  # type: ignore[attr-defined]  # added when it ends
+    assert [(e.name, dict(e.attributes)) for e in parent.events] == [  # type: ignore[attr-defined]
+        (N_PLUS_ONE_EVENT, {"db.query.text": "SELECT a", N_PLUS_ONE_COUNT: 7}),
+        (N_PLUS_ONE_EVENT, {"db.query.text": "SELECT b", N_PLUS_ONE_COUNT: 3}),
+    ]
+    assert parent.end_time is not None  # type: ignore[attr-defined]
+
+
+def test_other_span_types_get_the_count_when_crossed() -> None:
+    class Foreign(NonRecordingSpan):
+        def __init__(self) -> None:
+            super().__init__(SpanContext(1, 2, False, TraceFlags(1)))
+            self.added: list[tuple[str, Any]] = []
+
+        def add_event(self, name: str, attributes: Any = None, timestamp: Any = None) -> None:
+            self.added.append((name, dict(attributes)))
+
+    span = Foreign()
+    for _ in range(6):
+        nplusone.count(span, "k", "SELECT k", 5)
+    assert span.added == [(N_PLUS_ONE_EVENT, {"db.query.text": "SELECT k", N_PLUS_ONE_COUNT: 5})]
+
+
+def test_ended_parents_are_forgotten() -> None:
+    nplusone.clear()
+    tracer = TracerProvider().get_tracer("t")
+    for _ in range(600):
+        with tracer.start_as_current_span("parent") as parent:
+            nplusone.count(parent, "SELECT a", "SELECT a", 5)
+    assert nplusone.tracked() <= 300  # swept as it grew (at most twice the open ones)
+    with tracer.start_as_current_span("parent") as parent:
+        for _ in range(5):
+            nplusone.count(parent, "SELECT a", "SELECT a", 5)
+    assert nplusone.tracked() <= 300
+    nplusone.clear()

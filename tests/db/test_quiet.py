@@ -1,0 +1,74 @@
+"""tracekit's own queries, migrations' and suppressed blocks never make spans."""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from django_tracekit import testing
+from django_tracekit.db.quiet import quiet_caller, suppressed
+from django_tracekit.models import Feature
+from django_tracekit.stats import store
+from django_tracekit.stats.records import MINUTE_NS
+from django_tracekit.tracer import get_tracer
+from tests.db.test_wrapper import client_spans
+
+
+def frames(*modules: str) -> types.FrameType:
+    """The innermost live frame of a call chain through functions defined in ``modules``
+    (outermost first), as if each module's code called the next one's."""
+    call: Any = None
+    for module in reversed(modules):
+        namespace: dict[str, Any] = {"__name__": module, "inner": call}
+        exec("import sys\ndef f():\n    return inner() if inner else sys._getframe()\n",
+             namespace)
+        call = namespace["f"]
+    return call()  # type: ignore[no-any-return]
+
+
+def test_who_is_quiet() -> None:
+    assert quiet_caller(frames("django_tracekit.stats.store", "django.db.models.query"))
+    assert quiet_caller(frames("django_tracekit.reports.queries"))
+    assert quiet_caller(frames("shop.migrations.0002_data"))  # a RunPython function
+    assert quiet_caller(frames("shop.views", "django.db.migrations.executor"))
+    assert not quiet_caller(frames("shop.views", "django.db.models.query"))
+    # tracekit's instrumentation wraps the application (middleware, view spans): looked
+    # through, so Django's own queries under it (sessions, generic views) stay traced.
+    assert not quiet_caller(frames("django_tracekit.middleware",
+                                   "django.contrib.sessions.backends.db"))
+    assert not quiet_caller(frames("django_tracekit.middleware", "shop.views",
+                                   "django.db.models.query"))
+
+
+def test_migrate_inside_a_span_makes_no_query_spans(run: dict[str, Any]) -> None:
+    spans = run["migrate"]
+    assert [s["name"] for s in spans if s["parent_id"] is None] == ["deploy"]
+    assert client_spans(spans) == []
+
+
+def test_own_writes_and_suppressed_block_make_no_spans(run: dict[str, Any]) -> None:
+    assert run["flush"]["ok"] is True
+    assert [s["name"] for s in run["flush"]["spans"]] == ["flushing"]
+    assert run["usage"]  # the stats were written (inside the span, without spans)
+
+
+@pytest.mark.django_db
+def test_stats_write_in_process_makes_no_spans() -> None:
+    key = ("tests/db/feature", "function", "svc", 1_700_000_000 * 10**9 // MINUTE_NS)
+    with testing.capture_spans() as spans, get_tracer().start_as_current_span("parent"):
+        store.write({key: [1, 0, 1000, 1000, {0: 1}, 1]}, ())
+        with suppressed(), connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    assert Feature.objects.filter(name="tests/db/feature").exists()
+    assert [s.name for s in spans] == ["parent"]
+
+
+@pytest.mark.django_db
+def test_re_running_migrate_in_a_span_makes_no_spans() -> None:
+    with testing.capture_spans() as spans, get_tracer().start_as_current_span("deploy"):
+        call_command("migrate", verbosity=0)  # post_migrate: permissions, content types
+    assert [s for s in spans if s.kind.name == "CLIENT"] == []
