@@ -298,6 +298,10 @@ class TraceStoreProcessor(SpanProcessor):
             self._bytes -= part.size
             part.size = 0
             taken.append((trace_id, part, spans))
+            if part.root_ended:
+                # Written (or in the backlog): a later part of this trace here (a retry)
+                # starts a new part, which asks the database like any other.
+                del parts[trace_id]
         return taken
 
     def _to_parts(self, taken: list[tuple[int, _Buffered, list[ReadableSpan]]]) -> None:
@@ -339,8 +343,11 @@ class TraceStoreProcessor(SpanProcessor):
         now = self._clock()
         with self._lock:
             taken = self._take(None)
+            # Parts another process may have kept, and parts still open (their trace may
+            # be kept already: spans ending after this process's part was written).
             candidates = [t for t, p in self._parts.items()
-                          if not p.kept and p.joinable and (p.spans or p.dropped)]
+                          if not p.kept and (p.joinable or not p.root_ended)
+                          and (p.spans or p.dropped)]
             self._expire(now)
         self._to_parts(taken)
         writer = self._current_writer()

@@ -119,9 +119,9 @@ def test_a_trace_that_is_not_kept_is_not_written(store: MemoryTraces) -> None:
     assert trace_hex(ctx) not in store.traces()
     assert len(store.traces()) == 1 and not first  # the first one, kept as "slow"
     assert next(iter(store.traces().values())).reasons == "slow"
-    # Nothing can join a request that only ran SQL: forgotten at once, not buffered (the
-    # buffer holds only the kept first one, for spans of it that may still end).
-    assert web.processor.buffered()[:2] == (1, 0)
+    # Nothing can join a request that only ran SQL: forgotten at once, not buffered; the
+    # kept one left the buffer once written.
+    assert web.processor.buffered() == (0, 0, 0)
 
 
 def test_the_sample_is_the_same_in_every_process(store: MemoryTraces) -> None:
@@ -351,3 +351,19 @@ def test_a_forked_child_starts_empty_with_its_own_flusher(store: MemoryTraces) -
         assert processor.flush() and len(store.traces()) == 1
     finally:
         processor.shutdown()
+
+
+def test_a_span_ending_after_its_kept_trace_was_written_is_added(store: MemoryTraces) -> None:
+    web = Process(store)
+    tracer = web.tracer
+    root = tracer.start_span("GET /stream/", kind=SpanKind.SERVER)
+    late = tracer.start_span("shop/stream/body", trace.set_span_in_context(root))
+    root.set_status(Status(StatusCode.ERROR))
+    root.end()  # the response is sent; its body's span is still open
+    web.processor.flush()
+    trace_id = trace_hex(root.get_span_context())
+    assert [s.name for s in store.traces()[trace_id].spans] == ["GET /stream/"]
+    late.end()
+    web.processor.flush()
+    assert sorted(s.name for s in store.traces()[trace_id].spans) == [
+        "GET /stream/", "shop/stream/body"]
