@@ -175,3 +175,30 @@ def test_exit_code_is_what_manage_py_exits_with(exc: BaseException | None, code:
 
 def test_command_error_with_traceback_option_exits_1() -> None:
     assert tracing.exit_code(CommandError("x", returncode=7), traceback_option=True) == 1
+
+
+def test_huge_and_odd_command_lines_are_capped() -> None:
+    argv = [f"--option-{i}-{'x' * 500}=value" for i in range(100_000)]
+    names = tracing.option_names(["--naïve-ünïcode=€", "-\x00", *argv])
+    assert len(names) == 32
+    assert names[0] == "--naïve-ünïcode"
+    assert all(len(name) <= 64 for name in names)
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+def test_an_exception_that_cannot_be_printed_still_fails_the_command_as_usual(
+        spans: CapturedSpans) -> None:
+    class Command(greet.Command):
+        def handle(self, *args: object, **options: object) -> str:
+            raise Unprintable
+
+    Command.__module__ = "elsewhere"  # defined outside a commands package: named "elsewhere"
+    with pytest.raises(Unprintable):
+        call_command(Command())
+    [span] = [s for s in spans if attrs(s).get(tracing.COMMAND_NAME) == "elsewhere"]
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.name.startswith("tests/elsewhere/")
