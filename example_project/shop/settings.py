@@ -81,6 +81,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # `manage.py collectstatic` (demo.py runs it) gathers them into STATIC_ROOT under hashed,
 # compressed names that browsers may cache forever; WhiteNoise serves them with DEBUG off.
+# The shop's INFO lines are written (and so become events of the span they happen in).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"shop": {"handlers": ["console"], "level": "INFO"}},
+}
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
