@@ -12,6 +12,7 @@ SECRET_KEY = os.environ.get("SHOP_SECRET_KEY", "demo-only-not-secret")
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
     "django_tracekit",  # first: auto-tracing must see the apps' modules being imported
