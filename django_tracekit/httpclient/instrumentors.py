@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import threading
 from dataclasses import dataclass
 
@@ -61,11 +62,9 @@ def _instrument(client: Client, provider: InTraceProvider) -> str:
         instrumentor = getattr(importlib.import_module(client.module), client.instrumentor)()
         if instrumentor.is_instrumented_by_opentelemetry:
             return "application"
-        instrumentor.instrument(
-            tracer_provider=provider,
-            request_hook=redaction.hook, response_hook=redaction.hook,
-            # httpx's AsyncClient awaits its hooks.
-            async_request_hook=redaction.async_hook, async_response_hook=redaction.async_hook)
+        # httpx's AsyncClient awaits its hooks: Hooks.kwargs() has async twins for it.
+        instrumentor.instrument(tracer_provider=provider,
+                                **redaction.Hooks.from_env(os.environ).kwargs())
         if not instrumentor.is_instrumented_by_opentelemetry:
             # The instrumentor refused (a version outside its range; it logged why).
             return "refused by its instrumentor"

@@ -9,14 +9,16 @@ its decision), as the cache spans do.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.util import types
+
+_NO_SPAN: AbstractContextManager[Span] = nullcontext(trace.INVALID_SPAN)  # reusable
 
 
 def in_trace(context: Context | None) -> bool:
@@ -40,21 +42,18 @@ class InTraceTracer(trace.Tracer):
         return self._tracer.start_span(name, context, kind, attributes, links, start_time,
                                        record_exception, set_status_on_exception)
 
-    @contextmanager  # the API's own decorator is private; the instrumentors use `with`
-    def start_as_current_span(self, name: str, context: Context | None = None,  # type: ignore[override]
-                              kind: SpanKind = SpanKind.INTERNAL,
-                              attributes: types.Attributes = None,
-                              links: Sequence[Link] | None = None,
-                              start_time: int | None = None, record_exception: bool = True,
-                              set_status_on_exception: bool = True,
-                              end_on_exit: bool = True) -> Iterator[Span]:
+    def start_as_current_span(  # type: ignore[override]
+            self, name: str, context: Context | None = None,
+            kind: SpanKind = SpanKind.INTERNAL, attributes: types.Attributes = None,
+            links: Sequence[Link] | None = None, start_time: int | None = None,
+            record_exception: bool = True, set_status_on_exception: bool = True,
+            end_on_exit: bool = True) -> AbstractContextManager[Span]:
+        # The delegate's own context manager, not one wrapped around it: a span's cost.
         if not in_trace(context):
-            yield trace.INVALID_SPAN  # nothing current to inject: no traceparent is sent
-            return
-        with self._tracer.start_as_current_span(
-                name, context, kind, attributes, links, start_time, record_exception,
-                set_status_on_exception, end_on_exit) as span:
-            yield span
+            return _NO_SPAN  # nothing current to inject: no traceparent is sent
+        return self._tracer.start_as_current_span(
+            name, context, kind, attributes, links, start_time, record_exception,
+            set_status_on_exception, end_on_exit)
 
 
 class InTraceProvider(trace.TracerProvider):
