@@ -153,3 +153,50 @@ def wide_trace(trace_id_: str, spans: int, *, seed: int = 7, start_us: int | Non
                 open_parents.append(spec)
         specs.append(spec)
     return build(trace_id_, specs, start_us=start_us)
+
+
+def six_traces(now_us: int) -> None:
+    """Six traces for the list's filters: newest first they are 6, 5, 4, 3, 2, 1 (see
+    :data:`SIX_TRACES_FILTERED`)."""
+    web_and_worker(trace_id(1), start_us=now_us - 3 * 86400 * 10**6, user_id="7")  # 480 ms
+    make_trace(trace_id(2), [SpanSpec("GET /a/", span_id(1), duration_ms=40, kind="server",
+                                      service="web2")],
+               start_us=now_us - 5 * 3600 * 10**6, reasons="slow")
+    make_trace(trace_id(3), [SpanSpec("GET /a/", span_id(1), duration_ms=900, kind="server",
+                                      service="web"),
+                             SpanSpec("a", span_id(2), span_id(1), service="alpha"),
+                             SpanSpec("z", span_id(3), span_id(1), service="zulu")],
+               start_us=now_us - 2 * 3600 * 10**6, reasons="slow,sample", user_id="7")
+    make_trace(trace_id(4), [SpanSpec("task", span_id(1), duration_ms=5, is_error=True,
+                                      service="worker", kind="consumer"),
+                             SpanSpec("shop/orders/views/detail", span_id(2), span_id(1))],
+               start_us=now_us - 30 * 60 * 10**6, reasons="error")
+    make_trace(trace_id(5), [SpanSpec("GET /b/", span_id(1), duration_ms=1, service="api,x")],
+               start_us=now_us - 10 * 60 * 10**6)
+    make_trace(trace_id(6), [SpanSpec("GET /b/", span_id(1), duration_ms=2, service="web"),
+                             SpanSpec("w", span_id(2), span_id(1), service="worker")],
+               start_us=now_us - 60 * 10**6)
+
+
+# (list parameters, the numbers of the six traces they select)
+SIX_TRACES_FILTERED: list[tuple[dict[str, str], set[int]]] = [
+    ({"status": "error"}, {1, 4}),
+    ({"status": "ok"}, {2, 3, 5, 6}),
+    ({"feature": "shop/orders/views/detail"}, {1, 4}),
+    ({"feature": "GET /a/"}, {2, 3}),
+    ({"feature": "nothing"}, set()),
+    ({"min_ms": "100"}, {1, 3}),
+    ({"min_ms": "480"}, {1, 3}),  # inclusive
+    ({"min_ms": "480.001"}, {3}),
+    ({"service": "web"}, {3, 6}),  # a whole item (alone, first, middle), not web2
+    ({"service": "worker"}, {4, 6}),
+    ({"service": "api,x"}, {5}),
+    ({"user": "7"}, {1, 3}),
+    ({"reason": "slow"}, {2, 3}),
+    ({"reason": "sample"}, {3, 5, 6}),
+    ({"range": "1h"}, {4, 5, 6}),
+    ({"range": "24h"}, {2, 3, 4, 5, 6}),
+    ({"range": "7d"}, {1, 2, 3, 4, 5, 6}),
+    ({"status": "error", "range": "24h"}, {4}),
+    ({"status": "ok", "min_ms": "30", "service": "web"}, {3}),
+]

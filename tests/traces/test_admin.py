@@ -20,7 +20,15 @@ from django_tracekit.stats.models import Feature
 from django_tracekit.stats.records import ErrorSample
 from django_tracekit.traces.models import Trace
 from django_tracekit.traces.views import PER_PAGE
-from tests.support.traces import SpanSpec, make_trace, span_id, trace_id, web_and_worker
+from tests.support.traces import (
+    SIX_TRACES_FILTERED,
+    SpanSpec,
+    make_trace,
+    six_traces,
+    span_id,
+    trace_id,
+    web_and_worker,
+)
 
 pytestmark = pytest.mark.django_db
 NOW = int(time.time() * 1e6)
@@ -124,25 +132,7 @@ def test_the_admin_change_url_leads_to_the_waterfall() -> None:
 
 # -- the list ------------------------------------------------------------------------------
 def _mixed() -> None:
-    """Six traces: newest first they are 6, 5, 4, 3, 2, 1."""
-    web_and_worker(trace_id(1), start_us=NOW - 3 * 86400 * 10**6, user_id="7")  # error, 480 ms
-    make_trace(trace_id(2), [SpanSpec("GET /a/", span_id(1), duration_ms=40, kind="server",
-                                      service="web2")],
-               start_us=NOW - 5 * 3600 * 10**6, reasons="slow")
-    make_trace(trace_id(3), [SpanSpec("GET /a/", span_id(1), duration_ms=900, kind="server",
-                                      service="web"),
-                             SpanSpec("a", span_id(2), span_id(1), service="alpha"),
-                             SpanSpec("z", span_id(3), span_id(1), service="zulu")],
-               start_us=NOW - 2 * 3600 * 10**6, reasons="slow,sample", user_id="7")
-    make_trace(trace_id(4), [SpanSpec("task", span_id(1), duration_ms=5, is_error=True,
-                                      service="worker", kind="consumer"),
-                             SpanSpec("shop/orders/views/detail", span_id(2), span_id(1))],
-               start_us=NOW - 30 * 60 * 10**6, reasons="error")
-    make_trace(trace_id(5), [SpanSpec("GET /b/", span_id(1), duration_ms=1, service="api,x")],
-               start_us=NOW - 10 * 60 * 10**6)
-    make_trace(trace_id(6), [SpanSpec("GET /b/", span_id(1), duration_ms=2, service="web"),
-                             SpanSpec("w", span_id(2), span_id(1), service="worker")],
-               start_us=NOW - 60 * 10**6)
+    six_traces(NOW)
 
 
 def test_newest_first_with_the_summary_columns() -> None:
@@ -167,25 +157,8 @@ def test_each_filter_selects_its_traces() -> None:
         found = list_ids(client, **params)
         return {n for n in range(1, 7) if trace_id(n) in found}
 
-    assert ids(status="error") == {1, 4}
-    assert ids(status="ok") == {2, 3, 5, 6}
-    assert ids(feature="shop/orders/views/detail") == {1, 4}
-    assert ids(feature="GET /a/") == {2, 3}
-    assert ids(feature="nothing") == set()
-    assert ids(min_ms="100") == {1, 3}
-    assert ids(min_ms="480") == {1, 3}  # inclusive
-    assert ids(min_ms="480.001") == {3}
-    assert ids(service="web") == {3, 6}  # a whole item (alone, first, middle), not web2
-    assert ids(service="worker") == {4, 6}
-    assert ids(service="api,x") == {5}
-    assert ids(user="7") == {1, 3}
-    assert ids(reason="slow") == {2, 3}
-    assert ids(reason="sample") == {3, 5, 6}
-    assert ids(range="1h") == {4, 5, 6}
-    assert ids(range="24h") == {2, 3, 4, 5, 6}
-    assert ids(range="7d") == {1, 2, 3, 4, 5, 6}
-    assert ids(status="error", range="24h") == {4}
-    assert ids(status="ok", min_ms="30", service="web") == {3}
+    for params, expected in SIX_TRACES_FILTERED:
+        assert ids(**params) == expected, params
     # A custom range: from six hours ago (the current time zone) to now.
     with override_settings(TIME_ZONE="UTC"):
         local = time.strftime("%Y-%m-%dT%H:%M", time.gmtime((NOW - 6 * 3600 * 10**6) / 1e6))
