@@ -19,11 +19,12 @@ KIND_SERVER, KIND_CLIENT = 2, 3  # OTLP proto SpanKind
 class Service(GroupProcess):
     """gunicorn (one sync worker) serving the test project as ``service_name``."""
 
-    def __init__(self, service_name: str, receiver: OtlpHttpReceiver, log_dir: Path) -> None:
+    def __init__(self, service_name: str, receiver: OtlpHttpReceiver, log_dir: Path,
+                 **env_extra: str) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         env = clean_env(SETTINGS, TK_OTLP_ENDPOINT=receiver.endpoint,
-                        TK_SERVICE_NAME=service_name)
+                        TK_SERVICE_NAME=service_name, **env_extra)
         cmd = [sys.executable, "-m", "gunicorn", "tests.httpclient.project.wsgi:application",
                "--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--worker-class", "sync",
                "--log-level", "warning", "--graceful-timeout", "5"]

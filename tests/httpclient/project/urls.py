@@ -6,4 +6,5 @@ urlpatterns = [
     path("healthz", views.healthz),
     path("hello/", views.hello),
     path("relay/", views.relay),
+    path("cached/<str:key>/", views.cached),
 ]
