@@ -73,13 +73,13 @@ def _encode(data: Any) -> str:
 
 
 def attributes_json(attributes: Mapping[str, Any] | None, extra: Mapping[str, int] | None = None,
-                    budget: int = ATTRIBUTES_CHARS) -> tuple[str, int]:
-    """The redacted, capped attributes as JSON ("" when none), and how many were left out."""
-    if not attributes and not extra:
-        return "", 0
+                    budget: int = ATTRIBUTES_CHARS, dropped: int = 0) -> tuple[str, int]:
+    """The redacted, capped attributes as JSON ("" when none), and how many were left out
+    (``dropped``: already, by the SDK's limits)."""
+    if not attributes and not extra and not dropped:
+        return "", dropped
     out: dict[str, Any] = {}
     used = 2
-    dropped = 0
     for key, value in (attributes or {}).items():
         if len(out) >= MAX_ATTRIBUTES:
             dropped += 1
@@ -131,8 +131,11 @@ def span_row(span: ReadableSpan, service: str) -> SpanRow:
     end = int(span.end_time or start)
     status = span.status
     events, dropped_events = events_json(span)
+    # What the SDK's span limits dropped already (128 attributes, 128 events) counts too.
+    dropped_events += int(getattr(span, "dropped_events", 0) or 0)
     attributes, _ = attributes_json(
-        span.attributes, {DROPPED_EVENTS: dropped_events} if dropped_events else {})
+        span.attributes, {DROPPED_EVENTS: dropped_events} if dropped_events else {},
+        dropped=int(getattr(span, "dropped_attributes", 0) or 0))
     return SpanRow(
         span_id=hex_id(context.span_id, 16) if context is not None else "",
         parent_span_id=hex_id(parent.span_id, 16) if parent is not None else "",

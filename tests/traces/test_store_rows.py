@@ -1,0 +1,114 @@
+"""Spans as the store writes them (django_tracekit/traces/rows.py): secrets redacted by the
+one rule, texts cleaned, sizes capped, the stack kept, JSON the explorer reads."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from django_tracekit.redaction import REDACTED
+from django_tracekit.traces import rows
+
+
+def _ended(build: object) -> list[ReadableSpan]:
+    ended: list[ReadableSpan] = []
+
+    class Collect(SpanProcessor):
+        def on_end(self, span: ReadableSpan) -> None:
+            ended.append(span)
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "shop-web"}))
+    provider.add_span_processor(Collect())
+    build(provider.get_tracer("django_tracekit"))  # type: ignore[operator]
+    return ended
+
+
+def test_a_span_row_has_ids_times_kind_service_status_and_json() -> None:
+    def build(tracer: trace.Tracer) -> None:
+        with tracer.start_as_current_span("GET /o/", kind=SpanKind.SERVER), \
+                tracer.start_as_current_span("shop/views/o", attributes={"n": 3}) as child:
+            child.add_event("log", {"log.message": "hello"}, timestamp=1_700_000_000_123_456_789)
+            child.set_status(Status(StatusCode.ERROR, "ValueError: no"))
+
+    child, root = _ended(build)
+    row, root_row = rows.rows([child, root])
+    assert root_row.parent_span_id == "" and root_row.kind == "server"
+    assert row.parent_span_id == root_row.span_id and len(row.span_id) == 16
+    assert row.kind == "internal" and row.service == "shop-web"
+    assert row.is_error and row.status_message == "ValueError: no"
+    assert row.start_us == child.start_time // 1000  # type: ignore[operator]
+    assert row.duration_us == (child.end_time - child.start_time) // 1000  # type: ignore[operator]
+    assert json.loads(row.attributes) == {"n": 3}
+    assert json.loads(row.events) == [{"name": "log", "time_us": 1_700_000_000_123_456,
+                                       "attributes": {"log.message": "hello"}}]
+    assert root_row.attributes == "" and root_row.events == ""
+
+
+def test_secrets_are_redacted_by_the_one_rule() -> None:
+    def build(tracer: trace.Tracer) -> None:
+        with tracer.start_as_current_span("s", attributes={
+                "http.request.header.authorization": "Bearer abc",
+                "db_password": "hunter2",
+                "url.query": "page=2&token=s3cr3t",
+                "spinner": "visible",
+                "message": 'payload {"api_key": "k-123"}'}) as span:
+            span.add_event("exception", {"exception.message": "login failed password=pw1"})
+
+    (span,) = _ended(build)
+    row = rows.span_row(span, "web")
+    attributes = json.loads(row.attributes)
+    assert attributes["http.request.header.authorization"] == REDACTED
+    assert attributes["db_password"] == REDACTED
+    assert attributes["url.query"] == f"page=2&token={REDACTED}"
+    assert attributes["spinner"] == "visible"
+    assert "k-123" not in attributes["message"]
+    assert "pw1" not in row.events and "hunter2" not in row.attributes
+
+
+def test_values_are_capped_and_the_stack_kept() -> None:
+    stack = "Traceback (most recent call last):\n" + "  File \"x.py\", line 1\n" * 1_200
+    assert len(stack) > 20_000
+
+    def build(tracer: trace.Tracer) -> None:
+        with tracer.start_as_current_span("s", attributes={
+                "long": "x" * 50_000, "many": [str(i) for i in range(100)],
+                "nan": math.nan, "nul": "a\x00b", "lone": "c\ud800d"}) as span:
+            for i in range(300):
+                span.add_event("log", {"log.message": f"line {i} " + "y" * 500})
+            span.add_event("exception", {"exception.type": "ValueError",
+                                         "exception.stacktrace": stack})
+
+    (span,) = _ended(build)
+    row = rows.span_row(span, "web")
+    attributes = json.loads(row.attributes)
+    assert len(attributes["long"]) == rows.VALUE_CHARS
+    assert attributes["many"] == [str(i) for i in range(rows.LIST_ITEMS)]
+    assert attributes["nan"] == "nan"
+    assert attributes["nul"] == "ab" and attributes["lone"] == "c\ufffdd"
+    events = json.loads(row.events)
+    assert len(row.events) <= rows.EVENTS_CHARS and row.events.isascii()
+    # The stack is there, whole, even behind 300 log events (the rest are counted).
+    (exception,) = [e for e in events if e["name"] == "exception"]
+    assert exception["attributes"]["exception.stacktrace"] == stack
+    # Counted: what the SDK's limit (128 events) and the store's budget left out.
+    assert attributes[rows.DROPPED_EVENTS] == 301 - len(events)
+    assert len(events) < 301 and events[-1]["name"] == "exception"  # in the original order
+
+
+def test_attributes_beyond_the_budget_are_counted() -> None:
+    def build(tracer: trace.Tracer) -> None:
+        with tracer.start_as_current_span("s", attributes={
+                f"k{i}": "v" * 3_000 for i in range(20)}):
+            pass
+
+    (span,) = _ended(build)
+    row = rows.span_row(span, "web")
+    attributes = json.loads(row.attributes)
+    assert len(row.attributes) <= rows.ATTRIBUTES_CHARS + 100
+    kept = len(attributes) - 1
+    assert kept == 10 and attributes[rows.DROPPED_ATTRIBUTES] == 20 - kept
