@@ -24,10 +24,10 @@ FILES = {
     "proj/settings.py": """
         import os
         INSTALLED_APPS = [*INSTALLED_APPS, "shop"]
+        _endpoint = os.environ.get("TK_OTLP_ENDPOINT")  # none: the default, no exporter
         TRACEKIT = {
             "SERVICE_NAME": "commands-tests",
-            "EXPORTER": "otlp",
-            "OTLP_ENDPOINT": os.environ["TK_OTLP_ENDPOINT"],
+            **({"EXPORTER": "otlp", "OTLP_ENDPOINT": _endpoint} if _endpoint else {}),
             "STATS": {"ENABLED": True, "FLUSH_INTERVAL_S": 3600},  # written at exit only
             "AUTOTRACE": {"MIN_DURATION_MS": 5},
             "COMMANDS": {"ENABLED": os.environ.get("TK_COMMANDS", "1") == "1",
@@ -115,7 +115,7 @@ FILES = {
 class Project:
     """The project on disk; ``manage()`` runs ``python manage.py ...`` as a user does."""
 
-    def __init__(self, root: Path, endpoint: str) -> None:
+    def __init__(self, root: Path, endpoint: str = "") -> None:
         self.root = write_project(root, FILES)
         self.endpoint = endpoint
         self.database = root / "db.sqlite3"
