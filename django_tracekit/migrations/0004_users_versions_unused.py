@@ -5,6 +5,36 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+DAY, WEEK = 86400, 7 * 86400
+
+
+def week_buckets(apps, schema_editor):
+    """Counters are now also rolled up per week (long ranges read those): build the week
+    rows of the day rows written before this migration (none exist yet)."""
+    alias = schema_editor.connection.alias
+    for name, key, adds, maxes in (
+            ("UsageBucket", (), ("calls", "errors", "duration_sum_us", "n_plus_one"),
+             ("duration_max_us",)),
+            ("LatencyBucket", ("bin",), ("n",), ())):
+        model = apps.get_model("django_tracekit", name)
+        manager = model.objects.using(alias)
+        weeks = {}
+        for row in manager.filter(resolution=DAY).values("feature_id", *key, "bucket_start",
+                                                          *adds, *maxes).iterator():
+            week = (row["feature_id"], *(row[k] for k in key),
+                    row["bucket_start"] - row["bucket_start"] % WEEK)
+            into = weeks.setdefault(week, {c: 0 for c in (*adds, *maxes)})
+            for c in adds:
+                into[c] += row[c]
+            for c in maxes:
+                into[c] = max(into[c], row[c])
+        manager.bulk_create([
+            model(feature_id=week[0], **dict(zip(key, week[1:-1], strict=True)), resolution=WEEK,
+                  bucket_start=week[-1], **values)
+            for week, values in weeks.items()], batch_size=1000)
+
+
+
 
 class Migration(migrations.Migration):
 
@@ -121,4 +151,5 @@ class Migration(migrations.Migration):
             model_name='versionusage',
             constraint=models.UniqueConstraint(fields=('feature', 'version', 'resolution', 'bucket_start'), name='tracekit_version_usage_unique'),
         ),
+        migrations.RunPython(week_buckets, migrations.RunPython.noop, elidable=True),
     ]

@@ -1,8 +1,8 @@
 """Feature-usage storage: features, counters per time bucket, latency histograms, errors.
 
-Every counter row is written only by adding increments (see ``stats/store.py``), at three
-resolutions at once (minute, hour, day: the rollup happens at write time, so long ranges
-read a few rows per feature and no rollup job can fall behind). Times are epoch seconds
+Every counter row is written only by adding increments (see ``stats/store.py``), at four
+resolutions at once (minute, hour, day, week: the rollup happens at write time, so long
+ranges read a few rows per feature and no rollup job can fall behind). Times are epoch seconds
 (integers: portable, no timezone conversion in raw SQL). ``tracekit_prune`` applies the
 retention.
 """
@@ -13,7 +13,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
-RESOLUTIONS = (MINUTE, HOUR, DAY)
+#: Week buckets (epoch weeks: they start on Thursdays, UTC) are never shown as such; long
+#: ranges read them so that 90 days are ~20 rows per feature, not 90.
+WEEK = 7 * DAY
+RESOLUTIONS = (MINUTE, HOUR, DAY, WEEK)
 
 
 class Feature(models.Model):
@@ -47,7 +50,7 @@ class UsageBucket(models.Model):
     """Calls, errors and durations of one feature in one minute/hour/day."""
 
     feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
-    resolution = models.PositiveIntegerField()  # seconds: 60, 3600 or 86400
+    resolution = models.PositiveIntegerField()  # seconds: 60, 3600, 86400 or 604800
     bucket_start = models.BigIntegerField()  # epoch seconds, a multiple of resolution
     calls = models.BigIntegerField(default=0)
     errors = models.BigIntegerField(default=0)
@@ -106,10 +109,8 @@ class ErrorSample(models.Model):
         default_permissions = ()
 
 
-WEEK = 7 * DAY
-#: Users sketches are also kept per week: a 90-day total merges ~20 sketches per feature,
-#: not 90 (epoch weeks: they start on Thursdays, UTC).
-SKETCH_RESOLUTIONS = (MINUTE, HOUR, DAY, WEEK)
+#: Users sketches are kept at every resolution: a 90-day total merges ~20 per feature.
+SKETCH_RESOLUTIONS = RESOLUTIONS
 
 
 class UserSketch(models.Model):

@@ -4,7 +4,7 @@ Each flush is one transaction (all or nothing, so a retried flush never counts t
 
 1. features: ``bulk_create(ignore_conflicts=True)`` then a lookup of the ids (cached per
    process for an hour);
-2. counters at minute, hour and day resolution (the rollup happens here, at write time):
+2. counters at minute, hour, day and week resolution (the rollup happens here, at write time):
    duplicate keys are summed in Python first (an upsert statement must not touch a row
    twice), rows are sorted by key (every writer locks rows in the same order: no deadlock
    between two flushes), and written in chunks by an upsert that *adds*:
@@ -71,9 +71,7 @@ from django.db.models.functions import Greatest
 from django.db.models.signals import post_migrate
 
 from django_tracekit.stats.models import (
-    DAY,
-    HOUR,
-    MINUTE,
+    RESOLUTIONS,
     SKETCH_RESOLUTIONS,
     VERSION_RESOLUTIONS,
     ErrorSample,
@@ -313,7 +311,7 @@ def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSa
         n_plus_one = entry[5] if len(entry) > 5 else 0
         entry_users = entry[6] if len(entry) > 6 else None
         version = clean_text(entry[7], 64, bmp_only=bmp) if len(entry) > 7 else ""
-        for resolution in (MINUTE, HOUR, DAY):
+        for resolution in RESOLUTIONS:
             bucket = start - start % resolution
             row = usage.get((feature_id, resolution, bucket))
             if row is None:

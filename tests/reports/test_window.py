@@ -6,10 +6,10 @@ import random
 
 import pytest
 
-from django_tracekit.models import DAY, HOUR, MINUTE
 from django_tracekit.reports.window import Window, window_from
+from django_tracekit.stats.models import DAY, HOUR, MINUTE, WEEK
 
-NOW = 1_700_000_000 + 5 * HOUR + 17 * MINUTE + 42  # 2023-11-14 ~03:30 UTC: mid-day, mid-hour
+NOW = 1_700_000_000 + 5 * HOUR + 17 * MINUTE + 42  # 2023-11-15 ~03:30 UTC: mid-hour
 
 
 def _tiles(spans: list[tuple[int, int, int]], start: int, end: int, open_end: bool) -> None:
@@ -20,16 +20,27 @@ def _tiles(spans: list[tuple[int, int, int]], start: int, end: int, open_end: bo
     assert position == end if not open_end else position >= end
 
 
-def test_seven_days_read_day_rows_and_the_hours_before_the_first_midnight() -> None:
+def test_seven_days_read_week_and_day_rows_and_the_hours_before_the_first_midnight() -> None:
     window = window_from({"range": "7d"}, now=NOW)
     assert window.resolution == HOUR and window.open_end
     spans = window.cover()
     _tiles(spans, window.start, window.end, open_end=True)
-    assert [r for r, _, _ in spans] == [HOUR, DAY]
-    hour, day = spans
+    # NOW is a Wednesday: the current week began on Thursday at midnight (UTC), so only
+    # the hours before that midnight are read besides the week.
+    assert [r for r, _, _ in spans] == [HOUR, WEEK]
+    hour, week = spans
     assert (hour[2] - hour[1]) // HOUR < 24
-    # The current day's row is read whole: nothing is stored after now.
-    assert day[2] == NOW - NOW % DAY + DAY and (day[2] - day[1]) // DAY == 7
+    # The current week's row (weeks start on Thursdays, UTC) is read whole: nothing is
+    # stored after now.
+    assert week[1] == NOW - NOW % WEEK and week[2] == week[1] + WEEK
+
+
+def test_ninety_days_read_about_twenty_rows() -> None:
+    window = window_from({"range": "90d"}, now=NOW)
+    spans = window.cover()
+    _tiles(spans, window.start, window.end, open_end=True)
+    assert sum((b - a) // r for r, a, b in spans) <= 13 + 6
+    assert {r for r, _, _ in spans} == {DAY, WEEK}
 
 
 def test_a_past_custom_range_keeps_exact_edges() -> None:
@@ -45,7 +56,7 @@ def test_a_past_custom_range_keeps_exact_edges() -> None:
                              (HOUR, short.start + 43 * HOUR, short.end)]
 
 
-@pytest.mark.parametrize("finest", [MINUTE, HOUR, DAY])
+@pytest.mark.parametrize("finest", [MINUTE, HOUR, DAY, WEEK])
 def test_spans_always_tile_the_window(finest: int) -> None:
     rng = random.Random(finest)
     for _ in range(2_000):

@@ -80,6 +80,8 @@ def test_errors_are_kept_newest_per_feature() -> None:
 
 
 def test_prune_applies_retention_per_resolution() -> None:
+    from django_tracekit.stats.models import WEEK
+
     now_minute = int(time.time()) // 60
     store.write(increments(now_minute, 1))  # recent: stays at every resolution
     store.write(increments(now_minute - 3 * 24 * 60, 1))  # 3 days old: minute rows go
@@ -88,7 +90,8 @@ def test_prune_applies_retention_per_resolution() -> None:
     assert UsageBucket.objects.filter(resolution=MINUTE).count() == 1
     assert UsageBucket.objects.filter(resolution=HOUR).count() == 2
     assert UsageBucket.objects.filter(resolution=DAY).count() == 2
-    assert UsageBucket.objects.aggregate(n=Sum("calls"))["n"] == 5
+    assert UsageBucket.objects.exclude(resolution=WEEK).aggregate(n=Sum("calls"))["n"] == 5
+    assert UsageBucket.objects.filter(resolution=WEEK).aggregate(n=Sum("calls"))["n"] == 2
     assert LatencyBucket.objects.filter(resolution=MINUTE).count() == 1
     assert Feature.objects.count() == 1
     call_command("tracekit_prune", "--days", "0.0001", "--minute-hours", "0.0001",

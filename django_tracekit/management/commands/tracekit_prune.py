@@ -4,11 +4,11 @@ Counters are rolled up into hour and day buckets when they are written, so pruni
 deletes: minute buckets after ``--minute-hours`` (48 h: the pages read minute buckets for
 ranges up to 6 hours), hour buckets after ``--hour-days`` (35 days, ranges up to 8 days and
 custom ranges), day buckets and errors after ``STATS['RETENTION_DAYS']`` (``--days``), errors
-beyond the newest 20 per feature, and features left with no data at all. Users sketches
-follow the same cutoffs (week sketches: the day cutoff), per-version counters the hour and
-day ones; instrumented functions not seen for ``--days`` are forgotten. Then the statistics
-of the stats tables are refreshed (``ANALYZE``: SQLite keeps none unless asked, and the
-usage pages' plans depend on them).
+beyond the newest 20 per feature, and features left with no data at all. Week buckets
+follow the day cutoff, users sketches the same cutoffs as the counters, per-version
+counters the hour and day ones; instrumented functions not seen for ``--days`` are
+forgotten. Then the statistics of the stats tables are refreshed (``ANALYZE``: SQLite
+keeps none unless asked, and the usage pages' plans depend on them).
 
 The trace store: traces that ended more than ``TRACES['RETENTION_HOURS']`` ago
 (``--trace-hours``) and the oldest beyond ``TRACES['MAX_TRACES']``, in batches.
@@ -88,10 +88,11 @@ class Command(BaseCommand):
         }
         dry = options["dry_run"]
         counts: dict[str, int] = {}
-        sketch_cutoffs = {**cutoffs, WEEK: cutoffs[DAY]}
+        week_cutoffs = {**cutoffs, WEEK: cutoffs[DAY]}
         version_cutoffs = {HOUR: cutoffs[HOUR], DAY: cutoffs[DAY]}
-        for model, model_cutoffs in ((UsageBucket, cutoffs), (LatencyBucket, cutoffs),
-                                     (UserSketch, sketch_cutoffs),
+        for model, model_cutoffs in ((UsageBucket, week_cutoffs),
+                                     (LatencyBucket, week_cutoffs),
+                                     (UserSketch, week_cutoffs),
                                      (VersionUsage, version_cutoffs),
                                      (VersionLatency, version_cutoffs)):
             for resolution, cutoff in model_cutoffs.items():
