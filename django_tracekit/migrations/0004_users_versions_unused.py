@@ -4,11 +4,13 @@
 
 import django.db.models.deletion
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 DAY, WEEK = 86400, 7 * 86400
 
 
-def week_buckets(apps, schema_editor):
+def week_buckets(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     """Counters are now also rolled up per week (long ranges read those): build the week
     rows of the day rows written before this migration (none exist yet)."""
     alias = schema_editor.connection.alias
@@ -18,7 +20,7 @@ def week_buckets(apps, schema_editor):
             ("LatencyBucket", ("bin",), ("n",), ())):
         model = apps.get_model("django_tracekit", name)
         manager = model.objects.using(alias)
-        weeks = {}
+        weeks: dict[tuple[int, ...], dict[str, int]] = {}
         for row in manager.filter(resolution=DAY).values("feature_id", *key, "bucket_start",
                                                           *adds, *maxes).iterator():
             week = (row["feature_id"], *(row[k] for k in key),
