@@ -297,3 +297,25 @@ def test_a_backend_error_propagates_unchanged_and_is_recorded(spans: Spans) -> N
     assert event.attributes["exception.type"] == "redis.exceptions.ConnectionError"
     assert str(raised.value) in str(event.attributes["exception.message"])
     assert "test_a_backend_error_propagates" in str(event.attributes["exception.stacktrace"])
+
+
+def test_backend_attributes_name_the_system_and_server_never_a_password() -> None:
+    def backend_of(module: str) -> object:
+        return type("Backend", (), {"__module__": module})()
+
+    redis = calls.backend_attributes(backend_of("django_redis.cache"), "sessions",
+                                     ["redis://:s3cret@cache-1.internal:6380/2", "redis://x"])
+    assert redis == {"cache.alias": "sessions", "cache.backend": "django_redis.cache.Backend",
+                     "db.system.name": "redis", "server.address": "cache-1.internal",
+                     "server.port": 6380}
+    memcached = calls.backend_attributes(
+        backend_of("django.core.cache.backends.memcached"), "default", "10.0.0.5:11211")
+    assert (memcached["db.system.name"], memcached["server.address"],
+            memcached["server.port"]) == ("memcached", "10.0.0.5", 11211)
+    socket = calls.backend_attributes(
+        backend_of("django.core.cache.backends.memcached"), "default", "unix:/tmp/mc.sock")
+    assert "server.address" not in socket
+    files = calls.backend_attributes(
+        backend_of("django.core.cache.backends.filebased"), "files", "/var/tmp/cache")
+    assert files == {"cache.alias": "files",
+                     "cache.backend": "django.core.cache.backends.filebased.Backend"}
