@@ -213,9 +213,10 @@ def _start(backend: object, method: str, static: Mapping[str, Any], args: tuple[
         return None
 
 
+# The wrappers are plain closures (no functools.wraps): an ASGI application gets new
+# backend instances per request context, each instrumented when created.
 def _sync_wrapper(backend: object, method: str, original: Callable[..., Any],
                   static: Mapping[str, Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
     def traced(*args: Any, **kwargs: Any) -> Any:
         outer = _active.get()
         if outer is not None and outer.backend is backend:
@@ -235,12 +236,12 @@ def _sync_wrapper(backend: object, method: str, original: Callable[..., Any],
         traced_call.succeeded(result, args, kwargs)
         traced_call.close()
         return result
+    traced.__wrapped__ = original  # type: ignore[attr-defined]
     return traced
 
 
 def _async_wrapper(backend: object, method: str, original: Callable[..., Any],
                    static: Mapping[str, Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
     async def traced(*args: Any, **kwargs: Any) -> Any:
         outer = _active.get()
         if outer is not None and outer.backend is backend:
@@ -260,6 +261,7 @@ def _async_wrapper(backend: object, method: str, original: Callable[..., Any],
         traced_call.succeeded(result, args, kwargs)
         traced_call.close()
         return result
+    traced.__wrapped__ = original  # type: ignore[attr-defined]
     return traced
 
 
