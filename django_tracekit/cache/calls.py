@@ -5,9 +5,10 @@ wrapper that, while a span is recording, runs the original inside a ``cache.<met
 Calls the backend makes to itself (``BaseCache.get_many`` calling ``get`` per key,
 ``aget`` running ``get`` in a thread, ``get_or_set`` calling ``get`` and ``add``) are
 folded into the outer span: the application's call is what the trace shows. CLIENT, as
-semconv and the peers (OpenTelemetry's Redis and memcached instrumentations, ddtrace's
-Django cache spans) make them: the cache is a store the code calls, like a database; an
-INTERNAL span from tracekit's tracer would also count as a feature in the stats.
+semconv makes database and cache calls and OpenTelemetry's Redis and memcached
+instrumentations do (ddtrace gives Django cache spans a service of their own): the cache is
+a store the code calls; an INTERNAL span from tracekit's tracer would also count as a
+feature in the stats.
 
 A failure of tracekit's own code is logged once and the call runs as if untraced; the
 backend's own exception propagates unchanged, recorded on the span.
