@@ -50,5 +50,5 @@ def huge(request):
 
 
 async def async_view(request):
-    order = await Order.objects.select_related("customer").order_by("pk").afirst()
+    order = await Order.objects.select_related("customer").aget(total=3)
     return JsonResponse({"total": order.total})
