@@ -50,12 +50,16 @@ FILES = {
     "shop/management/__init__.py": "",
     "shop/management/commands/__init__.py": "",
     "shop/management/commands/refresh.py": """
+        import logging
         import time
 
         import django_tracekit as tracekit
+        from django.contrib.auth.models import User
         from django.core.management.base import BaseCommand
 
         from shop import services
+
+        logger = logging.getLogger("shop.refresh")
 
 
         class Command(BaseCommand):
@@ -67,6 +71,8 @@ FILES = {
 
             def handle(self, *args, **options):
                 count = services.slow_step() + services.quick_step()
+                User.objects.filter(is_active=True).count()  # a query under the command
+                logger.warning("catalog refresh: %d items", count)  # a log event on it
                 with tracekit.span("refresh/manual"):
                     time.sleep(0.001)
                 time.sleep(0.02)  # handle is slow enough to be a span of its own, were it one

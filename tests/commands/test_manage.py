@@ -61,14 +61,18 @@ def test_command_is_a_root_span_with_its_calls_under_it(
     names = {s.span_id: s.name for s in spans}
     tree = sorted((s.name, names.get(s.parent_span_id, "")) for s in spans)
     # One span stands for handle (the command's, not a second auto-traced one); the slow
-    # auto-traced service call and the manual span are its children; quick calls are only
-    # counted.
+    # auto-traced service call, the query and the manual span are its children; quick
+    # calls are only counted.
     assert tree == sorted([
         (span_name("refresh"), ""),
         (f"{PROJECT}/shop/services/slow_step", span_name("refresh")),
+        ("SELECT auth_user", span_name("refresh")),
         ("refresh/manual", span_name("refresh")),
     ])
     [command] = [s for s in spans if s.name == span_name("refresh")]
+    # The command's log record is an event on its span.
+    logs = [attributes for name, attributes in command.events if name == "log"]
+    assert [log["log.message"] for log in logs] == ["catalog refresh: 4 items"]
     assert command.kind == 1  # INTERNAL
     assert command.attributes["tracekit.feature.kind"] == "command"
     assert command.attributes["tracekit.command.name"] == "refresh"
@@ -78,6 +82,10 @@ def test_command_is_a_root_span_with_its_calls_under_it(
         "shop.management.commands.refresh.Command.handle")
     assert not any("s3cret" in str(value) for s in spans for value in s.attributes.values())
     assert command.resource["service.name"] == "commands-tests"
+    # handle is auto-traced too, but the command span stands for it: counted once, as a
+    # command, never also as a function.
+    assert {kind for (kind,) in project.rows(
+        "SELECT kind FROM tracekit_feature WHERE name = ?", span_name("refresh"))} == {"command"}
 
 
 def test_command_counted_after_exit(project: Project, receiver: OtlpHttpReceiver) -> None:
