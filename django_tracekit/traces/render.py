@@ -61,6 +61,12 @@ def _event(e: Event, labels: _Labels) -> str:
         parts.append(f'<span class="tk-badge tk-badge-warn">N+1{count}</span> {labels.repeated}')
         if e.query:
             parts.append(f'<pre class="tk-query">{_e(e.query)}</pre>')
+    elif e.kind == "log":
+        severity = _e(e.severity)
+        parts.append(f'<span class="tk-severity tk-severity-{severity.lower()}">{severity}'
+                     f'</span> <span class="tk-log-message">{_e(e.message)}</span>')
+        if e.source:
+            parts.append(f' <span class="tk-log-source">{_e(e.source)}</span>')
     else:
         parts.append(f'<span class="tk-event-name">{_e(e.name)}</span>')
     if e.attributes:
@@ -87,7 +93,7 @@ def _row(row: Row, labels: _Labels) -> str:
                    f'title="{labels.toggle}" hidden>▾</button>')
     else:
         out.append('<span class="tk-toggle-space"></span>')
-    out.append(f'<span class="tk-span-name" title="{name}">{name}</span>')
+    out.append(f'<span class="tk-span-name" title="{name}"><bdi>{name}</bdi></span>')
     if span.is_error:
         out.append(f' <span class="tk-status tk-status-error">{labels.error}</span>')
     if row.has_stack:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from django_tracekit.db import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
 from django_tracekit.errors import ERROR_SPAN_ID
+from django_tracekit.logs.events import EVENT_NAME as LOG_EVENT
 
 FIELDS = ("span_id", "parent_span_id", "name", "kind", "service", "start_us", "duration_us",
           "is_error", "status_message", "attributes", "events")
@@ -52,6 +53,9 @@ class Span(Protocol):
 
 
 EXCEPTION_EVENT = "exception"
+# Log records as span events (django_tracekit/logs/events.py): shown as a log line.
+_LOG_SHOWN = frozenset(("log.message", "log.severity", "log.severity_number", "log.logger",
+                        "code.file.path", "code.line.number", "code.function.name"))
 SERVICE_COLOURS = 8  # CSS classes tk-svc-0 .. tk-svc-7
 MAX_INDENT = 24  # deeper spans are indented no further (the depth is still shown)
 
@@ -61,12 +65,15 @@ class Event:
     name: str
     offset_ms: float  # from the span's start
     attributes: list[tuple[str, str]]
-    kind: str = "log"  # "log", "n_plus_one" or "exception"
+    kind: str = "event"  # "event", "log", "n_plus_one" or "exception"
     exception_type: str = ""
     exception_message: str = ""
     stacktrace: str = ""
     query: str = ""
     count: str = ""
+    severity: str = ""  # a log record's: INFO, WARNING...
+    message: str = ""
+    source: str = ""  # logger · file:line in function
 
 
 @dataclass(slots=True)
@@ -195,6 +202,18 @@ def _events(raw: str, span_start_us: int) -> tuple[list[Event], str]:
             event.attributes = [(k, v) for k, v in event.attributes
                                 if k not in ("exception.type", "exception.message",
                                              "exception.stacktrace")]
+        elif name == LOG_EVENT and "log.message" in attrs:
+            event.kind = "log"
+            event.severity = _text(attrs.get("log.severity", ""))
+            event.message = _text(attrs["log.message"])
+            path = _text(attrs.get("code.file.path", ""))
+            where = f"{path.rsplit('/', 1)[-1]}:{_text(attrs.get('code.line.number', ''))}"
+            function = _text(attrs.get("code.function.name", ""))
+            event.source = " · ".join(p for p in (
+                _text(attrs.get("log.logger", "")),
+                f"{where} in {function}" if path and function else where if path else "")
+                if p)
+            event.attributes = [(k, v) for k, v in event.attributes if k not in _LOG_SHOWN]
         elif name == N_PLUS_ONE_EVENT:
             event.kind = "n_plus_one"
             event.query = _text(attrs.get("db.query.text", ""))

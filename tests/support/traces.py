@@ -114,8 +114,11 @@ def web_and_worker(trace_id_: str, *, error: bool = True, start_us: int | None =
                  {"messaging.system": "celery"}),
         SpanSpec("shop/mail/services/deliver", span_id(5), span_id(4), 200, 250,
                  service="shop-worker", is_error=error,
-                 events=[{"name": "connecting to relay", "time_us": 201_000,
-                          "attributes": {"log.severity": "INFO"}},
+                 events=[{"name": "log", "time_us": 201_000, "attributes": {
+                     "log.message": "connecting to relay", "log.severity": "INFO",
+                     "log.severity_number": 9, "log.logger": "shop.mail",
+                     "code.file.path": "/srv/shop/mail/services.py", "code.line.number": 31,
+                     "code.function.name": "deliver", "thread.name": "MainThread"}},
                          *([exception_event("shop.mail.SmtpDown", "relay refused", stack,
                                             440_000)] if error else [])]),
     ]

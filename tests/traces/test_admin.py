@@ -237,7 +237,12 @@ def test_the_stack_is_inline_on_its_span_and_referenced_above() -> None:
     assert re.search(r'<pre class="tk-stack">Traceback \(most recent call last\):\n'
                      r'  File &quot;shop/orders/services.py&quot;, line 40', holder)
     assert "shop.mail.SmtpDown</strong>: relay refused" in holder
-    assert "connecting to relay" in holder  # a log line
+    # A log record: severity, message, where it was logged (not a list of attributes).
+    assert re.search(r'<span class="tk-severity tk-severity-info">INFO</span> <span '
+                     r'class="tk-log-message">connecting to relay</span> <span '
+                     r'class="tk-log-source">shop.mail · services.py:31 in deliver</span>',
+                     holder)
+    assert "thread.name" in holder and "log.severity_number" not in holder
     task = row_html(text, span_id(4))
     assert f'href="#span-{span_id(5)}" class="tk-mono tk-jump"' in task
     assert "<pre" not in task  # a reference, not a copy

@@ -16,11 +16,26 @@ from opentelemetry.sdk.trace import TracerProvider
 from django_tracekit import bootstrap
 from django_tracekit.traces.models import Trace
 from django_tracekit.traces.processor import TraceStoreProcessor
+from django_tracekit.traces.records import Part
 from django_tracekit.traces.store import DatabaseWriter
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.urls")]
 
 _attached: TraceStoreProcessor | None = None
+
+
+class _Nowhere:
+    """The writer between tests: the processor stays on the provider for the session and
+    sees other tests' spans; at exit the test database is gone."""
+
+    def kept(self, trace_ids: list[str]) -> set[str]:
+        return set()
+
+    def write(self, parts: list[Part], max_spans_per_trace: int) -> int:
+        return 0
+
+    def trim(self, max_traces: int) -> int:
+        return 0
 
 
 @pytest.fixture
@@ -35,7 +50,9 @@ def store_processor() -> Iterator[TraceStoreProcessor]:
         _attached = TraceStoreProcessor(DatabaseWriter(), start_thread=False, sample_rate=1.0)
         state.provider.add_span_processor(_attached)
     _attached._init_state()
+    _attached._writer = DatabaseWriter()
     yield _attached
+    _attached._writer = _Nowhere()
     _attached._init_state()
 
 

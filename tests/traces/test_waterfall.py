@@ -118,3 +118,18 @@ def test_service_colours_are_stable_and_distinct_within_a_trace() -> None:
     assert len(set(classes.values())) == 8
     assert waterfall.service_classes(["service-3"])["service-3"] == \
         waterfall.service_classes(["service-3", "x"])["service-3"]
+
+
+def test_log_records_read_as_log_lines() -> None:
+    built = rows([SpanSpec("a", span_id(1), duration_ms=5, events=[
+        {"name": "log", "time_us": 1_000, "attributes": {
+            "log.message": "paid", "log.severity": "WARNING", "log.severity_number": 13,
+            "log.logger": "shop", "code.file.path": "/srv/shop/pay.py",
+            "code.line.number": 7, "code.function.name": "charge", "order": 42}},
+        {"name": "log", "time_us": 2_000, "attributes": {"log.message": "bare"}},
+        {"name": "log", "time_us": 3_000, "attributes": {"not": "a log record"}}])])
+    first, bare, other = built.rows[0].events
+    assert (first.kind, first.severity, first.message, first.source, first.attributes) == (
+        "log", "WARNING", "paid", "shop · pay.py:7 in charge", [("order", "42")])
+    assert (bare.kind, bare.message, bare.source, bare.severity) == ("log", "bare", "", "")
+    assert (other.kind, other.name) == ("event", "log")  # no message: a plain event

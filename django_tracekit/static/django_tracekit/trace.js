@@ -116,6 +116,16 @@
         reveal(link.getAttribute("href").slice(1));
       }
     });
+    // A stack reads from the bottom (the raise point): show its end when it opens.
+    function showStackEnds(root) {
+      Array.prototype.forEach.call(root.querySelectorAll("pre.tk-stack"), function (pre) {
+        pre.scrollTop = pre.scrollHeight;
+      });
+    }
+    waterfall.addEventListener("toggle", function (event) {
+      if (event.target.open) { showStackEnds(event.target); }
+    }, true);  // "toggle" does not bubble
+    showStackEnds(waterfall);
     search.addEventListener("input", applySearch);
     document.getElementById("tk-collapse-all").addEventListener("click", function () { setAll(true); });
     document.getElementById("tk-expand-all").addEventListener("click", function () { setAll(false); });
