@@ -105,7 +105,7 @@ for tz in json.loads(os.environ["TK_TIME_ZONES"]):
         for query in json.loads(os.environ["TK_QUERIES"]):
             url = reverse("admin:tracekit_traces") + "?" + query
             out[f"{tz} {url}"] = client.get(url).status_code
-for path in json.loads(os.environ["TK_PATHS"]):
+for path in [*json.loads(os.environ["TK_PATHS"]), trace_id(1)]:
     url = f"/admin/django_tracekit/trace/{path}/"
     out[url] = client.get(url).status_code
 # The filters' results on this database (the list's rows are <tr data-trace="...">).
@@ -167,7 +167,8 @@ def test_the_list_never_answers_500_on_postgres() -> None:
             "TK_TIME_ZONES": json.dumps(TIME_ZONES)}), timeout=300)
     result = json.loads(out.strip().splitlines()[-1])
     statuses = result["statuses"]
-    assert len(statuses) == len(QUERIES) * len(TIME_ZONES) + len(PATHS)
+    assert len(statuses) == len(QUERIES) * len(TIME_ZONES) + len(PATHS) + 1
     assert _failures(statuses) == {}
+    assert statuses[f"/admin/django_tracekit/trace/{trace_id(1)}/"] == 200  # the waterfall
     # The same filters select the same traces as on SQLite (tests/traces/test_admin.py).
     assert result["selected"] == [sorted(expected) for _p, expected in SIX_TRACES_FILTERED]
