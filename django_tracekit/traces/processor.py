@@ -52,12 +52,12 @@ MAX_BACKLOG_SPANS = 50_000
 TRIM_BATCHES = 2  # per flush: the MAX_TRACES cap never blocks the flusher for long
 SPAN_COST = 400  # bytes estimated for a span besides its attributes
 ATTRIBUTE_COST = 64
-_LONG_KEYS = ("db.statement", "db.query.text", "url.full")
+_LONG_KEYS = ("db.query.text", "url.full", "db.statement")  # the likeliest first
 _LONG_EVENT_KEYS = ("exception.stacktrace", "exception.message", "log.message", "db.query.text")
 
 _ERROR = StatusCode.ERROR
 _PRODUCER, _CLIENT = SpanKind.PRODUCER, SpanKind.CLIENT
-_DB_KEYS = ("db.system", "db.system.name")
+_DB_KEYS = ("db.system.name", "db.system")  # current semconv first
 _USER_KEY = "enduser.id"
 
 
@@ -92,10 +92,11 @@ def _estimate(span: ReadableSpan, kind: SpanKind) -> int:
     attributes = span.attributes
     size = SPAN_COST + ATTRIBUTE_COST * len(attributes or ())
     if kind is _CLIENT and attributes:
-        for key in _LONG_KEYS:
+        for key in _LONG_KEYS:  # one of them at most; a miss costs a KeyError in the SDK
             value = attributes.get(key)
             if type(value) is str:
                 size += len(value)
+                break
     # The SDK's ``events`` copies them into a new tuple on every read: read its list
     # directly when it is there (docs/PRIVATE_SEAMS.md), else the public property.
     events = getattr(span, "_events", None)
