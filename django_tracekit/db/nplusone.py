@@ -15,13 +15,16 @@ that; so the count is kept current while the parent is open:
   processors when it ends);
 - any other span: the event is added when the threshold is crossed, with that count.
 
-Tallies live in a dict keyed by the parent's span id, with the parent; ended parents are
-swept when it grows (amortized), and at most :data:`MAX_PARENTS` open ones are kept.
+Tallies live in a dict keyed by the parent's span id (a weak reference to the parent where
+the span type allows one); ended parents are swept when it grows (amortized), and at most
+:data:`MAX_PARENTS` open ones are kept.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.sdk.trace import Span as SdkSpan
@@ -42,10 +45,15 @@ _failed = LogOnce("adding an N+1 event failed").failed
 class Tally:
     """One parent's statement counts and the N+1 events it has (or will get)."""
 
-    __slots__ = ("counts", "flagged", "span")
+    __slots__ = ("counts", "flagged", "ref")
 
     def __init__(self, span: Span) -> None:
-        self.span = span
+        # Weakly, where the span allows it (SDK spans): an ended parent is not kept alive
+        # (with its attributes and events) until the next sweep.
+        try:
+            self.ref: Callable[[], Span | None] = weakref.ref(span)
+        except TypeError:  # __slots__ without __weakref__ (AutoSpan): small, kept
+            self.ref = lambda: span
         self.counts: dict[str, int] = {}
         # key -> the event's attributes (kept current), in the order they crossed
         self.flagged: dict[str, dict[str, Any]] = {}
@@ -61,7 +69,7 @@ def count(parent: Span, key: str, text: str, threshold: int) -> None:
     span_id = parent.get_span_context().span_id
     with _lock:
         tally = _tallies.get(span_id)
-        if tally is None or tally.span is not parent:
+        if tally is None or tally.ref() is not parent:
             tally = _tallies[span_id] = Tally(parent)
             if len(_tallies) > _sweep_at:
                 _sweep()
@@ -82,11 +90,10 @@ def count(parent: Span, key: str, text: str, threshold: int) -> None:
             return
         attributes = tally.flagged[key] = {"db.query.text": text, N_PLUS_ONE_COUNT: n}
         first = len(tally.flagged) == 1
-    _crossed(tally, attributes, first)
+    _crossed(parent, tally, attributes, first)
 
 
-def _crossed(tally: Tally, attributes: dict[str, Any], first: bool) -> None:
-    span = tally.span
+def _crossed(span: Span, tally: Tally, attributes: dict[str, Any], first: bool) -> None:
     try:
         if isinstance(span, AutoSpan):
             span.add_event(N_PLUS_ONE_EVENT, attributes)  # keeps this mapping: counts update
@@ -123,11 +130,15 @@ def _add_at_end(span: SdkSpan, tally: Tally) -> None:
 def _sweep() -> None:
     """Forget ended parents (under ``_lock``); keep at most MAX_PARENTS open ones."""
     global _sweep_at
-    for span_id in [i for i, t in _tallies.items() if not t.span.is_recording()]:
+    for span_id in [i for i, t in _tallies.items() if not _open(t.ref())]:
         del _tallies[span_id]
     while len(_tallies) > MAX_PARENTS:
         del _tallies[next(iter(_tallies))]  # the oldest
     _sweep_at = max(_SWEEP_FROM, 2 * len(_tallies))
+
+
+def _open(span: Span | None) -> bool:
+    return span is not None and span.is_recording()
 
 
 def clear() -> None:

@@ -3,6 +3,8 @@ in the feature's stats; on a view (an SDK span) and an auto-traced function (Aut
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
@@ -99,3 +101,14 @@ def test_ended_parents_are_forgotten() -> None:
             nplusone.count(parent, "SELECT a", "SELECT a", 5)
     assert nplusone.tracked() <= 300
     nplusone.clear()
+
+
+def test_an_ended_parent_is_not_kept_alive_by_its_tally() -> None:
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("parent") as parent:
+        nplusone.count(parent, "SELECT a", "SELECT a", 5)
+    assert nplusone.tracked() >= 1
+    gone = weakref.ref(parent)
+    del parent
+    gc.collect()
+    assert gone() is None
