@@ -321,7 +321,7 @@ def _postrun(sender: Any = None, task_id: str | None = None, task: Any = None,
     span = running.span
     if state is None:
         exc = sys.exc_info()[1]
-        if isinstance(exc, Exception):
+        if isinstance(exc, Exception) and errors.is_error(exc):
             _internal_error(span, exc)
         else:
             _interrupted(running)
