@@ -82,7 +82,8 @@ def _row(row: Row, labels: _Labels) -> str:
     span = row.span
     name, sid = _e(span.name), _e(span.span_id)
     out = [f'<div class="tk-span{" tk-span-error" if span.is_error else ""}" id="span-{sid}" '
-           f'role="treeitem" data-depth="{row.depth}" data-index="{row.index}" '
+           f'role="treeitem" aria-level="{row.depth + 1}" data-depth="{row.depth}" '
+           f'data-index="{row.index}" '
            f'data-parent="{"" if row.parent_index is None else row.parent_index}" '
            f'data-children="{row.children}" data-offset="{row.offset:.3f}" '
            f'data-width="{row.width:.3f}" data-name="{name}">\n'
