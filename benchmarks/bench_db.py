@@ -106,7 +106,7 @@ def in_request(connection: Any | None) -> Callable[[], None]:
     return run
 
 
-def measure(title: str, prefix: str, provider: Any) -> None:
+def measure(title: str, prefix: str, provider: Any, seconds_per_round: float) -> None:
     from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
     conns = {kind: prepare(f"{prefix}_{kind}", kind, provider) for kind in KINDS}
@@ -138,7 +138,7 @@ def measure(title: str, prefix: str, provider: Any) -> None:
         "tracekit request": in_request(conns["tracekit"]),
         "contrib request": in_request(conns["contrib"]),
         "request, no queries": in_request(None),
-    }, seconds_per_round=0.05, rounds=ROUNDS)
+    }, seconds_per_round=seconds_per_round, rounds=ROUNDS)
     conns["debug"].queries_log.clear()
 
     def per_query(name: str, parent: str | None = None) -> list[float]:
@@ -177,7 +177,7 @@ def measure(title: str, prefix: str, provider: Any) -> None:
 def main() -> None:
     state = bootstrap.state()
     assert state is not None and state.active and state.provider is not None, state
-    measure("SQLite (in memory)", "sqlite", state.provider)
+    measure("SQLite (in memory)", "sqlite", state.provider, 0.05)
     with scratch_database("tk_bench_db") as database:
         if database is None:
             return
@@ -186,7 +186,8 @@ def main() -> None:
         for kind in KINDS:
             connections.settings[f"pg_{kind}"] = connections.configure_settings(
                 {"default": sqlite_settings(), f"pg_{kind}": dict(database)})[f"pg_{kind}"]
-        measure("PostgreSQL (psycopg 3, local TCP)", "pg", state.provider)
+        # A round trip varies more than the work measured: longer rounds.
+        measure("PostgreSQL (psycopg 3, local TCP)", "pg", state.provider, 0.4)
 
 
 if __name__ == "__main__":
