@@ -25,7 +25,7 @@ FIELDS = ("span_id", "parent_span_id", "name", "kind", "service", "start_us", "d
 
 
 class Span(Protocol):
-    """A ``Span`` row, or the same columns read as a named tuple (``values_list(*FIELDS,
+    """A ``TraceSpan`` row, or the same columns read as a named tuple (``values_list(*FIELDS,
     named=True)``: a third of the cost of model instances for 2,000 spans)."""
 
     @property
@@ -101,7 +101,7 @@ class Row:
 
     @property
     def bar_style(self) -> str:
-        # Formatted here, not by the template: a localized "12,5%" is not CSS.
+        # Formatted here, not by a template filter: a localized "12,5%" is not CSS.
         return f"left:{self.offset:.3f}%;width:{self.width:.3f}%"
 
     @property
