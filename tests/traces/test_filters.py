@@ -1,7 +1,7 @@
 """The trace list's parameters: parsed and validated (filters.parse), and fuzzed through the
-pages on SQLite (in process, extreme time zones) and PostgreSQL (a fresh database, its own
-process: it refuses NUL bytes that SQLite accepts): a clean page, a redirect or a 404 for
-an odd trace path, never a 500."""
+pages on SQLite (in process, extreme time zones), PostgreSQL (a fresh database, its own
+process: it refuses NUL bytes that SQLite accepts) and MariaDB: a clean page, a redirect or
+a 404 for an odd trace path, never a 500."""
 
 from __future__ import annotations
 
@@ -155,12 +155,16 @@ def test_the_list_never_answers_500_on_sqlite(admin_client: Client, time_zone: s
                             f"{trace_id(1).upper()}").status_code == 302
 
 
-@pytest.mark.service("postgres")
-@pytest.mark.requires("psycopg")
-def test_the_list_never_answers_500_on_postgres() -> None:
-    with fresh_database("postgres") as name:
+@pytest.mark.parametrize("vendor", [
+    pytest.param("postgres", marks=[pytest.mark.service("postgres"),
+                                    pytest.mark.requires("psycopg")]),
+    pytest.param("mariadb", marks=[pytest.mark.service("mariadb"),
+                                   pytest.mark.requires("pymysql")]),
+])
+def test_the_list_never_answers_500_on_postgres_and_mariadb(vendor: str) -> None:
+    with fresh_database(vendor) as name:
         settings = {**SITE_SETTINGS, "LOGGING_CONFIG": None,
-                    "DATABASES": {"default": database_settings("postgres", name)},
+                    "DATABASES": {"default": database_settings(vendor, name)},
                     "TRACEKIT": {"ENABLED": False}}
         out = finish(start_django(FUZZ, settings, env={
             "TK_QUERIES": json.dumps(QUERIES), "TK_PATHS": json.dumps(PATHS),
