@@ -125,6 +125,14 @@ def as_text(sql: object) -> str:
         return sql
     if isinstance(sql, (bytes, bytearray, memoryview)):
         return bytes(sql[:_SCAN + 1]).decode("utf-8", "replace")
+    render = getattr(sql, "as_string", None)  # psycopg's sql.Composed: the SQL, not a repr
+    if callable(render):
+        try:
+            text = render(None)
+            if isinstance(text, (bytes, str)):
+                return as_text(text)
+        except Exception:
+            pass
     try:
         return str(sql)[:_SCAN + 1]
     except Exception:

@@ -7,10 +7,14 @@ import gc
 import weakref
 from typing import Any
 
+import pytest
+from django.db import connection
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
+from django_tracekit import testing
 from django_tracekit.db import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT, nplusone
+from django_tracekit.tracer import get_tracer
 from tests.db.test_wrapper import client_spans, named
 
 ORDERS = 8  # the shop's orders: one customer query each
@@ -112,3 +116,19 @@ def test_an_ended_parent_is_not_kept_alive_by_its_tally() -> None:
     del parent
     gc.collect()
     assert gone() is None
+
+
+@pytest.mark.django_db
+def test_the_threshold_is_the_setting(settings: Any) -> None:
+    def run_three() -> list[Any]:
+        with (testing.capture_spans() as spans,
+              get_tracer().start_as_current_span("parent"),
+              connection.cursor() as cursor):
+            for _ in range(3):
+                cursor.execute("SELECT 1 WHERE 2 = %s", [2])
+        (parent,) = [s for s in spans if s.name == "parent"]
+        return [dict(e.attributes or {}) for e in parent.events if e.name == N_PLUS_ONE_EVENT]
+
+    assert run_three() == []  # default: 5
+    settings.TRACEKIT = {**settings.TRACEKIT, "DB": {"N_PLUS_ONE": 3}}
+    assert run_three() == [{"db.query.text": "SELECT ? WHERE ? = %s", N_PLUS_ONE_COUNT: 3}]

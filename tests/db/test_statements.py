@@ -82,3 +82,10 @@ def test_own_tables_are_recognised_and_results_cached() -> None:
     sql = 'SELECT "cached" FROM "t"'
     assert parse(sql) is parse(sql)
     assert statements._caches[False][sql] is parse(sql)
+
+
+def test_psycopg_composed_sql_is_rendered_then_sanitized() -> None:
+    psycopg_sql = pytest.importorskip("psycopg.sql")
+    composed = psycopg_sql.SQL("SELECT * FROM {} WHERE a = {}").format(
+        psycopg_sql.Identifier("shop_order"), psycopg_sql.Literal("secret"))
+    assert parse(composed).text == 'SELECT * FROM "shop_order" WHERE a = ?'
