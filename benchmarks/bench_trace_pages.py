@@ -53,8 +53,9 @@ def seed() -> str:
         Trace.objects.bulk_create(traces)
         spans = []
         for trace in Trace.objects.filter(trace_id__in=[t.trace_id for t in traces]).only(
-                "id", "start_us", "end_us", "span_count"):
+                "id", "start_us", "end_us", "span_count", "error_count"):
             for k in range(trace.span_count):
+                failed = bool(trace.error_count) and k < 2  # the root and the first child
                 spans.append(TraceSpan(
                     trace_id=trace.pk, span_id=f"{k + 1:016x}",
                     parent_span_id="" if k == 0 else f"{(k + 1) // 2:016x}",
@@ -63,6 +64,7 @@ def seed() -> str:
                     kind="server" if k == 0 else "internal" if k % 2 else "client",
                     service="shop-web", start_us=trace.start_us + k * 100,
                     duration_us=max(1, (trace.end_us - trace.start_us) // (k + 1)),
+                    is_error=failed, status_message="PaymentDeclined: card 42" if failed else "",
                     attributes='{"db.system": "postgresql", "server.address": "db"}'))
         TraceSpan.objects.bulk_create(spans, batch_size=5_000)
     big, big_spans = wide_trace(trace_id(10**9), BIG, start_us=now - 60 * 10**6)

@@ -71,8 +71,10 @@ def trace_list(model_admin: ModelAdmin[Trace], request: HttpRequest) -> HttpResp
                           "time.") % {"id": query.trace_id})
     paginator = Paginator(found, PER_PAGE)
     page = paginator.get_page(query.page)
+    traces = list(page.object_list)
+    messages = _first_errors([t.pk for t in traces if t.error_count])
     rows = []
-    for trace in page.object_list:
+    for trace in traces:
         services = [s for s in trace.services.split(",") if s]
         classes = waterfall.service_classes(services)
         rows.append({
@@ -81,6 +83,7 @@ def trace_list(model_admin: ModelAdmin[Trace], request: HttpRequest) -> HttpResp
             "services": [(s, classes[s]) for s in services],
             "reasons": [r for r in trace.reasons.split(",") if r],
             "spans": number_format(trace.span_count, force_grouping=True),
+            "error": messages.get(trace.pk, ""),
         })
     values = query.values
     window = query.window or window_from({})
@@ -113,6 +116,19 @@ def trace_list(model_admin: ModelAdmin[Trace], request: HttpRequest) -> HttpResp
     })
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "admin/django_tracekit/trace_list.html", context)
+
+
+def _first_errors(trace_pks: list[int]) -> dict[int, str]:
+    """What failed, for the list: the status message of each trace's earliest error span
+    (one query over the spans of this page's error traces: the (trace, span_id) index)."""
+    if not trace_pks:
+        return {}
+    found: dict[int, str] = {}
+    for pk, message in (TraceSpan.objects.filter(trace_id__in=trace_pks, is_error=True)
+                        .exclude(status_message="").order_by("start_us")
+                        .values_list("trace_id", "status_message")):
+        found.setdefault(pk, message)
+    return found
 
 
 def _feature_urls(request: HttpRequest, keys: set[tuple[str, str]],

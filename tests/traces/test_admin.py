@@ -142,6 +142,8 @@ def test_newest_first_with_the_summary_columns() -> None:
     text = client.get(reverse(LIST)).content.decode()
     row = text[text.index(f'data-trace="{trace_id(1)}"'):]
     row = row[:row.index("</tr>")]
+    # What failed: the earliest error span's status message.
+    assert '<div class="tk-err tk-small tk-first-error">SmtpDown: relay refused</div>' in row
     for expected in ("GET /orders/&lt;int:pk&gt;/", "shop-web", "shop-worker", "480 ms",
                      ">8<", "2 errors", ">error<", ">7<",
                      reverse("admin:tracekit_trace", args=[trace_id(1)])):
