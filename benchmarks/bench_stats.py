@@ -6,8 +6,10 @@ Run: .venv/bin/python benchmarks/bench_stats.py  (PostgreSQL part needs 127.0.0.
 from __future__ import annotations
 
 import os
+import random
 import sys
 import time
+from array import array
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -104,7 +106,7 @@ def bench_rows_per_flush() -> None:
           "rows; independent of the number of spans)")
 
 
-POPULAR = 100  # features with thousands of users a day (dense sketches at day and week)
+POPULAR = 100  # request features with thousands of users a day (dense day/week sketches)
 
 
 def _sketches() -> dict[str, bytes]:
@@ -121,6 +123,14 @@ def _sketches() -> dict[str, bytes]:
     return {"popular_day": of(5_000, "d"), "popular_week": of(20_000, "w"),
             "popular_hour": of(300, "h"), "popular_minute": of(8, "m"),
             "day": of(30, "d"), "week": of(120, "w"), "hour": of(3, "h"), "minute": of(1, "m")}
+
+
+def _exact(rng: random.Random, n: int) -> bytes:
+    """A stored exact-form sketch of ``n`` random users."""
+    hashes = array("I", sorted({rng.getrandbits(32) for _ in range(n)}))
+    if sys.byteorder == "big":
+        hashes.byteswap()
+    return b"\x01" + hashes.tobytes()
 
 
 def seed_large(alias: str = "default") -> None:
@@ -170,17 +180,22 @@ def seed_large(alias: str = "default") -> None:
     UsageBucket.objects.bulk_create(usage, batch_size=5000)
     LatencyBucket.objects.bulk_create(latency, batch_size=5000)
     sketches = _sketches()
+    rng = random.Random(90)
     users: list[UserSketch] = []
     versions: list[VersionUsage] = []
     for n, fid in enumerate(ids):
-        popular = "popular_" if n < POPULAR else ""
-        for resolution, count in spans:
+        # Users are ids of logged-in requests: request features only (every third).
+        for resolution, count in spans if n % 3 == 0 else ():
             last = now - now % resolution
             name = {86400: "day", 3600: "hour", 60: "minute", WEEK: "week"}[resolution]
-            data = sketches[popular + name]
-            users.extend(UserSketch(feature_id=fid, resolution=resolution,
-                                    bucket_start=last - k * resolution, version="",
-                                    sketch=data) for k in range(count))
+            for k in range(count):
+                if n < 3 * POPULAR or resolution < 86400:
+                    data = sketches[("popular_" if n < 3 * POPULAR else "") + name]
+                else:  # other users every day and week: unions grow (the costly case)
+                    data = _exact(rng, 30 if resolution == 86400 else 120)
+                users.append(UserSketch(feature_id=fid, resolution=resolution,
+                                        bucket_start=last - k * resolution, version="",
+                                        sketch=data))
         last = now - now % 86400
         versions.extend(VersionUsage(feature_id=fid, version="2.0" if k < 10 else "1.9",
                                      resolution=86400, bucket_start=last - k * 86400,

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
+from django.db import connections, router
 from django.db.models import Max, Min, Model, QuerySet, Sum
 
 from django_tracekit.features import COMMAND, FUNCTION, REQUEST, TASK
@@ -184,18 +185,34 @@ def users_by_feature(window: Window, feature_ids: Iterable[int] | None,
     buckets that add up to it, weeks included)."""
     ids = None if feature_ids is None else list(feature_ids)
     merged: dict[int, sketch.Union] = {}
+    # A plain cursor: tens of thousands of small rows; the ORM's per-row work would double
+    # the page time (the query is the one the ORM would build, see the index it uses).
+    connection = connections[router.db_for_read(UserSketch)]
+    qn = connection.ops.quote_name
+    sql = (f"SELECT {qn('feature_id')}, {qn('sketch')} FROM "
+           f"{qn(UserSketch._meta.db_table)} WHERE {qn('resolution')} = %s AND "
+           f"{qn('bucket_start')} >= %s AND {qn('bucket_start')} < %s")
+    extra: list[Any] = []
+    if version is not None:
+        sql += f" AND {qn('version')} = %s"
+        extra.append(version)
+    chunks: list[list[int] | None] = [None] if ids is None else [
+        ids[i:i + 500] for i in range(0, len(ids), 500)]
     for resolution, start, end in window.cover(SKETCH_RESOLUTIONS):
-        rows = UserSketch.objects.filter(resolution=resolution, bucket_start__gte=start,
-                                         bucket_start__lt=end)
-        if ids is not None:
-            rows = rows.filter(feature_id__in=ids)
-        if version is not None:
-            rows = rows.filter(version=version)
-        for fid, data in rows.values_list("feature_id", "sketch").iterator(chunk_size=2000):
-            union = merged.get(fid)
-            if union is None:
-                union = merged[fid] = sketch.Union()
-            union.add(bytes(data))
+        for chunk in chunks:
+            query, params = sql, [resolution, start, end, *extra]
+            if chunk is not None:
+                if not chunk:
+                    continue
+                query += f" AND {qn('feature_id')} IN ({', '.join(['%s'] * len(chunk))})"
+                params.extend(chunk)
+            with connection.cursor() as cursor:
+                cursor.execute(query, params)
+                for fid, data in cursor.fetchall():
+                    union = merged.get(fid)
+                    if union is None:
+                        union = merged[fid] = sketch.Union()
+                    union.add(data if isinstance(data, bytes) else bytes(data))
     return {fid: union.estimate() for fid, union in merged.items()}
 
 

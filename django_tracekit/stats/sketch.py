@@ -82,11 +82,7 @@ class Users:
 
     def _densify(self) -> None:
         registers = bytearray(M)
-        for h in self.exact or ():
-            index = h >> Q
-            rank = Q - (h & _RANK_MASK).bit_length() + 1
-            if rank > registers[index]:
-                registers[index] = rank
+        _add_all(registers, self.exact or ())
         self.registers = registers
         self.exact = None
 
@@ -219,13 +215,20 @@ class Union:
         unique = set(hashes)
         if self._registers is None and len(unique) <= EXACT_MAX:
             return len(unique)
-        users = Users()
-        users.exact = None
-        users.registers = bytearray(M if self._registers is None
-                                    else self._registers.to_bytes(M, "little"))
-        for h in unique:
-            users.add(h)
-        return users.estimate()
+        registers = bytearray(M if self._registers is None
+                              else self._registers.to_bytes(M, "little"))
+        _add_all(registers, unique)
+        return _estimate(bytes(registers))
+
+
+def _add_all(registers: bytearray, hashes: Iterable[int]) -> None:
+    """Set the registers of many hashes (an inline loop: ~3x a method call per hash)."""
+    q1, mask = Q + 1, _RANK_MASK
+    for h in hashes:
+        index = h >> Q
+        rank = q1 - (h & mask).bit_length()
+        if rank > registers[index]:
+            registers[index] = rank
 
 
 def _max_bytes(a: bytes, b: bytes) -> bytes:

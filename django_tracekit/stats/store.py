@@ -397,8 +397,18 @@ def _merge_users(alias: str, users: Mapping[tuple[int, int, int, str], Users]) -
     register-wise max, so a retried flush never counts a user twice."""
     manager = UserSketch.objects.using(alias)
     keys = sorted(users)
-    manager.bulk_create([UserSketch(feature_id=f, resolution=r, bucket_start=b, version=v)
-                         for f, r, b, v in keys], ignore_conflicts=True, batch_size=500)
+    empty = [UserSketch(feature_id=f, resolution=r, bucket_start=b, version=v)
+             for f, r, b, v in keys]
+    if connections[alias].features.supports_ignore_conflicts:
+        manager.bulk_create(empty, ignore_conflicts=True, batch_size=500)
+    else:  # e.g. Oracle: one savepoint per missing row
+        for row in empty:
+            try:
+                with transaction.atomic(using=alias):
+                    manager.get_or_create(feature_id=row.feature_id, resolution=row.resolution,
+                                          bucket_start=row.bucket_start, version=row.version)
+            except IntegrityError:
+                pass  # inserted concurrently: it exists, which is all this needs
     changed: list[tuple[bytes, int]] = []
     by_resolution: dict[int, list[tuple[int, int, int, str]]] = {}
     for key in keys:
