@@ -1,4 +1,4 @@
-"""N+1 detection: per parent span, how often each normalized statement ran.
+"""Per parent span: how often each normalized statement ran (N+1), and how many queries.
 
 When one parent runs the same statement ``DB.N_PLUS_ONE`` times, it gets one event
 ``tracekit.n_plus_one`` (``db.query.text``, ``tracekit.n_plus_one.count``) per such
@@ -34,6 +34,9 @@ from django_tracekit.autotrace.spans import AutoSpan
 from django_tracekit.db import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
 from django_tracekit.logonce import LogOnce
 
+MAX_SPANS = 1_000  # query spans per parent; beyond, queries are counted, not spans
+#: On a parent that ran more than MAX_SPANS queries: how many made no span.
+SPANS_DROPPED = "tracekit.db.spans_dropped"
 MAX_PARENTS = 10_000  # open parents tracked at once
 MAX_STATEMENTS = 1_000  # distinct statements counted per parent
 MAX_EVENTS = 10  # N+1 events per parent (distinct statements)
@@ -45,7 +48,7 @@ _failed = LogOnce("adding an N+1 event failed").failed
 class Tally:
     """One parent's statement counts and the N+1 events it has (or will get)."""
 
-    __slots__ = ("counts", "flagged", "ref")
+    __slots__ = ("counts", "flagged", "queries", "ref")
 
     def __init__(self, span: Span) -> None:
         # Weakly, where the span allows it (SDK spans): an ended parent is not kept alive
@@ -55,6 +58,7 @@ class Tally:
         except TypeError:  # __slots__ without __weakref__ (AutoSpan): small, kept
             self.ref = lambda: span
         self.counts: dict[str, int] = {}
+        self.queries = 0
         # key -> the event's attributes (kept current), in the order they crossed
         self.flagged: dict[str, dict[str, Any]] = {}
 
@@ -64,8 +68,11 @@ _lock = threading.Lock()
 _sweep_at = _SWEEP_FROM
 
 
-def count(parent: Span, key: str, text: str, threshold: int) -> None:
-    """``parent`` ran the statement ``key`` (shown as ``text``) once more."""
+def count(parent: Span, key: str, text: str, threshold: int) -> bool:
+    """``parent`` ran the statement ``key`` (shown as ``text``) once more. Returns whether
+    the query gets a span of its own (not beyond :data:`MAX_SPANS` per parent: a loop of a
+    million queries in one command is counted, and the parent says how many were left out
+    in :data:`SPANS_DROPPED`)."""
     span_id = parent.get_span_context().span_id
     with _lock:
         tally = _tallies.get(span_id)
@@ -73,24 +80,40 @@ def count(parent: Span, key: str, text: str, threshold: int) -> None:
             tally = _tallies[span_id] = Tally(parent)
             if len(_tallies) > _sweep_at:
                 _sweep()
-        n = tally.counts.get(key)
-        if n is None:
-            if len(tally.counts) >= MAX_STATEMENTS:
-                return
-            n = 0
-        n += 1
-        tally.counts[key] = n
-        if n < threshold:
-            return
-        attributes = tally.flagged.get(key)
-        if attributes is not None:
-            attributes[N_PLUS_ONE_COUNT] = n
-            return
-        if len(tally.flagged) >= MAX_EVENTS:
-            return
-        attributes = tally.flagged[key] = {"db.query.text": text, N_PLUS_ONE_COUNT: n}
-        first = len(tally.flagged) == 1
-    _crossed(parent, tally, attributes, first)
+        tally.queries += 1
+        dropped = tally.queries - MAX_SPANS
+        crossed = _tally(tally, key, text, threshold)
+    if crossed is not None:
+        _crossed(parent, tally, *crossed)
+    if dropped > 0:
+        try:
+            parent.set_attribute(SPANS_DROPPED, dropped)
+        except Exception:
+            _failed()
+        return False
+    return True
+
+
+def _tally(tally: Tally, key: str, text: str,
+           threshold: int) -> tuple[dict[str, Any], bool] | None:
+    """Count ``key`` (under ``_lock``); the event's attributes when it just crossed."""
+    n = tally.counts.get(key)
+    if n is None:
+        if len(tally.counts) >= MAX_STATEMENTS:
+            return None
+        n = 0
+    n += 1
+    tally.counts[key] = n
+    if n < threshold:
+        return None
+    attributes = tally.flagged.get(key)
+    if attributes is not None:
+        attributes[N_PLUS_ONE_COUNT] = n
+        return None
+    if len(tally.flagged) >= MAX_EVENTS:
+        return None
+    attributes = tally.flagged[key] = {"db.query.text": text, N_PLUS_ONE_COUNT: n}
+    return attributes, len(tally.flagged) == 1
 
 
 def _crossed(span: Span, tally: Tally, attributes: dict[str, Any], first: bool) -> None:

@@ -146,11 +146,11 @@ class QueryTracer:
             attributes["db.operation.name"] = operation
         parent_context = otel_context.get_current()  # pending auto-traced calls become spans
         parent = _get_current_span(parent_context)
-        span = get_tracer().start_span(name, context=parent_context, kind=_CLIENT,
+        if parent.is_recording() and not nplusone.count(parent, statement.key, statement.text,
+                                                        config.n_plus_one):
+            return None  # beyond the spans one parent gets: counted only
+        return get_tracer().start_span(name, context=parent_context, kind=_CLIENT,
                                        attributes=attributes)
-        if parent.is_recording():
-            nplusone.count(parent, statement.key, statement.text, config.n_plus_one)
-        return span
 
 
 def _batch_size(params: Any) -> int | None:

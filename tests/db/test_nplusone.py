@@ -132,3 +132,17 @@ def test_the_threshold_is_the_setting(settings: Any) -> None:
     assert run_three() == []  # default: 5
     settings.TRACEKIT = {**settings.TRACEKIT, "DB": {"N_PLUS_ONE": 3}}
     assert run_three() == [{"db.query.text": "SELECT ? WHERE ? = %s", N_PLUS_ONE_COUNT: 3}]
+
+
+@pytest.mark.django_db
+def test_a_flood_of_queries_is_capped_per_parent_and_counted() -> None:
+    with (testing.capture_spans() as spans,
+          get_tracer().start_as_current_span("parent"),
+          connection.cursor() as cursor):
+        for i in range(nplusone.MAX_SPANS + 7):
+            cursor.execute("SELECT %s", [i])
+    (parent,) = [s for s in spans if s.name == "parent"]
+    assert len([s for s in spans if s.name == "SELECT"]) == nplusone.MAX_SPANS
+    assert parent.attributes[nplusone.SPANS_DROPPED] == 7
+    (event,) = [e for e in parent.events if e.name == N_PLUS_ONE_EVENT]
+    assert event.attributes[N_PLUS_ONE_COUNT] == nplusone.MAX_SPANS + 7  # all counted
