@@ -293,6 +293,13 @@ def test_a_capped_trace_says_how_many_spans_were_not_kept() -> None:
     assert "were not kept" not in trace_page(client, trace_id(2))
 
 
+def test_a_trace_without_spans_says_so() -> None:
+    make_trace(trace_id(1), [], dropped_spans=3)
+    text = html.unescape(trace_page(viewer(), trace_id(1)))
+    assert 'id="tk-no-spans"' in text and "3 spans were not kept" in text
+    assert Page(text).spans == []
+
+
 def test_every_value_is_escaped() -> None:
     make_trace(trace_id(1), [SpanSpec(XSS, span_id(1), service=XSS, kind=XSS,
                                       status_message=XSS, is_error=True,
