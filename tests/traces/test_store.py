@@ -193,3 +193,30 @@ def test_tracekit_status_shows_the_rules_caps_and_what_is_stored() -> None:
     assert "trace store:   keeps every error trace" in text
     assert "at most 20,000 traces, 72 h" in text
     assert "stored: 1 traces (1 with errors), 2 spans" in text
+
+
+def test_a_flood_of_errors_stays_within_max_traces() -> None:
+    """The flusher writes every error trace and trims the oldest beyond MAX_TRACES after
+    each write, in batches: the table never holds more than the cap after a flush."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    from django_tracekit.traces.processor import TraceStoreProcessor
+
+    processor = TraceStoreProcessor(store.database, start_thread=False, sample_rate=0.0,
+                                    max_traces=5)
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("django_tracekit")
+    newest: list[str] = []
+    for _ in range(4):
+        for _ in range(6):
+            with tracer.start_as_current_span("GET /fail/", kind=SpanKind.SERVER) as root:
+                with tracer.start_as_current_span("shop/views/fail"):
+                    pass
+                root.set_status(Status(StatusCode.ERROR))
+            newest.append(format(root.get_span_context().trace_id, "032x"))
+        assert processor.flush()
+        assert Trace.objects.count() == 5
+    assert TraceSpan.objects.count() == 10
+    assert set(Trace.objects.values_list("trace_id", flat=True)) == set(newest[-5:])
