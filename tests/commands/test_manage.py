@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +154,13 @@ def test_exit_code_and_output_are_unchanged(project: Project, args: tuple[str, .
     assert (traced.returncode, traced.stdout, traced.stderr) == (
         untraced.returncode, untraced.stdout, untraced.stderr)
 
+
+
+def test_check_on_a_fresh_checkout_creates_no_database_and_prints_no_traceback(
+        tmp_path: Path) -> None:
+    fresh = Project(tmp_path)  # never migrated: no database file yet
+    result = fresh.manage("check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "System check identified no issues (0 silenced).\n"
+    assert "Traceback" not in result.stderr
+    assert not fresh.database.exists()  # the command's count waits for the tables quietly

@@ -151,3 +151,21 @@ def test_counted_as_tasks(tasks: Any, spans: CapturedSpans) -> None:
 
     assert kind(consumer) == features.TASK  # the run is the feature; sending is not one
     assert kind(producer) is None
+
+
+def test_a_tracing_failure_never_fails_the_task(tasks: Any, spans: CapturedSpans,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from django_tracekit import naming
+    from django_tracekit.django_tasks import tracing
+
+    def broken(obj: object) -> naming.CodeLocation:
+        raise RuntimeError("naming is broken")
+
+    monkeypatch.setattr(tracing, "_meta", {})
+    monkeypatch.setattr(naming, "location_for", broken)
+    failures = tracing._failures.count
+    result = tasks.add.enqueue(20, 22)
+    assert result.status == "SUCCESSFUL" and result.return_value == 42
+    assert [s.name for s in spans] == [enqueue_name("add"), "add/inner"]  # no run span
+    assert tracing._failures.count == failures + 1
+    assert result.id not in tracing._running and result.id not in tracing._pending
