@@ -17,6 +17,7 @@ from django_tracekit import errors, naming
 from django_tracekit.features import FUNCTION, REQUEST, TASK, feature_kind
 from django_tracekit.sentry import markers, state
 from django_tracekit.sentry.state import OUR_PACKAGE, Settings, is_in_app
+from django_tracekit.traces.links import trace_links
 
 TAG_FEATURE = "tracekit.feature"
 TAG_KIND = "tracekit.kind"
@@ -61,6 +62,10 @@ def forward(exc: BaseException, span: Span) -> None:
         trace_context["parent_span_id"] = format(parent.span_id, "016x")
     if context.is_valid:  # tracing off (proxy tracer): let the SDK fill its own context
         event["contexts"] = {"trace": trace_context}
+        # Where to open the trace: the admin's trace explorer (and TRACE_URL's backend).
+        links = trace_links(trace_context["trace_id"], getattr(span, "attributes", None))
+        if links:
+            event["contexts"]["tracekit"] = links
     enrich(event, exc, span, kind, errors.callers_start(exc, site), client.options, settings)
     hint[HINT_KEY] = True
     # Mark before capturing: SDK events raised while capturing must see it as forwarded.
