@@ -18,6 +18,12 @@ _failed = LogOnce("no trace explorer link for a Sentry event")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def external_url(trace_id: str) -> str:
+    """The trace's page in the team's backend (``TRACE_URL``), or ``""``."""
+    template = get_config().trace_url
+    return template.replace("{trace_id}", trace_id) if template else ""
+
+
 def admin_path(trace_id: str) -> str | None:
     """``admin:tracekit_trace``'s path, or ``None`` when the URLconf has no admin."""
     from django.core.exceptions import ImproperlyConfigured
@@ -49,7 +55,7 @@ def trace_links(trace_id: str, attributes: Mapping[str, Any] | None = None) -> d
             if path is not None:
                 links["trace_page"] = _origin(attributes or {}) + path
         if config.trace_url:
-            links["trace_url"] = config.trace_url.replace("{trace_id}", trace_id)
+            links["trace_url"] = external_url(trace_id)
     except Exception:  # an unusable URLconf must not lose the event
         _failed.failed()
     return links

@@ -29,6 +29,7 @@ from django_tracekit.reports.queries import services as feature_services
 from django_tracekit.reports.window import RANGES, window_from
 from django_tracekit.stats.models import Feature
 from django_tracekit.traces import filters, render, waterfall
+from django_tracekit.traces.links import external_url
 from django_tracekit.traces.models import Trace, TraceSpan
 
 if TYPE_CHECKING:
@@ -40,11 +41,6 @@ _NAME_BATCH = 500  # names per IN (...) of the feature lookup (SQLite's variable
 
 def local_time(us: int) -> dt.datetime:
     return timezone.localtime(dt.datetime.fromtimestamp(us / 1e6, tz=dt.timezone.utc))
-
-
-def external_url(trace_id: str) -> str:
-    template = get_config().trace_url
-    return template.replace("{trace_id}", trace_id) if template else ""
 
 
 def _query_string(values: dict[str, str], **changes: str | None) -> str:
