@@ -57,11 +57,17 @@ def bench_aggregation() -> None:
     span.end()
     server = provider.get_tracer("django_tracekit").start_span("GET /o/", kind=SpanKind.SERVER)
     server.end()
+    user_span = provider.get_tracer("django_tracekit").start_span(
+        "GET /o/", kind=SpanKind.SERVER, attributes={"http.route": "/o/",
+                                                     "http.request.method": "GET",
+                                                     "enduser.id": "4711"})
+    user_span.end()
     library = provider.get_tracer("redis").start_span("GET", kind=SpanKind.CLIENT)
     library.end()
     results = interleaved({
         "on_end (function span)": lambda: processor.on_end(span),
         "on_end (server span)": lambda: processor.on_end(server),
+        "on_end (server span with enduser.id)": lambda: processor.on_end(user_span),
         "on_end (ignored library span)": lambda: processor.on_end(library),
     }, number=100_000)
     print_table("Aggregation cost per finished span (StatsProcessor.on_end)", results,

@@ -243,11 +243,19 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         window = window_from(query.values)
         functions = queries.unused_functions(window, query.q, query.service)
         modules: dict[str, list[dict[str, Any]]] = {}
+        stamps: dict[int, str] = {}  # functions are recorded in batches: few distinct times
+
+        def stamp(seconds: int) -> str:
+            text = stamps.get(seconds)
+            if text is None:
+                text = stamps[seconds] = date_format(_local(seconds), "DATETIME_FORMAT")
+            return text
+
         for function in functions[:MAX_UNUSED]:
             modules.setdefault(function.module, []).append({
                 "name": function.name, "service": function.service,
-                "first_seen": _local(function.first_seen),
-                "last_seen": _local(function.last_seen)})
+                "first_seen": stamp(function.first_seen),
+                "last_seen": stamp(function.last_seen)})
         context = self._context(request, window, query, _("Unused code"))
         context.update({
             "modules": sorted(modules.items()), "total": len(functions),

@@ -178,7 +178,8 @@ def count(stored: Iterable[bytes]) -> int:
 class Union:
     """The union of many stored sketches, read fast (the usage pages merge thousands):
     hash arrays are concatenated and deduplicated once at the end, registers are merged
-    as big integers, nothing is re-encoded."""
+    as big integers, nothing is re-encoded. While every sketch read is exact, so is the
+    union (a range of small buckets counts exactly, beyond EXACT_MAX too)."""
 
     __slots__ = ("_exact", "_registers")
 
@@ -212,12 +213,12 @@ class Union:
         hashes.frombytes(b"".join(self._exact))
         if sys.byteorder == "big":
             hashes.byteswap()
-        unique = set(hashes)
-        if self._registers is None and len(unique) <= EXACT_MAX:
-            return len(unique)
-        registers = bytearray(M if self._registers is None
-                              else self._registers.to_bytes(M, "little"))
-        _add_all(registers, unique)
+        if self._registers is None:
+            # Only exact sketches: their union is exact too, however many users (each
+            # bucket holds at most EXACT_MAX; a range reads at most a few dozen buckets).
+            return len(set(hashes))
+        registers = bytearray(self._registers.to_bytes(M, "little"))
+        _add_all(registers, hashes)  # duplicates change no register: no set needed
         return _estimate(bytes(registers))
 
 
