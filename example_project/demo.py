@@ -169,7 +169,8 @@ def main() -> int:
     quiet = {"cwd": HERE, "env": env, "stdout": subprocess.DEVNULL,
              "stderr": subprocess.DEVNULL, "start_new_session": True}
     worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "shop", "worker",
-                               "-P", "prefork", "-c", "2", "-l", "WARNING"], **quiet)
+                               "-P", "prefork", "-c", "2", "-l", "WARNING"],
+                              **{**quiet, "env": {**env, "SHOP_SERVICE_NAME": "shop-worker"}})
     server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload",
                                f"127.0.0.1:{port}"], **quiet)
     stop = threading.Event()

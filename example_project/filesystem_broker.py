@@ -1,4 +1,4 @@
-"""Celery's ``filesystem://`` broker with messages written atomically.
+"""Celery's ``filesystem://`` broker (and ``file://`` result backend) written atomically.
 
 kombu's filesystem transport creates a message file and then writes it; a worker polling
 the folder can take the file in between, read it empty and stop ("Unrecoverable error:
@@ -7,18 +7,26 @@ under a name consumers ignore, then renamed into place (atomic within a folder).
 
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT = "filesystem_broker:Transport"
+
+Celery's ``file://`` result backend has the same gap: a worker child reading a task's state
+while another rewrites it gets a ``DecodeError``. :class:`AtomicFilesystemBackend` writes
+through a temporary file and a rename:
+
+    CELERY_RESULT_BACKEND = "filesystem_broker:AtomicFilesystemBackend+file:///var/results"
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from time import monotonic
 from typing import Any
 
+from celery.backends.filesystem import FilesystemBackend
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
-from kombu.utils.encoding import str_to_bytes
+from kombu.utils.encoding import ensure_bytes, str_to_bytes
 from kombu.utils.json import dumps
 
 
@@ -38,3 +46,12 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+
+class AtomicFilesystemBackend(FilesystemBackend):  # type: ignore[misc]
+    def set(self, key: Any, value: Any) -> None:
+        path = os.fsencode(self._filename(key))
+        partial = path + f".{os.getpid()}.{threading.get_ident()}.part".encode()
+        with open(partial, "wb") as out:
+            out.write(ensure_bytes(value))
+        os.replace(partial, path)

@@ -98,7 +98,9 @@ STORAGES = {
 
 TRACEKIT = {
     "PROJECT_NAME": "shop",  # span and feature names start with shop/...
-    "SERVICE_NAME": "shop-web",
+    # The worker runs with SHOP_SERVICE_NAME=shop-worker: a trace's web and worker parts are
+    # told apart in the trace explorer.
+    "SERVICE_NAME": os.environ.get("SHOP_SERVICE_NAME", "shop-web"),
     # The demo exports nowhere: the admin's feature-usage pages still work (they are built
     # from the spans in-process). One-line switches: SHOP_TRACE_EXPORTER=console prints spans;
     # SHOP_TRACE_EXPORTER=otlp sends them to OTEL_EXPORTER_OTLP_ENDPOINT (a Collector, Jaeger:

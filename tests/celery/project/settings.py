@@ -38,8 +38,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_data / "control"),  # fanout: revoke reaches the worker
         "polling_interval": 0.05,
     }
-# file:// works across processes for every broker and supports chords (chord_unlock).
-CELERY_RESULT_BACKEND = os.environ.get("TK_CELERY_BACKEND", f"file://{_data / 'results'}")
+# file:// works across processes for every broker and supports chords (chord_unlock);
+# written atomically (Celery's own lets a child read a state another child is rewriting).
+CELERY_RESULT_BACKEND = os.environ.get(
+    "TK_CELERY_BACKEND",
+    f"example_project.filesystem_broker:AtomicFilesystemBackend+file://{_data / 'results'}")
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("TK_CELERY_QUEUE", "celery")
 CELERY_TASK_TRACK_STARTED = True  # the revoke test waits for STARTED
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
