@@ -19,16 +19,14 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span
 
 from django_tracekit.autotrace.context import real_runtime
 from django_tracekit.conf import get_config
-from django_tracekit.db import nplusone, quiet, statements
+from django_tracekit.db import nplusone, quiet, spans, statements
 from django_tracekit.errors import handle_escaping
 from django_tracekit.logonce import LogOnce
-from django_tracekit.tracer import get_tracer
 
-_CLIENT = SpanKind.CLIENT
 _SUPPRESS_KEY = quiet.SUPPRESS_KEY
 _get_current_span = trace.get_current_span
 _failed = LogOnce("tracing a database query failed; the query ran untraced").failed
@@ -149,8 +147,7 @@ class QueryTracer:
         if parent.is_recording() and not nplusone.count(parent, statement.key, statement.text,
                                                         config.n_plus_one):
             return None  # beyond the spans one parent gets: counted only
-        return get_tracer().start_span(name, context=parent_context, kind=_CLIENT,
-                                       attributes=attributes)
+        return spans.start(name, parent_context, parent, attributes)
 
 
 def _batch_size(params: Any) -> int | None:
