@@ -28,6 +28,8 @@ from django_tracekit.logonce import LogOnce
 from django_tracekit.redaction import REDACTED, is_secret_name, safe_repr
 
 _MARKER = "__tracekit_recorded__"
+# Set on an exception recorded on a client span whose listeners (Sentry) were not told yet.
+_UNREPORTED = "__tracekit_unreported__"
 ERROR_SPAN_ID = "tracekit.error.span_id"
 _MAX_CHAIN = 8
 
@@ -214,7 +216,7 @@ def record_error(exc: BaseException, span: Span | None = None, *, _depth: int = 
         _log_failure()
 
 
-def _record(exc: BaseException, span: Span, depth: int) -> None:
+def _record(exc: BaseException, span: Span, depth: int, notify: bool = True) -> None:
     first = recorded_in(exc)
     error_type = qualified_type_name(type(exc))
     if first is not None:
@@ -225,8 +227,17 @@ def _record(exc: BaseException, span: Span, depth: int) -> None:
             span.set_attribute("error.type", error_type)
             if first.is_valid:
                 span.set_attribute(ERROR_SPAN_ID, format(first.span_id, "016x"))
+        if getattr(exc, _UNREPORTED, False):
+            # First recorded on a client span (SQL, cache): it escaped into code that did
+            # not handle it, so now it is an error worth reporting (Sentry), once.
+            with contextlib.suppress(AttributeError, TypeError):
+                delattr(exc, _UNREPORTED)
+            _notify(exc, span)
         return
     _mark(exc, span)
+    if not notify:
+        with contextlib.suppress(AttributeError, TypeError):
+            setattr(exc, _UNREPORTED, True)
     if span.is_recording():
         config = get_config()
         callers = callers_start(exc, sys._getframe(depth))
@@ -239,6 +250,11 @@ def _record(exc: BaseException, span: Span, depth: int) -> None:
         })
         span.set_status(Status(StatusCode.ERROR, _status_description(exc)))
         span.set_attribute("error.type", error_type)
+    if notify:
+        _notify(exc, span)
+
+
+def _notify(exc: BaseException, span: Span) -> None:
     for listener in error_listeners:
         try:
             listener(exc, span)
@@ -262,6 +278,20 @@ def handle_escaping(exc: BaseException, span: Span) -> None:
         record_error(exc, span, _depth=2)
 
 
+def handle_client_error(exc: BaseException, span: Span) -> None:
+    """What a client span (a SQL query, a cache call) does with its call's exception: the
+    stack is recorded here, where it was raised, but nobody is notified (Sentry) until the
+    exception escapes into code that records it again; an exception the caller handles
+    (``get_or_create``'s IntegrityError race, a cache outage the app tolerates) stays a
+    failed call in the trace, not an error report."""
+    if not is_error(exc):
+        return
+    try:
+        _record(exc, span, 2, notify=False)
+    except Exception:
+        _log_failure()
+
+
 __all__ = [
     "ERROR_SPAN_ID",
     "Located",
@@ -270,6 +300,7 @@ __all__ = [
     "collect_frames",
     "error_listeners",
     "format_stack",
+    "handle_client_error",
     "is_error",
     "record_error",
     "recorded_in",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django.http import Http404
 from django.test import override_settings
 from opentelemetry.trace import StatusCode
 
 import django_tracekit as tracekit
+from django_tracekit import errors
 from django_tracekit.errors import ERROR_SPAN_ID, format_stack, register_expected
 from tests import samples
 from tests.conftest import Spans
@@ -207,3 +210,51 @@ def test_broken_str_does_not_break_recording(spans: Spans) -> None:
         tracekit.record_error(Weird())
     (event,) = exception_events(spans.named("weird"))
     assert event["exception.message"] == "<exception str() failed>"
+
+
+def _client_call() -> None:
+    """A client span (as the SQL and cache integrations make) whose call fails."""
+    from opentelemetry.trace import SpanKind
+
+    from django_tracekit.tracer import get_tracer
+
+    span = get_tracer().start_span("SELECT shop_order", kind=SpanKind.CLIENT)
+    try:
+        raise ConnectionError("server closed the connection")
+    except ConnectionError as exc:
+        errors.handle_client_error(exc, span)
+        raise
+    finally:
+        span.end()
+
+
+def test_a_client_error_the_caller_handles_is_never_reported(spans: Spans) -> None:
+    reported: list[BaseException] = []
+    errors.add_listener(listener := lambda exc, span: reported.append(exc))
+    try:
+        # Handled, e.g. get_or_create's IntegrityError race.
+        with tracekit.span("view"), contextlib.suppress(ConnectionError):
+            _client_call()
+    finally:
+        errors.error_listeners.remove(listener)
+    client = spans.named("SELECT shop_order")
+    assert len(exception_events(client)) == 1  # the stack stays where it was raised
+    assert client.status.status_code is StatusCode.ERROR
+    assert spans.named("view").status.status_code is StatusCode.UNSET
+    assert reported == []
+
+
+def test_a_client_error_that_escapes_is_reported_once_with_one_stack(spans: Spans) -> None:
+    reported: list[BaseException] = []
+    errors.add_listener(listener := lambda exc, span: reported.append(exc))
+    try:
+        with contextlib.suppress(ConnectionError), tracekit.span("outer"), \
+                tracekit.span("view"):
+            _client_call()
+    finally:
+        errors.error_listeners.remove(listener)
+    client, view = spans.named("SELECT shop_order"), spans.named("view")
+    assert len(reported) == 1 and isinstance(reported[0], ConnectionError)
+    assert exception_events(view) == []  # a reference to the client span's stack
+    assert view.attributes[ERROR_SPAN_ID] == format(client.context.span_id, "016x")
+    assert spans.named("outer").status.status_code is StatusCode.ERROR

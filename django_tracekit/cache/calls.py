@@ -27,7 +27,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from django_tracekit.cache import keys
-from django_tracekit.errors import handle_escaping
+from django_tracekit.errors import handle_client_error
 from django_tracekit.export.processors import SUPPRESS_INSTRUMENTATION_KEY
 from django_tracekit.logonce import LogOnce
 from django_tracekit.tracer import get_tracer
@@ -187,7 +187,7 @@ class _Traced:
             if _is_outcome(self.method, exc):
                 self.span.set_attribute("cache.hit", False)
             else:  # the error convention; never an exit or cancellation
-                handle_escaping(exc, self.span)
+                handle_client_error(exc, self.span)
         except Exception:
             _failed.failed()
 
