@@ -169,12 +169,14 @@ def _isolate(alias: str, parts: list[Part], max_spans: int, cause: Exception) ->
 
 
 def _isolate_spans(alias: str, part: Part, max_spans: int) -> int:
-    """A trace that fails alone: its row with no span, then each span on its own."""
+    """A trace that fails alone: each span on its own (the first that succeeds makes the
+    row), then its count of dropped spans."""
     written = 0
-    pieces = [Part(part.trace_id, part.reasons, [], part.dropped, part.root_name,
-                   part.local_root_name, part.user_id)]
-    pieces += [Part(part.trace_id, part.reasons, [span], 0, part.root_name,
-                    part.local_root_name, part.user_id) for span in part.spans]
+    pieces = [Part(part.trace_id, part.reasons, [span], 0, part.root_name,
+                   part.local_root_name, part.user_id) for span in part.spans]
+    if part.dropped:
+        pieces.append(Part(part.trace_id, part.reasons, [], part.dropped, part.root_name,
+                           part.local_root_name, part.user_id))
     for piece in pieces:
         try:
             written += _write_retrying(alias, [piece], max_spans)
