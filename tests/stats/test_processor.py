@@ -348,3 +348,18 @@ def test_users_sketch_memory_is_bounded_per_key() -> None:
     assert users.exact is None and len(users.registers) == 8192
     assert abs(users.estimate() / 5_000 - 1) <= 0.04
     assert len(processor._user_hashes) <= 10_000
+
+
+@pytest.mark.django_db
+def test_a_test_run_records_no_instrumented_functions() -> None:
+    from django_tracekit.autotrace import sites
+    from django_tracekit.stats.models import InstrumentedFunction
+
+    sites.new_site("shop.orders", "never_called", "/srv/shop/orders.py", 1)
+    processor = StatsProcessor(start_thread=False)  # the default (database) writer
+    assert processor.in_test_run  # pytest-django: counts go to memory...
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    provider.get_tracer("django_tracekit").start_span("shop/f").end()
+    assert processor.flush()
+    assert not InstrumentedFunction.objects.exists()  # ...and nothing reaches the database
