@@ -220,3 +220,35 @@ def test_a_flood_of_errors_stays_within_max_traces() -> None:
         assert Trace.objects.count() == 5
     assert TraceSpan.objects.count() == 10
     assert set(Trace.objects.values_list("trace_id", flat=True)) == set(newest[-5:])
+
+
+EXIT = """
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+import django_tracekit as tracekit
+from django_tracekit import bootstrap
+state = bootstrap.state()
+print("local:", [type(p).__name__ for p in state.local])
+with tracekit.span("shop/jobs/nightly") as span:
+    tracekit.record_error(RuntimeError("disk full"))
+print(format(span.get_span_context().trace_id, "032x"))
+# No flush: the exit writes the local destinations first.
+"""
+
+
+def test_the_integration_writes_kept_traces_at_exit(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "db.sqlite3"
+    result = check(run_django(EXIT, {
+        "DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)}},
+        "TRACEKIT": {"TRACES": {"ENABLED": True, "SAMPLE_RATE": 0.0}, "SAMPLE_RATE": 0.0,
+                     "STATS": {"FLUSH_INTERVAL_S": 3600}}}))
+    local, trace_id = result.stdout.splitlines()[-2:]
+    assert "TraceStoreProcessor" in local
+    with sqlite3.connect(path) as db:
+        rows = list(db.execute("SELECT reasons, error_count, root_name FROM tracekit_trace "
+                               "WHERE trace_id = ?", (trace_id,)))
+        events = [e for (e,) in db.execute("SELECT events FROM tracekit_trace_span")]
+    assert rows == [("error,slow", 1, "shop/jobs/nightly")]  # its feature's first: slow too
+    assert any("disk full" in e and "RuntimeError" in e for e in events)
