@@ -31,8 +31,8 @@ def admin_path(trace_id: str) -> str | None:
 
     try:
         return reverse("admin:tracekit_trace", args=[trace_id])
-    except (NoReverseMatch, ImproperlyConfigured):  # no admin; no URLconf (a worker's)
-        return None
+    except (NoReverseMatch, ImproperlyConfigured, AttributeError):
+        return None  # no admin; no URLconf (a worker's settings may have no ROOT_URLCONF)
 
 
 def _origin(attributes: Mapping[str, Any]) -> str:

@@ -36,7 +36,8 @@ def run_django(code: str, settings: dict[str, Any], env: dict[str, str] | None =
     }
     base.update(settings)
     # These processes have no migrated database: feature-usage stats are tested elsewhere.
-    base["TRACEKIT"] = {"STATS": {"ENABLED": False}, **base["TRACEKIT"]}
+    base["TRACEKIT"] = {"STATS": {"ENABLED": False}, "TRACES": {"ENABLED": False},
+                        **base["TRACEKIT"]}
     full_env = {k: v for k, v in os.environ.items()
                 if not k.startswith(("OTEL_", "SENTRY_", "DJANGO_SETTINGS_MODULE"))}
     full_env.update({"TK_SETTINGS": json.dumps(base), "PYTHONPATH": str(ROOT),
