@@ -85,8 +85,9 @@ def drive_traffic(base: str, stop: threading.Event, started: float, ramp_s: floa
         stop.wait(0.05)
 
 
-def admin_usage_page(base: str) -> str:
-    """Log in to the admin as the demo user; the feature-usage page's HTML."""
+def admin_pages(base: str) -> tuple[str, str]:
+    """Log in to the admin as the demo user; the feature-usage page's HTML (every kind) and
+    the trace explorer's list of error traces."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     login_url = base + "/admin/login/?next=/admin/django_tracekit/feature/"
@@ -94,10 +95,18 @@ def admin_usage_page(base: str) -> str:
     token = next(c.value for c in jar if c.name == "csrftoken")
     form = urllib.parse.urlencode({"username": USER, "password": PASSWORD,
                                    "csrfmiddlewaretoken": token,
-                                   "next": "/admin/django_tracekit/feature/?range=1h"})
+                                   "next": "/admin/django_tracekit/feature/?range=1h&kind=all"})
     request = urllib.request.Request(login_url, data=form.encode(),
                                      headers={"Referer": login_url})
-    return str(opener.open(request, timeout=30).read().decode())
+    usage = opener.open(request, timeout=30).read().decode()
+    traces = opener.open(base + "/admin/django_tracekit/trace/?status=error&range=1h",
+                         timeout=30).read().decode()
+    return str(usage), str(traces)
+
+
+def error_traces(page: str) -> int:
+    """Rows of the trace explorer's error list."""
+    return len(re.findall(r'<tr data-trace="[0-9a-f]{32}" data-status="error"', page))
 
 
 def usage_numbers(page: str) -> dict[str, int]:
@@ -177,6 +186,7 @@ def main() -> int:
     counts: dict[str, int] = {}
     numbers: dict[str, int] = {}
     broken: list[str] = []
+    kept_errors = 0
     try:
         wait_until_up(base, server)
         started = time.monotonic()
@@ -201,8 +211,9 @@ SHOP_TRACE_EXPORTER=otlp sends them to OTEL_EXPORTER_OTLP_ENDPOINT (Collector, J
             time.sleep(seconds)
             stop.set()
             time.sleep(3 * FLUSH_S)  # the server's and the worker's flushers write their counts
-            page = admin_usage_page(base)
+            page, traces_page = admin_pages(base)
             numbers, broken = usage_numbers(page), broken_assets(base, page)
+            kept_errors = error_traces(traces_page)
         else:
             signal.pause()
     except KeyboardInterrupt:
@@ -220,6 +231,10 @@ SHOP_TRACE_EXPORTER=otlp sends them to OTEL_EXPORTER_OTLP_ENDPOINT (Collector, J
     if not all(shown.values()):
         print(f"demo: FAILED: no numbers for {[k for k, v in shown.items() if not v]}",
               file=sys.stderr)
+        failed = True
+    print(f"demo: the trace explorer listed {kept_errors} error traces")
+    if not kept_errors:
+        print("demo: FAILED: the trace explorer kept no error trace", file=sys.stderr)
         failed = True
     if broken:
         print(f"demo: FAILED: the usage page's styles/scripts did not load: {broken}",
