@@ -9,7 +9,10 @@ becomes a kept span and the chain view -> function -> query stays whole.
 Never parameter values: ``db.query.text`` is the statement with literals replaced
 (``statements.py``). The query's own exception is recorded on its span by the error
 convention (once: enclosing spans get a reference) and re-raised unchanged; a failure of
-tracekit's own code is logged once and the query runs as if untraced.
+tracekit's own code is logged once and the query runs as if untraced. Error listeners
+(Sentry) hear of a query's exception only once it escapes into code that records it: a
+handled ``IntegrityError`` (``get_or_create``'s race) is a failed query in the trace, not an
+error report (``errors.handle_client_error``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from opentelemetry.trace import Span
 from django_tracekit.autotrace.context import real_runtime
 from django_tracekit.conf import get_config
 from django_tracekit.db import nplusone, quiet, spans, statements
-from django_tracekit.errors import handle_escaping
+from django_tracekit.errors import handle_client_error
 from django_tracekit.logonce import LogOnce
 
 _SUPPRESS_KEY = quiet.SUPPRESS_KEY
@@ -105,7 +108,7 @@ class QueryTracer:
             return execute(sql, params, many, context)
         except BaseException as exc:
             try:
-                handle_escaping(exc, span)
+                handle_client_error(exc, span)
             except Exception:
                 _failed()
             raise

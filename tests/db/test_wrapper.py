@@ -191,3 +191,32 @@ def test_mariadb_is_told_apart_without_a_query() -> None:
     assert wrapper.connection_attributes(Connection()) == {
         "db.system.name": "mariadb", "db.namespace": "shop", "server.address": "db",
         "server.port": 3306}
+
+
+@pytest.mark.django_db
+def test_a_handled_query_error_is_no_error_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """get_or_create's IntegrityError race: a failed query in the trace, not a Sentry event;
+    the same error escaping into the application's code is reported, once."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import IntegrityError, transaction
+
+    import django_tracekit as tracekit
+    from django_tracekit import errors
+
+    reported: list[BaseException] = []
+    monkeypatch.setattr(errors, "error_listeners", [lambda exc, span: reported.append(exc)])
+    ContentType.objects.get_or_create(app_label="tk", model="dup")
+    tracer = get_tracer()
+    with testing.capture_spans() as spans, tracer.start_as_current_span("handled"):
+        try:
+            with transaction.atomic():
+                ContentType.objects.create(app_label="tk", model="dup")
+        except IntegrityError:
+            pass
+    (insert,) = [s for s in spans if s.name == "INSERT django_content_type"]
+    assert [e.name for e in insert.events] == ["exception"]  # the stack is in the trace
+    assert reported == []
+    # Escaping into code that records errors (a view, a task, an auto-traced function).
+    with pytest.raises(IntegrityError), tracekit.span("unhandled"), transaction.atomic():
+        ContentType.objects.create(app_label="tk", model="dup")
+    assert len(reported) == 1 and isinstance(reported[0], IntegrityError)
