@@ -20,6 +20,7 @@ from opentelemetry.trace import Span, SpanContext, SpanKind
 
 from django_tracekit.autotrace.spans import AutoSpan, log_failure, shortcut
 from django_tracekit.tracer import get_tracer
+from django_tracekit.traces.sampler import RecordEverySampledOut
 
 _CLIENT = SpanKind.CLIENT
 
@@ -44,11 +45,25 @@ class QuerySpan(AutoSpan):
             log_failure()
 
 
+_every: list[Any] = [None, False]  # [tracer, its sampler records every unsampled kind]
+
+
+def _records_every_kind_unsampled() -> bool:
+    """Under an unsampled parent the shortcut records a child the way auto-traced (INTERNAL)
+    spans are recorded; a CLIENT child is recorded only under the trace store's wrapper
+    (the stats' records server, consumer and internal kinds only): else the SDK decides."""
+    tracer = get_tracer()
+    if _every[0] is not tracer:
+        _every[:] = [tracer, isinstance(getattr(tracer, "sampler", None), RecordEverySampledOut)]
+    return bool(_every[1])
+
+
 def start(name: str, parent_context: Context, parent: Span,
           attributes: dict[str, Any]) -> Span:
     """A CLIENT span child of ``parent`` (the span current in ``parent_context``)."""
     parent_sc = parent.get_span_context()
-    if shortcut.applies(parent_sc):
+    if shortcut.applies(parent_sc) and (parent_sc.trace_flags.sampled
+                                        or _records_every_kind_unsampled()):
         context = SpanContext(parent_sc.trace_id, shortcut.span_id(), False,
                               parent_sc.trace_flags, parent_sc.trace_state)
         return QuerySpan(name, context, parent_sc, attributes, time.time_ns())

@@ -8,13 +8,15 @@ from collections.abc import Iterator
 import pytest
 from opentelemetry import context
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, StatusCode
 
 from django_tracekit import testing
 from django_tracekit import tracer as tracer_module
 from django_tracekit.db import spans
 from django_tracekit.errors import record_error
+from django_tracekit.stats.sampler import RecordSampledOut
+from django_tracekit.traces.sampler import RecordEverySampledOut
 
 ATTRIBUTES = {"db.system.name": "sqlite", "db.query.text": "SELECT ?"}
 
@@ -71,3 +73,28 @@ def test_the_sdk_makes_it_where_the_shortcut_does_not_apply(
     query = collect.ended[0]
     assert (query.name, query.kind) == ("SELECT t", SpanKind.CLIENT)
     assert query.parent is not None and query.parent.span_id == parent.get_span_context().span_id
+
+
+@pytest.mark.parametrize(("wrapper", "recorded"), [
+    (RecordSampledOut, False),  # the stats' wrapper records server/consumer/internal only
+    (RecordEverySampledOut, True),  # the trace store's: every kind, CLIENT included
+])
+def test_under_a_sampled_out_parent_the_child_is_recorded_as_the_sdk_would(
+        wrapper: type[RecordSampledOut], recorded: bool) -> None:
+    old = tracer_module.get_tracer()
+    provider = TracerProvider(sampler=wrapper(ParentBased(TraceIdRatioBased(0.0))))
+    collect = Collect()
+    provider.add_span_processor(collect)
+    tracer_module.set_tracer(provider.get_tracer("django_tracekit"))
+    try:
+        with tracer_module.get_tracer().start_as_current_span("parent") as parent:
+            assert parent.is_recording() and not parent.get_span_context().trace_flags.sampled
+            span = spans.start("SELECT t", context.get_current(), parent, dict(ATTRIBUTES))
+            assert span.is_recording() is recorded
+            assert isinstance(span, spans.QuerySpan) is recorded  # the shortcut when it may
+            span.end()
+    finally:
+        tracer_module.set_tracer(old)
+    ended = [(s.name, s.context.trace_flags.sampled) for s in collect.ended]
+    assert ended == ([("SELECT t", False), ("parent", False)] if recorded else
+                     [("parent", False)])
