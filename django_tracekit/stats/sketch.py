@@ -126,7 +126,8 @@ class Users:
                 values.byteswap()
             return bytes((_EXACT,)) + values.tobytes()
         assert self.registers is not None
-        return bytes((_DENSE,)) + zlib.compress(bytes(self.registers), 6)
+        # Level 1: a third of level 6's time on the write path, ~3 % bigger.
+        return bytes((_DENSE,)) + zlib.compress(bytes(self.registers), 1)
 
 
 def loads(data: bytes) -> Users:
