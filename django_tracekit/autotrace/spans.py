@@ -161,9 +161,12 @@ class Shortcut:
         self.ok = self.unsampled = False
         if not isinstance(tracer, SdkTracer) or not _span_context_layout_ok():
             return
-        outer = tracer.sampler
-        wrapped = isinstance(outer, RecordSampledOut)
-        sampler = outer.sampler if isinstance(outer, RecordSampledOut) else outer
+        # The stats and the trace store each wrap the sampler to record sampled-out spans
+        # (RecordEverySampledOut subclasses RecordSampledOut): unwrap every layer.
+        sampler = tracer.sampler
+        wrapped = False
+        while isinstance(sampler, RecordSampledOut):
+            wrapped, sampler = True, sampler.sampler
         if (not isinstance(sampler, ParentBased)
                 or getattr(sampler, "_local_parent_sampled", None) is not ALWAYS_ON):
             return

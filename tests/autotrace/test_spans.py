@@ -25,6 +25,7 @@ from opentelemetry.trace import SpanContext, TraceFlags
 from django_tracekit import tracer as tracer_module
 from django_tracekit.autotrace import context, counters, rewrite, runtime, spans
 from django_tracekit.stats.sampler import RecordSampledOut
+from django_tracekit.traces.sampler import RecordEverySampledOut
 
 _seq = iter(range(1_000_000))
 
@@ -86,12 +87,15 @@ def slow():
     time.sleep(0.012)
 """
 
-DEFAULT = RecordSampledOut(ParentBased(ALWAYS_ON))  # stats on (the default), rate 1.0
-DEFAULT_SAMPLED_OUT = RecordSampledOut(ParentBased(ALWAYS_OFF))  # stats on, rate 0
+# The default: stats and the trace store each wrap the sampler (rate 1.0, and rate 0).
+DEFAULT = RecordEverySampledOut(RecordSampledOut(ParentBased(ALWAYS_ON)))
+DEFAULT_SAMPLED_OUT = RecordEverySampledOut(RecordSampledOut(ParentBased(ALWAYS_OFF)))
+STATS_ONLY = RecordSampledOut(ParentBased(ALWAYS_ON))
 
 
-@pytest.mark.parametrize("sampler", [DEFAULT, DEFAULT_SAMPLED_OUT, ParentBased(ALWAYS_ON)],
-                         ids=["default", "default-sampled-out", "parent-based"])
+@pytest.mark.parametrize("sampler", [DEFAULT, DEFAULT_SAMPLED_OUT, STATS_ONLY,
+                                     ParentBased(ALWAYS_ON)],
+                         ids=["default", "default-sampled-out", "stats-only", "parent-based"])
 def test_shortcut_in_the_default_configuration(use_sampler, sampler: Sampler) -> None:  # type: ignore[no-untyped-def]
     collect = use_sampler(sampler)
     m = load(SOURCE)
