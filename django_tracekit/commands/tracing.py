@@ -17,7 +17,10 @@ and its outcome (exit code, errors).
   ``SystemExit(0)``/``SystemExit(None)`` is not, a non-zero ``SystemExit`` is;
   ``KeyboardInterrupt`` is not an error (exit code 130).
 - Not traced: long-running or interactive commands (:data:`NEVER_TRACED`: servers, shells,
-  test runners, workers), tracekit's own commands, and ``TRACEKIT['COMMANDS']['EXCLUDE']``.
+  test runners, workers), Django's own commands except :data:`DJANGO_JOBS` (``migrate``,
+  ``collectstatic``, ``check``: deploy and development steps, not product features; a
+  ``migrate`` span would count every model field it renders as a used function),
+  tracekit's own commands, and ``TRACEKIT['COMMANDS']['EXCLUDE']``.
 """
 
 from __future__ import annotations
@@ -44,13 +47,15 @@ EXIT_CODE = "process.exit.code"  # semconv
 NEVER_TRACED = frozenset({
     # Servers and shells (Django, django-extensions, mod_wsgi, channels).
     "runserver", "runserver_plus", "testserver", "runmodwsgi", "runworker",
-    "shell", "shell_plus", "dbshell", "changepassword",
+    "shell", "shell_plus", "dbshell", "changepassword", "createsuperuser",
     # Test runners: the suite is not one feature.
     "test",
     # Workers and schedulers (Celery, RQ, django-q, Huey, Dramatiq, django-tasks, ...).
     "celery", "celeryd", "celerybeat", "celerycam", "rqworker", "rqscheduler",
     "qcluster", "process_tasks", "run_huey", "rundramatiq", "db_worker",
 })
+#: Django's own commands that are jobs a team schedules (cron, beat): traced like theirs.
+DJANGO_JOBS = frozenset({"clearsessions", "sendtestemail"})
 OWN_PREFIX = "tracekit_"  # tracekit's own commands (lint, prune) are not the team's features
 
 _MAX_OPTIONS = 32
@@ -114,6 +119,8 @@ def traced(cls: type) -> CommandMeta | None:
     meta = meta_for(cls)
     name = meta.name
     if name in NEVER_TRACED or name.startswith(OWN_PREFIX) or name in settings.exclude:
+        return None
+    if cls.__module__.startswith("django.") and name not in DJANGO_JOBS:
         return None
     return meta
 
