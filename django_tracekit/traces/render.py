@@ -107,8 +107,10 @@ def _row(row: Row, labels: _Labels) -> str:
     out.append(f'</span><span class="tk-span-service"><span class="tk-svc {row.service_class}">'
                f'{_e(span.service)}</span></span><span class="tk-span-kind">{_e(span.kind)}'
                f'</span><span class="tk-span-duration">{duration}</span><span '
-               f'class="tk-span-track"><span class="tk-bar {row.service_class}" '
-               f'style="{row.bar_style}"></span></span></summary>\n<div class="tk-span-body">\n'
+               f'class="tk-span-track"><svg class="tk-bar-track" aria-hidden="true">'
+               f'<rect class="tk-bar {row.service_class}" x="{row.bar_x}" '
+               f'width="{row.bar_width}" y="2" height="10" rx="2"></rect></svg></span>'
+               f'</summary>\n<div class="tk-span-body">\n'
                f'<p class="tk-span-title">{name}</p>\n<p class="tk-span-meta">{labels.span} '
                f'<span class="tk-mono">{sid}</span>')
     if span.parent_span_id:

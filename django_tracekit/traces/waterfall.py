@@ -100,9 +100,15 @@ class Row:
     start_offset_us: int = 0  # from the trace's start
 
     @property
-    def bar_style(self) -> str:
-        # Formatted here, not by a template filter: a localized "12,5%" is not CSS.
-        return f"left:{self.offset:.3f}%;width:{self.width:.3f}%"
+    def bar_x(self) -> str:
+        # SVG geometry attributes, not a style attribute: a Content-Security-Policy without
+        # 'unsafe-inline' styles (django-csp's default) would drop the bars' positions.
+        # Formatted here, not by a template filter: a localized "12,5%" is no length.
+        return f"{self.offset:.3f}%"
+
+    @property
+    def bar_width(self) -> str:
+        return f"{max(self.width, 0.2):.3f}%"  # a 0 µs span still shows as a sliver
 
     @property
     def duration_text(self) -> str:
