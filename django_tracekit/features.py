@@ -22,6 +22,10 @@ FEATURE_KIND = "tracekit.feature.kind"
 
 _SERVER, _CONSUMER, _INTERNAL = SpanKind.SERVER, SpanKind.CONSUMER, SpanKind.INTERNAL
 
+#: Appended to a request's method when no route matched (404s, requests answered by a
+#: middleware before URL resolution): one clear feature. The span keeps the semconv name.
+UNMATCHED = " (unmatched)"
+
 
 def feature_kind(kind: SpanKind | None, scope_name: str | None,
                  attributes: Mapping[str, Any] | None) -> str | None:
@@ -40,3 +44,17 @@ def feature_kind(kind: SpanKind | None, scope_name: str | None,
     if kind is _CONSUMER:
         return TASK
     return None
+
+
+def feature_name(name: str, kind: str | None, attributes: Mapping[str, Any] | None) -> str:
+    """The feature a span of ``kind`` (:func:`feature_kind`) stands for: its name, except a
+    request no route matched, whose span is named just ``GET`` (HTTP semconv)."""
+    if (kind == REQUEST and attributes and "http.route" not in attributes
+            and "http.request.method" in attributes and " " not in name):
+        return name + UNMATCHED
+    return name
+
+
+def span_name(feature: str) -> str:
+    """The span name a feature's spans carry (the inverse of :func:`feature_name`)."""
+    return feature.removesuffix(UNMATCHED)

@@ -19,6 +19,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from django_tracekit.features import span_name
 from django_tracekit.reports.params import _clean
 from django_tracekit.reports.window import Window, window_from
 from django_tracekit.traces.models import Trace, TraceSpan
@@ -140,8 +141,8 @@ def traces(filters: TraceFilters) -> QuerySet[Trace]:
                              | Q(reasons__contains=f",{filters.reason},"))
     if filters.feature:
         # The (name, trace) index: the traces in which a span of that name ran.
-        found = found.filter(pk__in=TraceSpan.objects.filter(name=filters.feature)
-                             .values("trace_id"))
+        found = found.filter(pk__in=TraceSpan.objects.filter(
+            name=span_name(filters.feature)).values("trace_id"))
     if filters.min_us is not None:
         found = found.alias(duration=F("end_us") - F("start_us")).filter(
             duration__gte=filters.min_us)

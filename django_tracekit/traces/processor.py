@@ -37,7 +37,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 from django_tracekit import testrun
-from django_tracekit.features import feature_kind
+from django_tracekit.features import feature_kind, feature_name
 from django_tracekit.traces import keep
 from django_tracekit.traces.records import NotReady, Part, PartsLeft, Writer, join_reasons
 from django_tracekit.traces.rows import hex_id, rows
@@ -235,22 +235,23 @@ class TraceStoreProcessor(SpanProcessor):
     def _decide(self, trace_id: int, part: _Buffered, span: ReadableSpan,
                 remote_parent: bool) -> None:
         part.root_ended = True
+        attributes = span.attributes
+        scope = span.instrumentation_scope
+        kind = feature_kind(span.kind, scope.name if scope is not None else None, attributes)
+        name = feature_name(span.name, kind, attributes)  # "GET (unmatched)", as the stats
         if remote_parent:
             part.joinable = True
         else:
-            part.root_name = span.name
-        part.local_root_name = part.local_root_name or span.name
-        attributes = span.attributes
+            part.root_name = name
+        part.local_root_name = part.local_root_name or name
         if attributes and not part.user_id:
             user = attributes.get(_USER_KEY)
             if user is not None:
                 part.user_id = str(user)
-        scope = span.instrumentation_scope
-        if feature_kind(span.kind, scope.name if scope is not None else None,
-                        attributes) is not None:
+        if kind is not None:
             reasons = []
             end = span.end_time or 0
-            if self._slow.observe(span.name, end - (span.start_time or end), end):
+            if self._slow.observe(name, end - (span.start_time or end), end):
                 reasons.append("slow")
             if keep.sampled(trace_id, self.sample_threshold):
                 reasons.append("sample")

@@ -167,6 +167,14 @@ def test_each_filter_selects_its_traces() -> None:
         assert ids(range="custom", **{"from": local}) == {2, 3, 4, 5, 6}
 
 
+def test_the_unmatched_feature_finds_the_requests_no_route_matched() -> None:
+    # The usage pages name a 404's feature "GET (unmatched)"; its span is named "GET".
+    make_trace(trace_id(1), [SpanSpec("GET", span_id(1), kind="server",
+                                      attributes={"http.request.method": "GET"})])
+    make_trace(trace_id(2), [SpanSpec("GET /orders/", span_id(2), kind="server")])
+    assert list_ids(viewer(), feature="GET (unmatched)") == [trace_id(1)]
+
+
 def test_an_exact_trace_id_opens_the_trace() -> None:
     _mixed()
     client = viewer()

@@ -367,3 +367,14 @@ def test_a_span_ending_after_its_kept_trace_was_written_is_added(store: MemoryTr
     web.processor.flush()
     assert sorted(s.name for s in store.traces()[trace_id].spans) == [
         "GET /stream/", "shop/stream/body"]
+
+
+def test_an_unmatched_request_is_the_feature_the_usage_pages_name(store: MemoryTraces) -> None:
+    web = Process(store)
+    with web.tracer.start_as_current_span(
+            "GET", kind=SpanKind.SERVER, attributes={"http.request.method": "GET"}) as root:
+        root.set_status(Status(StatusCode.ERROR, "boom"))
+    assert web.processor.flush()
+    (part,) = store.traces().values()
+    assert part.root_name == "GET (unmatched)"  # as the stats count it: one clear feature
+    assert [s.name for s in part.spans] == ["GET"]  # the span keeps its semconv name
