@@ -252,10 +252,10 @@ class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return text
 
         for function in functions[:MAX_UNUSED]:
-            modules.setdefault(function.module, []).append({
-                "name": function.name, "service": function.service,
-                "first_seen": stamp(function.first_seen),
-                "last_seen": stamp(function.last_seen)})
+            modules.setdefault(function["module"], []).append({
+                "name": function["name"], "service": ", ".join(function["services"]),
+                "first_seen": stamp(function["first_seen"]),
+                "last_seen": stamp(function["last_seen"])})
         context = self._context(request, window, query, _("Unused code"))
         context.update({
             "modules": sorted(modules.items()), "total": len(functions),

@@ -342,19 +342,32 @@ def versions_table(window: Window, feature_id: int) -> list[dict[str, Any]]:
 
 
 def unused_functions(window: Window, q: str = "", service: str = "",
-                     ) -> list[InstrumentedFunction]:
-    """Auto-traced functions instrumented in the window (or since) with no call in it,
-    by module then name."""
+                     ) -> list[dict[str, Any]]:
+    """Auto-traced functions instrumented in the window (or since) that no service called
+    in it, by module then name: ``{name, module, services, first_seen, last_seen}``.
+
+    A function counts as used when any service called it: a worker imports the views too,
+    they are not dead code because the worker never runs them."""
     functions = InstrumentedFunction.objects.filter(last_seen__gte=window.start)
     if q:
         functions = functions.filter(name__icontains=q)
     if service:
         functions = functions.filter(service=service)
     called = Feature.objects.filter(kind=FUNCTION)
-    if service:
-        called = called.filter(service=service)
     used_ids = {fid for fid, (calls, *_rest) in _window_totals(window, called).items() if calls}
-    used = {(n, s) for pk, n, s in called.values_list("id", "name", "service")
-            if pk in used_ids}
-    return [f for f in functions.order_by("module", "name", "service")
-            if (f.name, f.service) not in used]
+    used = {n for pk, n in called.values_list("id", "name") if pk in used_ids}
+    unused: dict[str, dict[str, Any]] = {}
+    for name, module, service_, first, last in functions.order_by(
+            "module", "name", "service").values_list("name", "module", "service",
+                                                     "first_seen", "last_seen"):
+        if name in used:
+            continue
+        row = unused.get(name)
+        if row is None:
+            unused[name] = {"name": name, "module": module, "services": [service_],
+                            "first_seen": first, "last_seen": last}
+        else:
+            row["services"].append(service_)
+            row["first_seen"] = min(row["first_seen"], first)
+            row["last_seen"] = max(row["last_seen"], last)
+    return list(unused.values())

@@ -111,6 +111,12 @@ def test_the_range_and_permission_apply() -> None:
     assert listed(range="90d") == ["shop/a/g", "shop/old/h"]
     assert listed(range="7d", q="A/G") == ["shop/a/g"]
     assert InstrumentedFunction.objects.count() == 3
+    # A worker imports the views too: a function called by any service is not unused.
+    record_instrumented("worker", [("shop/a/f", "shop.a"), ("shop/a/g", "shop.a")], now=now)
+    assert listed(range="30d") == ["shop/a/g"]
+    assert listed(range="30d", service="worker") == ["shop/a/g"]
+    page = client.get(url, {"range": "30d"}).content.decode()
+    assert "web, worker" in page  # one row, every service that loaded it
 
     staff = Client()
     staff.force_login(User.objects.create_user("staff", is_staff=True))
