@@ -46,13 +46,12 @@ from opentelemetry.trace import StatusCode
 from django_tracekit import testrun
 from django_tracekit.db import N_PLUS_ONE_EVENT
 from django_tracekit.errors import ERROR_SPAN_ID
-from django_tracekit.features import feature_kind
+from django_tracekit.features import feature_kind, feature_name
 from django_tracekit.stats.histogram import bucket_index
 from django_tracekit.stats.records import (
     FUNCTION,
     MINUTE_NS,
     OTHER_FEATURE,
-    REQUEST,
     Entry,
     ErrorSample,
     FeatureKey,
@@ -71,9 +70,6 @@ DEFAULT_MAX_BACKLOG_KEYS = 20_000  # kept across failed flushes (database outage
 MAX_ERRORS_PER_FLUSH = 100
 MAX_ERRORS_PER_FEATURE = 5  # per flush window: one noisy feature cannot crowd out others
 MAX_USER_HASHES = 10_000  # user id -> hash cache (cleared when full)
-#: Appended to a request's method when no route matched (404s, requests answered by a
-#: middleware before URL resolution): one clear feature. The span keeps the semconv name.
-UNMATCHED = " (unmatched)"
 INSTRUMENTED_REFRESH_S = 86_400.0
 ENDUSER_ID = "enduser.id"
 
@@ -170,12 +166,10 @@ class StatsProcessor(SpanProcessor):
             events = span.events
             n_plus_one = sum(1 for e in events if e.name == N_PLUS_ONE_EVENT) if events else 0
             attributes = span.attributes
-            name = span.name
+            # One place names features (a 404 is "GET (unmatched)" everywhere).
+            name = feature_name(span.name, kind_name, attributes)
             user_hash = None
             if attributes:
-                if kind_name == REQUEST and "http.route" not in attributes \
-                        and "http.request.method" in attributes and " " not in name:
-                    name += UNMATCHED
                 user = attributes.get(ENDUSER_ID)
                 if user is not None:
                     user_hash = self._user_hash(str(user))
