@@ -10,6 +10,8 @@ Which spans count (only what names a feature, never arbitrary library spans):
 - ``request``: SERVER spans; the feature is the server span's name, the HTTP route
   (``GET /orders/<int:pk>/``). The view's convention-named child span is counted too, as a
   ``function`` (its code location), so "where is the time spent" stays one click away.
+  A request no route matched is ``GET (unmatched)`` (``features.feature_name``); its
+  ``enduser.id``, when the app loaded the user, goes into the feature's users sketch.
 - ``task``: CONSUMER spans (Celery task execution), and tracekit INTERNAL spans carrying
   ``messaging.system = "celery"``.
 - ``function``: INTERNAL spans of tracekit's instrumentation scope (``tracekit.span``,
