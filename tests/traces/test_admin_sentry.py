@@ -45,8 +45,9 @@ print(json.dumps(ids))
 
 def _events(settings: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     with SentryReceiver() as sentry:
-        tracekit = {"EXPORTER": "none", "SENTRY": {"DSN": sentry.dsn}, **settings.pop(
-            "TRACEKIT", {})}
+        # The trace store on (run_django turns it off by default): its page is the link.
+        tracekit = {"EXPORTER": "none", "SENTRY": {"DSN": sentry.dsn},
+                    "TRACES": {"ENABLED": True}, **settings.pop("TRACEKIT", {})}
         result = check(run_django(RECORD, {"TRACEKIT": tracekit, **settings}, setup=False))
         ids = json.loads(result.stdout.strip().splitlines()[-1])
         events = sentry.wait_events(lambda e: len(sentry.events()) >= 2, settle_s=0)
