@@ -197,3 +197,25 @@ class VersionLatency(models.Model):
                 fields=["feature", "version", "resolution", "bucket_start", "bin"],
                 name="tracekit_version_latency_unique"),)
         default_permissions = ()
+
+
+#: Presets whose users a daily job pre-merges (``tracekit_prune``): 30 and 90 days.
+RANGE_DAYS = (30, 90)
+
+
+class RangeUsers(models.Model):
+    """The users of one feature over the whole days before ``day_start`` that a
+    ``days``-day preset covers (the union of their sketches, built by ``tracekit_prune``):
+    such a page then merges two sketches per feature (this and the current day), not ~14."""
+
+    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    days = models.PositiveSmallIntegerField()
+    day_start = models.BigIntegerField()  # epoch seconds of the day the preset ends in
+    sketch = models.BinaryField(default=b"")
+
+    class Meta:
+        db_table = "tracekit_range_users"
+        constraints = (
+            models.UniqueConstraint(fields=["days", "day_start", "feature"],
+                                    name="tracekit_range_users_unique"),)
+        default_permissions = ()

@@ -209,11 +209,30 @@ class Union:
         self._registers = value if self._registers is None else _max_ints(self._registers,
                                                                           value)
 
-    def estimate(self) -> int:
+    def _hashes(self) -> array[int]:
         hashes = _hashes()
         hashes.frombytes(b"".join(self._exact))
         if sys.byteorder == "big":
             hashes.byteswap()
+        return hashes
+
+    def dumps(self) -> bytes:
+        """The union as a stored sketch: exact (every distinct hash, beyond EXACT_MAX too)
+        while only exact sketches were added, else registers."""
+        hashes = self._hashes()
+        if self._registers is None:
+            if not hashes:
+                return b""
+            values = _hashes(sorted(set(hashes)))
+            if sys.byteorder == "big":
+                values.byteswap()
+            return bytes((_EXACT,)) + values.tobytes()
+        registers = bytearray(self._registers.to_bytes(M, "little"))
+        _add_all(registers, hashes)
+        return bytes((_DENSE,)) + zlib.compress(bytes(registers), 1)
+
+    def estimate(self) -> int:
+        hashes = self._hashes()
         if self._registers is None:
             # Only exact sketches: their union is exact too, however many users (each
             # bucket holds at most EXACT_MAX; a range reads at most a few dozen buckets).

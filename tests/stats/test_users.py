@@ -86,3 +86,35 @@ def test_sketches_merge_across_flushes_and_resolutions() -> None:
     assert over_time[minute * 60] == 150 and sum(over_time.values()) == 150
     # One row per feature, bucket and version at each of minute, hour, day and week.
     assert UserSketch.objects.filter(feature=feature).count() == 4
+
+
+def test_prune_prebuilds_the_30_and_90_day_users_and_the_pages_read_them() -> None:
+    import io
+
+    from django.core.management import call_command
+
+    from django_tracekit.reports import queries
+    from django_tracekit.reports.window import window_from
+    from django_tracekit.stats.models import RangeUsers
+
+    now_minute = int(time.time()) // 60
+    for days_ago in range(0, 60, 3):  # other users every third day, some returning
+        users = Users()
+        for i in range(days_ago * 40, days_ago * 40 + 300):
+            users.add(hash_user(f"user{i}"))
+        store.write({("GET /feed/", "request", "web", now_minute - days_ago * 24 * 60):
+                     [1, 0, 1000, 1000, {10: 1}, 0, users, ""]})
+    feature = Feature.objects.get()
+    windows = {key: window_from({"range": key}) for key in ("30d", "90d")}
+    before = {key: queries.users_by_feature(w, None) for key, w in windows.items()}
+    assert before["90d"][feature.pk] == len(  # exact: every bucket read is exact
+        {i for d in range(0, 60, 3) for i in range(d * 40, d * 40 + 300)})
+    call_command("tracekit_prune", stdout=io.StringIO())
+    assert set(RangeUsers.objects.values_list("days", flat=True)) == {30, 90}
+    # The pages now read the prebuilt union and today's row only: the same counts, even
+    # once the past days' rows are gone.
+    UserSketch.objects.filter(bucket_start__lt=windows["90d"].end - 86400).delete()
+    after = {key: queries.users_by_feature(w, None) for key, w in windows.items()}
+    assert after == before
+    # A version filter (the feature page's versions) never uses the prebuilt union.
+    assert queries.users_by_feature(windows["90d"], None, version="") != before["90d"]

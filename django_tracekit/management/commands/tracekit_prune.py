@@ -7,7 +7,9 @@ custom ranges), day buckets and errors after ``STATS['RETENTION_DAYS']`` (``--da
 beyond the newest 20 per feature, and features left with no data at all. Week buckets
 follow the day cutoff, users sketches the same cutoffs as the counters, per-version
 counters the hour and day ones; instrumented functions not seen for ``--days`` are
-forgotten. Then the statistics of the stats tables are refreshed (``ANALYZE``: SQLite
+forgotten. The users of the 30- and 90-day presets' whole past days are pre-merged per
+feature (``tracekit_range_users``: those pages read two sketches per feature, not ~14).
+Then the statistics of the stats tables are refreshed (``ANALYZE``: SQLite
 keeps none unless asked, and the usage pages' plans depend on them).
 
 The trace store: traces that ended more than ``TRACES['RETENTION_HOURS']`` ago
@@ -33,9 +35,11 @@ from django_tracekit.models import (
     LatencyBucket,
     UsageBucket,
 )
+from django_tracekit.reports.queries import build_range_users
 from django_tracekit.stats.models import (
     WEEK,
     InstrumentedFunction,
+    RangeUsers,
     UserSketch,
     VersionLatency,
     VersionUsage,
@@ -124,6 +128,10 @@ class Command(BaseCommand):
         verb = "would delete" if dry else "deleted"
         for label, count in counts.items():
             self.stdout.write(f"{label}: {verb} {count}")
+        if not dry:
+            # The 30/90-day pages then merge two users sketches per feature, not ~14.
+            built = build_range_users()
+            self.stdout.write(f"tracekit_range_users: built {built}")
         if not dry and not options["no_analyze"]:
             _analyze(alias)
             self.stdout.write("statistics refreshed (ANALYZE)")
@@ -133,7 +141,8 @@ def _analyze(alias: str) -> None:
     """Refresh the planner statistics of the stats tables (cheap: sampled)."""
     connection = connections[alias]
     tables = [m._meta.db_table for m in (Feature, UsageBucket, LatencyBucket, UserSketch,
-                                         VersionUsage, VersionLatency, InstrumentedFunction)]
+                                         VersionUsage, VersionLatency, InstrumentedFunction,
+                                         RangeUsers)]
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for table in tables:
