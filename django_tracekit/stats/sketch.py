@@ -114,9 +114,6 @@ class Users:
         assert self.registers is not None
         return _estimate(bytes(self.registers))
 
-    def __len__(self) -> int:
-        return self.estimate()
-
     def dumps(self) -> bytes:
         if self.exact is not None:
             if not self.exact:
