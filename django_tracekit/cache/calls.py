@@ -237,8 +237,7 @@ def _sync_wrapper(backend: object, method: str, original: Callable[..., Any],
         traced_call.succeeded(result, args, kwargs)
         traced_call.close()
         return result
-    traced.__wrapped__ = original  # type: ignore[attr-defined]
-    return traced
+    return _like_bound(traced, original)
 
 
 def _async_wrapper(backend: object, method: str, original: Callable[..., Any],
@@ -262,7 +261,17 @@ def _async_wrapper(backend: object, method: str, original: Callable[..., Any],
         traced_call.succeeded(result, args, kwargs)
         traced_call.close()
         return result
+    return _like_bound(traced, original)
+
+
+def _like_bound(traced: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
+    """Give the wrapper the bound method's ``__func__``/``__self__``: Django reads them
+    (6.1's ``BaseCache.aget_many`` compares ``self.get_many.__func__`` with
+    ``BaseCache.get_many`` to pick its path), so the backend behaves as untraced."""
     traced.__wrapped__ = original  # type: ignore[attr-defined]
+    for name in ("__func__", "__self__"):
+        if hasattr(original, name):
+            setattr(traced, name, getattr(original, name))
     return traced
 
 

@@ -319,3 +319,12 @@ def test_backend_attributes_name_the_system_and_server_never_a_password() -> Non
         backend_of("django.core.cache.backends.filebased"), "files", "/var/tmp/cache")
     assert files == {"cache.alias": "files",
                      "cache.backend": "django.core.cache.backends.filebased.Backend"}
+
+
+def test_traced_methods_look_bound_as_django_expects(locmem: BaseCache) -> None:
+    # Django 6.1's aget_many reads self.get_many.__func__ to choose its path: a traced
+    # backend must answer as the untraced one does.
+    assert getattr(locmem.get_many, "__wrapped__", None) is not None  # it is traced
+    assert locmem.get_many.__func__ is BaseCache.get_many  # type: ignore[attr-defined]
+    assert locmem.get.__func__ is type(locmem).get  # type: ignore[attr-defined]
+    assert locmem.aget_many.__self__ is locmem  # type: ignore[attr-defined]
