@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -28,6 +27,7 @@ from django.utils.translation import gettext as _
 from django_tracekit.conf import get_config
 from django_tracekit.reports import charts, params, queries
 from django_tracekit.reports.export import csv_response
+from django_tracekit.reports.readonly import ReadOnlyAdmin
 from django_tracekit.reports.window import RANGES, Window, window_from
 from django_tracekit.stats.models import DAY, HOUR, MINUTE, Feature
 from django_tracekit.traces.views import kept_trace_urls
@@ -85,17 +85,8 @@ def _query_string(values: dict[str, str], **changes: str | None) -> str:
 
 
 @admin.register(Feature)
-class FeatureUsageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class FeatureUsageAdmin(ReadOnlyAdmin):
     """Read-only: the data is written by the stats pipeline, never edited by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view

@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -48,12 +49,31 @@ class UnknownFormat(ValueError):
     pass
 
 
-def _clean(value: str) -> str | None:
+def clean(value: str) -> str | None:
     """``value`` stripped and capped, or ``None`` when it holds control characters."""
     value = value.strip()[:MAX_LENGTH]
     if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
         return None
     return value
+
+
+def clean_values(query: Mapping[str, str],
+                 names: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """The cleaned non-empty values of ``names``' keys, and a message for each one refused
+    (named by its label in ``names``)."""
+    values: dict[str, str] = {}
+    errors: list[str] = []
+    for key, name in names.items():
+        raw = query.get(key)
+        if not raw:
+            continue
+        cleaned = clean(raw)
+        if cleaned is None:
+            errors.append(_("The %(name)s contains characters that are not allowed; it was "
+                            "ignored.") % {"name": name})
+        elif cleaned:
+            values[key] = cleaned
+    return values, errors
 
 
 def parse(query: Mapping[str, str]) -> UsageParams:
@@ -65,22 +85,11 @@ def parse(query: Mapping[str, str]) -> UsageParams:
     if fmt not in FORMATS:
         raise UnknownFormat(_("Unknown format; choose one of: %(formats)s.")
                             % {"formats": ", ".join(FORMATS)})
-    values: dict[str, str] = {}
-    errors: list[str] = []
-    for key, name in NAMES.items():
-        raw = query.get(key)
-        if not raw:
-            continue
-        cleaned = _clean(raw)
-        if cleaned is None:
-            errors.append(_("The %(name)s contains characters that are not allowed; it was "
-                            "ignored.") % {"name": name})
-        elif cleaned:
-            values[key] = cleaned
+    values, errors = clean_values(query, NAMES)
     kind = values.get("kind", "")
     sort = values.get("sort", DEFAULT_SORT)
     return UsageParams(
         values=values, q=values.get("q", ""),
         kind=kind if kind in KIND_CHOICES else "", service=values.get("service", ""),
         sort=sort if sort.removeprefix("-") in SORTS else DEFAULT_SORT,
-        page=_clean(query.get("page") or "") or "", format=fmt, errors=errors)
+        page=clean(query.get("page") or "") or "", format=fmt, errors=errors)

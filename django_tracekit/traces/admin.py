@@ -13,26 +13,17 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 
+from django_tracekit.reports.readonly import ReadOnlyAdmin
 from django_tracekit.traces import views
 from django_tracekit.traces.models import Trace
 
 
 @admin.register(Trace)
-class TraceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class TraceAdmin(ReadOnlyAdmin):
     """Read-only: traces are written by the trace store, never edited by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from django_tracekit.features import span_name
-from django_tracekit.reports.params import _clean
+from django_tracekit.reports.params import clean, clean_values
 from django_tracekit.reports.window import Window, window_from
 from django_tracekit.traces.models import Trace, TraceSpan
 
@@ -62,21 +62,10 @@ def normalize_trace_id(value: str) -> str | None:
 
 def parse(query: Mapping[str, str]) -> TraceFilters:
     """The filters of a ``request.GET`` (the last value of a repeated one wins)."""
-    values: dict[str, str] = {}
-    errors: list[str] = []
-    for key, name in NAMES.items():
-        raw = query.get(key)
-        if not raw:
-            continue
-        cleaned = _clean(raw)
-        if cleaned is None:
-            errors.append(_("The %(name)s contains characters that are not allowed; it was "
-                            "ignored.") % {"name": name})
-        elif cleaned:
-            values[key] = cleaned
+    values, errors = clean_values(query, NAMES)
     result = TraceFilters(values=values, feature=values.get("feature", ""),
                           service=values.get("service", ""), user=values.get("user", ""),
-                          page=_clean(query.get("page") or "") or "", errors=errors)
+                          page=clean(query.get("page") or "") or "", errors=errors)
 
     def drop(key: str, message: str) -> None:
         del values[key]
