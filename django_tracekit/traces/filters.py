@@ -15,17 +15,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from django_tracekit.features import span_name
 from django_tracekit.reports.params import clean, clean_values
 from django_tracekit.reports.window import Window, window_from
+from django_tracekit.traces import outcome
 from django_tracekit.traces.models import Trace, TraceSpan
 
 TRACE_ID = re.compile(r"[0-9a-f]{32}")
-STATUSES = ("error", "ok")
+STATUSES = ("error", "handled", "ok")  # error: an entry point failed (traces/outcome.py)
 REASONS = ("error", "slow", "sample")
 ALL = "all"
 MAX_MS = 10.0**12  # ~31 years: beyond it a duration filter means nothing
@@ -119,8 +120,12 @@ def traces(filters: TraceFilters) -> QuerySet[Trace]:
     found = Trace.objects.all()
     if filters.trace_id:
         found = found.filter(trace_id=filters.trace_id)
-    if filters.status == "error":
-        found = found.filter(error_count__gt=0)
+    if filters.status in ("error", "handled"):
+        failed = Exists(TraceSpan.objects.filter(
+            Q(parent_span_id="") | Q(kind__in=outcome.ENTRY_KINDS), trace_id=OuterRef("pk"),
+            is_error=True).exclude(attributes__contains=outcome.RETRY_STATE_JSON))
+        found = found.filter(failed if filters.status == "error" else ~failed,
+                             error_count__gt=0)
     elif filters.status == "ok":
         found = found.filter(error_count=0)
     if filters.reason:

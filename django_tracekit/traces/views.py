@@ -28,7 +28,7 @@ from django_tracekit.conf import get_config
 from django_tracekit.reports.queries import services as feature_services
 from django_tracekit.reports.window import RANGES, window_from
 from django_tracekit.stats.models import Feature
-from django_tracekit.traces import filters, render, waterfall
+from django_tracekit.traces import filters, outcome, render, summary, waterfall
 from django_tracekit.traces.links import external_url
 from django_tracekit.traces.models import Trace, TraceSpan
 
@@ -68,7 +68,7 @@ def trace_list(model_admin: ModelAdmin[Trace], request: HttpRequest) -> HttpResp
     paginator = Paginator(found, PER_PAGE)
     page = paginator.get_page(query.page)
     traces = list(page.object_list)
-    messages = _first_errors([t.pk for t in traces if t.error_count])
+    summaries = summary.of_traces([t.pk for t in traces])
     rows = []
     for trace in traces:
         services = [s for s in trace.services.split(",") if s]
@@ -79,7 +79,9 @@ def trace_list(model_admin: ModelAdmin[Trace], request: HttpRequest) -> HttpResp
             "services": [(s, classes[s]) for s in services],
             "reasons": [r for r in trace.reasons.split(",") if r],
             "spans": number_format(trace.span_count, force_grouping=True),
-            "error": messages.get(trace.pk, ""),
+            "error": summaries[trace.pk].message if trace.pk in summaries else "",
+            "outcome": summaries[trace.pk].outcome if trace.pk in summaries
+            else outcome.Outcome(),
         })
     values = query.values
     window = query.window or window_from({})
@@ -101,7 +103,9 @@ def trace_list(model_admin: ModelAdmin[Trace], request: HttpRequest) -> HttpResp
             dt.datetime.fromtimestamp(window.start, tz=dt.timezone.utc)), "Y-m-d\\TH:i"),
         "window_to": date_format(timezone.localtime(
             dt.datetime.fromtimestamp(window.end, tz=dt.timezone.utc)), "Y-m-d\\TH:i"),
-        "statuses": [("error", _("Error")), ("ok", _("OK"))],
+        "statuses": [("error", _("Failed (the entry point)")),
+                     ("handled", _("Handled error only")), ("ok", _("OK"))],
+        "store_empty": not rows and not Trace.objects.exists(),
         "reasons": [("error", _("error")), ("slow", _("slow")), ("sample", _("sample"))],
         "services": feature_services(),
         "min_ms": values.get("min_ms", ""),
@@ -112,19 +116,6 @@ def trace_list(model_admin: ModelAdmin[Trace], request: HttpRequest) -> HttpResp
     })
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "admin/django_tracekit/trace_list.html", context)
-
-
-def _first_errors(trace_pks: list[int]) -> dict[int, str]:
-    """What failed, for the list: the status message of each trace's earliest error span
-    (one query over the spans of this page's error traces: the (trace, span_id) index)."""
-    if not trace_pks:
-        return {}
-    found: dict[int, str] = {}
-    for pk, message in (TraceSpan.objects.filter(trace_id__in=trace_pks, is_error=True)
-                        .exclude(status_message="").order_by("start_us")
-                        .values_list("trace_id", "status_message")):
-        found.setdefault(pk, message)
-    return found
 
 
 def _feature_urls(request: HttpRequest, keys: set[tuple[str, str]],

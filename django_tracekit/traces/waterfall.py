@@ -19,6 +19,8 @@ from typing import Any, Protocol
 from django_tracekit.db import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
 from django_tracekit.errors import ERROR_SPAN_ID
 from django_tracekit.logs.events import EVENT_NAME as LOG_EVENT
+from django_tracekit.traces import outcome
+from django_tracekit.traces.fold import QUERY_KEY, Group, fold, group_span
 
 FIELDS = ("span_id", "parent_span_id", "name", "kind", "service", "start_us", "duration_us",
           "is_error", "status_message", "attributes", "events")
@@ -98,6 +100,19 @@ class Row:
     open: bool = False  # rendered expanded (the first span holding a stack)
     indent: int = 0
     start_offset_us: int = 0  # from the trace's start
+    n_plus_one: int = 0  # the largest count of its N+1 events
+    state: str = ""  # celery.state
+    retry_reason: str = ""  # celery.retry.reason of an attempt Celery retried
+    attempt: int = 0  # celery.retries: 0 for the first run of a task
+    wait_us: int = 0  # a task's queue wait: its publish span's end to its start
+    wait_x: float = 0.0  # percent, where the wait starts
+    wait_width: float = 0.0
+    errors_below: int = 0  # error spans among its descendants (marked when collapsed)
+    carries_name: str = ""  # the name of the span whose error it carries
+    fold: Group | None = None  # a row of identical sibling statements
+    fold_bars: list[tuple[str, str]] = field(default_factory=list)  # (x, width) per member
+    fold_total_us: int = 0
+    in_fold: bool = False  # a member of a fold (shown when the fold opens)
 
     @property
     def bar_x(self) -> str:
@@ -112,7 +127,22 @@ class Row:
 
     @property
     def duration_text(self) -> str:
-        return format_us(self.span.duration_us)
+        return format_us(self.fold_total_us if self.fold else self.span.duration_us)
+
+    @property
+    def label_at(self) -> tuple[str, str]:
+        """Where the duration sits beside the bar: (x, text-anchor). After the bar when
+        there is room, before it otherwise, inside a bar that fills the track."""
+        end = self.offset + self.width
+        if end <= 82:
+            return f"{end:.3f}%", "start"
+        if self.offset >= 18:
+            return f"{self.offset:.3f}%", "end"
+        return f"{end:.3f}%", "inside"
+
+    @property
+    def wait_text(self) -> str:
+        return format_us(self.wait_us)
 
     @property
     def start_text(self) -> str:
@@ -128,6 +158,14 @@ class Waterfall:
     ticks: list[tuple[int, str]] = field(default_factory=list)  # (percent, label)
     errors: int = 0
     orphans: int = 0
+    outcome: outcome.Outcome = field(default_factory=outcome.Outcome)
+    sql_count: int = 0
+    sql_us: int = 0
+    n_plus_one_spans: int = 0
+
+    @property
+    def sql_time(self) -> str:
+        return format_us(self.sql_us)
 
 
 def format_us(us: float) -> str:
@@ -230,9 +268,9 @@ def _events(raw: str, span_start_us: int) -> tuple[list[Event], str]:
     return events, raw if skipped else ""
 
 
-def _order(spans: Sequence[Span]) -> list[tuple[Span, int, bool, int | None]]:
-    """(span, depth, orphan, parent position) depth-first; iterative (a 10,000-deep chain
-    must not hit the recursion limit)."""
+def _order(spans: Sequence[Span]) -> list[tuple[Span | Group, int, bool, int | None]]:
+    """(span or fold group, depth, orphan, parent position) depth-first; a group is followed
+    by its members; iterative (a 10,000-deep chain must not hit the recursion limit)."""
     by_id = {s.span_id: s for s in spans}
     children: dict[str, list[Span]] = {}
     roots: list[Span] = []
@@ -246,21 +284,30 @@ def _order(spans: Sequence[Span]) -> list[tuple[Span, int, bool, int | None]]:
     def key(s: Span) -> tuple[int, str]:
         return s.start_us, s.span_id
 
-    for siblings in children.values():
+    parents = set(children)
+    folded: dict[str, list[Span | Group]] = {}
+    for parent, siblings in children.items():
         siblings.sort(key=key)
-    ordered: list[tuple[Span, int, bool, int | None]] = []
+        folded[parent] = fold(siblings, parents)
+    ordered: list[tuple[Span | Group, int, bool, int | None]] = []
     seen: set[str] = set()
 
     def walk(top: Span, orphan: bool) -> None:
-        stack: list[tuple[Span, int, int | None]] = [(top, 0, None)]
+        stack: list[tuple[Span | Group, int, int | None]] = [(top, 0, None)]
         while stack:
-            span, depth, parent_pos = stack.pop()
-            if span.span_id in seen:
+            item, depth, parent_pos = stack.pop()
+            if isinstance(item, Group):
+                position = len(ordered)
+                ordered.append((item, depth, False, parent_pos))
+                for member in reversed(item.members):
+                    stack.append((member, depth + 1, position))
                 continue
-            seen.add(span.span_id)
+            if item.span_id in seen:
+                continue
+            seen.add(item.span_id)
             position = len(ordered)
-            ordered.append((span, depth, orphan and depth == 0, parent_pos))
-            for child in reversed(children.get(span.span_id, ())):
+            ordered.append((item, depth, orphan and depth == 0, parent_pos))
+            for child in reversed(folded.get(item.span_id, ())):
                 stack.append((child, depth + 1, position))
 
     for root in sorted(roots, key=key):
@@ -269,6 +316,47 @@ def _order(spans: Sequence[Span]) -> list[tuple[Span, int, bool, int | None]]:
         if span.span_id not in seen:
             walk(span, True)
     return ordered
+
+
+def _number(value: str) -> int:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _row(item: Span | Group, depth: int, orphan: bool, parent_pos: int | None, index: int,
+         start: int, duration: int, classes: Mapping[str, str],
+         feature_urls: Mapping[tuple[str, str], str]) -> Row:
+    span: Span = group_span(item) if isinstance(item, Group) else item
+    offset = min(max((span.start_us - start) / duration * 100, 0.0), 100.0)
+    width = max(span.duration_us, 0) / duration * 100
+    attributes, raw_attributes = _attributes(span.attributes)
+    events, raw_events = _events(span.events, span.start_us)
+    row = Row(span=span, depth=depth, index=index, parent_index=parent_pos,
+              orphan=orphan, offset=round(offset, 3),
+              width=round(min(width, 100.0 - offset), 3),
+              service_class=classes[span.service], attributes=attributes,
+              events=events, raw_attributes=raw_attributes, raw_events=raw_events,
+              indent=min(depth, MAX_INDENT), start_offset_us=span.start_us - start,
+              feature_url=feature_urls.get((span.name, span.service), ""))
+    if isinstance(item, Group):
+        row.fold = item
+        row.fold_total_us = sum(max(m.duration_us, 0) for m in item.members)
+        for member in item.members:
+            x = min(max((member.start_us - start) / duration * 100, 0.0), 100.0)
+            w = min(max(member.duration_us, 0) / duration * 100, 100.0 - x)
+            row.fold_bars.append((f"{x:.3f}%", f"{max(w, 0.001):.3f}%"))
+        return row
+    row.has_stack = any(e.stacktrace for e in events)
+    found = dict(attributes)
+    row.stack_ref = found.get(ERROR_SPAN_ID, "")
+    row.state = found.get(outcome.CELERY_STATE, "")
+    row.retry_reason = found.get(outcome.RETRY_REASON, "")
+    row.attempt = _number(found.get(outcome.CELERY_RETRIES, "0"))
+    row.n_plus_one = max((_number(e.count) or 1 for e in events if e.kind == "n_plus_one"),
+                         default=0)
+    return row
 
 
 def build(spans: Sequence[Span], trace_start_us: int, trace_end_us: int,
@@ -281,36 +369,59 @@ def build(spans: Sequence[Span], trace_start_us: int, trace_end_us: int,
     classes = service_classes(services)
     feature_urls = feature_urls or {}
     rows: list[Row] = []
-    for span, depth, orphan, parent_pos in _order(spans):
-        offset = (span.start_us - start) / duration * 100
-        width = max(span.duration_us, 0) / duration * 100
-        offset = min(max(offset, 0.0), 100.0)
-        attributes, raw_attributes = _attributes(span.attributes)
-        events, raw_events = _events(span.events, span.start_us)
-        row = Row(span=span, depth=depth, index=len(rows), parent_index=parent_pos,
-                  orphan=orphan, offset=round(offset, 3),
-                  width=round(min(width, 100.0 - offset), 3),
-                  service_class=classes[span.service], attributes=attributes,
-                  events=events, raw_attributes=raw_attributes, raw_events=raw_events,
-                  indent=min(depth, MAX_INDENT), start_offset_us=span.start_us - start,
-                  feature_url=feature_urls.get((span.name, span.service), ""))
-        row.has_stack = any(e.stacktrace for e in events)
-        row.stack_ref = next((v for k, v in attributes if k == ERROR_SPAN_ID), "")
+    for item, depth, orphan, parent_pos in _order(spans):
+        row = _row(item, depth, orphan, parent_pos, len(rows), start, duration, classes,
+                   feature_urls)
         if parent_pos is not None:
-            rows[parent_pos].children += 1
+            parent = rows[parent_pos]
+            parent.children += 1
+            row.in_fold = parent.fold is not None
+            if row.span.kind == "consumer" and parent.span.kind == "producer":
+                published = parent.span.start_us + max(parent.span.duration_us, 0)
+                if row.span.start_us > published:
+                    row.wait_us = row.span.start_us - published
+                    row.wait_x = round(min(max((published - start) / duration * 100, 0.0),
+                                           100.0), 3)
+                    row.wait_width = round(min(row.wait_us / duration * 100,
+                                               100.0 - row.wait_x), 3)
         rows.append(row)
-    holders = {r.span.span_id for r in rows if r.has_stack}
-    for row in rows:
-        if row.stack_ref:
-            row.stack_ref_found = row.stack_ref in holders
+    _mark_errors(rows)
     first = next((r for r in rows if r.has_stack), None)
     if first is not None:
         first.open = True
+        if first.in_fold and first.parent_index is not None:
+            rows[first.parent_index].open = True
+    spans_only = [r for r in rows if r.fold is None]
+    sql = [r for r in spans_only if r.span.kind == "client"
+           and any(k == QUERY_KEY for k, _v in r.attributes)]
     ticks = [(p, format_us(duration * p / 100) if p else "0") for p in (0, 25, 50, 75, 100)]
-    return Waterfall(rows=rows, start_us=start, duration_us=duration,
-                     services=[(name, classes[name]) for name in services], ticks=ticks,
-                     errors=sum(s.is_error for s in spans),
-                     orphans=sum(r.orphan for r in rows))
+    return Waterfall(
+        rows=rows, start_us=start, duration_us=duration,
+        services=[(name, classes[name]) for name in services], ticks=ticks,
+        errors=sum(s.is_error for s in spans), orphans=sum(r.orphan for r in rows),
+        outcome=outcome.outcome(
+            (outcome.ErrorSpan(r.span.span_id, r.span.parent_span_id,
+                               r.span.kind, r.stack_ref, r.state)
+             for r in spans_only if r.span.is_error),
+            retries=sum(r.state == outcome.RETRY_STATE or bool(r.retry_reason)
+                        for r in spans_only),
+            n_plus_one=max((r.n_plus_one for r in spans_only), default=0)),
+        sql_count=len(sql), sql_us=sum(max(r.span.duration_us, 0) for r in sql),
+        n_plus_one_spans=sum(r.n_plus_one > 0 for r in spans_only))
+
+
+def _mark_errors(rows: list[Row]) -> None:
+    """Stack references resolved (the raising span's name) and, per row, how many error
+    spans are below it (one pass from the end: children come after their parent)."""
+    holders = {r.span.span_id: r.span.name for r in rows if r.has_stack}
+    for row in rows:
+        if row.stack_ref:
+            row.stack_ref_found = row.stack_ref in holders
+            row.carries_name = holders.get(row.stack_ref, "")
+    for row in reversed(rows):
+        if row.parent_index is not None:
+            rows[row.parent_index].errors_below += row.errors_below + (
+                row.span.is_error and row.fold is None)
 
 
 def feature_keys(spans: Iterable[Span]) -> set[tuple[str, str]]:

@@ -45,6 +45,8 @@
           toggle.textContent = collapsed[i] ? "▸" : "▾";
           toggle.setAttribute("aria-expanded", collapsed[i] ? "false" : "true");
           hiddenCount[i].hidden = !collapsed[i];
+          var below = rows[i].querySelector(".tk-below-error");
+          if (below) { below.hidden = !collapsed[i]; }
         }
       }
     }
@@ -70,7 +72,10 @@
           for (var j = i; j !== -1 && !shown[j]; j = parent[j]) { shown[j] = true; }
         }
       }
-      rows.forEach(function (r, k) { r.hidden = !shown[k]; });
+      rows.forEach(function (r, k) {
+        r.hidden = !shown[k];
+        if (shown[k] && r.classList.contains("tk-match")) { openFold(r); }
+      });
       hiddenCount.forEach(function (b) { if (b) { b.hidden = true; } });
       count.textContent = matches + " / " + rows.length;
     }
@@ -86,6 +91,12 @@
       applySearch();
     }
 
+    // A member of folded statements shows once its fold opens.
+    function openFold(row) {
+      var fold = row.parentElement && row.parentElement.closest(".tk-fold > details");
+      if (fold) { fold.open = true; }
+    }
+
     // Open the span a link points at: its ancestors expanded, its details open.
     function reveal(id) {
       var target = document.getElementById(id);
@@ -96,6 +107,7 @@
       applySearch();
       rows.forEach(function (r) { r.classList.remove("tk-target"); });
       target.classList.add("tk-target");
+      openFold(target);
       target.querySelector("details").open = true;
       target.scrollIntoView({block: "center"});
     }
@@ -127,6 +139,7 @@
     }, true);  // "toggle" does not bubble
     showStackEnds(waterfall);
     search.addEventListener("input", applySearch);
+    initResize(waterfall);
     document.getElementById("tk-collapse-all").addEventListener("click", function () { setAll(true); });
     document.getElementById("tk-expand-all").addEventListener("click", function () { setAll(false); });
     Array.prototype.forEach.call(waterfall.querySelectorAll(".tk-toggle"), function (t) { t.hidden = false; });
@@ -134,9 +147,90 @@
     if (location.hash.indexOf("#span-") === 0) { reveal(location.hash.slice(1)); }
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
+  // The split between the spans and the timeline: a CSS variable (CSSOM, not a style
+  // attribute: a strict Content-Security-Policy allows it). The timeline keeps >= 55 %.
+  function initResize(waterfall) {
+    var handle = document.getElementById("tk-resize");
+    if (!handle) { return; }
+    var split = 40;
+    function set(value) {
+      split = Math.max(20, Math.min(45, value));
+      waterfall.style.setProperty("--tk-split", split + "%");
+      handle.setAttribute("aria-valuenow", String(Math.round(split)));
+    }
+    handle.addEventListener("pointerdown", function (event) {
+      event.preventDefault();
+      handle.setPointerCapture(event.pointerId);
+      function move(e) {
+        var box = waterfall.getBoundingClientRect();
+        set((e.clientX - box.left - 8) / (box.width - 16) * 100);
+      }
+      function up() {
+        handle.removeEventListener("pointermove", move);
+        handle.removeEventListener("pointerup", up);
+      }
+      handle.addEventListener("pointermove", move);
+      handle.addEventListener("pointerup", up);
+    });
+    handle.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowLeft") { set(split - 2); event.preventDefault(); }
+      if (event.key === "ArrowRight") { set(split + 2); event.preventDefault(); }
+    });
+    handle.setAttribute("aria-valuemin", "20");
+    handle.setAttribute("aria-valuemax", "45");
+    handle.hidden = false;
+  }
+
+  // Copy buttons (trace id, span id, stack): shown only with a script; without one the
+  // text is there to select.
+  function copyText(text, button) {
+    function done() {
+      var label = button.textContent;
+      button.textContent = button.getAttribute("data-copied") || "✓";
+      setTimeout(function () { button.textContent = label; }, 1200);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { fallback(text); done(); });
+    } else {
+      fallback(text);
+      done();
+    }
+  }
+  function fallback(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "tk-copy-area";
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } catch (e) { /* selected: the user can copy */ }
+    area.remove();
+  }
+  function initCopy() {
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest(".tk-copy");
+      if (!button) { return; }
+      event.preventDefault();
+      var text = button.getAttribute("data-copy");
+      if (button.hasAttribute("data-copy-stack")) {
+        var raw = button.parentElement.querySelector("template.tk-raw-stack");
+        text = raw ? raw.content.textContent : "";
+      }
+      copyText(text || "", button);
+    });
+    Array.prototype.forEach.call(document.querySelectorAll(".tk-copy"), function (b) {
+      b.hidden = false;
+    });
+  }
+
+  function start() {
+    initCopy();
     init();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
   }
 })();
