@@ -50,6 +50,11 @@ def span_id(n: int) -> str:
     return hashlib.md5(f"span {n}".encode()).hexdigest()[:16]
 
 
+def _json(value: Any) -> str:
+    """As the store writes JSON (traces/rows.py): ASCII, compact."""
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+
+
 def build(trace_id_: str, specs: Sequence[SpanSpec], *, start_us: int | None = None,
           reasons: str = "sample", user_id: str = "", dropped_spans: int = 0,
           ) -> tuple[Trace, list[TraceSpan]]:
@@ -59,9 +64,9 @@ def build(trace_id_: str, specs: Sequence[SpanSpec], *, start_us: int | None = N
                        service=s.service, start_us=start + int(s.start_ms * 1000),
                        duration_us=int(s.duration_ms * 1000), is_error=s.is_error,
                        status_message=s.status_message,
-                       attributes=json.dumps(s.attributes) if s.attributes else "",
-                       events=json.dumps([{**e, "time_us": start + int(e.get("time_us", 0))}
-                                          for e in s.events]) if s.events else "")
+                       attributes=_json(s.attributes) if s.attributes else "",
+                       events=_json([{**e, "time_us": start + int(e.get("time_us", 0))}
+                                     for e in s.events]) if s.events else "")
              for s in specs]
     ids = {s.span_id for s in specs}
     root = next((s for s in specs if not s.parent or s.parent not in ids), None)
@@ -126,6 +131,85 @@ def web_and_worker(trace_id_: str, *, error: bool = True, start_us: int | None =
                       reasons="error" if error else "sample")
 
 
+SITE = "/srv/venv/lib/python3.12/site-packages"
+UPLOAD_STACK = (
+    "Traceback (most recent call last):\n"
+    + "".join(f'  File "{SITE}/{path}", line {n}, in {fn}\n' for path, n, fn in (
+        ("celery/app/trace.py", 453, "trace_task"),
+        ("celery/app/trace.py", 736, "__protected_call__"),
+        ("celery/app/task.py", 411, "__call__"), ("billiard/pool.py", 362, "workloop"),
+        ("billiard/pool.py", 292, "__call__"),
+        ("celery/concurrency/prefork.py", 86, "process_initializer")))
+    + '  File "/srv/shop/videos/tasks.py", line 31, in transcode\n'
+    + '  File "/srv/shop/videos/services.py", line 77, in encode\n'
+    + "".join(f'  File "{SITE}/{path}", line {n}, in {fn}\n' for path, n, fn in (
+        ("requests/api.py", 115, "post"), ("requests/sessions.py", 589, "request"),
+        ("requests/adapters.py", 700, "send")))
+    + "requests.exceptions.ConnectionError: storage refused the upload")
+
+
+def upload_trace(trace_id_: str, *, start_us: int | None = None, recovered: bool = False,
+                 ) -> Trace:
+    """A request with an N+1 (12 identical SELECTs under the view), a Celery task that was
+    retried once (its first attempt waited 60 ms in the queue) and whose second attempt
+    failed in the team's code below library frames (or succeeded: ``recovered``)."""
+    view, task1, task2 = span_id(2), span_id(40), span_id(42)
+    select = "SELECT videos_channel.id, videos_channel.name FROM videos_channel WHERE id = %s"
+    specs = [
+        SpanSpec("POST /videos/upload/", span_id(1), duration_ms=90, kind="server",
+                 attributes={"http.route": "/videos/upload/", "http.response.status_code": 302}),
+        SpanSpec("shop/videos/views/VideoUploadView/post", view, span_id(1), 2, 80, events=[
+            {"name": "tracekit.n_plus_one", "time_us": 60_000, "attributes": {
+                "db.query.text": select, "tracekit.n_plus_one.count": 12}}]),
+        SpanSpec("SELECT videos_video", span_id(3), view, 3, 2, kind="client",
+                 attributes={"db.system.name": "postgresql",
+                             "db.query.text": "SELECT * FROM videos_video"}),
+        *[SpanSpec("SELECT videos_channel", span_id(10 + n), view, 6 + n * 4, 0.07 * (n % 3 + 1),
+                   kind="client", attributes={"db.system.name": "postgresql",
+                                              "db.query.text": select})
+          for n in range(12)],
+        SpanSpec("apply_async/shop.videos.tasks.transcode", span_id(30), view, 60, 4,
+                 kind="producer", attributes={"messaging.system": "celery"}),
+        SpanSpec("shop/videos/tasks/transcode", task1, span_id(30), 124, 40,
+                 service="shop-worker", kind="consumer",
+                 attributes={"messaging.system": "celery", "celery.state": "RETRY",
+                             "celery.retries": 0, "celery.retry.reason":
+                             "Retry in 1s: ConnectionError('storage busy')"}),
+        SpanSpec("apply_async/shop.videos.tasks.transcode", span_id(41), task1, 150, 3,
+                 service="shop-worker", kind="producer"),
+        SpanSpec("shop/videos/tasks/transcode", task2, span_id(41), 1160, 300,
+                 service="shop-worker", kind="consumer", is_error=not recovered,
+                 status_message="" if recovered else
+                 "requests.exceptions.ConnectionError: storage refused the upload",
+                 attributes={"messaging.system": "celery", "celery.retries": 1,
+                             "celery.state": "SUCCESS" if recovered else "FAILURE",
+                             **({} if recovered else {"tracekit.error.span_id": span_id(43)})}),
+        SpanSpec("shop/videos/services/encode", span_id(43), task2, 1170, 280,
+                 service="shop-worker", is_error=not recovered,
+                 status_message="" if recovered else
+                 "requests.exceptions.ConnectionError: storage refused the upload",
+                 events=[] if recovered else [exception_event(
+                     "requests.exceptions.ConnectionError", "storage refused the upload",
+                     UPLOAD_STACK, 1_449_000)]),
+    ]
+    return make_trace(trace_id_, specs, start_us=start_us, user_id="7",
+                      reasons="sample" if recovered else "error")
+
+
+def handled_trace(trace_id_: str, *, start_us: int | None = None) -> Trace:
+    """A request that answered 200 after the view caught a failed outgoing call: the client
+    span holds the error, nothing above it failed."""
+    return make_trace(trace_id_, [
+        SpanSpec("GET /videos/feed/", span_id(1), duration_ms=40, kind="server",
+                 attributes={"http.response.status_code": 200}),
+        SpanSpec("shop/videos/views/feed", span_id(2), span_id(1), 1, 38),
+        SpanSpec("GET", span_id(3), span_id(2), 5, 30, kind="client", is_error=True,
+                 status_message="ReadTimeout: cdn.example timed out",
+                 events=[exception_event("requests.exceptions.ReadTimeout",
+                                         "cdn.example timed out", "Traceback ...", 35_000)]),
+    ], start_us=start_us, reasons="error")
+
+
 def wide_trace(trace_id_: str, spans: int, *, seed: int = 7, start_us: int | None = None,
                ) -> tuple[Trace, list[TraceSpan]]:
     """Unsaved rows of a big trace: a request with nested functions, SQL and cache calls,
@@ -177,14 +261,16 @@ def six_traces(now_us: int) -> None:
     make_trace(trace_id(5), [SpanSpec("GET /b/", span_id(1), duration_ms=1, service="api,x")],
                start_us=now_us - 10 * 60 * 10**6)
     make_trace(trace_id(6), [SpanSpec("GET /b/", span_id(1), duration_ms=2, service="web"),
-                             SpanSpec("w", span_id(2), span_id(1), service="worker")],
+                             SpanSpec("w", span_id(2), span_id(1), service="worker",
+                                      is_error=True)],  # handled: the root answered
                start_us=now_us - 60 * 10**6)
 
 
 # (list parameters, the numbers of the six traces they select)
 SIX_TRACES_FILTERED: list[tuple[dict[str, str], set[int]]] = [
-    ({"status": "error"}, {1, 4}),
-    ({"status": "ok"}, {2, 3, 5, 6}),
+    ({"status": "error"}, {1, 4}),  # an entry point failed (a request, a task)
+    ({"status": "handled"}, {6}),  # only a span below the entry point failed
+    ({"status": "ok"}, {2, 3, 5}),
     ({"feature": "shop/orders/views/detail"}, {1, 4}),
     ({"feature": "GET /a/"}, {2, 3}),
     ({"feature": "nothing"}, set()),

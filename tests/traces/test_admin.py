@@ -14,19 +14,22 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import formats
 
 from django_tracekit.stats import store
 from django_tracekit.stats.models import Feature
 from django_tracekit.stats.records import ErrorSample
 from django_tracekit.traces.models import Trace
-from django_tracekit.traces.views import PER_PAGE
+from django_tracekit.traces.views import PER_PAGE, local_time
 from tests.support.traces import (
     SIX_TRACES_FILTERED,
     SpanSpec,
+    handled_trace,
     make_trace,
     six_traces,
     span_id,
     trace_id,
+    upload_trace,
     web_and_worker,
 )
 
@@ -436,3 +439,69 @@ def test_the_list_says_when_the_store_is_off() -> None:
 
 def test_the_list_says_nothing_when_the_store_is_on() -> None:
     assert 'id="tk-store-off"' not in viewer().get(reverse(LIST)).content.decode()
+
+
+# -- outcome, incidents, N+1, retries, stacks ----------------------------------------------
+def test_the_list_tells_failed_from_handled_and_counts_incidents() -> None:
+    upload_trace(trace_id(1), start_us=NOW - 3_000_000)
+    upload_trace(trace_id(2), start_us=NOW - 2_000_000, recovered=True)
+    handled_trace(trace_id(3), start_us=NOW - 1_000_000)
+    client = viewer()
+    text = client.get(reverse(LIST)).content.decode()
+    rows = {r["data-trace"]: r for r in Page(text).traces}
+    assert [(rows[trace_id(n)]["data-status"], rows[trace_id(n)]["data-incidents"])
+            for n in (1, 2, 3)] == [("failed", "1"), ("recovered", "0"), ("handled", "1")]
+    for n, label in ((1, "failed after 1 retry"), (2, "recovered after 1 retry"),
+                     (3, "handled error")):
+        row = text[text.index(f'data-trace="{trace_id(n)}"'):]
+        row = row[:row.index("</tr>")]
+        assert f">{label}</span>" in row, (n, label)
+        assert ("N+1 ×12" in row) == (n != 3)  # noqa: RUF001
+    assert list_ids(client, status="error") == [trace_id(1)]
+    assert list_ids(client, status="handled") == [trace_id(3)]
+    assert list_ids(client, status="ok") == [trace_id(2)]
+
+
+def test_dates_in_the_admin_format_and_empty_lists_that_say_why() -> None:
+    client = viewer()
+    empty = client.get(reverse(LIST)).content.decode()
+    assert 'id="tk-none-kept"' in empty and 'id="tk-no-match"' not in empty
+    web_and_worker(trace_id(1), start_us=NOW)
+    for params in ({"status": "ok"}, {"trace_id": "f" * 32}, {"page": "1", "user": "x"}):
+        text = client.get(reverse(LIST), params).content.decode()
+        assert 'id="tk-no-match"' in text and 'id="tk-none-kept"' not in text, params
+    shown = formats.date_format(local_time(NOW), "DATETIME_FORMAT")
+    assert f'<td class="tk-time">{shown}</td>' in client.get(reverse(LIST)).content.decode()
+    assert shown in trace_page(client, trace_id(1))
+
+
+def test_the_header_counts_incidents_sql_and_says_what_happened() -> None:
+    upload_trace(trace_id(1))
+    client = viewer()
+    text = trace_page(client, trace_id(1))
+    assert re.search(r'id="tk-outcome">failed after 1 retry<', text)
+    assert re.search(r'id="tk-error-count">1<', text)  # raised once, carried by the task
+    assert "1 enclosing span carries it" in text
+    assert re.search(r'id="tk-sql">13 queries, 3.68 ms <span class="tk-badge tk-badge-warn '
+                     r'tk-n1">N\+1 ×12</span>', text)  # noqa: RUF001
+    task = row_html(text, span_id(42))
+    assert "tk-status-carry" in task and "Carries the error of" in task
+    assert (f'<a href="#span-{span_id(43)}" class="tk-mono tk-jump">'
+            "shop/videos/services/encode</a>") in task
+    first = row_html(text, span_id(40))
+    assert "retried: Retry in 1s: ConnectionError(&#x27;storage busy&#x27;)" in first
+    assert "queued 60 ms" in first and 'class="tk-wait' in first
+    assert "attempt 2" in task
+    view = row_html(text, span_id(2))
+    assert "N+1 ×12</span>" in view  # noqa: RUF001
+    fold = row_html(text, f"{span_id(10)}-x12")
+    assert 'tk-fold-count">×12</span>' in fold and fold.count('class="tk-bar ') == 12  # noqa: RUF001
+    holder = row_html(text, span_id(43))
+    assert "<summary>6 library frames</summary>" in holder
+    for copy in (f'data-copy="{trace_id(1)}"', f'data-copy="{span_id(43)}"', "data-copy-stack"):
+        assert copy in text, copy
+    content = text[text.index('class="tk-summary'):]
+    assert "style=" not in content and "<script>" not in content  # a strict CSP keeps it all
+    handled_trace(trace_id(2))
+    handled = trace_page(client, trace_id(2))
+    assert re.search(r'id="tk-outcome">handled error<', handled)

@@ -5,9 +5,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from django_tracekit.traces import waterfall
 from django_tracekit.traces.models import TraceSpan
-from tests.support.traces import SpanSpec, build, exception_event, span_id, trace_id
+from tests.support.traces import (
+    SpanSpec,
+    build,
+    exception_event,
+    span_id,
+    trace_id,
+    upload_trace,
+)
 
 T0 = 1_700_000_000_000_000
 
@@ -133,3 +142,90 @@ def test_log_records_read_as_log_lines() -> None:
         "log", "WARNING", "paid", "shop · pay.py:7 in charge", [("order", "42")])
     assert (bare.kind, bare.message, bare.source, bare.severity) == ("log", "bare", "", "")
     assert (other.kind, other.name) == ("event", "log")  # no message: a plain event
+
+
+def test_identical_sibling_statements_fold_into_one_row() -> None:
+    q = {"db.system.name": "postgresql", "db.query.text": "SELECT c FROM ch WHERE id = %s"}
+    other = {**q, "db.query.text": "SELECT t FROM th WHERE id = %s"}
+    built = rows([
+        SpanSpec("view", span_id(1), duration_ms=100),
+        *[SpanSpec("SELECT ch", span_id(10 + n), span_id(1), start_ms=2 + n * 4,
+                   duration_ms=0.5, kind="client", attributes=q) for n in range(12)],
+        # Interleaved with another statement run twice, and one that ran once.
+        SpanSpec("SELECT th", span_id(30), span_id(1), start_ms=3, kind="client",
+                 attributes=other),
+        SpanSpec("SELECT th", span_id(31), span_id(1), start_ms=7, kind="client",
+                 attributes=other, is_error=True),
+        SpanSpec("SELECT once", span_id(32), span_id(1), start_ms=60, kind="client",
+                 attributes={**q, "db.query.text": "SELECT 1"}),
+        # Same text, but not a leaf (a span below it): never folded.
+        SpanSpec("SELECT ch", span_id(33), span_id(1), start_ms=70, kind="client",
+                 attributes=q),
+        SpanSpec("inside", span_id(34), span_id(33), start_ms=71),
+    ])
+    shown = [(r.span.span_id, r.depth, r.fold is not None, r.in_fold) for r in built.rows]
+    assert shown[:2] == [(span_id(1), 0, False, False), (f"{span_id(10)}-x12", 1, True, False)]
+    assert shown[2:14] == [(span_id(10 + n), 2, False, True) for n in range(12)]
+    assert shown[14:] == [(f"{span_id(30)}-x2", 1, True, False), (span_id(30), 2, False, True),
+                          (span_id(31), 2, False, True), (span_id(32), 1, False, False),
+                          (span_id(33), 1, False, False), (span_id(34), 2, False, False)]
+    fold = built.rows[1]
+    assert fold.fold is not None and fold.fold.query == q["db.query.text"]
+    assert fold.duration_text == "6 ms" and len(fold.fold_bars) == 12  # 12 x 0.5 ms
+    assert (fold.offset, fold.width) == (2.0, 44.5)  # first start .. last end
+    assert built.rows[0].children == 4  # two folds, two spans
+    assert built.rows[14].span.is_error and built.rows[14].errors_below == 1
+    # The header's SQL: every statement, folded or not.
+    assert built.sql_count == 16 and built.sql_us == 12 * 500 + 4 * 1000
+
+
+def test_an_error_through_five_spans_is_one_incident() -> None:
+    ref = {"tracekit.error.span_id": span_id(5)}
+    specs = [SpanSpec(f"s{n}", span_id(n), span_id(n - 1) if n > 1 else "", start_ms=n,
+                      duration_ms=50 - n, is_error=True,
+                      kind="server" if n == 1 else "internal",
+                      attributes={} if n == 5 else ref,
+                      events=[exception_event("E", "m", "Traceback", 0)] if n == 5 else [])
+             for n in range(1, 6)]
+    built = rows(specs)
+    assert (built.outcome.incidents, built.outcome.carriers, built.errors) == (1, 4, 5)
+    assert built.outcome.entry_failed and built.outcome.label == "failed"
+    assert [r.carries_name for r in built.rows] == ["s5", "s5", "s5", "s5", ""]
+    assert [r.errors_below for r in built.rows] == [4, 3, 2, 1, 0]
+    # A second error elsewhere, caught (the root answered): two incidents, handled.
+    handled = rows([SpanSpec("GET /", span_id(1), duration_ms=10, kind="server"),
+                    SpanSpec("call", span_id(2), span_id(1), is_error=True, kind="client"),
+                    SpanSpec("call", span_id(3), span_id(1), 2, is_error=True, kind="client")])
+    assert (handled.outcome.key, handled.outcome.incidents) == ("handled", 2)
+    assert handled.outcome.label == "handled error"
+
+
+@pytest.mark.django_db
+def test_retries_queue_wait_and_outcome_of_a_celery_task() -> None:
+    failed = upload_trace(trace_id(2), start_us=T0)
+    recovered = upload_trace(trace_id(3), start_us=T0, recovered=True)
+
+    def built(t: object) -> waterfall.Waterfall:
+        found = list(TraceSpan.objects.filter(trace=t).values_list(*waterfall.FIELDS,
+                                                                   named=True))
+        return waterfall.build(found, T0, T0)
+
+    one, two = built(failed), built(recovered)
+    assert (one.outcome.key, one.outcome.label) == ("failed", "failed after 1 retry")
+    assert (two.outcome.key, two.outcome.label) == ("recovered", "recovered after 1 retry")
+    assert one.outcome.n_plus_one == 12 and one.n_plus_one_spans == 1
+    by_id = {r.span.span_id: r for r in one.rows}
+    first, second = by_id[span_id(40)], by_id[span_id(42)]
+    assert first.retry_reason.startswith("Retry in 1s") and first.attempt == 0
+    assert second.attempt == 1 and not second.retry_reason
+    assert first.wait_us == 60_000 and second.wait_us == 1_007_000  # publish end .. run
+    assert first.wait_x == round(64 / 1460 * 100, 3)
+
+
+
+def test_the_duration_sits_beside_the_bar() -> None:
+    built = rows([SpanSpec("root", span_id(1), duration_ms=100),
+                  SpanSpec("early", span_id(2), span_id(1), 0, 10),
+                  SpanSpec("late", span_id(3), span_id(1), 90, 10)])
+    assert [r.label_at for r in built.rows] == [
+        ("100.000%", "inside"), ("10.000%", "start"), ("90.000%", "end")]
