@@ -19,9 +19,11 @@ from django_tracekit.traces.models import TraceSpan
 from tests.stats.test_browser import ARGS, SHOTS, XSS, _login
 from tests.support.traces import (
     SpanSpec,
+    handled_trace,
     make_trace,
     span_id,
     trace_id,
+    upload_trace,
     web_and_worker,
     wide_trace,
 )
@@ -32,6 +34,8 @@ pytestmark = [pytest.mark.service("chromium"), pytest.mark.requires("playwright"
 ERROR_TRACE = trace_id(0xE1)
 HOSTILE_TRACE = trace_id(0xBAD)
 BIG_TRACE = trace_id(0xB16)
+UPLOAD_TRACE = trace_id(0x0B1)
+HANDLED_TRACE = trace_id(0x4A7)
 
 
 @pytest.fixture
@@ -58,6 +62,8 @@ def _seed() -> None:
                  attributes={"note": XSS, "img": '<img src=x onerror="alert(2)">'},
                  events=[{"name": XSS, "time_us": 10, "attributes": {"x": XSS}}])],
         start_us=now - 400_000_000)
+    upload_trace(UPLOAD_TRACE, start_us=now - 200_000_000)
+    handled_trace(HANDLED_TRACE, start_us=now - 300_000_000)
     Feature.objects.create(name="shop/orders/views/detail", kind="function", service="shop-web")
     big, spans = wide_trace(BIG_TRACE, 2000, start_us=now - 600_000_000)
     big.save()
@@ -86,14 +92,14 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
             page.goto(f"{server.url}/admin/")
             page.get_by_role("link", name="Traces", exact=True).first.click()
             page.wait_for_selector("#tk-traces")
-            assert page.locator("#tk-traces tbody tr").count() == 9
+            assert page.locator("#tk-traces tbody tr").count() == 11
             page.screenshot(path=str(SHOTS / "trace_list.png"), full_page=True)
 
             page.select_option("#tk-status", "error")
             page.click("#tk-trace-filter input[type=submit]")
             page.wait_for_url("**status=error**")
             rows = page.locator("#tk-traces tbody tr")
-            assert rows.count() == 1 and rows.first.get_attribute("data-trace") == ERROR_TRACE
+            assert rows.count() == 2 and rows.first.get_attribute("data-trace") == ERROR_TRACE
             page.screenshot(path=str(SHOTS / "trace_list_errors.png"), full_page=True)
 
             rows.first.get_by_role("link").first.click()
@@ -102,8 +108,8 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
             page.wait_for_selector("#tk-trace-tools:not([hidden])")  # trace.js ran
             holder = page.locator(f"#span-{span_id(5)}")
             # The span holding the stack opens by itself, the stack preformatted inline.
-            expect(holder.locator("pre.tk-stack")).to_be_visible()
-            expect(holder.locator("pre.tk-stack")).to_contain_text("shop.mail.SmtpDown")
+            expect(holder.locator(".tk-stack")).to_be_visible()
+            expect(holder.locator(".tk-stack")).to_contain_text("shop.mail.SmtpDown")
             page.screenshot(path=str(SHOTS / "trace_detail.png"), full_page=True)
 
             # Expand the task's span: its attributes, and a link to the stack.
@@ -113,9 +119,9 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
             expect(task.locator(".tk-attrs")).to_be_visible()
             expect(task.locator(".tk-attrs")).to_contain_text("messaging.system")
             holder.locator("summary").click()  # close it, then jump to it from the reference
-            expect(holder.locator("pre.tk-stack")).to_be_hidden()
+            expect(holder.locator(".tk-stack")).to_be_hidden()
             task.locator("a.tk-jump").click()
-            expect(holder.locator("pre.tk-stack")).to_be_visible()
+            expect(holder.locator(".tk-stack")).to_be_visible()
             assert "tk-target" in (holder.get_attribute("class") or "")
 
             # N+1 flag, and the feature link to the usage page.
@@ -126,25 +132,28 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
 
             # Search within the trace: only matches and their ancestors stay.
             page.fill("#tk-span-search", "deliver")
-            expect(page.locator("#tk-search-count")).to_have_text("1 / 8")
+            expect(page.locator("#tk-search-count")).to_have_text("1 / 9")
             visible = page.locator(".tk-span:visible")
             assert [visible.nth(i).get_attribute("id") for i in range(visible.count())] == [
                 f"span-{span_id(n)}" for n in (1, 2, 3, 4, 5)]
             page.screenshot(path=str(SHOTS / "trace_search.png"), full_page=True)
             page.fill("#tk-span-search", "")
-            expect(page.locator(".tk-span:visible")).to_have_count(8)
+            # The three identical SELECTs are one folded row: its members show when it opens.
+            expect(page.locator(".tk-span:visible")).to_have_count(6)
 
             # Collapse the view span's subtree (SQL spans and the worker part), expand it.
             view.locator(".tk-toggle").click()
             expect(page.locator(".tk-span:visible")).to_have_count(2)
-            expect(view.locator(".tk-hidden-count")).to_have_text("+6")  # spans hidden
+            expect(view.locator(".tk-hidden-count")).to_have_text("+7")  # spans hidden
             expect(page.locator(f"#span-{span_id(5)}")).to_be_hidden()
+            expect(view.locator(".tk-below-error")).to_be_visible()  # an error is hidden below
             view.locator(".tk-toggle").click()
-            expect(page.locator(".tk-span:visible")).to_have_count(8)
+            expect(view.locator(".tk-below-error")).to_be_hidden()
+            expect(page.locator(".tk-span:visible")).to_have_count(6)
             page.click("#tk-collapse-all")
             expect(page.locator(".tk-span:visible")).to_have_count(2)  # the root and its child
             page.click("#tk-expand-all")
-            expect(page.locator(".tk-span:visible")).to_have_count(8)
+            expect(page.locator(".tk-span:visible")).to_have_count(6)
 
             page.emulate_media(color_scheme="dark")
             page.screenshot(path=str(SHOTS / "trace_detail_dark.png"), full_page=True)
@@ -179,9 +188,10 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
             plain = browser.new_context(java_script_enabled=False).new_page()
             _login(plain, server.url, "viewer")
             plain.goto(f"{server.url}/admin/django_tracekit/trace/{ERROR_TRACE}/")
-            expect(plain.locator(".tk-span:visible")).to_have_count(8)
+            expect(plain.locator(".tk-span:visible")).to_have_count(6)
             expect(plain.locator("#tk-trace-tools")).to_be_hidden()
-            expect(plain.locator(f"#span-{span_id(5)} pre.tk-stack")).to_be_visible()
+            expect(plain.locator(f"#span-{span_id(5)} .tk-stack")).to_be_visible()
+            expect(plain.locator(".tk-copy").first).to_be_hidden()  # copy needs the script
             plain.locator(f"#span-{span_id(4)} summary").click()
             expect(plain.locator(f"#span-{span_id(4)} .tk-attrs")).to_be_visible()
             plain.screenshot(path=str(SHOTS / "trace_detail_no_js.png"), full_page=True)
@@ -190,5 +200,107 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
             _login(refused, server.url, "staffer")
             response = refused.goto(f"{server.url}/admin/django_tracekit/trace/")
             assert response is not None and response.status == 403
+        finally:
+            browser.close()
+
+
+def _no_horizontal_overflow(page: Any) -> None:
+    sizes = page.evaluate("() => [document.documentElement.scrollWidth,"
+                          " document.documentElement.clientWidth]")
+    assert sizes[0] <= sizes[1], sizes
+
+
+def test_n_plus_one_errors_and_a_retried_task_at_every_width(server: Any) -> None:
+    """A request with an N+1, a Celery task retried once whose second attempt failed in the
+    team's code: at 1440 px, at 390 px (no horizontal overflow) and in dark mode."""
+    from playwright.sync_api import expect, sync_playwright
+
+    now = int(time.time() * 1e6)
+    upload_trace(UPLOAD_TRACE, start_us=now - 20_000_000)
+    handled_trace(HANDLED_TRACE, start_us=now - 10_000_000)
+    web_and_worker(ERROR_TRACE, start_us=now - 30_000_000)
+    User.objects.create_superuser("root", password="pw")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    detail = f"{server.url}/admin/django_tracekit/trace/{UPLOAD_TRACE}/"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1440, "height": 1000})
+            context.grant_permissions(["clipboard-read", "clipboard-write"],
+                                      origin=server.url)
+            page = context.new_page()
+            _login(page, server.url, "root")
+            page.goto(f"{server.url}/admin/django_tracekit/trace/")
+            statuses = page.locator("#tk-traces tbody tr .tk-outcome .tk-status")
+            expect(statuses).to_have_text(["handled error", "failed after 1 retry", "failed"])
+            expect(page.locator(f'tr[data-trace="{UPLOAD_TRACE}"] .tk-n1')).to_have_text(
+                "N+1 ×12")  # noqa: RUF001
+            page.screenshot(path=str(SHOTS / "trace_list_1440.png"), full_page=True)
+
+            page.goto(detail)
+            page.wait_for_selector("#tk-trace-tools:not([hidden])")
+            expect(page.locator("#tk-outcome")).to_have_text("failed after 1 retry")
+            expect(page.locator("#tk-error-count")).to_have_text("1")
+            expect(page.locator("#tk-sql")).to_contain_text("13 queries, 3.68 ms")
+            # The timeline takes at least 55 % of the row.
+            widths = page.evaluate("""() => {
+                const row = document.querySelector('.tk-span > details > summary');
+                const track = row.querySelector('.tk-span-track');
+                return [track.getBoundingClientRect().width, row.getBoundingClientRect().width];
+            }""")
+            assert widths[0] >= 0.55 * widths[1], widths
+            # The twelve identical SELECTs: one row, opening to the twelve.
+            fold = page.locator(f"#span-{span_id(10)}-x12")
+            expect(fold.locator(".tk-fold-count")).to_have_text("×12")  # noqa: RUF001
+            expect(page.locator(f"#span-{span_id(11)}")).to_be_hidden()
+            fold.locator("summary").first.click()
+            expect(page.locator(f"#span-{span_id(11)}")).to_be_visible()
+            # The raising span holds the stack: library frames folded, the team's marked.
+            holder = page.locator(f"#span-{span_id(43)}")
+            expect(holder.locator(".tk-lib").first).to_have_text("6 library frames")
+            expect(holder.locator(".tk-frame-team")).to_have_count(2)
+            holder.locator(".tk-lib summary").first.click()
+            expect(holder.locator(".tk-frame-lib").first).to_be_visible()
+            # Copy buttons copy the original text.
+            holder.locator("button[data-copy-stack]").click()
+            copied = page.evaluate("() => navigator.clipboard.readText()")
+            assert copied.startswith("Traceback (most recent call last):\n  File \"/srv/venv")
+            page.locator("#tk-trace-id + .tk-copy").click()
+            assert page.evaluate("() => navigator.clipboard.readText()") == UPLOAD_TRACE
+            # The retried attempt: its badge and the queue wait before it.
+            first = page.locator(f"#span-{span_id(40)}")
+            expect(first.locator(".tk-badge-retry")).to_contain_text("retried: Retry in 1s")
+            expect(first.locator(".tk-wait-text")).to_have_text("queued 60 ms")
+            # The resize handle moves the split; the timeline keeps at least 55 %.
+            handle = page.locator("#tk-resize")
+            handle.focus()
+            for _ in range(10):
+                page.keyboard.press("ArrowRight")
+            assert handle.get_attribute("aria-valuenow") == "45"
+            page.keyboard.press("ArrowLeft")
+            assert handle.get_attribute("aria-valuenow") == "43"
+            page.screenshot(path=str(SHOTS / "trace_upload_1440.png"), full_page=True)
+            page.emulate_media(color_scheme="dark")
+            page.screenshot(path=str(SHOTS / "trace_upload_dark.png"), full_page=True)
+            bar = page.evaluate("""() => getComputedStyle(
+                document.querySelector('.tk-bar')).fill""")
+            assert bar != "rgb(59, 130, 196)", bar  # lifted from the mid blue on dark
+            page.goto(f"{server.url}/admin/django_tracekit/trace/")
+            page.screenshot(path=str(SHOTS / "trace_list_dark.png"), full_page=True)
+
+            phone = browser.new_context(viewport={"width": 390, "height": 844},
+                                        device_scale_factor=2).new_page()
+            _login(phone, server.url, "root")
+            phone.goto(f"{server.url}/admin/django_tracekit/trace/")
+            phone.wait_for_selector("#tk-traces")
+            _no_horizontal_overflow(phone)
+            phone.screenshot(path=str(SHOTS / "trace_list_390.png"), full_page=True)
+            phone.goto(detail)
+            phone.wait_for_selector("#tk-trace-tools:not([hidden])")
+            _no_horizontal_overflow(phone)
+            phone.locator(f"#span-{span_id(10)}-x12 summary").first.click()
+            _no_horizontal_overflow(phone)
+            phone.screenshot(path=str(SHOTS / "trace_upload_390.png"), full_page=True)
         finally:
             browser.close()

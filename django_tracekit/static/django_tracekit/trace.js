@@ -130,7 +130,7 @@
     });
     // A stack reads from the bottom (the raise point): show its end when it opens.
     function showStackEnds(root) {
-      Array.prototype.forEach.call(root.querySelectorAll("pre.tk-stack"), function (pre) {
+      Array.prototype.forEach.call(root.querySelectorAll(".tk-stack"), function (pre) {
         pre.scrollTop = pre.scrollHeight;
       });
     }
