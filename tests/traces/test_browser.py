@@ -132,7 +132,7 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
 
             # Search within the trace: only matches and their ancestors stay.
             page.fill("#tk-span-search", "deliver")
-            expect(page.locator("#tk-search-count")).to_have_text("1 / 9")
+            expect(page.locator("#tk-search-count")).to_have_text("2 / 9")  # the span, and the task carrying its error
             visible = page.locator(".tk-span:visible")
             assert [visible.nth(i).get_attribute("id") for i in range(visible.count())] == [
                 f"span-{span_id(n)}" for n in (1, 2, 3, 4, 5)]
@@ -258,7 +258,8 @@ def test_n_plus_one_errors_and_a_retried_task_at_every_width(server: Any) -> Non
             expect(page.locator(f"#span-{span_id(11)}")).to_be_visible()
             # The raising span holds the stack: library frames folded, the team's marked.
             holder = page.locator(f"#span-{span_id(43)}")
-            expect(holder.locator(".tk-lib").first).to_have_text("6 library frames")
+            expect(holder.locator(".tk-lib > summary").first).to_have_text("6 library frames")
+            expect(holder.locator(".tk-frame-lib").first).to_be_hidden()
             expect(holder.locator(".tk-frame-team")).to_have_count(2)
             holder.locator(".tk-lib summary").first.click()
             expect(holder.locator(".tk-frame-lib").first).to_be_visible()
