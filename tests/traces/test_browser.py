@@ -132,7 +132,8 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
 
             # Search within the trace: only matches and their ancestors stay.
             page.fill("#tk-span-search", "deliver")
-            expect(page.locator("#tk-search-count")).to_have_text("2 / 9")  # the span, and the task carrying its error
+            # The span, and the task that carries its error ("Carries the error of …").
+            expect(page.locator("#tk-search-count")).to_have_text("2 / 9")
             visible = page.locator(".tk-span:visible")
             assert [visible.nth(i).get_attribute("id") for i in range(visible.count())] == [
                 f"span-{span_id(n)}" for n in (1, 2, 3, 4, 5)]
