@@ -67,6 +67,8 @@ def shown_path(path: str, base: str) -> str:
     packages = list(_PACKAGES.finditer(path))
     if packages:
         return path[packages[-1].end():]
+    if path.startswith(_TRACEKIT):  # an editable install: the package's own name
+        return "django_tracekit/" + path[len(_TRACEKIT):]
     if base and path.startswith(base):
         return path[len(base):]
     stdlib = list(_STDLIB.finditer(path))

@@ -82,11 +82,18 @@ def test_a_failed_request_opens_with_its_stack(store_processor: TraceStoreProces
     holders = [sid for sid, row in rows.items() if "<details open>" in row]
     assert len(holders) == 1
     (holder,) = holders
-    assert re.search(r'<pre class="tk-stack">Traceback \(most recent call last\):\n[^<]*'
-                     r'in fail\n[^<]*RuntimeError: kaboom</pre>', rows[holder])
+    assert re.search(r'<template class="tk-raw-stack">Traceback \(most recent call last\):'
+                     r'\n[^<]*in fail\n[^<]*RuntimeError: kaboom</template>', rows[holder])
+    # The view's frame is the team's (under BASE_DIR, tests/): marked, path relative to it.
+    assert re.search(r'<span class="tk-frame tk-frame-team"[^>]*>  File &quot;'
+                     r'stats/urls.py&quot;, line \d+, in fail</span>', rows[holder])
+    assert "library frames</summary>" in rows[holder]  # Django's own, folded
     others = [row for sid, row in rows.items() if sid != holder and "tk-span-error" in row]
     assert others  # the request and the view both failed
     for row in others:
         assert f'href="#span-{holder}" class="tk-mono tk-jump"' in row
-        assert '<pre class="tk-stack">' not in row
+        assert 'class="tk-stack"' not in row
+    # One incident, however many spans it passed through.
+    assert re.search(r'id="tk-error-count">1<', text)
+    assert re.search(r'id="tk-outcome">failed<', text)
     assert "http.route" in text  # the request's attributes table

@@ -59,6 +59,7 @@ def test_paths_and_what_counts_as_library() -> None:
     assert stacks.is_library("<frozen importlib._bootstrap>")
     tracekit = os.path.join(os.path.dirname(django_tracekit.__file__), "middleware.py")
     assert stacks.is_library(tracekit)  # tracekit's own frames are not the team's
+    assert stacks.shown_path(tracekit, "/elsewhere/") == "django_tracekit/middleware.py"
     assert not stacks.is_library("/srv/shop/orders/services.py")
     assert not stacks.is_library("shop/orders/services.py")
 
