@@ -99,6 +99,7 @@ def bench(label: str) -> None:
             "/admin/django_tracekit/feature/?range=24h",
         "list, all kept": traces,
         "list, status=error": f"{traces}?status=error",
+        "list, status=handled": f"{traces}?status=handled",
         "list, feature= (a span name in ~4 % of traces)": f"{traces}?feature={FEATURES[3]}",
         "list, feature= (no trace)": f"{traces}?feature=shop/nothing",
         "list, min duration 500 ms": f"{traces}?min_ms=500",
