@@ -171,6 +171,7 @@ def trace_detail(model_admin: ModelAdmin[Trace], request: HttpRequest,
         "reasons": [r for r in trace.reasons.split(",") if r],
         "external_url": external_url(trace.trace_id),
         "span_count": number_format(len(spans), force_grouping=True),
+        "sql_count": number_format(built.sql_count, force_grouping=True),
         "dropped": number_format(trace.dropped_spans, force_grouping=True)
         if trace.dropped_spans > 0 else "",
     })
