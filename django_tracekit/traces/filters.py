@@ -115,15 +115,21 @@ def service_q(service: str) -> Q:
             | Q(services__endswith=f",{service}") | Q(services__contains=f",{service},"))
 
 
+def entry_failed() -> Exists:
+    """A trace (the outer query's row) whose entry point failed: an error span that is a
+    root, a request or a task run, not an attempt Celery retried (traces/outcome.py)."""
+    return Exists(TraceSpan.objects.filter(
+        Q(parent_span_id="") | Q(kind__in=outcome.ENTRY_KINDS), trace_id=OuterRef("pk"),
+        is_error=True).exclude(attributes__contains=outcome.RETRY_STATE_JSON))
+
+
 def traces(filters: TraceFilters) -> QuerySet[Trace]:
     """The matching traces, newest first."""
     found = Trace.objects.all()
     if filters.trace_id:
         found = found.filter(trace_id=filters.trace_id)
     if filters.status in ("error", "handled"):
-        failed = Exists(TraceSpan.objects.filter(
-            Q(parent_span_id="") | Q(kind__in=outcome.ENTRY_KINDS), trace_id=OuterRef("pk"),
-            is_error=True).exclude(attributes__contains=outcome.RETRY_STATE_JSON))
+        failed = entry_failed()
         found = found.filter(failed if filters.status == "error" else ~failed,
                              error_count__gt=0)
     elif filters.status == "ok":

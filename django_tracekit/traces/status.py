@@ -9,6 +9,7 @@ from django.db.models import Count, Min
 
 from django_tracekit.conf import TracesSettings
 from django_tracekit.traces import keep, store
+from django_tracekit.traces.filters import entry_failed
 from django_tracekit.traces.models import Trace, TraceSpan
 from django_tracekit.traces.processor import BUFFER_S
 
@@ -34,8 +35,11 @@ def _stored() -> str:
         if not summary["n"]:
             return "stored: no traces yet"
         age_h = (time.time() * 1e6 - summary["oldest"]) / 3.6e9
-        errors = Trace.objects.filter(error_count__gt=0).count()
-        return (f"stored: {summary['n']:,} traces ({errors:,} with errors), "
+        errors = Trace.objects.filter(error_count__gt=0)
+        failed = errors.filter(entry_failed()).count()
+        handled = errors.count() - failed
+        return (f"stored: {summary['n']:,} traces ({failed:,} failed, {handled:,} with a "
+                f"handled error only), "
                 f"{TraceSpan.objects.count():,} spans, the oldest {age_h:.1f} h old")
     except Exception as exc:  # tables missing, database down: say so, never a traceback
         return f"stored: unknown ({type(exc).__name__}: {str(exc).strip()[:200]})"

@@ -192,7 +192,7 @@ def test_tracekit_status_shows_the_rules_caps_and_what_is_stored() -> None:
     text = out.getvalue()
     assert "trace store:   keeps every error trace" in text
     assert "at most 20,000 traces, 72 h" in text
-    assert "stored: 1 traces (1 with errors), 2 spans" in text
+    assert "stored: 1 traces (1 failed, 0 with a handled error only), 2 spans" in text
 
 
 def test_a_flood_of_errors_stays_within_max_traces() -> None:
