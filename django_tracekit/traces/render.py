@@ -151,8 +151,6 @@ def _track(row: Row) -> str:
     out.extend(f'<rect class="tk-bar {svc}" x="{x}" width="{w}" y="3.5" height="7"></rect>'
                for x, w in bars)
     x, anchor = row.label_at
-    if anchor == "end" and row.wait_us:  # before the shaded wait, not over it
-        x = f"{row.wait_x:.3f}%"
     if anchor == "inside":
         out.append(f'<text class="tk-dur tk-dur-inside" x="{x}" dx="-5" y="11" '
                    f'text-anchor="end">{_e(row.duration_text)}</text>')

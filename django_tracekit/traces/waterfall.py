@@ -134,10 +134,11 @@ class Row:
         """Where the duration sits beside the bar: (x, text-anchor). After the bar when
         there is room, before it otherwise, inside a bar that fills the track."""
         end = self.offset + self.width
+        before = self.wait_x if self.wait_us else self.offset  # not over a queue wait
         if end <= 82:
             return f"{end:.3f}%", "start"
-        if self.offset >= 18:
-            return f"{self.offset:.3f}%", "end"
+        if before >= 18:
+            return f"{before:.3f}%", "end"
         return f"{end:.3f}%", "inside"
 
     @property

@@ -220,6 +220,9 @@ def test_retries_queue_wait_and_outcome_of_a_celery_task() -> None:
     assert second.attempt == 1 and not second.retry_reason
     assert first.wait_us == 60_000 and second.wait_us == 1_007_000  # publish end .. run
     assert first.wait_x == round(64 / 1460 * 100, 3)
+    # The second run lasts to the end: its duration sits before its wait (at 10.5 %: no
+    # room there), so inside its bar.
+    assert second.label_at == ("100.000%", "inside")
 
 
 
