@@ -205,6 +205,15 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
             browser.close()
 
 
+STRICT_CSP = "default-src 'self'; img-src 'self' data:"
+
+
+def _with_strict_csp(route: Any) -> None:
+    response = route.fetch()
+    route.fulfill(response=response,
+                  headers={**response.headers, "content-security-policy": STRICT_CSP})
+
+
 def _no_horizontal_overflow(page: Any) -> None:
     sizes = page.evaluate("() => [document.documentElement.scrollWidth,"
                           " document.documentElement.clientWidth]")
@@ -224,13 +233,19 @@ def test_n_plus_one_errors_and_a_retried_task_at_every_width(server: Any) -> Non
     SHOTS.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     detail = f"{server.url}/admin/django_tracekit/trace/{UPLOAD_TRACE}/"
+    violations: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         try:
             context = browser.new_context(viewport={"width": 1440, "height": 1000})
             context.grant_permissions(["clipboard-read", "clipboard-write"],
                                       origin=server.url)
+            # Every page under a strict Content-Security-Policy (django-csp's default: no
+            # inline script or style); nothing of the page may be refused.
+            context.route("**/*", _with_strict_csp)
             page = context.new_page()
+            page.on("console", lambda m: violations.append(m.text)
+                    if "Content Security Policy" in m.text else None)
             _login(page, server.url, "root")
             page.goto(f"{server.url}/admin/django_tracekit/trace/")
             statuses = page.locator("#tk-traces tbody tr .tk-outcome .tk-status")
@@ -239,7 +254,9 @@ def test_n_plus_one_errors_and_a_retried_task_at_every_width(server: Any) -> Non
                 "N+1 ×12")  # noqa: RUF001
             page.screenshot(path=str(SHOTS / "trace_list_1440.png"), full_page=True)
 
-            page.goto(detail)
+            response = page.goto(detail)
+            assert response is not None
+            assert response.headers.get("content-security-policy") == STRICT_CSP
             page.wait_for_selector("#tk-trace-tools:not([hidden])")
             expect(page.locator("#tk-outcome")).to_have_text("failed after 1 retry")
             expect(page.locator("#tk-error-count")).to_have_text("1")
@@ -290,6 +307,7 @@ def test_n_plus_one_errors_and_a_retried_task_at_every_width(server: Any) -> Non
             assert bar != "rgb(59, 130, 196)", bar  # lifted from the mid blue on dark
             page.goto(f"{server.url}/admin/django_tracekit/trace/")
             page.screenshot(path=str(SHOTS / "trace_list_dark.png"), full_page=True)
+            assert violations == []
 
             phone = browser.new_context(viewport={"width": 390, "height": 844},
                                         device_scale_factor=2).new_page()
