@@ -28,6 +28,7 @@ from django_tracekit.conf import get_config
 from django_tracekit.reports import charts, params, queries
 from django_tracekit.reports.export import csv_response
 from django_tracekit.reports.readonly import ReadOnlyAdmin
+from django_tracekit.reports.tasks import task_outcomes
 from django_tracekit.reports.window import RANGES, Window, window_from
 from django_tracekit.stats.models import DAY, HOUR, MINUTE, Feature
 from django_tracekit.traces.views import kept_trace_urls
@@ -180,7 +181,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             row["p50_text"], row["p95_text"], row["p99_text"] = (
                 format_duration(row[p]) for p in ("p50", "p95", "p99"))
             row["error_rate_text"] = format_rate(row["error_rate"])
-            for key in ("calls", "errors", "users", "n_plus_one"):
+            for key in ("calls", "errors", "users", "n_plus_one", "retries"):
                 row[f"{key}_text"] = number_format(row[key] or 0, force_grouping=True)
             trend_title = _("Calls over time: %(feature)s") % {"feature": row["name"]}
             row["trend"] = charts.sparkline(series.get(row["id"], []), trend_title)
@@ -194,6 +195,9 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
                    ("calls", _("Calls")), ("users", _("Users")), ("errors", _("Errors")),
                    ("error_rate", _("Error rate")), ("p50", _("p50")), ("p95", _("p95")),
                    ("p99", _("p99")), ("n_plus_one", _("N+1"))]
+        show_retries = kind == "task"  # the task tab: retried attempts beside the tasks
+        if show_retries:
+            columns.append(("retries", _("Retries")))
         headers = []
         for key, label in columns:
             active = sort.lstrip("-") == key
@@ -208,6 +212,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         context = self._context(request, window, query, _("Feature usage"))
         context.update({
             "rows": page_rows, "page": page, "paginator": paginator, "headers": headers,
+            "show_retries": show_retries,
             "total_features": number_format(len(rows), force_grouping=True),
             "total_calls": number_format(total_calls, force_grouping=True),
             "total_errors": number_format(total_errors, force_grouping=True),
@@ -319,6 +324,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
                 row["max_us"] if row["calls"] else None),
             "users_text": number_format(row["users"] or 0, force_grouping=True),
             "n_plus_one_text": number_format(row["n_plus_one"], force_grouping=True),
+            **task_outcomes(row),
             "users_chart": charts.line_chart(
                 labels, [(_("users"), "tk-users", [float(n) for _, n in users])],
                 _("Distinct users over time"), charts.fmt_count),
