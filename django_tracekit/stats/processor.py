@@ -48,20 +48,19 @@ from opentelemetry.trace import StatusCode
 from django_tracekit import testrun
 from django_tracekit.db import N_PLUS_ONE_EVENT
 from django_tracekit.errors import ERROR_SPAN_ID
-from django_tracekit.features import feature_kind, feature_name
+from django_tracekit.features import COMMAND, feature_kind, feature_name
 from django_tracekit.stats.histogram import bucket_index
-from django_tracekit.features import COMMAND
 from django_tracekit.stats.records import (
     FUNCTION,
     MINUTE_NS,
     OTHER_FEATURE,
+    REQUEST,
+    TASK,
     Entry,
     ErrorSample,
     FeatureKey,
     Key,
     NotReady,
-    REQUEST,
-    TASK,
     WriteIncomplete,
     Writer,
 )
@@ -187,7 +186,8 @@ class StatsProcessor(SpanProcessor):
             if duration < 0:
                 duration = 0
             is_error = span.status.status_code is _ERROR
-            n_plus_one += below
+            if kind_name in ENTRY_KINDS:  # a function keeps the N+1 it ran itself
+                n_plus_one += below
             attributes = span.attributes
             # A task counts tasks: an attempt Celery retries is a retry, not a call (nor an
             # error); the final attempt (success, failure, retries exhausted) is the call.
