@@ -25,7 +25,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from django_tracekit.conf import get_config
-from django_tracekit.reports import charts, params, queries
+from django_tracekit.reports import charts, params, queries, unused
 from django_tracekit.reports.export import csv_response
 from django_tracekit.reports.readonly import ReadOnlyAdmin
 from django_tracekit.reports.tasks import task_outcomes
@@ -34,7 +34,6 @@ from django_tracekit.stats.models import DAY, HOUR, MINUTE, Feature
 from django_tracekit.traces.views import kept_trace_urls
 
 PER_PAGE = 50
-MAX_UNUSED = 5_000  # functions listed on the unused-code page
 
 _MAX_PK = 2**63 - 1  # BigAutoField
 
@@ -231,38 +230,9 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/django_tracekit/usage.html", context)
 
     def unused_view(self, request: HttpRequest) -> HttpResponse:
-        """Auto-traced functions with no call in the range, grouped by module."""
+        """Auto-traced functions with no call in the range (``reports/unused.py``)."""
         self._check(request)
-        query = self._params(request)
-        if isinstance(query, HttpResponse):
-            return query
-        window = window_from(query.values)
-        functions = queries.unused_functions(window, query.q, query.service)
-        modules: dict[str, list[dict[str, Any]]] = {}
-        stamps: dict[int, str] = {}  # functions are recorded in batches: few distinct times
-
-        def stamp(seconds: int) -> str:
-            text = stamps.get(seconds)
-            if text is None:
-                text = stamps[seconds] = date_format(_local(seconds), "DATETIME_FORMAT")
-            return text
-
-        for function in functions[:MAX_UNUSED]:
-            modules.setdefault(function["module"], []).append({
-                "name": function["name"], "service": ", ".join(function["services"]),
-                "first_seen": stamp(function["first_seen"]),
-                "last_seen": stamp(function["last_seen"])})
-        context = self._context(request, window, query, _("Unused code"))
-        context.update({
-            "modules": sorted(modules.items()), "total": len(functions),
-            "shown": min(len(functions), MAX_UNUSED), "q": query.q,
-            "service": query.service, "services": queries.services(),
-            "usage_query": _query_string({k: v for k, v in query.values.items()
-                                          if k in ("range", "from", "to", "service")},
-                                         kind="function"),
-        })
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/django_tracekit/unused.html", context)
+        return unused.unused_view(self, request, self._context)
 
     def _versions(self, window: Window, feature_id: int) -> list[dict[str, Any]]:
         """The versions table, latest first, with the latest's change against the previous."""

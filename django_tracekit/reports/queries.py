@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
 from django.db import connections, router, transaction
-from django.db.models import Max, Min, Model, QuerySet, Sum
+from django.db.models import Max, Min, Model, Q, QuerySet, Sum
 
 from django_tracekit.features import COMMAND, FUNCTION, REQUEST, TASK
 from django_tracekit.reports.window import Window, cover, window_from
@@ -423,7 +423,7 @@ def unused_functions(window: Window, q: str = "", service: str = "",
     they are not dead code because the worker never runs them."""
     functions = InstrumentedFunction.objects.filter(last_seen__gte=window.start)
     if q:
-        functions = functions.filter(name__icontains=q)
+        functions = functions.filter(Q(name__icontains=q) | Q(module__icontains=q))
     if service:
         functions = functions.filter(service=service)
     used = used_names(window)
