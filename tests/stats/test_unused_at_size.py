@@ -1,7 +1,8 @@
 """The unused-code page at a real project's size: 700 functions in 75 modules open as 75
 collapsed groups with their counts, under 100 KB; a group's rows come with its module's page
-(``?module=``) when it is opened; the search narrows it. Then in a real browser (Chromium): usable at once at
-1440 px, 390 px and in dark mode (screenshots in artifacts/screenshots/)."""
+(``?module=``) when it is opened; the search narrows it. Then in a real browser
+(Chromium): usable at once at 1440 px, 390 px and in dark mode (screenshots in
+artifacts/screenshots/)."""
 
 from __future__ import annotations
 
