@@ -70,6 +70,7 @@ def unused_view(model_admin: Any, request: HttpRequest,
     by_module: dict[str, list[dict[str, Any]]] = {}
     for function in functions:
         by_module.setdefault(function["module"], []).append(function)
+    paginator: Paginator[Any]
     if module:  # one module: its functions, a page of them at a time
         paginator = Paginator(by_module.get(module, []), PER_PAGE)
         page = paginator.get_page(query.page)
@@ -77,7 +78,7 @@ def unused_view(model_admin: Any, request: HttpRequest,
     else:  # the modules, a page of them; rows inline only while the page stays small
         paginator = Paginator(sorted(by_module), MODULES_PER_PAGE)
         page = paginator.get_page(query.page)
-        chosen = [(m, by_module[m]) for m in page.object_list]
+        chosen = [(str(m), by_module[str(m)]) for m in page.object_list]
     inline = bool(module) or sum(len(f) for _, f in chosen) <= INLINE_FUNCTIONS
     groups: list[dict[str, Any]] = []
     for name, listed in chosen:
