@@ -25,7 +25,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from django_tracekit.conf import get_config
-from django_tracekit.reports import charts, params, queries, unused
+from django_tracekit.reports import charts, params, queries, statements, unused
 from django_tracekit.reports.export import csv_response
 from django_tracekit.reports.readonly import ReadOnlyAdmin
 from django_tracekit.reports.tasks import task_outcomes
@@ -294,7 +294,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
                 row["max_us"] if row["calls"] else None),
             "users_text": number_format(row["users"] or 0, force_grouping=True),
             "n_plus_one_text": number_format(row["n_plus_one"], force_grouping=True),
-            **task_outcomes(row),
+            **task_outcomes(row), "statements": statements.section(request, feature),
             "users_chart": charts.line_chart(
                 labels, [(_("users"), "tk-users", [float(n) for _, n in users])],
                 _("Distinct users over time"), charts.fmt_count),
