@@ -94,13 +94,15 @@ def _below(span_id: str, parents: dict[str, str], roots: set[str]) -> bool:
 
 
 def section(request: HttpRequest, feature: Feature) -> dict[str, Any] | None:
-    """The feature page's "Statements" context; None without ``view_trace`` or when the
-    trace store is empty (nothing kept to say it from)."""
+    """The feature page's "Statements" context; None without ``view_trace`` or when no
+    trace of the feature was kept (nothing to say it from)."""
     if not request.user.has_perm("django_tracekit.view_trace"):
         return None
     if not Trace.objects.exists():
         return None
     result = ranked(feature)
+    if not result["traces"]:  # none of this feature's traces was kept: nothing to say
+        return None
     for row in result["rows"]:
         row["count_text"] = number_format(row["count"], force_grouping=True)
         row["total_text"] = _format_us(row["total_us"])

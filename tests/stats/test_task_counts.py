@@ -189,6 +189,7 @@ def test_retries_on_the_task_tab_the_csv_and_the_feature_page(tmp_path: Path) ->
             "django.setup()\n", 1)[1]
     out = json.loads(finish(start_django(code, settings, setup=False)).strip().splitlines()[-1])
     assert 'data-retries="14"' in out["tasks"]  # the Retries column of the task tab
+    assert 'data-flaky="12"' in out["tasks"] and "12 of 300 tasks needed a retry" in out["tasks"]
     assert ">Retries<" in out["tasks"]
     assert "data-retries" not in out["entry"]  # entry points: requests have no retries
     table = list(csv.DictReader(io.StringIO(out["csv"])))
