@@ -30,6 +30,7 @@ from django_tracekit.reports.window import window_from
 PER_PAGE = 200  # functions per page of one module: ~70 KB of rows at most
 MODULES_PER_PAGE = 100  # collapsed groups per page (~300 bytes each)
 INLINE_FUNCTIONS = 200  # beyond, a group's rows are loaded when it is opened
+OPEN_FUNCTIONS = 40  # up to this many on a page, every group starts open
 KEPT = ("range", "from", "to", "service", "q")
 
 
@@ -79,7 +80,8 @@ def unused_view(model_admin: Any, request: HttpRequest,
         paginator = Paginator(sorted(by_module), MODULES_PER_PAGE)
         page = paginator.get_page(query.page)
         chosen = [(str(m), by_module[str(m)]) for m in page.object_list]
-    inline = bool(module) or sum(len(f) for _, f in chosen) <= INLINE_FUNCTIONS
+    listed_count = sum(len(f) for _, f in chosen)
+    inline = bool(module) or listed_count <= INLINE_FUNCTIONS
     groups: list[dict[str, Any]] = []
     for name, listed in chosen:
         prefix = name.replace(".", "/") + "/"
@@ -101,8 +103,10 @@ def unused_view(model_admin: Any, request: HttpRequest,
         "module": module, "page": page, "paginator": paginator,
         "page_query": _query({**kept, **({"module": module} if module else {})}),
         "all_modules_url": _query(kept),
-        # One module alone is opened; several start collapsed (their counts are the overview).
-        "open": bool(module) or len(groups) == 1, "inline": inline,
+        # One module alone, or a handful of functions, is opened; more start collapsed
+        # (their counts are the overview).
+        "open": bool(module) or len(groups) == 1 or (inline and listed_count <= OPEN_FUNCTIONS),
+        "inline": inline,
         "q": query.q, "service": query.service, "services": queries.services(),
         "usage_query": _query({k: v for k, v in query.values.items()
                                if k in ("range", "from", "to", "service")}, kind="function"),
