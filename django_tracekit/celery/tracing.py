@@ -39,7 +39,7 @@ from contextvars import Token
 from typing import Any
 
 from celery import signals
-from celery.exceptions import TimeLimitExceeded, WorkerLostError
+from celery.exceptions import Retry, TimeLimitExceeded, WorkerLostError
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -48,6 +48,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from django_tracekit import bootstrap, errors, naming
 from django_tracekit.conf import get_config
+from django_tracekit.redaction import redact_text
 from django_tracekit.tracer import get_tracer
 
 logger = logging.getLogger("django_tracekit")
@@ -65,6 +66,7 @@ CELERY_RETRIES = "celery.retries"
 CELERY_HOSTNAME = "celery.hostname"
 CELERY_ETA = "celery.eta"
 CELERY_RETRY_REASON = "celery.retry.reason"
+CELERY_RETRY_EXCEPTION_TYPE = "celery.retry.exception.type"  # the exception that caused it
 CELERY_REVOKED_REASON = "celery.revoked.reason"
 CELERY_TERMINATED_SIGNAL = "celery.terminated.signal"
 CELERY_EXCEPTION_TYPE = "celery.exception.type"  # an exception listed in task.throws
@@ -365,9 +367,25 @@ def _sigterm_covered(message: str) -> bool:
 
 
 def _retry(sender: Any = None, request: Any = None, reason: Any = None, **extra: Any) -> None:
-    running = _current(getattr(request, "id", None))
-    if running is not None and running.span.is_recording():
-        running.span.set_attribute(CELERY_RETRY_REASON, str(reason))
+    """The attempt will run again: ``celery.retry.reason`` is the exception text that caused
+    it (redacted like any message), else Celery's own ("Retry in 5s"); the exception's type
+    too when there was one (the stats count that attempt as failed)."""
+    try:
+        running = _current(getattr(request, "id", None))
+        if running is None or not running.span.is_recording():
+            return
+        cause = getattr(reason, "exc", None)  # Retry(exc=...): autoretry_for, self.retry(exc=)
+        if not isinstance(cause, BaseException) and isinstance(reason, BaseException) \
+                and not isinstance(reason, Retry):
+            cause = reason
+        text = f"{type(cause).__name__}: {cause}" if isinstance(cause, BaseException) \
+            else str(reason)
+        running.span.set_attribute(CELERY_RETRY_REASON, redact_text(text[:2048])[:1024])
+        if isinstance(cause, BaseException):
+            running.span.set_attribute(CELERY_RETRY_EXCEPTION_TYPE,
+                                       errors.qualified_type_name(type(cause)))
+    except Exception:
+        logger.warning("tracekit: could not trace a Celery retry", exc_info=True)
 
 
 def _revoked(sender: Any = None, request: Any = None, terminated: bool = False,

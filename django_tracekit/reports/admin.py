@@ -25,15 +25,15 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from django_tracekit.conf import get_config
-from django_tracekit.reports import charts, params, queries
+from django_tracekit.reports import charts, params, queries, statements, unused
 from django_tracekit.reports.export import csv_response
 from django_tracekit.reports.readonly import ReadOnlyAdmin
+from django_tracekit.reports.tasks import task_outcomes
 from django_tracekit.reports.window import RANGES, Window, window_from
 from django_tracekit.stats.models import DAY, HOUR, MINUTE, Feature
 from django_tracekit.traces.views import kept_trace_urls
 
 PER_PAGE = 50
-MAX_UNUSED = 5_000  # functions listed on the unused-code page
 
 _MAX_PK = 2**63 - 1  # BigAutoField
 
@@ -180,7 +180,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             row["p50_text"], row["p95_text"], row["p99_text"] = (
                 format_duration(row[p]) for p in ("p50", "p95", "p99"))
             row["error_rate_text"] = format_rate(row["error_rate"])
-            for key in ("calls", "errors", "users", "n_plus_one"):
+            for key in ("calls", "errors", "users", "n_plus_one", "retries"):
                 row[f"{key}_text"] = number_format(row[key] or 0, force_grouping=True)
             trend_title = _("Calls over time: %(feature)s") % {"feature": row["name"]}
             row["trend"] = charts.sparkline(series.get(row["id"], []), trend_title)
@@ -194,6 +194,9 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
                    ("calls", _("Calls")), ("users", _("Users")), ("errors", _("Errors")),
                    ("error_rate", _("Error rate")), ("p50", _("p50")), ("p95", _("p95")),
                    ("p99", _("p99")), ("n_plus_one", _("N+1"))]
+        show_retries = kind == "task"  # the task tab: retried attempts beside the tasks
+        if show_retries:
+            columns.append(("retries", _("Retries")))
         headers = []
         for key, label in columns:
             active = sort.lstrip("-") == key
@@ -208,6 +211,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         context = self._context(request, window, query, _("Feature usage"))
         context.update({
             "rows": page_rows, "page": page, "paginator": paginator, "headers": headers,
+            "show_retries": show_retries,
             "total_features": number_format(len(rows), force_grouping=True),
             "total_calls": number_format(total_calls, force_grouping=True),
             "total_errors": number_format(total_errors, force_grouping=True),
@@ -226,38 +230,9 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/django_tracekit/usage.html", context)
 
     def unused_view(self, request: HttpRequest) -> HttpResponse:
-        """Auto-traced functions with no call in the range, grouped by module."""
+        """Auto-traced functions with no call in the range (``reports/unused.py``)."""
         self._check(request)
-        query = self._params(request)
-        if isinstance(query, HttpResponse):
-            return query
-        window = window_from(query.values)
-        functions = queries.unused_functions(window, query.q, query.service)
-        modules: dict[str, list[dict[str, Any]]] = {}
-        stamps: dict[int, str] = {}  # functions are recorded in batches: few distinct times
-
-        def stamp(seconds: int) -> str:
-            text = stamps.get(seconds)
-            if text is None:
-                text = stamps[seconds] = date_format(_local(seconds), "DATETIME_FORMAT")
-            return text
-
-        for function in functions[:MAX_UNUSED]:
-            modules.setdefault(function["module"], []).append({
-                "name": function["name"], "service": ", ".join(function["services"]),
-                "first_seen": stamp(function["first_seen"]),
-                "last_seen": stamp(function["last_seen"])})
-        context = self._context(request, window, query, _("Unused code"))
-        context.update({
-            "modules": sorted(modules.items()), "total": len(functions),
-            "shown": min(len(functions), MAX_UNUSED), "q": query.q,
-            "service": query.service, "services": queries.services(),
-            "usage_query": _query_string({k: v for k, v in query.values.items()
-                                          if k in ("range", "from", "to", "service")},
-                                         kind="function"),
-        })
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/django_tracekit/unused.html", context)
+        return unused.unused_view(self, request, self._context)
 
     def _versions(self, window: Window, feature_id: int) -> list[dict[str, Any]]:
         """The versions table, latest first, with the latest's change against the previous."""
@@ -319,6 +294,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
                 row["max_us"] if row["calls"] else None),
             "users_text": number_format(row["users"] or 0, force_grouping=True),
             "n_plus_one_text": number_format(row["n_plus_one"], force_grouping=True),
+            **task_outcomes(row), "statements": statements.section(request, feature),
             "users_chart": charts.line_chart(
                 labels, [(_("users"), "tk-users", [float(n) for _, n in users])],
                 _("Distinct users over time"), charts.fmt_count),

@@ -12,7 +12,8 @@ from django_tracekit.reports import queries
 from django_tracekit.reports.window import Window
 
 COLUMNS = ("feature", "kind", "service", "calls", "errors", "users", "p50_ms", "p95_ms",
-           "p99_ms", "error_rate", "avg_ms", "max_ms", "n_plus_one")
+           "p99_ms", "error_rate", "avg_ms", "max_ms", "n_plus_one", "retries",
+           "failed_attempts", "retried_tasks")
 # A leading = + - @ (or a tab / carriage return before one) makes a spreadsheet evaluate
 # the cell (CSV injection): quote it.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -40,5 +41,6 @@ def csv_response(window: Window, rows: list[dict[str, Any]]) -> HttpResponse:
             row["users"] or 0,
             _ms(row["p50"]), _ms(row["p95"]), _ms(row["p99"]), f"{row['error_rate']:.4f}",
             _ms(row["avg_us"]), _ms(row["max_us"] if row["calls"] else None),
-            row["n_plus_one"]])
+            row["n_plus_one"], row["retries"], row["failed_attempts"],
+            row["retried_tasks"]])
     return response

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
 from django.db import connections, router, transaction
-from django.db.models import Max, Min, Model, QuerySet, Sum
+from django.db.models import Max, Min, Model, Q, QuerySet, Sum
 
 from django_tracekit.features import COMMAND, FUNCTION, REQUEST, TASK
 from django_tracekit.reports.window import Window, cover, window_from
@@ -41,7 +41,7 @@ from django_tracekit.stats.models import (
 )
 
 SORTS = ("feature", "kind", "service", "calls", "errors", "error_rate", "users", "n_plus_one",
-         "p50", "p95", "p99")
+         "retries", "p50", "p95", "p99")
 DEFAULT_SORT = "-calls"
 ENTRY_KINDS = (REQUEST, TASK, COMMAND)
 #: ``kind`` values of the page: "" (entry points, the default), a kind, or "all".
@@ -114,19 +114,22 @@ def percentiles_by_feature(window: Window, feature_ids: Iterable[int] | None,
 
 
 def _window_totals(window: Window, features: QuerySet[Feature] | None,
-                   ) -> dict[int, tuple[int, int, int, int, int]]:
-    """{feature id: (calls, errors, duration sum, max, N+1)} over the window."""
-    totals: dict[int, tuple[int, int, int, int, int]] = {}
+                   ) -> dict[int, tuple[int, ...]]:
+    """{feature id: (calls, errors, duration sum, max, N+1, retries, failed attempts, retried
+    tasks)} over the window."""
+    totals: dict[int, tuple[int, ...]] = {}
     for usage in _spans(UsageBucket, window):
         if features is not None:
             usage = usage.filter(feature__in=features)
-        for fid, c, e, s, m, n in usage.values("feature_id").annotate(
+        for fid, c, e, s, m, n, r, f, t in usage.values("feature_id").annotate(
                 c=Sum("calls"), e=Sum("errors"), s=Sum("duration_sum_us"),
-                m=Max("duration_max_us"), n=Sum("n_plus_one")).values_list(
-                "feature_id", "c", "e", "s", "m", "n"):
+                m=Max("duration_max_us"), n=Sum("n_plus_one"), r=Sum("retries"),
+                f=Sum("failed_attempts"), t=Sum("retried_tasks")).values_list(
+                "feature_id", "c", "e", "s", "m", "n", "r", "f", "t"):
             before = totals.get(fid)
-            totals[fid] = (c, e, s, m, n) if before is None else (
-                before[0] + c, before[1] + e, before[2] + s, max(before[3], m), before[4] + n)
+            totals[fid] = (c, e, s, m, n, r, f, t) if before is None else (
+                before[0] + c, before[1] + e, before[2] + s, max(before[3], m), before[4] + n,
+                before[5] + r, before[6] + f, before[7] + t)
     return totals
 
 
@@ -145,7 +148,8 @@ def feature_table(window: Window, q: str = "", kind: str = "", service: str = ""
     kinds = kinds_of(kind) if feature_id is None else None
     rows: list[dict[str, Any]] = []
     for pk, name, kind_, service_ in candidates.values_list("id", "name", "kind", "service"):
-        calls, errors, dsum, dmax, n_plus_one = totals.get(pk, (0, 0, 0, 0, 0))
+        calls, errors, dsum, dmax, n_plus_one, retries, failed, retried = totals.get(
+            pk, (0, 0, 0, 0, 0, 0, 0, 0))
         if kind_totals is not None:
             counts = kind_totals.setdefault(kind_, [0, 0, 0])
             counts[0] += int(calls)
@@ -158,6 +162,8 @@ def feature_table(window: Window, q: str = "", kind: str = "", service: str = ""
             "errors": int(errors), "error_rate": (errors / calls) if calls else 0.0,
             "avg_us": (dsum / calls) if calls else None, "max_us": int(dmax or 0),
             "n_plus_one": int(n_plus_one or 0),
+            "retries": int(retries or 0), "failed_attempts": int(failed or 0),
+            "retried_tasks": int(retried or 0),
             "p50": None, "p95": None, "p99": None, "users": None,
         })
     field_name = sort.lstrip("-")
@@ -391,6 +397,23 @@ def versions_table(window: Window, feature_id: int) -> list[dict[str, Any]]:
     return result
 
 
+def used_names(window: Window) -> set[str]:
+    """Names of the features that ran in the window, whatever their kind and service: a
+    function runs as a view's span (``function``), a task, a command, a ``django.tasks``
+    task or a plain function; each is named by the same code location. A task that only
+    retried in the window ran too."""
+    ran = {fid for fid, totals in _window_totals(window, None).items()
+           if totals[0] or totals[5]}
+    if not ran:
+        return set()
+    names: set[str] = set()
+    ids = sorted(ran)
+    for start in range(0, len(ids), 500):
+        names.update(Feature.objects.filter(pk__in=ids[start:start + 500]).values_list(
+            "name", flat=True))
+    return names
+
+
 def unused_functions(window: Window, q: str = "", service: str = "",
                      ) -> list[dict[str, Any]]:
     """Auto-traced functions instrumented in the window (or since) that no service called
@@ -400,12 +423,10 @@ def unused_functions(window: Window, q: str = "", service: str = "",
     they are not dead code because the worker never runs them."""
     functions = InstrumentedFunction.objects.filter(last_seen__gte=window.start)
     if q:
-        functions = functions.filter(name__icontains=q)
+        functions = functions.filter(Q(name__icontains=q) | Q(module__icontains=q))
     if service:
         functions = functions.filter(service=service)
-    called = Feature.objects.filter(kind=FUNCTION)
-    used_ids = {fid for fid, (calls, *_rest) in _window_totals(window, called).items() if calls}
-    used = {n for pk, n in called.values_list("id", "name") if pk in used_ids}
+    used = used_names(window)
     unused: dict[str, dict[str, Any]] = {}
     for name, module, service_, first, last in functions.order_by(
             "module", "name", "service").values_list("name", "module", "service",

@@ -58,6 +58,12 @@ class UsageBucket(models.Model):
     duration_max_us = models.BigIntegerField(default=0)
     # Spans of this feature that ran one statement N_PLUS_ONE times or more.
     n_plus_one = models.BigIntegerField(default=0)
+    # Tasks: ``calls``/``errors`` count tasks (their final attempt); attempts that Celery
+    # retried are ``retries``; ``failed_attempts`` are attempts that raised (retried or final);
+    # ``retried_tasks`` are tasks that needed at least one retry (flaky when they then pass).
+    retries = models.BigIntegerField(default=0)
+    failed_attempts = models.BigIntegerField(default=0)
+    retried_tasks = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "tracekit_usage"
@@ -67,7 +73,8 @@ class UsageBucket(models.Model):
         # Covering: range reads never touch the table (page time on 1,000 features x 90 d).
         indexes = (models.Index(fields=["resolution", "bucket_start", "feature", "calls",
                                         "errors", "duration_sum_us", "duration_max_us",
-                                        "n_plus_one"],
+                                        "n_plus_one", "retries", "failed_attempts",
+                                        "retried_tasks"],
                                 name="tracekit_usage_cover"),)
         default_permissions = ()
 

@@ -48,12 +48,14 @@ from opentelemetry.trace import StatusCode
 from django_tracekit import testrun
 from django_tracekit.db import N_PLUS_ONE_EVENT
 from django_tracekit.errors import ERROR_SPAN_ID
-from django_tracekit.features import feature_kind, feature_name
+from django_tracekit.features import COMMAND, feature_kind, feature_name
 from django_tracekit.stats.histogram import bucket_index
 from django_tracekit.stats.records import (
     FUNCTION,
     MINUTE_NS,
     OTHER_FEATURE,
+    REQUEST,
+    TASK,
     Entry,
     ErrorSample,
     FeatureKey,
@@ -74,6 +76,13 @@ MAX_ERRORS_PER_FEATURE = 5  # per flush window: one noisy feature cannot crowd o
 MAX_USER_HASHES = 10_000  # user id -> hash cache (cleared when full)
 INSTRUMENTED_REFRESH_S = 86_400.0
 ENDUSER_ID = "enduser.id"
+# A Celery attempt's outcome (celery/tracing.py sets them; not imported: Celery is optional).
+CELERY_STATE = "celery.state"
+RETRY_STATE = "RETRY"
+RETRY_EXCEPTION_TYPE = "celery.retry.exception.type"  # the retry was caused by an exception
+CELERY_RETRIES = "celery.retries"  # on an attempt after the first: how many came before
+ENTRY_KINDS = frozenset((REQUEST, TASK, COMMAND))
+MAX_ROLLUP_PARENTS = 10_000  # open spans holding their descendants' N+1 at once
 
 _ERROR = StatusCode.ERROR
 
@@ -81,8 +90,9 @@ _ERROR = StatusCode.ERROR
 def new_entry(version: str = "") -> Entry:
     """[calls, errors, duration sum ns, max ns, {histogram bucket: n}, N+1 occurrences,
     distinct users (a :class:`~django_tracekit.stats.sketch.Users`, or None: none seen),
-    service.version (one per process: its resource's)]."""
-    return [0, 0, 0, 0, {}, 0, None, version]
+    service.version (one per process: its resource's), task attempts that retried, failed
+    task attempts, tasks that needed a retry]."""
+    return [0, 0, 0, 0, {}, 0, None, version, 0, 0, 0]
 
 
 def _merge_entry(into: Entry, other: Entry) -> None:
@@ -103,6 +113,10 @@ def _merge_entry(into: Entry, other: Entry) -> None:
             into[6].update(users)
         if len(other) > 7 and not into[7]:
             into[7] = other[7]
+        if len(other) > 10:
+            into[8] += other[8]
+            into[9] += other[9]
+            into[10] += other[10]
 
 
 class StatsProcessor(SpanProcessor):
@@ -132,6 +146,9 @@ class StatsProcessor(SpanProcessor):
         self._flush_lock = threading.Lock()
         self._acc: dict[Key, Entry] = {}
         self._errors: list[ErrorSample] = []
+        # N+1 occurrences of ended spans, by the span id of their (still open) parent: rolled
+        # up to the nearest entry point (a request, task or command) when it ends.
+        self._n1_below: dict[int, int] = {}
         self._error_counts: dict[tuple[str, str, str], int] = {}
         self._backlog: dict[Key, Entry] = {}
         self._user_hashes: dict[str, int] = {}
@@ -152,6 +169,10 @@ class StatsProcessor(SpanProcessor):
             scope = span.instrumentation_scope
             kind_name = feature_kind(span.kind, scope.name if scope is not None else None,
                                      span.attributes)
+            events = span.events
+            n_plus_one = sum(1 for e in events if e.name == N_PLUS_ONE_EVENT) if events else 0
+            below = self._roll_up(span, n_plus_one, kind_name in ENTRY_KINDS) \
+                if n_plus_one or self._n1_below else 0
             if kind_name is None:
                 return
             resource = span.resource
@@ -165,9 +186,19 @@ class StatsProcessor(SpanProcessor):
             if duration < 0:
                 duration = 0
             is_error = span.status.status_code is _ERROR
-            events = span.events
-            n_plus_one = sum(1 for e in events if e.name == N_PLUS_ONE_EVENT) if events else 0
+            if kind_name in ENTRY_KINDS:  # a function keeps the N+1 it ran itself
+                n_plus_one += below
             attributes = span.attributes
+            # A task counts tasks: an attempt Celery retries is a retry, not a call (nor an
+            # error); the final attempt (success, failure, retries exhausted) is the call.
+            retried = failed_attempt = after_retry = False
+            if kind_name == TASK and attributes:
+                retried = attributes.get(CELERY_STATE) == RETRY_STATE
+                failed_attempt = (RETRY_EXCEPTION_TYPE in attributes) if retried else is_error
+                if retried:
+                    is_error = False
+                else:
+                    after_retry = bool(attributes.get(CELERY_RETRIES))
             # One place names features (a 404 is "GET (unmatched)" everywhere).
             name = feature_name(span.name, kind_name, attributes)
             user_hash = None
@@ -187,13 +218,20 @@ class StatsProcessor(SpanProcessor):
                         key = (OTHER_FEATURE, kind_name, service, key[3])
                         entry = acc.get(key)
                     if entry is None:
-                        entry = acc[key] = [0, 0, 0, 0, {}, 0, None, self._version]
-                entry[0] += 1
-                entry[2] += duration
-                if duration > entry[3]:
-                    entry[3] = duration
-                hist = entry[4]
-                hist[index] = hist.get(index, 0) + 1
+                        entry = acc[key] = [0, 0, 0, 0, {}, 0, None, self._version, 0, 0, 0]
+                if failed_attempt:
+                    entry[9] += 1
+                if after_retry:
+                    entry[10] += 1
+                if retried:
+                    entry[8] += 1
+                else:
+                    entry[0] += 1
+                    entry[2] += duration
+                    if duration > entry[3]:
+                        entry[3] = duration
+                    hist = entry[4]
+                    hist[index] = hist.get(index, 0) + 1
                 if is_error:
                     entry[1] += 1
                 if n_plus_one:
@@ -211,6 +249,22 @@ class StatsProcessor(SpanProcessor):
                 testrun.active()
         except Exception:  # never into the application
             logger.debug("tracekit: stats could not aggregate a span", exc_info=True)
+
+    def _roll_up(self, span: ReadableSpan, own: int, entry_point: bool) -> int:
+        """The N+1 occurrences of ``span``'s descendants (in this process, ended before it);
+        passes its own and theirs on to its parent unless it is an entry point (whose row
+        counts them: a task's N+1 belongs to the task, not to the request that sent it)."""
+        context = span.context
+        parent = span.parent
+        pending = self._n1_below
+        with self._lock:
+            below = pending.pop(context.span_id, 0) if pending and context is not None else 0
+            total = own + below
+            if total and not entry_point and parent is not None and not parent.is_remote:
+                if len(pending) >= MAX_ROLLUP_PARENTS:
+                    pending.clear()  # parents that never ended (bounded, not exact)
+                pending[parent.span_id] = pending.get(parent.span_id, 0) + total
+        return below
 
     def _user_hash(self, user: str) -> int:
         cache = self._user_hashes
@@ -259,8 +313,8 @@ class StatsProcessor(SpanProcessor):
     def pending(self) -> int:
         """Spans aggregated and not yet written (current window + backlog)."""
         with self._lock:
-            current: int = sum(e[0] for e in self._acc.values())
-        backlog: int = sum(e[0] for e in self._backlog.values())
+            current: int = sum(e[0] + e[8] for e in self._acc.values())
+        backlog: int = sum(e[0] + (e[8] if len(e) > 10 else 0) for e in self._backlog.values())
         return current + backlog
 
     def flush(self) -> bool:
@@ -358,7 +412,7 @@ class StatsProcessor(SpanProcessor):
                 key = (OTHER_FEATURE, FUNCTION, service, minute)
             _merge_entry(acc.setdefault(key, new_entry(self._version)),
                          [calls, 0, total_ns, max_ns, {bucket_index(total_ns // calls): calls}, 0,
-                          None, self._version])
+                          None, self._version, 0, 0, 0])
 
     def _trim_backlog(self) -> None:
         backlog = self._backlog
@@ -446,7 +500,7 @@ class MemoryCounts:
         """A copy of the totals and the kept error samples (oldest first)."""
         with self._lock:
             totals = {k: [e[0], e[1], e[2], e[3], dict(e[4]), e[5],
-                          e[6].estimate() if e[6] is not None else 0]
+                          e[6].estimate() if e[6] is not None else 0, e[8], e[9], e[10]]
                       for k, e in self._totals.items()}
             return totals, list(self._errors)
 

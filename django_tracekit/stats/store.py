@@ -199,6 +199,8 @@ def _restart_id_cache() -> None:
 # Errors about the data of a batch (not about the database being reachable or its schema):
 # they come back on every retry, so the batch is split to find the rows that cause them.
 _DATA_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
+_USAGE_ADDS = ("calls", "errors", "duration_sum_us", "n_plus_one", "retries", "failed_attempts",
+               "retried_tasks")
 _BIGINT = 2 ** 63
 
 
@@ -311,17 +313,23 @@ def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSa
         n_plus_one = entry[5] if len(entry) > 5 else 0
         entry_users = entry[6] if len(entry) > 6 else None
         version = clean_text(entry[7], 64, bmp_only=bmp) if len(entry) > 7 else ""
+        retries, failed, retried = (entry[8], entry[9], entry[10]) if len(entry) > 10 \
+            else (0, 0, 0)
         for resolution in RESOLUTIONS:
             bucket = start - start % resolution
             row = usage.get((feature_id, resolution, bucket))
             if row is None:
-                usage[(feature_id, resolution, bucket)] = [calls, errs, sum_ns, max_ns, n_plus_one]
+                usage[(feature_id, resolution, bucket)] = [calls, errs, sum_ns, max_ns, n_plus_one,
+                                                           retries, failed, retried]
             else:
                 row[0] += calls
                 row[1] += errs
                 row[2] += sum_ns
                 row[3] = max(row[3], max_ns)
                 row[4] += n_plus_one
+                row[5] += retries
+                row[6] += failed
+                row[7] += retried
             for index, n in hist.items():
                 lkey = (feature_id, resolution, bucket, index)
                 latency[lkey] = latency.get(lkey, 0) + n
@@ -344,7 +352,7 @@ def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSa
                 if merged is None:
                     merged = users[ukey] = Users()
                 merged.update(entry_users)
-    usage_rows = [(*key, v[0], v[1], v[2] // 1000, v[4], v[3] // 1000)
+    usage_rows = [(*key, v[0], v[1], v[2] // 1000, v[4], v[5], v[6], v[7], v[3] // 1000)
                   for key, v in sorted(usage.items())]
     latency_rows = [(*key, n) for key, n in sorted(latency.items())]
     version_rows = [(key[0], key[1], key[2], key[3], v[0], v[1], v[2] // 1000, v[3] // 1000)
@@ -359,7 +367,7 @@ def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSa
     version_key = ("feature_id", "version", "resolution", "bucket_start")
     if vendor == "orm":
         _orm_add(alias, UsageBucket, ("feature_id", "resolution", "bucket_start"),
-                 ("calls", "errors", "duration_sum_us", "n_plus_one"), ("duration_max_us",),
+                 _USAGE_ADDS, ("duration_max_us",),
                  usage_rows)
         _orm_add(alias, LatencyBucket, ("feature_id", "resolution", "bucket_start", "bin"),
                  ("n",), (), latency_rows)
@@ -370,7 +378,7 @@ def _write(alias: str, increments: Mapping[Key, Entry], errors: Sequence[ErrorSa
     else:
         _upsert(connection, vendor, UsageBucket._meta.db_table,
                 ("feature_id", "resolution", "bucket_start"),
-                ("calls", "errors", "duration_sum_us", "n_plus_one"), ("duration_max_us",),
+                _USAGE_ADDS, ("duration_max_us",),
                 usage_rows)
         _upsert(connection, vendor, LatencyBucket._meta.db_table,
                 ("feature_id", "resolution", "bucket_start", "bin"), ("n",), (), latency_rows)

@@ -183,7 +183,7 @@ def test_usage_pages_in_a_real_browser(server: Any) -> None:
             listed = [r.get_attribute("data-function")
                       for r in page.locator("#tk-unused tr[data-function]").all()]
             assert listed == [name for name, _ in sorted(UNUSED, key=lambda u: (u[1], u[0]))]
-            assert page.locator(".tk-module h3").count() == 2
+            assert page.locator("details.tk-module").count() == 2
             _shoot(page, "unused.png", docs=True)
 
             refused = browser.new_page()

@@ -90,3 +90,15 @@ def fan_out(n: int) -> None:
     # Canvas sent from inside a task: a group and a chord.
     group(add.s(i, i) for i in range(n)).apply_async()
     chord([add.s(i, 1) for i in range(n)])(total.s())
+
+
+@shared_task(bind=True, max_retries=2)
+def always_fails(self) -> None:  # type: ignore[no-untyped-def]
+    # Retried twice, then Celery re-raises the exception: 3 failed attempts, 1 failed task.
+    raise self.retry(exc=ConnectionError(f"backend down (try {self.request.retries})"),
+                     countdown=0)
+
+
+@shared_task
+def catalog_size() -> int:
+    return 3
