@@ -11,15 +11,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from django_tracekit.reports import params, queries, releases, significance
+from django_tracekit.reports.navigation import Release
+from django_tracekit.reports.readonly import ReadOnlyAdmin
 from django_tracekit.stats.models import Feature
 
 if TYPE_CHECKING:
@@ -138,3 +143,23 @@ def version_deltas(latest: dict[str, Any], previous: dict[str, Any],
         "p50": significance.latency_change(previous["p50"], latest["p50"], error),
         "p95": significance.latency_change(previous["p95"], latest["p95"], error),
     }
+
+
+@admin.register(Release)
+class ReleaseAdmin(ReadOnlyAdmin):
+    """The index and sidebar entry: its changelist is the releases page."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return bool(request.user.has_perm("django_tracekit.view_feature"))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def changelist_view(self, request: HttpRequest,
+                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return changes_view(self, request)
+
+    def get_urls(self) -> list[URLPattern]:
+        # Only the changelist: a release is not an object with pages of its own.
+        return [path("", self.admin_site.admin_view(self.changelist_view),
+                     name="django_tracekit_release_changelist")]

@@ -134,3 +134,17 @@ def test_the_feature_page_links_to_the_comparison(two_releases: None) -> None:
     # The version table's deltas are within the estimate's error.
     latest = page.split('<tr data-version="1.1">')[1].split("</tr>")[0]
     assert latest.count("no significant change") == 3 and "tk-delta-bad" not in latest
+
+
+def test_the_tracekit_section_lists_releases(two_releases: None) -> None:
+    client = Client()
+    client.force_login(viewer())
+    index = client.get(reverse("admin:index")).content.decode()
+    entry = reverse("admin:django_tracekit_release_changelist")
+    assert f'href="{entry}"' in index and ">Releases<" in index
+    page = client.get(entry)
+    assert page.status_code == 200 and b'id="tk-after-version">1.1<' in page.content
+    staff = User.objects.create_user("staff", password="pw", is_staff=True)
+    client.force_login(staff)
+    assert entry not in client.get(reverse("admin:index")).content.decode()
+    assert client.get(entry).status_code == 403
