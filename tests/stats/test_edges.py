@@ -5,7 +5,9 @@ entry point that enqueued it, also for a task enqueued by a task."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -15,13 +17,17 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.http import HttpRequest, JsonResponse
 from django.test import Client
-from django.urls import reverse
+from django.urls import path, reverse
 
+from django_tracekit import producers
 from django_tracekit.models import Feature
 from django_tracekit.stats import edges, store
+from django_tracekit.stats.processor import StatsProcessor
 from tests.stats.test_admin import viewer
 from tests.support.processes import READY_TIMEOUT_S, GroupProcess, clean_env, free_port
 
@@ -154,17 +160,12 @@ def trace_viewer() -> Iterator[Any]:
 @pytest.mark.django_db
 @pytest.mark.urls("tests.stats.urls")
 def test_links_into_the_trace_explorer(trace_viewer: Any) -> None:
-    from urllib.parse import parse_qs, urlsplit
-
     store.clear_cache()
     store.write({("GET /a&b/", "request", "web", int(time.time()) // 60): [1, 0, 0, 0, {}]})
     client = Client()
     client.force_login(trace_viewer)
     feature = Feature.objects.get()
     page = client.get(reverse("admin:tracekit_usage_feature", args=[feature.pk])).content.decode()
-    import html
-    import re
-
     links = {m.group(2): html.unescape(m.group(1)) for m in re.finditer(
         r'href="([^"]+)" id="(tk-slowest-traces|tk-error-traces)"', page)}
     slowest, errors = urlsplit(links["tk-slowest-traces"]), urlsplit(links["tk-error-traces"])
@@ -172,4 +173,75 @@ def test_links_into_the_trace_explorer(trace_viewer: Any) -> None:
     assert parse_qs(slowest.query) == {"feature": ["GET /a&b/"], "sort": ["-duration"]}
     assert parse_qs(errors.query) == {"feature": ["GET /a&b/"], "status": ["error"]}
     assert client.get(links["tk-slowest-traces"]).status_code == 200
+    store.clear_cache()
+
+
+# --- in process: the producer of a request, the counting rules ---------------------------
+
+
+
+def _who(request: HttpRequest, pk: int) -> JsonResponse:
+    return JsonResponse({"producer": producers.current()})
+
+
+urlpatterns = [path("shop/<int:pk>/buy/", _who)]
+
+
+@pytest.mark.urls("tests.stats.test_edges")
+def test_the_producer_of_a_running_request(stats_processor: StatsProcessor) -> None:
+    reply = Client().get("/shop/7/buy/").json()
+    service = reply["producer"][1]
+    # The route, already while the view runs (the span is renamed only at the response).
+    assert reply["producer"] == ["request", service, "GET /shop/<int:pk>/buy/"]
+    assert producers.current() is None  # outside the request: none
+
+
+def test_the_header_is_checked() -> None:
+    value = producers.encode(("task", "worker", "shop/tasks/a"))
+    assert producers.decode(value) == ("task", "worker", "shop/tasks/a")
+    for bad in (None, "", "[1, 2]", "not json", '["bogus", "s", "n"]', '["task", "", "n"]',
+                ["request", "web", "GET /x/"]):
+        expected = ("request", "web", "GET /x/") if isinstance(bad, list) else None
+        assert producers.decode(bad) == expected
+
+
+def test_counting_rules_and_memory_in_a_test_run() -> None:
+    counts = edges.EdgeCounts()
+    attrs = producers.attributes(("request", "web", "POST /upload/"))
+    end = 120 * 10**9
+    counts.add(attrs, "shop/tasks/transcode", "worker", end, is_error=False)
+    counts.add({**attrs, edges.RETRY_REASON: "backend down"}, "shop/tasks/transcode", "worker",
+               end, is_error=False)
+    counts.add(attrs, "shop/tasks/transcode", "worker", end, is_error=True)
+    counts.add({}, "shop/tasks/transcode", "worker", end, is_error=True)  # no producer
+    edges.memory_edges.clear()
+    assert counts.flush(memory=True)
+    key = ("request", "web", "POST /upload/", "shop/tasks/transcode", "worker")
+    assert edges.memory_edges.totals == {key: [2, 1, 1]}  # 2 tasks, 1 failed, 1 retry
+    edges.memory_edges.clear()
+
+
+@pytest.mark.django_db
+def test_writes_add_up_and_a_failed_write_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django_tracekit.stats.models import TaskEdge
+
+    store.clear_cache()
+    minute = int(time.time()) // 60
+    key = ("request", "web", "POST /upload/", "shop/tasks/transcode", "worker", minute)
+    counts = edges.EdgeCounts()
+    attrs = producers.attributes(key[:3])
+
+    def fail(increments: Any) -> int:
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(edges, "write", fail)
+    counts.add(attrs, key[3], key[4], minute * 60 * 10**9, is_error=True)
+    assert not counts.flush(memory=False)  # kept for the next flush
+    monkeypatch.undo()
+    counts.add(attrs, key[3], key[4], minute * 60 * 10**9, is_error=False)
+    assert counts.flush(memory=False)
+    edges.write({key: [3, 0, 1]})
+    day = TaskEdge.objects.get(resolution=86400)
+    assert (day.calls, day.errors, day.retries) == (5, 1, 1)
+    assert TaskEdge.objects.filter(resolution=3600).count() == 1
     store.clear_cache()
