@@ -22,7 +22,8 @@ WIDTHS = {"": 1440, "_390": 390}
 # Elements of this work (the releases page, the feature page's section) that stick out of
 # the viewport: a table may scroll inside its own box, the page itself must not.
 WIDER_THAN_PAGE = """() => [...document.querySelectorAll(
-    '#tk-work, #tk-work .results, #tk-changed, #tk-changed .results, .tk-compare, .tk-summary')]
+    '#tk-work, #tk-work .results, #tk-changed, #tk-changed .results, .tk-compare, .tk-summary, '
+    + '#tk-versions, #tk-versions > table')]
   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
   .map(e => (e.id || e.className) + ':' + Math.round(e.getBoundingClientRect().right))"""
 
@@ -76,6 +77,8 @@ def test_changes_and_feature_pages_in_a_real_browser(server: Any) -> None:  # no
                 _shoot(page, f"feature_work{suffix}.png")
                 wide = page.evaluate(WIDER_THAN_PAGE)
                 assert wide == [], f"{wide} at {width} px"
+                page_width = page.evaluate("document.documentElement.scrollWidth")
+                assert page_width <= width + 1, f"the page is {page_width} px at {width} px"
                 if not suffix:
                     page.emulate_media(color_scheme="dark")
                     _shoot(page, "feature_work_dark.png")
