@@ -266,8 +266,8 @@ def _before_publish(sender: Any = None, body: Any = None, exchange: Any = None,
         # Injected explicitly: the caller's context is never attached, so nothing can leak
         # into it if the publish fails.
         propagate.inject(headers, context=trace.set_span_in_context(span))
-        _mark_producer(headers, str(task_id))
         pending[str(task_id)] = span
+        _mark_producer(headers, str(task_id))
     except Exception:
         logger.warning("tracekit: could not trace a Celery publish", exc_info=True)
 
@@ -287,13 +287,16 @@ def _after_publish(sender: Any = None, body: Any = None, headers: Any = None,
 def _mark_producer(headers: dict[str, Any], task_id: str) -> None:
     """The entry point that enqueues the task, on the message (stats/edges.py): a retry
     keeps the producer of the attempt that retries it."""
-    if producers.HEADER in headers:
-        return
-    running = _current(task_id)
-    producer = (producers.from_attributes(getattr(running.span, "attributes", None))
-                if running is not None else producers.current())
-    if producer is not None:
-        headers[producers.HEADER] = producers.encode(producer)
+    try:
+        if producers.HEADER in headers:
+            return
+        running = _current(task_id)
+        producer = (producers.from_attributes(getattr(running.span, "attributes", None))
+                    if running is not None else producers.current())
+        if producer is not None:
+            headers[producers.HEADER] = producers.encode(producer)
+    except Exception:  # the publish goes on without it: that task is not counted per producer
+        logger.debug("tracekit: could not name the producer of a Celery task", exc_info=True)
 
 
 # --- execution --------------------------------------------------------------------------
