@@ -93,7 +93,7 @@ def changes_view(model_admin: ModelAdmin[Feature], request: HttpRequest) -> Http
     if before and after and before != after:
         result = releases.compare(before, after, service, kind)
     for rows in result.values():
-        for row in rows:
+        for row in rows[:MAX_ROWS]:  # texts only for the rows shown
             row["before_text"] = _side_text(row["before"])
             row["after_text"] = _side_text(row["after"])
             row["score_text"] = f"{row['score']:+.0f}" if row["score"] else "0"

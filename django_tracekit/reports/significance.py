@@ -36,14 +36,30 @@ def estimator_relative_error() -> float:
 
 @dataclass(frozen=True)
 class Change:
-    """One before → after change, for display: ``text`` ("+41 %", "no significant change"),
-    ``worse``/``better`` only when significant; ``detail`` explains the bound (a tooltip)."""
+    """One before -> after change, for display: ``text`` ("+41 %", "no significant
+    change"), ``worse``/``better`` only when significant; ``detail`` explains the bound (a
+    tooltip). Texts are made when shown (the releases page decides on thousands of changes
+    and shows a few hundred)."""
 
-    text: str
     significant: bool
     worse: bool = False
     better: bool = False
-    detail: str = ""
+    change: str = ""  # the change as shown when significant ("+41 %", "+9.0 pp")
+    bounds: tuple[float, ...] = ()  # latency: (low %, high %, error %); rate: (z,)
+
+    @property
+    def text(self) -> str:
+        return self.change if self.significant else _("no significant change")
+
+    @property
+    def detail(self) -> str:
+        if len(self.bounds) == 3:
+            low, high, error = self.bounds
+            return _("true change between %(low)+.0f %% and %(high)+.0f %% (estimates "
+                     "within ±%(error).2g %%)") % {"low": low, "high": high, "error": error}
+        (z,) = self.bounds or (0.0,)
+        return _("z = %(z).1f (two-proportion test; significant from ±%(limit)s)") % {
+            "z": z, "limit": Z_95}
 
 
 def latency_change(before: float | None, after: float | None,
@@ -55,14 +71,11 @@ def latency_change(before: float | None, after: float | None,
         raise ValueError(f"relative error must be in [0, 1), got {relative_error!r}")
     spread = (1 + relative_error) / (1 - relative_error)
     ratio = after / before
-    low, high = ratio / spread, ratio * spread
-    detail = _("true change between %(low)+.0f %% and %(high)+.0f %% (estimates within "
-               "±%(error).2g %%)") % {"low": (low - 1) * 100, "high": (high - 1) * 100,
-                                       "error": relative_error * 100}
+    bounds = ((ratio / spread - 1) * 100, (ratio * spread - 1) * 100, relative_error * 100)
     if 1 / spread / (1 + _TOLERANCE) <= ratio <= spread * (1 + _TOLERANCE):
-        return Change(_("no significant change"), False, detail=detail)
-    return Change(f"{(ratio - 1) * 100:+.0f} %", True, worse=ratio > 1, better=ratio < 1,
-                  detail=detail)
+        return Change(False, bounds=bounds)
+    return Change(True, worse=ratio > 1, better=ratio < 1,
+                  change=f"{(ratio - 1) * 100:+.0f} %", bounds=bounds)
 
 
 def z_score(before_errors: int, before_calls: int, after_errors: int,
@@ -91,9 +104,7 @@ def rate_change(before_errors: int, before_calls: int, after_errors: int,
         return None
     points = (after_errors / after_calls - before_errors / before_calls) * 100
     z = z_score(before_errors, before_calls, after_errors, after_calls)
-    detail = _("z = %(z).1f (two-proportion test; significant from ±%(limit)s)") % {
-        "z": z, "limit": Z_95}
     if abs(z) < Z_95:
-        return Change(_("no significant change"), False, detail=detail)
-    return Change(_("%(points)s pp") % {"points": format_points(points)}, True, worse=points > 0,
-                  better=points < 0, detail=detail)
+        return Change(False, bounds=(z,))
+    return Change(True, worse=points > 0, better=points < 0,
+                  change=f"{format_points(points)} pp", bounds=(z,))
