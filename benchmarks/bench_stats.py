@@ -189,6 +189,7 @@ def seed_large(alias: str = "default") -> None:
     rng = random.Random(90)
     users: list[UserSketch] = []
     versions: list[VersionUsage] = []
+    version_latency: list[VersionLatency] = []
     for n, fid in enumerate(ids):
         # Users are ids of logged-in requests: request features only (every third).
         for resolution, count in spans if n % 3 == 0 else ():
@@ -207,12 +208,19 @@ def seed_large(alias: str = "default") -> None:
                                      resolution=86400, bucket_start=last - k * 86400,
                                      calls=50, errors=1, duration_sum_us=75_000,
                                      duration_max_us=9000) for k in range(DAYS))
+        version_latency.extend(
+            VersionLatency(feature_id=fid, version="2.0" if k < 10 else "1.9",
+                           resolution=86400, bucket_start=last - k * 86400,
+                           bin=36 + b + (fid + (k < 10)) % 6, n=50 // (b + 1))
+            for k in range(DAYS) for b in range(3))
         if len(users) > 50_000:
             UserSketch.objects.bulk_create(users, batch_size=2000)
             VersionUsage.objects.bulk_create(versions, batch_size=5000)
-            users, versions = [], []
+            VersionLatency.objects.bulk_create(version_latency, batch_size=5000)
+            users, versions, version_latency = [], [], []
     UserSketch.objects.bulk_create(users, batch_size=2000)
     VersionUsage.objects.bulk_create(versions, batch_size=5000)
+    VersionLatency.objects.bulk_create(version_latency, batch_size=5000)
     InstrumentedFunction.objects.bulk_create([
         InstrumentedFunction(name=f"shop/module{i % 40}/Class{i}/method",
                              module=f"shop.module{i % 40}", service="web",
@@ -282,6 +290,9 @@ def bench_page(label: str, seed: bool = True) -> None:
         **{f"detail, {key}": f"{detail}?range={key}" for key in ("1h", "24h", "7d", "90d")},
         **{f"detail (popular), {key}": f"{popular}?range={key}" for key in ("24h", "90d")},
         **{f"unused code, {key}": f"{unused}?range={key}" for key in ("24h", "90d")},
+        # Two versions (each with 1,000 features' day rows) compared across all features.
+        "releases, 2.0 vs 1.9, all kinds": f"{usage}changes/",
+        "releases, 2.0 vs 1.9, requests": f"{usage}changes/?kind=request",
     }
     print("| page | wall ms (median of 5) | server CPU ms (median of 5) | CPU / 200 ms goal |")
     print("|---|---:|---:|---:|")

@@ -31,7 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "PROJECT_NAME": None,
     # resource service.name. Default: OTEL_SERVICE_NAME, else PROJECT_NAME.
     "SERVICE_NAME": None,
-    # resource service.version. Default: the installed distribution named PROJECT_NAME.
+    # resource service.version. Default: the installed distribution named PROJECT_NAME, the
+    # one providing that package, its __version__, else the git commit of BASE_DIR.
     "SERVICE_VERSION": None,
     # resource deployment.environment(.name). Default: none.
     "ENVIRONMENT": None,
@@ -297,14 +298,11 @@ def _default_project_name() -> str:
 
 
 def _service_version(project_name: str) -> str | None:
-    if not project_name:
-        return None
-    from importlib import metadata
+    # Distribution, providing distribution, __version__, git commit: see versions.py.
+    from django_tracekit.versions import detect
 
-    try:
-        return metadata.version(project_name)
-    except (metadata.PackageNotFoundError, ValueError):
-        return None
+    base_dir = getattr(django_settings, "BASE_DIR", None)
+    return detect(project_name, str(base_dir) if base_dir else None).value
 
 
 def _resource_attribute(env: Mapping[str, str], key: str) -> str | None:

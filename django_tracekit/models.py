@@ -1,6 +1,7 @@
 """The app's models, one module per pipeline that writes them (Django finds them here):
 feature usage (``stats/models.py``) and the trace store (``traces/models.py``)."""
 
+from django_tracekit.reports.navigation import Release
 from django_tracekit.stats.models import (
     DAY,
     HOUR,
@@ -14,4 +15,4 @@ from django_tracekit.stats.models import (
 from django_tracekit.traces.models import Trace, TraceSpan
 
 __all__ = ["DAY", "HOUR", "MINUTE", "RESOLUTIONS", "ErrorSample", "Feature", "LatencyBucket",
-           "Trace", "TraceSpan", "UsageBucket"]
+           "Release", "Trace", "TraceSpan", "UsageBucket"]

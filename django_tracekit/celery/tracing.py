@@ -46,7 +46,7 @@ from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from django_tracekit import bootstrap, errors, naming
+from django_tracekit import bootstrap, errors, naming, producers
 from django_tracekit.conf import get_config
 from django_tracekit.redaction import redact_text
 from django_tracekit.tracer import get_tracer
@@ -269,6 +269,7 @@ def _before_publish(sender: Any = None, body: Any = None, exchange: Any = None,
         # into it if the publish fails.
         propagate.inject(headers, context=trace.set_span_in_context(span))
         pending[str(task_id)] = span
+        _mark_producer(headers, str(task_id))
     except Exception:
         logger.warning("tracekit: could not trace a Celery publish", exc_info=True)
 
@@ -283,6 +284,21 @@ def _after_publish(sender: Any = None, body: Any = None, headers: Any = None,
     span = _pending().pop(str(task_id), None)
     if span is not None:
         span.end()
+
+
+def _mark_producer(headers: dict[str, Any], task_id: str) -> None:
+    """The entry point that enqueues the task, on the message (stats/edges.py): a retry
+    keeps the producer of the attempt that retries it."""
+    try:
+        if producers.HEADER in headers:
+            return
+        running = _current(task_id)
+        producer = (producers.from_attributes(getattr(running.span, "attributes", None))
+                    if running is not None else producers.current())
+        if producer is not None:
+            headers[producers.HEADER] = producers.encode(producer)
+    except Exception:  # the publish goes on without it: that task is not counted per producer
+        logger.debug("tracekit: could not name the producer of a Celery task", exc_info=True)
 
 
 # --- execution --------------------------------------------------------------------------
@@ -300,6 +316,10 @@ def _prerun(sender: Any = None, task_id: str | None = None, task: Any = None, ar
                                        attributes=attributes)
         if span.is_recording():
             _request_attributes(span, request, task_id)
+            header = _getter.get(request, producers.HEADER)
+            producer = producers.decode(header[0]) if header else None
+            if producer is not None:
+                span.set_attributes(producers.attributes(producer))
             if get_config().celery.args_summary:
                 span.set_attributes(_type_summary(args, kwargs))
         token = otel_context.attach(trace.set_span_in_context(span, parent))

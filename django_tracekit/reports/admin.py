@@ -25,7 +25,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from django_tracekit.conf import get_config
-from django_tracekit.reports import charts, params, queries, statements, unused
+from django_tracekit.reports import changes, charts, params, queries, statements, unused, work
 from django_tracekit.reports.export import csv_response
 from django_tracekit.reports.readonly import ReadOnlyAdmin
 from django_tracekit.reports.tasks import task_outcomes
@@ -68,17 +68,6 @@ def _time_label(ts: int, resolution: int) -> str:
     return date_format(moment, "M j")
 
 
-def _delta(new: float | None, old: float | None) -> dict[str, Any] | None:
-    """The relative change from ``old`` to ``new`` (worse = up: error rate, latency)."""
-    if new is None or old is None:
-        return None
-    if not old:
-        return {"text": "+∞" if new else "±0 %", "worse": bool(new)} if new else None
-    change = (new - old) / old
-    return {"text": f"{change * 100:+.0f} %", "worse": change > 0.05,
-            "better": change < -0.05}
-
-
 def _query_string(values: dict[str, str], **changes: str | None) -> str:
     merged = {**values, **changes}
     return "?" + urlencode({k: v for k, v in merged.items() if v})
@@ -96,6 +85,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             path("<int:feature_id>/usage/", wrap(self.feature_view),
                  name="tracekit_usage_feature"),
             path("unused/", wrap(self.unused_view), name="tracekit_unused"),
+            path("changes/", wrap(self.changes_view), name="tracekit_changes"),
         ]
         return urls + super().get_urls()
 
@@ -234,6 +224,9 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         self._check(request)
         return unused.unused_view(self, request, self._context)
 
+    def changes_view(self, request: HttpRequest) -> HttpResponse:
+        return changes.changes_view(self, request)
+
     def _versions(self, window: Window, feature_id: int) -> list[dict[str, Any]]:
         """The versions table, latest first, with the latest's change against the previous."""
         versions = queries.versions_table(window, feature_id)
@@ -246,9 +239,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             v["last_text"] = date_format(_local(min(v["last"], window.end)), "M j, H:i")
             v["latest"] = n == 0
         if len(versions) > 1:
-            latest, previous = versions[0], versions[1]
-            latest["deltas"] = {key: _delta(latest[key], previous[key])
-                                for key in ("error_rate", "p50", "p95")}
+            versions[0]["deltas"] = changes.version_deltas(versions[0], versions[1])
         return versions
 
     def feature_view(self, request: HttpRequest, feature_id: int) -> HttpResponse:
@@ -308,6 +299,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
                 ("p99", "tk-p99", [v[2] for _, v in latency]),
             ], _("Latency percentiles over time"), format_duration),
             "errors": errors,
+            **work.context(request, feature, window, versions, self.admin_site.name),
             "usage_url_query": _query_string({k: v for k, v in query.values.items()
                                               if k in ("range", "from", "to")}),
         })

@@ -184,6 +184,9 @@ class VersionUsage(models.Model):
         constraints = (
             models.UniqueConstraint(fields=["feature", "version", "resolution", "bucket_start"],
                                     name="tracekit_version_usage_unique"),)
+        # The releases page reads two versions across all features.
+        indexes = (models.Index(fields=["resolution", "version", "bucket_start"],
+                                name="tracekit_version_usage_ver"),)
         default_permissions = ()
 
 
@@ -203,6 +206,8 @@ class VersionLatency(models.Model):
             models.UniqueConstraint(
                 fields=["feature", "version", "resolution", "bucket_start", "bin"],
                 name="tracekit_version_latency_unique"),)
+        indexes = (models.Index(fields=["resolution", "version", "feature", "bin", "n"],
+                                name="tracekit_version_latency_ver"),)
         default_permissions = ()
 
 
@@ -225,4 +230,29 @@ class RangeUsers(models.Model):
         constraints = (
             models.UniqueConstraint(fields=["days", "day_start", "feature"],
                                     name="tracekit_range_users_unique"),)
+        default_permissions = ()
+
+
+EDGE_RESOLUTIONS = (HOUR, DAY)
+
+
+class TaskEdge(models.Model):
+    """Tasks one entry point enqueued in one hour/day, with their outcome
+    (``stats/edges.py``): calls (final outcomes), errors (finally failed), retries."""
+
+    producer = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    resolution = models.PositiveIntegerField()
+    bucket_start = models.BigIntegerField()
+    calls = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    retries = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "tracekit_task_edge"
+        constraints = (
+            models.UniqueConstraint(fields=["producer", "task", "resolution", "bucket_start"],
+                                    name="tracekit_task_edge_unique"),)
+        indexes = (models.Index(fields=["task", "resolution", "bucket_start"],
+                                name="tracekit_task_edge_task"),)
         default_permissions = ()

@@ -45,10 +45,11 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
-from django_tracekit import testrun
+from django_tracekit import producers, testrun
 from django_tracekit.db import N_PLUS_ONE_EVENT
 from django_tracekit.errors import ERROR_SPAN_ID
 from django_tracekit.features import COMMAND, feature_kind, feature_name
+from django_tracekit.stats.edges import EdgeCounts
 from django_tracekit.stats.histogram import bucket_index
 from django_tracekit.stats.records import (
     FUNCTION,
@@ -154,6 +155,7 @@ class StatsProcessor(SpanProcessor):
         self._user_hashes: dict[str, int] = {}
         self._instrumented_done: tuple[int, float] = (0, 0.0)
         self._backlog_errors: list[ErrorSample] = []
+        self._edges = EdgeCounts()  # producer -> task (stats/edges.py)
         self._failing = False
         self._waiting = False  # the writer said NotReady (logged once)
         self.dropped_spans = 0  # lost to a backlog overflow during a long outage
@@ -162,7 +164,7 @@ class StatsProcessor(SpanProcessor):
 
     # -- hot path ------------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        return None
+        producers.entered(span)  # which entry point enqueues tasks (stats/edges.py)
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
@@ -201,6 +203,8 @@ class StatsProcessor(SpanProcessor):
                     after_retry = bool(attributes.get(CELERY_RETRIES))
             # One place names features (a 404 is "GET (unmatched)" everywhere).
             name = feature_name(span.name, kind_name, attributes)
+            if attributes and producers.FEATURE in attributes and kind_name == "task":
+                self._edges.add(attributes, name, service, end, is_error)
             user_hash = None
             if attributes:
                 user = attributes.get(ENDUSER_ID)
@@ -354,6 +358,7 @@ class StatsProcessor(SpanProcessor):
                 return False
             self._backlog = {}
             self._backlog_errors = []
+            self._edges.flush(memory=self.in_test_run)
             self._record_instrumented()
             self._waiting = False
             if self._failing:

@@ -28,13 +28,14 @@ from django_tracekit.traces.models import Trace, TraceSpan
 TRACE_ID = re.compile(r"[0-9a-f]{32}")
 STATUSES = ("error", "handled", "ok")  # error: an entry point failed (traces/outcome.py)
 REASONS = ("error", "slow", "sample")
+SORTS = ("-duration",)  # the feature page's "slowest traces"
 ALL = "all"
 MAX_MS = 10.0**12  # ~31 years: beyond it a duration filter means nothing
 NAMES = {
     "status": gettext_lazy("status"), "feature": gettext_lazy("feature"),
     "min_ms": gettext_lazy("minimum duration"), "service": gettext_lazy("service"),
     "user": gettext_lazy("user id"), "trace_id": gettext_lazy("trace id"),
-    "reason": gettext_lazy("reason"),
+    "reason": gettext_lazy("reason"), "sort": gettext_lazy("sort order"),
     "range": gettext_lazy("range"), "from": gettext_lazy("start"), "to": gettext_lazy("end"),
 }
 
@@ -49,6 +50,7 @@ class TraceFilters:
     user: str = ""
     trace_id: str = ""
     reason: str = ""
+    sort: str = ""  # "" (newest first) or "-duration" (slowest first)
     window: Window | None = None  # None: every kept trace
     page: str = ""
     errors: list[str] = field(default_factory=list)
@@ -84,6 +86,12 @@ def parse(query: Mapping[str, str]) -> TraceFilters:
     elif reason:
         drop("reason", _("Unknown reason; choose one of: %(choices)s.")
              % {"choices": ", ".join(REASONS)})
+    sort = values.get("sort", "")
+    if sort in SORTS:
+        result.sort = sort
+    elif sort:
+        drop("sort", _("Unknown sort order; choose one of: %(choices)s.")
+             % {"choices": ", ".join(SORTS)})
     if "min_ms" in values:
         try:
             ms = float(values["min_ms"].replace(",", "."))
@@ -153,4 +161,7 @@ def traces(filters: TraceFilters) -> QuerySet[Trace]:
     if filters.window is not None:
         found = found.filter(start_us__gte=filters.window.start * 1_000_000,
                              start_us__lt=filters.window.end * 1_000_000)
+    if filters.sort == "-duration":
+        return cast("QuerySet[Trace]", found.alias(
+            length=F("end_us") - F("start_us")).order_by("-length", "-start_us", "-id"))
     return cast("QuerySet[Trace]", found.order_by("-start_us", "-id"))

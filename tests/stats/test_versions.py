@@ -53,8 +53,10 @@ def test_latest_version_against_the_previous() -> None:
     rows = VERSION_ROW.findall(page)
     assert [v for v, _ in rows] == ["1.1", "1.0"]
     latest_row = rows[0][1]
-    # Error rate 10 % against 1 %, p95 four times: flagged worse, with the change.
-    assert latest_row.count("tk-delta-bad") == 3 and "(+900 %)" in latest_row
+    # Error rate 10 % against 1 % (significant: z = 3.4), p95 four times: flagged worse,
+    # with the change (percentage points for the rate).
+    assert latest_row.count("tk-delta-bad") == 3 and "(+9.0 pp)" in latest_row
+    assert "(+300 %)" in latest_row
     # The range applies: the last hour saw only 1.1.
     assert [v["version"] for v in queries.versions_table(window_from({"range": "1h"}),
                                                          feature.pk)] == ["1.1"]

@@ -40,6 +40,7 @@ from django_tracekit.stats.models import (
     WEEK,
     InstrumentedFunction,
     RangeUsers,
+    TaskEdge,
     UserSketch,
     VersionLatency,
     VersionUsage,
@@ -98,7 +99,8 @@ class Command(BaseCommand):
                                      (LatencyBucket, week_cutoffs),
                                      (UserSketch, week_cutoffs),
                                      (VersionUsage, version_cutoffs),
-                                     (VersionLatency, version_cutoffs)):
+                                     (VersionLatency, version_cutoffs),
+                                     (TaskEdge, version_cutoffs)):
             for resolution, cutoff in model_cutoffs.items():
                 # Buckets that *end* before the cutoff: nothing of them is in retention.
                 rows = model.objects.using(alias).filter(

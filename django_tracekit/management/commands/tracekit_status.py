@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django_tracekit import bootstrap
 from django_tracekit.conf import get_config
 from django_tracekit.integrations import decide
+from django_tracekit.versions import describe as describe_version
 
 
 class Command(BaseCommand):
@@ -33,6 +34,7 @@ class Command(BaseCommand):
         out = self.stdout
         out.write(f"project name:  {config.project_name or '(none)'}")
         out.write(f"service name:  {config.service_name}")
+        out.write(f"version:       {describe_version(config.service_version, config.project_name)}")
         out.write(f"sample rate:   {config.sample_rate:g}")
         if state is not None and state.disabled_reason:
             out.write(self.style.WARNING(f"tracing:       off: {state.disabled_reason}"))

@@ -1,0 +1,63 @@
+"""Version deltas: a change within the estimator's error is "no significant change"."""
+
+from __future__ import annotations
+
+import pytest
+
+from django_tracekit.reports import significance
+from django_tracekit.stats.histogram import RELATIVE_ERROR, bucket_index, quantiles
+
+
+def _estimate(ms: float) -> float:
+    (value,) = quantiles({bucket_index(int(ms * 1e6)): 100}, (0.95,))
+    assert value is not None
+    return value
+
+
+def test_the_issue_s_example_is_no_significant_change() -> None:
+    # GET /const/: true p95 57.06 -> 54.31 ms (-4.8 %) read as 59.9 -> 50.3 (-16 %).
+    before, after = _estimate(57.06), _estimate(54.31)
+    assert after < before  # neighbouring buckets: the estimates differ by a whole bucket
+    change = significance.latency_change(before, after, RELATIVE_ERROR)
+    assert change is not None and not change.significant
+    assert change.text == "no significant change" and not change.worse
+    assert "-4" not in change.text
+
+
+def test_two_buckets_apart_is_a_change_with_its_bounds() -> None:
+    change = significance.latency_change(_estimate(20), _estimate(80), RELATIVE_ERROR)
+    assert change is not None and change.significant and change.worse
+    assert change.text == "+300 %"
+    assert "true change between" in change.detail
+
+
+def test_the_bound_is_the_estimator_s_parameter() -> None:
+    # 5 % slower: within an 8.64 % histogram's error, beyond a 1 % sketch's.
+    assert not significance.latency_change(100.0, 105.0, RELATIVE_ERROR).significant  # type: ignore[union-attr]
+    sketch = significance.latency_change(100.0, 105.0, 0.01)
+    assert sketch is not None and sketch.significant and sketch.text == "+5 %"
+    faster = significance.latency_change(100.0, 90.0, 0.01)
+    assert faster is not None and faster.better and not faster.worse
+    assert significance.latency_change(None, 5.0, 0.01) is None
+    with pytest.raises(ValueError):
+        significance.latency_change(1.0, 2.0, 1.0)
+
+
+@pytest.mark.parametrize(("before", "after", "significant", "text"), [
+    ((0, 5), (5, 5), True, "+100 pp"),
+    ((0, 1), (1, 1), False, "no significant change"),  # one call each: noise
+    ((2, 200), (5, 50), True, "+9.0 pp"),
+    ((10, 1000), (12, 1000), False, "no significant change"),
+    ((50, 100), (10, 100), True, "-40 pp"),
+])
+def test_error_rates_by_a_two_proportion_test(before: tuple[int, int], after: tuple[int, int],
+                                              significant: bool, text: str) -> None:
+    change = significance.rate_change(*before, *after)
+    assert change is not None
+    assert (change.significant, change.text) == (significant, text)
+    assert change.worse == (significant and text.startswith("+"))
+
+
+def test_no_rate_change_without_calls() -> None:
+    assert significance.rate_change(0, 0, 1, 1) is None
+    assert significance.z_score(0, 10, 0, 10) == 0.0

@@ -1,0 +1,100 @@
+"""The default SERVICE_VERSION of a project that is not an installed distribution:
+the providing distribution, ``__version__``, then the git commit read from ``.git``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from django_tracekit import versions
+from tests.support.projects import manage, write_project
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+OTHER = "fedcba9876543210fedcba9876543210fedcba98"
+
+
+@pytest.fixture(autouse=True)
+def _uncached() -> Iterator[None]:
+    versions.detect.cache_clear()
+    yield
+    versions.detect.cache_clear()
+
+
+def _status(root: Path) -> str:
+    result = manage(root, "tracekit_status")
+    assert result.returncode == 0, result.stderr
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("version:")]
+    return line.removeprefix("version:").strip()
+
+
+def test_a_project_with_a_dunder_version(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {"proj/__init__.py": '__version__ = "2.3.4"\n'})
+    assert _status(root) == f"2.3.4 (__version__ in {root / 'proj' / '__init__.py'})"
+
+
+def test_a_project_with_a_version_module(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {"proj/version.py": '__version__: str = "7.0rc1"\n'})
+    assert _status(root).startswith("7.0rc1 (__version__ in ")
+
+
+def test_a_project_with_only_git(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {})
+    git = root / ".git"
+    (git / "refs" / "heads").mkdir(parents=True)
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+    # The branch only in packed-refs (after git gc), the way git keeps it.
+    (git / "packed-refs").write_text(f"# pack-refs with: peeled fully-peeled sorted\n"
+                                     f"{OTHER} refs/heads/other\n{SHA} refs/heads/main\n")
+    assert _status(root) == f"{SHA[:12]} (git commit of {root})"
+
+
+def test_no_source_at_all(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {})
+    assert _status(root).startswith("(none) (none found")
+
+
+def test_an_explicit_setting_wins(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {
+        "proj/__init__.py": '__version__ = "2.3.4"\n',
+        "proj/settings.py": 'TRACEKIT["SERVICE_VERSION"] = "v9"\n'})
+    assert _status(root) == "v9 (TRACEKIT['SERVICE_VERSION'])"
+
+
+def test_git_refs_loose_detached_and_worktrees(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    git = repo / ".git"
+    (git / "refs" / "heads").mkdir(parents=True)
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+    (git / "refs" / "heads" / "main").write_text(SHA + "\n")
+    (git / "packed-refs").write_text(f"{OTHER} refs/heads/main\n")  # stale: loose wins
+    (repo / "src" / "app").mkdir(parents=True)
+    assert versions.git_commit(repo / "src" / "app") == SHA[:12]  # found above BASE_DIR
+    # A worktree: a .git *file* pointing at its folder, whose refs are in the common dir.
+    worktree_git = git / "worktrees" / "wt"
+    worktree_git.mkdir(parents=True)
+    (worktree_git / "HEAD").write_text("ref: refs/heads/feature\n")
+    (worktree_git / "commondir").write_text("../..\n")
+    (git / "refs" / "heads" / "feature").write_text(OTHER + "\n")
+    checkout = tmp_path / "wt"
+    checkout.mkdir()
+    (checkout / ".git").write_text(f"gitdir: {worktree_git}\n")
+    assert versions.git_commit(checkout) == OTHER[:12]
+    # Detached HEAD (CI checkouts).
+    (worktree_git / "HEAD").write_text(SHA + "\n")
+    assert versions.git_commit(checkout) == SHA[:12]
+    # Broken: nothing, never an exception.
+    (worktree_git / "HEAD").write_text("garbage\n")
+    assert versions.git_commit(checkout) is None
+    (checkout / ".git").write_text("gitdir: /nonexistent\n")
+    assert versions.git_commit(checkout) is None
+
+
+def test_the_distribution_that_provides_the_package() -> None:
+    # The package _pytest is installed by the distribution pytest.
+    found = versions.detect("_pytest", None)
+    assert found.value == pytest.__version__
+    assert found.source == "distribution 'pytest' (provides package '_pytest')"
+    assert versions.detect("django_tracekit", None).source == (
+        "installed distribution 'django_tracekit'")
