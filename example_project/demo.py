@@ -84,6 +84,7 @@ def drive_traffic(base: str, stop: threading.Event, started: float, ramp_s: floa
             continue
         try:
             openers.append(sign_in(base, USERS[len(openers) - 1]))
+            counts["200"] = counts.get("200", 0) + 1  # a sign-in is traffic too
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             stop.wait(0.5)  # a release being rolled out: the server is restarting
     while not stop.is_set():
