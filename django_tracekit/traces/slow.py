@@ -13,12 +13,25 @@ older than two windows is deleted. Runs inside the writer's transaction.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 
-from django_tracekit.traces.keep import SLOW_MARK, SLOW_PER_WINDOW, WINDOW_US, slowest
+from django.db import router, transaction
+from django.db.models import Sum
+
+from django_tracekit.features import UNMATCHED
+from django_tracekit.traces.keep import (
+    SLOW_MARK,
+    SLOW_PER_WINDOW,
+    WINDOW_US,
+    at_or_above_p90,
+    slowest,
+)
 from django_tracekit.traces.models import Trace, TraceSpan
 from django_tracekit.traces.records import Part, join_reasons
+
+logger = logging.getLogger("django_tracekit")
 
 SWEEP_BATCH = 500
 
@@ -30,10 +43,18 @@ def windows(parts: Iterable[Part]) -> set[tuple[str, int]]:
             for span in part.spans if SLOW_MARK in span.attributes}
 
 
-def rank(alias: str, keys: Iterable[tuple[str, int]], k: int = SLOW_PER_WINDOW) -> None:
-    """Keep ``slow`` on the ``k`` slowest traces of each (feature span name, window)."""
+def rank(alias: str, keys: Iterable[tuple[str, int]], k: int = SLOW_PER_WINDOW,
+         ended: bool = False) -> None:
+    """Keep ``slow`` on the ``k`` slowest traces of each (feature span name, window);
+    ``ended`` windows: at most as many as the feature's roots over every process (counted
+    by the stats) put at or above their p90."""
     spans = TraceSpan.objects.using(alias)
     for name, start in sorted(keys):
+        allowed = k
+        if ended:
+            counted = roots_counted(name, start)
+            if counted:
+                allowed = min(k, at_or_above_p90(counted))
         found: dict[int, int] = {}
         for pk, duration, attributes in spans.filter(
                 name=name, start_us__gte=start, start_us__lt=start + WINDOW_US,
@@ -41,7 +62,7 @@ def rank(alias: str, keys: Iterable[tuple[str, int]], k: int = SLOW_PER_WINDOW) 
                     "trace_id", "duration_us", "attributes"):
             if SLOW_MARK in attributes:
                 found[pk] = max(found.get(pk, 0), duration)
-        demote(alias, slowest(found, k))
+        demote(alias, slowest(found, allowed))
 
 
 def demote(alias: str, pks: list[int]) -> None:
@@ -66,10 +87,30 @@ def settle(alias: str, demoted: list[str], keys: Iterable[tuple[str, int]]) -> N
     for start in range(0, len(demoted), 500):
         demote(alias, list(traces.filter(trace_id__in=demoted[start:start + 500],
                                          reasons__contains="slow").values_list("id", flat=True)))
-    rank(alias, keys)
+    rank(alias, keys, ended=True)
     cutoff = int(time.time() * 1_000_000) - 2 * WINDOW_US
     _delete(alias, list(traces.filter(reasons="", start_us__lt=cutoff).values_list(
         "id", flat=True)[:SWEEP_BATCH]))
+
+
+def roots_counted(name: str, start_us: int) -> int:
+    """The feature's calls in the window over every process and service, as the stats
+    counted them (0 when the stats are off or have not written them)."""
+    try:
+        from django_tracekit.stats.models import MINUTE, UsageBucket
+
+        stats_alias = router.db_for_read(UsageBucket)
+        first = start_us // 1_000_000
+        with transaction.atomic(using=stats_alias):  # a savepoint: a failure stays here
+            total = UsageBucket.objects.using(stats_alias).filter(
+                feature__name__in=(name, name + UNMATCHED),
+                feature__kind__in=("request", "task", "command"), resolution=MINUTE,
+                bucket_start__gte=first, bucket_start__lt=first + WINDOW_US // 1_000_000,
+            ).aggregate(n=Sum("calls"))["n"]
+    except Exception:
+        logger.debug("tracekit: the stats could not count a feature's roots", exc_info=True)
+        return 0
+    return int(total or 0)
 
 
 def _joinable(alias: str, pk: int) -> bool:

@@ -11,6 +11,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind
 
+from django_tracekit.stats import store as stats_store
+from django_tracekit.stats.processor import StatsProcessor
 from django_tracekit.tracer import INSTRUMENTATION_NAME
 from django_tracekit.traces import keep, store
 from django_tracekit.traces.models import Trace, TraceSpan
@@ -23,13 +25,17 @@ MS = 1_000_000
 
 
 class Process:
-    """One process: a provider with a trace store processor writing to the database."""
+    """One process: a provider with a trace store processor writing to the database, and
+    (``stats``) the stats processor counting the feature's calls there too."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, stats: bool) -> None:
         self.processor = TraceStoreProcessor(store.database, start_thread=False,
                                              sample_rate=0.0)
         self.processor.wall_clock_ns = lambda: W0 + 300 * 1_000_000_000  # mid-window
         provider = TracerProvider(resource=Resource.create({"service.name": service}))
+        self.stats = StatsProcessor(stats_store.write, start_thread=False) if stats else None
+        if self.stats is not None:
+            provider.add_span_processor(self.stats)
         provider.add_span_processor(self.processor)
         self.tracer = provider.get_tracer(INSTRUMENTATION_NAME)
 
@@ -55,10 +61,11 @@ def slow_durations(route: str) -> dict[str, int]:
                                                                   "duration_us")}
 
 
-def drive(route: str, durations: list[int], flush_every: int = 100) -> dict[str, int]:
+def drive(route: str, durations: list[int], flush_every: int = 100,
+          stats: bool = True) -> dict[str, int]:
     """Requests of ``durations`` (ns) spread over one window, alternately in two processes,
     both flushing as they go and once more after the window ended: trace id -> duration."""
-    processes = [Process("web-1"), Process("web-2")]
+    processes = [Process("web-1", stats), Process("web-2", stats)]
     sent = {}
     step = (keep.WINDOW_NS - 1) // len(durations)
     for i, duration in enumerate(durations):
@@ -66,6 +73,8 @@ def drive(route: str, durations: list[int], flush_every: int = 100) -> dict[str,
         if i % flush_every == flush_every - 1:
             for process in processes:
                 assert process.processor.flush()
+    for process in processes:
+        assert process.stats is None or process.stats.flush()
     for process in processes:  # the window has ended: each settles it
         process.processor.wall_clock_ns = lambda: W0 + keep.WINDOW_NS + 1
         assert process.processor.flush()
@@ -94,10 +103,18 @@ def test_a_bimodal_route_never_labels_a_fast_request_slow() -> None:
     assert sorted(kept.values()) == sorted(sent.values())[-keep.SLOW_PER_WINDOW:]
 
 
-def test_a_feature_with_few_requests_keeps_only_those_at_or_above_their_p90() -> None:
-    # 8 requests over two processes (4 each): each keeps only its slowest (the p90 of 4);
-    # the p90 is each process's own (see docs/trace_store.md: the limit of the rule).
-    sent = drive("/rare/", [d * MS for d in (5, 50, 7, 60, 6, 8, 9, 4)])
+RARE = [d * MS for d in (5, 50, 7, 60, 6, 8, 9, 4)]  # 4 per process: 5 7 6 9 | 50 60 8 4
+
+
+def test_a_feature_with_few_requests_keeps_only_those_at_or_above_its_p90() -> None:
+    # 8 requests over two processes: the stats count 8, whose p90 is the slowest.
+    sent = drive("/rare/", RARE)
     kept = slow_durations("/rare/")
-    assert sorted(kept.values()) == [9_000, 60_000]
+    assert list(kept.values()) == [60_000]
     assert set(kept) <= set(sent)
+
+
+def test_without_the_stats_the_p90_is_each_processs_own() -> None:
+    drive("/rare/", RARE, stats=False)
+    # Each process keeps its slowest (the p90 of its 4): 9 ms is web-1's.
+    assert sorted(slow_durations("/rare/").values()) == [9_000, 60_000]
