@@ -159,10 +159,13 @@ def mark_slow(rows: list[SpanRow], span_id: str) -> list[SpanRow]:
     """``rows`` with the root kept as slow (``span_id``) marked in its attributes."""
     if not span_id:
         return rows
-    marked = []
-    for row in rows:
-        if row.span_id == span_id:
-            body = row.attributes[1:] if row.attributes.startswith("{") else "}"
-            row = row._replace(attributes="{" + SLOW_MARK + ("," if body != "}" else "") + body)
-        marked.append(row)
-    return marked
+    return [row._replace(attributes=marked(row.attributes)) if row.span_id == span_id else row
+            for row in rows]
+
+
+def marked(attributes: str) -> str:
+    """A span's attributes (a JSON object, or empty) with the slow mark."""
+    if SLOW_MARK in attributes:
+        return attributes
+    body = attributes[1:] if attributes.startswith("{") else "}"
+    return "{" + SLOW_MARK + ("," if body != "}" else "") + body

@@ -4,8 +4,9 @@ bounded, in memory, readable by tests."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
-from django_tracekit.traces.keep import SLOW_MARK, WINDOW_US, slowest
+from django_tracekit.traces.keep import SLOW_MARK, WINDOW_US, mark_slow, slowest
 from django_tracekit.traces.records import Part, join_reasons
 
 
@@ -49,11 +50,22 @@ class MemoryTraces:
     def trim(self, max_traces: int) -> int:
         return 0
 
-    def settle_slow(self, demoted: list[str], windows: list[tuple[str, int]]) -> None:
-        """As the database's (:mod:`.slow`), without keeping unreasoned traces."""
+    def settle_slow(self, demoted: list[str], windows: list[tuple[str, int]],
+                    promoted: Sequence[tuple[str, str]] = ()) -> None:
+        """As the database's (:mod:`.slow`), without the stats' count nor keeping
+        unreasoned traces."""
         with self._lock:
+            keys = set(windows)
+            for trace_id, span_id in promoted:
+                part = self._traces.get(trace_id)
+                if part is None:
+                    continue
+                part.spans = mark_slow(part.spans, span_id)
+                part.reasons = join_reasons(part.reasons, "slow")
+                keys.update((s.name, s.start_us - s.start_us % WINDOW_US)
+                            for s in part.spans if s.span_id == span_id)
             self._demote(demoted)
-            self._rank(windows)
+            self._rank(keys)
 
     def _rank(self, keys: set[tuple[str, int]] | list[tuple[str, int]]) -> None:
         for name, start in keys:

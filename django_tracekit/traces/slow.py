@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db import router, transaction
 from django.db.models import Sum
@@ -26,6 +26,7 @@ from django_tracekit.traces.keep import (
     SLOW_PER_WINDOW,
     WINDOW_US,
     at_or_above_p90,
+    marked,
     slowest,
 )
 from django_tracekit.traces.models import Trace, TraceSpan
@@ -80,10 +81,14 @@ def demote(alias: str, pks: list[int]) -> None:
     _delete(alias, gone)
 
 
-def settle(alias: str, demoted: list[str], keys: Iterable[tuple[str, int]]) -> None:
-    """A process's changes at a flush: ``demoted`` trace ids lose ``slow``; the ended
-    windows ``keys`` are ranked again (two processes that wrote at once both counted)."""
+def settle(alias: str, demoted: list[str], keys: Iterable[tuple[str, int]],
+           promoted: Sequence[tuple[str, str]] = ()) -> None:
+    """A process's changes at a flush: ``promoted`` (trace id, root span id), written
+    before (an error) and found slow, get ``slow`` and the mark; ``demoted`` trace ids lose
+    ``slow``; the ended windows ``keys`` are ranked again (two processes that wrote at once
+    both counted)."""
     traces = Trace.objects.using(alias)
+    rank(alias, promote(alias, promoted))
     for start in range(0, len(demoted), 500):
         demote(alias, list(traces.filter(trace_id__in=demoted[start:start + 500],
                                          reasons__contains="slow").values_list("id", flat=True)))
@@ -91,6 +96,25 @@ def settle(alias: str, demoted: list[str], keys: Iterable[tuple[str, int]]) -> N
     cutoff = int(time.time() * 1_000_000) - 2 * WINDOW_US
     _delete(alias, list(traces.filter(reasons="", start_us__lt=cutoff).values_list(
         "id", flat=True)[:SWEEP_BATCH]))
+
+
+def promote(alias: str, promoted: Sequence[tuple[str, str]]) -> set[tuple[str, int]]:
+    """Label these written traces slow, marking their root span; their windows."""
+    keys = set()
+    spans = TraceSpan.objects.using(alias)
+    for trace_id, span_id in promoted:
+        row = Trace.objects.using(alias).filter(trace_id=trace_id).values_list(
+            "id", "reasons").first()
+        span = spans.filter(trace_id=row[0], span_id=span_id).values_list(
+            "id", "name", "start_us", "attributes").first() if row else None
+        if row is None or span is None:
+            continue  # pruned meanwhile
+        pk, name, start, attributes = span
+        spans.filter(pk=pk).update(attributes=marked(attributes))
+        Trace.objects.using(alias).filter(pk=row[0]).update(
+            reasons=join_reasons(row[1], "slow"))
+        keys.add((name, start - start % WINDOW_US))
+    return keys
 
 
 def roots_counted(name: str, start_us: int) -> int:

@@ -382,10 +382,11 @@ class DatabaseWriter:
     def trim(self, max_traces: int) -> int:
         return trim(max_traces)
 
-    def settle_slow(self, demoted: list[str], windows: list[tuple[str, int]]) -> None:
+    def settle_slow(self, demoted: list[str], windows: list[tuple[str, int]],
+                    promoted: Sequence[tuple[str, str]] = ()) -> None:
         alias = _alias(None)
         _check_tables(alias)
-        _write_retrying_call(alias, lambda: slow.settle(alias, demoted, windows))
+        _write_retrying_call(alias, lambda: slow.settle(alias, demoted, windows, promoted))
 
 
 database = DatabaseWriter()

@@ -9,7 +9,7 @@ import random
 import pytest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from django_tracekit.stats import store as stats_store
 from django_tracekit.stats.processor import StatsProcessor
@@ -39,11 +39,13 @@ class Process:
         provider.add_span_processor(self.processor)
         self.tracer = provider.get_tracer(INSTRUMENTATION_NAME)
 
-    def request(self, route: str, start_ns: int, duration_ns: int) -> str:
+    def request(self, route: str, start_ns: int, duration_ns: int, fail: bool = False) -> str:
         root = self.tracer.start_span(f"GET {route}", kind=SpanKind.SERVER,
                                       start_time=start_ns,
                                       attributes={"http.route": route,
                                                   "http.request.method": "GET"})
+        if fail:
+            root.set_status(Status(StatusCode.ERROR, "timed out"))
         root.end(end_time=start_ns + duration_ns)
         return format(root.get_span_context().trace_id, "032x")
 
@@ -62,14 +64,15 @@ def slow_durations(route: str) -> dict[str, int]:
 
 
 def drive(route: str, durations: list[int], flush_every: int = 100,
-          stats: bool = True) -> dict[str, int]:
+          stats: bool = True, failing: int = -1) -> dict[str, int]:
     """Requests of ``durations`` (ns) spread over one window, alternately in two processes,
     both flushing as they go and once more after the window ended: trace id -> duration."""
     processes = [Process("web-1", stats), Process("web-2", stats)]
     sent = {}
     step = (keep.WINDOW_NS - 1) // len(durations)
     for i, duration in enumerate(durations):
-        sent[processes[i % 2].request(route, W0 + i * step, duration)] = duration // 1_000
+        sent[processes[i % 2].request(route, W0 + i * step, duration,
+                                      fail=i == failing)] = duration // 1_000
         if i % flush_every == flush_every - 1:
             for process in processes:
                 assert process.processor.flush()
@@ -118,3 +121,14 @@ def test_without_the_stats_the_p90_is_each_processs_own() -> None:
     drive("/rare/", RARE, stats=False)
     # Each process keeps its slowest (the p90 of its 4): 9 ms is web-1's.
     assert sorted(slow_durations("/rare/").values()) == [9_000, 60_000]
+
+
+def test_an_error_trace_among_the_slowest_is_labelled_slow_too() -> None:
+    # The slowest request failed (a timeout): written at once for its error, then found
+    # the slowest when its window ends.
+    durations = [(500 if i == 7 else 10 + i % 13) * MS for i in range(120)]
+    sent = drive("/timeout/", durations, flush_every=10, failing=7)
+    slowest = max(sent, key=lambda t: sent[t])
+    assert Trace.objects.get(trace_id=slowest).reasons == "error,slow"
+    assert slowest in slow_durations("/timeout/")
+    assert len(slow_durations("/timeout/")) == keep.SLOW_PER_WINDOW
