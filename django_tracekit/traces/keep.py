@@ -19,9 +19,10 @@
 from __future__ import annotations
 
 import math
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django_tracekit.traces.records import SpanRow
+from django_tracekit.traces.rows import hex_id
 
 WINDOW_NS = 600 * 1_000_000_000
 WINDOW_US = WINDOW_NS // 1_000
@@ -153,6 +154,53 @@ class SlowRule:
             elif final:
                 # Below the p90 of the whole window: never labelled slow.
                 (done.demote if entry[2] else done.release).append(trace_id)
+
+
+class SlowBook:
+    """A processor's side of the rule: the :class:`SlowRule`, and what the writer is told
+    after a flush's write (``settle_slow``): traces that lose ``slow``, windows that ended,
+    and traces written early (for an error) that turned out slow. Bounded while the
+    database is down. Not thread-safe: called under the processor's lock (``send`` from
+    its flush)."""
+
+    def __init__(self) -> None:
+        self.rule = SlowRule()
+        self._written: dict[int, int] = {}  # candidates written early: trace id -> root
+        self._demote: set[str] = set()
+        self._closed: set[tuple[str, int]] = set()
+        self._promote: set[tuple[str, str]] = set()  # (trace id, root span id), hex
+
+    def written_early(self, trace_id: int, span_id: int) -> None:
+        if len(self._written) < MAX_FEATURES:
+            self._written[trace_id] = span_id
+
+    def settle(self, now_ns: int, held: set[int]) -> tuple[list[int], list[int]]:
+        """Decide (:meth:`SlowRule.settle`); of the ``held`` candidates (in the buffer):
+        those to write as slow now, and those no longer candidates."""
+        written = self._written
+        done = self.rule.settle(now_ns, held | written.keys())
+        slow = []
+        for trace_id in done.keep:
+            if trace_id in held:
+                slow.append(trace_id)
+            else:
+                self._promote.add((hex_id(trace_id, 32), hex_id(written.pop(trace_id), 16)))
+        release = [t for t in done.release if t in held]
+        for trace_id in done.release:
+            written.pop(trace_id, None)
+        if len(self._demote) + len(self._closed) + len(self._promote) < MAX_FEATURES * 4:
+            self._demote.update(hex_id(t, 32) for t in done.demote)
+            self._closed.update(done.closed)
+        return slow, release
+
+    def send(self, writer: Any) -> None:
+        """Tell the writer (its ``settle_slow``, when it has one); raises what it raises."""
+        if not (self._demote or self._closed or self._promote):
+            return
+        settle = getattr(writer, "settle_slow", None)
+        if settle is not None:
+            settle(sorted(self._demote), sorted(self._closed), sorted(self._promote))
+        self._demote, self._closed, self._promote = set(), set(), set()
 
 
 def mark_slow(rows: list[SpanRow], span_id: str) -> list[SpanRow]:

@@ -155,11 +155,7 @@ class TraceStoreProcessor(SpanProcessor):
         self._flush_lock = threading.Lock()
         self._parts: dict[int, _Buffered] = {}
         self._bytes = 0
-        self._slow = keep.SlowRule()
-        self._demote: set[str] = set()  # written as slow, no longer (told to the writer)
-        self._closed: set[tuple[str, int]] = set()  # slow windows ended: ranked again
-        self._written: dict[int, int] = {}  # slow candidates written already: their root
-        self._promote: set[tuple[str, str]] = set()  # written, then slow: (trace, root span)
+        self._slow = keep.SlowBook()
         self._backlog: dict[str, Part] = {}
         self._failing = False
         self._waiting = False
@@ -258,7 +254,7 @@ class TraceStoreProcessor(SpanProcessor):
             reasons = []
             end = span.end_time or 0
             start = span.start_time or end
-            if self._slow.observe(name, trace_id, end - start, start):
+            if self._slow.rule.observe(name, trace_id, end - start, start):
                 # A candidate: held until a flush decides (keep.SlowRule.settle).
                 part.slow_span = span.context.span_id if span.context is not None else 0
             if keep.sampled(trace_id, self.sample_threshold):
@@ -312,10 +308,8 @@ class TraceStoreProcessor(SpanProcessor):
                 # Written (or in the backlog): a later part of this trace here (a retry)
                 # starts a new part, which asks the database like any other.
                 del parts[trace_id]
-                if part.slow_span and len(self._written) < MAX_BUFFERED_TRACES:
-                    # Written for another reason (an error) while a slow candidate: if it
-                    # turns out slow, the written trace is labelled (keep.SlowRule.settle).
-                    self._written[trace_id] = part.slow_span
+                if part.slow_span:  # written (an error) while a slow candidate
+                    self._slow.written_early(trace_id, part.slow_span)
         return taken
 
     def _to_parts(self, taken: list[tuple[int, _Buffered, list[ReadableSpan]]]) -> None:
@@ -393,7 +387,7 @@ class TraceStoreProcessor(SpanProcessor):
                     for _ in range(TRIM_BATCHES):
                         if not writer.trim(self.max_traces):
                             break
-            self._write_slow_changes(writer)
+            self._slow.send(writer)  # after the write: ranked with what was just written
         except NotReady as exc:
             if not self._waiting:
                 self._waiting = True
@@ -421,35 +415,14 @@ class TraceStoreProcessor(SpanProcessor):
         at exit or on demand, every window is decided now)."""
         parts = self._parts
         now = self.wall_clock_ns() + (keep.WINDOW_NS * 2 if final else 0)
-        written = self._written
-        done = self._slow.settle(now, {t for t, p in parts.items() if p.slow_span}
-                                 | written.keys())
-        for trace_id in done.keep:
-            if trace_id in parts:
-                parts[trace_id].reasons = join_reasons(parts[trace_id].reasons, "slow")
-            else:
-                self._promote.add((hex_id(trace_id, 32), hex_id(written.pop(trace_id), 16)))
-        for trace_id in done.release:
-            written.pop(trace_id, None)
-            held = parts.get(trace_id)
-            if held is not None and held.slow_span:
-                held.slow_span = 0
-                if not held.kept and not held.joinable and held.root_ended:
-                    self._bytes -= parts.pop(trace_id).size
-        if len(self._demote) + len(self._closed) + len(self._promote) < keep.MAX_FEATURES * 4:
-            # Bounded while the database is down.
-            self._demote.update(hex_id(t, 32) for t in done.demote)
-            self._closed.update(done.closed)
-
-    def _write_slow_changes(self, writer: Writer) -> None:
-        """After the write: traces no longer slow lose it, ended windows are ranked again
-        over every process (the writer's ``settle_slow``, when it has one)."""
-        if not (self._demote or self._closed or self._promote):
-            return
-        settle = getattr(writer, "settle_slow", None)
-        if settle is not None:
-            settle(sorted(self._demote), sorted(self._closed), sorted(self._promote))
-        self._demote, self._closed, self._promote = set(), set(), set()
+        slow, release = self._slow.settle(now, {t for t, p in parts.items() if p.slow_span})
+        for trace_id in slow:
+            parts[trace_id].reasons = join_reasons(parts[trace_id].reasons, "slow")
+        for trace_id in release:
+            held = parts[trace_id]
+            held.slow_span = 0
+            if not held.kept and not held.joinable and held.root_ended:
+                self._bytes -= parts.pop(trace_id).size
 
     def _recovered(self) -> None:
         self._waiting = False
