@@ -22,7 +22,6 @@ import math
 from typing import Any, TypeVar
 
 from django_tracekit.traces.records import SpanRow
-from django_tracekit.traces.rows import hex_id
 
 WINDOW_NS = 600 * 1_000_000_000
 WINDOW_US = WINDOW_NS // 1_000
@@ -184,12 +183,12 @@ class SlowBook:
             if trace_id in held:
                 slow.append(trace_id)
             else:
-                self._promote.add((hex_id(trace_id, 32), hex_id(written.pop(trace_id), 16)))
+                self._promote.add((f"{trace_id:032x}", f"{written.pop(trace_id):016x}"))
         release = [t for t in done.release if t in held]
         for trace_id in done.release:
             written.pop(trace_id, None)
         if len(self._demote) + len(self._closed) + len(self._promote) < MAX_FEATURES * 4:
-            self._demote.update(hex_id(t, 32) for t in done.demote)
+            self._demote.update(f"{t:032x}" for t in done.demote)
             self._closed.update(done.closed)
         return slow, release
 
