@@ -9,8 +9,11 @@ admin is a failed demo). Every process it started is stopped.
 
 from __future__ import annotations
 
+import csv
 import html
 import http.cookiejar
+import io
+import json
 import os
 import random
 import re
@@ -25,11 +28,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 VAR = Path(os.environ.get("SHOP_VAR_DIR", HERE / "var"))
 FLUSH_S = 2.0
 USER, PASSWORD = "demo", "demo"
+USERS = ("alice", "bob", "carol", "dave", "erin")  # the shop's customers (signed in)
+RELEASES = ("1.4.0", "1.5.0")  # rolled out one after the other while the demo runs
 # Features the usage page must show with calls > 0 (request, view, task, function).
 EXPECTED = ("POST /videos/<int:pk>/upload/", "shop/videos/views/upload",
             "shop/videos/tasks/transcode", "shop/videos/tasks/notify",
@@ -58,10 +64,32 @@ def wait_until_up(base: str, server: subprocess.Popen[bytes], timeout: float = 6
     raise SystemExit("demo: the server did not start in time")
 
 
+def sign_in(base: str, username: str) -> urllib.request.OpenerDirector:
+    """An opener holding ``username``'s session (its requests carry ``enduser.id``)."""
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    form = urllib.parse.urlencode({"username": username, "password": PASSWORD}).encode()
+    opener.open(base + "/login/", data=form, timeout=10).read()
+    return opener
+
+
 def drive_traffic(base: str, stop: threading.Event, started: float, ramp_s: float,
-                  counts: dict[str, int]) -> None:
-    """Realistic mixed traffic; the share feature is rolled out gradually (0 % -> 60 %)."""
+                  counts: dict[str, int], up: threading.Event) -> None:
+    """Realistic mixed traffic, anonymous and from signed-in users; the share feature is
+    rolled out gradually (0 % -> 60 %). Paused while ``up`` is not set (a release is being
+    rolled out)."""
+    openers = [urllib.request.build_opener()]
+    while not stop.is_set() and len(openers) < 1 + len(USERS):
+        if not up.wait(0.5):
+            continue
+        try:
+            openers.append(sign_in(base, USERS[len(openers) - 1]))
+            counts["200"] = counts.get("200", 0) + 1  # a sign-in is traffic too
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            stop.wait(0.5)  # a release being rolled out: the server is restarting
     while not stop.is_set():
+        if not up.wait(0.5):
+            continue
         n = random.randint(1, 10)
         rollout = min(1.0, (time.monotonic() - started) / ramp_s) * 0.6
         if random.random() < rollout:
@@ -70,13 +98,13 @@ def drive_traffic(base: str, stop: threading.Event, started: float, ramp_s: floa
             method, path = random.choices(
                 [("GET", "/videos/"), ("GET", f"/videos/{n}/"), ("GET", f"/videos/{n}/process/"),
                  ("POST", f"/videos/{n}/upload/"), ("GET", "/videos/99/"),
-                 ("GET", "/videos/13/process/"), ("GET", "/healthz"),
+                 ("GET", f"/videos/{13 * random.randint(1, 4)}/process/"), ("GET", "/healthz"),
                  ("GET", "/videos/catalog/")],
                 [3, 4, 4, 3, 1, 1, 1, 2])[0]
         request = urllib.request.Request(base + path, method=method,
                                          data=b"" if method == "POST" else None)
         try:
-            status = urllib.request.urlopen(request, timeout=10).status
+            status = random.choice(openers).open(request, timeout=10).status
         except urllib.error.HTTPError as exc:
             status = exc.code
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -85,9 +113,9 @@ def drive_traffic(base: str, stop: threading.Event, started: float, ramp_s: floa
         stop.wait(0.05)
 
 
-def admin_pages(base: str) -> tuple[str, str]:
-    """Log in to the admin as the demo user; the feature-usage page's HTML (every kind) and
-    the trace explorer's list of error traces."""
+def admin_pages(base: str) -> tuple[str, str, str]:
+    """Log in to the admin as the demo user; the feature-usage page's HTML (every kind),
+    its CSV and the trace explorer's list of error traces, all on the last hour."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     login_url = base + "/admin/login/?next=/admin/django_tracekit/feature/"
@@ -99,9 +127,27 @@ def admin_pages(base: str) -> tuple[str, str]:
     request = urllib.request.Request(login_url, data=form.encode(),
                                      headers={"Referer": login_url})
     usage = opener.open(request, timeout=30).read().decode()
+    table = opener.open(base + "/admin/django_tracekit/feature/?range=1h&kind=all&format=csv",
+                        timeout=30).read().decode()
     traces = opener.open(base + "/admin/django_tracekit/trace/?status=error&range=1h",
                          timeout=30).read().decode()
-    return str(usage), str(traces)
+    return str(usage), str(table), str(traces)
+
+
+def most_users(table: str) -> int:
+    """The largest Users figure of the usage CSV (distinct signed-in users of a feature)."""
+    rows = list(csv.DictReader(io.StringIO(table)))
+    return max((int(row.get("users") or 0) for row in rows), default=0)
+
+
+STORED = """
+import json
+from django_tracekit.stats.models import VersionUsage
+from django_tracekit.traces.models import TraceSpan
+print(json.dumps({
+    "versions": sorted(set(VersionUsage.objects.values_list("version", flat=True))),
+    "retried": TraceSpan.objects.filter(attributes__contains='"celery.retries"').count()}))
+"""
 
 
 def error_traces(page: str) -> int:
@@ -150,12 +196,45 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+class Site:
+    """The demo's server and worker, restarted as each release is rolled out."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.env, self.port = env, port
+        self.base = f"http://127.0.0.1:{port}"
+        self.server: subprocess.Popen[bytes] | None = None
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.up = threading.Event()  # the traffic runs while set
+
+    def start(self, version: str) -> None:
+        env = {**self.env, "SHOP_VERSION": version}
+        quiet: dict[str, Any] = {"cwd": HERE, "stdout": subprocess.DEVNULL,
+                                 "stderr": subprocess.DEVNULL, "start_new_session": True}
+        self.worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "shop", "worker", "-P", "prefork", "-c",
+             "2", "-l", "WARNING"], env={**env, "SHOP_SERVICE_NAME": "shop-worker"}, **quiet)
+        self.server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload",
+                                        f"127.0.0.1:{self.port}"], env=env, **quiet)
+        wait_until_up(self.base, self.server)
+        self.up.set()
+
+    def stop(self) -> None:
+        # SIGINT/SIGTERM: tracekit writes what it holds at exit.
+        self.up.clear()
+        if self.server is not None:
+            stop_process(self.server, signal.SIGINT)
+        if self.worker is not None:
+            stop_process(self.worker, signal.SIGTERM)
+
+
 def main() -> int:
     # Ctrl-C, and also SIGTERM (a supervisor, `kill`), stop every process the demo started;
     # installed explicitly because a shell may start background jobs with SIGINT ignored.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     seconds = float(os.environ.get("DEMO_SECONDS", "0"))
+    # The second release goes out halfway (or after a minute when running until Ctrl-C).
+    release_after = seconds / 2 if seconds else float(os.environ.get("DEMO_RELEASE_S", "60"))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings", "SHOP_VAR_DIR": str(VAR),
            "SHOP_STATS_FLUSH_S": str(FLUSH_S),
            "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
@@ -163,68 +242,77 @@ def main() -> int:
     for stale in ("broker", "broker-control"):  # messages of an earlier run
         shutil.rmtree(VAR / stale, ignore_errors=True)
 
-    def manage(*args: str) -> None:
-        subprocess.run([sys.executable, "manage.py", *args], cwd=HERE, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+    def manage(*args: str) -> str:
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=HERE, env=env,
+                              check=True, stdout=subprocess.PIPE, text=True).stdout
 
-    manage("migrate", "--noinput")
-    manage("collectstatic", "--noinput")  # the admin's CSS/JS, served by WhiteNoise
-    manage("refresh_catalog")  # a management command: a root span and a "command" feature
-    manage("shell", "-c", "from django.contrib.auth.models import User; "
-           f"User.objects.filter(username='{USER}').exists() or "
-           f"User.objects.create_superuser('{USER}', 'demo@example.com', '{PASSWORD}')")
-    port = free_port(int(os.environ.get("DEMO_PORT", "8000")))  # 0: any free port
-    base = f"http://127.0.0.1:{port}"
-    quiet = {"cwd": HERE, "env": env, "stdout": subprocess.DEVNULL,
-             "stderr": subprocess.DEVNULL, "start_new_session": True}
-    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "shop", "worker",
-                               "-P", "prefork", "-c", "2", "-l", "WARNING"],
-                              **{**quiet, "env": {**env, "SHOP_SERVICE_NAME": "shop-worker"}})
-    server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload",
-                               f"127.0.0.1:{port}"], **quiet)
     stop = threading.Event()
     counts: dict[str, int] = {}
     numbers: dict[str, int] = {}
     broken: list[str] = []
-    kept_errors = 0
+    kept_errors = users = 0
+    stored: dict[str, Any] = {}
+    interrupted = False
+    site: Site | None = None
     try:
-        wait_until_up(base, server)
+        manage("migrate", "--noinput")
+        manage("collectstatic", "--noinput")  # the admin's CSS/JS, served by WhiteNoise
+        manage("refresh_catalog")  # a management command: a root span and a "command" feature
+        manage("shell", "-c", "from django.contrib.auth.models import User; "
+               f"User.objects.filter(username='{USER}').exists() or "
+               f"User.objects.create_superuser('{USER}', 'demo@example.com', '{PASSWORD}'); "
+               f"[User.objects.filter(username=u).exists() or "
+               f"User.objects.create_user(u, password='{PASSWORD}') for u in {USERS!r}]")
+        port = free_port(int(os.environ.get("DEMO_PORT", "8000")))  # 0: any free port
+        site = Site(env, port)
+        base = site.base
+        site.start(RELEASES[0])
         started = time.monotonic()
         traffic = threading.Thread(target=drive_traffic, daemon=True,
-                                   args=(base, stop, started, seconds or 600, counts))
+                                   args=(base, stop, started, seconds or 600, counts, site.up))
         traffic.start()
         stopping = f"Stopping in {seconds:g} s." if seconds else "Ctrl-C stops everything."
+        admin = f"{base}/admin/django_tracekit"
         print(f"""
 django-tracekit demo is running: a Django server and a Celery worker (prefork), SQLite and
 the filesystem:// broker, with traffic in the background. {stopping}
 
-  Feature usage:  {base}/admin/django_tracekit/feature/
-  Traces:         {base}/admin/django_tracekit/trace/   errors, slow steps, N+1 on /videos/catalog/
+  Feature usage:  {admin}/feature/?range=1h
+  Traces:         {admin}/trace/?range=1h   errors, slow steps, retried tasks
+  N+1:            {admin}/trace/?range=1h&feature=GET+/videos/catalog/
+  Errors, releases: linked from the usage page (error groups; {RELEASES[0]} vs {RELEASES[1]})
   Admin login:    user "{USER}", password "{PASSWORD}" (demo only)
-  The site:       {base}/videos/
+  The site:       {base}/videos/   signed-in customers: {", ".join(USERS)}
 
+Release {RELEASES[0]} runs now; {RELEASES[1]} (whose share links regress) is rolled out in \
+{release_after:g} s.
 Counts appear within {FLUSH_S:g} s; the "share" feature is being rolled out, watch it rise.
 Spans are not exported in the demo: SHOP_TRACE_EXPORTER=console make demo prints them,
 SHOP_TRACE_EXPORTER=otlp sends them to OTEL_EXPORTER_OTLP_ENDPOINT (Collector, Jaeger).
 """, flush=True)
+        time.sleep(release_after)
+        site.stop()  # the new release: its processes replace the old ones
+        site.start(RELEASES[1])
+        print(f"demo: release {RELEASES[1]} rolled out", flush=True)
         if seconds:
-            time.sleep(seconds)
+            time.sleep(max(0.0, seconds - (time.monotonic() - started)))
             stop.set()
             time.sleep(3 * FLUSH_S)  # the server's and the worker's flushers write their counts
-            page, traces_page = admin_pages(base)
+            page, table, traces_page = admin_pages(base)
             numbers, broken = usage_numbers(page), broken_assets(base, page)
-            kept_errors = error_traces(traces_page)
+            users, kept_errors = most_users(table), error_traces(traces_page)
+            stored = json.loads(manage("shell", "-c", STORED).strip().splitlines()[-1])
         else:
             signal.pause()
     except KeyboardInterrupt:
-        pass
+        interrupted = True
     finally:
         stop.set()
-        stop_process(server, signal.SIGINT)
-        stop_process(worker, signal.SIGTERM)
+        if site is not None:
+            site.stop()
     print(f"demo: responses by status {dict(sorted(counts.items()))}")
-    if not seconds:
-        return 0
+    if interrupted or not seconds:
+        return 0  # stopped by hand: nothing to check, nothing failed
     shown = {name: numbers.get(name, 0) for name in EXPECTED}
     print("demo: the usage page showed " + ", ".join(f"{k} = {v}" for k, v in shown.items()))
     failed = False
@@ -236,6 +324,15 @@ SHOP_TRACE_EXPORTER=otlp sends them to OTEL_EXPORTER_OTLP_ENDPOINT (Collector, J
     if not kept_errors:
         print("demo: FAILED: the trace explorer kept no error trace", file=sys.stderr)
         failed = True
+    print(f"demo: versions recorded {stored.get('versions')}")
+    if stored.get("versions") != sorted(RELEASES):
+        print(f"demo: FAILED: not both releases recorded ({RELEASES})", file=sys.stderr)
+        failed = True
+    print(f"demo: the usage page's Users column went up to {users}")
+    if not users:
+        print("demo: FAILED: no signed-in user counted", file=sys.stderr)
+        failed = True
+    print(f"demo: kept spans of retried task attempts: {stored.get('retried', 0)}")
     if broken:
         print(f"demo: FAILED: the usage page's styles/scripts did not load: {broken}",
               file=sys.stderr)

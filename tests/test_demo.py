@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -121,7 +122,47 @@ def run_demo(tmp_path: Path, extra_env: dict[str, str]) -> None:
         count = int(line.split(f"{feature} = ", 1)[1].split(",", 1)[0])
         assert count > 0, line
     assert "demo: the usage page's stylesheets and scripts loaded" in result.stdout
+    assert "demo: release 1.5.0 rolled out" in result.stdout
+    assert "demo: versions recorded ['1.4.0', '1.5.0']" in result.stdout
+    (users,) = [ln for ln in result.stdout.splitlines() if "Users column went up to" in ln]
+    assert int(users.rsplit(" ", 1)[1]) > 0, users
+    (retried,) = [ln for ln in result.stdout.splitlines() if "retried task attempts" in ln]
+    assert int(retried.rsplit(" ", 1)[1]) > 0, retried
+    assert "?range=1h" in result.stdout  # the printed links open on the last hour
     assert _processes_mentioning(str(copy)) == []  # the worker and the server are gone
+    if "DATABASE_URL" not in extra_env:  # what the admin read, straight from the database
+        with sqlite3.connect(copy / "var" / "db.sqlite3") as db:
+            versions = {v for (v,) in db.execute("SELECT version FROM tracekit_version_usage")}
+            retried_spans = db.execute(
+                "SELECT COUNT(*) FROM tracekit_trace_span WHERE name = ? AND attributes "
+                "LIKE ?", ("shop/videos/tasks/publish_to_cdn", '%"celery.retries"%')).fetchone()
+        assert versions == {"1.4.0", "1.5.0"}
+        assert retried_spans[0] > 0  # the task that fails every attempt was retried
+
+
+@pytest.mark.requires("celery")
+def test_ctrl_c_before_demo_seconds_end_stops_cleanly_with_exit_0(tmp_path: Path) -> None:
+    copy = copy_demo(tmp_path)
+    env = {**demo_env(), "DEMO_PORT": "0", "DEMO_SECONDS": "600"}
+    demo = subprocess.Popen([sys.executable, str(copy / "demo.py")], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:  # the banner is printed once worker and server are up
+            if "Stopping in 600 s." in line:
+                break
+        demo.send_signal(signal.SIGINT)
+        output, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            for entry in _processes_mentioning(str(copy)):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(entry.split(":", 1)[0]), signal.SIGKILL)
+    assert demo.returncode == 0, output
+    assert "FAILED" not in output and "Traceback" not in output, output
+    assert "demo: responses by status" in output
+    assert _processes_mentioning(str(copy)) == []
 
 
 @pytest.mark.requires("celery")

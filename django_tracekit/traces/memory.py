@@ -4,7 +4,9 @@ bounded, in memory, readable by tests."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
+from django_tracekit.traces.keep import SLOW_MARK, WINDOW_US, mark_slow, slowest
 from django_tracekit.traces.records import Part, join_reasons
 
 
@@ -39,12 +41,51 @@ class MemoryTraces:
                 into.local_root_name = into.local_root_name or part.local_root_name
                 into.user_id = into.user_id or part.user_id
                 written += min(room, len(new))
+            self._rank({(s.name, s.start_us - s.start_us % WINDOW_US) for p in parts
+                        if "slow" in p.reasons for s in p.spans if SLOW_MARK in s.attributes})
             while len(self._traces) > self.max_traces:
                 del self._traces[next(iter(self._traces))]
         return written
 
     def trim(self, max_traces: int) -> int:
         return 0
+
+    def settle_slow(self, demoted: list[str], windows: list[tuple[str, int]],
+                    promoted: Sequence[tuple[str, str]] = ()) -> None:
+        """As the database's (:mod:`.slow`), without the stats' count nor keeping
+        unreasoned traces."""
+        with self._lock:
+            keys = set(windows)
+            for trace_id, span_id in promoted:
+                part = self._traces.get(trace_id)
+                if part is None:
+                    continue
+                part.spans = mark_slow(part.spans, span_id)
+                part.reasons = join_reasons(part.reasons, "slow")
+                keys.update((s.name, s.start_us - s.start_us % WINDOW_US)
+                            for s in part.spans if s.span_id == span_id)
+            self._demote(demoted)
+            self._rank(keys)
+
+    def _rank(self, keys: set[tuple[str, int]] | list[tuple[str, int]]) -> None:
+        for name, start in keys:
+            found: dict[str, int] = {}
+            for trace_id, part in self._traces.items():
+                if "slow" not in part.reasons:
+                    continue
+                for s in part.spans:
+                    if (s.name == name and start <= s.start_us < start + WINDOW_US
+                            and SLOW_MARK in s.attributes):
+                        found[trace_id] = max(found.get(trace_id, 0), s.duration_us)
+            self._demote(slowest(found))
+
+    def _demote(self, trace_ids: list[str]) -> None:
+        for trace_id in trace_ids:
+            part = self._traces.get(trace_id)
+            if part is not None and "slow" in part.reasons:
+                part.reasons = join_reasons(*(r for r in part.reasons.split(",") if r != "slow"))
+                if not part.reasons:
+                    del self._traces[trace_id]
 
     def traces(self) -> dict[str, Part]:
         """A copy of what was kept, by trace id."""

@@ -65,7 +65,7 @@ class _Buffered:
     """One trace's part in this process."""
 
     __slots__ = ("dropped", "joinable", "kept_elsewhere", "local_root_name", "reasons",
-                 "root_ended", "root_name", "size", "spans", "touched", "user_id")
+                 "root_ended", "root_name", "size", "slow_span", "spans", "touched", "user_id")
 
     def __init__(self, now: float) -> None:
         self.spans: list[ReadableSpan] = []
@@ -79,6 +79,7 @@ class _Buffered:
         self.root_name = ""
         self.local_root_name = ""
         self.user_id = ""
+        self.slow_span = 0  # the root's span id while it is a slow candidate (keep.SlowRule)
 
     @property
     def kept(self) -> bool:
@@ -142,6 +143,7 @@ class TraceStoreProcessor(SpanProcessor):
         self.max_backlog_traces = max_backlog_traces
         self._start_thread = start_thread
         self._clock = clock
+        self.wall_clock_ns = time.time_ns  # when windows end (span times are wall clock)
         self._init_state()
         self._shut_down = False
         _live.add(self)
@@ -153,7 +155,7 @@ class TraceStoreProcessor(SpanProcessor):
         self._flush_lock = threading.Lock()
         self._parts: dict[int, _Buffered] = {}
         self._bytes = 0
-        self._slow = keep.SlowRule()
+        self._slow = keep.SlowBook()
         self._backlog: dict[str, Part] = {}
         self._failing = False
         self._waiting = False
@@ -251,13 +253,15 @@ class TraceStoreProcessor(SpanProcessor):
         if kind is not None:
             reasons = []
             end = span.end_time or 0
-            if self._slow.observe(name, end - (span.start_time or end), end):
-                reasons.append("slow")
+            start = span.start_time or end
+            if self._slow.rule.observe(name, trace_id, end - start, start):
+                # A candidate: held until a flush decides (keep.SlowRule.settle).
+                part.slow_span = span.context.span_id if span.context is not None else 0
             if keep.sampled(trace_id, self.sample_threshold):
                 reasons.append("sample")
             if reasons:
                 part.reasons = join_reasons(part.reasons, *reasons)
-        if not part.kept and not part.joinable:
+        if not part.kept and not part.joinable and not part.slow_span:
             # No other process can hold a part of it: nothing will ever make it kept.
             self._bytes -= self._parts.pop(trace_id).size
 
@@ -304,13 +308,17 @@ class TraceStoreProcessor(SpanProcessor):
                 # Written (or in the backlog): a later part of this trace here (a retry)
                 # starts a new part, which asks the database like any other.
                 del parts[trace_id]
+                if part.slow_span:  # written (an error) while a slow candidate
+                    self._slow.written_early(trace_id, part.slow_span)
         return taken
 
     def _to_parts(self, taken: list[tuple[int, _Buffered, list[ReadableSpan]]]) -> None:
         """Convert taken spans (outside the lock) and add them to the backlog."""
         for trace_id, part, spans in taken:
+            slow = part.slow_span if "slow" in part.reasons else 0
             converted = Part(trace_id=hex_id(trace_id, 32), reasons=part.reasons,
-                             spans=rows(spans), dropped=part.dropped,
+                             spans=keep.mark_slow(rows(spans), hex_id(slow, 16) if slow else ""),
+                             dropped=part.dropped,
                              root_name=part.root_name, local_root_name=part.local_root_name,
                              user_id=part.user_id)
             part.dropped = 0
@@ -330,20 +338,21 @@ class TraceStoreProcessor(SpanProcessor):
             spans -= len(backlog.pop(oldest).spans)
             self.lost_parts += 1
 
-    def flush(self) -> bool:
+    def flush(self, final: bool = False) -> bool:
         """Write the kept parts and the parts other processes kept; ``False`` if writing
         failed (kept parts stay in a bounded backlog), ``True`` when written or waiting for
         ``migrate`` (the tables are not there yet). Never raises."""
         try:
             with self._flush_lock:
-                return self._flush()
+                return self._flush(final)
         except Exception:
             logger.warning("tracekit: trace store flush failed", exc_info=True)
             return False
 
-    def _flush(self) -> bool:
+    def _flush(self, final: bool = False) -> bool:
         now = self._clock()
         with self._lock:
+            self._settle_slow(final)
             taken = self._take(None)
             # Parts another process may have kept, and parts still open (their trace may
             # be kept already: spans ending after this process's part was written).
@@ -365,21 +374,20 @@ class TraceStoreProcessor(SpanProcessor):
                                 part.kept_elsewhere = True
                         joined = self._take(ids)
                     self._to_parts(joined)
-            if not self._backlog:
-                self._recovered()
-                return True
-            parts = list(self._backlog.values())
-            try:
-                self.written_spans += writer.write(parts, self.max_spans_per_trace)
-            except PartsLeft as exc:
-                self._backlog = {p.trace_id: p for p in exc.parts}
-                raise
-            self._backlog = {}
-            if self.max_traces > 0:
-                # Batches, a few per flush: a big excess never blocks the flusher long.
-                for _ in range(TRIM_BATCHES):
-                    if not writer.trim(self.max_traces):
-                        break
+            if self._backlog:
+                parts = list(self._backlog.values())
+                try:
+                    self.written_spans += writer.write(parts, self.max_spans_per_trace)
+                except PartsLeft as exc:
+                    self._backlog = {p.trace_id: p for p in exc.parts}
+                    raise
+                self._backlog = {}
+                if self.max_traces > 0:
+                    # Batches, a few per flush: a big excess never blocks the flusher long.
+                    for _ in range(TRIM_BATCHES):
+                        if not writer.trim(self.max_traces):
+                            break
+            self._slow.send(writer)  # after the write: ranked with what was just written
         except NotReady as exc:
             if not self._waiting:
                 self._waiting = True
@@ -402,6 +410,20 @@ class TraceStoreProcessor(SpanProcessor):
         self._recovered()
         return True
 
+    def _settle_slow(self, final: bool) -> None:
+        """Under the lock: what becomes of the slow candidates at this flush (``final``:
+        at exit or on demand, every window is decided now)."""
+        parts = self._parts
+        now = self.wall_clock_ns() + (keep.WINDOW_NS * 2 if final else 0)
+        slow, release = self._slow.settle(now, {t for t, p in parts.items() if p.slow_span})
+        for trace_id in slow:
+            parts[trace_id].reasons = join_reasons(parts[trace_id].reasons, "slow")
+        for trace_id in release:
+            held = parts[trace_id]
+            held.slow_span = 0
+            if not held.kept and not held.joinable and held.root_ended:
+                self._bytes -= parts.pop(trace_id).size
+
     def _recovered(self) -> None:
         self._waiting = False
         if self._failing:
@@ -412,11 +434,12 @@ class TraceStoreProcessor(SpanProcessor):
         """Under the lock: forget parts nobody kept within ``buffer_s`` of their last span."""
         cutoff = now - self.buffer_s
         parts = self._parts
-        for trace_id in [t for t, p in parts.items() if p.touched < cutoff]:
+        # Slow candidates wait for their window's decision (keep.SlowRule.settle).
+        for trace_id in [t for t, p in parts.items() if p.touched < cutoff and not p.slow_span]:
             self._bytes -= parts.pop(trace_id).size
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return self.flush()
+        return self.flush(final=True)
 
     def shutdown(self) -> None:
         self._shut_down = True
@@ -424,7 +447,7 @@ class TraceStoreProcessor(SpanProcessor):
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
-        self.flush()
+        self.flush(final=True)
 
     # -- background thread ---------------------------------------------------------------
     def _ensure_thread(self) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from django.db import DataError, IntegrityError, OperationalError, connections, router, transaction
 from django.db.models import Count, F, Max, Min, Q
@@ -41,6 +41,7 @@ from django_tracekit.stats.store import (
     _sqlite_file_missing,
     clean_text,
 )
+from django_tracekit.traces import slow
 from django_tracekit.traces.models import Trace, TraceSpan
 from django_tracekit.traces.records import Part, PartsLeft, SpanRow, join_reasons
 
@@ -150,6 +151,19 @@ def _write_retrying(alias: str, parts: list[Part], max_spans: int) -> int:
             time.sleep(0.05 * attempt)
 
 
+def _write_retrying_call(alias: str, work: Callable[[], object]) -> None:
+    """``work`` in one transaction, retried like a flush on a lock or deadlock error."""
+    for attempt in range(1, _RETRIES + 1):
+        try:
+            with transaction.atomic(using=alias):
+                work()
+            return
+        except OperationalError:
+            if attempt >= _RETRIES:
+                raise
+            time.sleep(0.05 * attempt)
+
+
 def _isolate(alias: str, parts: list[Part], max_spans: int, cause: Exception) -> int:
     logger.warning("tracekit: a batch of kept traces failed (%s: %s); writing it in parts",
                    type(cause).__name__, str(cause).strip()[:300])
@@ -238,6 +252,7 @@ def _write(alias: str, parts: list[Part], max_spans: int) -> int:
         spans.extend(_span(pk, span, bmp) for span in part.spans[:room])
     TraceSpan.objects.using(alias).bulk_create(spans, ignore_conflicts=True, batch_size=BATCH)
     _update_summaries(alias, parts, rows, dropped, bmp)
+    slow.rank(alias, slow.windows(parts))
     return len(spans)
 
 
@@ -366,6 +381,12 @@ class DatabaseWriter:
 
     def trim(self, max_traces: int) -> int:
         return trim(max_traces)
+
+    def settle_slow(self, demoted: list[str], windows: list[tuple[str, int]],
+                    promoted: Sequence[tuple[str, str]] = ()) -> None:
+        alias = _alias(None)
+        _check_tables(alias)
+        _write_retrying_call(alias, lambda: slow.settle(alias, demoted, windows, promoted))
 
 
 database = DatabaseWriter()

@@ -101,6 +101,8 @@ TRACEKIT = {
     # The worker runs with SHOP_SERVICE_NAME=shop-worker: a trace's web and worker parts are
     # told apart in the trace explorer.
     "SERVICE_NAME": os.environ.get("SHOP_SERVICE_NAME", "shop-web"),
+    # service.version: the demo rolls out 1.4.0, then 1.5.0 (the admin compares releases).
+    "SERVICE_VERSION": os.environ.get("SHOP_VERSION", "1.5.0"),
     # The demo exports nowhere: the admin's feature-usage pages still work (they are built
     # from the spans in-process). One-line switches: SHOP_TRACE_EXPORTER=console prints spans;
     # SHOP_TRACE_EXPORTER=otlp sends them to OTEL_EXPORTER_OTLP_ENDPOINT (a Collector, Jaeger:

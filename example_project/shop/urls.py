@@ -18,4 +18,5 @@ urlpatterns = [
     path("videos/<int:pk>/process/", views.process, name="video-process"),
     path("videos/<int:pk>/upload/", views.upload, name="video-upload"),
     path("videos/<int:pk>/share/", views.share, name="video-share"),
+    path("login/", views.sign_in, name="sign-in"),
 ]

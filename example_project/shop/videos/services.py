@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 import zlib
@@ -62,7 +63,13 @@ def checksum(crc: int, chunk: int) -> int:
     return zlib.crc32(chunk.to_bytes(2, "big"), crc)
 
 
+RELEASE = tuple(int(n) for n in os.environ.get("SHOP_VERSION", "1.5.0").split(".")[:2])
+
+
 def share_link(video_id: int) -> str:
+    if RELEASE >= (1, 5) and video_id % 2:
+        # The regression release 1.5.0 brought: odd videos' links fail (the changes page).
+        raise KeyError(f"share-link:{video_id}")
     # A cache call: a span with cache.hit in the request's trace.
     return str(cache.get_or_set(f"share-link:{video_id}",
                                 lambda: f"https://shop.example/v/{video_id:06d}", 300))

@@ -39,3 +39,16 @@ def thumbnail(info: dict[str, Any]) -> dict[str, Any]:
 def notify(info: dict[str, Any]) -> None:
     if random.random() < 0.05:
         raise ConnectionError(f"mail server refused the notice for video {info['video']}")
+
+
+class CdnUnavailable(Exception):
+    pass
+
+
+@shared_task(bind=True, max_retries=2, default_retry_delay=0.2)
+def publish_to_cdn(self: Any, video_id: int) -> None:
+    """Fails every attempt (the CDN origin is down): two retries, then the task fails."""
+    try:
+        raise CdnUnavailable(f"CDN origin refused video {video_id}")
+    except CdnUnavailable as exc:
+        raise self.retry(exc=exc) from exc
