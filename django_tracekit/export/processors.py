@@ -33,6 +33,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 
+from django_tracekit import exit as exiting
 from django_tracekit.conf import Config, Problem
 from django_tracekit.logonce import RateLimitFilter, add_filters
 
@@ -43,8 +44,8 @@ _OTLP_MODULES = {
     "grpc": "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
 }
 _LOG_EVERY_S = 60.0
-# What an exit may wait for export (per process, all exporters together).
-EXIT_TIMEOUT_S = 1.0
+# What an exit may wait (per process, every destination together: django_tracekit.exit).
+EXIT_TIMEOUT_S = exiting.EXIT_TIMEOUT_S
 # The SDK's and exporters' own loggers: with a collector down they log every retry and every
 # dropped span; RateLimitFilter keeps one line per message a minute.
 SDK_EXPORT_LOGGERS = (
@@ -119,10 +120,16 @@ class BoundedRunner:
     def run(self, work: Callable[[], object], timeout_s: float) -> bool:
         """Run ``work`` (which must not raise) and wait at most ``timeout_s``; ``True`` if
         it finished in time."""
+        done = self.submit(work)
+        return done is not None and done.wait(max(0.0, timeout_s))
+
+    def submit(self, work: Callable[[], object]) -> threading.Event | None:
+        """Queue ``work`` (which must not raise); the event is set when it ended. ``None``
+        if no thread can run it."""
         if not self.alive:
             self.start()
             if not self.alive:
-                return False
+                return None
         done = threading.Event()
 
         def job() -> None:
@@ -132,7 +139,7 @@ class BoundedRunner:
                 done.set()
 
         self._jobs.put(job)
-        return done.wait(max(0.0, timeout_s))
+        return done
 
 
 _rate_limit = RateLimitFilter()
@@ -283,8 +290,15 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         return self._runner.run(work, timeout_s) and result == [True]
 
     def shutdown(self, timeout_s: float | None = None) -> bool:  # type: ignore[override]
-        """Stop; export what is queued within ``timeout_s`` (default: :data:`EXIT_TIMEOUT_S`),
-        one attempt per batch."""
+        """Stop; export what is queued within ``timeout_s`` (default: what is left of the
+        exit's shared deadline), one attempt per batch."""
+        done = self.begin_shutdown()
+        timeout = exiting.remaining() if timeout_s is None else timeout_s
+        return done is not None and done.wait(max(0.0, timeout))
+
+    def begin_shutdown(self) -> threading.Event | None:
+        """Start stopping (one attempt per batch) on this processor's runner; the event is
+        set once done. The exit waits for it with the other destinations."""
         self.exporter.stop_retrying()
         stop = super().shutdown
 
@@ -294,7 +308,7 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
             except Exception:
                 logger.debug("tracekit: %s shutdown failed", self.exporter.label, exc_info=True)
 
-        return self._runner.run(work, EXIT_TIMEOUT_S if timeout_s is None else timeout_s)
+        return self._runner.submit(work)
 
     def _after_fork_in_child(self) -> None:
         self.accepted = 0
