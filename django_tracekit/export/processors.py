@@ -17,7 +17,6 @@ import logging
 import os
 import queue
 import threading
-import time
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -35,7 +34,7 @@ from opentelemetry.sdk.trace.export import (
 
 from django_tracekit import exit as exiting
 from django_tracekit.conf import Config, Problem
-from django_tracekit.logonce import RateLimitFilter, add_filters
+from django_tracekit.logonce import RateLimitFilter, add_filters, allow
 
 logger = logging.getLogger("django_tracekit")
 
@@ -178,7 +177,6 @@ class GuardedExporter(SpanExporter):
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._inner: SpanExporter = initial if initial is not None else factory()
-        self._last_log = 0.0
         self._failures = 0
         self.spans_done = 0  # handed to the exporter and returned (sent or failed)
 
@@ -211,11 +209,12 @@ class GuardedExporter(SpanExporter):
 
     def _report(self, what: str) -> None:
         self._failures += 1
-        now = time.monotonic()
-        if now - self._last_log >= _LOG_EVERY_S:
-            self._last_log = now
-            logger.warning("tracekit: %s exporter %s (%d failure(s) so far); spans dropped, "
-                           "the application is not affected", self.label, what, self._failures)
+        # Once a minute per process family (a Celery pool's children share it).
+        passed, held = allow(f"exporter {self.label} {what}", _LOG_EVERY_S)
+        if passed:
+            logger.warning("tracekit: %s exporter %s (%d failure(s) so far%s); spans dropped, "
+                           "the application is not affected", self.label, what, self._failures,
+                           f", {held} more not logged" if held else "")
 
     def shutdown(self) -> None:
         try:

@@ -51,6 +51,7 @@ from django_tracekit.db import N_PLUS_ONE_EVENT
 from django_tracekit.errors import ERROR_SPAN_ID
 from django_tracekit.features import feature_kind, feature_name
 from django_tracekit.flusher import Flusher
+from django_tracekit.logonce import allow
 from django_tracekit.stats.histogram import bucket_index
 from django_tracekit.stats.records import (
     FUNCTION,
@@ -332,7 +333,10 @@ class StatsProcessor(SpanProcessor):
         self._trim_backlog()
         if not self._failing:
             self._failing = True
-            # One line, no traceback: the cause is in it; the stack is at DEBUG.
+            # One line, no traceback: the cause is in it; the stack is at DEBUG. Once a
+            # minute per process family (every child of a pool meets the same outage).
+            if not allow("stats write failed", 60.0)[0]:
+                return
             logger.warning(
                 "tracekit: writing feature-usage stats failed (%s: %s); keeping up to %d keys "
                 "in memory and retrying every %ss (logged once until it recovers)",

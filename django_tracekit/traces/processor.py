@@ -39,6 +39,7 @@ from django_tracekit import exit as exiting
 from django_tracekit import testrun
 from django_tracekit.features import feature_kind, feature_name
 from django_tracekit.flusher import Flusher
+from django_tracekit.logonce import allow
 from django_tracekit.traces import keep
 from django_tracekit.traces.records import NotReady, Part, PartsLeft, Writer, join_reasons
 from django_tracekit.traces.rows import hex_id, rows
@@ -392,6 +393,8 @@ class TraceStoreProcessor(SpanProcessor):
             cause = exc.__cause__ if isinstance(exc, PartsLeft) and exc.__cause__ else exc
             if not self._failing:
                 self._failing = True
+                if not allow("trace store write failed", 60.0)[0]:
+                    return False  # logged by another process of this family this minute
                 logger.warning(
                     "tracekit: writing kept traces failed (%s: %s); keeping up to %d traces "
                     "in memory and retrying every %ss (logged once until it recovers)",
