@@ -45,7 +45,7 @@ from django_tracekit.export.processors import (
     describe,
 )
 from django_tracekit.integrations.base import Integration
-from django_tracekit.logonce import allow
+from django_tracekit.logonce import EXPORT_FAILING, allow
 
 logger = logging.getLogger("django_tracekit")
 
@@ -333,10 +333,11 @@ def _report_exports(started: list[tuple[SpanProcessor, threading.Event | None]],
         else:
             late.append(type(processor).__name__)
     if late:
-        # Once a minute per process family: with max_tasks_per_child=1 every task's child
-        # exits, and a collector that is down would be one line per task.
-        passed, held = allow("exit: export did not finish", 60.0)
+        # Once a minute per process family, shared with the exporter's failure line: with
+        # max_tasks_per_child=1 every task's child exits, and a collector that is down
+        # would be one line per task.
+        passed, held, _ = allow(EXPORT_FAILING, 60.0)
         if passed:
             logger.warning("tracekit: exit: export did not finish within %.1f s; dropped what "
                            "was not sent (%s)%s", timeout_s, ", ".join(late),
-                           f"; {held} more exits like this not logged" if held else "")
+                           f"; {held} more export failures not logged" if held else "")

@@ -1,8 +1,8 @@
 """Logging that never floods the application's logs: a failure inside tracekit is logged
 once per process with its traceback, then counted (:class:`LogOnce`); other libraries'
 repeated warnings (the SDK's export retries, the propagators' complaints about a client's
-headers) and tracekit's own outage lines are let through once a minute with a count
-(:class:`RateLimitFilter`, :func:`allow`).
+headers) and tracekit's own outage lines are let through once a minute with a count, less
+often while they keep coming (:class:`RateLimitFilter`, :func:`allow`).
 
 The once-a-minute limits are shared by a process and the children it forks (a Celery
 prefork pool, a gunicorn master that preloaded the application): with
@@ -105,9 +105,15 @@ _local_lock = threading.Lock()
 _local_seen: dict[str, list[float]] = {}  # key -> [last wall time, held back]
 
 
-def allow(key: str, every_s: float = 60.0, now: float | None = None) -> tuple[bool, int]:
-    """May a line of ``key`` be logged now (at most one every ``every_s`` per process
-    family)? With how many were held back since the last one was."""
+# While an outage goes on, its lines come less and less often: the period doubles each
+# time a line passes with others held back since the last one, up to this.
+MAX_EVERY_S = 16 * 60.0
+
+
+def allow(key: str, every_s: float = 60.0, now: float | None = None) -> tuple[bool, int, float]:
+    """May a line of ``key`` be logged now? At most one every ``every_s`` per process
+    family, less often while it keeps coming (see :data:`MAX_EVERY_S`). With how many were
+    held back since the last one was, and how long ago that was (s)."""
     now = time.time() if now is None else now
     path = family_path()
     if path is not None:
@@ -120,16 +126,24 @@ def allow(key: str, every_s: float = 60.0, now: float | None = None) -> tuple[bo
         return _decide(_local_seen, key, every_s, now)
 
 
-def _decide(seen: dict[str, Any], key: str, every_s: float, now: float) -> tuple[bool, int]:
+def _decide(seen: dict[str, Any], key: str, every_s: float,
+            now: float) -> tuple[bool, int, float]:
     entry = seen.get(key)
-    if isinstance(entry, list) and len(entry) == 2 and 0 <= now - entry[0] < every_s:
+    if not (isinstance(entry, list) and len(entry) == 3):
+        entry = None
+    if entry is not None and 0 <= now - entry[0] < entry[2]:
         entry[1] += 1
-        return False, 0
-    held = int(entry[1]) if isinstance(entry, list) and len(entry) == 2 else 0
+        return False, 0, 0.0
+    held = int(entry[1]) if entry is not None else 0
+    since = now - entry[0] if entry is not None else 0.0
+    # Held back lines in the period just ended and this one right after it: still going.
+    period = every_s
+    if entry is not None and held and since < 2 * entry[2]:
+        period = min(entry[2] * 2, max(every_s, MAX_EVERY_S))
     if len(seen) >= _MAX_KEYS:
         seen.clear()
-    seen[key] = [now, 0]
-    return True, held
+    seen[key] = [now, 0, period]
+    return True, held, since
 
 
 def remove_family_file() -> None:
@@ -158,15 +172,29 @@ class RateLimitFilter(logging.Filter):
         # The filter's id: the same in every forked child of the family (a test's own
         # filter does not share another's counts).
         key = f"{id(self)}\x00{record.name}\x00{record.msg}"
-        passed, held = allow(key, self.every_s,
-                             self._clock() if self._clock is not None else None)
+        message = str(record.msg)
+        if message.startswith(_OWN_DOING):
+            return False
+        if message.startswith(_EXPORT_FAILED):
+            key = EXPORT_FAILING  # tracekit says it too: one line for both
+        passed, held, since = allow(key, self.every_s,
+                                    self._clock() if self._clock is not None else None)
         if not passed:
             return False
         if held:
             record.msg = (f"{record.getMessage()} (tracekit: {held} more like this in the "
-                          f"last {self.every_s:.0f} s were not logged)")
+                          f"last {since:.0f} s were not logged)")
             record.args = None
         return True
+
+
+# The key of every line that says spans could not be exported (tracekit's exporter and exit
+# lines, the SDK's own): in an outage, one of them at a time.
+EXPORT_FAILING = "export failing"
+# The SDK's "spans batch could not be exported" (tracekit logs its own line for it).
+_EXPORT_FAILED = ("Failed to export",)
+# Said by the SDK when tracekit ends its retries at exit, which is by design.
+_OWN_DOING = ("Shutdown in progress, aborting retry",)
 
 
 def add_filters(logger_names: Iterable[str], *filters: logging.Filter) -> None:

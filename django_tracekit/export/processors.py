@@ -34,7 +34,7 @@ from opentelemetry.sdk.trace.export import (
 
 from django_tracekit import exit as exiting
 from django_tracekit.conf import Config, Problem
-from django_tracekit.logonce import RateLimitFilter, add_filters, allow
+from django_tracekit.logonce import EXPORT_FAILING, RateLimitFilter, add_filters, allow
 
 logger = logging.getLogger("django_tracekit")
 
@@ -210,7 +210,7 @@ class GuardedExporter(SpanExporter):
     def _report(self, what: str) -> None:
         self._failures += 1
         # Once a minute per process family (a Celery pool's children share it).
-        passed, held = allow(f"exporter {self.label} {what}", _LOG_EVERY_S)
+        passed, held, _ = allow(EXPORT_FAILING, _LOG_EVERY_S)
         if passed:
             logger.warning("tracekit: %s exporter %s (%d failure(s) so far%s); spans dropped, "
                            "the application is not affected", self.label, what, self._failures,
