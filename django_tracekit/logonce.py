@@ -66,6 +66,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_before_fork)
 
 
+def family() -> int | None:
+    """The pid of this process family's first process (``None``: this process never
+    forked and was not forked from one that loaded tracekit)."""
+    return _family
+
+
 def family_path() -> str | None:
     """The file holding this family's limits, or ``None`` (a process that never forked
     and was not forked from one that loaded tracekit)."""
