@@ -81,9 +81,8 @@ def count_unless_counted(task_id: str, count: Callable[[], None],
                     os.unlink(path)
                 return
             count()
-            logger.info("tracekit: task %s passed its hard time limit and its pool child was "
-                        "killed before counting it: counted by the worker's main process",
-                        task_id)
+            logger.info("tracekit: task %s: its pool child was killed before counting it: "
+                        "counted by the worker's main process", task_id)
         except Exception:
             logger.warning("tracekit: could not count a task past its time limit", exc_info=True)
         finally:

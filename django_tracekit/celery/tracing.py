@@ -342,14 +342,15 @@ def _failure(sender: Any = None, task_id: str | None = None, exception: Any = No
             # The main worker process: the task's span lived in a pool child. Only a lost
             # child (killed by anything but SIGTERM, which the child's handler covers) leaves
             # no span behind; hard time limits are ended by that handler too.
-            if (isinstance(exception, WorkerLostError) and sender is not None
-                    and task_id is not None and not _sigterm_covered(str(exception))):
-                _end_outside_worker_child(sender, getattr(sender, "request", None), task_id,
-                                          {CELERY_STATE: "FAILURE"}, exception)
-            elif (isinstance(exception, TimeLimitExceeded) and sender is not None
-                    and task_id is not None):
+            if sender is None or task_id is None:
+                return
+            request = getattr(sender, "request", None)  # pushed for this signal only
+            if isinstance(exception, WorkerLostError):
+                if not _sigterm_covered(str(exception)):
+                    _end_outside_worker_child(sender, request, task_id,
+                                              {CELERY_STATE: "FAILURE"}, exception)
+            elif isinstance(exception, TimeLimitExceeded):
                 # Sent before the child is killed: count it here only if the child could not.
-                request = getattr(sender, "request", None)
                 fallback.count_unless_counted(task_id, lambda: _end_outside_worker_child(
                     sender, request, task_id, {CELERY_STATE: "FAILURE", CELERY_TIME_LIMIT: "hard"},
                     exception))
@@ -474,7 +475,7 @@ def _interrupted(running: _Running, task_id: str) -> None:
         span.set_attribute("error.type", errors.qualified_type_name(type(exc)))
     span.end()
     # Stats first: once written, the main process must not count it too (fallback.py).
-    if stats.flush() and running.hard_limit is not None:
+    if running.hard_limit is not None and stats.flush():
         fallback.mark_counted(task_id)
     bootstrap.flush(timeout_millis=80)
 
