@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import glob
 import json
 import logging
 import os
@@ -156,7 +157,8 @@ def remove_family_file() -> None:
     """The family's first process ends: its limits go with it."""
     path = family_path()
     if path is not None and _family == os.getpid():
-        for name in (path, path + ".lock"):
+        # With the copies a child left half-written when it ended mid-update.
+        for name in (path, path + ".lock", *glob.glob(glob.escape(path) + ".*")):
             with contextlib.suppress(OSError):
                 os.unlink(name)
 
