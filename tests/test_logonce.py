@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import time
+import uuid
 
 import pytest
 
+from django_tracekit import logonce
 from django_tracekit.logonce import LogOnce
 
 
@@ -22,3 +26,39 @@ def test_first_failure_is_logged_with_its_traceback_then_only_counted(
     assert record.getMessage() == "tracekit: a hook broke (logged once per process)"
     assert record.exc_info is not None and str(record.exc_info[1]) == "broken 0"
     assert once.count == 3
+
+
+# --- limits shared by a process family (issue 21, item 7) ---------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_forked_children_share_the_limit_of_their_family() -> None:
+    """Each child of a pool that runs one task and exits meets the same outage: one line
+    for the family, not one per child; the next one that passes counts the others."""
+    key = f"test-family-{uuid.uuid4().hex}"
+    passed = []
+    for _ in range(6):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # a child: asks once, as a one-task child does, and exits
+            os.write(write, b"1" if logonce.allow(key)[0] else b"0")
+            os._exit(0)
+        os.close(write)
+        passed.append(os.read(read, 1))
+        os.close(read)
+        os.waitpid(pid, 0)
+    assert passed == [b"1"] + [b"0"] * 5
+    assert logonce.family_path() is not None
+    # A minute later the next line passes with the count of those held back.
+    assert logonce.allow(key, now=time.time() + 61)[:2] == (True, 5)
+
+
+def test_an_outage_that_goes_on_is_logged_less_and_less_often() -> None:
+    key = f"test-backoff-{uuid.uuid4().hex}"
+    start = 1_000_000.0
+    passed_at = [t for t in range(0, 3600, 10) if logonce.allow(key, 60.0, start + t)[0]]
+    # 60 s, then 120, 240, 480, 960 s apart (capped at MAX_EVERY_S).
+    assert passed_at == [0, 60, 180, 420, 900, 1860, 2820]
+    assert logonce.allow(key, 60.0, start + 9000)[0]  # quiet for long: back to a minute
+    assert not logonce.allow(key, 60.0, start + 9030)[0]
+    assert logonce.allow(key, 60.0, start + 9060)[0]

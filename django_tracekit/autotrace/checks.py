@@ -15,8 +15,12 @@ them imports was imported by the entry point (manage.py, wsgi.py, a conftest).
 from __future__ import annotations
 
 import ast
+import functools
+import os
 import sys
+import sysconfig
 import types
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +68,13 @@ def explain(modules: Iterable[str]) -> dict[Cause, list[str]]:
     early = {name for name in modules if name in sys.modules}
     causes: dict[Cause, list[str]] = {}
     for cause, roots in _suspects(settings):
-        found = sorted(_reached(roots, early))
+        via: dict[str, tuple[str, int]] = {}
+        found = sorted(_reached(roots, early, via))
         if found:
+            chain = _chain_text(found[0], via)
+            if chain:  # the real lines, through every module in between (settings split
+                # over several files, a package's __init__ importing its submodules)
+                cause = Cause(f"{cause.why} Import chain of {found[0]}: {chain}.", cause.hint)
             causes.setdefault(cause, []).extend(found)
             early.difference_update(found)
     if early:
@@ -141,45 +150,108 @@ def _apps_before_tracekit() -> list[str]:
     return []
 
 
-def _reached(roots: Iterable[str], early: set[str]) -> set[str]:
+def _reached(roots: Iterable[str], early: set[str],
+             via: dict[str, tuple[str, int]] | None = None) -> set[str]:
     """The early modules that ``roots`` import at module level, directly or through other
-    early modules."""
+    modules of the project (early ones, and those auto-tracing leaves alone: a settings
+    module importing another, a package ``__init__`` that defines nothing).
+
+    ``via`` gets, for each module reached, the module and line that imported it first (in
+    breadth-first order: the shortest chain)."""
+    via = {} if via is None else via
     seen: set[str] = set()
-    pending = list(roots)
+    pending = deque(roots)
     while pending:
-        name = pending.pop()
+        name = pending.popleft()
         if name in seen:
             continue
         seen.add(name)
         # Importing a.b.c runs a and a.b first.
         parent = name.rpartition(".")[0]
-        if parent in early:
+        if parent and _followed(parent, early) and parent not in seen:
+            via.setdefault(parent, (name, 0))
             pending.append(parent)
         module = sys.modules.get(name)
         if isinstance(module, types.ModuleType):
-            pending.extend(ref for ref in _imports(module) if ref in early)
+            for ref, line in _imports(module).items():
+                if ref not in seen and _followed(ref, early):
+                    via.setdefault(ref, (name, line))
+                    pending.append(ref)
     return seen & early
 
 
-def _imports(module: types.ModuleType) -> set[str]:
-    """The modules ``module``'s source imports when it runs (not inside functions)."""
+def _followed(name: str, early: set[str]) -> bool:
+    """Is ``name`` a module the import chain is followed through?"""
+    if name in early:
+        return True
+    module = sys.modules.get(name)
+    if not isinstance(module, types.ModuleType):
+        return False
+    return _is_project_file(getattr(getattr(module, "__spec__", None), "origin", None))
+
+
+@functools.lru_cache(maxsize=1)
+def _library_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {os.path.realpath(paths[key]) for key in ("stdlib", "platstdlib", "purelib",
+                                                    "platlib") if paths.get(key)}
+    dirs.update(os.path.realpath(p) for p in sys.path if "site-packages" in p)
+    return tuple(sorted(dirs))
+
+
+def _is_project_file(origin: object) -> bool:
+    """Source of the project (not the standard library, not an installed package)."""
+    if not isinstance(origin, str) or not origin.endswith(".py"):
+        return False
+    real = os.path.realpath(origin)
+    return not any(real.startswith(d + os.sep) for d in _library_dirs())
+
+
+def _chain_text(target: str, via: Mapping[str, tuple[str, int]]) -> str:
+    """``a.py line 3 imports b``, ... down to ``target``: the lines that imported it."""
+    steps: list[str] = []
+    name = target
+    while name in via and len(steps) < 20:
+        importer, line = via[name]
+        where = _display_path(importer)
+        steps.append(f"{where} line {line} imports {name}" if line
+                     else f"importing {importer} runs {name} first")
+        name = importer
+    return "; ".join(reversed(steps))
+
+
+def _display_path(name: str) -> str:
+    module = sys.modules.get(name)
+    origin = getattr(getattr(module, "__spec__", None), "origin", None)
+    if not isinstance(origin, str):
+        return name
+    try:
+        return os.path.relpath(origin)
+    except ValueError:  # another drive (Windows)
+        return origin
+
+
+def _imports(module: types.ModuleType) -> dict[str, int]:
+    """The modules ``module``'s source imports when it runs (not inside functions), with
+    the line of the first import of each."""
     origin = getattr(getattr(module, "__spec__", None), "origin", None)
     try:
         tree = ast.parse(Path(str(origin)).read_bytes())
     except (OSError, SyntaxError, ValueError):
-        return set()
+        return {}
     package = (module.__package__ or "").split(".") if module.__package__ else []
-    names: set[str] = set()
+    names: dict[str, int] = {}
     pending: list[ast.AST] = [tree]
     while pending:
         node = pending.pop()
         if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
+            for alias in node.names:
+                names[alias.name] = min(names.get(alias.name, node.lineno), node.lineno)
         elif isinstance(node, ast.ImportFrom):
             parts = package[:len(package) - node.level + 1] if node.level else []
             base = ".".join([*parts, *([node.module] if node.module else [])])
-            names.add(base)
-            names.update(f"{base}.{alias.name}" for alias in node.names)
+            for name in (base, *(f"{base}.{alias.name}" for alias in node.names)):
+                names[name] = min(names.get(name, node.lineno), node.lineno)
         elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             pending.extend(ast.iter_child_nodes(node))
     return names

@@ -46,7 +46,8 @@ from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from django_tracekit import bootstrap, errors, naming, producers
+from django_tracekit import bootstrap, errors, naming, producers, stats
+from django_tracekit.celery import fallback
 from django_tracekit.conf import get_config
 from django_tracekit.redaction import redact_text
 from django_tracekit.tracer import get_tracer
@@ -346,7 +347,7 @@ def _postrun(sender: Any = None, task_id: str | None = None, task: Any = None,
         if isinstance(exc, Exception) and errors.is_error(exc):
             _internal_error(span, exc)
         else:
-            _interrupted(running)
+            _interrupted(running, task_id)
         return
     if span.is_recording():
         span.set_attribute(CELERY_STATE, state)
@@ -363,10 +364,18 @@ def _failure(sender: Any = None, task_id: str | None = None, exception: Any = No
             # The main worker process: the task's span lived in a pool child. Only a lost
             # child (killed by anything but SIGTERM, which the child's handler covers) leaves
             # no span behind; hard time limits are ended by that handler too.
-            if (isinstance(exception, WorkerLostError) and sender is not None
-                    and task_id is not None and not _sigterm_covered(str(exception))):
-                _end_outside_worker_child(sender, getattr(sender, "request", None), task_id,
-                                          {CELERY_STATE: "FAILURE"}, exception)
+            if sender is None or task_id is None:
+                return
+            request = getattr(sender, "request", None)  # pushed for this signal only
+            if isinstance(exception, WorkerLostError):
+                if not _sigterm_covered(str(exception)):
+                    _end_outside_worker_child(sender, request, task_id,
+                                              {CELERY_STATE: "FAILURE"}, exception)
+            elif isinstance(exception, TimeLimitExceeded):
+                # Sent before the child is killed: count it here only if the child could not.
+                fallback.count_unless_counted(task_id, lambda: _end_outside_worker_child(
+                    sender, request, task_id, {CELERY_STATE: "FAILURE", CELERY_TIME_LIMIT: "hard"},
+                    exception))
             return
         span = running.span
         throws = getattr(sender, "throws", ()) or ()
@@ -476,7 +485,7 @@ def _internal_error(span: Span, exc: Exception) -> None:
     span.end()
 
 
-def _interrupted(running: _Running) -> None:
+def _interrupted(running: _Running, task_id: str) -> None:
     """The task did not finish: a BaseException (SystemExit from a signal) is unwinding it.
 
     Called from task_postrun, inside Celery's ``finally``, so ``sys.exc_info()`` is that
@@ -503,6 +512,9 @@ def _interrupted(running: _Running) -> None:
         span.set_status(Status(StatusCode.ERROR, f"interrupted by {type(exc).__name__}"))
         span.set_attribute("error.type", errors.qualified_type_name(type(exc)))
     span.end()
+    # Stats first: once written, the main process must not count it too (fallback.py).
+    if running.hard_limit is not None and stats.flush():
+        fallback.mark_counted(task_id)
     bootstrap.flush(timeout_millis=80)
 
 

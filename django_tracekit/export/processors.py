@@ -17,7 +17,6 @@ import logging
 import os
 import queue
 import threading
-import time
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,8 +32,9 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 
+from django_tracekit import exit as exiting
 from django_tracekit.conf import Config, Problem
-from django_tracekit.logonce import RateLimitFilter, add_filters
+from django_tracekit.logonce import EXPORT_FAILING, RateLimitFilter, add_filters, allow
 
 logger = logging.getLogger("django_tracekit")
 
@@ -43,8 +43,8 @@ _OTLP_MODULES = {
     "grpc": "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
 }
 _LOG_EVERY_S = 60.0
-# What an exit may wait for export (per process, all exporters together).
-EXIT_TIMEOUT_S = 1.0
+# What an exit may wait (per process, every destination together: django_tracekit.exit).
+EXIT_TIMEOUT_S = exiting.EXIT_TIMEOUT_S
 # The SDK's and exporters' own loggers: with a collector down they log every retry and every
 # dropped span; RateLimitFilter keeps one line per message a minute.
 SDK_EXPORT_LOGGERS = (
@@ -119,10 +119,16 @@ class BoundedRunner:
     def run(self, work: Callable[[], object], timeout_s: float) -> bool:
         """Run ``work`` (which must not raise) and wait at most ``timeout_s``; ``True`` if
         it finished in time."""
+        done = self.submit(work)
+        return done is not None and done.wait(max(0.0, timeout_s))
+
+    def submit(self, work: Callable[[], object]) -> threading.Event | None:
+        """Queue ``work`` (which must not raise); the event is set when it ended. ``None``
+        if no thread can run it."""
         if not self.alive:
             self.start()
             if not self.alive:
-                return False
+                return None
         done = threading.Event()
 
         def job() -> None:
@@ -132,7 +138,7 @@ class BoundedRunner:
                 done.set()
 
         self._jobs.put(job)
-        return done.wait(max(0.0, timeout_s))
+        return done
 
 
 _rate_limit = RateLimitFilter()
@@ -171,7 +177,6 @@ class GuardedExporter(SpanExporter):
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._inner: SpanExporter = initial if initial is not None else factory()
-        self._last_log = 0.0
         self._failures = 0
         self.spans_done = 0  # handed to the exporter and returned (sent or failed)
 
@@ -204,11 +209,12 @@ class GuardedExporter(SpanExporter):
 
     def _report(self, what: str) -> None:
         self._failures += 1
-        now = time.monotonic()
-        if now - self._last_log >= _LOG_EVERY_S:
-            self._last_log = now
-            logger.warning("tracekit: %s exporter %s (%d failure(s) so far); spans dropped, "
-                           "the application is not affected", self.label, what, self._failures)
+        # Once a minute per process family (a Celery pool's children share it).
+        passed, held, _ = allow(EXPORT_FAILING, _LOG_EVERY_S)
+        if passed:
+            logger.warning("tracekit: %s exporter %s (%d failure(s) so far%s); spans dropped, "
+                           "the application is not affected", self.label, what, self._failures,
+                           f", {held} more not logged" if held else "")
 
     def shutdown(self) -> None:
         try:
@@ -283,8 +289,15 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         return self._runner.run(work, timeout_s) and result == [True]
 
     def shutdown(self, timeout_s: float | None = None) -> bool:  # type: ignore[override]
-        """Stop; export what is queued within ``timeout_s`` (default: :data:`EXIT_TIMEOUT_S`),
-        one attempt per batch."""
+        """Stop; export what is queued within ``timeout_s`` (default: what is left of the
+        exit's shared deadline), one attempt per batch."""
+        done = self.begin_shutdown()
+        timeout = exiting.remaining() if timeout_s is None else timeout_s
+        return done is not None and done.wait(max(0.0, timeout))
+
+    def begin_shutdown(self) -> threading.Event | None:
+        """Start stopping (one attempt per batch) on this processor's runner; the event is
+        set once done. The exit waits for it with the other destinations."""
         self.exporter.stop_retrying()
         stop = super().shutdown
 
@@ -294,7 +307,7 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
             except Exception:
                 logger.debug("tracekit: %s shutdown failed", self.exporter.label, exc_info=True)
 
-        return self._runner.run(work, EXIT_TIMEOUT_S if timeout_s is None else timeout_s)
+        return self._runner.submit(work)
 
     def _after_fork_in_child(self) -> None:
         self.accepted = 0

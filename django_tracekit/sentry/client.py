@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
+from django_tracekit import exit as exiting
 from django_tracekit.conf import Config
-from django_tracekit.export.processors import EXIT_TIMEOUT_S
+from django_tracekit.exit import EXIT_TIMEOUT_S
 from django_tracekit.sentry import checks, scrub, state, transport, version
 
 logger = logging.getLogger("django_tracekit")
@@ -99,9 +101,25 @@ def _install(config: Config) -> Status:
             return Status(False, f"sentry_sdk.init failed: {exc!r}")
         owns = True
         reason = "initialised Sentry from TRACEKIT['SENTRY'] / SENTRY_DSN"
+        exiting.add_participant("sentry", _at_exit)
     else:
         state.current = None
         return Status(False, "no DSN configured and no Sentry client initialised")
     scrub.wrap_before_send(sentry_sdk.get_client())
     transport.untraced_sends(sentry_sdk.get_client())
     return Status(True, reason, owns_client=owns)
+
+
+def _at_exit(deadline: float) -> None:
+    """The exit's share for the client tracekit initialised: its pending events are sent
+    within what is left of the shared deadline (the other destinations work meanwhile on
+    their own threads), and the SDK's own exit hook, which runs after tracekit's, waits
+    only what is left then, not a budget of its own. In a Celery pool child, which leaves
+    through ``os._exit`` (no atexit), this flush is the only one."""
+    import sentry_sdk
+
+    client = sentry_sdk.get_client()
+    if not client.is_active():
+        return
+    client.flush(timeout=max(0.0, deadline - time.monotonic()))
+    client.options["shutdown_timeout"] = round(max(0.0, deadline - time.monotonic()), 2)

@@ -45,10 +45,13 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
+from django_tracekit import exit as exiting
 from django_tracekit import producers, testrun
 from django_tracekit.db import N_PLUS_ONE_EVENT
 from django_tracekit.errors import ERROR_SPAN_ID
 from django_tracekit.features import COMMAND, feature_kind, feature_name
+from django_tracekit.flusher import Flusher
+from django_tracekit.logonce import allow
 from django_tracekit.stats.edges import EdgeCounts
 from django_tracekit.stats.histogram import bucket_index
 from django_tracekit.stats.records import (
@@ -159,8 +162,7 @@ class StatsProcessor(SpanProcessor):
         self._failing = False
         self._waiting = False  # the writer said NotReady (logged once)
         self.dropped_spans = 0  # lost to a backlog overflow during a long outage
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._flusher: Flusher | None = None
 
     # -- hot path ------------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -390,7 +392,10 @@ class StatsProcessor(SpanProcessor):
         self._trim_backlog()
         if not self._failing:
             self._failing = True
-            # One line, no traceback: the cause is in it; the stack is at DEBUG.
+            # One line, no traceback: the cause is in it; the stack is at DEBUG. Once a
+            # minute per process family (every child of a pool meets the same outage).
+            if not allow("stats write failed", 60.0)[0]:
+                return
             logger.warning(
                 "tracekit: writing feature-usage stats failed (%s: %s); keeping up to %d keys "
                 "in memory and retrying every %ss (logged once until it recovers)",
@@ -431,36 +436,53 @@ class StatsProcessor(SpanProcessor):
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self.flush()
 
+    def exit_flush(self) -> threading.Event:
+        """Start the exit's flush on the flusher thread (never in the exiting thread: a
+        black-holed database must not hold the exit); the event is set once written or
+        failed. Without a thread (a test run, ``start_thread=False``) flushed here."""
+        flusher = self._flusher
+        if flusher is not None and flusher.alive:
+            return flusher.request()
+        done = threading.Event()
+        # The thread ended (a shutdown before): write here only if the database answered.
+        if flusher is None or not self._failing:
+            self.flush()
+        done.set()
+        return done
+
+    def unwritten(self) -> tuple[int, int]:
+        """(calls, features) aggregated and not written: for the exit's one line. (0, 0)
+        while waiting for ``migrate`` (kept in memory by design, not a failure)."""
+        if self._waiting:
+            return 0, 0
+        with self._lock:
+            keys = list(self._acc.items())
+        keys += list(self._backlog.items())
+        return (sum(entry[0] for _, entry in keys),
+                len({key[:3] for key, _ in keys}))
+
     def shutdown(self) -> None:
         self._shut_down = True
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
-        self.flush()
+        done = self.exit_flush()
+        done.wait(exiting.remaining())
+        flusher = self._flusher
+        if flusher is not None:
+            flusher.stop()
+            if flusher.thread is not threading.current_thread():
+                flusher.thread.join(exiting.remaining())
 
     # -- background thread ---------------------------------------------------------------
     def _ensure_thread(self) -> None:
-        if self._shut_down or (self._thread is not None and self._thread.is_alive()):
+        if self._shut_down or (self._flusher is not None and self._flusher.alive):
             return
         if self.in_test_run:  # nothing to write in the background: tests read memory
             return
-        self._thread = threading.Thread(target=self._run, name="tracekit-stats-flush",
-                                        daemon=True)
-        self._thread.start()
+        self._flusher = Flusher("tracekit-stats-flush", self.flush, self.flush_interval_s,
+                                keep_running=lambda: not self.in_test_run)
 
     @property
     def thread(self) -> threading.Thread | None:
-        return self._thread
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.flush_interval_s):
-            if self.in_test_run:  # the test run began after this thread did
-                return
-            try:
-                self.flush()
-            finally:
-                _close_thread_connections()
+        return self._flusher.thread if self._flusher is not None else None
 
     def _after_fork_in_child(self) -> None:
         # The parent still holds (and will write) what was pending at fork time.
@@ -518,17 +540,6 @@ class MemoryCounts:
 memory_counts = MemoryCounts()
 
 
-def _close_thread_connections() -> None:
-    # The flusher thread must not pin a database connection between flushes.
-    try:
-        from django.db import connections
-
-        for connection in connections.all(initialized_only=True):
-            connection.close()
-    except Exception:
-        logger.debug("tracekit: closing the stats thread's connection failed", exc_info=True)
-
-
 _live: weakref.WeakSet[StatsProcessor] = weakref.WeakSet()
 
 
@@ -545,7 +556,10 @@ def flush_all(*, test_run_only: bool = False) -> bool:
         if test_run_only and not processor.in_test_run:
             continue
         try:
-            ok = processor.flush() and ok
+            if exiting.started():  # at exit: on the flusher thread, within the deadline
+                ok = processor.exit_flush().wait(exiting.remaining()) and ok
+            else:
+                ok = processor.flush() and ok
         except Exception:
             logger.warning("tracekit: stats flush failed", exc_info=True)
             ok = False

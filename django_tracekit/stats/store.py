@@ -70,6 +70,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.db.models.signals import post_migrate
 
+from django_tracekit.db import timeouts
 from django_tracekit.stats.models import (
     RESOLUTIONS,
     SKETCH_RESOLUTIONS,
@@ -181,6 +182,7 @@ def write(increments: Mapping[Key, Entry], errors: Sequence[ErrorSampleData] = (
     if time.monotonic() - _feature_ids_since > _ID_CACHE_SECONDS:
         _feature_ids.clear()
         _restart_id_cache()
+    timeouts.apply(connections[alias])
     _check_tables(alias)
     try:
         return _write_retrying(alias, increments, errors, method)
@@ -238,6 +240,7 @@ def _write_retrying(alias: str, increments: Mapping[Key, Entry],
         attempt += 1
         try:
             with transaction.atomic(using=alias):
+                timeouts.statement_timeout(connections[alias])
                 return _write(alias, increments, errors, method)
         except Exception as exc:
             # Ids cached by a rolled-back transaction name no row; a feature pruned while

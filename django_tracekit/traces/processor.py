@@ -31,13 +31,15 @@ import time
 import weakref
 from collections.abc import Callable, Iterable
 
-from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
+from django_tracekit import exit as exiting
 from django_tracekit import testrun
 from django_tracekit.features import feature_kind, feature_name
+from django_tracekit.flusher import Flusher
+from django_tracekit.logonce import allow
 from django_tracekit.traces import keep
 from django_tracekit.traces.records import NotReady, Part, PartsLeft, Writer, join_reasons
 from django_tracekit.traces.rows import hex_id, rows
@@ -164,8 +166,7 @@ class TraceStoreProcessor(SpanProcessor):
         self.dropped_spans = 0  # spans beyond MAX_SPANS_PER_TRACE
         self.lost_parts = 0  # kept parts dropped from a full backlog (long outage)
         self.written_spans = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._flusher: Flusher | None = None
 
     # -- hot path ------------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -344,7 +345,8 @@ class TraceStoreProcessor(SpanProcessor):
         ``migrate`` (the tables are not there yet). Never raises."""
         try:
             with self._flush_lock:
-                return self._flush(final)
+                # At exit every open window is decided (there is no later flush).
+                return self._flush(final or self._shut_down)
         except Exception:
             logger.warning("tracekit: trace store flush failed", exc_info=True)
             return False
@@ -400,6 +402,8 @@ class TraceStoreProcessor(SpanProcessor):
             cause = exc.__cause__ if isinstance(exc, PartsLeft) and exc.__cause__ else exc
             if not self._failing:
                 self._failing = True
+                if not allow("trace store write failed", 60.0)[0]:
+                    return False  # logged by another process of this family this minute
                 logger.warning(
                     "tracekit: writing kept traces failed (%s: %s); keeping up to %d traces "
                     "in memory and retrying every %ss (logged once until it recovers)",
@@ -441,38 +445,48 @@ class TraceStoreProcessor(SpanProcessor):
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self.flush(final=True)
 
+    def exit_flush(self) -> threading.Event:
+        """Start the exit's flush on the flusher thread (never in the exiting thread); the
+        event is set once written or failed. Without a thread: flushed here."""
+        flusher = self._flusher
+        if flusher is not None and flusher.alive:
+            return flusher.request()
+        done = threading.Event()
+        if flusher is None or not self._failing:
+            self.flush()
+        done.set()
+        return done
+
+    def unwritten_traces(self) -> int:
+        """Kept traces with spans not written: for the exit's one line (none while waiting
+        for ``migrate``)."""
+        if self._waiting:
+            return 0
+        with self._lock:
+            buffered = sum(1 for p in self._parts.values() if p.kept and p.spans)
+        return len(self._backlog) + buffered
+
     def shutdown(self) -> None:
         self._shut_down = True
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
-        self.flush(final=True)
+        self.exit_flush().wait(exiting.remaining())
+        flusher = self._flusher
+        if flusher is not None:
+            flusher.stop()
+            if flusher.thread is not threading.current_thread():
+                flusher.thread.join(exiting.remaining())
 
     # -- background thread ---------------------------------------------------------------
     def _ensure_thread(self) -> None:
-        if self._shut_down or (self._thread is not None and self._thread.is_alive()):
+        if self._shut_down or (self._flusher is not None and self._flusher.alive):
             return
         if self.in_test_run:
             return
-        self._thread = threading.Thread(target=self._run, name="tracekit-traces-flush",
-                                        daemon=True)
-        self._thread.start()
+        self._flusher = Flusher("tracekit-traces-flush", self.flush, self.flush_interval_s,
+                                keep_running=lambda: not self.in_test_run)
 
     @property
     def thread(self) -> threading.Thread | None:
-        return self._thread
-
-    def _run(self) -> None:
-        # The flusher's own queries must not become spans (and traces) themselves.
-        otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
-        while not self._stop.wait(self.flush_interval_s):
-            if self.in_test_run:
-                return
-            try:
-                self.flush()
-            finally:
-                _close_thread_connections()
+        return self._flusher.thread if self._flusher is not None else None
 
     def _after_fork_in_child(self) -> None:
         self._init_state()
@@ -480,25 +494,9 @@ class TraceStoreProcessor(SpanProcessor):
             self._ensure_thread()
 
 
-# The key OpenTelemetry instrumentations check to stay quiet (``suppress_instrumentation``).
-_SUPPRESS_KEY = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY",
-                        "suppress_instrumentation")
-
-
 def _is_db(span: ReadableSpan) -> bool:
     attributes = span.attributes
     return bool(attributes) and any(key in attributes for key in _DB_KEYS)  # type: ignore[operator]
-
-
-def _close_thread_connections() -> None:
-    try:
-        from django.db import connections
-
-        for connection in connections.all(initialized_only=True):
-            connection.close()
-    except Exception:
-        logger.debug("tracekit: closing the trace store thread's connection failed",
-                     exc_info=True)
 
 
 _live: weakref.WeakSet[TraceStoreProcessor] = weakref.WeakSet()

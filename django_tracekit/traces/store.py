@@ -34,6 +34,7 @@ from django.db import DataError, IntegrityError, OperationalError, connections, 
 from django.db.models import Count, F, Max, Min, Q
 from django.db.models.signals import post_migrate
 
+from django_tracekit.db import timeouts
 from django_tracekit.stats.store import (
     TABLE_CHECK_SECONDS,
     TablesMissing,
@@ -76,6 +77,7 @@ def _alias(using: str | None) -> str:
 
 
 def _check_tables(alias: str) -> None:
+    timeouts.apply(connections[alias])  # a flusher thread's writes end in bounded time
     if alias in _tables_ok:
         return
     if _tables_missing_until.get(alias, 0.0) > time.monotonic():
@@ -142,6 +144,7 @@ def _write_retrying(alias: str, parts: list[Part], max_spans: int) -> int:
         attempt += 1
         try:
             with transaction.atomic(using=alias):
+                timeouts.statement_timeout(connections[alias])
                 return _write(alias, parts, max_spans)
         except Exception as exc:
             # A lock wait, deadlock or SQLite "database is locked" (a concurrent writer):

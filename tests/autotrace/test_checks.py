@@ -3,8 +3,12 @@ with real settings modules and ``manage.py check``."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+from tests.support.processes import clean_env
+from tests.support.projects import SETTINGS as SETTINGS_TEXT
 from tests.support.projects import CheckLine, check_lines, manage, write_project
 
 FIRST_IN_APPS = "List 'django_tracekit' first in INSTALLED_APPS."
@@ -94,3 +98,42 @@ def test_causes_are_reported_apart(tmp_path: Path) -> None:
     assert by_fix.keys() == {"Move", "Keep"}  # manage.py prints them sorted
     assert "proj.pricing." in by_fix["Move"] and "proj.logs" not in by_fix["Move"]
     assert "proj.logs." in by_fix["Keep"] and "proj.pricing" not in by_fix["Keep"]
+
+
+def test_settings_split_over_several_files_are_followed_to_the_real_line(
+        tmp_path: Path) -> None:
+    """A real project's layout (issue 21, item 11): ``settings/ci.py`` star-imports
+    ``settings_global.py``, which imports the project's core package for its version; the
+    package's ``__init__`` imports the version module. None of the modules in between is
+    auto-traced (settings, an ``__init__`` that defines nothing), so the chain used to stop
+    at the first of them and W030 blamed manage.py."""
+    root = write_project(tmp_path, {
+        "proj/settings/__init__.py": "",
+        "proj/settings/ci.py": (
+            "from proj.settings_global import *  # noqa\n"
+            "DEBUG = False\n"),
+        "proj/settings_global.py": "\n".join([
+            *(line for line in SETTINGS_TEXT.splitlines()),
+            "import core",
+            "VERSION = core.__version__",
+            ""]),
+        "core/__init__.py": "from core.version import __version__\n",
+        "core/version.py": "__version__ = '1.2'\n\ndef describe():\n    return __version__\n",
+    })
+    (root / "proj/settings.py").unlink()  # the settings are the package above
+    manage_py = root / "manage.py"
+    manage_py.write_text(manage_py.read_text().replace('"proj.settings"', '"proj.settings.ci"'))
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=root, capture_output=True, text=True,
+        env=clean_env("proj.settings.ci", pythonpath=(str(root),)), timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [line] = [one for one in check_lines(result.stderr) if one.id == "django_tracekit.W030"]
+    assert "core.version" in line.msg
+    assert "settings module 'proj.settings.ci' imports them" in line.msg, line.msg
+    assert "manage.py" not in line.msg, line.msg
+    # Every file of the chain with the line that imports the next.
+    global_line = SETTINGS_TEXT.count("\n") + 1
+    assert ("Import chain of core.version: proj/settings/ci.py line 1 imports "
+            f"proj.settings_global; proj/settings_global.py line {global_line} imports core; "
+            "core/__init__.py line 1 imports core.version") in line.msg, line.msg
+    assert line.hint.startswith("Move these imports out of settings")

@@ -1,0 +1,104 @@
+"""A fallback count for a task whose pool child was killed past its hard time limit before
+it could count it, without counting it twice.
+
+On a hard time limit the worker's main process sends ``task_failure(TimeLimitExceeded)``
+(Celery 5.5+), then SIGTERMs the child and SIGKILLs it 0.1 s later. The child turns SIGTERM
+into ``SystemExit``, ends the task's span and writes its stats, usually in time; on a
+loaded machine, with a slow database, or with ``REMAP_SIGTERM`` (the child ignores SIGTERM)
+it is killed first and the count was lost.
+
+So the child leaves a marker (an empty file named by the task id, in a directory of the
+worker's process family) once its stats are written; the main process looks for it a
+moment after the kill and, only when it is missing, ends a span of its own for the task
+(counted, marked ``celery.time_limit = hard``). The marker is written right after the
+stats commit: the window in which both could count is the child dying between the two.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+
+from django_tracekit import logonce
+
+logger = logging.getLogger("django_tracekit")
+
+# billiard SIGKILLs the child 0.1 s after SIGTERM; its unwinding may take a little longer
+# on a loaded machine. The main process looks for the marker this long after the signal.
+CHECK_AFTER_S = 3.0
+
+_scheduled: set[str] = set()
+_lock = threading.Lock()
+
+
+def _directory() -> str | None:
+    family = logonce.family()
+    if family is None:
+        return None
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return os.path.join(tempfile.gettempdir(), f"tracekit-counted-{uid}-{family}")
+
+
+def _marker(task_id: str) -> str | None:
+    directory = _directory()
+    safe = "".join(c for c in task_id if c.isalnum() or c in "-_")[:128]
+    return os.path.join(directory, safe) if directory and safe else None
+
+
+def mark_counted(task_id: str) -> None:
+    """In the child: this task's span is ended and its count written."""
+    path = _marker(task_id)
+    if path is None:
+        return
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        with open(path, "wb"):
+            pass
+    except OSError:
+        logger.debug("tracekit: could not leave the counted marker", exc_info=True)
+
+
+def count_unless_counted(task_id: str, count: Callable[[], None],
+                         after_s: float = CHECK_AFTER_S) -> None:
+    """In the main process: ``count()`` a moment from now, unless the child left its
+    marker by then (at most once per task id)."""
+    with _lock:
+        if task_id in _scheduled:
+            return
+        _scheduled.add(task_id)
+
+    def check() -> None:
+        try:
+            path = _marker(task_id)
+            if path is not None and os.path.exists(path):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                return
+            count()
+            logger.info("tracekit: task %s: its pool child was killed before counting it: "
+                        "counted by the worker's main process", task_id)
+        except Exception:
+            logger.warning("tracekit: could not count a task past its time limit", exc_info=True)
+        finally:
+            with _lock:
+                _scheduled.discard(task_id)
+
+    timer = threading.Timer(after_s, check)
+    timer.daemon = True
+    timer.start()
+
+
+def _remove_directory() -> None:
+    """The family's first process ends: the markers left go with it."""
+    directory = _directory()
+    if directory is not None and logonce.family() == os.getpid():
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+atexit.register(_remove_directory)
