@@ -153,6 +153,16 @@ def _decide(seen: dict[str, Any], key: str, every_s: float,
     return True, held, since
 
 
+def forget() -> None:
+    """Forget every limit of this process family (a test starts from a clean slate)."""
+    with _local_lock:
+        _local_seen.clear()
+        path = family_path()
+        if path is not None and os.path.exists(path):
+            with contextlib.suppress(OSError), _shared(path) as seen:
+                seen.clear()
+
+
 def remove_family_file() -> None:
     """The family's first process ends: its limits go with it."""
     path = family_path()

@@ -101,3 +101,12 @@ def spans() -> Iterator[Spans]:
     captured.clear()
     yield captured
     captured.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_log_limits() -> None:
+    """tracekit's once-a-minute log limits are per process family: each test starts clean,
+    so a test's expected line is not held back by an earlier test's."""
+    from django_tracekit import logonce
+
+    logonce.forget()
