@@ -45,10 +45,12 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
+from django_tracekit import errors as _errors
 from django_tracekit import testrun
 from django_tracekit.db import N_PLUS_ONE_EVENT
 from django_tracekit.errors import ERROR_SPAN_ID
 from django_tracekit.features import feature_kind, feature_name
+from django_tracekit.stats import groups as _groups
 from django_tracekit.stats.histogram import bucket_index
 from django_tracekit.stats.records import (
     FUNCTION,
@@ -111,9 +113,14 @@ class StatsProcessor(SpanProcessor):
     def __init__(self, writer: Writer | None = None, *, flush_interval_s: float = 10.0,
                  max_keys: int = DEFAULT_MAX_KEYS,
                  max_backlog_keys: int = DEFAULT_MAX_BACKLOG_KEYS,
-                 start_thread: bool = True, service: str = "unknown_service") -> None:
+                 start_thread: bool = True, service: str = "unknown_service",
+                 group_writer: _groups.GroupWriter | None = None) -> None:
         self._default_writer = writer is None
         self._writer: Writer = writer if writer is not None else _database_writer
+        # Error groups go where the counters go: the database, or nowhere for other writers.
+        self._group_writer = group_writer if group_writer is not None else (
+            _groups.database_writer if writer is None or writer is _database_writer else None)
+        _errors.add_listener(_on_error)
         self.flush_interval_s = float(flush_interval_s)
         self.max_keys = max_keys
         self.max_backlog_keys = max_backlog_keys
@@ -132,6 +139,7 @@ class StatsProcessor(SpanProcessor):
         self._flush_lock = threading.Lock()
         self._acc: dict[Key, Entry] = {}
         self._errors: list[ErrorSample] = []
+        self._groups = _groups.GroupCounter(self._group_writer)
         self._error_counts: dict[tuple[str, str, str], int] = {}
         self._backlog: dict[Key, Entry] = {}
         self._user_hashes: dict[str, int] = {}
@@ -205,6 +213,11 @@ class StatsProcessor(SpanProcessor):
                     users.add(user_hash)
             if is_error:
                 self._sample_error(span, key, end)
+            if self._groups.pending and (kind_name != FUNCTION or span.parent is None
+                                         or span.parent.is_remote):
+                # An entry point (or local root) ended: its errors are counted under it.
+                self._groups.claim(span.context.trace_id, span.start_time or 0, key[0],
+                                   kind_name, service)
             if new_key and self._default_writer:
                 # Notice a test run started by a custom runner while it lasts (its mark is
                 # gone by the exit flush); once per key and window, not per span.
@@ -234,7 +247,8 @@ class StatsProcessor(SpanProcessor):
         status = span.status
         error_type = str(event_attributes.get("exception.type")
                          or attributes.get("error.type") or "error")
-        message = str(event_attributes.get("exception.message") or status.description or "")
+        message = str(event_attributes.get("exception.message") or "") if event is not None \
+            else _without_type(str(status.description or ""), error_type)
         context = span.context
         sample = ErrorSample(
             feature=key[0], kind=key[1], service=key[2], time_ns=end, type=error_type[:255],
@@ -271,6 +285,7 @@ class StatsProcessor(SpanProcessor):
                 errors, self._errors = self._errors, []
                 self._error_counts = {}
             self._add_autotrace_counts(acc)
+            self._flush_groups()
             backlog = self._backlog
             for key, entry in acc.items():
                 existing = backlog.get(key)
@@ -306,6 +321,14 @@ class StatsProcessor(SpanProcessor):
                 self._failing = False
                 logger.warning("tracekit: writing feature-usage stats works again")
             return True
+
+    def _flush_groups(self, everything: bool = False) -> None:
+        try:
+            writer = _groups.memory_groups if self.in_test_run and self._group_writer \
+                else self._group_writer
+            self._groups.flush(writer, self._service, everything or self._shut_down)
+        except Exception:  # the counters are written whatever happens to the groups
+            logger.debug("tracekit: error groups flush failed", exc_info=True)
 
     def _record_instrumented(self) -> None:
         """Write which functions auto-tracing instrumented (the "unused code" page): when
@@ -457,6 +480,20 @@ class MemoryCounts:
 
 
 memory_counts = MemoryCounts()
+
+
+def _without_type(description: str, error_type: str) -> str:
+    """A span that only carries an error (no exception event) has the status description
+    ``"Type: message"``: the message alone, or the sample would read ``Type: Type: message``."""
+    if description == error_type:
+        return ""
+    return description.removeprefix(f"{error_type}: ")
+
+
+def _on_error(exc: BaseException, span: object) -> None:
+    """The error listener: each processor of this process counts the error in its group."""
+    for processor in list(_live):
+        processor._groups.raised(exc, span)  # type: ignore[arg-type]
 
 
 def _close_thread_connections() -> None:
