@@ -247,9 +247,10 @@ def _record(exc: BaseException, span: Span, depth: int, notify: bool = True) -> 
                              max_length=config.max_length, capture_locals=config.capture_locals)
         span.add_event("exception", {
             "exception.type": error_type,
+            # The error group (the admin's errors page); before the stack: never capped away.
+            GROUP_ATTRIBUTE: group_of(exc, site).fingerprint,
             "exception.message": _safe_str(exc),
             "exception.stacktrace": stack,
-            GROUP_ATTRIBUTE: group_of(exc, site).fingerprint,  # the error group (admin)
         })
         span.set_status(Status(StatusCode.ERROR, _status_description(exc)))
         span.set_attribute("error.type", error_type)

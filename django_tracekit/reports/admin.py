@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from django_tracekit.conf import get_config
 from django_tracekit.reports import charts, params, queries
+from django_tracekit.reports.errors import errors_view, feature_groups
 from django_tracekit.reports.export import csv_response
 from django_tracekit.reports.readonly import ReadOnlyAdmin
 from django_tracekit.reports.window import RANGES, Window, window_from
@@ -96,6 +97,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             path("<int:feature_id>/usage/", wrap(self.feature_view),
                  name="tracekit_usage_feature"),
             path("unused/", wrap(self.unused_view), name="tracekit_unused"),
+            path("errors/", wrap(self.errors_view), name="tracekit_errors"),
         ]
         return urls + super().get_urls()
 
@@ -225,6 +227,9 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/django_tracekit/usage.html", context)
 
+    def errors_view(self, request: HttpRequest) -> HttpResponse:
+        return errors_view(self, request)
+
     def unused_view(self, request: HttpRequest) -> HttpResponse:
         """Auto-traced functions with no call in the range, grouped by module."""
         self._check(request)
@@ -332,6 +337,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
                 ("p99", "tk-p99", [v[2] for _, v in latency]),
             ], _("Latency percentiles over time"), format_duration),
             "errors": errors,
+            **feature_groups(request, window, feature, self.admin_site.name),
             "usage_url_query": _query_string({k: v for k, v in query.values.items()
                                               if k in ("range", "from", "to")}),
         })

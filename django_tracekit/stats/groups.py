@@ -28,7 +28,7 @@ from typing import NamedTuple
 from opentelemetry.trace import Span
 
 from django_tracekit.fingerprint import GROUP_ATTRIBUTE, Group, group_of
-from django_tracekit.stats.records import MINUTE_NS, OTHER_FEATURE, FUNCTION, NotReady
+from django_tracekit.stats.records import FUNCTION, MINUTE_NS, OTHER_FEATURE, NotReady
 
 logger = logging.getLogger("django_tracekit")
 

@@ -41,7 +41,7 @@ _tables_ok: set[str] = set()
 
 
 def _check_tables(alias: str) -> None:
-    store._check_tables(alias)  # noqa: SLF001 (the counters' tables; cached there)
+    store._check_tables(alias)
     if alias in _tables_ok:
         return
     if ErrorGroup._meta.db_table not in connections[alias].introspection.table_names():
@@ -61,7 +61,7 @@ def write(batch: GroupBatch, *, using: str | None = None, method: str = "auto") 
             with transaction.atomic(using=alias):
                 return _write(alias, batch, method)
         except Exception as exc:
-            store._feature_ids.clear()  # noqa: SLF001 (ids of a rolled-back transaction)
+            store._feature_ids.clear()
             if attempt >= _RETRIES or not isinstance(exc, (IntegrityError, OperationalError)):
                 _tables_ok.discard(alias)
                 raise
@@ -71,12 +71,12 @@ def write(batch: GroupBatch, *, using: str | None = None, method: str = "auto") 
 
 def _write(alias: str, batch: GroupBatch, method: str) -> int:
     connection = connections[alias]
-    bmp = store._bmp_only(connection)  # noqa: SLF001
-    vendor = store._upsert_vendor(connection) if method == "auto" else "orm"  # noqa: SLF001
-    features = {store._clip(f, k, s, bmp) for (_g, f, k, s, _m) in batch.counts}  # noqa: SLF001
-    features.update(store._clip(e.feature, e.kind, e.service, bmp)  # noqa: SLF001
+    bmp = store._bmp_only(connection)
+    vendor = store._upsert_vendor(connection) if method == "auto" else "orm"
+    features = {store._clip(f, k, s, bmp) for (_g, f, k, s, _m) in batch.counts}
+    features.update(store._clip(e.feature, e.kind, e.service, bmp)
                     for e in batch.examples)
-    feature_ids = store._ids_for(alias, features)  # noqa: SLF001
+    feature_ids = store._ids_for(alias, features)
 
     # Per group: count and first/last seen of this batch.
     seen: dict[str, list[int]] = {}
@@ -104,18 +104,18 @@ def _write(alias: str, batch: GroupBatch, method: str) -> int:
     buckets: dict[tuple[int, int, int, int], int] = {}
     for (fingerprint, feature, kind, service, minute), n in batch.counts.items():
         group_id = group_ids[fingerprint]
-        feature_id = feature_ids[store._clip(feature, kind, service, bmp)]  # noqa: SLF001
+        feature_id = feature_ids[store._clip(feature, kind, service, bmp)]
         start = minute * 60
         for resolution in GROUP_RESOLUTIONS:
             key = (group_id, feature_id, resolution, start - start % resolution)
             buckets[key] = buckets.get(key, 0) + n
     rows = [(*key, n) for key, n in sorted(buckets.items())]
-    store._check_range(rows)  # noqa: SLF001
+    store._check_range(rows)
     key_columns = ("group_id", "feature_id", "resolution", "bucket_start")
     if vendor == "orm":
-        store._orm_add(alias, ErrorGroupBucket, key_columns, ("count",), (), rows)  # noqa: SLF001
+        store._orm_add(alias, ErrorGroupBucket, key_columns, ("count",), (), rows)
     else:
-        store._upsert(connection, vendor, ErrorGroupBucket._meta.db_table,  # noqa: SLF001
+        store._upsert(connection, vendor, ErrorGroupBucket._meta.db_table,
                       key_columns, ("count",), (), rows)
     written = len(group_rows) + len(rows)
     examples = [e for e in batch.examples if e.fingerprint in group_ids]
@@ -167,7 +167,7 @@ def _upsert_groups(connection: BaseDatabaseWrapper, vendor: str, alias: str,
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     column_list = ", ".join(qn(c) for c in columns)
     with connection.cursor() as cursor:
-        for chunk in store._chunks(rows, 100):  # noqa: SLF001
+        for chunk in store._chunks(rows, 100):
             cursor.execute(f"INSERT INTO {table} ({column_list}) VALUES "
                            + ", ".join([row_sql] * len(chunk)) + suffix,
                            [value for row in chunk for value in row])
@@ -180,7 +180,7 @@ def _store_examples(alias: str, examples: Sequence[Any], group_ids: dict[str, in
         occurrence = example.occurrence
         rows.append(ErrorGroupExample(
             group_id=group_ids[example.fingerprint],
-            feature_id=feature_ids[store._clip(example.feature, example.kind,  # noqa: SLF001
+            feature_id=feature_ids[store._clip(example.feature, example.kind,
                                                example.service, bmp)],
             time=occurrence.time_ns // 1000,
             message=_clean(redact_text(occurrence.message[:MESSAGE_CHARS * 2]), MESSAGE_CHARS,

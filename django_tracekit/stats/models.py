@@ -240,6 +240,8 @@ class ErrorGroup(models.Model):
 
     class Meta:
         db_table = "tracekit_error_group"
+        verbose_name = _("error group")
+        verbose_name_plural = _("error groups")
         default_permissions = ()
 
     def __str__(self) -> str:
