@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db import IntegrityError, OperationalError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Greatest, Least
 
 from django_tracekit.redaction import redact_text
@@ -195,3 +195,14 @@ def _store_examples(alias: str, examples: Sequence[Any], group_ids: dict[str, in
         if stale:
             manager.filter(id__in=stale).delete()
     return len(rows)
+
+
+def prune(alias: str, day_cutoff: int, dry: bool) -> dict[str, int]:
+    """Retention of what the buckets do not cover (``tracekit_prune``, after the buckets):
+    examples older than ``day_cutoff`` (epoch seconds), groups with no count left."""
+    old = ErrorGroupExample.objects.using(alias).filter(time__lt=day_cutoff * 1_000_000)
+    gone = ErrorGroup.objects.using(alias).filter(
+        ~Exists(ErrorGroupBucket.objects.using(alias).filter(group=OuterRef("pk"))),
+        last_seen__lt=day_cutoff)
+    return {"tracekit_error_group_example (old)": old.count() if dry else old.delete()[0],
+            "tracekit_error_group (no count left)": gone.count() if dry else gone.delete()[0]}

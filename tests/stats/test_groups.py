@@ -63,3 +63,30 @@ def test_recent_errors_print_the_type_once(stats_processor: StatsProcessor) -> N
     server = ErrorSample.objects.get(feature__name="GET /missing/<int:pk>/")
     assert server.type == "tests.stats.urls.OrderMissing"
     assert server.message == "order 3 not found"
+
+
+def test_prune_applies_the_retention() -> None:
+    import time
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from django_tracekit.fingerprint import Group
+    from django_tracekit.stats import groups_store
+    from django_tracekit.stats.groups import Example, GroupBatch, Occurrence
+
+    now = int(time.time()) // 60
+    old = Group("0a" * 8, "ValueError", "tests/old", "", 0)
+    recent = Group("0b" * 8, "ValueError", "tests/recent", "", 0)
+    for group, minute in ((old, now - 100 * 1440), (recent, now - 40 * 1440)):
+        groups_store.write(GroupBatch(
+            counts={(group.fingerprint, "GET /x/", "request", "web", minute): 3},
+            groups={group.fingerprint: group},
+            examples=[Example(group.fingerprint, "GET /x/", "request", "web",
+                              Occurrence(group, minute * 60 * 10**9, "m", "", "", ""))]))
+    call_command("tracekit_prune", "--no-analyze", stdout=StringIO())
+    # 100 days: beyond the 90-day retention, gone whole; 40 days: its day rows stay (the
+    # hour rows are kept 35 days), and so does the group with its count.
+    assert list(ErrorGroup.objects.values_list("fingerprint", flat=True)) == [recent.fingerprint]
+    assert list(ErrorGroupBucket.objects.values_list("resolution", "count")) == [(86400, 3)]
+    assert ErrorGroupExample.objects.count() == 1
