@@ -135,4 +135,14 @@ def group_of(exc: BaseException, site: types.FrameType | None = None) -> Group:
     return group
 
 
-__all__ = ["GROUP_ATTRIBUTE", "Group", "fingerprint_of", "group_of", "is_team_code"]
+def message_without_type(description: str, error_type: str) -> str:
+    """The message of a span status description ``"Type: message"`` (what a span that only
+    carries an error passing through it says): shown after its type, it would otherwise
+    read ``Type: Type: message``."""
+    if description == error_type:
+        return ""
+    return description.removeprefix(f"{error_type}: ")
+
+
+__all__ = ["GROUP_ATTRIBUTE", "Group", "fingerprint_of", "group_of", "is_team_code",
+           "message_without_type"]

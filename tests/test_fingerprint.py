@@ -98,3 +98,12 @@ def test_django_and_tracekit_are_not_team_code(module: str) -> None:
     code = compile("pass", __file__, "exec")
     assert not is_team_code(code, module)
     assert is_team_code(compile("x = 1", __file__, "exec"), "tests.anything")
+
+
+def test_message_without_type() -> None:
+    from django_tracekit.fingerprint import message_without_type
+
+    assert message_without_type("app.E: app.E: x", "app.E") == "app.E: x"
+    assert message_without_type("app.E: invalid.pdf", "app.E") == "invalid.pdf"
+    assert message_without_type("app.E", "app.E") == ""
+    assert message_without_type("other text", "app.E") == "other text"

@@ -25,6 +25,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from django_tracekit.conf import get_config
+from django_tracekit.fingerprint import message_without_type
 from django_tracekit.reports import charts, params, queries
 from django_tracekit.reports.errors import errors_view, feature_groups
 from django_tracekit.reports.export import csv_response
@@ -304,6 +305,8 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         # The trace explorer's page of each error's trace, when the store kept it.
         kept = kept_trace_urls(request, [s.trace_id for s in samples], self.admin_site.name)
         for sample in samples:
+            # Rows written before the fix read "Type: Type: message" (fingerprint.py).
+            sample.message = message_without_type(sample.message, sample.type)
             errors.append({
                 "sample": sample, "time": _local(sample.time / 1e6),
                 "trace_url": trace_url.replace("{trace_id}", sample.trace_id)

@@ -49,6 +49,7 @@ class Occurrence(NamedTuple):
     stacktrace: str
     trace_id: str
     span_id: str
+    example: bool = True  # kept as an example (message, stack); else only counted
 
 
 class Example(NamedTuple):
@@ -108,21 +109,29 @@ class GroupCounter:
         """An error was recorded on ``span`` (where it was raised): wait for its entry point."""
         group = group_of(exc)
         context = span.get_span_context()
+        with self._lock:  # only a few examples per group and window keep their texts
+            taken = self._examples.get(group.fingerprint, 0)
+            example = taken < EXAMPLES_PER_GROUP
+            if example:
+                self._examples[group.fingerprint] = taken + 1
         message, stack = "", ""
         for event in reversed(getattr(span, "events", ()) or ()):
             attributes = event.attributes or {}
+            if not example:
+                break
             if event.name == "exception" and attributes.get(GROUP_ATTRIBUTE) == group.fingerprint:
                 message = str(attributes.get("exception.message") or "")
                 stack = str(attributes.get("exception.stacktrace") or "")
                 break
         else:
             try:
-                message = str(exc)[:4096]
+                message = str(exc)[:4096] if example else ""
             except Exception:  # a broken __str__ must not break counting
                 message = "<exception str() failed>"
         occurrence = Occurrence(group, time.time_ns(), message, stack,
                                 format(context.trace_id, "032x") if context.is_valid else "",
-                                format(context.span_id, "016x") if context.is_valid else "")
+                                format(context.span_id, "016x") if context.is_valid else "",
+                                example)
         with self._lock:
             if self._pending_count >= MAX_PENDING or not context.is_valid:
                 self._count(occurrence, OTHER_FEATURE, FUNCTION, "")
@@ -155,9 +164,7 @@ class GroupCounter:
             key = (group.fingerprint, OTHER_FEATURE, FUNCTION, service, key[4])
         batch.counts[key] = batch.counts.get(key, 0) + 1
         batch.groups.setdefault(group.fingerprint, group)
-        seen = self._examples.get(group.fingerprint, 0)
-        if group is not OTHER_GROUP and seen < EXAMPLES_PER_GROUP:
-            self._examples[group.fingerprint] = seen + 1
+        if group is not OTHER_GROUP and occurrence.example:
             batch.examples.append(Example(group.fingerprint, feature, kind, service,
                                           occurrence))
 

@@ -50,6 +50,7 @@ from django_tracekit import testrun
 from django_tracekit.db import N_PLUS_ONE_EVENT
 from django_tracekit.errors import ERROR_SPAN_ID
 from django_tracekit.features import feature_kind, feature_name
+from django_tracekit.fingerprint import message_without_type
 from django_tracekit.stats import groups as _groups
 from django_tracekit.stats.histogram import bucket_index
 from django_tracekit.stats.records import (
@@ -248,7 +249,7 @@ class StatsProcessor(SpanProcessor):
         error_type = str(event_attributes.get("exception.type")
                          or attributes.get("error.type") or "error")
         message = str(event_attributes.get("exception.message") or "") if event is not None \
-            else _without_type(str(status.description or ""), error_type)
+            else message_without_type(str(status.description or ""), error_type)
         context = span.context
         sample = ErrorSample(
             feature=key[0], kind=key[1], service=key[2], time_ns=end, type=error_type[:255],
@@ -480,14 +481,6 @@ class MemoryCounts:
 
 
 memory_counts = MemoryCounts()
-
-
-def _without_type(description: str, error_type: str) -> str:
-    """A span that only carries an error (no exception event) has the status description
-    ``"Type: message"``: the message alone, or the sample would read ``Type: Type: message``."""
-    if description == error_type:
-        return ""
-    return description.removeprefix(f"{error_type}: ")
 
 
 def _on_error(exc: BaseException, span: object) -> None:

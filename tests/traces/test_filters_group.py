@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -36,8 +38,9 @@ def test_group_selects_its_traces() -> None:
     except LookupError as exc:
         fingerprint = group_of(exc).fingerprint
     other = "f" * 16
-    _trace("1" * 32, f'[{{"name":"exception","attributes":{{"tracekit.error.group":"{fingerprint}"}}}}]')
-    _trace("2" * 32, f'[{{"name":"exception","attributes":{{"tracekit.error.group":"{other}"}}}}]')
+    for trace_id, group in (("1" * 32, fingerprint), ("2" * 32, other)):
+        event = {"name": "exception", "attributes": {"tracekit.error.group": group}}
+        _trace(trace_id, json.dumps([event], separators=(",", ":")))
     found = filters.traces(filters.parse({"group": fingerprint}))
     assert [t.trace_id for t in found] == ["1" * 32]
     client = Client()

@@ -37,6 +37,7 @@ from django_tracekit.models import (
     UsageBucket,
 )
 from django_tracekit.reports.queries import build_range_users
+from django_tracekit.stats.groups_store import prune as prune_groups
 from django_tracekit.stats.models import (
     WEEK,
     ErrorGroupBucket,
@@ -46,7 +47,6 @@ from django_tracekit.stats.models import (
     VersionLatency,
     VersionUsage,
 )
-from django_tracekit.stats.groups_store import prune as prune_groups
 from django_tracekit.stats.store import ERRORS_KEPT
 from django_tracekit.traces.store import prune as prune_traces
 
