@@ -103,6 +103,7 @@ class GroupCounter:
         self._examples: dict[str, int] = {}
         self._backlog = GroupBatch()
         self.dropped = 0
+        self.service = "unknown_service"  # the processor's, once a span named it
 
     # -- application threads -------------------------------------------------------------
     def raised(self, exc: BaseException, span: Span) -> None:
@@ -134,7 +135,7 @@ class GroupCounter:
                                 example)
         with self._lock:
             if self._pending_count >= MAX_PENDING or not context.is_valid:
-                self._count(occurrence, OTHER_FEATURE, FUNCTION, "")
+                self._count(occurrence, OTHER_FEATURE, FUNCTION, self.service)
                 return
             self.pending.setdefault(context.trace_id, []).append(occurrence)
             self._pending_count += 1

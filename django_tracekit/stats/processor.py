@@ -17,6 +17,10 @@ Which spans count (only what names a feature, never arbitrary library spans):
 - ``function``: INTERNAL spans of tracekit's instrumentation scope (``tracekit.span``,
   ``@traced``, auto-trace, view spans).
 
+Error groups (:mod:`.groups`): every recorded error is counted once in its group (type +
+in-app raise location), under the entry point whose span ends after it; flushed with the
+counters (:mod:`.groups_store`).
+
 Flushing happens off the request path: a daemon thread every ``FLUSH_INTERVAL_S``, at
 ``shutdown()``/atexit, and on demand (:func:`django_tracekit.stats.flush`). A failed write
 keeps a bounded backlog (merged per key, oldest minutes dropped beyond the cap) that the
@@ -166,6 +170,7 @@ class StatsProcessor(SpanProcessor):
             resource = span.resource
             if resource is not self._resource:  # one provider, one resource: cached
                 self._service = str(resource.attributes.get("service.name", "unknown_service"))
+                self._groups.service = self._service
                 self._version = str(resource.attributes.get("service.version") or "")[:64]
                 self._resource = resource
             service = self._service
