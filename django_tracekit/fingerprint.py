@@ -24,6 +24,9 @@ import sysconfig
 import types
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from django.core.signals import setting_changed
 
 from django_tracekit.naming import location_for_code, project_name
 
@@ -56,6 +59,14 @@ def clear_cache() -> None:
     global _system_dirs, _base_dir
     _in_app.clear()
     _system_dirs = _base_dir = None
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("TRACEKIT", "BASE_DIR", "ROOT_URLCONF"):  # what "the team's code" is
+        clear_cache()
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="django_tracekit.fingerprint")
 
 
 def _dirs() -> tuple[tuple[str, ...], str]:
