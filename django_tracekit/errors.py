@@ -24,6 +24,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
 from django_tracekit.conf import get_config
+from django_tracekit.fingerprint import GROUP_ATTRIBUTE, group_of
 from django_tracekit.logonce import LogOnce
 from django_tracekit.redaction import REDACTED, is_secret_name, safe_repr
 
@@ -240,11 +241,14 @@ def _record(exc: BaseException, span: Span, depth: int, notify: bool = True) -> 
             setattr(exc, _UNREPORTED, True)
     if span.is_recording():
         config = get_config()
-        callers = callers_start(exc, sys._getframe(depth))
+        site = sys._getframe(depth)
+        callers = callers_start(exc, site)
         stack = format_stack(exc, callers, max_frames=config.max_frames,
                              max_length=config.max_length, capture_locals=config.capture_locals)
         span.add_event("exception", {
             "exception.type": error_type,
+            # The error group (the admin's errors page); before the stack: never capped away.
+            GROUP_ATTRIBUTE: group_of(exc, site).fingerprint,
             "exception.message": _safe_str(exc),
             "exception.stacktrace": stack,
         })

@@ -16,7 +16,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('django_tracekit', '0004_users_versions_unused'),
+        ('django_tracekit', '0005_error_groups'),
     ]
 
     operations = [

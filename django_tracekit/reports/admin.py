@@ -25,7 +25,9 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from django_tracekit.conf import get_config
+from django_tracekit.fingerprint import message_without_type
 from django_tracekit.reports import changes, charts, params, queries, statements, unused, work
+from django_tracekit.reports.errors import errors_view, feature_groups
 from django_tracekit.reports.export import csv_response
 from django_tracekit.reports.readonly import ReadOnlyAdmin
 from django_tracekit.reports.tasks import task_outcomes
@@ -86,6 +88,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
                  name="tracekit_usage_feature"),
             path("unused/", wrap(self.unused_view), name="tracekit_unused"),
             path("changes/", wrap(self.changes_view), name="tracekit_changes"),
+            path("errors/", wrap(self.errors_view), name="tracekit_errors"),
         ]
         return urls + super().get_urls()
 
@@ -219,6 +222,9 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/django_tracekit/usage.html", context)
 
+    def errors_view(self, request: HttpRequest) -> HttpResponse:
+        return errors_view(self, request)
+
     def unused_view(self, request: HttpRequest) -> HttpResponse:
         """Auto-traced functions with no call in the range (``reports/unused.py``)."""
         self._check(request)
@@ -265,6 +271,8 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         # The trace explorer's page of each error's trace, when the store kept it.
         kept = kept_trace_urls(request, [s.trace_id for s in samples], self.admin_site.name)
         for sample in samples:
+            # Rows written before the fix read "Type: Type: message" (fingerprint.py).
+            sample.message = message_without_type(sample.message, sample.type)
             errors.append({
                 "sample": sample, "time": _local(sample.time / 1e6),
                 "trace_url": trace_url.replace("{trace_id}", sample.trace_id)
@@ -300,6 +308,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             ], _("Latency percentiles over time"), format_duration),
             "errors": errors,
             **work.context(request, feature, window, versions, self.admin_site.name),
+            **feature_groups(request, window, feature, self.admin_site.name),
             "usage_url_query": _query_string({k: v for k, v in query.values.items()
                                               if k in ("range", "from", "to")}),
         })

@@ -256,3 +256,67 @@ class TaskEdge(models.Model):
         indexes = (models.Index(fields=["task", "resolution", "bucket_start"],
                                 name="tracekit_task_edge_task"),)
         default_permissions = ()
+
+
+#: Error groups are counted per hour and day (the errors page widens shorter ranges to hours).
+GROUP_RESOLUTIONS = (HOUR, DAY)
+
+
+class ErrorGroup(models.Model):
+    """One error group: an exception type raised at one in-app location (``fingerprint.py``),
+    whatever its messages. Counted in :class:`ErrorGroupBucket`."""
+
+    fingerprint = models.CharField(max_length=16, unique=True)  # 16 lowercase hex
+    type = models.CharField(max_length=255)
+    location = models.CharField(max_length=255)  # convention name of the raising function
+    file_path = models.CharField(max_length=500, blank=True)  # of the latest write
+    line = models.IntegerField(default=0)
+    first_seen = models.BigIntegerField()  # epoch seconds
+    last_seen = models.BigIntegerField()
+    count = models.BigIntegerField(default=0)  # since first seen (retention aside)
+
+    class Meta:
+        db_table = "tracekit_error_group"
+        verbose_name = _("error group")
+        verbose_name_plural = _("error groups")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.type} at {self.location}"
+
+
+class ErrorGroupBucket(models.Model):
+    """Occurrences of one group under one entry point (the request, task or command it was
+    raised in) in one hour/day: exact, every error counted once, where it was raised."""
+
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="+")
+    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    resolution = models.PositiveIntegerField()
+    bucket_start = models.BigIntegerField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "tracekit_error_group_bucket"
+        constraints = (
+            models.UniqueConstraint(fields=["group", "feature", "resolution", "bucket_start"],
+                                    name="tracekit_error_group_bucket_unique"),)
+        indexes = (models.Index(fields=["resolution", "bucket_start", "group", "feature",
+                                        "count"], name="tracekit_error_group_time"),)
+        default_permissions = ()
+
+
+class ErrorGroupExample(models.Model):
+    """One of the newest errors of a group (a few per group): message, stack, trace."""
+
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="+")
+    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    time = models.BigIntegerField()  # epoch microseconds
+    message = models.TextField(blank=True)
+    stacktrace = models.TextField(blank=True)
+    trace_id = models.CharField(max_length=32, blank=True)
+    span_id = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        db_table = "tracekit_error_group_example"
+        indexes = (models.Index(fields=["group", "time"], name="tracekit_error_group_recent"),)
+        default_permissions = ()

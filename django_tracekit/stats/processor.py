@@ -17,6 +17,10 @@ Which spans count (only what names a feature, never arbitrary library spans):
 - ``function``: INTERNAL spans of tracekit's instrumentation scope (``tracekit.span``,
   ``@traced``, auto-trace, view spans).
 
+Error groups (:mod:`.groups`): every recorded error is counted once in its group (type +
+in-app raise location), under the entry point whose span ends after it; flushed with the
+counters (:mod:`.groups_store`).
+
 Flushing happens off the request path: a daemon thread every ``FLUSH_INTERVAL_S``, at
 ``shutdown()``/atexit, and on demand (:func:`django_tracekit.stats.flush`). A failed write
 keeps a bounded backlog (merged per key, oldest minutes dropped beyond the cap) that the
@@ -45,13 +49,16 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
+from django_tracekit import errors as _errors
 from django_tracekit import exit as exiting
 from django_tracekit import producers, testrun
 from django_tracekit.db import N_PLUS_ONE_EVENT
 from django_tracekit.errors import ERROR_SPAN_ID
 from django_tracekit.features import COMMAND, feature_kind, feature_name
+from django_tracekit.fingerprint import message_without_type
 from django_tracekit.flusher import Flusher
 from django_tracekit.logonce import allow
+from django_tracekit.stats import groups as _groups
 from django_tracekit.stats.edges import EdgeCounts
 from django_tracekit.stats.histogram import bucket_index
 from django_tracekit.stats.records import (
@@ -129,9 +136,14 @@ class StatsProcessor(SpanProcessor):
     def __init__(self, writer: Writer | None = None, *, flush_interval_s: float = 10.0,
                  max_keys: int = DEFAULT_MAX_KEYS,
                  max_backlog_keys: int = DEFAULT_MAX_BACKLOG_KEYS,
-                 start_thread: bool = True, service: str = "unknown_service") -> None:
+                 start_thread: bool = True, service: str = "unknown_service",
+                 group_writer: _groups.GroupWriter | None = None) -> None:
         self._default_writer = writer is None
         self._writer: Writer = writer if writer is not None else _database_writer
+        # Error groups go where the counters go: the database, or nowhere for other writers.
+        self._group_writer = group_writer if group_writer is not None else (
+            _groups.database_writer if writer is None or writer is _database_writer else None)
+        _errors.add_listener(_on_error)
         self.flush_interval_s = float(flush_interval_s)
         self.max_keys = max_keys
         self.max_backlog_keys = max_backlog_keys
@@ -153,6 +165,7 @@ class StatsProcessor(SpanProcessor):
         # N+1 occurrences of ended spans, by the span id of their (still open) parent: rolled
         # up to the nearest entry point (a request, task or command) when it ends.
         self._n1_below: dict[int, int] = {}
+        self._groups = _groups.GroupCounter(self._group_writer)
         self._error_counts: dict[tuple[str, str, str], int] = {}
         self._backlog: dict[Key, Entry] = {}
         self._user_hashes: dict[str, int] = {}
@@ -182,6 +195,7 @@ class StatsProcessor(SpanProcessor):
             resource = span.resource
             if resource is not self._resource:  # one provider, one resource: cached
                 self._service = str(resource.attributes.get("service.name", "unknown_service"))
+                self._groups.service = self._service
                 self._version = str(resource.attributes.get("service.version") or "")[:64]
                 self._resource = resource
             service = self._service
@@ -249,6 +263,11 @@ class StatsProcessor(SpanProcessor):
                     users.add(user_hash)
             if is_error:
                 self._sample_error(span, key, end)
+            if self._groups.pending and (kind_name != FUNCTION or span.parent is None
+                                         or span.parent.is_remote):
+                # An entry point (or local root) ended: its errors are counted under it.
+                self._groups.claim(span.context.trace_id, span.start_time or 0, key[0],
+                                   kind_name, service)
             if new_key and self._default_writer:
                 # Notice a test run started by a custom runner while it lasts (its mark is
                 # gone by the exit flush); once per key and window, not per span.
@@ -294,7 +313,8 @@ class StatsProcessor(SpanProcessor):
         status = span.status
         error_type = str(event_attributes.get("exception.type")
                          or attributes.get("error.type") or "error")
-        message = str(event_attributes.get("exception.message") or status.description or "")
+        message = str(event_attributes.get("exception.message") or "") if event is not None \
+            else message_without_type(str(status.description or ""), error_type)
         context = span.context
         sample = ErrorSample(
             feature=key[0], kind=key[1], service=key[2], time_ns=end, type=error_type[:255],
@@ -331,6 +351,7 @@ class StatsProcessor(SpanProcessor):
                 errors, self._errors = self._errors, []
                 self._error_counts = {}
             self._add_autotrace_counts(acc)
+            self._flush_groups()
             backlog = self._backlog
             for key, entry in acc.items():
                 existing = backlog.get(key)
@@ -367,6 +388,14 @@ class StatsProcessor(SpanProcessor):
                 self._failing = False
                 logger.warning("tracekit: writing feature-usage stats works again")
             return True
+
+    def _flush_groups(self, everything: bool = False) -> None:
+        try:
+            writer = _groups.memory_groups if self.in_test_run and self._group_writer \
+                else self._group_writer
+            self._groups.flush(writer, self._service, everything or self._shut_down)
+        except Exception:  # the counters are written whatever happens to the groups
+            logger.debug("tracekit: error groups flush failed", exc_info=True)
 
     def _record_instrumented(self) -> None:
         """Write which functions auto-tracing instrumented (the "unused code" page): when
@@ -538,6 +567,12 @@ class MemoryCounts:
 
 
 memory_counts = MemoryCounts()
+
+
+def _on_error(exc: BaseException, span: object) -> None:
+    """The error listener: each processor of this process counts the error in its group."""
+    for processor in list(_live):
+        processor._groups.raised(exc, span)  # type: ignore[arg-type]
 
 
 _live: weakref.WeakSet[StatsProcessor] = weakref.WeakSet()

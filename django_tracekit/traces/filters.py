@@ -20,12 +20,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from django_tracekit.features import span_name
+from django_tracekit.fingerprint import GROUP_ATTRIBUTE
 from django_tracekit.reports.params import clean, clean_values
 from django_tracekit.reports.window import Window, window_from
 from django_tracekit.traces import outcome
 from django_tracekit.traces.models import Trace, TraceSpan
 
 TRACE_ID = re.compile(r"[0-9a-f]{32}")
+GROUP_ID = re.compile(r"[0-9a-f]{16}")
 STATUSES = ("error", "handled", "ok")  # error: an entry point failed (traces/outcome.py)
 REASONS = ("error", "slow", "sample")
 SORTS = ("-duration",)  # the feature page's "slowest traces"
@@ -36,6 +38,7 @@ NAMES = {
     "min_ms": gettext_lazy("minimum duration"), "service": gettext_lazy("service"),
     "user": gettext_lazy("user id"), "trace_id": gettext_lazy("trace id"),
     "reason": gettext_lazy("reason"), "sort": gettext_lazy("sort order"),
+    "group": gettext_lazy("error group"),
     "range": gettext_lazy("range"), "from": gettext_lazy("start"), "to": gettext_lazy("end"),
 }
 
@@ -51,6 +54,7 @@ class TraceFilters:
     trace_id: str = ""
     reason: str = ""
     sort: str = ""  # "" (newest first) or "-duration" (slowest first)
+    group: str = ""  # an error group's fingerprint (16 hex)
     window: Window | None = None  # None: every kept trace
     page: str = ""
     errors: list[str] = field(default_factory=list)
@@ -107,6 +111,12 @@ def parse(query: Mapping[str, str]) -> TraceFilters:
             drop("trace_id", _("A trace id is 32 hexadecimal digits."))
         else:
             result.trace_id = values["trace_id"] = normalized
+    if "group" in values:
+        group = values["group"].strip().lower()
+        if GROUP_ID.fullmatch(group):
+            result.group = values["group"] = group
+        else:
+            drop("group", _("An error group is 16 hexadecimal digits."))
     if values.get("range", ALL) != ALL:
         result.window = window_from(values)
         errors.extend(result.window.errors)
@@ -151,6 +161,11 @@ def traces(filters: TraceFilters) -> QuerySet[Trace]:
         # The (name, trace) index: the traces in which a span of that name ran.
         found = found.filter(pk__in=TraceSpan.objects.filter(
             name=span_name(filters.feature)).values("trace_id"))
+    if filters.group:
+        # The error spans whose exception event names the group (rows.py's compact JSON).
+        marker = f'"{GROUP_ATTRIBUTE}":"{filters.group}"'
+        found = found.filter(error_count__gt=0, pk__in=TraceSpan.objects.filter(
+            is_error=True, events__contains=marker).values("trace_id"))
     if filters.min_us is not None:
         found = found.alias(duration=F("end_us") - F("start_us")).filter(
             duration__gte=filters.min_us)

@@ -25,9 +25,22 @@ def fail(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("kaboom")
 
 
+class OrderMissing(LookupError):
+    pass
+
+
+def find_order(pk: int) -> str:
+    raise OrderMissing(f"order {pk} not found")
+
+
+def missing(request: HttpRequest, pk: int) -> HttpResponse:
+    return HttpResponse(find_order(pk))  # one raise location, a message per order
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("orders/<int:pk>/", order),
     path("fail/", fail),
+    path("missing/<int:pk>/", missing),
     path("me/", me),
 ]

@@ -6,7 +6,8 @@ ranges up to 6 hours), hour buckets after ``--hour-days`` (35 days, ranges up to
 custom ranges), day buckets and errors after ``STATS['RETENTION_DAYS']`` (``--days``), errors
 beyond the newest 20 per feature, and features left with no data at all. Week buckets
 follow the day cutoff, users sketches the same cutoffs as the counters, per-version
-counters the hour and day ones; instrumented functions not seen for ``--days`` are
+counters and error-group counts the hour and day ones (error-group examples the day one,
+groups left with no count are deleted); instrumented functions not seen for ``--days`` are
 forgotten. The users of the 30- and 90-day presets' whole past days are pre-merged per
 feature (``tracekit_range_users``: those pages read two sketches per feature, not ~14).
 Then the statistics of the stats tables are refreshed (``ANALYZE``: SQLite
@@ -36,8 +37,10 @@ from django_tracekit.models import (
     UsageBucket,
 )
 from django_tracekit.reports.queries import build_range_users
+from django_tracekit.stats.groups_store import prune as prune_groups
 from django_tracekit.stats.models import (
     WEEK,
+    ErrorGroupBucket,
     InstrumentedFunction,
     RangeUsers,
     TaskEdge,
@@ -100,7 +103,8 @@ class Command(BaseCommand):
                                      (UserSketch, week_cutoffs),
                                      (VersionUsage, version_cutoffs),
                                      (VersionLatency, version_cutoffs),
-                                     (TaskEdge, version_cutoffs)):
+                                     (TaskEdge, version_cutoffs),
+                                     (ErrorGroupBucket, version_cutoffs)):
             for resolution, cutoff in model_cutoffs.items():
                 # Buckets that *end* before the cutoff: nothing of them is in retention.
                 rows = model.objects.using(alias).filter(
@@ -120,7 +124,9 @@ class Command(BaseCommand):
             if stale and not dry:
                 errors.filter(id__in=stale).delete()
         counts["tracekit_error (beyond the newest per feature)"] = excess
+        counts.update(prune_groups(alias, cutoffs[DAY], dry))
         unused = Feature.objects.using(alias).filter(
+            ~Exists(ErrorGroupBucket.objects.using(alias).filter(feature=OuterRef("pk"))),
             ~Exists(UsageBucket.objects.using(alias).filter(feature=OuterRef("pk"))),
             ~Exists(ErrorSample.objects.using(alias).filter(feature=OuterRef("pk"))))
         counts["tracekit_feature (no data left)"] = unused.count() if dry else unused.delete()[0]

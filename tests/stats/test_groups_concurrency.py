@@ -1,0 +1,127 @@
+"""Error groups: N processes flush the same groups at the same moment, totals are exact."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.stats.helpers import database_settings, finish, start_django
+from tests.support.databases import fresh_database
+
+PROCESSES = 4
+FLUSHES = 5
+GROUPS = 12
+
+WORKER = """
+import time
+from django_tracekit.fingerprint import Group
+from django_tracekit.stats.groups import Example, GroupBatch, Occurrence
+from django_tracekit.stats import groups_store
+start_at = float(os.environ["TK_START_AT"])
+process = int(os.environ["TK_PROCESS"])
+minute = 29_000_040
+def batch(flush):
+    b = GroupBatch()
+    for g in range(GROUPS):
+        group = Group(f"{g:016x}", "shop.errors.Missing", f"shop/orders/find_{g}", "f.py", g)
+        b.groups[group.fingerprint] = group
+        for m in (minute, minute + 61):  # two hours
+            b.counts[(group.fingerprint, "GET /orders/", "request", "web", m)] = g + 1
+            b.counts[(group.fingerprint, "shop/tasks/sync", "task", "worker", m)] = 1
+        b.examples.append(Example(group.fingerprint, "GET /orders/", "request", "web",
+            Occurrence(group, (minute + flush) * 60 * 10**9 + process, f"order {process} <b>",
+                       "", "ab" * 16, "cd" * 8)))
+    return b
+while time.time() < start_at:
+    time.sleep(0.001)
+for flush in range(FLUSHES):
+    for attempt in range(50):
+        try:
+            groups_store.write(batch(flush), method=os.environ["TK_METHOD"])
+            break
+        except Exception:
+            if attempt == 49:
+                raise
+            time.sleep(0.05)
+"""
+
+TOTALS = """
+from django.db.models import Sum, Min, Max
+from django_tracekit.stats.models import ErrorGroup, ErrorGroupBucket, ErrorGroupExample
+out = {"groups": ErrorGroup.objects.count(),
+       "count": ErrorGroup.objects.aggregate(n=Sum("count"))["n"],
+       "first": ErrorGroup.objects.aggregate(n=Min("first_seen"))["n"],
+       "last": ErrorGroup.objects.aggregate(n=Max("last_seen"))["n"],
+       "examples": ErrorGroupExample.objects.count()}
+for res in (3600, 86400):
+    rows = ErrorGroupBucket.objects.filter(resolution=res)
+    out[str(res)] = [rows.count(), rows.aggregate(n=Sum("count"))["n"]]
+print(json.dumps(out))
+"""
+
+
+def _settings(vendor: str, name: str) -> dict[str, Any]:
+    return {"INSTALLED_APPS": ["django.contrib.contenttypes", "django.contrib.auth",
+                               "django_tracekit"],
+            "DATABASES": {"default": database_settings(vendor, name)},
+            "TRACEKIT": {"ENABLED": False}, "LOGGING_CONFIG": None, "USE_TZ": True}
+
+
+def _race(vendor: str, name: str, method: str = "auto") -> dict[str, Any]:
+    settings = _settings(vendor, name)
+    finish(start_django("from django.core.management import call_command\n"
+                        "call_command('migrate', verbosity=0)\n", settings))
+    start_at = time.time() + 3.0  # every worker imports Django first, then all go at once
+    code = f"GROUPS = {GROUPS}\nFLUSHES = {FLUSHES}\n" + WORKER
+    workers = [start_django(code, settings, env={"TK_START_AT": str(start_at),
+                                                 "TK_METHOD": method, "TK_PROCESS": str(p)})
+               for p in range(PROCESSES)]
+    for worker in workers:
+        finish(worker)
+    return json.loads(finish(start_django(TOTALS, settings)).strip().splitlines()[-1])
+
+
+def _expected() -> dict[str, Any]:
+    writes = PROCESSES * FLUSHES
+    per_write = sum(2 * (g + 1) + 2 for g in range(GROUPS))
+    minute = 29_000_040
+    return {"groups": GROUPS, "count": writes * per_write,
+            "first": minute * 60, "last": (minute + 61) * 60 + 59,
+            "examples": GROUPS * 5,  # the newest five per group
+            # 2 entry points x 2 hours per group; the two hours are in one day.
+            "3600": [GROUPS * 2 * 2, writes * per_write],
+            "86400": [GROUPS * 2, writes * per_write]}
+
+
+@pytest.mark.parametrize("method", ["auto", "orm"])
+def test_sqlite_concurrent_group_flushes_exact(tmp_path: Path, method: str) -> None:
+    assert _race("sqlite", str(tmp_path / "groups.sqlite3"), method) == _expected()
+
+
+@pytest.fixture
+def postgres_db() -> Iterator[str]:
+    with fresh_database("postgres", "tracekit_groups") as name:
+        yield name
+
+
+@pytest.fixture
+def mariadb_db() -> Iterator[str]:
+    with fresh_database("mariadb", "tracekit_groups") as name:
+        yield name
+
+
+@pytest.mark.service("postgres")
+@pytest.mark.requires("psycopg")
+def test_postgres_concurrent_group_flushes_exact(postgres_db: str) -> None:
+    assert _race("postgres", postgres_db) == _expected()
+
+
+@pytest.mark.service("mariadb")
+@pytest.mark.requires("pymysql")
+def test_mariadb_concurrent_group_flushes_exact(mariadb_db: str) -> None:
+    assert _race("mariadb", mariadb_db) == _expected()
