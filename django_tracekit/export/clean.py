@@ -13,7 +13,6 @@ it is copied.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Mapping, Sequence
 from typing import Any
 
