@@ -332,6 +332,8 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
                 ("p99", "tk-p99", [v[2] for _, v in latency]),
             ], _("Latency percentiles over time"), format_duration),
             "errors": errors,
+            # Messages and stacks (captured locals, SQL) are trace data: view_trace only.
+            "can_view_traces": request.user.has_perm("django_tracekit.view_trace"),
             "usage_url_query": _query_string({k: v for k, v in query.values.items()
                                               if k in ("range", "from", "to")}),
         })
