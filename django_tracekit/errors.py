@@ -26,7 +26,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from django_tracekit import guard
 from django_tracekit.conf import get_config
 from django_tracekit.logonce import LogOnce
-from django_tracekit.redaction import REDACTED, is_secret_name, safe_repr
+from django_tracekit.redaction import REDACTED, is_secret_name, redact_text, safe_repr
 
 _MARKER = "__tracekit_recorded__"
 # Set on an exception recorded on a client span whose listeners (Sentry) were not told yet.
@@ -143,11 +143,7 @@ def _stack_lines(exc: BaseException, callers_from: types.FrameType | None, max_f
 
 def _exception_only(exc: BaseException) -> str:
     name = qualified_type_name(type(exc))
-    try:
-        with guard.formatting():
-            message = str(exc)
-    except Exception:  # a broken __str__ must not break recording
-        message = "<exception str() failed>"
+    message = _safe_str(exc, 32_768)
     return f"{name}: {message}" if message else name
 
 
@@ -273,12 +269,15 @@ def _notify(exc: BaseException, span: Span) -> None:
             _log_failure()
 
 
-def _safe_str(exc: BaseException) -> str:
+def _safe_str(exc: BaseException, limit: int = 4096) -> str:
+    """``str(exc)`` run untraced, capped, with secrets redacted (a message may carry a
+    ``token=…`` pair or a credential-shaped value: ``ValueError(f"bad key {stripe_key}")``)."""
     try:
         with guard.formatting():
-            return str(exc)[:4096]
+            text = str(exc)[:limit]
     except Exception:
         return "<exception str() failed>"
+    return redact_text(text)
 
 
 _log_failure = LogOnce("recording an error failed").failed
