@@ -78,7 +78,7 @@ def _assert_no_recursion(spans: list[ReceivedSpan]) -> None:
     assert [n for n in names if "reprshop/billing/" in n], names  # auto-traced
     broken = {s.span_id for s in spans if BROKEN in s.name}
     assert not [s.name for s in spans if BROKEN in s.name and s.parent_span_id in broken]
-    assert len(broken) <= 4, names
+    assert len(broken) <= 10, names  # the recursion made hundreds
     assert len(json.dumps([s.events for s in spans], default=str)) < 100_000  # bounded
 
 
