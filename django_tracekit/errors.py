@@ -23,10 +23,11 @@ from django.http import Http404
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
+from django_tracekit import guard
 from django_tracekit.conf import get_config
 from django_tracekit.fingerprint import GROUP_ATTRIBUTE, group_of
 from django_tracekit.logonce import LogOnce
-from django_tracekit.redaction import REDACTED, is_secret_name, safe_repr
+from django_tracekit.redaction import REDACTED, is_secret_name, redact_text, safe_repr
 
 _MARKER = "__tracekit_recorded__"
 # Set on an exception recorded on a client span whose listeners (Sentry) were not told yet.
@@ -114,9 +115,15 @@ def _frame_line(frame: types.FrameType, lineno: int | None) -> str:
     return f'  File "{code.co_filename}", line {lineno}, in {_frame_name(code)}'
 
 
+# The auto-tracer's own locals (``_tk_t``, ``_tk_e``): bookkeeping, not the application's.
+AUTOTRACE_LOCAL_PREFIX = "_tk_"
+
+
 def _locals_lines(frame: types.FrameType) -> list[str]:
     lines = []
     for name, value in frame.f_locals.items():
+        if name.startswith(AUTOTRACE_LOCAL_PREFIX):
+            continue
         shown = repr(REDACTED) if is_secret_name(name) else safe_repr(value)
         lines.append(f"    {name} = {shown}")
     return lines
@@ -137,10 +144,7 @@ def _stack_lines(exc: BaseException, callers_from: types.FrameType | None, max_f
 
 def _exception_only(exc: BaseException) -> str:
     name = qualified_type_name(type(exc))
-    try:
-        message = str(exc)
-    except Exception:  # a broken __str__ must not break recording
-        message = "<exception str() failed>"
+    message = _safe_str(exc, 32_768)
     return f"{name}: {message}" if message else name
 
 
@@ -211,8 +215,11 @@ def record_error(exc: BaseException, span: Span | None = None, *, _depth: int = 
     on an enclosing span, sets ERROR status and a reference instead of a second copy.
     Never raises.
     """
+    if guard.active():
+        return  # raised by application code tracekit's own formatting ran: not recorded
     try:
-        _record(exc, trace.get_current_span() if span is None else span, _depth + 1)
+        with guard.formatting():
+            _record(exc, trace.get_current_span() if span is None else span, _depth + 1)
     except Exception:  # tracing must never break the host application
         _log_failure()
 
@@ -266,11 +273,15 @@ def _notify(exc: BaseException, span: Span) -> None:
             _log_failure()
 
 
-def _safe_str(exc: BaseException) -> str:
+def _safe_str(exc: BaseException, limit: int = 4096) -> str:
+    """``str(exc)`` run untraced, capped, with secrets redacted (a message may carry a
+    ``token=…`` pair or a credential-shaped value: ``ValueError(f"bad key {stripe_key}")``)."""
     try:
-        return str(exc)[:4096]
+        with guard.formatting():
+            text = str(exc)[:limit]
     except Exception:
         return "<exception str() failed>"
+    return redact_text(text)
 
 
 _log_failure = LogOnce("recording an error failed").failed
@@ -288,10 +299,11 @@ def handle_client_error(exc: BaseException, span: Span) -> None:
     exception escapes into code that records it again; an exception the caller handles
     (``get_or_create``'s IntegrityError race, a cache outage the app tolerates) stays a
     failed call in the trace, not an error report."""
-    if not is_error(exc):
+    if not is_error(exc) or guard.active():
         return
     try:
-        _record(exc, span, 2, notify=False)
+        with guard.formatting():
+            _record(exc, span, 2, notify=False)
     except Exception:
         _log_failure()
 

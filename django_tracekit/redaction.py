@@ -23,6 +23,8 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from django.http import HttpRequest
 
+from django_tracekit import guard
+
 REDACTED = "[redacted]"
 _REDACTED_QUERY = "%5Bredacted%5D"
 
@@ -38,6 +40,17 @@ _SECRET_WORDS = frozenset({
     "pw", "pass", "passwd", "pin", "pincode", "otp", "totp", "hotp", "ssn", "cvv", "cvc",
     "auth", "oauth", "private", "dsn", "jwt", "iban",
 })
+# ``<anything>_key`` is a secret (``stripe_key``, ``ssh_key``, ``webhook_key``) unless its first
+# words say it is an identifier or a structure: these are kept visible.
+_ORDINARY_KEYS = frozenset({
+    "cache", "primary", "sort", "foreign", "partition", "lookup", "natural", "group", "order",
+    "row", "column", "field", "dict", "map", "hash", "range", "index", "unique", "public",
+    "object", "idempotency", "composite", "surrogate", "shard", "routing", "translation",
+    "i18n", "message", "event", "template", "state", "setting", "settings", "config", "url",
+    "route", "name", "type", "kind", "tab", "menu", "item", "node", "parent", "child", "dedup",
+    "dedupe", "bucket", "storage", "s3", "file", "path", "date", "time", "version", "db",
+    "redis", "memcache", "memcached", "lock", "queue", "sentinel", "api_key_id",
+})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 
@@ -50,7 +63,41 @@ def is_secret_name(name: str) -> bool:
     normal = _SEPARATORS.sub("_", _CAMEL.sub("_", name).lower()).strip("_")
     if _SECRET_PARTS.search(normal):
         return True
-    return any(word in _SECRET_WORDS for word in normal.split("_"))
+    words = normal.split("_")
+    if len(words) > 1 and words[-1] == "key":
+        # stripe_key, ssh_key, hmac_key... but cache_key, primary_key, sort_key are not.
+        return "_".join(words[:-1]) not in _ORDINARY_KEYS and words[-2] not in _ORDINARY_KEYS
+    return any(word in _SECRET_WORDS for word in words)
+
+
+# Values that are credentials whatever the name they are held under (a vendor's documented
+# prefixes): Stripe secret/restricted keys and webhook secrets, GitHub tokens, AWS access
+# key ids, Slack tokens, JWTs, PEM private keys. Replaced in any text (``redact_text``).
+_CREDENTIAL = re.compile(
+    r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{8,}"
+    r"|\bwhsec_[0-9A-Za-z]{16,}"
+    r"|\bgh[pousr]_[0-9A-Za-z]{20,}"
+    r"|\bgithub_pat_[0-9A-Za-z_]{20,}"
+    r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
+    r"|\bxox[bpasr]-[0-9A-Za-z-]{10,}"
+    r"|\beyJ[0-9A-Za-z_-]{8,}\.eyJ[0-9A-Za-z_-]{4,}\.[0-9A-Za-z_-]*"
+    r"|-----BEGIN[A-Z ]{0,30}PRIVATE KEY-----(?:.|\n){0,16384}?"
+    r"(?:-----END[A-Z ]{0,30}PRIVATE KEY-----|$)")
+# Cheap first look: most text holds none of these, and a substring test is much faster
+# than the regular expression.
+_CREDENTIAL_HINTS = ("_live_", "_test_", "whsec_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+                     "github_pat_", "AKIA", "ASIA", "xox", "eyJ", "PRIVATE KEY")
+
+
+def redact_credentials(text: str) -> str:
+    """``text`` with values that look like credentials (see :data:`_CREDENTIAL`) replaced."""
+    if any(hint in text for hint in _CREDENTIAL_HINTS):
+        return _CREDENTIAL.sub(REDACTED, text)
+    return text
+
+
+def looks_like_credential(value: str) -> bool:
+    return redact_credentials(value) != value
 
 
 # key=value as in query strings, form bodies and URLs (the key may be percent-encoded).
@@ -82,7 +129,9 @@ def _redact_pairs(text: str, replacement: str, pattern: re.Pattern[str] = _PAIR)
 
 
 def redact_text(text: str) -> str:
-    """``text`` with the values of secret-named pairs replaced (``token=[redacted]``)."""
+    """``text`` with the values of secret-named pairs replaced (``token=[redacted]``), and
+    values that look like credentials (``sk_live_…``, ``ghp_…``, JWTs, PEM keys)."""
+    text = redact_credentials(text)
     if "=" in text:
         text = _redact_pairs(text, REDACTED)
         if "'" in text or '"' in text:
@@ -204,10 +253,12 @@ _safe = _SafeRepr()
 def safe_repr(value: Any) -> str:
     """A bounded repr of ``value`` with secrets redacted (see the module docstring)."""
     try:
-        return _safe.repr(value)
+        with guard.formatting():  # the value's own __repr__ runs untraced (no recursion)
+            return _safe.repr(value)
     except Exception:  # a broken __repr__/__len__ must not break recording
         return f"<{type(value).__name__} (repr failed)>"
 
 
-__all__ = ["REDACTED", "describe_request", "is_secret_name", "redact_data", "redact_query",
-           "redact_text", "redact_url", "safe_repr"]
+__all__ = ["REDACTED", "describe_request", "is_secret_name", "looks_like_credential",
+           "redact_credentials", "redact_data", "redact_query", "redact_text", "redact_url",
+           "safe_repr"]

@@ -258,3 +258,23 @@ def test_a_client_error_that_escapes_is_reported_once_with_one_stack(spans: Span
     assert exception_events(view) == []  # a reference to the client span's stack
     assert view.attributes[ERROR_SPAN_ID] == format(client.context.span_id, "016x")
     assert spans.named("outer").status.status_code is StatusCode.ERROR
+
+
+def test_messages_are_redacted_like_everything_else(spans: Spans) -> None:
+    """Issue 21 item 5: an exception message holding a credential-shaped value or a secret
+    pair is redacted in the event, the stack's last line and the status (before: verbatim,
+    then stored in the error table and sent over OTLP)."""
+    key = "sk_" + "live_" + "51HxQ2kLmN0pQrStUvWxYz"  # built at run time: no literal key
+
+    with tracekit.span():
+        try:
+            raise ValueError(f"charge refused for key {key}, token=abc123 kept")
+        except ValueError as exc:
+            tracekit.record_error(exc)
+    (span,) = [s for s in spans.all() if exception_events(s)]
+    (event,) = exception_events(span)
+    expected = "charge refused for key [redacted], token=[redacted] kept"
+    assert event["exception.message"] == expected
+    assert str(event["exception.stacktrace"]).endswith(f"ValueError: {expected}")
+    assert span.status.description == f"ValueError: {expected}"
+    assert key not in str(span.attributes) + str(span.events)

@@ -23,12 +23,18 @@ SECRET_NAMES = [
     "X-Access-Key", "HTTP_X_ACCESS_KEY", "accessKey", "private_key", "private", "auth",
     "oauth_token", "pin", "PIN", "pinCode", "user_pin", "pincode", "otp", "otp_code", "totp",
     "ssn", "cvv", "card_number", "creditCard", "signature", "credentials", "SENTRY_DSN", "jwt",
+    # <anything>_key: vendor keys (issue 21).
+    "stripe_key", "STRIPE_KEY", "stripeKey", "ssh_key", "hmac_key", "webhook_key",
+    "sendgrid_key", "api_key_id",
 ]
 # Ordinary words that contain a secret word: not redacted (decided deliberately).
 ORDINARY_NAMES = [
     "spinner", "opinion", "keyboard", "pinned", "shipping", "mapping", "monkey", "cache_key",
     "key", "author", "authority", "bypass", "compass", "passenger", "page", "note",
     "description", "option", "spotted", "cotton", "privately",
+    # <anything>_key that names an identifier or a structure (the allow list).
+    "primary_key", "sort_key", "foreign_key", "partition_key", "lookup_key", "public_key",
+    "idempotency_key", "redis.key", "cache.key", "keys", "key_func",
 ]
 
 
@@ -142,3 +148,29 @@ def test_safe_repr_is_bounded_and_never_raises() -> None:
     # The secret is redacted before shortening: no tail of it survives the "head...tail".
     shown = safe_repr("password=" + "s" * 500 + "TAIL")
     assert "TAIL" not in shown and "s" * 10 not in shown
+
+
+# Built at run time: no key-shaped literal in the source.
+CREDENTIALS = [
+    "sk_" + "live_" + "51HxQ2kLmN0pQrStUvWxYz", "sk_" + "test_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "rk_" + "live_" + "51HxQ2kLmN0pQrSt", "gh" + "p_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6",
+    "gh" + "o_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6", "github_" + "pat_" + "11AB2CD3E4_" + "x" * 30,
+    "AKIA" + "IOSFODNN7EXAMPLE", "xox" + "b-1234567890-abcdefghij",
+    "eyJ" + "hbGciOiJIUzI1NiJ9" + ".eyJ" + "zdWIiOiIxMjM0NTY3ODkwIn0" + ".dozjgNryP4J3jVmNHl0w5N",
+    "-----BEGIN " + "RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\nabc\n-----END RSA PRIVATE KEY-----",
+]
+
+
+@pytest.mark.parametrize("value", CREDENTIALS)
+def test_credentials_are_redacted_whatever_the_name(value: str) -> None:
+    assert redact_text(f"connecting with {value} now") == "connecting with [redacted] now"
+    assert value not in safe_repr({"note": value, "items": [value]})
+    assert redact_data({"anything": value}) == {"anything": "[redacted]"}
+
+
+@pytest.mark.parametrize("text", [
+    "sk_live_", "task_test_runner", "ghost_writer", "AKIA", "eyJ alone", "github_pat_short",
+    "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----", "xoxo-hugs",
+])
+def test_ordinary_text_stays(text: str) -> None:
+    assert redact_text(text) == text

@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace.export import (
 
 from django_tracekit import exit as exiting
 from django_tracekit.conf import Config, Problem
+from django_tracekit.export import clean
 from django_tracekit.logonce import EXPORT_FAILING, RateLimitFilter, add_filters, allow
 
 logger = logging.getLogger("django_tracekit")
@@ -195,7 +196,8 @@ class GuardedExporter(SpanExporter):
         # processor may run here from a request's thread, inside its trace).
         token = otel_context.attach(otel_context.set_value(SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
-            result = self._exporter().export(spans)
+            # A lone surrogate in one span must not make the exporter drop the batch.
+            result = self._exporter().export(clean.encodable(spans))
         except Exception as exc:
             self._report(f"raised {type(exc).__name__}: {exc}")
             result = SpanExportResult.FAILURE

@@ -21,6 +21,7 @@ from typing import Any
 
 from opentelemetry.trace import Span
 
+from django_tracekit import guard
 from django_tracekit.errors import is_error, qualified_type_name, record_error
 from django_tracekit.redaction import redact_text, safe_repr
 
@@ -58,7 +59,8 @@ def message(record: logging.LogRecord) -> str:
     """The formatted message, capped and redacted; never raises. A ``msg % args`` that fails
     (logging itself only prints an error when a handler formats it) gives a safe text."""
     try:
-        text = record.getMessage()
+        with guard.formatting():  # the arguments' __str__/__repr__ run untraced
+            text = record.getMessage()
     except Exception as exc:
         text = (f"<log message could not be formatted: {type(exc).__name__}> "
                 f"msg={safe_repr(record.msg)} args={safe_repr(record.args)}")

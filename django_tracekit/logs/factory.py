@@ -25,6 +25,7 @@ from django.dispatch import receiver
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext
 
+from django_tracekit import guard
 from django_tracekit.autotrace.context import existing_span
 from django_tracekit.logonce import LogOnce
 from django_tracekit.logs import events
@@ -34,8 +35,10 @@ TRACE_ID, SPAN_ID, SAMPLED, SERVICE_NAME = (
 # Loggers whose records never become events: tracekit's own (a failure logged while
 # recording must not be recorded), the OpenTelemetry SDK's (export errors, limits), and
 # Django's query log (DEBUG=True: every statement with its parameter values interpolated;
-# the statements are SQL spans already, without the values).
-EXCLUDED = ("django_tracekit", "opentelemetry", "django.db.backends")
+# the statements are SQL spans already, without the values), and the Sentry SDK's report of
+# its own internal failures (an application object whose __str__ raised while the SDK's
+# breadcrumb handler formatted a record: the SDK's failure, already handled by it).
+EXCLUDED = ("django_tracekit", "opentelemetry", "django.db.backends", "sentry_sdk.errors")
 
 Factory = Callable[..., logging.LogRecord]
 
@@ -102,7 +105,10 @@ def _make_factory(previous: Factory, generation: int) -> Factory:
 
 def _observe(record: logging.LogRecord, level: int, service_name: str) -> None:
     name = record.name
-    eventful = record.levelno >= level and isinstance(name, str) and not _excluded(name)
+    # A record logged by application code tracekit's own formatting ran (a __repr__ that
+    # logs) is not an event: nothing is traced while tracekit formats.
+    eventful = (record.levelno >= level and isinstance(name, str) and not _excluded(name)
+                and not guard.active())
     # A record that becomes an event goes to the current span (a pending auto-traced call
     # becomes a kept span); one that does not must not create spans: its ids are those of
     # the innermost span that exists.

@@ -309,6 +309,8 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             "errors": errors,
             **work.context(request, feature, window, versions, self.admin_site.name),
             **feature_groups(request, window, feature, self.admin_site.name),
+            # Messages and stacks (captured locals, SQL) are trace data: view_trace only.
+            "can_view_traces": request.user.has_perm("django_tracekit.view_trace"),
             "usage_url_query": _query_string({k: v for k, v in query.values.items()
                                               if k in ("range", "from", "to")}),
         })

@@ -14,13 +14,18 @@ from django_tracekit.reports.window import Window
 COLUMNS = ("feature", "kind", "service", "calls", "errors", "users", "p50_ms", "p95_ms",
            "p99_ms", "error_rate", "avg_ms", "max_ms", "n_plus_one", "retries",
            "failed_attempts", "retried_tasks")
-# A leading = + - @ (or a tab / carriage return before one) makes a spreadsheet evaluate
-# the cell (CSV injection): quote it.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A leading = + - @ makes a spreadsheet evaluate the cell (CSV injection), and so does one
+# after leading whitespace (spreadsheets trim it: " =1", "\n=1") or in its full-width form
+# (U+FF1D "=1", which some convert on import): quote it. A leading tab / carriage return is quoted
+# whatever follows (the OWASP rule).
+_FORMULA_CHARS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+_CONTROL_START = ("\t", "\r")
 
 
 def _text(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    if value.startswith(_CONTROL_START) or value.lstrip()[:1] in _FORMULA_CHARS:
+        return "'" + value
+    return value
 
 
 def _ms(us: float | None) -> str:

@@ -163,3 +163,32 @@ def test_turned_on_once_by_tracekit() -> None:
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
     assert RequestsInstrumentor().is_instrumented_by_opentelemetry
+
+
+@pytest.mark.parametrize("library", ["requests", "httpx", "urllib3", "urllib"])
+def test_a_failed_call_is_recorded_once_on_its_client_span(library: str, spans: Spans) -> None:
+    """Issue 21 item 11: a refused connection is one stack, on the CLIENT span where it was
+    first seen; the function it escapes into gets ERROR status and a reference to it."""
+    from tests.support.processes import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/closed"  # nothing listens: connection refused
+
+    @tracekit.traced
+    def fetch_prices() -> Any:
+        return CALLS[library](url)
+
+    with pytest.raises(Exception) as raised, tracekit.span():
+        fetch_prices()
+    finished = spans.all()
+    with_stack = [s for s in finished for e in s.events if e.name == "exception"]
+    assert len(with_stack) == 1, [(s.name, s.kind) for s in with_stack]
+    [client] = with_stack
+    assert client.kind is SpanKind.CLIENT
+    stack = next(e for e in client.events if e.name == "exception").attributes
+    assert stack is not None and "fetch_prices" in str(stack["exception.stacktrace"])
+    caller = next(s for s in finished if s.name.endswith("fetch_prices"))
+    assert caller.status.is_ok is False
+    assert caller.attributes is not None
+    assert caller.attributes["tracekit.error.span_id"] == format(client.context.span_id, "016x")
+    assert caller.attributes["error.type"] == stack["exception.type"]
+    assert raised.value is not None

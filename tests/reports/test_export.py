@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from django_tracekit.reports import export
 from django_tracekit.stats import store
 from django_tracekit.stats.histogram import RELATIVE_ERROR, bucket_index
 from django_tracekit.stats.sketch import Users, hash_user
@@ -20,7 +21,10 @@ from tests.stats.test_admin import viewer
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.urls")]
 
 MS = bucket_index(10**6)
-HOSTILE = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+HOSTILE = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1",
+           # Whitespace a spreadsheet trims, and the full-width forms, before a formula.
+           " =1+1", "\n=1+1", "  \t@SUM(A1)", "\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20SUM(A1)",
+           " \uff1d1"]
 
 
 def _export(client: Client, **params: str) -> list[dict[str, str]]:
@@ -61,6 +65,11 @@ def test_columns_filters_and_formulas() -> None:
     assert [r["feature"] for r in _export(client, range="1h", kind="function")] == ["shop/f"]
     assert [r["feature"] for r in _export(client, range="1h", kind="all", q="/a/")] == [
         "GET /a/"]
+
+
+@pytest.mark.parametrize("value", ["shop/f", "GET /a/", "a=b", "x-1", " plain", "\uff21bc"])
+def test_ordinary_text_is_not_quoted(value: str) -> None:
+    assert export._text(value) == value
 
 
 def test_same_permission_as_the_page() -> None:

@@ -35,7 +35,7 @@ def worker(otlp: OtlpHttpReceiver, tmp_path_factory: pytest.TempPathFactory
             running.stop()
 
 
-def send(broker: Path, order: str) -> None:
+def send(broker: Path, order: str, task: str = "tests.sentry.fail_order") -> None:
     from celery import Celery
 
     producer = Celery("producer", broker="filesystem://")
@@ -43,7 +43,7 @@ def send(broker: Path, order: str) -> None:
         "data_folder_in": str(broker / "out"), "data_folder_out": str(broker / "out"),
         "processed_folder": str(broker / "processed"),
         "control_folder": str(broker / "control")}  # kombu's default is ./control
-    producer.send_task("tests.sentry.fail_order", args=[order])
+    producer.send_task(task, args=[order])
 
 
 def test_failing_task_is_one_event_linked_to_its_span(worker, otlp):
@@ -73,3 +73,31 @@ def test_failing_task_is_one_event_linked_to_its_span(worker, otlp):
     assert [f["function"] for f in exception_frames(event)[-2:]] == ["fail_order", "_ship"]
     # The caller stack shows the worker machinery that ran the task.
     assert "celery.app.trace" in [f["module"] for f in thread_frames(event)]
+
+
+def test_a_lone_surrogate_in_a_task_error_does_not_drop_the_other_spans(worker, otlp):
+    """Issue 21 item 2 in a prefork worker: a task failing with a lone surrogate in its
+    message is exported (cleaned) with the 40 task spans around it (before: the batch holding
+    it was refused, "Failed to encode span batch")."""
+    process, _sentry, broker = worker
+    run = uuid.uuid4().hex
+    orders = [f"{run}-{i}" for i in range(40)]
+    for order in orders[:20]:
+        send(broker, order, "tests.sentry.ok_order")
+    send(broker, f"{run}-poisoned\ud800")
+    for order in orders[20:]:
+        send(broker, order, "tests.sentry.ok_order")
+
+    def task_spans(spans: list) -> list:  # type: ignore[type-arg]
+        return [s for s in spans if run in str(s.attributes)]
+
+    try:
+        spans = otlp.wait_for(lambda all_: len({
+            o for s in task_spans(all_) for o in orders if o in str(s.attributes)}) == 40
+            and any(s.exceptions and run in s.exceptions[0]["exception.message"]
+                    for s in all_), timeout=60)
+    except AssertionError:
+        raise AssertionError(process.log()) from None
+    failed = next(s for s in spans if s.exceptions
+                  and run in s.exceptions[0]["exception.message"])
+    assert failed.exceptions[0]["exception.message"].endswith("poisoned\ufffd")

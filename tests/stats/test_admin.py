@@ -54,6 +54,10 @@ def test_requests_show_up_with_exact_counts(stats_processor: StatsProcessor) -> 
     assert 'id="tk-total-calls">5<' in default and 'id="tk-total-errors">1<' in default
 
     fail = Feature.objects.get(name="GET /fail/")
+    tracer = viewer("tracer")  # messages and stacks on the page need view_trace too
+    tracer.user_permissions.add(Permission.objects.get(codename="view_trace",
+                                                       content_type__app_label="django_tracekit"))
+    client.force_login(tracer)
     detail = client.get(reverse("admin:tracekit_usage_feature", args=[fail.pk]),
                         {"range": "24h"})
     text = detail.content.decode()

@@ -119,6 +119,8 @@ def test_usage_pages_in_a_real_browser(server: Any) -> None:
     _seed()
     viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_feature"))
+    # The recent errors' messages and stacks are shown with view_trace (issue 21).
+    viewer.user_permissions.add(Permission.objects.get(codename="view_trace"))
     User.objects.create_user("staffer", password="pw", is_staff=True)  # no permission
     SHOTS.mkdir(parents=True, exist_ok=True)
     DOCS.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,8 @@ Env (set by tests/sentry/helpers.py):
                           on and without DedupeIntegration: tracekit must use that client.
   TK_SAMPLE_RATE       -> TRACEKIT["SAMPLE_RATE"].
   TK_CAPTURE_LOCALS    -> TRACEKIT["ERRORS"]["CAPTURE_LOCALS"] ("1": on).
+  TK_AUTOTRACE_INCLUDE -> TRACEKIT["AUTOTRACE"]["INCLUDE"] (comma-separated).
+  TK_REDIS_CACHE_URL   -> the default cache is Redis at this URL (else local memory).
   TRACEKIT_TEST_OTLP_ENDPOINT, TK_BROKER_DIR.
 """
 
@@ -33,6 +35,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "tests.sentry.project.urls"
 WSGI_APPLICATION = "tests.sentry.project.wsgi.application"
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+if os.environ.get("TK_REDIS_CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["TK_REDIS_CACHE_URL"]}}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -54,6 +59,9 @@ TRACEKIT = {
     "SENTRY": {"DSN": os.environ.get("TK_SENTRY_DSN") or None, "ENVIRONMENT": "tk-env"},
     "ERRORS": {"CAPTURE_LOCALS": os.environ.get("TK_CAPTURE_LOCALS") == "1"},
 }
+
+if os.environ.get("TK_AUTOTRACE_INCLUDE"):
+    TRACEKIT["AUTOTRACE"] = {"INCLUDE": os.environ["TK_AUTOTRACE_INCLUDE"].split(",")}
 
 if os.environ.get("TK_SENTRY_APP_DSN"):
     # The application's own Sentry setup, the way teams write it in settings.py.

@@ -10,4 +10,9 @@ urlpatterns = [
     path("leaky/", views.leaky),
     path("handled/", views.handled),
     path("mw-boom/", views.hello),
+    path("reprshop-ping/", views.reprshop_ping),
+    path("broken-local/", views.broken_local),
+    path("broken-args/", views.broken_args),
+    path("broken-log/", views.broken_log),
+    path("crumbs/", views.crumbs),
 ]

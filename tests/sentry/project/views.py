@@ -53,3 +53,56 @@ def leaky(request: HttpRequest) -> HttpResponse:
     nested = {"user": {"name": "visible-name", "password": request.POST.get("password")}}  # noqa: F841
     visible_local = "-".join(("visible", "local", "value"))  # noqa: F841 (not in the source)
     raise PaymentDeclined(f"declined ({len(body)} bytes)")
+
+
+# --- issue 21: tracekit's formatting of raising objects, vendor keys, breadcrumbs ---------
+# The failing code lives in ``reprshop`` (tests/faults/projects/reprshop, auto-traced when
+# TK_AUTOTRACE_INCLUDE names it: modules under ``tests`` never are).
+
+
+def reprshop_ping(request: HttpRequest) -> HttpResponse:
+    from reprshop import billing
+
+    return HttpResponse(billing.ping())
+
+
+def broken_local(request: HttpRequest) -> HttpResponse:
+    from reprshop import billing
+
+    billing.charge_holding_broken()
+    return HttpResponse("unreachable")
+
+
+def broken_args(request: HttpRequest) -> HttpResponse:
+    from reprshop import billing
+
+    billing.charge_with_broken_args()
+    return HttpResponse("unreachable")
+
+
+def broken_log(request: HttpRequest) -> HttpResponse:
+    from reprshop import billing
+
+    billing.log_broken()
+    return HttpResponse("logged")
+
+
+SESSION_TOKEN = "tok" + "Sess" + "9f8e7d6c5b4a"
+
+
+def _login_sql() -> str:
+    # Built at run time: the source lines Sentry sends as context hold no secret.
+    return "SELECT name FROM logins WHERE password = '" + "hun" + "ter2'"
+
+
+def crumbs(request: HttpRequest) -> HttpResponse:
+    """Raw SQL with a literal and a cache key holding a session token, then a failure:
+    the SDK's default integrations leave SQL and Redis breadcrumbs on the event."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS logins (name text, password text)")
+        cursor.execute(_login_sql())
+    cache.get(f"session:{SESSION_TOKEN}")
+    raise PaymentDeclined("declined after the breadcrumbs")
