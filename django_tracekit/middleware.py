@@ -9,6 +9,8 @@ every other middleware, and exceptions and rejected hosts in them are traced.
   oversized headers start a fresh trace, logged at most once a minute (``http/propagation``).
 - Streaming responses keep the span open until the body is sent (or the server closes it).
 - Tracing failures never reach the request: the middleware degrades to a pass-through.
+- tracekit's own admin pages and static files are answered untraced, like ``EXCLUDED_URLS``
+  (``http/own.py``): they are not the team's features.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from django_tracekit.conf import get_config
 from django_tracekit.errors import handle_escaping, record_error
-from django_tracekit.http import views
+from django_tracekit.http import own, views
 from django_tracekit.http.attributes import HeaderCapture, method_of, request_attributes
 from django_tracekit.http.attributes import http_route as route_of
 from django_tracekit.http.propagation import MetaGetter, limit_propagation_logs
@@ -100,7 +102,7 @@ class TracekitMiddleware:
         try:
             config = get_config()
             path = request.path
-            if any(p.search(path) for p in config.excluded_urls):
+            if any(p.search(path) for p in config.excluded_urls) or own.is_own(path):
                 # Marked, so that the view does not start a trace of its own either.
                 setattr(request, views.REQUEST_SPAN_ATTR, trace.INVALID_SPAN)
                 return None
