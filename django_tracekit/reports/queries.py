@@ -7,9 +7,9 @@ features only when sorting by a percentile or by users).
 Kinds: the page lists *entry points* (requests, tasks, commands) unless a kind is chosen
 (``kind=function``, ``kind=all``). Scope: only the team's features unless ``scope=all``:
 code outside the project (Django's admin views, a library's tasks) is left out
-(:func:`django_tracekit.features.outside_project`). Headline numbers count incidents: a failing request
-whose exception passed through four auto-traced functions is one error there (the
-request's), not five; functions keep their own counts on their rows and tab.
+(:func:`django_tracekit.features.outside_project`). Headline numbers count incidents: a
+failing request whose exception passed through four auto-traced functions is one error
+there (the request's), not five; functions keep their own counts on their rows and tab.
 """
 
 from __future__ import annotations
