@@ -69,6 +69,7 @@ class TracekitMiddleware:
         limit_propagation_logs()
 
     def __call__(self, request: HttpRequest) -> Any:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         if self.is_async:
             return self.__acall__(request)
         started = self._start(request)
@@ -85,6 +86,7 @@ class TracekitMiddleware:
         return self._finish(request, response, span)
 
     async def __acall__(self, request: HttpRequest) -> Any:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         started = self._start(request)
         if started is None:
             return await self.get_response(request)
@@ -218,6 +220,7 @@ class _TimedBody:
 
 class _SyncTimedBody(_TimedBody):
     def __iter__(self) -> Iterator[bytes]:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         try:
             yield from self._content
         except Exception as exc:
@@ -229,6 +232,7 @@ class _SyncTimedBody(_TimedBody):
 
 class _AsyncTimedBody(_TimedBody):
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         try:
             async for chunk in self._content:
                 yield chunk

@@ -16,7 +16,7 @@ from tests.support.otlp_receiver import OtlpHttpReceiver, ReceivedSpan
 
 pytestmark = pytest.mark.requires("opentelemetry.exporter.otlp.proto.http")
 
-MIGRATE = f"{PROJECT}/django/core/management/commands/migrate/Command/handle"
+MIGRATE = "django/core/management/commands/migrate/Command/handle"  # Django's: no prefix
 ERROR = 2  # OTLP STATUS_CODE_ERROR
 
 
@@ -68,7 +68,7 @@ def test_command_is_a_root_span_with_its_calls_under_it(
     # calls are only counted.
     assert tree == sorted([
         (span_name("refresh"), ""),
-        (f"{PROJECT}/shop/services/slow_step", span_name("refresh")),
+        (f"{PROJECT}/services/slow_step", span_name("refresh")),
         ("SELECT auth_user", span_name("refresh")),
         ("refresh/manual", span_name("refresh")),
     ])
@@ -98,7 +98,7 @@ def test_command_counted_after_exit(project: Project, receiver: OtlpHttpReceiver
     calls = 0 if before is None else before[1]
     assert project.usage(span_name("bye")) == ("command", calls + 1, 0)
     # Auto-traced functions the command called are counted as functions.
-    assert project.usage(f"{PROJECT}/shop/services/slow_step") is not None
+    assert project.usage(f"{PROJECT}/services/slow_step") is not None
 
 
 def test_failing_command_counts_an_error_with_its_stack(
