@@ -121,18 +121,21 @@ def _traced(func: F, name: str | None, attributes: Attributes | None, kind: Span
         # and the driver must see the consumer's asend()/athrow() values.
         @functools.wraps(func)
         def traced_async_gen(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+            __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
             return _drive_async_generator(func(*args, **kwargs), start)
         return traced_async_gen  # type: ignore[return-value]
 
     if inspect.isgeneratorfunction(func):
         @functools.wraps(func)
         def traced_gen(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+            __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
             return (yield from _drive_generator(func(*args, **kwargs), start))
         return traced_gen  # type: ignore[return-value]
 
     if inspect.iscoroutinefunction(func):
         @functools.wraps(func)
         async def traced_coroutine(*args: Any, **kwargs: Any) -> Any:
+            __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
             # A coroutine runs in one task's context, so attach/detach across awaits is safe.
             current, token = start()
             try:
@@ -147,6 +150,7 @@ def _traced(func: F, name: str | None, attributes: Attributes | None, kind: Span
 
     @functools.wraps(func)
     def traced_function(*args: Any, **kwargs: Any) -> Any:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         current, token = start()
         try:
             return func(*args, **kwargs)
@@ -171,6 +175,7 @@ def _drive_generator(gen: Generator[Any, Any, Any],
     ``yield from`` would keep the span attached while the consumer runs between items,
     leaking it into the consumer's context; so the generator is driven by hand.
     """
+    __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
     current: Span | None = None
     ctx: Context | None = None
     method: Callable[..., Any] = gen.send
@@ -207,6 +212,7 @@ async def _drive_async_generator(agen: AsyncGenerator[Any, Any],
                                  start: Callable[[], tuple[Span, Token[Context]]]
                                  ) -> AsyncGenerator[Any, Any]:
     """The async twin of :func:`_drive_generator` (``asend``/``athrow``)."""
+    __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
     current: Span | None = None
     ctx: Context | None = None
     arg: Any = None

@@ -2,7 +2,8 @@
 
 The settings' own problems come from ``conf.resolve``; every integration of the registry
 adds its checks (middleware placement, auto-tracing, exporters, Sentry), whether it is on
-or off: a DSN without its SDK, or an unimportable exporter, is worth saying.
+or off: a DSN without its SDK, or an unimportable exporter, is worth saying. W023 says when
+the admin, where tracekit's pages live, is not installed or not routed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.core.checks import CheckMessage, register
 
 from django_tracekit.conf import get_config
 from django_tracekit.integrations import decide
+from django_tracekit.reports.checks import check_admin
 
 
 @register("django_tracekit")
@@ -24,4 +26,5 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None,
     messages = [problem.check_message() for problem in config.problems]
     for decision in decide(config):
         messages.extend(decision.integration.checks())
+    messages.extend(check_admin(config))  # W023: where the pages are
     return messages

@@ -14,7 +14,6 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -23,13 +22,17 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from django_tracekit import project
+
 DEFAULTS: dict[str, Any] = {
     # Master switch. Default: on, unless OTEL_SDK_DISABLED=true.
     "ENABLED": True,
-    # First segment of every code-location name. Default: the top package of ROOT_URLCONF
-    # (the same in every checkout and container), else the name of BASE_DIR.
+    # First segment of every code-location name. Default: the top package of the first
+    # INSTALLED_APPS entry under BASE_DIR, else of ROOT_URLCONF, else the name of BASE_DIR
+    # (the same in web and worker processes, in every checkout; see project.py).
     "PROJECT_NAME": None,
-    # resource service.name. Default: OTEL_SERVICE_NAME, else PROJECT_NAME.
+    # resource service.name. Default: OTEL_SERVICE_NAME, else PROJECT_NAME (in a Celery
+    # worker process PROJECT_NAME + "-worker").
     "SERVICE_NAME": None,
     # resource service.version. Default: the installed distribution named PROJECT_NAME, the
     # one providing that package, its __version__, else the git commit of BASE_DIR.
@@ -285,18 +288,6 @@ def _env_flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _default_project_name() -> str:
-    # The code's own top package names the project wherever it is checked out; the folder
-    # name of BASE_DIR ("/srv/hc", "/app") does not.
-    urlconf = getattr(django_settings, "ROOT_URLCONF", None)
-    if isinstance(urlconf, str) and urlconf.split(".")[0]:
-        return urlconf.split(".")[0]
-    base_dir = getattr(django_settings, "BASE_DIR", None)
-    if base_dir:
-        return Path(str(base_dir)).name
-    return ""
-
-
 def _service_version(project_name: str) -> str | None:
     # Distribution, providing distribution, __version__, git commit: see versions.py.
     from django_tracekit.versions import detect
@@ -350,20 +341,22 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
 
     enabled = r.typed("ENABLED", bool, not _env_flag(env, "OTEL_SDK_DISABLED"))
 
-    project_name = r.typed("PROJECT_NAME", str, None) or _default_project_name()
+    project_name = r.typed("PROJECT_NAME", str, None) or project.default_project_name()
     if project_name and not _PROJECT_NAME.match(project_name):
         r.report("E010", "TRACEKIT['PROJECT_NAME']",
                 f"{project_name!r} contains characters that break code-location names.",
                 "Use letters, digits, '_', '-' or '.', e.g. 'shop'.")
-        project_name = _default_project_name()
+        project_name = project.default_project_name()
     if not project_name:
         r.report("W003", "TRACEKIT['PROJECT_NAME']",
                   "could not be derived (no ROOT_URLCONF or BASE_DIR); names have no project "
                   "prefix.", "Set TRACEKIT['PROJECT_NAME'] = 'yourproject'.")
 
     explicit_service = r.typed("SERVICE_NAME", str, None) or env.get("OTEL_SERVICE_NAME")
+    derived_service = (f"{project_name}-worker" if project_name
+                       and project.celery_worker_process() else project_name)
     service_name = (explicit_service or _resource_attribute(env, "service.name")
-                    or project_name or "unknown_service")
+                    or derived_service or "unknown_service")
     service_version = r.typed("SERVICE_VERSION", str, None) or _service_version(project_name)
     environment = r.typed("ENVIRONMENT", str, None)
 
@@ -733,5 +726,6 @@ def reset_config() -> None:
 
 @receiver(setting_changed)
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("TRACEKIT", "BASE_DIR", "ROOT_URLCONF"):
+    if setting in ("TRACEKIT", "BASE_DIR", "ROOT_URLCONF", "INSTALLED_APPS"):
+        project.clear_cache()
         reset_config()

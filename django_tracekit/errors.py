@@ -88,6 +88,13 @@ def callers_start(exc: BaseException, site: types.FrameType | None) -> types.Fra
     return tb.tb_frame.f_back if tb is not None else site
 
 
+def _hidden(frame: types.FrameType) -> bool:
+    """A frame that sets ``__traceback_hide__`` (tracekit's wrappers; Django's error pages
+    skip them too). The cheap name check first: f_locals builds a mapping."""
+    return ("__traceback_hide__" in frame.f_code.co_varnames
+            and bool(frame.f_locals.get("__traceback_hide__")))
+
+
 def collect_frames(exc: BaseException, callers_from: types.FrameType | None,
                    max_frames: int) -> tuple[list[Located], int]:
     """The callers above ``callers_from`` (outermost first), then ``exc``'s traceback, capped
@@ -96,12 +103,14 @@ def collect_frames(exc: BaseException, callers_from: types.FrameType | None,
     located: list[Located] = []
     frame = callers_from
     while frame is not None:
-        located.append(Located(frame, frame.f_lineno, False))
+        if not _hidden(frame):
+            located.append(Located(frame, frame.f_lineno, False))
         frame = frame.f_back
     located.reverse()
     tb = exc.__traceback__
     while tb is not None:
-        located.append(Located(tb.tb_frame, tb.tb_lineno, True))
+        if not _hidden(tb.tb_frame):
+            located.append(Located(tb.tb_frame, tb.tb_lineno, True))
         tb = tb.tb_next
     if len(located) <= max_frames:
         return located, 0

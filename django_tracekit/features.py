@@ -3,11 +3,17 @@ trace store: requests (SERVER spans: the route), tasks (CONSUMER spans, and trac
 spans of a Celery task), commands (tracekit's root span of a ``manage.py`` command, marked
 with :data:`FEATURE_KIND`) and functions (tracekit's own INTERNAL spans: ``span()``,
 ``@traced``, auto-tracing, view spans). Other spans (SQL, cache and HTTP-client CLIENT
-spans, a library's INTERNAL spans) stand for no feature."""
+spans, template spans, a library's INTERNAL spans) stand for no feature.
+
+Whose feature: the naming convention prefixes only the project's own code with
+``PROJECT_NAME`` (``naming``); code outside the project (Django's admin views, a library's
+task or command) is named by its own top package. :func:`outside_project` tells such names
+apart, so the usage pages list the team's features by default and the rest on request."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from opentelemetry.trace import SpanKind
@@ -17,8 +23,10 @@ from django_tracekit.tracer import INSTRUMENTATION_NAME
 REQUEST, TASK, COMMAND, FUNCTION = "request", "task", "command", "function"
 KINDS = (REQUEST, TASK, COMMAND, FUNCTION)
 #: Attribute a tracekit INTERNAL span carries when it stands for an entry point other than
-#: a function (``"command"``): the integration that makes the span decides, not its name.
+#: a function (``"command"``), or for no feature (:data:`NO_FEATURE`: a template's render):
+#: the integration that makes the span decides, not its name.
 FEATURE_KIND = "tracekit.feature.kind"
+NO_FEATURE = "none"
 
 _SERVER, _CONSUMER, _INTERNAL = SpanKind.SERVER, SpanKind.CONSUMER, SpanKind.INTERNAL
 
@@ -36,8 +44,11 @@ def feature_kind(kind: SpanKind | None, scope_name: str | None,
         if attributes is not None:
             if attributes.get("messaging.system") == "celery":
                 return TASK
-            if attributes.get(FEATURE_KIND) == COMMAND:
+            marked = attributes.get(FEATURE_KIND)
+            if marked == COMMAND:
                 return COMMAND
+            if marked == NO_FEATURE:
+                return None
         return FUNCTION
     if kind is _SERVER:
         return REQUEST
@@ -58,3 +69,30 @@ def feature_name(name: str, kind: str | None, attributes: Mapping[str, Any] | No
 def span_name(feature: str) -> str:
     """The span name a feature's spans carry (the inverse of :func:`feature_name`)."""
     return feature.removesuffix(UNMATCHED)
+
+
+_TOP_PACKAGE = re.compile(r"^[A-Za-z_]\w*$")
+#: Names recorded before code outside the project lost the prefix
+#: (``shop/django/contrib/...``): still not the team's.
+_NEVER_PROJECT_SEGMENTS = ("django", "django_tracekit")
+
+
+def outside_project(names: Iterable[str], project: str) -> list[str]:
+    """The name prefixes (``"django/"``, ``"rest_framework/"``) under which ``names`` holds
+    code outside the project: a first segment that is an importable top package living
+    outside the project (``project.outside``). Requests (``GET /x/``), names of
+    the project's code (``shop/...``) and names of unknown modules are the team's."""
+    from django_tracekit.project import outside
+
+    tops: set[str] = set()
+    for name in names:
+        top, slash, rest = name.partition("/")
+        if slash and _TOP_PACKAGE.match(top):
+            if top == project:
+                second = rest.partition("/")[0]
+                if second in _NEVER_PROJECT_SEGMENTS:
+                    tops.add(f"{top}/{second}")
+            else:
+                tops.add(top)
+    return sorted(f"{top}/" for top in tops
+                  if "/" in top or outside(top))

@@ -9,6 +9,8 @@ every other middleware, and exceptions and rejected hosts in them are traced.
   oversized headers start a fresh trace, logged at most once a minute (``http/propagation``).
 - Streaming responses keep the span open until the body is sent (or the server closes it).
 - Tracing failures never reach the request: the middleware degrades to a pass-through.
+- tracekit's own admin pages and static files are answered untraced, like ``EXCLUDED_URLS``
+  (``http/own.py``): they are not the team's features.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from django_tracekit.conf import get_config
 from django_tracekit.errors import handle_escaping, record_error
-from django_tracekit.http import views
+from django_tracekit.http import own, views
 from django_tracekit.http.attributes import HeaderCapture, method_of, request_attributes
 from django_tracekit.http.attributes import http_route as route_of
 from django_tracekit.http.propagation import MetaGetter, limit_propagation_logs
@@ -67,6 +69,7 @@ class TracekitMiddleware:
         limit_propagation_logs()
 
     def __call__(self, request: HttpRequest) -> Any:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         if self.is_async:
             return self.__acall__(request)
         started = self._start(request)
@@ -83,6 +86,7 @@ class TracekitMiddleware:
         return self._finish(request, response, span)
 
     async def __acall__(self, request: HttpRequest) -> Any:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         started = self._start(request)
         if started is None:
             return await self.get_response(request)
@@ -100,7 +104,7 @@ class TracekitMiddleware:
         try:
             config = get_config()
             path = request.path
-            if any(p.search(path) for p in config.excluded_urls):
+            if any(p.search(path) for p in config.excluded_urls) or own.is_own(path):
                 # Marked, so that the view does not start a trace of its own either.
                 setattr(request, views.REQUEST_SPAN_ATTR, trace.INVALID_SPAN)
                 return None
@@ -216,6 +220,7 @@ class _TimedBody:
 
 class _SyncTimedBody(_TimedBody):
     def __iter__(self) -> Iterator[bytes]:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         try:
             yield from self._content
         except Exception as exc:
@@ -227,6 +232,7 @@ class _SyncTimedBody(_TimedBody):
 
 class _AsyncTimedBody(_TimedBody):
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         try:
             async for chunk in self._content:
                 yield chunk

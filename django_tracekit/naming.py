@@ -1,6 +1,9 @@
 """The naming convention: ``{PROJECT}/{module path}/{qualname}``, computed once per code object.
 
 ``shop.orders.services.Checkout.run`` in project ``shop`` -> ``shop/orders/services/Checkout/run``.
+Code outside the project (Django, third-party apps, tracekit itself: ``project.in_project``)
+is named by its own module path, without the prefix: ``django/contrib/admin/sites/AdminSite/login``;
+so a name starts with ``{PROJECT_NAME}/`` exactly when it is the team's code.
 ``<locals>`` segments are dropped, ``<lambda>`` becomes ``lambda``. The same string names
 spans, stats features and lint messages. Names are looked up by code object (one dict hit
 on the hot path) and never derived from ``inspect.stack()``.
@@ -20,6 +23,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
 from django_tracekit.conf import get_config
+from django_tracekit.project import clear_cache as _clear_project_cache
+from django_tracekit.project import in_project
 
 # Semantic-convention attribute keys (code.* as of semconv 1.30).
 CODE_FUNCTION_NAME = "code.function.name"
@@ -57,11 +62,13 @@ def clear_cache() -> None:
     global _project
     _by_code.clear()
     _module_indexes.clear()
+    _clear_project_cache()
     _project = None
 
 
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("TRACEKIT", "BASE_DIR", "ROOT_URLCONF"):  # what PROJECT_NAME derives from
+    # What PROJECT_NAME and the project's modules derive from.
+    if setting in ("TRACEKIT", "BASE_DIR", "ROOT_URLCONF", "INSTALLED_APPS"):
         clear_cache()
 
 
@@ -83,7 +90,7 @@ def convention_name(module: str, qualname: str, project: str | None = None) -> s
     if project is None:
         project = project_name()
     segments = [s for s in module.split(".") if s]
-    if project and (not segments or segments[0] != project):
+    if project and (not segments or segments[0] != project) and in_project(module, project):
         segments.insert(0, project)
     for part in qualname.split("."):
         if part in ("<locals>", "<module>", ""):
@@ -94,6 +101,14 @@ def convention_name(module: str, qualname: str, project: str | None = None) -> s
             part = part[1:-1]
         segments.append(part)
     return "/".join(segments)
+
+
+def is_project_name(name: str, project: str | None = None) -> bool:
+    """Whether a convention name is the team's code (it carries the project prefix).
+    Without a project name every name counts as the team's."""
+    if project is None:
+        project = project_name()
+    return not project or name.startswith(project + "/")
 
 
 def _real_module_name(module: str) -> str:
@@ -249,6 +264,7 @@ __all__ = [
     "CodeLocation",
     "caller_location",
     "convention_name",
+    "is_project_name",
     "location_for",
     "location_for_code",
     "name_for",

@@ -139,3 +139,27 @@ def test_duplicated_middleware_stays_an_error(tmp_path: Path) -> None:
     assert "SystemCheckError" in result.stderr
     [line] = check_lines(result.stderr)
     assert line.id == "django_tracekit.E021" and line.hint == "Keep one, as the first entry."
+
+
+def test_admin_urls_missing_says_where_the_pages_would_be() -> None:
+    with override_settings(ROOT_URLCONF="tests.http.drf_urls"):  # no admin URLs
+        (warning,) = tracekit_messages()
+        assert warning.id == "django_tracekit.W023"
+        assert "admin's URLs are not in the URLconf" in warning.msg
+        assert "path('admin/', admin.site.urls)" in warning.hint
+        # Nothing to show (stats and trace store off): nothing to say.
+        with override_settings(TRACEKIT={"STATS": {"ENABLED": False},
+                                         "TRACES": {"ENABLED": False}}):
+            assert tracekit_messages() == []
+    assert tracekit_messages() == []  # the test settings route the admin
+
+
+def test_admin_not_installed_is_a_warning_that_does_not_block_migrate(tmp_path: Path) -> None:
+    """A real project had the admin switched off and nothing said where the pages were."""
+    root = write_project(tmp_path, {"proj/settings.py": "SILENCED_SYSTEM_CHECKS = []\n"})
+    result = manage(root, "migrate", "--noinput")
+    assert result.returncode == 0, result.stdout + result.stderr
+    [line] = check_lines(result.stderr)
+    assert line.id == "django_tracekit.W023"
+    assert "'django.contrib.admin' is not in INSTALLED_APPS" in line.msg
+    assert "/admin/django_tracekit/" in line.hint and "SILENCED_SYSTEM_CHECKS" in line.hint

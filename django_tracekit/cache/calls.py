@@ -134,6 +134,7 @@ def _outside_call(default: Callable[[], Any]) -> Callable[[], Any]:
     are spans again (children of the get_or_set span), not folded in."""
     @functools.wraps(default)
     def run() -> Any:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         token = _active.set(None)
         try:
             return default()
@@ -219,6 +220,7 @@ def _start(backend: object, method: str, static: Mapping[str, Any], args: tuple[
 def _sync_wrapper(backend: object, method: str, original: Callable[..., Any],
                   static: Mapping[str, Any]) -> Callable[..., Any]:
     def traced(*args: Any, **kwargs: Any) -> Any:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         outer = _active.get()
         if outer is not None and outer.backend is backend:
             result = original(*args, **kwargs)
@@ -243,6 +245,7 @@ def _sync_wrapper(backend: object, method: str, original: Callable[..., Any],
 def _async_wrapper(backend: object, method: str, original: Callable[..., Any],
                    static: Mapping[str, Any]) -> Callable[..., Any]:
     async def traced(*args: Any, **kwargs: Any) -> Any:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         outer = _active.get()
         if outer is not None and outer.backend is backend:
             result = await original(*args, **kwargs)

@@ -66,6 +66,7 @@ def installed() -> bool:
 def _wrap(original: Execute) -> Execute:
     @functools.wraps(original)
     def execute(self: BaseCommand, *args: Any, **options: Any) -> Any:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         started = _start(self)
         if started is None:
             return original(self, *args, **options)

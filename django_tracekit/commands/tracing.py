@@ -104,7 +104,7 @@ def clear_cache() -> None:
 
 
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("TRACEKIT", "BASE_DIR", "ROOT_URLCONF"):  # what PROJECT_NAME derives from
+    if setting in ("TRACEKIT", "BASE_DIR", "ROOT_URLCONF", "INSTALLED_APPS"):  # PROJECT_NAME
         clear_cache()
 
 

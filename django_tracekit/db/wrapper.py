@@ -93,6 +93,7 @@ class QueryTracer:
 
     def __call__(self, execute: Executor, sql: Any, params: Any, many: bool,
                  context: Mapping[str, Any]) -> Any:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         current = real_runtime().get_current()
         if (not _get_current_span(current).is_recording() or current.get(_SUPPRESS_KEY)
                 or not enabled):

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import LocalePrefixPattern
 
+from django_tracekit.http.routes import readable_route
 from django_tracekit.redaction import REDACTED, is_secret_name, redact_query
 
 KNOWN_METHODS = frozenset(
@@ -35,12 +36,13 @@ def http_route(request: HttpRequest) -> str | None:
 
     Under ``i18n_patterns`` the language prefix the ``LocalePrefixPattern`` matched is left
     out: ``/en/orders/...`` and ``/de/orders/...`` are one route (one feature), whatever
-    the language (``url.path`` keeps the real path)."""
+    the language (``url.path`` keeps the real path). A regex route (``re_path``, DRF's
+    routers) reads as a route: ``/api/v2/routine/<pk>/stats/`` (``http/routes.py``)."""
     match = getattr(request, "resolver_match", None)
     route = getattr(match, "route", None)
     if route is None:
         return None
-    route = str(route).lstrip("^").removesuffix("$").lstrip("/")
+    route = readable_route(str(route)).lstrip("/")
     tried = getattr(match, "tried", None)
     if tried:
         top = getattr(tried[-1][0], "pattern", None) if tried[-1] else None

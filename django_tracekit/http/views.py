@@ -146,6 +146,7 @@ def _async_span_wrapper(view: View, target: Callable[..., Any]) -> View:
     """A coroutine function: the view span around ``await target(...)``."""
     @functools.wraps(view)
     async def async_view_span(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         untraced = _untraced(request)
         if untraced is not None:
             try:
@@ -175,6 +176,7 @@ def wrap_view(view: View) -> View:
     else:
         @functools.wraps(view)
         def view_span(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
             untraced = _untraced(request)
             if untraced is not None:
                 try:

@@ -26,6 +26,7 @@ REGISTRY: tuple[str, ...] = (
     "django_tracekit.commands.integration.CommandsIntegration",  # manage.py commands
     "django_tracekit.django_tasks.integration.DjangoTasksIntegration",  # django.tasks (6.0+)
     "django_tracekit.db.integration.DbIntegration",  # SQL queries, N+1
+    "django_tracekit.templating.integration.TemplatesIntegration",  # template renders
     "django_tracekit.cache.integration.CacheIntegration",  # Django cache calls
     "django_tracekit.httpclient.integration.HttpClientIntegration",  # outgoing HTTP calls
     "django_tracekit.logs.integration.LogsIntegration",  # log records as span events

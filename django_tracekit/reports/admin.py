@@ -159,7 +159,8 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         window = window_from(query.values)
         q, kind, service, sort = query.q, query.kind, query.service, query.sort
         kind_totals: dict[str, list[int]] = {}
-        rows = queries.feature_table(window, q, kind, service, sort, kind_totals=kind_totals)
+        rows = queries.feature_table(window, q, kind, service, sort, kind_totals=kind_totals,
+                                     scope=query.scope)
         if query.format == "csv":
             return csv_response(window, rows)
         paginator = Paginator(rows, PER_PAGE)
@@ -180,7 +181,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         # Headline: incidents. Entry points unless one kind is chosen (see queries).
         headline_kind = kind if kind in Feature.Kind.values else ""
         totals = queries.totals_over_time(
-            window, queries.filtered_features(q, headline_kind, service))
+            window, queries.filtered_features(q, headline_kind, service, scope=query.scope))
         total_calls = sum(c for _, c, _ in totals)
         total_errors = sum(e for _, _, e in totals)
         columns = [("feature", _("Feature")), ("kind", _("Kind")), ("service", _("Service")),
@@ -218,6 +219,9 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             "page_query": _query_string(query.values, page=None),
             "unused_query": _query_string({k: v for k, v in query.values.items()
                                            if k in ("range", "from", "to", "service")}),
+            "scope": query.scope,
+            "scope_url": _query_string(query.values, page=None,
+                                       scope=None if query.scope else queries.ALL),
         })
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/django_tracekit/usage.html", context)

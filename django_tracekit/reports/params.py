@@ -16,7 +16,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from django_tracekit.reports.queries import DEFAULT_SORT, KIND_CHOICES, SORTS
+from django_tracekit.reports.queries import DEFAULT_SORT, KIND_CHOICES, SCOPE_CHOICES, SORTS
 
 MAX_LENGTH = 200
 FORMATS = ("html", "csv")
@@ -25,6 +25,7 @@ NAMES = {
     "range": gettext_lazy("range"), "from": gettext_lazy("start"), "to": gettext_lazy("end"),
     "q": gettext_lazy("search"), "kind": gettext_lazy("kind"),
     "service": gettext_lazy("service"), "sort": gettext_lazy("sort order"),
+    "scope": gettext_lazy("scope"),
 }
 
 
@@ -35,6 +36,7 @@ class UsageParams:
     kind: str = ""
     service: str = ""
     sort: str = DEFAULT_SORT
+    scope: str = ""  # "": the team's features; "all": code outside the project too
     page: str = ""
     format: str = "html"
     errors: list[str] = field(default_factory=list)
@@ -88,8 +90,10 @@ def parse(query: Mapping[str, str]) -> UsageParams:
     values, errors = clean_values(query, NAMES)
     kind = values.get("kind", "")
     sort = values.get("sort", DEFAULT_SORT)
+    scope = values.get("scope", "")
     return UsageParams(
         values=values, q=values.get("q", ""),
         kind=kind if kind in KIND_CHOICES else "", service=values.get("service", ""),
         sort=sort if sort.removeprefix("-") in SORTS else DEFAULT_SORT,
+        scope=scope if scope in SCOPE_CHOICES else "",
         page=clean(query.get("page") or "") or "", format=fmt, errors=errors)

@@ -5,9 +5,11 @@
 features only when sorting by a percentile or by users).
 
 Kinds: the page lists *entry points* (requests, tasks, commands) unless a kind is chosen
-(``kind=function``, ``kind=all``). Headline numbers count incidents: a failing request
-whose exception passed through four auto-traced functions is one error there (the
-request's), not five; functions keep their own counts on their rows and tab.
+(``kind=function``, ``kind=all``). Scope: only the team's features unless ``scope=all``:
+code outside the project (Django's admin views, a library's tasks) is left out
+(:func:`django_tracekit.features.outside_project`). Headline numbers count incidents: a
+failing request whose exception passed through four auto-traced functions is one error
+there (the request's), not five; functions keep their own counts on their rows and tab.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any, TypeVar, cast
 from django.db import connections, router, transaction
 from django.db.models import Max, Min, Model, Q, QuerySet, Sum
 
-from django_tracekit.features import COMMAND, FUNCTION, REQUEST, TASK
+from django_tracekit.conf import get_config
+from django_tracekit.features import COMMAND, FUNCTION, REQUEST, TASK, outside_project
 from django_tracekit.reports.window import Window, cover, window_from
 from django_tracekit.stats import sketch
 from django_tracekit.stats.histogram import quantiles
@@ -47,6 +50,8 @@ ENTRY_KINDS = (REQUEST, TASK, COMMAND)
 #: ``kind`` values of the page: "" (entry points, the default), a kind, or "all".
 ALL = "all"
 KIND_CHOICES = ("", REQUEST, TASK, COMMAND, FUNCTION, ALL)
+#: ``scope`` values: "" (the team's features, the default) or "all" (code outside too).
+SCOPE_CHOICES = ("", ALL)
 PERCENTILES = (0.5, 0.95, 0.99)
 M = TypeVar("M", bound=Model)
 
@@ -80,11 +85,24 @@ def kinds_of(kind: str) -> tuple[str, ...] | None:
     return (kind,) if kind else ENTRY_KINDS
 
 
+def outside_prefixes() -> list[str]:
+    """The name prefixes of the recorded features whose code is outside the project."""
+    names = Feature.objects.exclude(kind=REQUEST).values_list("name", flat=True).distinct()
+    return outside_project(names.iterator(), get_config().project_name)
+
+
 def filtered_features(q: str = "", kind: str = "", service: str = "",
-                      feature_id: int | None = None) -> QuerySet[Feature]:
+                      feature_id: int | None = None, scope: str = "") -> QuerySet[Feature]:
     features = Feature.objects.all()
     if feature_id is not None:
         features = features.filter(pk=feature_id)
+    elif scope != ALL:
+        prefixes = outside_prefixes()
+        if prefixes:
+            outside = Q()
+            for prefix in prefixes:
+                outside |= Q(name__startswith=prefix)
+            features = features.exclude(outside)
     if q:
         features = features.filter(name__icontains=q)
     kinds = None if feature_id is not None else kinds_of(kind)
@@ -135,15 +153,16 @@ def _window_totals(window: Window, features: QuerySet[Feature] | None,
 
 def feature_table(window: Window, q: str = "", kind: str = "", service: str = "",
                   sort: str = DEFAULT_SORT, feature_id: int | None = None,
-                  kind_totals: dict[str, list[int]] | None = None,
+                  kind_totals: dict[str, list[int]] | None = None, scope: str = "",
                   ) -> list[dict[str, Any]]:
     """One row per matching feature (zero-call features included): counts in the window.
 
     ``kind_totals`` (if given) receives ``{kind: [calls, errors, features]}`` of the
     features matching ``q`` and ``service`` whatever their kind (the kind tabs)."""
     narrow = feature_id is not None or (bool(q or service) and kind_totals is None)
-    listed = filtered_features(q, kind, service, feature_id)
-    candidates = listed if kind_totals is None else filtered_features(q, ALL, service)
+    listed = filtered_features(q, kind, service, feature_id, scope)
+    candidates = listed if kind_totals is None else filtered_features(q, ALL, service,
+                                                                      scope=scope)
     totals = _window_totals(window, candidates if narrow else None)
     kinds = kinds_of(kind) if feature_id is None else None
     rows: list[dict[str, Any]] = []

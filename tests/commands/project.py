@@ -12,8 +12,8 @@ from typing import Any
 from tests.support.processes import clean_env
 from tests.support.projects import write_project
 
-PROJECT = "proj"  # PROJECT_NAME: the top package of ROOT_URLCONF
-COMMANDS = f"{PROJECT}/shop/management/commands"
+PROJECT = "shop"  # PROJECT_NAME: the first INSTALLED_APPS package under BASE_DIR
+COMMANDS = f"{PROJECT}/management/commands"
 
 
 def span_name(command: str) -> str:

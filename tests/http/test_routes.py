@@ -54,3 +54,41 @@ def test_unmatched_request_keeps_the_semconv_name_and_no_route(spans: Spans) -> 
     assert Client().get("/de/nowhere/").status_code == 404
     # Semconv: without a (low-cardinality) route the server span name is the method alone.
     assert _server_spans(spans) == [("GET", None)]
+
+
+@override_settings(ROOT_URLCONF="tests.http.drf_urls")
+def test_regex_routes_read_as_routes(spans: Spans) -> None:
+    """DRF's DefaultRouter makes regex routes; they are named like path() routes."""
+    client = Client()
+    for path in ("/api/v2/", "/api/v2/routine/", "/api/v2/routine/7/",
+                 "/api/v2/routine/7/stats/", "/api/v2/routine/7.json", "/legacy/2024/5/",
+                 "/feed.xml", "/files/a/b.txt"):
+        assert client.get(path).status_code == 200, path
+    assert [name for name, _route in _server_spans(spans)] == [
+        "GET /api/v2/",
+        "GET /api/v2/routine/",
+        "GET /api/v2/routine/<pk>/",
+        "GET /api/v2/routine/<pk>/stats/",
+        "GET /api/v2/routine/<pk>.<format>",
+        "GET /legacy/<year>/<arg1>/",
+        "GET /feed.xml",
+        "GET /files/.*",
+    ]
+    assert ("GET /api/v2/routine/<pk>/stats/", "/api/v2/routine/<pk>/stats/") in (
+        _server_spans(spans))
+
+
+@pytest.mark.parametrize(("route", "readable"), [
+    (r"^api/v2/routine/(?P<pk>[^/.]+)/stats/$", "api/v2/routine/<pk>/stats/"),
+    (r"^x/(?P<a>(foo|bar))/$", "x/<a>/"),  # nested groups inside a parameter
+    (r"^x/(?P<c>[)(]+)/$", "x/<c>/"),  # parentheses in a character class
+    (r"^a/(\d+)/(?:edit/)?$", r"a/(\d+)/(?:edit/)?"),  # an optional part: two routes
+    (r"^(?i)shop/$", "(?i)shop/"),  # inline flags: left as they are
+    (r"^a|b$", "a|b"),
+    ("orders/<int:pk>/", "orders/<int:pk>/"),  # path() routes are untouched
+    (r"^p/(?P<pk>\d+)?/?$", "p/<pk>"),
+])
+def test_readable_route(route: str, readable: str) -> None:
+    from django_tracekit.http.routes import readable_route
+
+    assert readable_route(route) == readable

@@ -1,0 +1,97 @@
+"""Noise out: code outside the project is not the team's feature, and tracekit's own pages
+are not traced at all (issue 20, item 5)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from django_tracekit.features import outside_project
+from django_tracekit.models import Feature
+from django_tracekit.stats.processor import StatsProcessor
+from tests.stats.helpers import usage_rows
+from tests.stats.test_admin import _seed, viewer
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.urls")]
+
+DJANGO_LOGIN = "django/contrib/admin/sites/AdminSite/login"
+
+
+def test_tracekit_pages_make_no_features_and_django_code_is_not_the_teams(
+        stats_processor: StatsProcessor) -> None:
+    client = Client()
+    user = viewer()
+    # Django's admin login view: the route is the project's, the view code is Django's.
+    assert client.get("/admin/login/").status_code == 200
+    client.force_login(user)
+    assert client.get("/orders/1/").status_code == 200
+    for _ in range(3):  # tracekit's own pages: usage, a detail page, the traces
+        assert client.get(reverse("admin:tracekit_usage")).status_code == 200
+    assert client.get(reverse("admin:tracekit_traces")).status_code in (200, 403)
+    assert client.get("/static/django_tracekit/usage.css").status_code == 404
+    assert stats_processor.flush()
+
+    names = set(Feature.objects.values_list("name", flat=True))
+    assert not [n for n in names if "django_tracekit" in n], names  # no page, no view
+    assert "GET /admin/login/" in names and "GET /orders/<int:pk>/" in names
+    # Named by its own module path, without PROJECT_NAME ("tests") in front.
+    assert DJANGO_LOGIN in names and f"tests/{DJANGO_LOGIN}" not in names
+    assert "tests/stats/urls/order" in names  # the project's view: prefixed
+
+    usage = reverse("admin:tracekit_usage")
+    functions = usage_rows(client.get(usage, {"range": "1h", "kind": "function"})
+                           .content.decode())
+    assert ("tests/stats/urls/order", "function") in functions
+    assert (DJANGO_LOGIN, "function") not in functions  # not on the default pages
+    everything = client.get(usage, {"range": "1h", "kind": "function", "scope": "all"})
+    assert (DJANGO_LOGIN, "function") in usage_rows(everything.content.decode())
+    # The admin login page is a request the project routes: the team's entry point.
+    entry = usage_rows(client.get(usage, {"range": "1h"}).content.decode())
+    assert ("GET /admin/login/", "request") in entry
+
+
+def test_default_pages_tabs_and_csv_leave_out_code_outside_the_project() -> None:
+    _seed([("tests/orders/views/detail", "function", "web"),
+           (DJANGO_LOGIN, "function", "web"),
+           ("celery/app/builtins/add_backend_cleanup_task/backend_cleanup", "task", "worker"),
+           ("tests/tasks/send_mail", "task", "worker"),
+           # Recorded by an older tracekit, which prefixed Django's code too.
+           ("tests/django/contrib/auth/views/LoginView/get", "function", "web"),
+           ("GET /orders/", "request", "web")])
+    client = Client()
+    client.force_login(viewer())
+    usage = reverse("admin:tracekit_usage")
+
+    page = client.get(usage, {"range": "1h", "kind": "all"}).content.decode()
+    assert set(usage_rows(page)) == {("tests/orders/views/detail", "function"),
+                                     ("tests/tasks/send_mail", "task"),
+                                     ("GET /orders/", "request")}
+    # The tasks tab counts the team's task only (4 calls, not 4 + 3).
+    assert 'data-kind-tab="task">Tasks <span class="tk-tab-count">4 ' in page
+    assert 'id="tk-scope"' in page and "scope=all" in page
+
+    everything = client.get(usage, {"range": "1h", "kind": "all", "scope": "all"})
+    assert len(usage_rows(everything.content.decode())) == 6
+
+    exported = client.get(usage, {"range": "1h", "kind": "all", "format": "csv"})
+    names = {row["feature"] for row in csv.DictReader(io.StringIO(exported.content.decode()))}
+    assert names == {"tests/orders/views/detail", "tests/tasks/send_mail", "GET /orders/"}
+
+    # An unknown scope value falls back to the default listing.
+    odd = client.get(usage, {"range": "1h", "kind": "all", "scope": "bogus"})
+    assert len(usage_rows(odd.content.decode())) == 3
+
+
+def test_outside_project_prefixes() -> None:
+    names = ["tests/a/b", "django/contrib/x", "rest_of/unknown_module", "GET /x/",
+             "celery/app/task", "(other)", "no_slash", "json/decoder/JSONDecoder/decode",
+             "tests/django_tracekit/reports/admin/FeatureUsageAdmin/usage_view",
+             "django_tracekit/reports/x"]
+    assert outside_project(names, "tests") == [
+        "celery/", "django/", "django_tracekit/", "json/", "tests/django_tracekit/"]
+    # Nothing is outside a project whose names are all its own.
+    assert outside_project(["tests/a", "GET /b/", "shop/c"], "tests") == []
