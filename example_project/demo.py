@@ -113,9 +113,10 @@ def drive_traffic(base: str, stop: threading.Event, started: float, ramp_s: floa
         stop.wait(0.05)
 
 
-def admin_pages(base: str) -> tuple[str, str, str]:
+def admin_pages(base: str) -> tuple[str, str, str, str, str]:
     """Log in to the admin as the demo user; the feature-usage page's HTML (every kind),
-    its CSV and the trace explorer's list of error traces, all on the last hour."""
+    its CSV, the trace explorer's list of error traces and the error groups, all on the
+    last hour, and the two releases compared."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     login_url = base + "/admin/login/?next=/admin/django_tracekit/feature/"
@@ -131,7 +132,12 @@ def admin_pages(base: str) -> tuple[str, str, str]:
                         timeout=30).read().decode()
     traces = opener.open(base + "/admin/django_tracekit/trace/?status=error&range=1h",
                          timeout=30).read().decode()
-    return str(usage), str(table), str(traces)
+    groups = opener.open(base + "/admin/django_tracekit/feature/errors/?range=1h",
+                         timeout=30).read().decode()
+    releases = opener.open(
+        base + f"/admin/django_tracekit/feature/changes/?before={RELEASES[0]}"
+        f"&after={RELEASES[1]}", timeout=30).read().decode()
+    return str(usage), str(table), str(traces), str(groups), str(releases)
 
 
 def most_users(table: str) -> int:
@@ -252,6 +258,7 @@ def main() -> int:
     broken: list[str] = []
     kept_errors = users = 0
     stored: dict[str, Any] = {}
+    groups_page = releases_page = ""
     interrupted = False
     site: Site | None = None
     try:
@@ -280,7 +287,9 @@ the filesystem:// broker, with traffic in the background. {stopping}
   Feature usage:  {admin}/feature/?range=1h
   Traces:         {admin}/trace/?range=1h   errors, slow steps, retried tasks
   N+1:            {admin}/trace/?range=1h&feature=GET+/videos/catalog/
-  Errors, releases: linked from the usage page (error groups; {RELEASES[0]} vs {RELEASES[1]})
+  Error groups:   {admin}/feature/errors/?range=1h
+  Releases:       {admin}/feature/changes/?before={RELEASES[0]}&after={RELEASES[1]}
+  Unused code:    {admin}/feature/unused/?range=1h
   Admin login:    user "{USER}", password "{PASSWORD}" (demo only)
   The site:       {base}/videos/   signed-in customers: {", ".join(USERS)}
 
@@ -298,7 +307,7 @@ SHOP_TRACE_EXPORTER=otlp sends them to OTEL_EXPORTER_OTLP_ENDPOINT (Collector, J
             time.sleep(max(0.0, seconds - (time.monotonic() - started)))
             stop.set()
             time.sleep(3 * FLUSH_S)  # the server's and the worker's flushers write their counts
-            page, table, traces_page = admin_pages(base)
+            page, table, traces_page, groups_page, releases_page = admin_pages(base)
             numbers, broken = usage_numbers(page), broken_assets(base, page)
             users, kept_errors = most_users(table), error_traces(traces_page)
             stored = json.loads(manage("shell", "-c", STORED).strip().splitlines()[-1])
@@ -333,6 +342,18 @@ SHOP_TRACE_EXPORTER=otlp sends them to OTEL_EXPORTER_OTLP_ENDPOINT (Collector, J
         print("demo: FAILED: no signed-in user counted", file=sys.stderr)
         failed = True
     print(f"demo: kept spans of retried task attempts: {stored.get('retried', 0)}")
+    groups = re.findall(r'<tr data-group="[0-9a-f]{16}" data-count="(\d+)"', groups_page)
+    print(f"demo: the error groups page listed {len(groups)} groups "
+          f"({sum(map(int, groups))} errors)")
+    if not groups:
+        print("demo: FAILED: the error groups page listed no group", file=sys.stderr)
+        failed = True
+    compared = len(re.findall(r'<tr data-change="', releases_page))
+    print(f"demo: the releases page compared {compared} features "
+          f"({RELEASES[0]} vs {RELEASES[1]})")
+    if not compared:
+        print("demo: FAILED: the releases page compared no feature", file=sys.stderr)
+        failed = True
     if broken:
         print(f"demo: FAILED: the usage page's styles/scripts did not load: {broken}",
               file=sys.stderr)
