@@ -157,8 +157,8 @@ print(json.dumps({
 
 
 def error_traces(page: str) -> int:
-    """Rows of the trace explorer's error list."""
-    return len(re.findall(r'<tr data-trace="[0-9a-f]{32}" data-status="error"', page))
+    """Rows of the trace explorer's error list (traces whose entry point failed)."""
+    return len(re.findall(r'<tr data-trace="[0-9a-f]{32}" data-status="failed"', page))
 
 
 def usage_numbers(page: str) -> dict[str, int]:
