@@ -124,9 +124,9 @@ def translate(data: MetricsData) -> Iterator[tuple[Labels, float, int]]:
                         yield _number(name, base, number)
                 else:  # gauges (exponential histograms are not made here)
                     name = metric_name(metric.name, metric.unit or "", False)
-                    for point in point_data.data_points:
-                        if isinstance(point, NumberDataPoint):
-                            yield _number(name, base, point)
+                    for gauge_point in point_data.data_points:
+                        if isinstance(gauge_point, NumberDataPoint):
+                            yield _number(name, base, gauge_point)
 
 
 def _point_labels(base: Labels, attributes: Any) -> Labels:
