@@ -60,7 +60,7 @@ def test_exact_counts_over_otlp_at_exit(tmp_path: Path) -> None:
         assert set(receiver.metrics_paths) == {"/v1/metrics"}
 
         points = latest(receiver.metrics)
-        resource, metric, data, labels, point = next(
+        resource, _, data, labels, _ = next(
             v for k, v in points.items() if k[1] == CALLS and k[2] == ORDER)
         assert data.is_monotonic and data.aggregation_temporality == CUMULATIVE
         assert labels == {"service.name": "shop-web", "span.name": ORDER,
