@@ -186,3 +186,17 @@ def test_a_forked_child_has_its_own_series_and_never_the_parents_counts() -> Non
     assert child_instance != parent_instance
     assert readers == "2"  # the child made its own provider and reader
     assert calls(h) == {("shop/tasks/a", "task", "STATUS_CODE_UNSET"): 1}
+
+
+def test_a_burst_past_the_pending_cap_is_drained_without_loss(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from django_tracekit.metrics import processor
+
+    monkeypatch.setattr(processor, "MAX_PENDING", 3)
+    h = Harness()
+    for _ in range(7):
+        with h.library.start_as_current_span("shop/tasks/a", kind=SpanKind.CONSUMER):
+            pass
+    assert h.processor._pending_n == 1  # drained at 3 and 6
+    assert calls(h) == {("shop/tasks/a", "task", "STATUS_CODE_UNSET"): 7}
+    assert h.points(DURATION)[("shop/tasks/a", "task", "STATUS_CODE_UNSET")].count == 7
