@@ -11,6 +11,8 @@ import pytest
 from opentelemetry.sdk.metrics.export import (
     HistogramDataPoint,
     InMemoryMetricReader,
+    MetricExporter,
+    MetricExportResult,
     NumberDataPoint,
 )
 from opentelemetry.sdk.resources import Resource
@@ -20,7 +22,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from django_tracekit.features import FEATURE_KIND
 from django_tracekit.metrics import CALLS, DURATION, DURATION_BOUNDS_MS
-from django_tracekit.metrics.processor import MetricsProcessor
+from django_tracekit.metrics.processor import MetricsProcessor, periodic_readers
 from django_tracekit.stats.sampler import RecordSampledOut
 from django_tracekit.tracer import INSTRUMENTATION_NAME
 
@@ -200,3 +202,70 @@ def test_a_burst_past_the_pending_cap_is_drained_without_loss(
     assert h.processor._pending_n == 1  # drained at 3 and 6
     assert calls(h) == {("shop/tasks/a", "task", "STATUS_CODE_UNSET"): 7}
     assert h.points(DURATION)[("shop/tasks/a", "task", "STATUS_CODE_UNSET")].count == 7
+
+
+class _Recording(MetricExporter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.exports = 0
+
+    def export(self, metrics_data: Any, timeout_millis: float = 10_000,
+               **kwargs: Any) -> MetricExportResult:
+        self.exports += 1
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        return None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_the_parents_periodic_reader_stays_stopped_in_a_child() -> None:
+    exporters: list[_Recording] = []
+
+    def make() -> _Recording:
+        exporters.append(_Recording())
+        return exporters[-1]
+
+    readers: list[Any] = []
+    periodic = periodic_readers(make, 3600)
+
+    def make_readers() -> Any:
+        readers.extend(periodic())
+        return readers[-1:]
+
+    processor = MetricsProcessor(make_readers, ("task",))
+    provider = TracerProvider(resource=Resource.create({"service.name": "w"}),
+                              shutdown_on_exit=False)
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("lib")
+    with tracer.start_as_current_span("shop/tasks/a", kind=SpanKind.CONSUMER):
+        pass
+    inherited = processor.provider
+    assert inherited is not None
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            reader = readers[0]
+            with tracer.start_as_current_span("shop/tasks/b", kind=SpanKind.CONSUMER):
+                pass
+            processor.shutdown()  # the child's own provider: one export, of its own span
+            os.write(write, f"{reader._daemon_thread}|{processor.provider is inherited}|"
+                            f"{[e.exports for e in exporters]}".encode())
+        except BaseException as exc:
+            os.write(write, repr(exc).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        report = pipe.read()
+    os.waitpid(pid, 0)
+    thread, same, exports = report.split("|") if "|" in report else (report, "", "")
+    assert thread == "None"  # the SDK would have restarted it
+    assert same == "False"
+    assert exports == "[0, 1]"  # the parent's exporter never ran in the child
+    processor.shutdown()
+    assert [e.exports for e in exporters] == [1]
