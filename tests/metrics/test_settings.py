@@ -49,6 +49,7 @@ def test_the_check_message_is_namespaced() -> None:
     assert message.id == "django_tracekit.E027"
 
 
+@pytest.mark.requires("opentelemetry.exporter.otlp.proto.http")
 def test_on_with_its_dependencies() -> None:
     config = resolve({"PROJECT_NAME": "shop", "METRICS": {"ENABLED": True}}, {})
     assert MetricsIntegration(config).refusal() is None
@@ -88,3 +89,11 @@ def test_tracekit_status_shows_why_it_is_off(capsys: pytest.CaptureFixture[str])
     call_command("tracekit_status")
     line = next(x for x in capsys.readouterr().out.splitlines() if " metrics " in x)
     assert "off: TRACEKIT['METRICS']['ENABLED'] is False" in line
+
+
+def test_remote_write_without_a_url_refuses_clearly() -> None:
+    config = resolve({"PROJECT_NAME": "shop", "METRICS": {
+        "ENABLED": True, "EXPORTER": "prometheus_remote_write"}}, {})
+    refusal = MetricsIntegration(config).refusal()
+    assert refusal is not None
+    assert "REMOTE_WRITE_URL" in refusal or "cramjam" in refusal
