@@ -23,6 +23,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from django_tracekit import project
+from django_tracekit.metrics.settings import MetricsSettings, resolve_metrics
 
 DEFAULTS: dict[str, Any] = {
     # Master switch. Default: on, unless OTEL_SDK_DISABLED=true.
@@ -82,6 +83,11 @@ DEFAULTS: dict[str, Any] = {
     "LOGS": {"LEVEL": "INFO"},
     # ``manage.py <command>`` as a root span (never runserver, shell, ... or EXCLUDE).
     "COMMANDS": {"ENABLED": True, "EXCLUDE": []},
+    # Per-feature metrics counted before sampling (django_tracekit.metrics, docs/metrics.md).
+    # EXPORTER: "otlp" (the traces endpoint's base; OTEL_EXPORTER_OTLP_METRICS_* honoured) or
+    # "prometheus_remote_write" with REMOTE_WRITE_URL.
+    "METRICS": {"ENABLED": False, "EXPORT_INTERVAL_S": 60, "KINDS": ["request", "task", "command"],
+                "EXPORTER": "otlp", "REMOTE_WRITE_URL": None},
 }
 
 EXPORTER_NAMES = ("otlp", "console", "none")
@@ -211,6 +217,7 @@ class Config:
     http_client_enabled: bool = True
     logs: LogsSettings = field(default_factory=LogsSettings)
     commands: CommandsSettings = field(default_factory=CommandsSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -405,6 +412,7 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
     http_client_enabled = _switch(r, "HTTP_CLIENT", "E024")
     logs = _resolve_logs(r)
     commands = _resolve_commands(r)
+    metrics = resolve_metrics(r)
 
     return Config(
         enabled=enabled,
@@ -441,6 +449,7 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
         http_client_enabled=http_client_enabled,
         logs=logs,
         commands=commands,
+        metrics=metrics,
     )
 
 

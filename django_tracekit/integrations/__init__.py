@@ -35,6 +35,7 @@ REGISTRY: tuple[str, ...] = (
     "django_tracekit.stats.integration.StatsIntegration",  # feature usage in the admin
     "django_tracekit.traces.integration.TracesIntegration",  # the admin's trace store
     "django_tracekit.export.integration.ExportIntegration",  # OTLP / console / a factory
+    "django_tracekit.metrics.integration.MetricsIntegration",  # per-feature metrics (METRICS)
     "django_tracekit.sentry.integration.SentryIntegration",  # errors, linked to their trace
 )
 

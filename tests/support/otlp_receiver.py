@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.common.v1 import common_pb2
 
@@ -66,7 +67,30 @@ class Receiver:
     spans: list[ReceivedSpan] = field(default_factory=list)
     requests: int = 0
     headers: list[dict[str, str]] = field(default_factory=list)
+    #: Decoded ``ExportMetricsServiceRequest`` messages (OTLP/HTTP ``/v1/metrics``).
+    metrics: list[Any] = field(default_factory=list)
+    metrics_paths: list[str] = field(default_factory=list)
     _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def ingest_metrics(self, payload: bytes, path: str) -> None:
+        request = metrics_service_pb2.ExportMetricsServiceRequest()
+        request.ParseFromString(payload)
+        with self._cond:
+            self.metrics.append(request)
+            self.metrics_paths.append(path)
+            self._cond.notify_all()
+
+    def wait_metrics(self, predicate: Any, timeout: float = 60.0) -> list[Any]:
+        """Wait until ``predicate(requests)`` is true for the metric requests received."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(self.metrics):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"metrics condition not met; {len(self.metrics)} "
+                                         "request(s) received")
+                self._cond.wait(left)
+            return list(self.metrics)
 
     def ingest(self, payload: bytes, headers: dict[str, str]) -> None:
         request = trace_service_pb2.ExportTraceServiceRequest()
@@ -121,7 +145,7 @@ class Receiver:
 
 
 class OtlpHttpReceiver(Receiver):
-    """OTLP/HTTP protobuf on 127.0.0.1:<free port>, path /v1/traces."""
+    """OTLP/HTTP protobuf on 127.0.0.1:<free port>, paths /v1/traces and /v1/metrics."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -135,12 +159,17 @@ class OtlpHttpReceiver(Receiver):
                     body = gzip.decompress(body)
                 elif encoding == "deflate":
                     body = zlib.decompress(body)
-                if self.path != "/v1/traces":
+                if self.path == "/v1/metrics":
+                    receiver.ingest_metrics(body, self.path)
+                    reply = metrics_service_pb2.ExportMetricsServiceResponse() \
+                        .SerializeToString()
+                elif self.path != "/v1/traces":
                     self.send_response(404)
                     self.end_headers()
                     return
-                receiver.ingest(body, {k.lower(): v for k, v in self.headers.items()})
-                reply = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+                else:
+                    receiver.ingest(body, {k.lower(): v for k, v in self.headers.items()})
+                    reply = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", str(len(reply)))
