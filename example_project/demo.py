@@ -87,12 +87,15 @@ def drive_traffic(base: str, stop: threading.Event, started: float, ramp_s: floa
             counts["200"] = counts.get("200", 0) + 1  # a sign-in is traffic too
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             stop.wait(0.5)  # a release being rolled out: the server is restarting
+    cdn_upload_sent = False
     while not stop.is_set():
         if not up.wait(0.5):
             continue
         n = random.randint(1, 10)
         rollout = min(1.0, (time.monotonic() - started) / ramp_s) * 0.6
-        if random.random() < rollout:
+        if not cdn_upload_sent:  # video 7's CDN task fails every attempt: show it early
+            method, path, cdn_upload_sent = "POST", "/videos/7/upload/", True
+        elif random.random() < rollout:
             method, path = "GET", f"/videos/{n}/share/"
         else:
             method, path = random.choices(
