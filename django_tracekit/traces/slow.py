@@ -81,17 +81,25 @@ def demote(alias: str, pks: list[int]) -> None:
     _delete(alias, gone)
 
 
-def settle(alias: str, demoted: list[str], keys: Iterable[tuple[str, int]],
-           promoted: Sequence[tuple[str, str]] = ()) -> None:
+def settle_changes(alias: str, demoted: list[str],
+                   promoted: Sequence[tuple[str, str]] = ()) -> set[tuple[str, int]]:
     """A process's changes at a flush: ``promoted`` (trace id, root span id), written
     before (an error) and found slow, get ``slow`` and the mark; ``demoted`` trace ids lose
-    ``slow``; the ended windows ``keys`` are ranked again (two processes that wrote at once
-    both counted)."""
+    ``slow``. The promoted windows, for :func:`settle_rank` once this is committed."""
     traces = Trace.objects.using(alias)
-    rank(alias, promote(alias, promoted))
+    promoted_windows = promote(alias, promoted)
     for start in range(0, len(demoted), 500):
         demote(alias, list(traces.filter(trace_id__in=demoted[start:start + 500],
                                          reasons__contains="slow").values_list("id", flat=True)))
+    return promoted_windows
+
+
+def settle_rank(alias: str, promoted_windows: Iterable[tuple[str, int]],
+                keys: Iterable[tuple[str, int]]) -> None:
+    """Rank the promoted windows, and the ended windows ``keys`` again (two processes that
+    wrote at once both counted); sweep traces left without a reason."""
+    traces = Trace.objects.using(alias)
+    rank(alias, promoted_windows)
     rank(alias, keys, ended=True)
     cutoff = int(time.time() * 1_000_000) - 2 * WINDOW_US
     _delete(alias, list(traces.filter(reasons="", start_us__lt=cutoff).values_list(

@@ -145,13 +145,21 @@ def _write_retrying(alias: str, parts: list[Part], max_spans: int) -> int:
         try:
             with transaction.atomic(using=alias):
                 timeouts.statement_timeout(connections[alias])
-                return _write(alias, parts, max_spans)
+                written = _write(alias, parts, max_spans)
+            break
         except Exception as exc:
             # A lock wait, deadlock or SQLite "database is locked" (a concurrent writer):
             # the transaction rolled back whole, so trying again writes nothing twice.
             if attempt >= _RETRIES or not isinstance(exc, OperationalError):
                 raise
             time.sleep(0.05 * attempt)
+    # Ranked after the commit, in a transaction of its own: each writer ranks what every
+    # committed writer wrote, so the last of two processes writing one window at once sees
+    # both (ranked inside the write, each saw only its own rows and both kept theirs).
+    keys = slow.windows(parts)
+    if keys:
+        _write_retrying_call(alias, lambda: slow.rank(alias, keys))
+    return written
 
 
 def _write_retrying_call(alias: str, work: Callable[[], object]) -> None:
@@ -255,7 +263,6 @@ def _write(alias: str, parts: list[Part], max_spans: int) -> int:
         spans.extend(_span(pk, span, bmp) for span in part.spans[:room])
     TraceSpan.objects.using(alias).bulk_create(spans, ignore_conflicts=True, batch_size=BATCH)
     _update_summaries(alias, parts, rows, dropped, bmp)
-    slow.rank(alias, slow.windows(parts))
     return len(spans)
 
 
@@ -389,7 +396,12 @@ class DatabaseWriter:
                     promoted: Sequence[tuple[str, str]] = ()) -> None:
         alias = _alias(None)
         _check_tables(alias)
-        _write_retrying_call(alias, lambda: slow.settle(alias, demoted, windows, promoted))
+        # Two transactions, like a write: the changes committed first, then ranked with what
+        # every other process committed (see _write_retrying).
+        promoted_windows: set[tuple[str, int]] = set()
+        _write_retrying_call(alias, lambda: promoted_windows.update(
+            slow.settle_changes(alias, demoted, promoted)))
+        _write_retrying_call(alias, lambda: slow.settle_rank(alias, promoted_windows, windows))
 
 
 database = DatabaseWriter()
