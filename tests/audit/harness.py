@@ -76,6 +76,7 @@ class Stack:
     staff: str = ""
     urls: dict[str, str] = field(default_factory=dict)
     port: int = 0
+    generation: int = 0
     processes: list[GroupProcess] = field(default_factory=list)
 
     def env(self, version: str, service: str) -> dict[str, str]:
@@ -98,7 +99,8 @@ class Stack:
     def start(self, version: str, workers: int = 3) -> None:
         """One release: gunicorn and a prefork worker reporting ``version``."""
         self.port = free_port()
-        log = self.tmp / f"{version}"
+        self.generation += 1
+        log = self.tmp / f"{self.generation}-{version}"
         worker = GroupProcess(f"worker {version}", [
             sys.executable, "-m", "celery", "-A", "tests.audit.project", "worker",
             "-P", "prefork", "-c", "2", "--loglevel=INFO", "-n", f"{self.queue}-{version}@%h",
