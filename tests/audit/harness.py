@@ -64,6 +64,7 @@ class Hit:
     pid: str
     user: int | None = None
     body: str = ""
+    path: str = ""
 
 
 @dataclass
@@ -146,7 +147,7 @@ class Stack:
         return Hit(route, version, status, int(headers["X-Audit-Span-Us"]),
                    int(headers["X-Audit-Us"]), int(headers["X-Audit-Wsgi-Us"]),
                    int(headers["X-Audit-Start"]), headers["X-Audit-Trace"],
-                   headers["X-Audit-Pid"], user, body.decode(errors="replace")[:200])
+                   headers["X-Audit-Pid"], user, body.decode(errors="replace")[:200], path)
 
     def drive(self, plan: Iterable[tuple[str, str, int | None]], version: str,
               threads: int = 3) -> list[Hit]:
