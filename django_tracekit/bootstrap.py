@@ -318,8 +318,10 @@ def _report_local(started: list[tuple[SpanProcessor, threading.Event | None]],
     parts = [f"{calls} calls of {features} features"] if calls else []
     parts += [f"{traces} kept traces"] if traces else []
     if parts:
-        logger.warning("tracekit: %s not written at exit: database unreachable",
-                       " and ".join(parts))
+        # Not necessarily down: slow or locked is enough to miss the deadline.
+        logger.warning("tracekit: %s not written at exit: the database did not answer "
+                       "within the exit deadline (%.1f s)", " and ".join(parts),
+                       exiting.EXIT_TIMEOUT_S)
 
 
 def _report_exports(started: list[tuple[SpanProcessor, threading.Event | None]],

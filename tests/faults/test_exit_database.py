@@ -36,7 +36,8 @@ WEB_SETTINGS = "tests.faults.exit_pg_web_settings"
 CELERY_SETTINGS = "tests.faults.exit_pg_celery_settings"
 # At the start of a line: the project's own handler (Celery's logging repeats it, prefixed).
 UNWRITTEN = re.compile(r"^tracekit: (\d+) calls of (\d+) features(?: and \d+ kept traces)? "
-                       r"not written at exit: database unreachable", re.MULTILINE)
+                       r"not written at exit: the database did not answer within the exit "
+                       r"deadline", re.MULTILINE)
 # gunicorn's own stop (signal, reap: 0.8 s with everything healthy) plus the 1 s exit
 # deadline, with room for a loaded machine; before, the worker took the whole graceful
 # timeout (5 s) and was SIGKILLed.
