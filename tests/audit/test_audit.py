@@ -50,21 +50,15 @@ LATENCY_ROUTES = ROUTES[:3]
 #: Each is its own xfail (test_known_finding), so the integrator sees it and its fix shows;
 #: strict unless the wrong number depends on timing (then a run may get it right).
 SLOW_RACE = (
-    "Found by the audit (3 runs in 7 on a loaded 2-core machine, all on GET /const/): after "
-    "both releases' processes had exited, a 10-minute window's slow list was not the true 3 "
-    "slowest although every process saw 34-46 roots of it (docs/trace_store.md guarantees "
-    "exactly ranks 1-3 from 21): once ranks [1, 2, 4, 5] (4 labelled, rank 3 = 205.9 ms "
-    "missing, served by a first-release worker with 39 roots, i.e. decided only at its "
-    "exit), once ranks [1, 2, 4] with no tracekit warning in any process log, once ranks "
-    "[1, 3, 6, 7] (4 labelled, rank 2 = 111.3 ms of a second-release worker missing). "
-    "Candidate "
-    "causes, not verified: each process writes its candidates and ranks the window in its "
-    "own transaction (traces/slow.py rank), which cannot see another's uncommitted rows, so "
-    "workers exiting together each keep theirs (the 4); the correcting rank of the ended "
-    "window runs in the same final flush and a later writer's rank may drop a row it ranks "
-    "against stale counts; the exit deadline (exit.EXIT_TIMEOUT_S, 1 s) can cut the final "
-    "flush (one worker logged 'kept traces not written at exit: database unreachable' while "
-    "PostgreSQL was up). Timing-dependent, hence not strict.")
+    "Found by the audit (3 runs in 7 on a loaded 2-core machine, all on GET /const/): a "
+    "10-minute window's slow list was not the true 3 slowest although every process saw 34-46 "
+    "roots of it (docs/trace_store.md guarantees ranks 1-3 from 21): ranks [1, 2, 4, 5], "
+    "[1, 2, 4] and [1, 3, 6, 7]. Fixed: each writer ranked the window inside its own write "
+    "transaction, blind to another's uncommitted rows, so two workers exiting together each "
+    "kept theirs (the 4 labelled); the ranking now runs after the commit (traces/store.py). "
+    "Still possible, timing-dependent: a worker's final decision of a window is written at "
+    "its exit within the 1 s exit deadline, and a loaded database can miss it (the exit line "
+    "says so), leaving a true top-3 trace out. Hence not strict.")
 KNOWN: dict[str, tuple[str, bool]] = {
     f"traces {route} slow = the true slowest": (SLOW_RACE, False) for route in LATENCY_ROUTES}
 
