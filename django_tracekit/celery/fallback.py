@@ -12,6 +12,10 @@ worker's process family) once its stats are written; the main process looks for 
 moment after the kill and, only when it is missing, ends a span of its own for the task
 (counted, marked ``celery.time_limit = hard``). The marker is written right after the
 stats commit: the window in which both could count is the child dying between the two.
+
+The same marker says "this task's span is ended" for a task that raised its own
+``SystemExit``/``KeyboardInterrupt``: Celery's main process reports it as a lost worker,
+and ends a span of its own only when the marker is missing (``tracing._failure``).
 """
 
 from __future__ import annotations
