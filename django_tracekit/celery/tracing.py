@@ -533,7 +533,7 @@ def _interrupted(running: _Running, task_id: str) -> None:
         span.set_status(Status(StatusCode.ERROR, f"interrupted by {type(exc).__name__}"))
         span.set_attribute("error.type", errors.qualified_type_name(type(exc)))
     span.end()
-    if limit_hit:
+    if running.hard_limit is not None:
         # Stats first: once written, the main process must not count it too (fallback.py).
         if stats.flush():
             fallback.mark_counted(task_id)
