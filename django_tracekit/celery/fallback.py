@@ -12,6 +12,10 @@ worker's process family) once its stats are written; the main process looks for 
 moment after the kill and, only when it is missing, ends a span of its own for the task
 (counted, marked ``celery.time_limit = hard``). The marker is written right after the
 stats commit: the window in which both could count is the child dying between the two.
+
+The same marker says "this task's span is ended" for a task that raised its own
+``SystemExit``/``KeyboardInterrupt``: Celery's main process reports it as a lost worker,
+and ends a span of its own only when the marker is missing (``tracing._failure``).
 """
 
 from __future__ import annotations
@@ -64,6 +68,16 @@ def mark_counted(task_id: str) -> None:
         logger.debug("tracekit: could not leave the counted marker", exc_info=True)
 
 
+def take_counted(task_id: str) -> bool:
+    """In the main process, now: whether the child left its marker (then removed)."""
+    path = _marker(task_id)
+    if path is None or not os.path.exists(path):
+        return False
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+    return True
+
+
 def count_unless_counted(task_id: str, count: Callable[[], None],
                          after_s: float = CHECK_AFTER_S) -> None:
     """In the main process: ``count()`` a moment from now, unless the child left its
@@ -75,10 +89,7 @@ def count_unless_counted(task_id: str, count: Callable[[], None],
 
     def check() -> None:
         try:
-            path = _marker(task_id)
-            if path is not None and os.path.exists(path):
-                with contextlib.suppress(OSError):
-                    os.unlink(path)
+            if take_counted(task_id):
                 return
             count()
             logger.info("tracekit: task %s: its pool child was killed before counting it: "

@@ -15,7 +15,8 @@
   expired before they ran (main process), terminated or past their hard time limit
   (billiard turns the child's SIGTERM into SystemExit; ``task_postrun`` still fires and the
   span is ended, marked and flushed before the child dies), or lost with the child
-  (``WorkerLostError`` after SIGKILL, main process).
+  (``WorkerLostError`` after SIGKILL, main process; not when the child exited normally
+  before its result was read: it ended that span itself).
 - ``worker_process_init``: bootstrap (a no-op when Django's ``ready()`` did it before the
   fork; the bootstrap is fork-safe). ``worker_process_shutdown``/``worker_shutdown``:
   flush, so ``worker_max_tasks_per_child=1`` loses no span (contrib issue #4916).
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -38,6 +40,7 @@ from collections.abc import Mapping
 from contextvars import Token
 from typing import Any
 
+from billiard.pool import EX_OK, EX_RECYCLE  # type: ignore[import-untyped]
 from celery import signals
 from celery.exceptions import Retry, TimeLimitExceeded, WorkerLostError
 from opentelemetry import context as otel_context
@@ -368,7 +371,11 @@ def _failure(sender: Any = None, task_id: str | None = None, exception: Any = No
                 return
             request = getattr(sender, "request", None)  # pushed for this signal only
             if isinstance(exception, WorkerLostError):
-                if not _sigterm_covered(str(exception)):
+                message = str(exception)
+                # A child that ended the span itself: its SIGTERM handler, a job's own
+                # SystemExit reported as lost (it left a marker), or a clean exit.
+                if not (_sigterm_covered(message) or fallback.take_counted(task_id)
+                        or _exited_cleanly(message)):
                     _end_outside_worker_child(sender, request, task_id,
                                               {CELERY_STATE: "FAILURE"}, exception)
             elif isinstance(exception, TimeLimitExceeded):
@@ -393,6 +400,19 @@ def _failure(sender: Any = None, task_id: str | None = None, exception: Any = No
 
 def _sigterm_covered(message: str) -> bool:
     return _sigterm_handler_installed_in_children and "SIGTERM" in message
+
+
+# billiard's "Worker exited prematurely: exitcode 155 Job: 12." for a child that left through
+# its normal exit (EX_OK: shutdown; EX_RECYCLE: max_tasks_per_child) while the main process
+# had not read the result it sent yet (a busy machine; celery#1703, #3085). A child only
+# exits so between tasks, after task_postrun ended that task's span and the exit flush
+# exported it: a span from here would be a second one, a FAILURE the task never had.
+# A death by a signal reads "signal 9 (SIGKILL)", any other exit "exitcode N".
+_CLEAN_EXIT = re.compile(rf"\bexitcode ({EX_OK}|{EX_RECYCLE})\b")
+
+
+def _exited_cleanly(message: str) -> bool:
+    return _CLEAN_EXIT.search(message) is not None
 
 
 def _retry(sender: Any = None, request: Any = None, reason: Any = None, **extra: Any) -> None:
@@ -498,7 +518,8 @@ def _interrupted(running: _Running, task_id: str) -> None:
     elapsed = time.monotonic() - running.started
     signum = 256 + exc.code if (isinstance(exc, SystemExit) and isinstance(exc.code, int)
                                 and -255 < exc.code < 0) else None
-    if running.hard_limit is not None and elapsed >= running.hard_limit * 0.95:
+    limit_hit = running.hard_limit is not None and elapsed >= running.hard_limit * 0.95
+    if limit_hit:
         limit = TimeLimitExceeded(running.hard_limit)
         limit.__traceback__ = tb  # the stack is where the task was when the limit hit
         if span.is_recording():
@@ -512,8 +533,14 @@ def _interrupted(running: _Running, task_id: str) -> None:
         span.set_status(Status(StatusCode.ERROR, f"interrupted by {type(exc).__name__}"))
         span.set_attribute("error.type", errors.qualified_type_name(type(exc)))
     span.end()
-    # Stats first: once written, the main process must not count it too (fallback.py).
-    if running.hard_limit is not None and stats.flush():
+    if running.hard_limit is not None:
+        # Stats first: once written, the main process must not count it too (fallback.py).
+        if stats.flush():
+            fallback.mark_counted(task_id)
+    elif signum is None:
+        # The task's own SystemExit or KeyboardInterrupt: billiard reports it as the job's
+        # result, Celery's main process as a lost worker (task_failure, WorkerLostError
+        # "exitcode 3"): this span is the task's one, the main process must not add one.
         fallback.mark_counted(task_id)
     bootstrap.flush(timeout_millis=80)
 

@@ -102,3 +102,10 @@ def always_fails(self) -> None:  # type: ignore[no-untyped-def]
 @shared_task
 def catalog_size() -> int:
     return 3
+
+
+@shared_task
+def quits(code: int) -> None:
+    # A task that ends its process's work with sys.exit (a "fatal" path in project code):
+    # billiard reports the SystemExit as the task's result, Celery as a lost worker.
+    raise SystemExit(code)

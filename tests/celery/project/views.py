@@ -40,6 +40,9 @@ _RUN = {
     "eta": lambda: tasks.add.apply_async((1, 2), countdown=1),
     "encode": lambda: tasks.encode.apply_async((3,)),
     "fan_out": lambda: tasks.fan_out.delay(3),
+    "always_fails": lambda: tasks.always_fails.delay(),
+    "quits": lambda: tasks.quits.delay(3),
+    "quits_cleanly": lambda: tasks.quits.delay(0),
 }
 
 
