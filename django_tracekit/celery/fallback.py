@@ -78,10 +78,34 @@ def take_counted(task_id: str) -> bool:
     return True
 
 
+# With the child's pid known, the check waits for the child to be gone (then nothing it
+# does can count any more), at most this long.
+CHILD_GONE_WITHIN_S = 30.0
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie waiting to be reaped has)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[-1].split()[0] in (b"Z", b"X")
+    except FileNotFoundError:
+        return True
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        pass
+    return False
+
+
 def count_unless_counted(task_id: str, count: Callable[[], None],
-                         after_s: float = CHECK_AFTER_S) -> None:
+                         after_s: float = CHECK_AFTER_S, child_pid: int | None = None) -> None:
     """In the main process: ``count()`` a moment from now, unless the child left its
-    marker by then (at most once per task id)."""
+    marker by then (at most once per task id). With ``child_pid``, "by then" is once that
+    child has ended: a child still writing on a loaded machine is never counted twice."""
     with _lock:
         if task_id in _scheduled:
             return
@@ -89,6 +113,12 @@ def count_unless_counted(task_id: str, count: Callable[[], None],
 
     def check() -> None:
         try:
+            if child_pid is not None:
+                stop = threading.Event()
+                waited = 0.0
+                while not _gone(child_pid) and waited < CHILD_GONE_WITHIN_S:
+                    stop.wait(0.1)
+                    waited += 0.1
             if take_counted(task_id):
                 return
             count()

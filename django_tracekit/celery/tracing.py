@@ -357,6 +357,22 @@ def _postrun(sender: Any = None, task_id: str | None = None, task: Any = None,
     span.end()
 
 
+def _child_pid(task_id: str) -> int | None:
+    """The pool child running ``task_id``, from the worker's active requests (private:
+    ``celery.worker.state.active_requests``, ``Request.worker_pid``; docs/PRIVATE_SEAMS.md);
+    ``None`` when Celery no longer has them."""
+    try:
+        from celery.worker import state
+
+        for request in list(state.active_requests):
+            if getattr(request, "id", None) == task_id:
+                pid = getattr(request, "worker_pid", None)
+                return pid if isinstance(pid, int) else None
+    except Exception:
+        logger.debug("tracekit: the pool child of a task is unknown", exc_info=True)
+    return None
+
+
 def _failure(sender: Any = None, task_id: str | None = None, exception: Any = None,
              **extra: Any) -> None:
     if not isinstance(exception, BaseException):
@@ -382,7 +398,7 @@ def _failure(sender: Any = None, task_id: str | None = None, exception: Any = No
                 # Sent before the child is killed: count it here only if the child could not.
                 fallback.count_unless_counted(task_id, lambda: _end_outside_worker_child(
                     sender, request, task_id, {CELERY_STATE: "FAILURE", CELERY_TIME_LIMIT: "hard"},
-                    exception))
+                    exception), child_pid=_child_pid(task_id))
             return
         span = running.span
         throws = getattr(sender, "throws", ()) or ()
