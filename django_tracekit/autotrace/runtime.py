@@ -68,6 +68,9 @@ when their call has already finished.
 from __future__ import annotations
 
 from django_tracekit.autotrace.calls import (
+    THRESHOLD,
+    exit_slow,
+    live,
     on_raise,
     pause,
     pop,
@@ -81,6 +84,7 @@ from django_tracekit.autotrace.context import hook_context, unhook_context
 from django_tracekit.autotrace.sites import Counter, Site, iter_counts, new_site
 from django_tracekit.autotrace.spans import AutoSpan, clock
 
-__all__ = ["IMPORTING", "STARTING", "AutoSpan", "Counter", "Phase", "Root", "Site", "clock",
-           "hook_context", "iter_counts", "new_site", "on_raise", "pause", "pop", "push",
-           "resume", "set_threshold", "threshold", "top", "unhook_context"]
+__all__ = ["IMPORTING", "STARTING", "THRESHOLD", "AutoSpan", "Counter", "Phase", "Root", "Site",
+           "clock", "exit_slow", "hook_context", "iter_counts", "live", "new_site", "on_raise",
+           "pause", "pop", "push", "resume", "set_threshold", "threshold", "top",
+           "unhook_context"]
