@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -201,7 +202,10 @@ def setup_tracekit(base: Path) -> None:
     FLUSH.append(bootstrap.flush)
     configure(base, ["django_tracekit", *APPS],
               ["django_tracekit.middleware.TracekitMiddleware", *BASE_MIDDLEWARE],
-              TRACEKIT={"PROJECT_NAME": "drfshop", "EXPORTER": "__main__.dropping_processor"})
+              TRACEKIT={"PROJECT_NAME": "drfshop", "EXPORTER": "__main__.dropping_processor",
+                        # For breakdowns only (where the cost goes), e.g.
+                        # BENCH_DRF_TRACEKIT='{"DB": {"ENABLED": false}}'
+                        **json.loads(os.environ.get("BENCH_DRF_TRACEKIT", "{}"))})
 
 
 def setup_otel_contrib(base: Path) -> None:

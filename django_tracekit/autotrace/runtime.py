@@ -46,10 +46,11 @@ Materializing walks the chain down to the attached context (O(pending frames)) a
 the missing spans with their real start times, so every kept span's parent is its nearest
 kept ancestor.
 
-Cost of the pending frame (measured): a below-threshold call inside a recorded trace adds
-~0.6 us (two Python calls, a list, ``ContextVar.set``/``reset``) against ~0.2 us outside
-traces; the 0.3 us goal is met only outside traces. docs/autotrace.md describes the design
-that would close the gap (walk Python frames only when a span is needed).
+The fast path (plain functions, see ``rewrite._SYNC_TEMPLATE``): a plain call made while
+the innermost node is already a pending frame pushes nothing; it counts inline and calls
+``_tk_exit`` only if it was slow or got a span meanwhile (``calls.live``). Its pending
+ancestors are found by walking the Python stack (``calls.pending_sync``) only when a span is
+needed, so the per-call cost is the counting path's plus one comparison, at any depth.
 
 Where each part lives: ``sites`` (functions and counters), ``chain`` (the pending-frame
 chain and start-up phases), ``calls`` (entry/exit while recording), ``spans`` (retroactive
