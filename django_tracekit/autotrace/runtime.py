@@ -1,6 +1,7 @@
 """What rewritten functions call at run time: the names the rewriter binds in a module.
 
-The rewriter (``rewrite.py``) turns every included function into::
+The rewriter (``rewrite.py``) turns every coroutine and generator into the shape below
+(plain functions get the fast path described further down, ``rewrite._SYNC_TEMPLATE``)::
 
     def f(...):
         _tk_t = _tk_top()
