@@ -23,6 +23,7 @@ Spans go to a BatchSpanProcessor with a null exporter (export is off the request
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import shutil
@@ -48,6 +49,16 @@ SUBJECT = """
 def f(x):
     return x
 """
+
+# The descent for the depth figures: N auto-traced frames still running (pending) above the
+# measured calls.
+DEPTH_MODULE = """
+def down(n, at_bottom):
+    if n:
+        return down(n - 1, at_bottom)
+    return at_bottom()
+"""
+DEPTHS = (10, 50, 200)
 
 VIEW_MODULE = """
 from django.http import HttpResponse
@@ -254,6 +265,42 @@ def per_call(rounds: int, seconds: float) -> dict[str, float]:
     return added
 
 
+def per_depth(rounds: int, seconds: float) -> dict[str, float]:
+    """Below-threshold calls made under N pending auto-traced frames of a recorded trace:
+    the in-trace cost must not grow with the stack's depth. Timed at the bottom of the
+    descent (the descent itself is not timed), against plain calls at the same depth."""
+    from benchmarks._timing import calibrate, per_call_seconds
+    from django_tracekit.tracer import get_tracer
+
+    plain = sys.modules["bench_plain"]
+    traced = sys.modules["bench_traced"]
+    deep = _module("bench_depth", DEPTH_MODULE, traced=True)
+    tracer = get_tracer()
+    loops = {"plain": _ten(plain.f), "tracekit": _ten(traced.f)}
+    numbers = {name: calibrate(loop, seconds / 3) for name, loop in loops.items()}
+    samples: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for depth in DEPTHS:
+            for name, loop in loops.items():
+                got: list[float] = []
+
+                def at_bottom(loop: Callable[[], None] = loop, number: int = numbers[name],
+                              got: list[float] = got) -> None:
+                    got.append(per_call_seconds(loop, number, repeat=3))
+
+                _in_trace(functools.partial(deep.down, depth, at_bottom), tracer)()
+                samples.setdefault(f"{name}@{depth}", []).extend(got)
+    added = {f"tracekit below threshold, in trace, depth {depth}":
+             max(statistics.median(samples[f"tracekit@{depth}"])
+                 - statistics.median(samples[f"plain@{depth}"]), 1e-12) / 10
+             for depth in DEPTHS}
+    print_table("Added cost per call at depth (µs; ratio vs depth 10)", added,
+                f"tracekit below threshold, in trace, depth {DEPTHS[0]}",
+                note=f"{rounds} interleaved rounds, medians; N pending auto-traced frames "
+                     "above the measured calls.")
+    return added
+
+
 def per_request(rounds: int, seconds: float) -> dict[str, float]:
     from django.core.handlers.wsgi import WSGIHandler
     from django.test import RequestFactory
@@ -426,6 +473,7 @@ def main() -> None:
     runtime.hook_context()
     started = time.perf_counter()
     added = per_call(rounds, seconds)
+    per_depth(rounds, seconds)
     per_request(rounds, seconds)
     print("\n## Goals (default configuration)")
     for label in ("", TUNED):

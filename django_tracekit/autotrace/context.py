@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import sys
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 
-from django_tracekit.autotrace import spans
+from django_tracekit.autotrace import calls, spans
 from django_tracekit.autotrace.chain import (
     DONE,
     PREV,
@@ -80,6 +81,8 @@ class HookedRuntimeContext:
             return current
         try:
             with spans.lock:
+                # Synchronous calls above ``node`` pushed nothing: find them now.
+                node = calls.pending_sync(sys._getframe(1), node)
                 spans.materialize(node)
             return spans.context_of(node)
         except Exception:

@@ -185,6 +185,9 @@ class Rewriter(ast.NodeTransformer):
         if _is_generator(node):
             rewriter = _YieldRewriter(counter)
             body = [rewriter.visit(stmt) for stmt in body]
+        elif isinstance(node, ast.FunctionDef):
+            self._instrument_sync(node, counter, docstring, body)
+            return
         t = "_tk_t"
         # _tk_t = _tk_top()
         # _tk_t = _tk_clock() if _tk_t is None else _tk_push(CID, _tk_t)
@@ -228,6 +231,49 @@ class Rewriter(ast.NodeTransformer):
         ast.fix_missing_locations(node)
 
 
+    def _instrument_sync(self, node: ast.FunctionDef, counter: str, docstring: list[ast.stmt],
+                         body: list[ast.stmt]) -> None:
+        """A plain function: the fast path (see ``runtime.py``). Under a pending frame it
+        pushes nothing; its exit calls into Python only if it was slow or got a span."""
+        template = ast.parse(_SYNC_TEMPLATE.format(counter=counter)).body[0]
+        assert isinstance(template, ast.FunctionDef)
+        for new in ast.walk(template):
+            if isinstance(new, (ast.stmt, ast.expr, ast.excepthandler)):
+                new.lineno = new.end_lineno = node.lineno
+                new.col_offset = new.end_col_offset = node.col_offset
+        wrapped = template.body[-1]
+        assert isinstance(wrapped, ast.Try)
+        wrapped.body = body
+        node.body = [*docstring, *template.body]
+
+
+# The fast path of a plain function. ``_tk_c`` (a local: one global load, and how a walk
+# of the Python stack finds the call's counter) and ``_tk_t`` (its start time) are read
+# from the frame when a span is needed (``calls.pending_sync``).
+_SYNC_TEMPLATE = """
+def _():
+    _tk_c = {counter}
+    _tk_t = _tk_top()
+    _tk_t = _tk_clock() if _tk_t is None or _tk_t.__class__ is _tk_list else _tk_push(_tk_c, _tk_t)
+    try:
+        pass
+    except BaseException as _tk_e:
+        _tk_raise(_tk_c, _tk_t, _tk_e)
+        raise
+    finally:
+        if _tk_t.__class__ is _tk_float:
+            _tk_d = _tk_clock() - _tk_t
+            _tk_c.n += 1
+            _tk_c.t += _tk_d
+            if _tk_d > _tk_c.m:
+                _tk_c.m = _tk_d
+            if _tk_d >= _tk_th.s or (_tk_live and _tk_t in _tk_live):
+                _tk_exit(_tk_c, _tk_t, _tk_d)
+        else:
+            _tk_pop(_tk_c, _tk_t)
+"""
+
+
 def rewrite(tree: ast.Module, module: str, exclude: Sequence[str] = ()) -> Result:
     """Instrument ``tree`` in place; what it instrumented (not registered yet)."""
     rewriter = Rewriter(module, exclude)
@@ -253,6 +299,10 @@ def module_globals(result: Result) -> dict[str, object]:
         "_tk_resume": runtime.resume,
         "_tk_raise": runtime.on_raise,
         "_tk_float": float,
+        "_tk_list": list,
+        "_tk_th": runtime.THRESHOLD,
+        "_tk_live": runtime.live,
+        "_tk_exit": runtime.exit_slow,
     }
     for index, site in enumerate(result.sites):
         names[f"_tk_c{index}"] = site.counter

@@ -1,6 +1,7 @@
 """What rewritten functions call at run time: the names the rewriter binds in a module.
 
-The rewriter (``rewrite.py``) turns every included function into::
+The rewriter (``rewrite.py``) turns every coroutine and generator into the shape below
+(plain functions get the fast path described further down, ``rewrite._SYNC_TEMPLATE``)::
 
     def f(...):
         _tk_t = _tk_top()
@@ -46,10 +47,11 @@ Materializing walks the chain down to the attached context (O(pending frames)) a
 the missing spans with their real start times, so every kept span's parent is its nearest
 kept ancestor.
 
-Cost of the pending frame (measured): a below-threshold call inside a recorded trace adds
-~0.6 us (two Python calls, a list, ``ContextVar.set``/``reset``) against ~0.2 us outside
-traces; the 0.3 us goal is met only outside traces. docs/autotrace.md describes the design
-that would close the gap (walk Python frames only when a span is needed).
+The fast path (plain functions, see ``rewrite._SYNC_TEMPLATE``): a plain call made while
+the innermost node is already a pending frame pushes nothing; it counts inline and calls
+``_tk_exit`` only if it was slow or got a span meanwhile (``calls.live``). Its pending
+ancestors are found by walking the Python stack (``calls.pending_sync``) only when a span is
+needed, so the per-call cost is the counting path's plus one comparison, at any depth.
 
 Where each part lives: ``sites`` (functions and counters), ``chain`` (the pending-frame
 chain and start-up phases), ``calls`` (entry/exit while recording), ``spans`` (retroactive
@@ -68,6 +70,9 @@ when their call has already finished.
 from __future__ import annotations
 
 from django_tracekit.autotrace.calls import (
+    THRESHOLD,
+    exit_slow,
+    live,
     on_raise,
     pause,
     pop,
@@ -81,6 +86,7 @@ from django_tracekit.autotrace.context import hook_context, unhook_context
 from django_tracekit.autotrace.sites import Counter, Site, iter_counts, new_site
 from django_tracekit.autotrace.spans import AutoSpan, clock
 
-__all__ = ["IMPORTING", "STARTING", "AutoSpan", "Counter", "Phase", "Root", "Site", "clock",
-           "hook_context", "iter_counts", "new_site", "on_raise", "pause", "pop", "push",
-           "resume", "set_threshold", "threshold", "top", "unhook_context"]
+__all__ = ["IMPORTING", "STARTING", "THRESHOLD", "AutoSpan", "Counter", "Phase", "Root", "Site",
+           "clock", "exit_slow", "hook_context", "iter_counts", "live", "new_site", "on_raise",
+           "pause", "pop", "push", "resume", "set_threshold", "threshold", "top",
+           "unhook_context"]
