@@ -5,9 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from celery.worker import state
+import pytest
 
-from django_tracekit.celery import fallback, tracing
+state = pytest.importorskip("celery.worker.state")  # the core profile has no Celery
+
+from django_tracekit.celery import fallback, tracing  # noqa: E402
 
 
 def test_the_pool_child_of_a_task_is_found() -> None:
