@@ -132,6 +132,14 @@ def group_of(exc: BaseException, site: types.FrameType | None = None) -> Group:
             chosen = innermost
         tb = tb.tb_next
     if chosen is None:
+        # Recorded where a library call failed (a query's span, an HTTP client's): the
+        # team's code is among the callers of the recording point, still on the stack.
+        caller: types.FrameType | None = sys._getframe(1)
+        while caller is not None and chosen is None:
+            if is_team_code(caller.f_code, str(caller.f_globals.get("__name__") or "")):
+                chosen = (caller, caller.f_lineno)
+            caller = caller.f_back
+    if chosen is None:
         chosen = innermost or ((site, site.f_lineno) if site is not None else None)
     error_type = _type_name(exc)
     if chosen is None:

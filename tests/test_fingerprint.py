@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 
 import pytest
@@ -62,14 +63,29 @@ def test_library_frames_skipped() -> None:
     assert group.file_path.endswith("tests/test_fingerprint.py")
 
 
-def test_only_library_frames_fall_back_to_the_innermost() -> None:
-    # A traceback with no frame of the team's (raised and caught inside json): its
-    # innermost frame names the group.
+def _library_only_error() -> ValueError:
+    """A ValueError whose traceback has no frame of the team's (raised inside json)."""
     try:
         json.loads("{")
     except ValueError as exc:
         exc.__traceback__ = exc.__traceback__.tb_next  # type: ignore[union-attr]
-        group = group_of(exc)
+        return exc
+    raise AssertionError("json accepted '{'")
+
+
+def test_only_library_frames_recorded_from_team_code_name_the_team_caller() -> None:
+    # A failed query recorded on its span: the traceback holds only the driver's frames;
+    # the team's code that ran the query is among the callers of the recording point.
+    group = group_of(_library_only_error())
+    assert group.location.endswith(
+        "test_fingerprint/test_only_library_frames_recorded_from_team_code_name_the_team_caller")
+
+
+def test_only_library_frames_anywhere_fall_back_to_the_innermost() -> None:
+    # Recorded from a thread with no frame of the team's on its stack either: the
+    # traceback's innermost frame names the group.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # its thread runs only stdlib code
+        group = pool.submit(group_of, _library_only_error()).result()
     assert group.location.endswith("json/decoder/JSONDecoder/raw_decode")
 
 
