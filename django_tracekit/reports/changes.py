@@ -140,8 +140,10 @@ def version_deltas(latest: dict[str, Any], previous: dict[str, Any],
     return {
         "error_rate": significance.rate_change(previous["errors"], previous["calls"],
                                                latest["errors"], latest["calls"]),
-        "p50": significance.latency_change(previous["p50"], latest["p50"], error),
-        "p95": significance.latency_change(previous["p95"], latest["p95"], error),
+        "p50": significance.latency_change(previous["p50"], latest["p50"], error,
+                                           (previous["calls"], latest["calls"])),
+        "p95": significance.latency_change(previous["p95"], latest["p95"], error,
+                                           (previous["calls"], latest["calls"])),
     }
 
 

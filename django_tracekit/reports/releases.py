@@ -26,7 +26,7 @@ from typing import Any
 
 from django.db.models import Max, Min, Sum
 
-from django_tracekit.reports import significance
+from django_tracekit.reports import queries, significance
 from django_tracekit.stats.histogram import quantiles
 from django_tracekit.stats.models import DAY, HOUR, Feature, VersionLatency, VersionUsage
 
@@ -107,6 +107,8 @@ def compare(before: str, after: str, service: str = "", kind: str = "",
     features = Feature.objects.filter(pk__in=ids)
     if kind:
         features = features.filter(kind=kind)
+    for prefix in queries.outside_prefixes():  # Django's and libraries' code: not a release
+        features = features.exclude(name__startswith=prefix)
     result: dict[str, list[dict[str, Any]]] = {"changed": [], "new": [], "vanished": []}
     for pk, name, kind_, service_ in features.values_list("id", "name", "kind", "service"):
         old = _side(counts.get((pk, before)), hists.get((pk, before), []))
@@ -117,7 +119,8 @@ def compare(before: str, after: str, service: str = "", kind: str = "",
         if old is not None and new is not None:
             rate = significance.rate_change(old["errors"], old["calls"], new["errors"],
                                             new["calls"])
-            latency = significance.latency_change(old["p95"], new["p95"], error)
+            latency = significance.latency_change(old["p95"], new["p95"], error,
+                                                  (old["calls"], new["calls"]))
         row = {"id": pk, "name": name, "kind": kind_, "service": service_, "before": old,
                "after": new, "rate_change": rate, "p95_change": latency,
                "score": score(old, new, rate, latency)}

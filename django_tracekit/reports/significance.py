@@ -62,9 +62,17 @@ class Change:
             "z": z, "limit": Z_95}
 
 
+#: A percentile of fewer calls than this is one or two slow calls, not a distribution: its
+#: change is never significant (a real project's release page flagged a 3-call login +676 %).
+MIN_LATENCY_CALLS = 20
+
+
 def latency_change(before: float | None, after: float | None,
-                   relative_error: float) -> Change | None:
-    """The change of a latency estimate, or None when either side has no value."""
+                   relative_error: float, calls: tuple[int, int] | None = None,
+                   ) -> Change | None:
+    """The change of a latency estimate, or None when either side has no value. With
+    ``calls`` (before, after): not significant while either side has fewer than
+    :data:`MIN_LATENCY_CALLS`."""
     if before is None or after is None or before <= 0 or after <= 0:
         return None
     if not 0 <= relative_error < 1:
@@ -72,6 +80,8 @@ def latency_change(before: float | None, after: float | None,
     spread = (1 + relative_error) / (1 - relative_error)
     ratio = after / before
     bounds = ((ratio / spread - 1) * 100, (ratio * spread - 1) * 100, relative_error * 100)
+    if calls is not None and min(calls) < MIN_LATENCY_CALLS:
+        return Change(False, bounds=bounds)
     if 1 / spread / (1 + _TOLERANCE) <= ratio <= spread * (1 + _TOLERANCE):
         return Change(False, bounds=bounds)
     return Change(True, worse=ratio > 1, better=ratio < 1,

@@ -148,3 +148,14 @@ def test_the_tracekit_section_lists_releases(two_releases: None) -> None:
     client.force_login(staff)
     assert entry not in client.get(reverse("admin:index")).content.decode()
     assert client.get(entry).status_code == 403
+
+
+def test_django_and_library_code_is_not_compared(two_releases: None) -> None:
+    now = int(time.time()) // 60
+    for version, minute, ms in (("1.0", now - 3 * HOUR_MIN, 1.0), ("1.1", now - 30, 9.0)):
+        _write(version, minute, "django/contrib/admin/sites/AdminSite/login", 100, 0, ms,
+               kind="function")
+    result = releases.compare("1.0", "1.1")
+    names = {row["name"] for rows in result.values() for row in rows}
+    assert "GET /slow/" in names
+    assert not any(name.startswith("django/") for name in names)

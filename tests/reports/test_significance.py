@@ -61,3 +61,12 @@ def test_error_rates_by_a_two_proportion_test(before: tuple[int, int], after: tu
 def test_no_rate_change_without_calls() -> None:
     assert significance.rate_change(0, 0, 1, 1) is None
     assert significance.z_score(0, 10, 0, 10) == 0.0
+
+
+def test_a_few_calls_are_never_a_significant_latency_change() -> None:
+    # 8x slower is a change with enough calls on both sides; with 3 calls on one it is one
+    # slow call (found on a real project: a 3-call login flagged +676 %).
+    assert significance.latency_change(20.0, 160.0, 0.0864, (100, 100)).significant
+    few = significance.latency_change(20.0, 160.0, 0.0864,
+                                      (significance.MIN_LATENCY_CALLS - 1, 100))
+    assert few is not None and not few.significant
