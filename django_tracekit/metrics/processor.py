@@ -26,10 +26,11 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Observation
-from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     MetricExporter,
     MetricReader,
@@ -44,6 +45,11 @@ from django_tracekit.export.processors import EXIT_TIMEOUT_S
 from django_tracekit.features import TASK, feature_kind, feature_name
 from django_tracekit.metrics import CALLS, DURATION, DURATION_BOUNDS_MS
 from django_tracekit.stats.records import OTHER_FEATURE
+
+try:  # exemplars (SDK 1.28+): off, tracekit's metrics carry no trace ids
+    from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter
+except ImportError:  # SDK 1.27: no exemplars at all
+    AlwaysOffExemplarFilter = None  # type: ignore[assignment,misc]
 
 logger = logging.getLogger("django_tracekit")
 
@@ -104,11 +110,12 @@ class MetricsProcessor(SpanProcessor):
         self._service = str(resource.attributes.get("service.name", "unknown_service"))
         own = Resource.create({**resource.attributes,
                                "service.instance.id": str(uuid.uuid4())})
+        extra: dict[str, Any] = ({} if AlwaysOffExemplarFilter is None
+                                 else {"exemplar_filter": AlwaysOffExemplarFilter()})
         provider = MeterProvider(
             metric_readers=list(self._readers()), resource=own, shutdown_on_exit=False,
-            exemplar_filter=AlwaysOffExemplarFilter(),
             views=[View(instrument_name=DURATION, aggregation=ExplicitBucketHistogramAggregation(
-                DURATION_BOUNDS_MS))])
+                DURATION_BOUNDS_MS))], **extra)
         meter = provider.get_meter("django_tracekit.metrics")
         self._calls = meter.create_counter(CALLS, description="Spans of a feature, counted "
                                            "before sampling")
