@@ -84,14 +84,15 @@ def changes_view(model_admin: ModelAdmin[Feature], request: HttpRequest) -> Http
     values, problems = params.clean_values(request.GET, NAMES)
     known = releases.versions()
     before, after = choose(values, known, problems)
+    # Like the usage page: entry points unless a kind (or "all") is chosen.
     kind = values.get("kind", "")
-    if kind and kind not in Feature.Kind.values:
-        problems.append(_("Unknown kind; showing all."))
+    if kind and kind != queries.ALL and kind not in Feature.Kind.values:
+        problems.append(_("Unknown kind; showing the entry points."))
         kind = ""
     service = values.get("service", "")
     result: dict[str, list[dict[str, Any]]] = {"changed": [], "new": [], "vanished": []}
     if before and after and before != after:
-        result = releases.compare(before, after, service, kind)
+        result = releases.compare(before, after, service, queries.kinds_of(kind))
     for rows in result.values():
         for row in rows[:MAX_ROWS]:  # texts only for the rows shown
             row["before_text"] = _side_text(row["before"])

@@ -91,8 +91,9 @@ def decorate(request: HttpRequest, window: Window, rows: list[queries.GroupRow],
                                   if e.trace_id in kept), None),
             "traces_url": (f"{traces_url}?{urlencode({'group': group.fingerprint})}"
                            if traces_url else ""),
+            # Distinct messages (the newest of each): five copies of one message say less.
             "examples": [{"message": e.message, "time": _seen(e.time // 1_000_000)}
-                         for e in row.examples],
+                         for e in _distinct_messages(row.examples)],
             "stack": next((e.stacktrace for e in row.examples if e.stacktrace), ""),
         }
     return may_read
@@ -172,3 +173,13 @@ class ErrorGroupAdmin(ReadOnlyAdmin):
                         extra_context: dict[str, Any] | None = None) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:tracekit_errors",
                                             current_app=self.admin_site.name))
+
+
+def _distinct_messages(examples: list[Any]) -> list[Any]:
+    seen: set[str] = set()
+    distinct = []
+    for example in examples:
+        if example.message not in seen:
+            seen.add(example.message)
+            distinct.append(example)
+    return distinct

@@ -96,7 +96,8 @@ def score(before: dict[str, Any] | None, after: dict[str, Any] | None,
     return value
 
 
-def compare(before: str, after: str, service: str = "", kind: str = "",
+def compare(before: str, after: str, service: str = "",
+            kinds: tuple[str, ...] | None = None,
             relative_error: float | None = None) -> dict[str, list[dict[str, Any]]]:
     """``{"changed": [...], "new": [...], "vanished": [...]}``: one row per feature,
     ``changed`` (seen under both versions) sorted by regression score, worst first."""
@@ -105,8 +106,8 @@ def compare(before: str, after: str, service: str = "", kind: str = "",
     counts, hists = _totals((before, after), service)
     ids = {fid for fid, _ in counts}
     features = Feature.objects.filter(pk__in=ids)
-    if kind:
-        features = features.filter(kind=kind)
+    if kinds is not None:
+        features = features.filter(kind__in=kinds)
     for prefix in queries.outside_prefixes():  # Django's and libraries' code: not a release
         features = features.exclude(name__startswith=prefix)
     result: dict[str, list[dict[str, Any]]] = {"changed": [], "new": [], "vanished": []}

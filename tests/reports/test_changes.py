@@ -155,7 +155,19 @@ def test_django_and_library_code_is_not_compared(two_releases: None) -> None:
     for version, minute, ms in (("1.0", now - 3 * HOUR_MIN, 1.0), ("1.1", now - 30, 9.0)):
         _write(version, minute, "django/contrib/admin/sites/AdminSite/login", 100, 0, ms,
                kind="function")
-    result = releases.compare("1.0", "1.1")
+    result = releases.compare("1.0", "1.1", kinds=None)
     names = {row["name"] for rows in result.values() for row in rows}
     assert "GET /slow/" in names
     assert not any(name.startswith("django/") for name in names)
+
+
+def test_entry_points_by_default_every_kind_on_request(two_releases: None) -> None:
+    now = int(time.time()) // 60
+    for version, minute in (("1.0", now - 3 * HOUR_MIN), ("1.1", now - 30)):
+        _write(version, minute, "tests/orders/services/charge", 100, 0, 5, kind="function")
+    client = Client()
+    client.force_login(viewer("view_feature"))
+    default = {name for name, _ in ROW.findall(_page(client))}
+    everything = {name for name, _ in ROW.findall(_page(client, kind="all"))}
+    assert "GET /slow/" in default and "tests/orders/services/charge" not in default
+    assert "tests/orders/services/charge" in everything

@@ -131,3 +131,21 @@ def test_index_lists_error_groups() -> None:
     changelist = client.get(reverse("admin:django_tracekit_errorgroup_changelist"))
     assert changelist.status_code == 302
     assert changelist["Location"] == reverse("admin:tracekit_errors")
+
+
+def test_example_messages_are_distinct() -> None:
+    minute = int(time.time()) // 60
+    group = Group("3" * 16, "shop.Refused", "shop/sync/push", "s.py", 3)
+    batch = GroupBatch(groups={group.fingerprint: group})
+    batch.counts = {(group.fingerprint, "GET /sync/", "request", "web", minute): 4}
+    batch.examples = [
+        Example(group.fingerprint, "GET /sync/", "request", "web",
+                Occurrence(group, (minute * 60 + i) * 10**9, message, "", "", ""))
+        for i, message in enumerate(["origin refused", "origin refused", "origin refused",
+                                     "timed out"])]
+    groups_store.write(batch)
+    client = Client()
+    client.force_login(user("view_feature", "view_trace"))
+    text = page(client)
+    assert text.count(">origin refused</div>") == 1  # seen on a real project: 5 copies
+    assert text.count(">timed out</div>") == 1
