@@ -63,8 +63,15 @@ def _before_fork() -> None:
         _family = os.getpid()  # this process forks: its children share its limits
 
 
+def _after_fork_in_child() -> None:
+    # Another thread may have held the lock when this process forked: the child has only
+    # the forking thread, so it would wait on that lock forever (seen in the suite).
+    global _local_lock
+    _local_lock = threading.Lock()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_before_fork)
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 def family() -> int | None:

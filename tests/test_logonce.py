@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import select
+import signal
+import threading
 import time
 import uuid
 
@@ -62,3 +65,34 @@ def test_an_outage_that_goes_on_is_logged_less_and_less_often() -> None:
     assert logonce.allow(key, 60.0, start + 9000)[0]  # quiet for long: back to a minute
     assert not logonce.allow(key, 60.0, start + 9030)[0]
     assert logonce.allow(key, 60.0, start + 9060)[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_child_forked_while_another_thread_holds_the_lock_does_not_wait() -> None:
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with logonce._local_lock:
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(30)
+    read, write = os.pipe()
+    try:
+        pid = os.fork()
+        if pid == 0:  # only the forking thread lives on: the holder never releases here
+            logonce.allow(f"test-fork-lock-{os.getpid()}")
+            os.write(write, b"1")
+            os._exit(0)
+        os.close(write)
+        answered = select.select([read], [], [], 30)[0]
+        if not answered:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    finally:
+        release.set()
+        holder.join()
+        os.close(read)
+    assert answered, "the child waited on a lock another thread of its parent held"
