@@ -26,6 +26,7 @@ transaction; what fails alone is dropped, counted in :data:`rejected` and logged
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -50,7 +51,10 @@ logger = logging.getLogger("django_tracekit")
 
 BATCH = 500  # trace ids per query
 TRIM_BATCH = 500  # traces deleted per statement
-_RETRIES = 3
+# Deadlocks between writers of the same traces (MariaDB's gap locks make them common under
+# four concurrent writers): the transaction rolled back whole, so it is tried again, later
+# and at a random offset so the writers fall out of step.
+_RETRIES = 6
 _BIGINT = 2 ** 63
 _JSON_CHARS = 1_000_000  # JSON is capped when encoded (.rows); never cut here
 _DATA_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
@@ -152,7 +156,7 @@ def _write_retrying(alias: str, parts: list[Part], max_spans: int) -> int:
             # the transaction rolled back whole, so trying again writes nothing twice.
             if attempt >= _RETRIES or not isinstance(exc, OperationalError):
                 raise
-            time.sleep(0.05 * attempt)
+            time.sleep(0.05 * attempt * (1 + random.random()))
     # Ranked after the commit, in a transaction of its own: each writer ranks what every
     # committed writer wrote, so the last of two processes writing one window at once sees
     # both (ranked inside the write, each saw only its own rows and both kept theirs).
@@ -172,7 +176,7 @@ def _write_retrying_call(alias: str, work: Callable[[], object]) -> None:
         except OperationalError:
             if attempt >= _RETRIES:
                 raise
-            time.sleep(0.05 * attempt)
+            time.sleep(0.05 * attempt * (1 + random.random()))
 
 
 def _isolate(alias: str, parts: list[Part], max_spans: int, cause: Exception) -> int:
