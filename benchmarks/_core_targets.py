@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-from django_tracekit import naming
+from django_tracekit.core import naming
 
 T = TypeVar("T")
 

@@ -40,8 +40,8 @@ def f(x):
 """
 def main() -> None:
     bench._setup_django(Path(tempfile.mkdtemp()))
-    from django_tracekit.autotrace import rewrite, runtime, sites
-    from django_tracekit.tracer import get_tracer
+    from django_tracekit.core.tracer import get_tracer
+    from django_tracekit.sources.autotrace import rewrite, runtime, sites
 
     runtime.set_threshold(0.001)
     runtime.hook_context()

@@ -85,7 +85,7 @@ def view(request):
 
 
 def _module(name: str, source: str, traced: bool) -> types.ModuleType:
-    from django_tracekit.autotrace import rewrite
+    from django_tracekit.sources.autotrace import rewrite
 
     module = types.ModuleType(name)
     if traced:
@@ -143,7 +143,7 @@ def _in_trace(loop: Callable[[], None], tracer: Any) -> Callable[[], None]:
     """Run ``loop`` inside a recording trace of ``tracer`` (tracekit's tracer meanwhile)."""
     from opentelemetry import context, trace
 
-    from django_tracekit import tracer as tracer_module
+    from django_tracekit.core import tracer as tracer_module
 
     root = tracer.start_span("root")
     ctx = trace.set_span_in_context(root)
@@ -161,7 +161,7 @@ def _in_trace(loop: Callable[[], None], tracer: Any) -> Callable[[], None]:
 
 
 def _kept(loop: Callable[[], None]) -> Callable[[], None]:
-    from django_tracekit.autotrace import runtime
+    from django_tracekit.sources.autotrace import runtime
 
     def run() -> None:
         old = runtime.threshold()
@@ -227,7 +227,7 @@ TUNED = " [tuned: stats off]"
 def per_call(rounds: int, seconds: float) -> dict[str, float]:
     plain = _module("bench_plain", SUBJECT, traced=False)
     traced = _module("bench_traced", SUBJECT, traced=True)
-    from django_tracekit.tracer import get_tracer
+    from django_tracekit.core.tracer import get_tracer
 
     default = get_tracer()
     contenders = {
@@ -270,7 +270,7 @@ def per_depth(rounds: int, seconds: float) -> dict[str, float]:
     the in-trace cost must not grow with the stack's depth. Timed at the bottom of the
     descent (the descent itself is not timed), against plain calls at the same depth."""
     from benchmarks._timing import calibrate, per_call_seconds
-    from django_tracekit.tracer import get_tracer
+    from django_tracekit.core.tracer import get_tracer
 
     plain = sys.modules["bench_plain"]
     traced = sys.modules["bench_traced"]
@@ -467,7 +467,7 @@ def main() -> None:
     # Registered first, so it runs last: after tracekit's exit flush of the stats.
     atexit.register(shutil.rmtree, tmp, True)
     _setup_django(tmp)
-    from django_tracekit.autotrace import runtime
+    from django_tracekit.sources.autotrace import runtime
 
     runtime.set_threshold(0.001)  # MIN_DURATION_MS = 1.0 (the default)
     runtime.hook_context()

@@ -54,7 +54,7 @@ from sentry_sdk.transport import Transport  # noqa: E402
 
 import django_tracekit as tracekit  # noqa: E402
 from django_tracekit import bootstrap  # noqa: E402
-from django_tracekit.cache import calls  # noqa: E402
+from django_tracekit.sources.cache import calls  # noqa: E402
 
 
 class DroppingTransport(Transport):

@@ -3,7 +3,7 @@
 Contenders, each in its own subprocess (a global TracerProvider cannot be undone):
   none      Celery alone
   contrib   opentelemetry-instrumentation-celery (CeleryInstrumentor) alone
-  tracekit  django_tracekit.celery.tracing (Django set up, tracekit bootstrapped)
+  tracekit  django_tracekit.sources.celery.tracing (Django set up, tracekit bootstrapped)
 
 Both tracing contenders export through a BatchSpanProcessor to an exporter that drops the
 spans, so the figures are the instrumentation's cost, not the network's.

@@ -61,7 +61,7 @@ from django.core.management.base import BaseCommand  # noqa: E402
 
 import django_tracekit as tracekit  # noqa: E402
 from django_tracekit import bootstrap  # noqa: E402
-from django_tracekit.commands import patch  # noqa: E402
+from django_tracekit.sources.commands import patch  # noqa: E402
 from django_tracekit.testing import capture_spans  # noqa: E402
 from tests.commands.project import Project, span_name  # noqa: E402
 

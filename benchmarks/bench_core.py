@@ -81,9 +81,10 @@ import _core_targets as targets  # noqa: E402
 from opentelemetry import trace  # noqa: E402
 
 import django_tracekit as tracekit  # noqa: E402
-from django_tracekit import bootstrap, naming  # noqa: E402
-from django_tracekit import tracer as tracer_module  # noqa: E402
-from django_tracekit.errors import _MARKER  # noqa: E402
+from django_tracekit import bootstrap  # noqa: E402
+from django_tracekit.core import naming  # noqa: E402
+from django_tracekit.core import tracer as tracer_module  # noqa: E402
+from django_tracekit.core.errors import _MARKER  # noqa: E402
 
 STATE = bootstrap.state()
 assert STATE is not None and STATE.provider is not None, f"tracing is off: {STATE}"

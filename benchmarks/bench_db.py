@@ -59,7 +59,7 @@ django.setup()
 
 import django_tracekit as tracekit  # noqa: E402
 from django_tracekit import bootstrap  # noqa: E402
-from django_tracekit.db import install  # noqa: E402
+from django_tracekit.sources.db import install  # noqa: E402
 
 
 def prepare(alias: str, kind: str, provider: Any) -> Any:

@@ -325,7 +325,7 @@ def run_child(name: str, number: int) -> dict[str, Any]:
         raise RuntimeError(f"{name}: {count} objects serialized, expected {OBJECTS}")
     auto_traced = calls = None
     if name == "tracekit":
-        from django_tracekit import autotrace
+        from django_tracekit.sources import autotrace
 
         auto_traced = autotrace.is_instrumented(
             sys.modules["drfshop.serializers"].BookSerializer.get_summary)

@@ -23,7 +23,7 @@ GOAL_MS = 200.0
 
 
 def seed() -> None:
-    from django_tracekit.stats.models import (
+    from django_tracekit.storage.usage_models import (
         DAY,
         HOUR,
         ErrorGroup,
@@ -66,7 +66,7 @@ def main() -> None:
         from django.core.management import call_command
         from django.test import Client
 
-        from django_tracekit.stats.models import ErrorGroupBucket
+        from django_tracekit.storage.usage_models import ErrorGroupBucket
 
         call_command("migrate", verbosity=0)
         started = time.perf_counter()

@@ -75,7 +75,7 @@ from opentelemetry.sdk.trace.export import (  # noqa: E402
 
 import django_tracekit as tracekit  # noqa: E402
 from django_tracekit import bootstrap  # noqa: E402
-from django_tracekit.httpclient import instrumentors  # noqa: E402
+from django_tracekit.sources.httpclient import instrumentors  # noqa: E402
 
 
 def cpu_seconds_per_call(work: Callable[[], None], number: int, repeat: int = 3) -> float:

@@ -67,8 +67,8 @@ from opentelemetry.instrumentation.logging import LoggingInstrumentor  # noqa: E
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 
 from django_tracekit import bootstrap  # noqa: E402
-from django_tracekit import tracer as tracer_module  # noqa: E402
-from django_tracekit.logs import events, factory  # noqa: E402
+from django_tracekit.core import tracer as tracer_module  # noqa: E402
+from django_tracekit.sources.logs import events, factory  # noqa: E402
 
 STATE = bootstrap.state()
 assert STATE is not None and STATE.provider is not None, f"tracing is off: {STATE}"

@@ -1,5 +1,5 @@
 """Stats at scale: N processes flushing at once, each through its own StatsProcessor into
-``django_tracekit.stats.store.write``, on SQLite and PostgreSQL.
+``django_tracekit.destinations.stats.store.write``, on SQLite and PostgreSQL.
 
 Shows what the database sees: rows written per flush are processes x features (x the
 minute/hour/day rollup and the latency histogram's non-empty bins), never the number of
@@ -57,8 +57,8 @@ def make_process(features: int) -> tuple[Callable[[int, int], None], Callable[[]
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import SpanKind
 
-    from django_tracekit.stats import store
-    from django_tracekit.stats.processor import StatsProcessor
+    from django_tracekit.destinations.stats import store
+    from django_tracekit.destinations.stats.processor import StatsProcessor
 
     written: list[int] = []
 

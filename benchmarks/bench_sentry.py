@@ -48,9 +48,10 @@ def main() -> None:
     import sentry_sdk
 
     import django_tracekit as tracekit
-    from django_tracekit import errors, sentry
     from django_tracekit.conf import get_config
-    from django_tracekit.sentry import events
+    from django_tracekit.core import errors
+    from django_tracekit.destinations import sentry
+    from django_tracekit.destinations.sentry import events
 
     status = sentry.install(get_config())
     assert status.enabled, status.reason

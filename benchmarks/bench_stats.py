@@ -47,8 +47,8 @@ def bench_aggregation() -> None:
     from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
     from opentelemetry.trace import SpanKind
 
-    from django_tracekit.stats.processor import StatsProcessor
-    from django_tracekit.stats.sampler import RecordSampledOut
+    from django_tracekit.destinations.stats.processor import StatsProcessor
+    from django_tracekit.destinations.stats.sampler import RecordSampledOut
 
     processor = StatsProcessor(lambda inc, err: 0, start_thread=False)
     provider = TracerProvider()
@@ -89,8 +89,8 @@ def bench_aggregation() -> None:
 def bench_rows_per_flush() -> None:
     from opentelemetry.sdk.trace import TracerProvider
 
-    from django_tracekit.stats import store
-    from django_tracekit.stats.processor import StatsProcessor
+    from django_tracekit.destinations.stats import store
+    from django_tracekit.destinations.stats.processor import StatsProcessor
 
     print("\n## Rows written per flush vs spans ingested (SQLite)")
     print("| spans ingested | distinct features | rows written | spans per row |")
@@ -118,7 +118,7 @@ POPULAR = 100  # request features with thousands of users a day (dense day/week 
 def _sketches() -> dict[str, bytes]:
     """Stored users sketches of typical sizes: the seed reuses their bytes (what the pages
     pay is reading, decoding and merging them, whatever users they hold)."""
-    from django_tracekit.stats.sketch import Users, hash_user
+    from django_tracekit.destinations.stats.sketch import Users, hash_user
 
     def of(n: int, tag: str) -> bytes:
         users = Users()
@@ -147,7 +147,7 @@ def seed_large(alias: str = "default") -> None:
     from django.db import connections
 
     from django_tracekit.models import Feature, LatencyBucket, UsageBucket
-    from django_tracekit.stats.models import (
+    from django_tracekit.storage.usage_models import (
         WEEK,
         InstrumentedFunction,
         UserSketch,
@@ -258,7 +258,7 @@ def bench_page(label: str, seed: bool = True) -> None:
 
     if seed:
         seed_large()
-    from django_tracekit.stats.models import UserSketch
+    from django_tracekit.storage.usage_models import UserSketch
 
     print(f"\n## Usage page server time, {label}: {FEATURES:,} features x {DAYS} days "
           f"({UsageBucket.objects.count():,} counter rows, "

@@ -32,8 +32,8 @@ def seed() -> str:
     one 2,000-span trace; a few features for the usage page. Returns the big trace's id."""
     from django.db import connection
 
-    from django_tracekit.stats import store
-    from django_tracekit.traces.models import Trace, TraceSpan
+    from django_tracekit.destinations.stats import store
+    from django_tracekit.storage.trace_models import Trace, TraceSpan
     from tests.support.traces import trace_id, wide_trace
 
     rng = random.Random(1)
@@ -85,7 +85,7 @@ def bench(label: str) -> None:
     from django.contrib.auth.models import User
     from django.test import Client
 
-    from django_tracekit.traces.models import Trace, TraceSpan
+    from django_tracekit.storage.trace_models import Trace, TraceSpan
 
     started = time.perf_counter()
     big = seed()

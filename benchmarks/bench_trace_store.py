@@ -51,16 +51,16 @@ def bench_on_end() -> None:
     from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
     from opentelemetry.trace import SpanKind
 
-    from django_tracekit.stats.processor import StatsProcessor
-    from django_tracekit.tracer import INSTRUMENTATION_NAME
-    from django_tracekit.traces.memory import MemoryTraces
-    from django_tracekit.traces.processor import TraceStoreProcessor
+    from django_tracekit.core.tracer import INSTRUMENTATION_NAME
+    from django_tracekit.destinations.stats.processor import StatsProcessor
+    from django_tracekit.destinations.traces.memory import MemoryTraces
+    from django_tracekit.destinations.traces.processor import TraceStoreProcessor
 
     stats = StatsProcessor(lambda inc, err: 0, start_thread=False)
     store = TraceStoreProcessor(MemoryTraces(), start_thread=False, sample_rate=0.01)
     provider = TracerProvider()
     tracer = provider.get_tracer(INSTRUMENTATION_NAME)
-    db = provider.get_tracer("django_tracekit.db")
+    db = provider.get_tracer("django_tracekit.sources.db")
     root = tracer.start_span("GET /orders/<int:pk>/", kind=SpanKind.SERVER,
                              attributes={"http.route": "/orders/<int:pk>/",
                                          "http.request.method": "GET", "url.path": "/orders/7/"})
@@ -106,7 +106,7 @@ def bench_on_end() -> None:
 
     def request(provider: Any) -> None:
         tracer = provider.get_tracer(INSTRUMENTATION_NAME)
-        sql_tracer = provider.get_tracer("django_tracekit.db")
+        sql_tracer = provider.get_tracer("django_tracekit.sources.db")
         with tracer.start_as_current_span("GET /orders/<int:pk>/", kind=SpanKind.SERVER), \
                 tracer.start_as_current_span("shop/orders/views/detail"):
             for _ in range(SPANS_PER_TRACE - 2):
@@ -136,7 +136,7 @@ def _kept_traces(n: int, error: bool = True) -> list[Any]:
     from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
     from opentelemetry.trace import SpanKind, Status, StatusCode
 
-    from django_tracekit.tracer import INSTRUMENTATION_NAME
+    from django_tracekit.core.tracer import INSTRUMENTATION_NAME
 
     spans: list[Any] = []
 
@@ -190,9 +190,9 @@ def _size_bytes() -> int:
 
 
 def bench_writes(label: str) -> None:
-    from django_tracekit.traces.models import Trace, TraceSpan
-    from django_tracekit.traces.processor import TraceStoreProcessor
-    from django_tracekit.traces.store import database
+    from django_tracekit.destinations.traces.processor import TraceStoreProcessor
+    from django_tracekit.destinations.traces.store import database
+    from django_tracekit.storage.trace_models import Trace, TraceSpan
 
     spans = _kept_traces(TRACES)
     processor = TraceStoreProcessor(database, start_thread=False, sample_rate=0.0,
@@ -222,9 +222,9 @@ def bench_writes(label: str) -> None:
 def bench_flood(label: str, cap: int = 1_000, flood: int = 5_000) -> None:
     """A flood of error traces (every one kept): MAX_TRACES holds the store, trimmed by the
     flusher in batches."""
-    from django_tracekit.traces.models import Trace, TraceSpan
-    from django_tracekit.traces.processor import TraceStoreProcessor
-    from django_tracekit.traces.store import database
+    from django_tracekit.destinations.traces.processor import TraceStoreProcessor
+    from django_tracekit.destinations.traces.store import database
+    from django_tracekit.storage.trace_models import Trace, TraceSpan
 
     processor = TraceStoreProcessor(database, start_thread=False, sample_rate=0.0,
                                     max_traces=cap)

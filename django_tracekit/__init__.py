@@ -14,8 +14,8 @@
 from __future__ import annotations
 
 from django_tracekit.api import no_autotrace, span, traced
-from django_tracekit.errors import record_error
-from django_tracekit.naming import name_for
+from django_tracekit.core.errors import record_error
+from django_tracekit.core.naming import name_for
 
 __version__ = "0.1.0"
 

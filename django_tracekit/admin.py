@@ -1,7 +1,7 @@
 """The admin's "Tracekit" section, one module per page family: feature usage and unused
 code (``reports/admin.py``), the trace explorer (``traces/admin.py``)."""
 
-from django_tracekit.reports import admin as reports_admin
-from django_tracekit.traces import admin as traces_admin
+from django_tracekit.pages import admin as reports_admin
+from django_tracekit.pages.traces import admin as traces_admin
 
 __all__ = ["reports_admin", "traces_admin"]

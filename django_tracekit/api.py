@@ -18,9 +18,9 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind
 
-from django_tracekit import naming
-from django_tracekit.errors import handle_escaping
-from django_tracekit.tracer import get_tracer
+from django_tracekit.core import naming
+from django_tracekit.core.errors import handle_escaping
+from django_tracekit.core.tracer import get_tracer
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")

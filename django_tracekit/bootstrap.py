@@ -14,7 +14,8 @@
 - Exit (:func:`shutdown`: atexit, Celery ``worker_process_shutdown``): the local
   destinations (stats, and later the trace store) are flushed first, in the exiting
   thread, independently of export; then every export processor gets one shared deadline
-  (:data:`~django_tracekit.export.processors.EXIT_TIMEOUT_S`), so a collector that is down,
+  (:data:`~django_tracekit.destinations.export.processors.EXIT_TIMEOUT_S`), so a collector that is
+  down,
   black-holed or slow adds at most that to the exit; unsent spans are dropped and counted
   in one log line. Our provider does not register the SDK's own unbounded atexit hook.
 """
@@ -34,18 +35,19 @@ from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
-from django_tracekit import errors, integrations
-from django_tracekit import exit as exiting
-from django_tracekit import tracer as tracer_module
+from django_tracekit import integrations
 from django_tracekit.conf import Config
-from django_tracekit.export.processors import (
+from django_tracekit.core import errors
+from django_tracekit.core import exit as exiting
+from django_tracekit.core import tracer as tracer_module
+from django_tracekit.core.logonce import EXPORT_FAILING, allow
+from django_tracekit.destinations.export.processors import (
     EXIT_TIMEOUT_S,
     BoundedBatchSpanProcessor,
     BoundedRunner,
     describe,
 )
 from django_tracekit.integrations.base import Integration
-from django_tracekit.logonce import EXPORT_FAILING, allow
 
 logger = logging.getLogger("django_tracekit")
 
@@ -256,7 +258,7 @@ def flush(timeout_millis: int = 5_000) -> bool:
 def shutdown(timeout_s: float = EXIT_TIMEOUT_S) -> None:
     """The process is exiting: every destination (the local writers on their flusher
     threads, every exporter on its runner, Sentry) starts at once and all are waited for
-    until one shared deadline (:mod:`django_tracekit.exit`), ``timeout_s`` from now. Once
+    until one shared deadline (:mod:`django_tracekit.core.exit`), ``timeout_s`` from now. Once
     per process; never raises, never waits longer. What is left is said in one line each."""
     current = _state
     if current is None or current.provider is None:

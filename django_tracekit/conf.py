@@ -22,8 +22,8 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from django_tracekit import project
-from django_tracekit.metrics.settings import MetricsSettings, resolve_metrics
+from django_tracekit.core import project
+from django_tracekit.destinations.metrics.settings import MetricsSettings, resolve_metrics
 
 DEFAULTS: dict[str, Any] = {
     # Master switch. Default: on, unless OTEL_SDK_DISABLED=true.
@@ -83,7 +83,8 @@ DEFAULTS: dict[str, Any] = {
     "LOGS": {"LEVEL": "INFO"},
     # ``manage.py <command>`` as a root span (never runserver, shell, ... or EXCLUDE).
     "COMMANDS": {"ENABLED": True, "EXCLUDE": []},
-    # Per-feature metrics counted before sampling (django_tracekit.metrics, docs/metrics.md).
+    # Per-feature metrics counted before sampling (django_tracekit.destinations.metrics,
+    # docs/metrics.md).
     # EXPORTER: "otlp" (the traces endpoint's base; OTEL_EXPORTER_OTLP_METRICS_* honoured) or
     # "prometheus_remote_write" with REMOTE_WRITE_URL.
     "METRICS": {"ENABLED": False, "EXPORT_INTERVAL_S": 60, "KINDS": ["request", "task", "command"],
@@ -297,7 +298,7 @@ def _env_flag(env: Mapping[str, str], name: str) -> bool:
 
 def _service_version(project_name: str) -> str | None:
     # Distribution, providing distribution, __version__, git commit: see versions.py.
-    from django_tracekit.versions import detect
+    from django_tracekit.core.versions import detect
 
     base_dir = getattr(django_settings, "BASE_DIR", None)
     return detect(project_name, str(base_dir) if base_dir else None).value

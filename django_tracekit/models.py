@@ -1,8 +1,9 @@
 """The app's models, one module per pipeline that writes them (Django finds them here):
 feature usage (``stats/models.py``) and the trace store (``traces/models.py``)."""
 
-from django_tracekit.reports.navigation import Release
-from django_tracekit.stats.models import (
+from django_tracekit.pages.navigation import Release
+from django_tracekit.storage.trace_models import Trace, TraceSpan
+from django_tracekit.storage.usage_models import (
     DAY,
     HOUR,
     MINUTE,
@@ -12,7 +13,6 @@ from django_tracekit.stats.models import (
     LatencyBucket,
     UsageBucket,
 )
-from django_tracekit.traces.models import Trace, TraceSpan
 
 __all__ = ["DAY", "HOUR", "MINUTE", "RESOLUTIONS", "ErrorSample", "Feature", "LatencyBucket",
            "Release", "Trace", "TraceSpan", "UsageBucket"]

@@ -1,6 +1,6 @@
 """Assert on tracekit's spans and feature-usage counts in your own tests.
 
-In a test run (``manage.py test`` or pytest-django, see :mod:`django_tracekit.testrun`)
+In a test run (``manage.py test`` or pytest-django, see :mod:`django_tracekit.core.testrun`)
 tracekit writes nothing to a database: no flusher thread, no write at exit; the
 feature-usage counts stay in this process's memory, where :func:`capture_stats` reads
 them. Spans go wherever ``TRACEKIT['EXPORTER']`` says (``"none"`` is the default without
@@ -43,14 +43,15 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
-from django_tracekit import bootstrap, testrun
-from django_tracekit.stats.processor import (
+from django_tracekit import bootstrap
+from django_tracekit.core import testrun
+from django_tracekit.destinations.stats.processor import (
     MemoryCounts,
     flush_all,
     memory_counts,
     processors,
 )
-from django_tracekit.stats.records import ErrorSample, FeatureKey
+from django_tracekit.destinations.stats.records import ErrorSample, FeatureKey
 
 __all__ = ["CapturedSpans", "FeatureCounts", "StatsCounts", "capture_spans", "capture_stats"]
 
@@ -213,7 +214,7 @@ def capture_stats() -> Iterator[StatsCounts]:
     """
     if not testrun.active():
         raise RuntimeError("capture_stats() works in a test run (manage.py test, "
-                           "pytest-django, or after django_tracekit.testrun.mark())")
+                           "pytest-django, or after django_tracekit.core.testrun.mark())")
     if not any(p.in_test_run for p in processors()):
         raise RuntimeError("capture_stats(): feature-usage stats are off "
                            "(TRACEKIT['STATS']['ENABLED'], or tracing is off)")

@@ -151,8 +151,8 @@ def most_users(table: str) -> int:
 
 STORED = """
 import json
-from django_tracekit.stats.models import VersionUsage
-from django_tracekit.traces.models import TraceSpan
+from django_tracekit.storage.usage_models import VersionUsage
+from django_tracekit.storage.trace_models import TraceSpan
 print(json.dumps({
     "versions": sorted(set(VersionUsage.objects.values_list("version", flat=True))),
     "retried": TraceSpan.objects.filter(attributes__contains='"celery.retries"').count()}))

@@ -107,6 +107,6 @@ def spans() -> Iterator[Spans]:
 def _fresh_log_limits() -> None:
     """tracekit's once-a-minute log limits are per process family: each test starts clean,
     so a test's expected line is not held back by an earlier test's."""
-    from django_tracekit import logonce
+    from django_tracekit.core import logonce
 
     logonce.forget()

@@ -10,7 +10,7 @@ from django.core.checks import Error, Warning
 from django.core.checks.registry import registry
 from django.test import override_settings
 
-from django_tracekit.http.checks import MIDDLEWARE_PATH
+from django_tracekit.sources.http.checks import MIDDLEWARE_PATH
 from tests import settings as test_settings
 from tests.conftest import _installed
 from tests.support.projects import check_lines, manage, write_project

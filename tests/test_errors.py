@@ -9,8 +9,8 @@ from django.test import override_settings
 from opentelemetry.trace import StatusCode
 
 import django_tracekit as tracekit
-from django_tracekit import errors
-from django_tracekit.errors import ERROR_SPAN_ID, format_stack, register_expected
+from django_tracekit.core import errors
+from django_tracekit.core.errors import ERROR_SPAN_ID, format_stack, register_expected
 from tests import samples
 from tests.conftest import Spans
 
@@ -216,7 +216,7 @@ def _client_call() -> None:
     """A client span (as the SQL and cache integrations make) whose call fails."""
     from opentelemetry.trace import SpanKind
 
-    from django_tracekit.tracer import get_tracer
+    from django_tracekit.core.tracer import get_tracer
 
     span = get_tracer().start_span("SELECT shop_order", kind=SpanKind.CLIENT)
     try:

@@ -10,11 +10,11 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from django_tracekit.export.processors import (
+from django_tracekit.core.logonce import RateLimitFilter
+from django_tracekit.destinations.export.processors import (
     BoundedBatchSpanProcessor,
     GuardedExporter,
 )
-from django_tracekit.logonce import RateLimitFilter
 from tests.faults.exit_collectors import BlackHoledCollector, DownCollector
 from tests.support.otlp_receiver import OtlpHttpReceiver
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from django_tracekit.fingerprint import fingerprint_of, group_of
+from django_tracekit.core.fingerprint import fingerprint_of, group_of
 
 
 class OrderMissing(Exception):
@@ -109,7 +109,7 @@ def test_fingerprint_is_stable() -> None:
 
 @pytest.mark.parametrize("module", ["django.core.handlers", "django_tracekit.api"])
 def test_django_and_tracekit_are_not_team_code(module: str) -> None:
-    from django_tracekit.fingerprint import is_team_code
+    from django_tracekit.core.fingerprint import is_team_code
 
     code = compile("pass", __file__, "exec")
     assert not is_team_code(code, module)
@@ -117,7 +117,7 @@ def test_django_and_tracekit_are_not_team_code(module: str) -> None:
 
 
 def test_message_without_type() -> None:
-    from django_tracekit.fingerprint import message_without_type
+    from django_tracekit.core.fingerprint import message_without_type
 
     assert message_without_type("app.E: app.E: x", "app.E") == "app.E: x"
     assert message_without_type("app.E: invalid.pdf", "app.E") == "invalid.pdf"

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from django_tracekit import logonce
-from django_tracekit.logonce import LogOnce
+from django_tracekit.core import logonce
+from django_tracekit.core.logonce import LogOnce
 
 
 def test_first_failure_is_logged_with_its_traceback_then_only_counted(

@@ -8,8 +8,8 @@ import sys
 import pytest
 from django.test import override_settings
 
-from django_tracekit import naming
-from django_tracekit.naming import convention_name, name_for
+from django_tracekit.core import naming
+from django_tracekit.core.naming import convention_name, name_for
 from tests import samples
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from django_tracekit import naming, project
 from django_tracekit.conf import resolve
-from django_tracekit.naming import convention_name, name_for
+from django_tracekit.core import naming, project
+from django_tracekit.core.naming import convention_name, name_for
 
 
 @pytest.fixture
@@ -82,8 +82,8 @@ def test_tracekit_itself_is_never_the_project_even_under_base_dir() -> None:
     with override_settings(BASE_DIR=repo, ROOT_URLCONF="tests.urls"):
         project.clear_cache()
         assert project.default_project_name() == "tests"
-        assert convention_name("django_tracekit.reports.admin", "FeatureUsageAdmin.usage_view") \
-            == "django_tracekit/reports/admin/FeatureUsageAdmin/usage_view"
+        assert convention_name("django_tracekit.pages.admin", "FeatureUsageAdmin.usage_view") \
+            == "django_tracekit/pages/admin/FeatureUsageAdmin/usage_view"
     project.clear_cache()
 
 

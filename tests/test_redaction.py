@@ -6,7 +6,7 @@ import pytest
 from django.http import QueryDict
 from django.test import AsyncRequestFactory, RequestFactory
 
-from django_tracekit.redaction import (
+from django_tracekit.core.redaction import (
     describe_request,
     is_secret_name,
     redact_data,

@@ -12,7 +12,7 @@ from opentelemetry.trace import SpanKind
 
 import django_tracekit as tracekit
 from django_tracekit import bootstrap, testing
-from django_tracekit.stats.processor import StatsProcessor
+from django_tracekit.destinations.stats.processor import StatsProcessor
 from tests.support.scripts import check, run_django
 
 _processor: StatsProcessor | None = None

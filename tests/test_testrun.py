@@ -1,4 +1,4 @@
-"""django_tracekit.testrun: how a process knows it runs tests, and that it stays one."""
+"""django_tracekit.core.testrun: how a process knows it runs tests, and that it stays one."""
 
 from __future__ import annotations
 

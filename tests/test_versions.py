@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from django_tracekit import versions
+from django_tracekit.core import versions
 from tests.support.projects import manage, write_project
 
 SHA = "0123456789abcdef0123456789abcdef01234567"

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from django_tracekit import autotrace
-from django_tracekit.autotrace import cache, hook, rewrite
+from django_tracekit.sources import autotrace
+from django_tracekit.sources.autotrace import bytecode_cache as cache
+from django_tracekit.sources.autotrace import hook, rewrite
 from tests.support.packages import importable
 
 SOURCE = b"def f(x):\n    return x + 1\n"

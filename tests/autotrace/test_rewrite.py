@@ -23,8 +23,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
 import django_tracekit as tracekit
-from django_tracekit import autotrace
-from django_tracekit.autotrace import counters, hook, rewrite, runtime
+from django_tracekit.sources import autotrace
+from django_tracekit.sources.autotrace import counters, hook, rewrite, runtime
 from tests.conftest import Spans
 from tests.support.packages import importable
 
@@ -431,8 +431,8 @@ def test_rules_keep_stdlib_and_site_packages_out(tmp_path: Path) -> None:
 def test_stats_get_every_call_once_spans_and_fast_counts(spans: Spans) -> None:
     """The admin's counts: kept calls through their spans, fast calls through the counters,
     none twice."""
-    from django_tracekit.stats.processor import StatsProcessor
-    from django_tracekit.stats.records import FUNCTION
+    from django_tracekit.destinations.stats.processor import StatsProcessor
+    from django_tracekit.destinations.stats.records import FUNCTION
 
     m = load("""
         import time

@@ -22,10 +22,10 @@ from opentelemetry.sdk.trace.sampling import (
 )
 from opentelemetry.trace import SpanContext, TraceFlags
 
-from django_tracekit import tracer as tracer_module
-from django_tracekit.autotrace import context, counters, rewrite, runtime, spans
-from django_tracekit.stats.sampler import RecordSampledOut
-from django_tracekit.traces.sampler import RecordEverySampledOut
+from django_tracekit.core import tracer as tracer_module
+from django_tracekit.destinations.stats.sampler import RecordSampledOut
+from django_tracekit.destinations.traces.sampler import RecordEverySampledOut
+from django_tracekit.sources.autotrace import context, counters, rewrite, runtime, spans
 
 _seq = iter(range(1_000_000))
 

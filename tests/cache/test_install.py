@@ -13,7 +13,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.test import override_settings
 
 import django_tracekit as tracekit
-from django_tracekit.cache import calls, install
+from django_tracekit.sources.cache import calls, install
 from tests.cache.conftest import LOCMEM, attrs, cache_spans
 from tests.conftest import Spans
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from django_tracekit.cache.integration import CacheIntegration
 from django_tracekit.conf import resolve
+from django_tracekit.sources.cache.integration import CacheIntegration
 from tests.support.scripts import check, run_django
 
 SCRIPT = """

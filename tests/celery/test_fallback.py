@@ -9,7 +9,7 @@ import pytest
 
 state = pytest.importorskip("celery.worker.state")  # the core profile has no Celery
 
-from django_tracekit.celery import fallback, tracing  # noqa: E402
+from django_tracekit.sources.celery import fallback, tracing  # noqa: E402
 
 
 def test_the_pool_child_of_a_task_is_found() -> None:

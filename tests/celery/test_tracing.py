@@ -228,7 +228,7 @@ def test_celery_failing_around_the_task_is_an_error_on_its_span(tmp_path: Path) 
     from celery.app.trace import build_tracer
     from kombu.exceptions import DecodeError
 
-    from django_tracekit import naming
+    from django_tracekit.core import naming
     from django_tracekit.testing import capture_spans
 
     app = Celery("internal", set_as_current=False, broker="memory://",

@@ -72,7 +72,7 @@ def test_main_process_ends_a_span_only_for_a_child_that_could_not(
     from celery.exceptions import WorkerLostError
     from celery.worker.request import Request
 
-    from django_tracekit import naming
+    from django_tracekit.core import naming
     from django_tracekit.testing import capture_spans
 
     app = Celery("lost", set_as_current=False, broker="memory://", backend="cache+memory://")

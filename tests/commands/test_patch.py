@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from django_tracekit.commands import patch, tracing
+from django_tracekit.sources.commands import patch, tracing
 from django_tracekit.testing import capture_spans
 from tests.commands.management.commands import greet
 

@@ -14,8 +14,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 import django_tracekit as tracekit
-from django_tracekit import features
-from django_tracekit.commands import tracing
+from django_tracekit.core import features
+from django_tracekit.sources.commands import tracing
 from django_tracekit.testing import CapturedSpans, capture_spans
 from tests.commands.management.commands import greet, nightly, outcome, runserver, steps
 from tests.support.frames import frame_name

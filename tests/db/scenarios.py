@@ -52,7 +52,7 @@ def main() -> None:
     from django.test import Client
 
     from django_tracekit import testing
-    from django_tracekit.tracer import get_tracer
+    from django_tracekit.core.tracer import get_tracer
 
     tracer = get_tracer()
     out: dict[str, Any] = {}
@@ -94,15 +94,15 @@ def main() -> None:
     out["thread"] = dump(spans)
 
     # tracekit's own writes, inside a recording span: the stats of the requests above.
-    from django_tracekit import stats
-    from django_tracekit.db.quiet import suppressed
+    from django_tracekit.destinations import stats
+    from django_tracekit.sources.db.quiet import suppressed
 
     with testing.capture_spans() as spans, tracer.start_as_current_span("flushing"):
         flushed = stats.flush()
         with suppressed():
             Order.objects.count()
     out["flush"] = {"ok": flushed, "spans": dump(spans)}
-    from django_tracekit.stats.models import UsageBucket
+    from django_tracekit.storage.usage_models import UsageBucket
 
     out["usage"] = {}
     for name, n in UsageBucket.objects.filter(resolution=60).values_list(

@@ -12,9 +12,9 @@ import pytest
 from django.db import connection
 
 from django_tracekit import testing
-from django_tracekit.db import install
-from django_tracekit.db.wrapper import QueryTracer
-from django_tracekit.tracer import get_tracer
+from django_tracekit.core.tracer import get_tracer
+from django_tracekit.sources.db import install
+from django_tracekit.sources.db.wrapper import QueryTracer
 from tests.db.conftest import run_scenarios
 
 

@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from django_tracekit import testing
-from django_tracekit.db import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT, nplusone
-from django_tracekit.tracer import get_tracer
+from django_tracekit.core.tracer import get_tracer
+from django_tracekit.sources.db import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT, nplusone
 from tests.db.test_wrapper import client_spans, named
 
 ORDERS = 8  # the shop's orders: one customer query each

@@ -10,11 +10,11 @@ from django.core.management import call_command
 from django.db import connection
 
 from django_tracekit import testing
-from django_tracekit.db.quiet import quiet_caller, suppressed
+from django_tracekit.core.tracer import get_tracer
+from django_tracekit.destinations.stats import store
+from django_tracekit.destinations.stats.records import MINUTE_NS
 from django_tracekit.models import Feature
-from django_tracekit.stats import store
-from django_tracekit.stats.records import MINUTE_NS
-from django_tracekit.tracer import get_tracer
+from django_tracekit.sources.db.quiet import quiet_caller, suppressed
 from tests.db.test_wrapper import client_spans
 
 
@@ -31,16 +31,17 @@ def frames(*modules: str) -> types.FrameType:
 
 
 def test_who_is_quiet() -> None:
-    assert quiet_caller(frames("django_tracekit.stats.store", "django.db.models.query"))
-    assert quiet_caller(frames("django_tracekit.reports.queries"))
+    assert quiet_caller(frames(
+        "django_tracekit.destinations.stats.store", "django.db.models.query"))
+    assert quiet_caller(frames("django_tracekit.pages.queries"))
     assert quiet_caller(frames("shop.migrations.0002_data"))  # a RunPython function
     assert quiet_caller(frames("shop.views", "django.db.migrations.executor"))
     assert not quiet_caller(frames("shop.views", "django.db.models.query"))
     # tracekit's instrumentation wraps the application (middleware, view spans): looked
     # through, so Django's own queries under it (sessions, generic views) stay traced.
-    assert not quiet_caller(frames("django_tracekit.middleware",
+    assert not quiet_caller(frames("django_tracekit.sources.http.middleware",
                                    "django.contrib.sessions.backends.db"))
-    assert not quiet_caller(frames("django_tracekit.middleware", "shop.views",
+    assert not quiet_caller(frames("django_tracekit.sources.http.middleware", "shop.views",
                                    "django.db.models.query"))
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from django_tracekit.db import timeouts
+from django_tracekit.storage import timeouts
 from tests.support.databases import fresh_database
 from tests.support.scripts import check, run_django
 
@@ -45,7 +45,7 @@ WRITE = """
 import json
 import threading
 from django.db import connection, transaction
-from django_tracekit.db import timeouts
+from django_tracekit.sources.db import timeouts
 
 def in_transaction() -> tuple:
     timeouts.apply(connection)

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 
 from django_tracekit import testing
-from django_tracekit.db import statements, wrapper
-from django_tracekit.db.statements import MAX_QUERY_TEXT
-from django_tracekit.tracer import get_tracer
+from django_tracekit.core.tracer import get_tracer
+from django_tracekit.sources.db import statements, wrapper
+from django_tracekit.sources.db.statements import MAX_QUERY_TEXT
 
 SYSTEMS = {"sqlite": "sqlite", "postgres": "postgresql", "mariadb": "mariadb"}
 SECRETS = ("secret", "4242", "binary", "\U0001f600", "\u202e")
@@ -201,7 +201,7 @@ def test_a_handled_query_error_is_no_error_report(monkeypatch: pytest.MonkeyPatc
     from django.db import IntegrityError, transaction
 
     import django_tracekit as tracekit
-    from django_tracekit import errors
+    from django_tracekit.core import errors
 
     reported: list[BaseException] = []
     monkeypatch.setattr(errors, "error_listeners", [lambda exc, span: reported.append(exc)])

@@ -7,9 +7,9 @@ import django
 import pytest
 
 from django_tracekit.conf import get_config
-from django_tracekit.django_tasks.integration import DjangoTasksIntegration
 from django_tracekit.integrations import decide
 from django_tracekit.integrations.base import importable
+from django_tracekit.sources.django_tasks.integration import DjangoTasksIntegration
 
 
 def test_refusal_names_the_django_version() -> None:

@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 import django_tracekit as tracekit
-from django_tracekit import features
+from django_tracekit.core import features
 from django_tracekit.integrations.base import importable
 from django_tracekit.testing import CapturedSpans, capture_spans
 
@@ -129,7 +129,7 @@ def test_stored_tasks_have_a_producer_span_only(spans: CapturedSpans) -> None:
 
 def test_pending_producers_are_bounded(spans: CapturedSpans,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from django_tracekit.django_tasks import tracing
+    from django_tracekit.sources.django_tasks import tracing
 
     monkeypatch.setattr(tracing, "MAX_PENDING", 3)
     with override_settings(TASKS=DUMMY):
@@ -155,8 +155,8 @@ def test_counted_as_tasks(tasks: Any, spans: CapturedSpans) -> None:
 
 def test_a_tracing_failure_never_fails_the_task(tasks: Any, spans: CapturedSpans,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from django_tracekit import naming
-    from django_tracekit.django_tasks import tracing
+    from django_tracekit.core import naming
+    from django_tracekit.sources.django_tasks import tracing
 
     def broken(obj: object) -> naming.CodeLocation:
         raise RuntimeError("naming is broken")

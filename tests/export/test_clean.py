@@ -11,9 +11,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.trace import Status, StatusCode
 
-from django_tracekit.errors import record_error
-from django_tracekit.export import clean
-from django_tracekit.export.processors import BoundedBatchSpanProcessor
+from django_tracekit.core.errors import record_error
+from django_tracekit.destinations.export import clean
+from django_tracekit.destinations.export.processors import BoundedBatchSpanProcessor
 from tests.support.otlp_receiver import OtlpHttpReceiver
 from tests.test_exporters import HTTP, finished_spans, http_exporter
 

@@ -99,7 +99,7 @@ def run(root: Path, code: str, tracekit: dict[str, Any] | None = None,
 
 COUNTS = """
 from django_tracekit import autotrace
-from django_tracekit.autotrace import counters
+from django_tracekit.sources.autotrace import counters
 from tests.support import memory
 def report(**extra):
     state = autotrace.state()
@@ -116,7 +116,7 @@ import shopx.entry
 from shopx import services
 services.helper()                 # the first call of the running program
 from opentelemetry import trace
-from django_tracekit.tracer import get_tracer
+from django_tracekit.core.tracer import get_tracer
 with get_tracer().start_as_current_span("request"):
     import shopx.lazy             # a module imported inside a recorded trace
     services.slow()               # a real call: counted and kept

@@ -17,8 +17,8 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from django_tracekit.destinations.stats import store
 from django_tracekit.models import Feature
-from django_tracekit.stats import store
 from tests.http.helpers import Server, setup_database
 from tests.stats.helpers import (
     SITE_SETTINGS,
@@ -65,7 +65,7 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from django.urls import reverse
 from django_tracekit.models import Feature
-from django_tracekit.stats import store
+from django_tracekit.destinations.stats import store
 call_command("migrate", verbosity=0)
 store.write({("shop/a", "function", "web", int(time.time()) // 60): [3, 1, 3000, 2000, {40: 3}]})
 client = Client(raise_request_exception=False)

@@ -29,7 +29,7 @@ from opentelemetry import trace
 import django_tracekit as tracekit
 from django_tracekit import stats
 from django_tracekit.models import ErrorSample, UsageBucket
-from django_tracekit.stats import store
+from django_tracekit.destinations.stats import store
 
 call_command("migrate", verbosity=0)
 POISON = json.loads(os.environ["TK_POISON"])

@@ -7,7 +7,7 @@ import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from django_tracekit.http.attributes import (
+from django_tracekit.sources.http.attributes import (
     HeaderCapture,
     _split_host,
     method_of,

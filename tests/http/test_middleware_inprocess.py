@@ -14,9 +14,9 @@ from django.test import RequestFactory
 from django.utils.functional import SimpleLazyObject
 from opentelemetry import trace
 
-from django_tracekit import errors
-from django_tracekit.http import views
-from django_tracekit.middleware import TracekitMiddleware, _authenticated_user_id
+from django_tracekit.core import errors
+from django_tracekit.sources.http.middleware import TracekitMiddleware, _authenticated_user_id
+from django_tracekit.sources.http import view_spans as views
 from tests.conftest import Spans
 
 

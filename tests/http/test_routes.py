@@ -89,6 +89,6 @@ def test_regex_routes_read_as_routes(spans: Spans) -> None:
     (r"^p/(?P<pk>\d+)?/?$", "p/<pk>"),
 ])
 def test_readable_route(route: str, readable: str) -> None:
-    from django_tracekit.http.routes import readable_route
+    from django_tracekit.sources.http.routes import readable_route
 
     assert readable_route(route) == readable

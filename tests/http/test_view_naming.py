@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 
-from django_tracekit.http.views import view_location
+from django_tracekit.sources.http.view_spans import view_location
 
 MODULE = "tests/http/test_view_naming"  # PROJECT_NAME "tests" (tests.settings BASE_DIR)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from django_tracekit.conf import resolve
-from django_tracekit.httpclient import instrumentors
-from django_tracekit.httpclient.integration import HttpClientIntegration
+from django_tracekit.sources.httpclient import instrumentors
+from django_tracekit.sources.httpclient.integration import HttpClientIntegration
 from tests.celery.helpers import Stack, task_span_name
 from tests.support.otlp_receiver import OtlpHttpReceiver
 

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
 import django_tracekit as tracekit
-from django_tracekit.httpclient import instrumentors
+from django_tracekit.sources.httpclient import instrumentors
 from tests.conftest import Spans
 from tests.httpclient.conftest import KIND_CLIENT, Service, server_span
 from tests.support.otlp_receiver import OtlpHttpReceiver

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from django_tracekit.conf import resolve
-from django_tracekit.httpclient.integration import HttpClientIntegration
 from django_tracekit.integrations.base import importable
+from django_tracekit.sources.httpclient.integration import HttpClientIntegration
 from tests.support.scripts import check, run_django
 
 
@@ -35,7 +35,7 @@ SWITCH = """
 import requests
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 import django_tracekit as tracekit
-from django_tracekit.httpclient import instrumentors
+from django_tracekit.sources.httpclient import instrumentors
 print(json.dumps({"instrumented": RequestsInstrumentor().is_instrumented_by_opentelemetry,
                   "status": instrumentors.status}))
 """
@@ -56,7 +56,7 @@ APPLICATION_FIRST = """
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 RequestsInstrumentor().instrument()  # as opentelemetry-instrument would, before Django
 django.setup()
-from django_tracekit.httpclient import instrumentors
+from django_tracekit.sources.httpclient import instrumentors
 print(json.dumps(instrumentors.status))
 """
 

@@ -11,8 +11,8 @@ import pytest
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 import django_tracekit as tracekit
-from django_tracekit.export.processors import GuardedExporter
-from django_tracekit.httpclient import instrumentors
+from django_tracekit.destinations.export.processors import GuardedExporter
+from django_tracekit.sources.httpclient import instrumentors
 from tests.conftest import Spans
 from tests.support.otlp_receiver import OtlpHttpReceiver
 from tests.support.scripts import check, run_django
@@ -105,8 +105,8 @@ def test_sentry_sends_are_wrapped_once_sync_or_async_and_skipped_without_the_sea
 
     from opentelemetry import context
 
-    from django_tracekit.export.processors import SUPPRESS_INSTRUMENTATION_KEY
-    from django_tracekit.sentry.transport import untraced_sends
+    from django_tracekit.destinations.export.processors import SUPPRESS_INSTRUMENTATION_KEY
+    from django_tracekit.destinations.sentry.transport import untraced_sends
 
     seen: list[object] = []
 

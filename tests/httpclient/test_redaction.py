@@ -11,8 +11,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
 import django_tracekit as tracekit
-from django_tracekit.httpclient import instrumentors
-from django_tracekit.httpclient.redaction import redact_span
+from django_tracekit.sources.httpclient import instrumentors
+from django_tracekit.sources.httpclient.redaction import redact_span
 from tests.conftest import Spans
 from tests.httpclient.conftest import Service
 from tests.httpclient.test_instrumentors import CALLS
@@ -98,7 +98,7 @@ def test_redact_span_rewrites_urls_and_secret_headers(spans: Spans) -> None:
 
 
 def test_huge_urls_are_capped_after_redaction(spans: Spans) -> None:
-    from django_tracekit.httpclient.redaction import MAX_URL_LENGTH
+    from django_tracekit.sources.httpclient.redaction import MAX_URL_LENGTH
 
     url = "https://api.example.com/v1?token=abc&" + "q=x&" * 50_000
     with tracekit.span("outgoing", attributes={"url.full": url}) as span:

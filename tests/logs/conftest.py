@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 
-from django_tracekit.logs import events
+from django_tracekit.sources.logs import events
 
 _names = itertools.count()
 

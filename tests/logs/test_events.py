@@ -12,8 +12,8 @@ from django.http import Http404
 from opentelemetry.trace import StatusCode
 
 import django_tracekit as tracekit
-from django_tracekit.errors import ERROR_SPAN_ID
-from django_tracekit.logs import events
+from django_tracekit.core.errors import ERROR_SPAN_ID
+from django_tracekit.sources.logs import events
 from tests.conftest import Spans
 from tests.logs.conftest import Logged, attributes, exception_events, log_events
 

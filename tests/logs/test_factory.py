@@ -19,10 +19,10 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 import django_tracekit as tracekit
-from django_tracekit import tracer as tracer_module
-from django_tracekit.autotrace import counters, rewrite, runtime
-from django_tracekit.autotrace.context import HookedRuntimeContext
-from django_tracekit.logs import factory
+from django_tracekit.core import tracer as tracer_module
+from django_tracekit.sources.autotrace import counters, rewrite, runtime
+from django_tracekit.sources.autotrace.context import HookedRuntimeContext
+from django_tracekit.sources.logs import factory
 from tests.conftest import Spans
 from tests.logs.conftest import Keep, Logged, log_events
 from tests.support import scripts
@@ -181,7 +181,7 @@ def test_records_of_threads_without_a_span_get_zero_ids_and_no_event(
 
 
 def test_tracekits_the_sdks_and_djangos_query_loggers_are_not_events(spans: Spans) -> None:
-    names = ["django_tracekit", "django_tracekit.stats", "opentelemetry.sdk.trace",
+    names = ["django_tracekit", "django_tracekit.destinations.stats", "opentelemetry.sdk.trace",
              "django.db.backends", "django.db.backends.schema"]
     handler = Keep()
     for name in names:
@@ -328,7 +328,7 @@ def test_a_record_rebuilt_from_a_dict_keeps_its_ids_and_is_no_event(spans: Spans
 
 def test_a_failure_inside_the_hook_never_reaches_the_log_call(
         spans: Spans, logged: Logged, monkeypatch: pytest.MonkeyPatch) -> None:
-    from django_tracekit.logs import events
+    from django_tracekit.sources.logs import events
 
     def broken(*args: object) -> None:
         raise RuntimeError("tracekit bug")
@@ -355,7 +355,7 @@ def test_ids_without_the_private_runtime_context_seam(spans: Spans, logged: Logg
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     # existing_span reads opentelemetry.context._RUNTIME_CONTEXT (docs/PRIVATE_SEAMS.md);
     # an OpenTelemetry without it: the current span, as OpenTelemetry itself gives it.
-    from django_tracekit.autotrace import context
+    from django_tracekit.sources.autotrace import context
 
     monkeypatch.setattr(context, "_ATTRIBUTE", "_NO_SUCH_RUNTIME_CONTEXT")
     with tracekit.span("outer") as span:

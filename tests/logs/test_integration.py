@@ -10,7 +10,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from django_tracekit.conf import get_config
 from django_tracekit.integrations import decide
-from django_tracekit.logs.integration import LogsIntegration
+from django_tracekit.sources.logs.integration import LogsIntegration
 from tests.conftest import Spans
 from tests.logs.conftest import exception_events, log_events
 

@@ -20,11 +20,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from django_tracekit.features import FEATURE_KIND
-from django_tracekit.metrics import CALLS, DURATION, DURATION_BOUNDS_MS
-from django_tracekit.metrics.processor import MetricsProcessor, periodic_readers
-from django_tracekit.stats.sampler import RecordSampledOut
-from django_tracekit.tracer import INSTRUMENTATION_NAME
+from django_tracekit.core.features import FEATURE_KIND
+from django_tracekit.core.tracer import INSTRUMENTATION_NAME
+from django_tracekit.destinations.metrics import CALLS, DURATION, DURATION_BOUNDS_MS
+from django_tracekit.destinations.metrics.processor import MetricsProcessor, periodic_readers
+from django_tracekit.destinations.stats.sampler import RecordSampledOut
 
 
 class Harness:
@@ -192,7 +192,7 @@ def test_a_forked_child_has_its_own_series_and_never_the_parents_counts() -> Non
 
 def test_a_burst_past_the_pending_cap_is_drained_without_loss(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from django_tracekit.metrics import processor
+    from django_tracekit.destinations.metrics import processor
 
     monkeypatch.setattr(processor, "MAX_PENDING", 3)
     h = Harness()

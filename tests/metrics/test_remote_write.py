@@ -12,8 +12,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 
-from django_tracekit.metrics import CALLS, DURATION, DURATION_BOUNDS_MS
-from django_tracekit.metrics.remote_write import (
+from django_tracekit.destinations.metrics import CALLS, DURATION, DURATION_BOUNDS_MS
+from django_tracekit.destinations.metrics.remote_write import (
     encode_series,
     encode_write_request,
     label_name,

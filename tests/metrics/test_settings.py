@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from django_tracekit.conf import resolve
-from django_tracekit.metrics.integration import MetricsIntegration, metrics_endpoint
-from django_tracekit.metrics.settings import CHECK_ID
+from django_tracekit.destinations.metrics.integration import MetricsIntegration, metrics_endpoint
+from django_tracekit.destinations.metrics.settings import CHECK_ID
 
 
 def problems(metrics: Any) -> list[str]:

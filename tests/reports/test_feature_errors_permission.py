@@ -12,9 +12,9 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
+from django_tracekit.destinations.stats import store
+from django_tracekit.destinations.stats.records import ErrorSample
 from django_tracekit.models import Feature
-from django_tracekit.stats import store
-from django_tracekit.stats.records import ErrorSample
 from tests.stats.test_admin import viewer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.urls")]

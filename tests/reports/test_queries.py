@@ -8,12 +8,12 @@ from collections import defaultdict
 import pytest
 from django.db.models import Max, Sum
 
+from django_tracekit.destinations.stats import store
+from django_tracekit.destinations.stats.histogram import quantiles
 from django_tracekit.models import DAY, HOUR, LatencyBucket, UsageBucket
-from django_tracekit.reports import queries
-from django_tracekit.reports.window import RANGES, window_from
-from django_tracekit.stats import store
-from django_tracekit.stats.histogram import quantiles
-from django_tracekit.stats.models import WEEK
+from django_tracekit.pages import queries
+from django_tracekit.pages.window import RANGES, window_from
+from django_tracekit.storage.usage_models import WEEK
 
 pytestmark = pytest.mark.django_db
 

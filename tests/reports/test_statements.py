@@ -10,9 +10,9 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
-from django_tracekit.reports.statements import ranked
-from django_tracekit.stats import store
-from django_tracekit.stats.models import Feature
+from django_tracekit.destinations.stats import store
+from django_tracekit.pages.statements import ranked
+from django_tracekit.storage.usage_models import Feature
 from tests.support.traces import SpanSpec, make_trace, span_id, trace_id
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.urls")]

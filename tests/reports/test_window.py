@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from django_tracekit.reports.window import Window, window_from
-from django_tracekit.stats.models import DAY, HOUR, MINUTE, WEEK
+from django_tracekit.pages.window import Window, window_from
+from django_tracekit.storage.usage_models import DAY, HOUR, MINUTE, WEEK
 
 NOW = 1_700_000_000 + 5 * HOUR + 17 * MINUTE + 42  # 2023-11-15 ~03:30 UTC: mid-hour
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from django_tracekit import sentry
 from django_tracekit.conf import resolve
-from django_tracekit.sentry import client, version
+from django_tracekit.destinations import sentry
+from django_tracekit.destinations.sentry import client, version
 from tests.support.scripts import check, run_django
 
 pytestmark = pytest.mark.requires("sentry_sdk")
@@ -26,7 +26,7 @@ def test_install_is_idempotent_and_never_reinitialises_the_applications_client()
         from django_tracekit import errors
         from django_tracekit.conf import get_config
         from django_tracekit import sentry
-        from django_tracekit.sentry import events
+        from django_tracekit.destinations.sentry import events
         first = sentry.install(get_config())
         second = sentry.install(get_config())
         print(json.dumps({

@@ -32,7 +32,7 @@ def test_event_from_exception_and_serialize_frame_keep_their_signatures():
     from sentry_sdk.consts import DEFAULT_OPTIONS
     from sentry_sdk.utils import event_from_exception
 
-    from django_tracekit.sentry import events
+    from django_tracekit.destinations.sentry import events
 
     error = ValueError("boom")
     try:
@@ -59,7 +59,7 @@ def test_hooks_are_installed_once_on_an_application_client_and_link_any_event():
             from sentry_sdk import scope, serializer
             from django_tracekit.conf import get_config
             from django_tracekit import sentry as tk_sentry
-            from django_tracekit.sentry import processor, scrub
+            from django_tracekit.destinations.sentry import processor, scrub
             tk_sentry.install(get_config())  # again: nothing is registered twice
             tracer = trace.get_tracer("t")
             with tracer.start_as_current_span("s") as span:
@@ -88,7 +88,7 @@ def test_hooks_are_installed_once_on_an_application_client_and_link_any_event():
 def test_a_changed_serialize_frame_falls_back_to_file_line_and_function(monkeypatch):
     import sentry_sdk.utils
 
-    from django_tracekit.sentry import events
+    from django_tracekit.destinations.sentry import events
 
     def changed(*args: object, **kwargs: object) -> None:
         raise TypeError("unexpected keyword argument 'tb_lineno'")

@@ -6,8 +6,8 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from django_tracekit import bootstrap
-from django_tracekit.stats import store
-from django_tracekit.stats.processor import StatsProcessor
+from django_tracekit.destinations.stats import store
+from django_tracekit.destinations.stats.processor import StatsProcessor
 
 _attached: StatsProcessor | None = None
 

@@ -10,9 +10,9 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from django_tracekit.destinations.stats import store
+from django_tracekit.destinations.stats.processor import StatsProcessor
 from django_tracekit.models import Feature
-from django_tracekit.stats import store
-from django_tracekit.stats.processor import StatsProcessor
 from tests.stats.helpers import SITE_SETTINGS, finish, start_django, usage_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.urls")]

@@ -15,9 +15,9 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import override_settings
 
-from django_tracekit.stats import store
-from django_tracekit.stats.histogram import bucket_index
-from django_tracekit.stats.sketch import Users, hash_user
+from django_tracekit.destinations.stats import store
+from django_tracekit.destinations.stats.histogram import bucket_index
+from django_tracekit.destinations.stats.sketch import Users, hash_user
 
 pytestmark = [pytest.mark.service("chromium"), pytest.mark.requires("playwright"),
               pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.stats.urls")]
@@ -81,7 +81,7 @@ def _seed() -> None:
                 (40 + i + 20 * slower) * 10**6, hist, calls // n1_every if n1_every else 0,
                 users, version]
     store.write(increments)
-    from django_tracekit.stats.records import ErrorSample
+    from django_tracekit.destinations.stats.records import ErrorSample
     store.write({}, [ErrorSample("GET /orders/<int:pk>/", "request", "shop-web",
                                  time.time_ns() - 120 * 10**9, "shop.orders.OrderMissing",
                                  "order 42 not found", 'Traceback (most recent call last):\n'

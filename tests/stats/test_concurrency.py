@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from django_tracekit.stats.sketch import Users, hash_user
+from django_tracekit.destinations.stats.sketch import Users, hash_user
 from tests.stats.helpers import database_settings, finish, start_django
 from tests.support.databases import fresh_database
 
@@ -32,8 +32,8 @@ def users_per_flush(feature: int) -> int:
 # one instant; each flush is retried until it succeeds (as the flusher thread would).
 WORKER = """
 import time
-from django_tracekit.stats import store
-from django_tracekit.stats.sketch import Users, hash_user
+from django_tracekit.destinations.stats import store
+from django_tracekit.destinations.stats.sketch import Users, hash_user
 start_at = float(os.environ["TK_START_AT"])
 process = os.environ["TK_PROCESS"]
 minute = 29_000_040
@@ -65,8 +65,8 @@ TOTALS = """
 from django.db.models import Sum, Max
 import hashlib
 from django_tracekit.models import UsageBucket, LatencyBucket, Feature
-from django_tracekit.stats import sketch
-from django_tracekit.stats.models import UserSketch, VersionUsage
+from django_tracekit.destinations.stats import sketch
+from django_tracekit.storage.usage_models import UserSketch, VersionUsage
 out = {"features": Feature.objects.count()}
 for res in (60, 3600, 86400):
     out[str(res)] = list(UsageBucket.objects.filter(resolution=res).aggregate(

@@ -24,10 +24,10 @@ from django.http import HttpRequest, JsonResponse
 from django.test import Client
 from django.urls import path, reverse
 
-from django_tracekit import producers
+from django_tracekit.core import producers
+from django_tracekit.destinations.stats import edges, store
+from django_tracekit.destinations.stats.processor import StatsProcessor
 from django_tracekit.models import Feature
-from django_tracekit.stats import edges, store
-from django_tracekit.stats.processor import StatsProcessor
 from tests.stats.test_admin import viewer
 from tests.support.processes import READY_TIMEOUT_S, GroupProcess, clean_env, free_port
 
@@ -223,7 +223,7 @@ def test_counting_rules_and_memory_in_a_test_run() -> None:
 
 @pytest.mark.django_db
 def test_writes_add_up_and_a_failed_write_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    from django_tracekit.stats.models import TaskEdge
+    from django_tracekit.storage.usage_models import TaskEdge
 
     store.clear_cache()
     minute = int(time.time()) // 60

@@ -10,10 +10,10 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
-from django_tracekit.fingerprint import Group
-from django_tracekit.stats import groups_store
-from django_tracekit.stats.groups import Example, GroupBatch, Occurrence
-from django_tracekit.stats.models import Feature
+from django_tracekit.core.fingerprint import Group
+from django_tracekit.destinations.stats import groups_store
+from django_tracekit.destinations.stats.groups import Example, GroupBatch, Occurrence
+from django_tracekit.storage.usage_models import Feature
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.urls")]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from django_tracekit.stats.models import ErrorGroup, ErrorGroupBucket, ErrorGroupExample
-from django_tracekit.stats.processor import StatsProcessor
+from django_tracekit.destinations.stats.processor import StatsProcessor
+from django_tracekit.storage.usage_models import ErrorGroup, ErrorGroupBucket, ErrorGroupExample
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.urls")]
 
@@ -54,7 +54,7 @@ def test_counts_add_up_over_flushes(stats_processor: StatsProcessor) -> None:
 
 
 def test_recent_errors_print_the_type_once(stats_processor: StatsProcessor) -> None:
-    from django_tracekit.stats.models import ErrorSample
+    from django_tracekit.storage.usage_models import ErrorSample
 
     Client(raise_request_exception=False).get("/missing/3/")
     assert stats_processor.flush()
@@ -71,9 +71,9 @@ def test_prune_applies_the_retention() -> None:
 
     from django.core.management import call_command
 
-    from django_tracekit.fingerprint import Group
-    from django_tracekit.stats import groups_store
-    from django_tracekit.stats.groups import Example, GroupBatch, Occurrence
+    from django_tracekit.core.fingerprint import Group
+    from django_tracekit.destinations.stats import groups_store
+    from django_tracekit.destinations.stats.groups import Example, GroupBatch, Occurrence
 
     now = int(time.time()) // 60
     old = Group("0a" * 8, "ValueError", "tests/old", "", 0)

@@ -19,9 +19,9 @@ GROUPS = 12
 
 WORKER = """
 import time
-from django_tracekit.fingerprint import Group
-from django_tracekit.stats.groups import Example, GroupBatch, Occurrence
-from django_tracekit.stats import groups_store
+from django_tracekit.core.fingerprint import Group
+from django_tracekit.destinations.stats.groups import Example, GroupBatch, Occurrence
+from django_tracekit.destinations.stats import groups_store
 start_at = float(os.environ["TK_START_AT"])
 process = int(os.environ["TK_PROCESS"])
 minute = 29_000_040
@@ -52,7 +52,7 @@ for flush in range(FLUSHES):
 
 TOTALS = """
 from django.db.models import Sum, Min, Max
-from django_tracekit.stats.models import ErrorGroup, ErrorGroupBucket, ErrorGroupExample
+from django_tracekit.storage.usage_models import ErrorGroup, ErrorGroupBucket, ErrorGroupExample
 out = {"groups": ErrorGroup.objects.count(),
        "count": ErrorGroup.objects.aggregate(n=Sum("count"))["n"],
        "first": ErrorGroup.objects.aggregate(n=Min("first_seen"))["n"],

@@ -15,12 +15,17 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRat
 from opentelemetry.trace import SpanKind
 
 import django_tracekit as tracekit
-from django_tracekit.stats.processor import (
+from django_tracekit.destinations.stats.processor import (
     StatsProcessor,
     memory_counts,
 )
-from django_tracekit.stats.records import OTHER_FEATURE, ErrorSample, NotReady, WriteIncomplete
-from django_tracekit.stats.sampler import RecordSampledOut
+from django_tracekit.destinations.stats.records import (
+    OTHER_FEATURE,
+    ErrorSample,
+    NotReady,
+    WriteIncomplete,
+)
+from django_tracekit.destinations.stats.sampler import RecordSampledOut
 
 
 class Capture:
@@ -352,8 +357,8 @@ def test_users_sketch_memory_is_bounded_per_key() -> None:
 
 @pytest.mark.django_db
 def test_a_test_run_records_no_instrumented_functions() -> None:
-    from django_tracekit.autotrace import sites
-    from django_tracekit.stats.models import InstrumentedFunction
+    from django_tracekit.sources.autotrace import sites
+    from django_tracekit.storage.usage_models import InstrumentedFunction
 
     sites.new_site("shop.orders", "never_called", "/srv/shop/orders.py", 1)
     processor = StatsProcessor(start_thread=False)  # the default (database) writer

@@ -10,9 +10,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from django_tracekit.features import outside_project
+from django_tracekit.core.features import outside_project
+from django_tracekit.destinations.stats.processor import StatsProcessor
 from django_tracekit.models import Feature
-from django_tracekit.stats.processor import StatsProcessor
 from tests.stats.helpers import usage_rows
 from tests.stats.test_admin import _seed, viewer
 
@@ -89,8 +89,8 @@ def test_default_pages_tabs_and_csv_leave_out_code_outside_the_project() -> None
 def test_outside_project_prefixes() -> None:
     names = ["tests/a/b", "django/contrib/x", "rest_of/unknown_module", "GET /x/",
              "opentelemetry/sdk/trace", "(other)", "no_slash", "json/decoder/JSONDecoder/decode",
-             "tests/django_tracekit/reports/admin/FeatureUsageAdmin/usage_view",
-             "django_tracekit/reports/x"]
+             "tests/django_tracekit/pages/admin/FeatureUsageAdmin/usage_view",
+             "django_tracekit/pages/x"]
     assert outside_project(names, "tests") == [
         "django/", "django_tracekit/", "json/", "opentelemetry/", "tests/django_tracekit/"]
     # Nothing is outside a project whose names are all its own.

@@ -9,6 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
+from django_tracekit.destinations.stats import store
+from django_tracekit.destinations.stats.histogram import bucket_index
+from django_tracekit.destinations.stats.records import ErrorSample as Sample
 from django_tracekit.models import (
     DAY,
     HOUR,
@@ -18,9 +21,6 @@ from django_tracekit.models import (
     LatencyBucket,
     UsageBucket,
 )
-from django_tracekit.stats import store
-from django_tracekit.stats.histogram import bucket_index
-from django_tracekit.stats.records import ErrorSample as Sample
 from tests.support.scripts import check, run_django
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +80,7 @@ def test_errors_are_kept_newest_per_feature() -> None:
 
 
 def test_prune_applies_retention_per_resolution() -> None:
-    from django_tracekit.stats.models import WEEK
+    from django_tracekit.storage.usage_models import WEEK
 
     now_minute = int(time.time()) // 60
     store.write(increments(now_minute, 1))  # recent: stays at every resolution
@@ -102,13 +102,13 @@ def test_prune_applies_retention_per_resolution() -> None:
 
 
 def test_prune_applies_retention_to_users_versions_and_instrumented_functions() -> None:
-    from django_tracekit.stats.models import (
+    from django_tracekit.destinations.stats.sketch import Users, hash_user
+    from django_tracekit.storage.usage_models import (
         WEEK,
         InstrumentedFunction,
         UserSketch,
         VersionUsage,
     )
-    from django_tracekit.stats.sketch import Users, hash_user
 
     now_minute = int(time.time()) // 60
     users = Users()
@@ -166,7 +166,7 @@ def test_an_unstorable_error_sample_is_dropped_alone() -> None:
 def test_missing_tables_are_looked_for_once_per_interval() -> None:
     result = check(run_django("""
         from django.db import connection
-        from django_tracekit.stats import store
+        from django_tracekit.destinations.stats import store
         queries = []
         def counting(execute, sql, params, many, context):
             queries.append(sql)

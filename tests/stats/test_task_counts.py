@@ -42,9 +42,9 @@ print("sent")
 READ = """
 import django, json, os
 django.setup()
-from django_tracekit.reports import queries
-from django_tracekit.reports.window import window_from
-from django_tracekit.stats.store import record_instrumented
+from django_tracekit.pages import queries
+from django_tracekit.pages.window import window_from
+from django_tracekit.destinations.stats.store import record_instrumented
 # What the import hook records (it never instruments a "tests" package, so it is written
 # here): the project's task functions and the command's handle, as a worker loads them.
 record_instrumented("shop-worker", [(name, name.rpartition("/")[0].replace("/", "."))
@@ -152,8 +152,8 @@ from django.conf import settings
 from django.test import Client
 from django.test.utils import override_settings
 from django.contrib.auth.models import User
-from django_tracekit.stats.models import Feature
-from django_tracekit.stats.store import write
+from django_tracekit.storage.usage_models import Feature
+from django_tracekit.destinations.stats.store import write
 import time
 minute = int(time.time()) // 60
 write({

@@ -14,8 +14,8 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 from django.urls import reverse
 
-from django_tracekit.stats import store
-from django_tracekit.stats.models import Feature
+from django_tracekit.destinations.stats import store
+from django_tracekit.storage.usage_models import Feature
 from tests.reports.test_statements import ROUTE
 from tests.reports.test_statements import _seed as seed_traces
 

@@ -13,8 +13,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from django_tracekit.stats.models import InstrumentedFunction
-from django_tracekit.stats.store import record_instrumented
+from django_tracekit.destinations.stats.store import record_instrumented
+from django_tracekit.storage.usage_models import InstrumentedFunction
 from tests.stats.helpers import SITE_SETTINGS, finish, start_django
 from tests.stats.test_admin import viewer
 
@@ -90,7 +90,7 @@ def test_unused_functions_listed_by_module(tmp_path: Path) -> None:
 def test_the_range_and_permission_apply() -> None:
     import time
 
-    from django_tracekit.stats import store
+    from django_tracekit.destinations.stats import store
 
     now = int(time.time())
     record_instrumented("web", [("shop/a/f", "shop.a"), ("shop/a/g", "shop.a")], now=now)

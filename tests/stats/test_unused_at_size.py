@@ -17,7 +17,7 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from django_tracekit.stats.store import record_instrumented
+from django_tracekit.destinations.stats.store import record_instrumented
 from tests.stats.test_admin import viewer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.stats.urls")]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django_tracekit.traces.models import Trace, TraceSpan
+from django_tracekit.storage.trace_models import Trace, TraceSpan
 
 
 @dataclass

@@ -16,11 +16,11 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import formats
 
-from django_tracekit.stats import store
-from django_tracekit.stats.models import Feature
-from django_tracekit.stats.records import ErrorSample
-from django_tracekit.traces.models import Trace
-from django_tracekit.traces.views import PER_PAGE, local_time
+from django_tracekit.destinations.stats import store
+from django_tracekit.destinations.stats.records import ErrorSample
+from django_tracekit.pages.traces.views import PER_PAGE, local_time
+from django_tracekit.storage.trace_models import Trace
+from django_tracekit.storage.usage_models import Feature
 from tests.support.traces import (
     SIX_TRACES_FILTERED,
     SpanSpec,

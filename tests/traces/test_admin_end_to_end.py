@@ -14,10 +14,10 @@ from django.urls import reverse
 from opentelemetry.sdk.trace import TracerProvider
 
 from django_tracekit import bootstrap
-from django_tracekit.traces.models import Trace
-from django_tracekit.traces.processor import TraceStoreProcessor
-from django_tracekit.traces.records import Part
-from django_tracekit.traces.store import DatabaseWriter
+from django_tracekit.destinations.traces.processor import TraceStoreProcessor
+from django_tracekit.destinations.traces.records import Part
+from django_tracekit.destinations.traces.store import DatabaseWriter
+from django_tracekit.storage.trace_models import Trace
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.urls")]
 

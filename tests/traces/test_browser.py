@@ -14,8 +14,8 @@ from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.test import override_settings
 
-from django_tracekit.stats.models import Feature
-from django_tracekit.traces.models import TraceSpan
+from django_tracekit.storage.trace_models import TraceSpan
+from django_tracekit.storage.usage_models import Feature
 from tests.stats.test_browser import ARGS, SHOTS, XSS, _login
 from tests.support.traces import (
     SpanSpec,

@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from django_tracekit.traces import filters
+from django_tracekit.pages.traces import filters
 from tests.stats.helpers import SITE_SETTINGS, database_settings, finish, start_django
 from tests.support.databases import fresh_database
 from tests.support.traces import SIX_TRACES_FILTERED, trace_id, web_and_worker
@@ -110,7 +110,7 @@ for path in [*json.loads(os.environ["TK_PATHS"]), trace_id(1)]:
     out[url] = client.get(url).status_code
 # The filters' results on this database (the list's rows are <tr data-trace="...">).
 import re, time
-from django_tracekit.traces.models import Trace
+from django_tracekit.storage.trace_models import Trace
 from tests.support.traces import SIX_TRACES_FILTERED, six_traces
 Trace.objects.all().delete()
 six_traces(int(time.time() * 1e6))

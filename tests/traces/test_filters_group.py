@@ -9,9 +9,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from django_tracekit.fingerprint import group_of
-from django_tracekit.traces import filters
-from django_tracekit.traces.models import Trace, TraceSpan
+from django_tracekit.core.fingerprint import group_of
+from django_tracekit.pages.traces import filters
+from django_tracekit.storage.trace_models import Trace, TraceSpan
 from tests.stats import urls as views
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from django_tracekit.traces import filters
-from django_tracekit.traces.models import Trace
+from django_tracekit.pages.traces import filters
+from django_tracekit.storage.trace_models import Trace
 
 pytestmark = [pytest.mark.django_db]
 

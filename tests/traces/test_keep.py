@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from django_tracekit.traces import keep
+from django_tracekit.destinations.traces import keep
 
 S = 1_000_000_000
 WINDOW = keep.WINDOW_NS

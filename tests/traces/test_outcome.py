@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from django_tracekit.traces import outcome, summary
-from django_tracekit.traces.models import Trace
+from django_tracekit.pages.traces import outcome, summary
+from django_tracekit.storage.trace_models import Trace
 from tests.support.traces import SpanSpec, make_trace, span_id, trace_id
 
 E = outcome.ErrorSpan

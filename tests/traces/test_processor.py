@@ -17,11 +17,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from django_tracekit.tracer import INSTRUMENTATION_NAME
-from django_tracekit.traces.memory import MemoryTraces, memory_traces
-from django_tracekit.traces.processor import TraceStoreProcessor
-from django_tracekit.traces.records import NotReady, Part
-from django_tracekit.traces.sampler import RecordEverySampledOut
+from django_tracekit.core.tracer import INSTRUMENTATION_NAME
+from django_tracekit.destinations.traces.memory import MemoryTraces, memory_traces
+from django_tracekit.destinations.traces.processor import TraceStoreProcessor
+from django_tracekit.destinations.traces.records import NotReady, Part
+from django_tracekit.destinations.traces.sampler import RecordEverySampledOut
 
 
 class Clock:
@@ -282,7 +282,7 @@ def test_a_broken_span_never_reaches_the_application(store: MemoryTraces) -> Non
 
 @pytest.mark.django_db
 def test_in_a_test_run_the_default_writer_writes_to_memory_not_the_database() -> None:
-    from django_tracekit.traces.models import Trace
+    from django_tracekit.storage.trace_models import Trace
 
     memory_traces.clear()
     processor = TraceStoreProcessor(sample_rate=1.0)  # the default (database) writer

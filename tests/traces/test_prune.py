@@ -10,9 +10,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from django_tracekit.traces import store
-from django_tracekit.traces.models import Trace, TraceSpan
-from django_tracekit.traces.records import Part, SpanRow
+from django_tracekit.destinations.traces import store
+from django_tracekit.destinations.traces.records import Part, SpanRow
+from django_tracekit.storage.trace_models import Trace, TraceSpan
 
 pytestmark = pytest.mark.django_db
 

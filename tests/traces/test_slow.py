@@ -11,12 +11,12 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from django_tracekit.stats import store as stats_store
-from django_tracekit.stats.processor import StatsProcessor
-from django_tracekit.tracer import INSTRUMENTATION_NAME
-from django_tracekit.traces import keep, store
-from django_tracekit.traces.models import Trace, TraceSpan
-from django_tracekit.traces.processor import TraceStoreProcessor
+from django_tracekit.core.tracer import INSTRUMENTATION_NAME
+from django_tracekit.destinations.stats import store as stats_store
+from django_tracekit.destinations.stats.processor import StatsProcessor
+from django_tracekit.destinations.traces import keep, store
+from django_tracekit.destinations.traces.processor import TraceStoreProcessor
+from django_tracekit.storage.trace_models import Trace, TraceSpan
 
 pytestmark = pytest.mark.django_db
 

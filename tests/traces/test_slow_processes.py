@@ -23,11 +23,11 @@ import os, random, time
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind
-from django_tracekit.stats import store as stats_store
-from django_tracekit.stats.processor import StatsProcessor
-from django_tracekit.tracer import INSTRUMENTATION_NAME
-from django_tracekit.traces import keep, store
-from django_tracekit.traces.processor import TraceStoreProcessor
+from django_tracekit.destinations.stats import store as stats_store
+from django_tracekit.destinations.stats.processor import StatsProcessor
+from django_tracekit.core.tracer import INSTRUMENTATION_NAME
+from django_tracekit.destinations.traces import keep, store
+from django_tracekit.destinations.traces.processor import TraceStoreProcessor
 
 who = int(os.environ["TK_WHO"])
 w0 = 2_941_000 * keep.WINDOW_NS
@@ -58,7 +58,7 @@ print("done")
 
 SUMMARY = """
 import json
-from django_tracekit.traces.models import Trace, TraceSpan
+from django_tracekit.storage.trace_models import Trace, TraceSpan
 slow = Trace.objects.filter(reasons__contains="slow").values_list("id", flat=True)
 print(json.dumps({
     "slow": sorted(TraceSpan.objects.filter(trace_id__in=list(slow), name="GET /lognorm/")

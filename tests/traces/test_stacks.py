@@ -10,7 +10,7 @@ import re
 from django.test import override_settings
 
 import django_tracekit
-from django_tracekit.traces import stacks
+from django_tracekit.pages.traces import stacks
 from tests.support.traces import SITE, UPLOAD_STACK
 
 BASE = "/srv/"

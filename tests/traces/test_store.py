@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from django_tracekit.traces import store
-from django_tracekit.traces.models import Trace, TraceSpan
-from django_tracekit.traces.records import Part, SpanRow
+from django_tracekit.destinations.traces import store
+from django_tracekit.destinations.traces.records import Part, SpanRow
+from django_tracekit.storage.trace_models import Trace, TraceSpan
 from tests.support.scripts import check, run_django
 
 pytestmark = pytest.mark.django_db
@@ -145,10 +145,10 @@ def test_attributes_and_events_are_stored_as_json() -> None:
 FRESH = """
 import os
 from django.core.management import call_command
-from django_tracekit.traces import store
-from django_tracekit.traces.models import Trace
-from django_tracekit.traces.processor import TraceStoreProcessor
-from django_tracekit.traces.records import Part, SpanRow
+from django_tracekit.destinations.traces import store
+from django_tracekit.storage.trace_models import Trace
+from django_tracekit.destinations.traces.processor import TraceStoreProcessor
+from django_tracekit.destinations.traces.records import Part, SpanRow
 from tests.support.scripts import check, run_django
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -201,7 +201,7 @@ def test_a_flood_of_errors_stays_within_max_traces() -> None:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import SpanKind, Status, StatusCode
 
-    from django_tracekit.traces.processor import TraceStoreProcessor
+    from django_tracekit.destinations.traces.processor import TraceStoreProcessor
 
     processor = TraceStoreProcessor(store.database, start_thread=False, sample_rate=0.0,
                                     max_traces=5)

@@ -22,8 +22,8 @@ T0 = 1_764_000_000_000_000
 
 WRITER = """
 import json, os, time
-from django_tracekit.traces import store
-from django_tracekit.traces.records import Part, SpanRow
+from django_tracekit.destinations.traces import store
+from django_tracekit.destinations.traces.records import Part, SpanRow
 
 who = os.environ["TK_WHO"]
 def part(n):
@@ -52,7 +52,7 @@ print("done")
 
 SUMMARY = """
 import json
-from django_tracekit.traces.models import Trace, TraceSpan
+from django_tracekit.storage.trace_models import Trace, TraceSpan
 rows = list(Trace.objects.order_by("trace_id").values_list(
     "trace_id", "root_name", "services", "span_count", "error_count", "reasons", "user_id",
     "start_us", "end_us"))
@@ -114,9 +114,9 @@ def test_mariadb_two_writers_one_row_per_trace(mariadb_db: str) -> None:
 POISON = """
 import json
 from django.core.management import call_command
-from django_tracekit.traces import store
-from django_tracekit.traces.models import Trace, TraceSpan
-from django_tracekit.traces.records import Part, SpanRow
+from django_tracekit.destinations.traces import store
+from django_tracekit.storage.trace_models import Trace, TraceSpan
+from django_tracekit.destinations.traces.records import Part, SpanRow
 call_command("migrate", verbosity=0)
 BOX = "\\U0001f4e6"
 def row(n, name, start=T0):

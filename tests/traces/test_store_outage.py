@@ -60,8 +60,8 @@ from django.core.management import call_command
 from django.db import connections
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from django_tracekit.traces.models import Trace, TraceSpan
-from django_tracekit.traces.processor import TraceStoreProcessor
+from django_tracekit.storage.trace_models import Trace, TraceSpan
+from django_tracekit.destinations.traces.processor import TraceStoreProcessor
 
 call_command("migrate", verbosity=0)
 records = []

@@ -1,4 +1,5 @@
-"""Spans as the store writes them (django_tracekit/traces/rows.py): secrets redacted by the
+"""Spans as the store writes them (django_tracekit/destinations/traces/rows.py): secrets redacted
+by the
 one rule, texts cleaned, sizes capped, the stack kept, JSON the explorer reads."""
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from django_tracekit.redaction import REDACTED
-from django_tracekit.traces import rows
+from django_tracekit.core.redaction import REDACTED
+from django_tracekit.destinations.traces import rows
 
 
 def _ended(build: object) -> list[ReadableSpan]:

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from django_tracekit.traces import waterfall
-from django_tracekit.traces.models import TraceSpan
+from django_tracekit.pages.traces import waterfall
+from django_tracekit.storage.trace_models import TraceSpan
 from tests.support.traces import (
     SpanSpec,
     build,

@@ -27,6 +27,9 @@ from django.db import connections, router
 from django.db.models import Exists, OuterRef
 
 from django_tracekit.conf import get_config
+from django_tracekit.destinations.stats.groups_store import prune as prune_groups
+from django_tracekit.destinations.stats.store import ERRORS_KEPT
+from django_tracekit.destinations.traces.store import prune as prune_traces
 from django_tracekit.models import (
     DAY,
     HOUR,
@@ -36,9 +39,8 @@ from django_tracekit.models import (
     LatencyBucket,
     UsageBucket,
 )
-from django_tracekit.reports.queries import build_range_users
-from django_tracekit.stats.groups_store import prune as prune_groups
-from django_tracekit.stats.models import (
+from django_tracekit.pages.queries import build_range_users
+from django_tracekit.storage.usage_models import (
     WEEK,
     ErrorGroupBucket,
     InstrumentedFunction,
@@ -48,8 +50,6 @@ from django_tracekit.stats.models import (
     VersionLatency,
     VersionUsage,
 )
-from django_tracekit.stats.store import ERRORS_KEPT
-from django_tracekit.traces.store import prune as prune_traces
 
 
 class Command(BaseCommand):

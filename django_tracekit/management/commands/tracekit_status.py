@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from django_tracekit import bootstrap
 from django_tracekit.conf import get_config
+from django_tracekit.core.versions import describe as describe_version
 from django_tracekit.integrations import decide
-from django_tracekit.versions import describe as describe_version
 
 
 class Command(BaseCommand):
@@ -57,7 +57,7 @@ class Command(BaseCommand):
             else:
                 out.write(f"{label} off: {decision.refusal}")
         if config.traces.enabled:
-            from django_tracekit.traces.status import describe
+            from django_tracekit.destinations.traces.status import describe
 
             out.write("")
             for line in describe(config.traces, count=options.get("store", False)):

@@ -12,7 +12,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # In the worker this module is the first project code imported (-A shop.celery): install
 # before autodiscover imports shop.tasks. What django_tracekit's AppConfig does when it is
 # first in INSTALLED_APPS (docs/autotrace.md); idempotent in the web process.
-from django_tracekit import autotrace  # noqa: E402
+from django_tracekit.sources import autotrace  # noqa: E402
 
 autotrace.install()
 app.autodiscover_tasks()

@@ -56,7 +56,7 @@ SCENARIOS = {
 
 
 def counts(request):
-    from django_tracekit.autotrace import counters
+    from django_tracekit.sources.autotrace import counters
 
     return JsonResponse({k: list(v) for k, v in counters.drain().items()})
 
@@ -64,9 +64,9 @@ def counts(request):
 def status(request):
     from django.core.checks import run_checks
 
-    from django_tracekit import autotrace
-    from django_tracekit.autotrace import state
-    from django_tracekit.autotrace.checks import check_autotrace
+    from django_tracekit.sources import autotrace
+    from django_tracekit.sources.autotrace import state
+    from django_tracekit.sources.autotrace.checks import check_autotrace
 
     current = state()
     return JsonResponse({

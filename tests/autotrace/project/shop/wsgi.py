@@ -11,7 +11,7 @@ import shop.early  # noqa: F401
 settings.INSTALLED_APPS  # noqa: B018 - configure settings before installing
 # What django_tracekit's AppConfig does when listed first in INSTALLED_APPS (see
 # docs/autotrace.md); done here explicitly so this project tests the hook itself.
-from django_tracekit import autotrace  # noqa: E402
+from django_tracekit.sources import autotrace  # noqa: E402
 
 autotrace.install()
 application = get_wsgi_application()

@@ -1,0 +1,69 @@
+"""tracekit's own formatting never re-enters tracing.
+
+Rendering a value (a local's repr, an exception's ``str``, a log message's ``%s``) runs the
+application's ``__repr__``/``__str__``: auto-traced code, which may query the database or
+raise. Inside :func:`formatting` that code runs untraced: no auto-trace frame or count (the
+chain's top is a ``formatting`` phase), no SQL/cache/HTTP-client span (OpenTelemetry's
+suppress-instrumentation key), no error recorded and no log event. Without it a raising
+``__repr__`` in a captured local recursed ``safe_repr -> __repr__ -> record_error ->
+safe_repr`` until the worker was killed (issue 21).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from typing import Any
+
+from opentelemetry import context as otel_context
+
+# The key OpenTelemetry instrumentations (and tracekit's SQL and cache sources) honour.
+_SUPPRESS_KEY = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY",
+                        "suppress_instrumentation")
+_active: contextvars.ContextVar[bool] = contextvars.ContextVar("tracekit_formatting",
+                                                               default=False)
+
+
+def active() -> bool:
+    """Whether tracekit is formatting in this context (nothing may be traced or recorded)."""
+    return _active.get()
+
+
+@contextlib.contextmanager
+def formatting() -> Iterator[None]:
+    """Run tracekit's own formatting of application objects untraced (re-entrant)."""
+    if _active.get():
+        yield
+        return
+    # Imported here: the auto-tracer imports errors, which imports this module.
+    from django_tracekit.sources.autotrace import chain, context
+
+    token = _active.set(True)
+    # The context as it is, without making spans of pending auto-traced calls (the hooked
+    # get_current would); attached first: the hook resets the chain's top on attach.
+    current = context.real_runtime().get_current()
+    attached = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True, current))
+    top = chain.set_top(_phase(chain))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError, RuntimeError):
+            chain.reset_top(top)
+        with contextlib.suppress(Exception):
+            otel_context.detach(attached)
+        _active.reset(token)
+
+
+_formatting_phase: Any = None
+
+
+def _phase(chain: Any) -> Any:
+    """The chain's ``formatting`` phase: calls in it are neither counted nor traced."""
+    global _formatting_phase
+    if _formatting_phase is None:
+        _formatting_phase = chain.Phase("formatting")
+    return _formatting_phase
+
+
+__all__ = ["active", "formatting"]

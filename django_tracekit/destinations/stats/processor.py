@@ -1,0 +1,612 @@
+"""The aggregating span processor: finished spans -> per-minute counters in memory.
+
+Hot path (``on_end``): classify the span, one dict lookup for its key
+``(feature, kind, service, minute)``, a few integer updates and one histogram-bucket
+increment, under a lock held only for those updates (so concurrent request threads never
+lose an increment). No I/O, no allocation beyond a new key's entry.
+
+Which spans count (only what names a feature, never arbitrary library spans):
+
+- ``request``: SERVER spans; the feature is the server span's name, the HTTP route
+  (``GET /orders/<int:pk>/``). The view's convention-named child span is counted too, as a
+  ``function`` (its code location), so "where is the time spent" stays one click away.
+  A request no route matched is ``GET (unmatched)`` (``features.feature_name``); its
+  ``enduser.id``, when the app loaded the user, goes into the feature's users sketch.
+- ``task``: CONSUMER spans (Celery task execution), and tracekit INTERNAL spans carrying
+  ``messaging.system = "celery"``.
+- ``function``: INTERNAL spans of tracekit's instrumentation scope (``tracekit.span``,
+  ``@traced``, auto-trace, view spans).
+
+Error groups (:mod:`.groups`): every recorded error is counted once in its group (type +
+in-app raise location), under the entry point whose span ends after it; flushed with the
+counters (:mod:`.groups_store`).
+
+Flushing happens off the request path: a daemon thread every ``FLUSH_INTERVAL_S``, at
+``shutdown()``/atexit, and on demand (:func:`django_tracekit.destinations.stats.flush`). A failed
+write
+keeps a bounded backlog (merged per key, oldest minutes dropped beyond the cap) that the
+next flush retries; the failure is logged once until a write succeeds again. A writer that
+cannot write yet (:class:`NotReady`: tables not migrated) gets the same backlog, quietly.
+After ``fork()`` the child starts empty (the parent flushes its own pending counts) and
+gets its own flusher thread.
+
+In a test run (:mod:`django_tracekit.core.testrun`) a processor with the default writer has no
+flusher thread and writes to no database: its flushes (and the one at exit) go to
+:data:`memory_counts`, in memory, where :mod:`django_tracekit.testing` reads them. An
+explicit ``writer`` is always used as given.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import StatusCode
+
+from django_tracekit.core import errors as _errors
+from django_tracekit.core import exit as exiting
+from django_tracekit.core import producers, testrun
+from django_tracekit.core.errors import ERROR_SPAN_ID
+from django_tracekit.core.features import COMMAND, feature_kind, feature_name
+from django_tracekit.core.fingerprint import message_without_type
+from django_tracekit.core.logonce import allow
+from django_tracekit.destinations.stats import groups as _groups
+from django_tracekit.destinations.stats.edges import EdgeCounts
+from django_tracekit.destinations.stats.histogram import bucket_index
+from django_tracekit.destinations.stats.records import (
+    FUNCTION,
+    MINUTE_NS,
+    OTHER_FEATURE,
+    REQUEST,
+    TASK,
+    Entry,
+    ErrorSample,
+    FeatureKey,
+    Key,
+    NotReady,
+    WriteIncomplete,
+    Writer,
+)
+from django_tracekit.destinations.stats.sketch import Users, hash_user
+from django_tracekit.destinations.stats.store import write as _database_writer
+from django_tracekit.sources.db import N_PLUS_ONE_EVENT
+from django_tracekit.storage.flusher import Flusher
+
+logger = logging.getLogger("django_tracekit")
+
+DEFAULT_MAX_KEYS = 2_000  # distinct (feature, kind, service, minute) per flush window
+DEFAULT_MAX_BACKLOG_KEYS = 20_000  # kept across failed flushes (database outage)
+MAX_ERRORS_PER_FLUSH = 100
+MAX_ERRORS_PER_FEATURE = 5  # per flush window: one noisy feature cannot crowd out others
+MAX_USER_HASHES = 10_000  # user id -> hash cache (cleared when full)
+INSTRUMENTED_REFRESH_S = 86_400.0
+ENDUSER_ID = "enduser.id"
+# A Celery attempt's outcome (celery/tracing.py sets them; not imported: Celery is optional).
+CELERY_STATE = "celery.state"
+RETRY_STATE = "RETRY"
+RETRY_EXCEPTION_TYPE = "celery.retry.exception.type"  # the retry was caused by an exception
+CELERY_RETRIES = "celery.retries"  # on an attempt after the first: how many came before
+ENTRY_KINDS = frozenset((REQUEST, TASK, COMMAND))
+MAX_ROLLUP_PARENTS = 10_000  # open spans holding their descendants' N+1 at once
+
+_ERROR = StatusCode.ERROR
+
+
+def new_entry(version: str = "") -> Entry:
+    """[calls, errors, duration sum ns, max ns, {histogram bucket: n}, N+1 occurrences,
+    distinct users (a :class:`~django_tracekit.destinations.stats.sketch.Users`, or None: none
+    seen),
+    service.version (one per process: its resource's), task attempts that retried, failed
+    task attempts, tasks that needed a retry]."""
+    return [0, 0, 0, 0, {}, 0, None, version, 0, 0, 0]
+
+
+def _merge_entry(into: Entry, other: Entry) -> None:
+    into[0] += other[0]
+    into[1] += other[1]
+    into[2] += other[2]
+    if other[3] > into[3]:
+        into[3] = other[3]
+    hist = into[4]
+    for index, n in other[4].items():
+        hist[index] = hist.get(index, 0) + n
+    if len(other) > 5:
+        into[5] += other[5]
+        users = other[6] if len(other) > 6 else None
+        if users is not None:
+            if into[6] is None:
+                into[6] = Users()
+            into[6].update(users)
+        if len(other) > 7 and not into[7]:
+            into[7] = other[7]
+        if len(other) > 10:
+            into[8] += other[8]
+            into[9] += other[9]
+            into[10] += other[10]
+
+
+class StatsProcessor(SpanProcessor):
+    """Aggregates finished spans per (feature, kind, service, minute); flushes to ``writer``."""
+
+    def __init__(self, writer: Writer | None = None, *, flush_interval_s: float = 10.0,
+                 max_keys: int = DEFAULT_MAX_KEYS,
+                 max_backlog_keys: int = DEFAULT_MAX_BACKLOG_KEYS,
+                 start_thread: bool = True, service: str = "unknown_service",
+                 group_writer: _groups.GroupWriter | None = None) -> None:
+        self._default_writer = writer is None
+        self._writer: Writer = writer if writer is not None else _database_writer
+        # Error groups go where the counters go: the database, or nowhere for other writers.
+        self._group_writer = group_writer if group_writer is not None else (
+            _groups.database_writer if writer is None or writer is _database_writer else None)
+        _errors.add_listener(_on_error)
+        self.flush_interval_s = float(flush_interval_s)
+        self.max_keys = max_keys
+        self.max_backlog_keys = max_backlog_keys
+        self._start_thread = start_thread
+        self._resource: object = None
+        self._service = service  # until a span's resource names it
+        self._version = ""
+        self._init_state()
+        self._shut_down = False
+        _live.add(self)
+        if start_thread:
+            self._ensure_thread()
+
+    def _init_state(self) -> None:
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._acc: dict[Key, Entry] = {}
+        self._errors: list[ErrorSample] = []
+        # N+1 occurrences of ended spans, by the span id of their (still open) parent: rolled
+        # up to the nearest entry point (a request, task or command) when it ends.
+        self._n1_below: dict[int, int] = {}
+        self._groups = _groups.GroupCounter(self._group_writer)
+        self._error_counts: dict[tuple[str, str, str], int] = {}
+        self._backlog: dict[Key, Entry] = {}
+        self._user_hashes: dict[str, int] = {}
+        self._instrumented_done: tuple[int, float] = (0, 0.0)
+        self._backlog_errors: list[ErrorSample] = []
+        self._edges = EdgeCounts()  # producer -> task (stats/edges.py)
+        self._failing = False
+        self._waiting = False  # the writer said NotReady (logged once)
+        self.dropped_spans = 0  # lost to a backlog overflow during a long outage
+        self._flusher: Flusher | None = None
+
+    # -- hot path ------------------------------------------------------------------------
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        producers.entered(span)  # which entry point enqueues tasks (stats/edges.py)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        try:
+            scope = span.instrumentation_scope
+            kind_name = feature_kind(span.kind, scope.name if scope is not None else None,
+                                     span.attributes)
+            events = span.events
+            n_plus_one = sum(1 for e in events if e.name == N_PLUS_ONE_EVENT) if events else 0
+            below = self._roll_up(span, n_plus_one, kind_name in ENTRY_KINDS) \
+                if n_plus_one or self._n1_below else 0
+            if kind_name is None:
+                return
+            resource = span.resource
+            if resource is not self._resource:  # one provider, one resource: cached
+                self._service = str(resource.attributes.get("service.name", "unknown_service"))
+                self._groups.service = self._service
+                self._version = str(resource.attributes.get("service.version") or "")[:64]
+                self._resource = resource
+            service = self._service
+            end = span.end_time or 0
+            duration = end - (span.start_time or end)
+            if duration < 0:
+                duration = 0
+            is_error = span.status.status_code is _ERROR
+            if kind_name in ENTRY_KINDS:  # a function keeps the N+1 it ran itself
+                n_plus_one += below
+            attributes = span.attributes
+            # A task counts tasks: an attempt Celery retries is a retry, not a call (nor an
+            # error); the final attempt (success, failure, retries exhausted) is the call.
+            retried = failed_attempt = after_retry = False
+            if kind_name == TASK and attributes:
+                retried = attributes.get(CELERY_STATE) == RETRY_STATE
+                failed_attempt = (RETRY_EXCEPTION_TYPE in attributes) if retried else is_error
+                if retried:
+                    is_error = False
+                else:
+                    after_retry = bool(attributes.get(CELERY_RETRIES))
+            # One place names features (a 404 is "GET (unmatched)" everywhere).
+            name = feature_name(span.name, kind_name, attributes)
+            if attributes and producers.FEATURE in attributes and kind_name == "task":
+                self._edges.add(attributes, name, service, end, is_error)
+            user_hash = None
+            if attributes:
+                user = attributes.get(ENDUSER_ID)
+                if user is not None:
+                    user_hash = self._user_hash(str(user))
+            new_key = False
+            key = (name, kind_name, service, end // MINUTE_NS)
+            index = bucket_index(duration)
+            with self._lock:
+                acc = self._acc
+                entry = acc.get(key)
+                if entry is None:
+                    new_key = True
+                    if len(acc) >= self.max_keys:
+                        key = (OTHER_FEATURE, kind_name, service, key[3])
+                        entry = acc.get(key)
+                    if entry is None:
+                        entry = acc[key] = [0, 0, 0, 0, {}, 0, None, self._version, 0, 0, 0]
+                if failed_attempt:
+                    entry[9] += 1
+                if after_retry:
+                    entry[10] += 1
+                if retried:
+                    entry[8] += 1
+                else:
+                    entry[0] += 1
+                    entry[2] += duration
+                    if duration > entry[3]:
+                        entry[3] = duration
+                    hist = entry[4]
+                    hist[index] = hist.get(index, 0) + 1
+                if is_error:
+                    entry[1] += 1
+                if n_plus_one:
+                    entry[5] += n_plus_one
+                if user_hash is not None:
+                    users = entry[6]
+                    if users is None:
+                        users = entry[6] = Users()
+                    users.add(user_hash)
+            if is_error:
+                self._sample_error(span, key, end)
+            if self._groups.pending and (kind_name != FUNCTION or span.parent is None
+                                         or span.parent.is_remote):
+                # An entry point (or local root) ended: its errors are counted under it.
+                self._groups.claim(span.context.trace_id, span.start_time or 0, key[0],
+                                   kind_name, service)
+            if new_key and self._default_writer:
+                # Notice a test run started by a custom runner while it lasts (its mark is
+                # gone by the exit flush); once per key and window, not per span.
+                testrun.active()
+        except Exception:  # never into the application
+            logger.debug("tracekit: stats could not aggregate a span", exc_info=True)
+
+    def _roll_up(self, span: ReadableSpan, own: int, entry_point: bool) -> int:
+        """The N+1 occurrences of ``span``'s descendants (in this process, ended before it);
+        passes its own and theirs on to its parent unless it is an entry point (whose row
+        counts them: a task's N+1 belongs to the task, not to the request that sent it)."""
+        context = span.context
+        parent = span.parent
+        pending = self._n1_below
+        with self._lock:
+            below = pending.pop(context.span_id, 0) if pending and context is not None else 0
+            total = own + below
+            if total and not entry_point and parent is not None and not parent.is_remote:
+                if len(pending) >= MAX_ROLLUP_PARENTS:
+                    pending.clear()  # parents that never ended (bounded, not exact)
+                pending[parent.span_id] = pending.get(parent.span_id, 0) + total
+        return below
+
+    def _user_hash(self, user: str) -> int:
+        cache = self._user_hashes
+        h = cache.get(user)
+        if h is None:
+            if len(cache) >= MAX_USER_HASHES:
+                cache.clear()
+            h = cache[user] = hash_user(user[:256])
+        return h
+
+    def _sample_error(self, span: ReadableSpan, key: Key, end: int) -> None:
+        feature_key = (key[0], key[1], key[2])
+        with self._lock:
+            seen = self._error_counts.get(feature_key, 0)
+            if seen >= MAX_ERRORS_PER_FEATURE or len(self._errors) >= MAX_ERRORS_PER_FLUSH:
+                return
+            self._error_counts[feature_key] = seen + 1
+        attributes = span.attributes or {}
+        event = next((e for e in span.events if e.name == "exception"), None)
+        event_attributes = (event.attributes or {}) if event is not None else {}
+        status = span.status
+        error_type = str(event_attributes.get("exception.type")
+                         or attributes.get("error.type") or "error")
+        message = str(event_attributes.get("exception.message") or "") if event is not None \
+            else message_without_type(str(status.description or ""), error_type)
+        context = span.context
+        sample = ErrorSample(
+            feature=key[0], kind=key[1], service=key[2], time_ns=end, type=error_type[:255],
+            message=message[:4096],
+            stacktrace=str(event_attributes.get("exception.stacktrace") or ""),
+            trace_id=format(context.trace_id, "032x") if context is not None else "",
+            span_id=format(context.span_id, "016x") if context is not None else "",
+            stack_span_id=str(attributes.get(ERROR_SPAN_ID) or ""),
+        )
+        with self._lock:
+            self._errors.append(sample)
+
+    # -- flushing ------------------------------------------------------------------------
+    @property
+    def in_test_run(self) -> bool:
+        """A processor with the default writer in a test run: it writes to memory only."""
+        return self._default_writer and testrun.active()
+
+    def _current_writer(self) -> Writer:
+        return memory_counts if self.in_test_run else self._writer
+
+    def pending(self) -> int:
+        """Spans aggregated and not yet written (current window + backlog)."""
+        with self._lock:
+            current: int = sum(e[0] + e[8] for e in self._acc.values())
+        backlog: int = sum(e[0] + (e[8] if len(e) > 10 else 0) for e in self._backlog.values())
+        return current + backlog
+
+    def flush(self) -> bool:
+        """Write what is pending; ``False`` (and keep a bounded backlog) if writing failed."""
+        with self._flush_lock:
+            with self._lock:
+                acc, self._acc = self._acc, {}
+                errors, self._errors = self._errors, []
+                self._error_counts = {}
+            self._add_autotrace_counts(acc)
+            self._flush_groups()
+            backlog = self._backlog
+            for key, entry in acc.items():
+                existing = backlog.get(key)
+                if existing is None:
+                    backlog[key] = entry
+                else:
+                    _merge_entry(existing, entry)
+            self._backlog_errors.extend(errors)
+            del self._backlog_errors[:-MAX_ERRORS_PER_FLUSH]
+            if not backlog and not self._backlog_errors:
+                return True
+            try:
+                self._current_writer()(backlog, self._backlog_errors)
+            except NotReady as exc:
+                self._trim_backlog()
+                if not self._waiting:
+                    self._waiting = True
+                    logger.info("tracekit: feature-usage stats wait (%s); keeping up to %d "
+                                "keys in memory", exc, self.max_backlog_keys)
+                return False
+            except WriteIncomplete as exc:
+                self._backlog, self._backlog_errors = exc.increments, exc.errors
+                self._write_failed(exc.__cause__ or exc)
+                return False
+            except Exception as exc:
+                self._write_failed(exc)
+                return False
+            self._backlog = {}
+            self._backlog_errors = []
+            self._edges.flush(memory=self.in_test_run)
+            self._record_instrumented()
+            self._waiting = False
+            if self._failing:
+                self._failing = False
+                logger.warning("tracekit: writing feature-usage stats works again")
+            return True
+
+    def _flush_groups(self, everything: bool = False) -> None:
+        try:
+            writer = _groups.memory_groups if self.in_test_run and self._group_writer \
+                else self._group_writer
+            self._groups.flush(writer, self._service, everything or self._shut_down)
+        except Exception:  # the counters are written whatever happens to the groups
+            logger.debug("tracekit: error groups flush failed", exc_info=True)
+
+    def _record_instrumented(self) -> None:
+        """Write which functions auto-tracing instrumented (the "unused code" page): when
+        their number grew since the last time, and daily; never in a test run."""
+        if not self._default_writer or self.in_test_run \
+                or "django_tracekit.sources.autotrace.sites" not in sys.modules:
+            return
+        from django_tracekit.sources.autotrace import sites
+
+        count, now = sites.site_count(), time.monotonic()
+        done_count, done_at = self._instrumented_done
+        if not count or (count == done_count and now - done_at < INSTRUMENTED_REFRESH_S):
+            return
+        try:
+            from django_tracekit.destinations.stats.store import record_instrumented
+
+            record_instrumented(self._service, sites.instrumented())
+            self._instrumented_done = (count, now)
+        except Exception as exc:  # counts are written; this list waits for the next flush
+            logger.debug("tracekit: recording the instrumented functions failed: %s", exc)
+
+    def _write_failed(self, exc: BaseException) -> None:
+        self._trim_backlog()
+        if not self._failing:
+            self._failing = True
+            # One line, no traceback: the cause is in it; the stack is at DEBUG. Once a
+            # minute per process family (every child of a pool meets the same outage).
+            if not allow("stats write failed", 60.0)[0]:
+                return
+            logger.warning(
+                "tracekit: writing feature-usage stats failed (%s: %s); keeping up to %d keys "
+                "in memory and retrying every %ss (logged once until it recovers)",
+                type(exc).__name__, str(exc).strip()[:300], self.max_backlog_keys,
+                self.flush_interval_s)
+            logger.debug("tracekit: stats write failure", exc_info=exc)
+
+    def _add_autotrace_counts(self, acc: dict[Key, Entry]) -> None:
+        """Auto-traced calls that did not become spans (faster than MIN_DURATION_MS) are
+        counted by the rewritten code, not by spans: add them as ``function`` features.
+
+        Their calls, total and max are exact; their durations are not known one by one, so
+        they enter the histogram at their mean (percentiles of mostly-fast functions are
+        approximate beyond the histogram's own bound)."""
+        if "django_tracekit.sources.autotrace.runtime" not in sys.modules:  # nothing instrumented
+            return
+        from django_tracekit.sources.autotrace.counters import drain_unspanned
+
+        minute = time.time_ns() // MINUTE_NS
+        service = self._service
+        for name, (calls, total_ns, max_ns) in drain_unspanned().items():
+            key = (name, FUNCTION, service, minute)
+            if key not in acc and len(acc) >= self.max_keys:
+                key = (OTHER_FEATURE, FUNCTION, service, minute)
+            _merge_entry(acc.setdefault(key, new_entry(self._version)),
+                         [calls, 0, total_ns, max_ns, {bucket_index(total_ns // calls): calls}, 0,
+                          None, self._version, 0, 0, 0])
+
+    def _trim_backlog(self) -> None:
+        backlog = self._backlog
+        excess = len(backlog) - self.max_backlog_keys
+        if excess <= 0:
+            return
+        # Drop the oldest minutes: the recent past is what people look at first.
+        for key in sorted(backlog, key=lambda k: k[3])[:excess]:
+            self.dropped_spans += backlog.pop(key)[0]
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self.flush()
+
+    def exit_flush(self) -> threading.Event:
+        """Start the exit's flush on the flusher thread (never in the exiting thread: a
+        black-holed database must not hold the exit); the event is set once written or
+        failed. Without a thread (a test run, ``start_thread=False``) flushed here."""
+        flusher = self._flusher
+        if flusher is not None and flusher.alive:
+            return flusher.request()
+        done = threading.Event()
+        # The thread ended (a shutdown before): write here only if the database answered.
+        if flusher is None or not self._failing:
+            self.flush()
+        done.set()
+        return done
+
+    def unwritten(self) -> tuple[int, int]:
+        """(calls, features) aggregated and not written: for the exit's one line. (0, 0)
+        while waiting for ``migrate`` (kept in memory by design, not a failure)."""
+        if self._waiting:
+            return 0, 0
+        with self._lock:
+            keys = list(self._acc.items())
+        keys += list(self._backlog.items())
+        return (sum(entry[0] for _, entry in keys),
+                len({key[:3] for key, _ in keys}))
+
+    def shutdown(self) -> None:
+        self._shut_down = True
+        done = self.exit_flush()
+        done.wait(exiting.remaining())
+        flusher = self._flusher
+        if flusher is not None:
+            flusher.stop()
+            if flusher.thread is not threading.current_thread():
+                flusher.thread.join(exiting.remaining())
+
+    # -- background thread ---------------------------------------------------------------
+    def _ensure_thread(self) -> None:
+        if self._shut_down or (self._flusher is not None and self._flusher.alive):
+            return
+        if self.in_test_run:  # nothing to write in the background: tests read memory
+            return
+        self._flusher = Flusher("tracekit-stats-flush", self.flush, self.flush_interval_s,
+                                keep_running=lambda: not self.in_test_run)
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._flusher.thread if self._flusher is not None else None
+
+    def _after_fork_in_child(self) -> None:
+        # The parent still holds (and will write) what was pending at fork time.
+        self._init_state()
+        if self._start_thread:
+            self._ensure_thread()
+
+
+
+class MemoryCounts:
+    """A writer that adds to totals in memory, per (feature, kind, service): where a test
+    run's counts go. Bounded: beyond ``max_features`` new features go to ``(other)``, and
+    only the newest ``max_errors`` error samples are kept."""
+
+    def __init__(self, max_features: int = 50_000, max_errors: int = 1_000) -> None:
+        self.max_features = max_features
+        self.max_errors = max_errors
+        self._lock = threading.Lock()
+        self._totals: dict[FeatureKey, Entry] = {}
+        self._errors: list[ErrorSample] = []
+        # Also given every batch (django_tracekit.testing's open captures); replaced, not mutated.
+        self.listeners: tuple[Writer, ...] = ()
+
+    def __call__(self, increments: dict[Key, Entry], errors: Sequence[ErrorSample]) -> int:
+        for listener in self.listeners:
+            listener(increments, errors)
+        with self._lock:
+            totals = self._totals
+            for (feature, kind, service, _minute), entry in increments.items():
+                key = (feature, kind, service)
+                if key not in totals and len(totals) >= self.max_features:
+                    key = (OTHER_FEATURE, kind, service)
+                into = totals.get(key)
+                if into is None:
+                    into = totals[key] = new_entry()
+                _merge_entry(into, entry)
+            self._errors.extend(errors)
+            del self._errors[:-self.max_errors]
+        return len(increments)
+
+    def snapshot(self) -> tuple[dict[FeatureKey, Entry], list[ErrorSample]]:
+        """A copy of the totals and the kept error samples (oldest first)."""
+        with self._lock:
+            totals = {k: [e[0], e[1], e[2], e[3], dict(e[4]), e[5],
+                          e[6].estimate() if e[6] is not None else 0, e[8], e[9], e[10]]
+                      for k, e in self._totals.items()}
+            return totals, list(self._errors)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._totals.clear()
+            self._errors.clear()
+
+
+memory_counts = MemoryCounts()
+
+
+def _on_error(exc: BaseException, span: object) -> None:
+    """The error listener: each processor of this process counts the error in its group."""
+    for processor in list(_live):
+        processor._groups.raised(exc, span)  # type: ignore[arg-type]
+
+
+_live: weakref.WeakSet[StatsProcessor] = weakref.WeakSet()
+
+
+def processors() -> list[StatsProcessor]:
+    """The stats processors of this process."""
+    return list(_live)
+
+
+def flush_all(*, test_run_only: bool = False) -> bool:
+    """Flush every stats processor of this process (``test_run_only``: only those writing
+    to memory in a test run). Never raises."""
+    ok = True
+    for processor in list(_live):
+        if test_run_only and not processor.in_test_run:
+            continue
+        try:
+            if exiting.started():  # at exit: on the flusher thread, within the deadline
+                ok = processor.exit_flush().wait(exiting.remaining()) and ok
+            else:
+                ok = processor.flush() and ok
+        except Exception:
+            logger.warning("tracekit: stats flush failed", exc_info=True)
+            ok = False
+    return ok
+
+
+def _after_fork_in_child() -> None:
+    for processor in list(_live):
+        processor._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

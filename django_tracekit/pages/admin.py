@@ -1,0 +1,322 @@
+"""The admin's "Tracekit" section: feature usage (``admin:tracekit_usage``) and its detail page.
+
+``Feature`` is registered with a read-only ModelAdmin, so the admin index lists
+"Tracekit / Feature usage" for users holding ``django_tracekit.view_feature``, on any
+AdminSite that registers it. The changelist URL *is* the usage page; the detail page is
+``admin:tracekit_usage_feature`` (``<feature id>/usage/``). Staff without the view
+permission get 403; anonymous users the admin login.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
+
+from django_tracekit.conf import get_config
+from django_tracekit.core.fingerprint import message_without_type
+from django_tracekit.pages import changes, charts, params, queries, statements, unused, work
+from django_tracekit.pages.csv_export import csv_response
+from django_tracekit.pages.errors import errors_view, feature_groups
+from django_tracekit.pages.readonly import ReadOnlyAdmin
+from django_tracekit.pages.tasks import task_outcomes
+from django_tracekit.pages.traces.views import kept_trace_urls
+from django_tracekit.pages.window import RANGES, Window, window_from
+from django_tracekit.storage.usage_models import DAY, HOUR, MINUTE, Feature
+
+PER_PAGE = 50
+
+_MAX_PK = 2**63 - 1  # BigAutoField
+
+
+def format_duration(us: float | None) -> str:
+    if us is None:
+        return "–"  # noqa: RUF001 (an en dash: "no value")
+    if us < 1000:
+        return f"{us:.0f} µs"
+    if us < 1_000_000:
+        return f"{us / 1000:.3g} ms"
+    if us < 60_000_000:
+        return f"{us / 1_000_000:.3g} s"
+    return f"{us / 60_000_000:.3g} min"
+
+
+def format_rate(rate: float) -> str:
+    return f"{rate * 100:.2f} %" if rate else "0 %"
+
+
+def _local(ts: float) -> dt.datetime:
+    return timezone.localtime(dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc))
+
+
+def _time_label(ts: int, resolution: int) -> str:
+    moment = _local(ts)
+    if resolution == MINUTE:
+        return date_format(moment, "H:i")
+    if resolution == HOUR:
+        return date_format(moment, "M j, H:i")
+    assert resolution == DAY
+    return date_format(moment, "M j")
+
+
+def _query_string(values: dict[str, str], **changes: str | None) -> str:
+    merged = {**values, **changes}
+    return "?" + urlencode({k: v for k, v in merged.items() if v})
+
+
+@admin.register(Feature)
+class FeatureUsageAdmin(ReadOnlyAdmin):
+    """Read-only: the data is written by the stats pipeline, never edited by hand."""
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        urls: list[Any] = [
+            # Same path as the changelist, listed first: the index link opens the page.
+            path("", wrap(self.usage_view), name="tracekit_usage"),
+            path("<int:feature_id>/usage/", wrap(self.feature_view),
+                 name="tracekit_usage_feature"),
+            path("unused/", wrap(self.unused_view), name="tracekit_unused"),
+            path("changes/", wrap(self.changes_view), name="tracekit_changes"),
+            path("errors/", wrap(self.errors_view), name="tracekit_errors"),
+        ]
+        return urls + super().get_urls()
+
+    def changelist_view(self, request: HttpRequest,
+                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return self.usage_view(request)
+
+    # -- pages ---------------------------------------------------------------------------
+    def _check(self, request: HttpRequest) -> None:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+
+    def _params(self, request: HttpRequest) -> params.UsageParams | HttpResponseBadRequest:
+        try:
+            return params.parse(request.GET)
+        except params.UnknownFormat as exc:
+            return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+
+    def _context(self, request: HttpRequest, window: Window, query: params.UsageParams,
+                 title: str) -> dict[str, Any]:
+        values = query.values
+        range_links = [
+            {"key": key, "label": label, "url": _query_string(values, range=key, page=None,
+                                                              **{"from": None, "to": None}),
+             "active": window.key == key}
+            for key, (_seconds, label) in RANGES.items()
+        ]
+        return {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "window": window,
+            "window_from": date_format(_local(window.start), "Y-m-d\\TH:i"),
+            "window_to": date_format(_local(window.end), "Y-m-d\\TH:i"),
+            "range_links": range_links,
+            "params": values,
+            "problems": [*query.errors, *window.errors],
+            "kinds": Feature.Kind.choices,
+        }
+
+    def _kind_tabs(self, query: params.UsageParams, kind_totals: dict[str, list[int]],
+                   ) -> list[dict[str, Any]]:
+        """Entry points (the default), each kind, all: with their calls and errors."""
+        labels = {"request": _("Requests"), "task": _("Tasks"), "command": _("Commands"),
+                  "function": _("Functions")}
+        tabs = []
+        for value in queries.KIND_CHOICES:
+            kinds = queries.kinds_of(value) or tuple(Feature.Kind.values)
+            calls = sum(kind_totals.get(k, (0, 0, 0))[0] for k in kinds)
+            errors = sum(kind_totals.get(k, (0, 0, 0))[1] for k in kinds)
+            features = sum(kind_totals.get(k, (0, 0, 0))[2] for k in kinds)
+            label = (_("All") if value == queries.ALL else labels[value] if value
+                     else _("Entry points"))
+            tabs.append({"value": value, "label": label, "active": query.kind == value,
+                         "calls": number_format(calls, force_grouping=True),
+                         # "All" adds functions' errors to their callers': no total there.
+                         "errors": None if value == queries.ALL else number_format(
+                             errors, force_grouping=True),
+                         "features": features,
+                         "url": _query_string(query.values, kind=value or None, page=None)})
+        return tabs
+
+    def usage_view(self, request: HttpRequest) -> HttpResponse:
+        self._check(request)
+        query = self._params(request)
+        if isinstance(query, HttpResponse):
+            return query
+        window = window_from(query.values)
+        q, kind, service, sort = query.q, query.kind, query.service, query.sort
+        kind_totals: dict[str, list[int]] = {}
+        rows = queries.feature_table(window, q, kind, service, sort, kind_totals=kind_totals,
+                                     scope=query.scope)
+        if query.format == "csv":
+            return csv_response(window, rows)
+        paginator = Paginator(rows, PER_PAGE)
+        page = paginator.get_page(query.page)
+        page_rows: list[dict[str, Any]] = list(page.object_list)
+        queries.fill_percentiles(window, page_rows)
+        queries.fill_users(window, page_rows)
+        labels = [_time_label(t, window.resolution) for t in window.points]
+        series = queries.series_by_feature(window, [r["id"] for r in page_rows])
+        for row in page_rows:
+            row["p50_text"], row["p95_text"], row["p99_text"] = (
+                format_duration(row[p]) for p in ("p50", "p95", "p99"))
+            row["error_rate_text"] = format_rate(row["error_rate"])
+            for key in ("calls", "errors", "users", "n_plus_one", "retries"):
+                row[f"{key}_text"] = number_format(row[key] or 0, force_grouping=True)
+            trend_title = _("Calls over time: %(feature)s") % {"feature": row["name"]}
+            row["trend"] = charts.sparkline(series.get(row["id"], []), trend_title)
+        # Headline: incidents. Entry points unless one kind is chosen (see queries).
+        headline_kind = kind if kind in Feature.Kind.values else ""
+        totals = queries.totals_over_time(
+            window, queries.filtered_features(q, headline_kind, service, scope=query.scope))
+        total_calls = sum(c for _, c, _ in totals)
+        total_errors = sum(e for _, _, e in totals)
+        columns = [("feature", _("Feature")), ("kind", _("Kind")), ("service", _("Service")),
+                   ("calls", _("Calls")), ("users", _("Users")), ("errors", _("Errors")),
+                   ("error_rate", _("Error rate")), ("p50", _("p50")), ("p95", _("p95")),
+                   ("p99", _("p99")), ("n_plus_one", _("N+1"))]
+        show_retries = kind == "task"  # the task tab: retried attempts beside the tasks
+        if show_retries:
+            columns.append(("retries", _("Retries")))
+        headers = []
+        for key, label in columns:
+            active = sort.lstrip("-") == key
+            descending = sort.startswith("-")
+            # Numbers sort biggest first on the first click, text A→Z.
+            first = key if key in ("feature", "kind", "service") else f"-{key}"
+            target = (key if descending else f"-{key}") if active else first
+            headers.append({"key": key, "label": label, "active": active,
+                            "descending": descending,
+                            "url": _query_string(query.values, sort=target, page=None),
+                            "numeric": key not in ("feature", "kind", "service")})
+        context = self._context(request, window, query, _("Feature usage"))
+        context.update({
+            "rows": page_rows, "page": page, "paginator": paginator, "headers": headers,
+            "show_retries": show_retries,
+            "total_features": number_format(len(rows), force_grouping=True),
+            "total_calls": number_format(total_calls, force_grouping=True),
+            "total_errors": number_format(total_errors, force_grouping=True),
+            "total_error_rate": format_rate(total_errors / total_calls if total_calls else 0),
+            "headline_label": (dict(Feature.Kind.choices)[headline_kind] if headline_kind
+                               else _("entry points")),
+            "kind_tabs": self._kind_tabs(query, kind_totals),
+            "services": queries.services(), "q": q, "kind": kind, "service": service,
+            "chart": charts.bar_chart(labels, [c for _, c, _ in totals], [e for _, _, e in totals],
+                                   _("Calls and errors over time"), _("calls"), _("errors")),
+            "page_query": _query_string(query.values, page=None),
+            "unused_query": _query_string({k: v for k, v in query.values.items()
+                                           if k in ("range", "from", "to", "service")}),
+            "scope": query.scope,
+            "scope_url": _query_string(query.values, page=None,
+                                       scope=None if query.scope else queries.ALL),
+        })
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/django_tracekit/usage.html", context)
+
+    def errors_view(self, request: HttpRequest) -> HttpResponse:
+        return errors_view(self, request)
+
+    def unused_view(self, request: HttpRequest) -> HttpResponse:
+        """Auto-traced functions with no call in the range (``reports/unused.py``)."""
+        self._check(request)
+        return unused.unused_view(self, request, self._context)
+
+    def changes_view(self, request: HttpRequest) -> HttpResponse:
+        return changes.changes_view(self, request)
+
+    def _versions(self, window: Window, feature_id: int) -> list[dict[str, Any]]:
+        """The versions table, latest first, with the latest's change against the previous."""
+        versions = queries.versions_table(window, feature_id)
+        for n, v in enumerate(versions):
+            v["calls_text"] = number_format(v["calls"], force_grouping=True)
+            v["users_text"] = number_format(v["users"], force_grouping=True)
+            v["error_rate_text"] = format_rate(v["error_rate"])
+            v["p50_text"], v["p95_text"] = format_duration(v["p50"]), format_duration(v["p95"])
+            v["first_text"] = date_format(_local(v["first"]), "M j, H:i")
+            v["last_text"] = date_format(_local(min(v["last"], window.end)), "M j, H:i")
+            v["latest"] = n == 0
+        if len(versions) > 1:
+            versions[0]["deltas"] = changes.version_deltas(versions[0], versions[1])
+        return versions
+
+    def feature_view(self, request: HttpRequest, feature_id: int) -> HttpResponse:
+        self._check(request)
+        if feature_id > _MAX_PK:  # Django 4.2 passes it to the database, which overflows
+            raise Http404("No such feature.")
+        feature = get_object_or_404(Feature, pk=feature_id)
+        query = self._params(request)
+        if isinstance(query, HttpResponse):
+            return query
+        window = window_from(query.values)
+        labels = [_time_label(t, window.resolution) for t in window.points]
+        totals = queries.totals_over_time(window, Feature.objects.filter(pk=feature.pk))
+        latency = queries.latency_over_time(window, feature.pk)
+        (row,) = queries.feature_table(window, feature_id=feature.pk)
+        queries.fill_percentiles(window, [row])
+        queries.fill_users(window, [row])
+        users = queries.users_over_time(window, feature.pk)
+        versions = self._versions(window, feature.pk)
+        trace_url = get_config().trace_url
+        errors = []
+        samples = list(queries.recent_errors(feature.pk))
+        # The trace explorer's page of each error's trace, when the store kept it.
+        kept = kept_trace_urls(request, [s.trace_id for s in samples], self.admin_site.name)
+        for sample in samples:
+            # Rows written before the fix read "Type: Type: message" (fingerprint.py).
+            sample.message = message_without_type(sample.message, sample.type)
+            errors.append({
+                "sample": sample, "time": _local(sample.time / 1e6),
+                "trace_url": trace_url.replace("{trace_id}", sample.trace_id)
+                if trace_url and sample.trace_id else None,
+                "trace_page": kept.get(sample.trace_id),
+            })
+        calls = [c for _, c, _ in totals]
+        context = self._context(request, window, query, feature.name)
+        context.update({
+            "feature": feature,
+            "row": row,
+            "calls_text": number_format(row["calls"], force_grouping=True),
+            "errors_text": number_format(row["errors"], force_grouping=True),
+            "error_rate_text": format_rate(row["error_rate"]),
+            "p50_text": format_duration(row["p50"]), "p95_text": format_duration(row["p95"]),
+            "p99_text": format_duration(row["p99"]),
+            "avg_text": format_duration(row["avg_us"]), "max_text": format_duration(
+                row["max_us"] if row["calls"] else None),
+            "users_text": number_format(row["users"] or 0, force_grouping=True),
+            "n_plus_one_text": number_format(row["n_plus_one"], force_grouping=True),
+            **task_outcomes(row), "statements": statements.section(request, feature),
+            "users_chart": charts.line_chart(
+                labels, [(_("users"), "tk-users", [float(n) for _, n in users])],
+                _("Distinct users over time"), charts.fmt_count),
+            "versions": versions,
+            "usage_chart": charts.bar_chart(labels, calls, [e for _, _, e in totals],
+                                         _("Calls and errors over time"), _("calls"),
+                                         _("errors")),
+            "latency_chart": charts.line_chart(labels, [
+                ("p50", "tk-p50", [v[0] for _, v in latency]),
+                ("p95", "tk-p95", [v[1] for _, v in latency]),
+                ("p99", "tk-p99", [v[2] for _, v in latency]),
+            ], _("Latency percentiles over time"), format_duration),
+            "errors": errors,
+            **work.context(request, feature, window, versions, self.admin_site.name),
+            **feature_groups(request, window, feature, self.admin_site.name),
+            # Messages and stacks (captured locals, SQL) are trace data: view_trace only.
+            "can_view_traces": request.user.has_perm("django_tracekit.view_trace"),
+            "usage_url_query": _query_string({k: v for k, v in query.values.items()
+                                              if k in ("range", "from", "to")}),
+        })
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/django_tracekit/usage_feature.html", context)

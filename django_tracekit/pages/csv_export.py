@@ -1,0 +1,51 @@
+"""The usage table as CSV (``?format=csv``): one row per feature, durations in milliseconds."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django.http import HttpResponse
+from django.utils import timezone
+
+from django_tracekit.pages import queries
+from django_tracekit.pages.window import Window
+
+COLUMNS = ("feature", "kind", "service", "calls", "errors", "users", "p50_ms", "p95_ms",
+           "p99_ms", "error_rate", "avg_ms", "max_ms", "n_plus_one", "retries",
+           "failed_attempts", "retried_tasks")
+# A leading = + - @ makes a spreadsheet evaluate the cell (CSV injection), and so does one
+# after leading whitespace (spreadsheets trim it: " =1", "\n=1") or in its full-width form
+# (U+FF1D "=1", which some convert on import): quote it. A leading tab / carriage return is quoted
+# whatever follows (the OWASP rule).
+_FORMULA_CHARS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+_CONTROL_START = ("\t", "\r")
+
+
+def _text(value: str) -> str:
+    if value.startswith(_CONTROL_START) or value.lstrip()[:1] in _FORMULA_CHARS:
+        return "'" + value
+    return value
+
+
+def _ms(us: float | None) -> str:
+    return "" if us is None else f"{us / 1000:.3f}"
+
+
+def csv_response(window: Window, rows: list[dict[str, Any]]) -> HttpResponse:
+    queries.fill_percentiles(window, rows)
+    queries.fill_users(window, rows)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response = HttpResponse(content_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="feature-usage-{window.key}-{stamp}.csv"'})
+    writer = csv.writer(response)
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([
+            _text(row["name"]), row["kind"], _text(row["service"]), row["calls"], row["errors"],
+            row["users"] or 0,
+            _ms(row["p50"]), _ms(row["p95"]), _ms(row["p99"]), f"{row['error_rate']:.4f}",
+            _ms(row["avg_us"]), _ms(row["max_us"] if row["calls"] else None),
+            row["n_plus_one"], row["retries"], row["failed_attempts"],
+            row["retried_tasks"]])
+    return response

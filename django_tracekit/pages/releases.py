@@ -1,0 +1,137 @@
+"""What changed between two ``service.version``\\ s, across all features (the data of
+``admin:tracekit_changes``, :mod:`django_tracekit.pages.changes`).
+
+Read from the version tables (``VersionUsage``/``VersionLatency``, day rows: each holds
+everything of its day, so a version's whole retained life is a few rows per feature).
+Versions are ordered by when they were first seen (to the hour where hour rows are kept).
+
+**Regression score** (higher = worse; the page sorts by it, worst first):
+
+    score = Δ error rate in percentage points       (0 unless significant)
+          + 25 * log2(p95 after / p95 before)        (0 unless significant)
+
+Significance is :mod:`django_tracekit.pages.significance`'s (two-proportion z-test for
+error rates; the latency estimator's relative error for p95). So an endpoint going from 0 %
+to 100 % errors scores 100 and comes first; a p95 twice as slow scores 25, sixteen times
+as slow 100 (broken beats slow); improvements score below 0. A feature new in the later
+version scores its error rate (a new endpoint failing every call is a regression too);
+features seen only in the earlier version are listed apart ("vanished").
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Max, Min, Sum
+
+from django_tracekit.destinations.stats.histogram import quantiles
+from django_tracekit.pages import queries, significance
+from django_tracekit.storage.usage_models import DAY, HOUR, Feature, VersionLatency, VersionUsage
+
+LATENCY_WEIGHT = 25.0  # score points per doubling of p95
+KIND_ORDER = {"request": 0, "task": 1, "command": 2, "function": 3}
+
+
+def versions() -> list[dict[str, Any]]:
+    """Every version in the tables, newest first (by first seen): ``{version, first, last}``
+    (epoch seconds; ``last`` is the end of the last bucket seen)."""
+    found: dict[str, dict[str, Any]] = {}
+    for version, lo, hi in VersionUsage.objects.filter(resolution=DAY).values(
+            "version").annotate(lo=Min("bucket_start"), hi=Max("bucket_start")).values_list(
+            "version", "lo", "hi"):
+        found[version] = {"version": version, "first": lo, "last": hi + DAY}
+    # Hour rows (kept 35 days) tell two versions of the same day apart.
+    for version, lo, hi in VersionUsage.objects.filter(resolution=HOUR).values(
+            "version").annotate(lo=Min("bucket_start"), hi=Max("bucket_start")).values_list(
+            "version", "lo", "hi"):
+        row = found.get(version)
+        if row is not None and row["first"] <= lo < row["first"] + DAY:
+            row["first"] = lo
+        if row is not None and row["last"] - DAY <= hi < row["last"]:
+            row["last"] = hi + HOUR
+    return sorted(found.values(), key=lambda r: (r["first"], r["version"]), reverse=True)
+
+
+def _totals(pair: tuple[str, str], service: str) -> tuple[
+        dict[tuple[int, str], list[int]], dict[tuple[int, str], list[tuple[int, int]]]]:
+    usage = VersionUsage.objects.filter(resolution=DAY, version__in=pair)
+    latency = VersionLatency.objects.filter(resolution=DAY, version__in=pair)
+    if service:
+        usage = usage.filter(feature__service=service)
+        latency = latency.filter(feature__service=service)
+    counts: dict[tuple[int, str], list[int]] = {}
+    for fid, version, c, e, m in usage.values("feature_id", "version").annotate(
+            c=Sum("calls"), e=Sum("errors"), m=Max("duration_max_us")).values_list(
+            "feature_id", "version", "c", "e", "m"):
+        counts[(fid, version)] = [int(c), int(e), int(m or 0)]
+    hists: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
+    for fid, version, index, n in latency.values("feature_id", "version", "bin").annotate(
+            n=Sum("n")).values_list("feature_id", "version", "bin", "n"):
+        hists[(fid, version)].append((index, int(n)))
+    return counts, hists
+
+
+def _side(counts: list[int] | None, hist: list[tuple[int, int]]) -> dict[str, Any] | None:
+    if counts is None or not counts[0]:
+        return None
+    calls, errors, max_us = counts
+    (p95,) = quantiles(hist, (0.95,), max_us) if hist else (None,)
+    return {"calls": calls, "errors": errors, "error_rate": errors / calls, "p95": p95}
+
+
+def score(before: dict[str, Any] | None, after: dict[str, Any] | None,
+          rate: significance.Change | None, latency: significance.Change | None) -> float:
+    """The regression score (see the module docstring)."""
+    if after is None:
+        return 0.0
+    if before is None:
+        return float(after["error_rate"] * 100)
+    value = 0.0
+    if rate is not None and rate.significant:
+        value += (after["error_rate"] - before["error_rate"]) * 100
+    if latency is not None and latency.significant and before["p95"] and after["p95"]:
+        value += LATENCY_WEIGHT * math.log2(after["p95"] / before["p95"])
+    return value
+
+
+def compare(before: str, after: str, service: str = "",
+            kinds: tuple[str, ...] | None = None,
+            relative_error: float | None = None) -> dict[str, list[dict[str, Any]]]:
+    """``{"changed": [...], "new": [...], "vanished": [...]}``: one row per feature,
+    ``changed`` (seen under both versions) sorted by regression score, worst first."""
+    error = (significance.estimator_relative_error() if relative_error is None
+             else relative_error)
+    counts, hists = _totals((before, after), service)
+    ids = {fid for fid, _ in counts}
+    features = Feature.objects.filter(pk__in=ids)
+    if kinds is not None:
+        features = features.filter(kind__in=kinds)
+    for prefix in queries.outside_prefixes():  # Django's and libraries' code: not a release
+        features = features.exclude(name__startswith=prefix)
+    result: dict[str, list[dict[str, Any]]] = {"changed": [], "new": [], "vanished": []}
+    for pk, name, kind_, service_ in features.values_list("id", "name", "kind", "service"):
+        old = _side(counts.get((pk, before)), hists.get((pk, before), []))
+        new = _side(counts.get((pk, after)), hists.get((pk, after), []))
+        if old is None and new is None:
+            continue
+        rate = latency = None
+        if old is not None and new is not None:
+            rate = significance.rate_change(old["errors"], old["calls"], new["errors"],
+                                            new["calls"])
+            latency = significance.latency_change(old["p95"], new["p95"], error,
+                                                  (old["calls"], new["calls"]))
+        row = {"id": pk, "name": name, "kind": kind_, "service": service_, "before": old,
+               "after": new, "rate_change": rate, "p95_change": latency,
+               "score": score(old, new, rate, latency)}
+        section = "changed" if old and new else "new" if new else "vanished"
+        result[section].append(row)
+
+    def order(row: dict[str, Any]) -> tuple[float, int, int, str]:
+        side = row["after"] or row["before"]
+        return (-row["score"], KIND_ORDER.get(row["kind"], 9), -side["calls"], row["name"])
+
+    for rows in result.values():
+        rows.sort(key=order)
+    return result

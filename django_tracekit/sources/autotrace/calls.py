@@ -1,0 +1,272 @@
+"""Entry and exit of auto-traced calls while something more than counting is needed.
+
+Rewritten code counts inline while ``top()`` is None (no trace records) and calls
+:func:`push`/:func:`pop` otherwise: inside a recorded trace (a pending frame per call) and
+during start-up (a :class:`~django_tracekit.sources.autotrace.chain.Phase`: not counted at all).
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+from django.apps import apps
+
+from django_tracekit.core.errors import handle_escaping, is_error
+from django_tracekit.sources.autotrace import spans
+from django_tracekit.sources.autotrace.chain import (
+    DONE,
+    ERROR,
+    PREV,
+    ROOT,
+    SPAN,
+    STARTING,
+    T0,
+    T1,
+    TOKEN,
+    Frame,
+    Node,
+    Root,
+    node_for,
+)
+from django_tracekit.sources.autotrace.chain import reset_top as _reset_top
+from django_tracekit.sources.autotrace.chain import set_top as _set_top
+from django_tracekit.sources.autotrace.chain import top as _get_top
+from django_tracekit.sources.autotrace.context import real_runtime
+from django_tracekit.sources.autotrace.sites import Counter
+
+_clock = spans.clock
+_threshold = 0.001  # seconds; MIN_DURATION_MS / 1000
+
+
+class Threshold:
+    """The threshold as rewritten code reads it inline (``_tk_th.s``)."""
+
+    __slots__ = ("s",)
+
+    def __init__(self, seconds: float) -> None:
+        self.s = seconds
+
+
+THRESHOLD = Threshold(_threshold)
+
+# Synchronous calls on the fast path that got a span while running (materialized), keyed
+# by the very float object of their ``_tk_t`` (their start time): their exit must end it.
+# Rewritten code tests ``_tk_live and _tk_t in _tk_live`` (an empty dict is one check).
+live: dict[float, Frame[Any]] = {}
+
+# id(code) -> (code, rewritten by tracekit); the code is kept so an id is never reused.
+_codes: dict[int, tuple[types.CodeType, bool]] = {}
+
+
+def set_threshold(seconds: float) -> None:
+    global _threshold
+    _threshold = seconds
+    THRESHOLD.s = seconds
+
+
+def threshold() -> float:
+    return _threshold
+
+
+def push(c: Counter, node: Node) -> Frame[Any] | float | None:
+    """Entry of an auto-traced call when ``top()`` (``node``) is not None."""
+    cls = node.__class__
+    if cls is list:
+        root = node[ROOT]
+    elif cls is Root:
+        # The attached span may already stand for this call (the middleware's view span,
+        # the Celery task span, @traced around an auto-traced function): no second span of
+        # the same name, no second count.
+        if (node.name or node.span_name()) == (c.name or c.load_name()):
+            return None
+        root = node
+    else:
+        return _during_startup(node)
+    frame = [0.0, c, node, root, None, None, None, False, False, 0.0]
+    frame[TOKEN] = _set_top(frame)
+    frame[T0] = _clock()  # last: our own bookkeeping is not charged to the call
+    return frame
+
+
+def _during_startup(node: Node) -> float | None:
+    """A call made while modules load or apps get ready: not usage (not counted)."""
+    if node is STARTING and apps.ready and not _in_module_body(sys._getframe(2)):
+        _set_top(None)  # start-up is over in this context: count from this call on
+        return _clock()
+    return None
+
+
+def _in_module_body(frame: types.FrameType | None) -> bool:
+    """Whether a module other than ``__main__`` is executing its body up the stack (a
+    module that is not rewritten, e.g. ``wsgi.py`` building the application)."""
+    while frame is not None:
+        if frame.f_code.co_name == "<module>" and frame.f_globals.get("__name__") != "__main__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def pop(c: Counter, frame: Frame[Any] | None) -> None:
+    """Exit of a call that started while recording (``None``: nothing to do)."""
+    if frame is None:
+        return
+    t1 = _clock()
+    duration = t1 - frame[T0]
+    c.n += 1
+    c.t += duration
+    if duration > c.m:
+        c.m = duration
+    frame[T1] = t1
+    if frame[SPAN] is not None or duration >= _threshold or frame[ERROR]:
+        c.k += 1
+        c.kt += duration
+        try:
+            spans.keep(frame)
+        except Exception:
+            spans.log_failure()
+    frame[DONE] = True
+    if _get_top() is frame:
+        try:
+            _reset_top(frame[TOKEN])
+        except (ValueError, RuntimeError):  # resumed in another context: set, don't reset
+            _set_top(frame[PREV])
+    else:
+        # A context was attached inside this call and not detached (attach in __enter__,
+        # detach in __exit__): trust the attached context, not our chain.
+        _set_top(node_for(real_runtime().get_current()))
+
+
+def pending_sync(start: types.FrameType | None, node: Frame[Any]) -> Frame[Any]:
+    """Pending frames for the synchronous auto-traced calls running between the Python
+    frame ``start`` and the chain's innermost frame ``node`` (they pushed nothing: the fast
+    path). Found by walking the Python stack, only when a span is needed; linked outermost
+    first onto ``node``, registered in :data:`live` and made the chain's top. Returns the
+    innermost (``node`` itself if there is none, or if ``node``'s call is not on this
+    stack, e.g. another task's coroutine). Call with ``spans.lock`` held."""
+    stop_t0 = node[T0]
+    found: list[tuple[float, Counter]] = []
+    frame = start
+    codes = _codes
+    while frame is not None:
+        code = frame.f_code
+        entry = codes.get(id(code))
+        if entry is None or entry[0] is not code:
+            entry = codes[id(code)] = (code, "_tk_t" in code.co_varnames)
+        if entry[1]:
+            local = frame.f_locals
+            t = local.get("_tk_t")
+            if t is node or t is stop_t0:
+                break
+            if t.__class__ is float and "_tk_c" in local:
+                found.append((t, local["_tk_c"]))
+        frame = frame.f_back
+    else:
+        return node
+    root = node[ROOT]
+    prev = node
+    for t, c in reversed(found):
+        item = [t, c, prev, root, None, None, None, False, False, 0.0]
+        live[t] = item
+        prev = item
+    if prev is not node:
+        _set_top(prev)
+    return prev
+
+
+def exit_slow(c: Counter, t0: float, duration: float) -> None:
+    """Exit of a synchronous call on the fast path (already counted) that took at least
+    the threshold, or that got a span while running (it is in :data:`live`)."""
+    frame = live.get(t0)
+    if frame is not None and frame[T0] is t0:
+        del live[t0]
+        frame[T1] = t0 + duration
+        c.k += 1
+        c.kt += duration
+        try:
+            spans.keep(frame)
+        except Exception:
+            spans.log_failure()
+        frame[DONE] = True
+        if _get_top() is frame:
+            _set_top(frame[PREV])
+        # else: a context attached inside this call is still attached; detach re-anchors.
+        return
+    if duration < _threshold:
+        return
+    node = _get_top()
+    if node.__class__ is not list:
+        return  # not recording
+    try:
+        with spans.lock:
+            parent = pending_sync(sys._getframe(2), node)
+            c.k += 1
+            c.kt += duration
+            spans.keep([t0, c, parent, parent[ROOT], None, None, None, True, False,
+                        t0 + duration])
+    except Exception:
+        spans.log_failure()
+
+
+def pause(c: Counter, state: Frame[Any] | float | None) -> None:
+    """A generator suspends (yield): end the running segment; it counts as one call."""
+    if state is None:
+        return None
+    if state.__class__ is float:
+        duration = _clock() - state
+        c.n += 1
+        c.t += duration
+        if duration > c.m:
+            c.m = duration
+        return None
+    pop(c, state)  # type: ignore[arg-type]
+    return None
+
+
+def resume(c: Counter) -> Frame[Any] | float | None:
+    """A generator resumes: a new segment starts."""
+    node = _get_top()
+    if node is None:
+        return _clock()
+    return push(c, node)
+
+
+def on_raise(c: Counter, state: Frame[Any] | float | None, exc: BaseException) -> None:
+    """An exception escapes an auto-traced call: errors are kept and recorded (once)."""
+    if state is None:
+        return
+    if state.__class__ is float and _get_top().__class__ is not list:
+        return  # not recording
+    if not is_error(exc) or isinstance(exc, (StopIteration, StopAsyncIteration)):
+        return  # expected outcomes (Http404, ...) and iteration protocol are not errors
+    if state.__class__ is float:
+        _raise_fast(state, exc)
+        return
+    frame: Frame[Any] = state  # type: ignore[assignment]
+    try:
+        frame[ERROR] = True
+        with spans.lock:
+            spans.materialize(frame)
+        # Innermost kept frame: the event with the full stack; outer ones: a reference.
+        handle_escaping(exc, frame[SPAN])
+    except Exception:
+        spans.log_failure()
+
+
+def _raise_fast(t0: float, exc: BaseException) -> None:
+    """An error escapes a synchronous call on the fast path: it and its pending ancestors
+    get spans now, while the stack is complete (the raising frame is two frames up)."""
+    try:
+        with spans.lock:
+            frame = live.get(t0)
+            if frame is None or frame[T0] is not t0:
+                pending_sync(sys._getframe(2), _get_top())
+                frame = live.get(t0)
+                if frame is None or frame[T0] is not t0:
+                    return  # not found on this stack: counted only
+            frame[ERROR] = True
+            spans.materialize(frame)
+        handle_escaping(exc, frame[SPAN])
+    except Exception:
+        spans.log_failure()

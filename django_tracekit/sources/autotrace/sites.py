@@ -1,0 +1,115 @@
+"""The registry of auto-traced functions (sites) and their per-function counters.
+
+Rewritten code holds its sites' :class:`Counter` objects as module globals
+(``_tk_c0``, ``_tk_c1``, ...: indices local to the module, so the rewritten bytecode does
+not depend on the process and can be cached) and updates ``n``/``t``/``m`` inline.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django_tracekit.core import naming
+
+
+class Counter:
+    """Per site: calls, total seconds, max seconds (updated inline by rewritten code);
+    and of those, the calls that became spans and their seconds (``k``, ``kt``), so the stats
+    pipeline, which counts spans, adds only the calls that did not become one.
+    ``site`` is the function it counts; ``name`` its convention name ("" until needed)."""
+
+    __slots__ = ("k", "kt", "m", "n", "name", "site", "t")
+
+    def __init__(self, site: Site) -> None:
+        self.n = 0
+        self.t = 0.0
+        self.m = 0.0
+        self.k = 0
+        self.kt = 0.0
+        self.site = site
+        self.name = ""
+
+    def load_name(self) -> str:
+        name = self.name = self.site.location.name
+        return name
+
+
+@dataclass(eq=False)
+class Site:
+    """One instrumented function (code location) and its counter."""
+
+    module: str
+    qualname: str
+    filename: str
+    lineno: int
+    counter: Counter = field(init=False)
+    _location: naming.CodeLocation | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.counter = Counter(self)
+
+    @property
+    def location(self) -> naming.CodeLocation:
+        if self._location is None:
+            self._location = naming.location(self.module, self.qualname, self.filename,
+                                             self.lineno)
+        return self._location
+
+
+_sites: list[Site] = []
+_sites_lock = threading.Lock()
+
+
+def new_site(module: str, qualname: str, filename: str, lineno: int) -> Site:
+    site = Site(module, qualname, filename, lineno)
+    with _sites_lock:
+        _sites.append(site)
+    return site
+
+
+def site_count() -> int:
+    """How many functions were instrumented in this process (only grows)."""
+    return len(_sites)
+
+
+def instrumented(limit: int = 50_000) -> list[tuple[str, str]]:
+    """``(convention name, module)`` of every instrumented function, once each (at most
+    ``limit``): what the "unused code" page compares with the calls counted."""
+    seen: dict[str, str] = {}
+    for site in list(_sites):
+        name = site.location.name
+        if name not in seen:
+            seen[name] = site.module
+            if len(seen) >= limit:
+                break
+    return list(seen.items())
+
+
+def iter_counts(reset: bool) -> Iterator[tuple[Site, int, float, float, int, float]]:
+    """Per site: calls, total s, max s, and of those the calls that became spans, their s."""
+    for site in list(_sites):
+        c = site.counter
+        # No call between the reads and the resets: atomic w.r.t. other threads (3.11+).
+        n, t, m, k, kt = c.n, c.t, c.m, c.k, c.kt
+        if reset:
+            c.n = 0
+            c.t = 0.0
+            c.m = 0.0
+            c.k = 0
+            c.kt = 0.0
+        if n:
+            yield site, n, t, m, k, kt
+
+
+def _after_fork_in_child() -> None:
+    # The parent counts (and reports) the calls made before the fork; the child starts at 0.
+    for site in _sites:
+        c = site.counter
+        c.n = c.k = 0
+        c.t = c.m = c.kt = 0.0
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

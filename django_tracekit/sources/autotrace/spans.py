@@ -1,0 +1,315 @@
+"""Spans for kept calls: retroactive, parented on their nearest kept ancestor.
+
+A kept span is handed to the provider's span processors as a ``ReadableSpan`` on end:
+``tracer.start_span()`` + ``end()`` costs ~0.75x ``start_as_current_span`` (sampler, locks,
+attribute validation, ``_readable_span`` copy), which cannot meet the 0.25x goal. The
+shortcut (:class:`Shortcut`) is taken only when the SDK would make the same decision;
+otherwise the SDK path is used. Processors see these spans in ``on_end`` only (not
+``on_start``): they are created when their call has already finished.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace import Tracer as SdkTracer
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
+from opentelemetry.trace import (
+    Link,
+    Span,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    TraceState,
+)
+from opentelemetry.util import types as otel_types
+
+from django_tracekit.core import tracer as tracer_module
+from django_tracekit.core.errors import record_error
+from django_tracekit.core.logonce import LogOnce
+from django_tracekit.destinations.stats.sampler import RecordSampledOut
+from django_tracekit.sources.autotrace.chain import (
+    COUNTER,
+    CTX,
+    DONE,
+    PREV,
+    ROOT,
+    SPAN,
+    T0,
+    T1,
+    Frame,
+    Node,
+    Root,
+)
+from django_tracekit.sources.autotrace.sites import Counter
+
+clock = time.perf_counter
+
+lock = threading.RLock()
+
+
+def _after_fork_in_child() -> None:
+    global lock
+    lock = threading.RLock()  # a fork while another thread held it must not deadlock
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def keep(frame: Frame[Any]) -> None:
+    """A call kept at exit (slow, failed, or materialized): end or emit its span."""
+    span = frame[SPAN]
+    if span is None:
+        # Kept at exit and never needed as a parent: emit it directly, no span object.
+        with lock:
+            parent = frame[PREV]
+            if parent.__class__ is Root:
+                parent_sc = parent.span_context()
+            else:
+                materialize(parent)
+                parent_sc = parent[SPAN].get_span_context()
+            offset = _offset()
+            if shortcut.applies(parent_sc):
+                _emit(frame[COUNTER], parent_sc, frame[T0], frame[T1], offset)
+                return
+            materialize(frame)
+            span = frame[SPAN]
+    span.end(end_time=int(frame[T1] * 1e9) + _offset())
+
+
+def materialize(frame: Frame[Any]) -> None:
+    """Give ``frame`` and its pending ancestors spans (with their real start times)."""
+    missing: list[Frame[Any]] = []
+    node: Node = frame
+    while node.__class__ is list and node[SPAN] is None:
+        missing.append(node)
+        node = node[PREV]
+    if not missing:
+        return
+    parent_sc = node.span_context() if node.__class__ is Root else node[SPAN].get_span_context()
+    offset = _offset()
+    for item in reversed(missing):
+        span = _start_span(item[COUNTER], parent_sc, item[ROOT], item[T0], offset)
+        item[SPAN] = span
+        if item[DONE]:  # an ancestor that already returned (a task outliving its caller)
+            span.end(end_time=int(item[T1] * 1e9) + offset)
+        parent_sc = span.get_span_context()
+
+
+def context_of(frame: Frame[Any]) -> Context:
+    """The context with ``frame``'s span current (built once, on demand)."""
+    ctx: Context | None = frame[CTX]
+    if ctx is None:
+        ctx = frame[CTX] = trace.set_span_in_context(frame[SPAN], frame[ROOT].ctx)
+    return ctx
+
+
+_offset_cache = [-10.0, 0]  # [perf_counter when measured, offset ns]
+
+
+def _offset() -> int:
+    # perf_counter for durations (monotonic); the SDK stamps spans with time_ns(): convert
+    # with an offset re-measured at most every 0.2 s (two clock reads per kept span
+    # otherwise), so our spans line up with the SDK's spans around them even when the
+    # wall clock is stepped.
+    now = clock()
+    if now - _offset_cache[0] > 0.2:
+        _offset_cache[1] = time.time_ns() - int(clock() * 1e9)
+        _offset_cache[0] = now
+    return int(_offset_cache[1])
+
+
+class Shortcut:
+    """What the ReadableSpan shortcut needs from the SDK tracer (``ok`` False: SDK path).
+
+    Taken only where the SDK would decide the same for a child of a local parent: an SDK
+    tracer whose sampler is ``ParentBased`` with the default ``local_parent_sampled``
+    (ALWAYS_ON: a sampled parent's children are sampled), optionally wrapped in the stats'
+    :class:`RecordSampledOut` (the default configuration) over the default
+    ``local_parent_not_sampled`` (ALWAYS_OFF, turned into record-only: an unsampled
+    parent's children record, unsampled). ``ParentBased`` exposes its delegates only as
+    private attributes: read with ``getattr`` (missing: SDK path), checked by the tests.
+    """
+
+    def __init__(self) -> None:
+        self.key: Any = None
+        self.ok = False
+        self.unsampled = False  # also for unsampled (recorded, not exported) parents
+        self.resource: Any = None
+        self.scope: Any = None
+        self.processor: Any = None
+        self.span_id: Any = None
+
+    def applies(self, parent: SpanContext) -> bool:
+        """Whether a child of ``parent`` can skip the SDK (same decision, same span)."""
+        tracer = tracer_module.get_tracer()
+        if self.key is not tracer:
+            self.refresh(tracer)
+        return self.ok and parent.is_valid and (parent.trace_flags.sampled or self.unsampled)
+
+    def refresh(self, tracer: trace.Tracer) -> None:
+        self.key = tracer
+        self.ok = self.unsampled = False
+        if not isinstance(tracer, SdkTracer) or not _span_context_layout_ok():
+            return
+        # The stats and the trace store each wrap the sampler to record sampled-out spans
+        # (RecordEverySampledOut subclasses RecordSampledOut): unwrap every layer.
+        sampler = tracer.sampler
+        wrapped = False
+        while isinstance(sampler, RecordSampledOut):
+            wrapped, sampler = True, sampler.sampler
+        if (not isinstance(sampler, ParentBased)
+                or getattr(sampler, "_local_parent_sampled", None) is not ALWAYS_ON):
+            return
+        scope = getattr(tracer, "_instrumentation_scope", None)
+        if scope is None:
+            return
+        self.unsampled = wrapped and getattr(sampler, "_local_parent_not_sampled",
+                                             None) is ALWAYS_OFF
+        self.resource = tracer.resource
+        self.scope = scope
+        self.processor = tracer.span_processor
+        self.span_id = tracer.id_generator.generate_span_id
+        self.ok = True
+
+
+def _span_context_layout_ok() -> bool:
+    """:func:`_child_context` builds the tuple behind ``SpanContext`` directly: check that
+    its layout is the one this code knows."""
+    flags, state = TraceFlags(TraceFlags.SAMPLED), TraceState()
+    real = SpanContext(1, 2, False, flags, state)
+    built = tuple.__new__(SpanContext, (1, 2, False, flags, state, True))
+    return bool(built == real and built.span_id == 2 and built.is_valid)
+
+
+shortcut = Shortcut()
+
+
+def _child_context(parent: SpanContext) -> SpanContext:
+    # SpanContext.__new__ re-validates the ids (a tenth of a kept span): the parent's trace
+    # id is valid and the SDK's span ids are non-zero 64-bit ints, so build the
+    # (documented) tuple directly, with is_valid True.
+    return tuple.__new__(SpanContext, (parent.trace_id, shortcut.span_id(), False,
+                                       parent.trace_flags, parent.trace_state, True))
+
+
+def _start_span(counter: Counter, parent_sc: SpanContext, root: Root, t0: float,
+                offset: int) -> Span:
+    location = counter.site.location
+    start = int(t0 * 1e9) + offset
+    if shortcut.applies(parent_sc):
+        return AutoSpan(location.name, _child_context(parent_sc), parent_sc,
+                        location.attributes, start)
+    parent_ctx = trace.set_span_in_context(trace.NonRecordingSpan(parent_sc), root.ctx)
+    return tracer_module.get_tracer().start_span(
+        location.name, context=parent_ctx, attributes=location.attributes, start_time=start)
+
+
+def _emit(counter: Counter, parent_sc: SpanContext, t0: float, t1: float, offset: int) -> None:
+    """A kept span that nobody needed as a parent: straight to the processors."""
+    location = counter.site.location
+    shortcut.processor.on_end(ReadableSpan(
+        name=location.name, context=_child_context(parent_sc), parent=parent_sc,
+        resource=shortcut.resource, attributes=location.attributes, kind=SpanKind.INTERNAL,
+        status=_UNSET, start_time=int(t0 * 1e9) + offset, end_time=int(t1 * 1e9) + offset,
+        instrumentation_scope=shortcut.scope))
+
+
+_UNSET = Status(StatusCode.UNSET)
+
+
+class AutoSpan(Span):
+    """A recording span delivered straight to the processors as a ReadableSpan on end."""
+
+    __slots__ = ("_attributes", "_context", "_end", "_events", "_links", "_name", "_owned",
+                 "_parent", "_start", "_status")
+
+    def __init__(self, name: str, context: SpanContext, parent: SpanContext,
+                 attributes: Mapping[str, Any], start: int) -> None:
+        self._name = name
+        self._context = context
+        self._parent = parent
+        self._attributes: Mapping[str, Any] = attributes
+        self._owned = False  # attributes are shared per site until the first write
+        self._start = start
+        self._end: int | None = None
+        self._events: list[Any] = []
+        self._links: list[Link] = []
+        self._status = _UNSET
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def get_span_context(self) -> SpanContext:
+        return self._context
+
+    def is_recording(self) -> bool:
+        return self._end is None
+
+    def _own(self) -> dict[str, Any]:
+        if not self._owned:
+            self._attributes = dict(self._attributes)
+            self._owned = True
+        return self._attributes  # type: ignore[return-value]
+
+    def set_attributes(self, attributes: Mapping[str, otel_types.AttributeValue]) -> None:
+        if self._end is None:
+            self._own().update(attributes)
+
+    def set_attribute(self, key: str, value: otel_types.AttributeValue) -> None:
+        if self._end is None:
+            self._own()[key] = value
+
+    def add_event(self, name: str, attributes: otel_types.Attributes = None,
+                  timestamp: int | None = None) -> None:
+        if self._end is None:
+            self._events.append(Event(name, attributes, timestamp))
+
+    def add_link(self, context: SpanContext, attributes: otel_types.Attributes = None) -> None:
+        if self._end is None:
+            self._links.append(Link(context, attributes))
+
+    def update_name(self, name: str) -> None:
+        if self._end is None:
+            self._name = name
+
+    def set_status(self, status: Status | StatusCode, description: str | None = None) -> None:
+        if self._end is not None:
+            return
+        if isinstance(status, StatusCode):
+            status = Status(status, description)
+        if self._status.status_code is StatusCode.OK or status.status_code is StatusCode.UNSET:
+            return
+        self._status = status
+
+    def record_exception(self, exception: BaseException,
+                         attributes: otel_types.Attributes = None,
+                         timestamp: int | None = None, escaped: bool = False) -> None:
+        record_error(exception, self)
+
+    def end(self, end_time: int | None = None) -> None:
+        if self._end is not None:
+            return
+        self._end = end_time if end_time is not None else time.time_ns()
+        try:
+            shortcut.processor.on_end(ReadableSpan(
+                name=self._name, context=self._context, parent=self._parent,
+                resource=shortcut.resource, attributes=self._attributes,
+                events=tuple(self._events), links=tuple(self._links), kind=SpanKind.INTERNAL,
+                status=self._status, start_time=self._start, end_time=self._end,
+                instrumentation_scope=shortcut.scope))
+        except Exception:
+            log_failure()
+
+
+log_failure = LogOnce("auto-tracing failed to record a span").failed

@@ -1,0 +1,72 @@
+"""Queries that never become spans: tracekit's own, migrations', and suppressed ones.
+
+- Inside :func:`suppressed` (or any code that sets OpenTelemetry's suppress-instrumentation
+  context key, as the SDK's exporters and the contrib instrumentors do).
+- Run by tracekit's own data code (the stats and trace-store writers, the admin's reports,
+  ``tracekit_prune``): the first frame up the stack that is neither Django nor tracekit's
+  instrumentation decides. tracekit's middleware and view wrappers sit *below* the
+  application's code on every request, so they are looked through, not counted as "ours".
+- Run by ``migrate`` (the migration executor, schema editor, ``RunPython`` functions of a
+  ``migrations`` package, the ``post_migrate`` handlers that create permissions and content
+  types): hundreds of DDL statements with nothing to learn per statement, so none is a span.
+  The ``migrate`` command itself is one span when commands are traced.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from opentelemetry import context as otel_context
+
+# The key the SDK's exporters and the contrib instrumentors set and honour (a private name
+# with no public accessor in the API; docs/PRIVATE_SEAMS.md).
+SUPPRESS_KEY = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY", "suppress_instrumentation")
+
+# tracekit's modules that read and write its own tables (everything else in the package is
+# instrumentation that wraps the application's code).
+_OWN_DATA = ("django_tracekit.destinations.stats", "django_tracekit.destinations.traces",
+             "django_tracekit.storage", "django_tracekit.pages",
+             "django_tracekit.admin", "django_tracekit.models", "django_tracekit.management",
+             "django_tracekit.testing")
+_MIGRATION = ("django.db.migrations", "django.core.management.commands.migrate",
+              "django.core.management.sql")
+_MAX_DEPTH = 200  # frames looked at; beyond this, a query is the application's
+
+
+@contextmanager
+def suppressed() -> Iterator[None]:
+    """No query (and no other OpenTelemetry instrumentation) makes spans inside the block."""
+    token = otel_context.attach(otel_context.set_value(SUPPRESS_KEY, True))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
+
+
+def quiet_caller(frame: types.FrameType | None) -> bool:
+    """Whether the code that ran a query (``frame`` and its callers) is tracekit's own data
+    code or a migration: Django's frames are walked through to the first other one."""
+    depth = 0
+    while frame is not None and depth < _MAX_DEPTH:
+        name = frame.f_globals.get("__name__")
+        if not isinstance(name, str):
+            return False
+        if name.startswith("django."):
+            if name.startswith(_MIGRATION):
+                return True
+        elif name.startswith("django_tracekit."):
+            if name.startswith(_OWN_DATA):
+                return True
+        else:
+            return ".migrations." in name  # a project's RunPython function
+        frame = frame.f_back
+        depth += 1
+    return False
+
+
+def caller_is_quiet() -> bool:
+    """:func:`quiet_caller` from the frame that called the execute wrapper's caller."""
+    return quiet_caller(sys._getframe(2))

@@ -1,0 +1,71 @@
+"""A query's span: through auto-tracing's SDK shortcut where the SDK would decide the same.
+
+A query span has a local parent (the current span) and no children, and it is never made
+current: exactly the case auto-tracing's shortcut covers (``autotrace/spans.py``): where
+the SDK's sampler would give a child of that parent the same decision (the default
+configuration included), the span is handed to the provider's processors as a
+``ReadableSpan`` when it ends, skipping the SDK's per-span sampler call, locks and
+attribute copies (about a third of a query span's cost, see benchmarks/bench_db.py).
+Anywhere else (a provider the application set, another sampler) the SDK makes it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import Span, SpanContext, SpanKind
+
+from django_tracekit.core.tracer import get_tracer
+from django_tracekit.destinations.traces.sampler import RecordEverySampledOut
+from django_tracekit.sources.autotrace.spans import AutoSpan, log_failure, shortcut
+
+_CLIENT = SpanKind.CLIENT
+
+
+class QuerySpan(AutoSpan):
+    """An :class:`~django_tracekit.sources.autotrace.spans.AutoSpan` of kind CLIENT."""
+
+    __slots__ = ()
+
+    def end(self, end_time: int | None = None) -> None:
+        if self._end is not None:
+            return
+        self._end = end_time if end_time is not None else time.time_ns()
+        try:
+            shortcut.processor.on_end(ReadableSpan(
+                name=self._name, context=self._context, parent=self._parent,
+                resource=shortcut.resource, attributes=self._attributes,
+                events=tuple(self._events), links=tuple(self._links), kind=_CLIENT,
+                status=self._status, start_time=self._start, end_time=self._end,
+                instrumentation_scope=shortcut.scope))
+        except Exception:
+            log_failure()
+
+
+_every: list[Any] = [None, False]  # [tracer, its sampler records every unsampled kind]
+
+
+def _records_every_kind_unsampled() -> bool:
+    """Under an unsampled parent the shortcut records a child the way auto-traced (INTERNAL)
+    spans are recorded; a CLIENT child is recorded only under the trace store's wrapper
+    (the stats' records server, consumer and internal kinds only): else the SDK decides."""
+    tracer = get_tracer()
+    if _every[0] is not tracer:
+        _every[:] = [tracer, isinstance(getattr(tracer, "sampler", None), RecordEverySampledOut)]
+    return bool(_every[1])
+
+
+def start(name: str, parent_context: Context, parent: Span,
+          attributes: dict[str, Any]) -> Span:
+    """A CLIENT span child of ``parent`` (the span current in ``parent_context``)."""
+    parent_sc = parent.get_span_context()
+    if shortcut.applies(parent_sc) and (parent_sc.trace_flags.sampled
+                                        or _records_every_kind_unsampled()):
+        context = SpanContext(parent_sc.trace_id, shortcut.span_id(), False,
+                              parent_sc.trace_flags, parent_sc.trace_state)
+        return QuerySpan(name, context, parent_sc, attributes, time.time_ns())
+    return get_tracer().start_span(name, context=parent_context, kind=_CLIENT,
+                                   attributes=attributes)

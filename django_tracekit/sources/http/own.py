@@ -1,0 +1,89 @@
+"""tracekit's own admin pages and static files: not the team's requests.
+
+They are answered untraced, like ``EXCLUDED_URLS``: no request feature, no view or function
+span under them, no kept trace (a page reading the trace store would otherwise fill it with
+its own slow reads). Known by URL prefix, so the decision is made before the request span
+starts: ``{admin}/django_tracekit/`` of every admin site that registers tracekit's models
+(every tracekit page lives there) and ``{STATIC_URL}django_tracekit/``. Computed on the
+first request (the URLconf is loaded by then), cached, forgotten when the settings change.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.urls import NoReverseMatch, reverse
+
+logger = logging.getLogger("django_tracekit")
+
+APP_LABEL = "django_tracekit"
+_prefixes: tuple[str, ...] | None = None
+_lock = threading.Lock()
+
+
+def _admin_prefixes() -> list[str]:
+    from django.contrib.admin.sites import all_sites
+
+    found = []
+    for site in list(all_sites):
+        if not any(model._meta.app_label == APP_LABEL for model in site._registry):
+            continue
+        try:
+            found.append(reverse(f"{site.name}:app_list", kwargs={"app_label": APP_LABEL}))
+        except NoReverseMatch:  # this site's URLs are not in the URLconf
+            continue
+    return found
+
+
+def _static_prefix() -> list[str]:
+    static_url = str(getattr(settings, "STATIC_URL", None) or "")
+    if not static_url.startswith("/"):  # another host (a CDN): never a request here
+        return []
+    return [static_url.rstrip("/") + f"/{APP_LABEL}/"]
+
+
+def _compute() -> tuple[str, ...]:
+    prefixes: list[str] = _static_prefix()
+    if "django.contrib.admin" in settings.INSTALLED_APPS or any(
+            str(app).startswith("django.contrib.admin.") for app in settings.INSTALLED_APPS):
+        prefixes.extend(_admin_prefixes())
+    return tuple(p for p in prefixes if p and p != "/")
+
+
+def prefixes() -> tuple[str, ...]:
+    """The path prefixes of tracekit's own pages and files (computed once)."""
+    global _prefixes
+    current = _prefixes
+    if current is None:
+        try:
+            current = _compute()
+        except Exception:  # a URLconf that does not import yet: Django reports it
+            logger.debug("tracekit: could not find the admin's URLs", exc_info=True)
+            return ()
+        with _lock:
+            _prefixes = current
+    return current
+
+
+def is_own(path: str) -> bool:
+    """Whether ``path`` (``request.path``) is one of tracekit's own pages or files."""
+    own = _prefixes if _prefixes is not None else prefixes()
+    return bool(own) and path.startswith(own)
+
+
+def clear() -> None:
+    global _prefixes
+    with _lock:
+        _prefixes = None
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("ROOT_URLCONF", "STATIC_URL", "INSTALLED_APPS", "TRACEKIT"):
+        clear()
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="django_tracekit.sources.http.own")

@@ -1,0 +1,20 @@
+"""Log records as span events, as an integration (a source)."""
+
+from __future__ import annotations
+
+from django_tracekit.integrations.base import Integration
+
+
+class LogsIntegration(Integration):
+    identifier = "logs"
+    role = "source"
+
+    def refusal(self) -> str | None:
+        if self.config.logs.level is None:
+            return "TRACEKIT['LOGS']['LEVEL'] is None"
+        return super().refusal()
+
+    def setup_once(self) -> None:
+        from django_tracekit.sources.logs import factory
+
+        factory.install(self.config.logs.level)
