@@ -1,7 +1,7 @@
 """Always-on auto-tracing by exclusion: every function of the project's own code is counted,
 and becomes a span when it is slow (>= MIN_DURATION_MS) or fails, while a trace records.
 
-    from django_tracekit import autotrace
+    from django_tracekit.sources import autotrace
     autotrace.install(config)          # once, before the project's modules are imported
     autotrace.counters.drain()         # {name: (calls, total_ns, max_ns)} for the stats
 
