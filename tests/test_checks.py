@@ -34,8 +34,8 @@ def test_test_settings_are_clean() -> None:
 
 
 @pytest.mark.parametrize(("tracekit", "expected"), [
-    ({"SAMPLE_RATE": "0.5"}, ["django_tracekit.E002"]),
-    ({"SAMPLE_RATE": True}, ["django_tracekit.E002"]),
+    ({"SAMPLE_RATE": "0.5"}, ["django_tracekit.E003"]),
+    ({"SAMPLE_RATE": True}, ["django_tracekit.E003"]),
     ({"SAMPLE_RATE": 1.5}, ["django_tracekit.E003"]),
     ({"SAMPLE_RATE": -0.1}, ["django_tracekit.E003"]),
     ({"EXPORTER": "zipkin"}, ["django_tracekit.E004"]),
@@ -47,11 +47,14 @@ def test_test_settings_are_clean() -> None:
     ({"EXCLUDED_URLS": ["(unclosed"]}, ["django_tracekit.E009"]),
     ({"PROJECT_NAME": "my shop/x"}, ["django_tracekit.E010"]),
     ({"AUTOTRACE": {"INCLUDE": "shop"}}, ["django_tracekit.E011"]),
-    ({"AUTOTRACE": {"MIN_DURATION_MS": -1}}, ["django_tracekit.E011"]),
+    ({"AUTOTRACE": {"MIN_DURATION_MS": -1}}, ["django_tracekit.E034"]),
     ({"STATS": {"FLUSH_INTERVAL_S": 0}}, ["django_tracekit.E012"]),
-    ({"STATS": {"RETENTION_DAYS": "90"}}, ["django_tracekit.E012"]),
+    ({"STATS": {"RETENTION_DAYS": "90"}}, ["django_tracekit.E035"]),
+    ({"STATS": {"DATABASE": ""}}, ["django_tracekit.E037"]),
     ({"SENTRY": {"DSN": "not-a-dsn"}}, ["django_tracekit.E013"]),
-    ({"ERRORS": {"MAX_FRAMES": 0}}, ["django_tracekit.E002"]),
+    ({"ERRORS": {"MAX_FRAMES": 0}}, ["django_tracekit.E039"]),
+    ({"TRACES": {"MAX_TRACES": 0}}, ["django_tracekit.E043"]),
+    ({"DB": {"N_PLUS_ONE": 1}}, ["django_tracekit.E046"]),
     ({"EXPORER": "otlp"}, ["django_tracekit.W001"]),
     ({"STATS": {"ENABLE": True}}, ["django_tracekit.W001"]),
 ])

@@ -102,7 +102,8 @@ def test_service_name_from_resource_attributes_env() -> None:
 
 def test_nested_sections_merge_with_defaults() -> None:
     config = resolve({"STATS": {"RETENTION_DAYS": 30}}, {})
-    assert config.stats == StatsSettings(enabled=True, flush_interval_s=10, retention_days=30)
+    assert config.stats == StatsSettings(enabled=True, flush_interval_s=10, retention_days=30,
+                                         database="default")
 
 
 def test_parse_otlp_headers_rejects_garbage() -> None:
@@ -121,7 +122,7 @@ def test_config_is_cached_and_reset_when_settings_change() -> None:
 
 def test_invalid_values_become_problems_not_exceptions() -> None:
     config = resolve({"SAMPLE_RATE": "half", "EXPORTER": "jaeger", "BOGUS": 1}, {})
-    assert sorted(ids(config)) == ["E002", "E004", "W001"]
+    assert sorted(ids(config)) == ["E003", "E004", "W001"]
     assert config.sample_rate == 1.0 and config.exporters == ("none",)
 
 
