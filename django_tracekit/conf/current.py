@@ -65,3 +65,11 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_on_setting_changed, dispatch_uid="django_tracekit.conf")
+
+
+def _declared() -> project.Declared:
+    config = get_config()
+    return project.Declared(config.project_name, config.autotrace.include)
+
+
+project.read_declared_from(_declared)  # naming reads PROJECT_NAME through the core

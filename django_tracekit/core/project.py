@@ -23,10 +23,12 @@ import os
 import sys
 import sysconfig
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
 
 #: Packages that are never the team's code, wherever they are installed (tracekit's own
 #: repository is the BASE_DIR of its tests and demo).
@@ -34,6 +36,36 @@ NEVER_PROJECT = frozenset({"django_tracekit", "django"})
 
 _tops: dict[str, bool] = {}
 _lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What the validated settings say of the project: PROJECT_NAME (its default applied)
+    and AUTOTRACE['INCLUDE']."""
+
+    name: str
+    include: tuple[str, ...] | None
+
+
+#: Where :func:`declared` reads them: ``django_tracekit.conf`` plugs its cached config in
+#: here when imported (the core must not import conf: conf stands on the core).
+_declared_by: Callable[[], Declared] | None = None
+
+
+def read_declared_from(source: Callable[[], Declared]) -> None:
+    global _declared_by
+    _declared_by = source
+
+
+def declared() -> Declared | None:
+    """The settings' word on the project; ``None`` before Django's settings are configured."""
+    source = _declared_by
+    if source is None:
+        return None
+    try:
+        return source()
+    except ImproperlyConfigured:  # Django settings not configured
+        return None
 
 
 def clear_cache() -> None:
@@ -109,11 +141,9 @@ def lives_in_project(top: str, base_dir: str | None = None) -> bool | None:
 
 def _declared(top: str) -> bool:
     """Named by ``AUTOTRACE['INCLUDE']``: the team says it is its code, wherever it lives."""
-    from django_tracekit.conf import get_config
-
     try:
-        include = get_config().autotrace.include
-    except Exception:  # settings not configured
+        include = (declared() or Declared("", None)).include
+    except Exception:  # settings unusable
         return False
     return bool(include) and any(p.split(".")[0] == top for p in include or ())
 

@@ -16,6 +16,7 @@ every other middleware, and exceptions and rejected hosts in them are traced.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import Token
@@ -30,7 +31,6 @@ from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from django_tracekit.conf import get_config
 from django_tracekit.core.errors import handle_escaping, record_error
 from django_tracekit.core.tracer import get_tracer
 from django_tracekit.sources.http import own
@@ -42,6 +42,13 @@ from django_tracekit.sources.http.propagation import MetaGetter, limit_propagati
 logger = logging.getLogger("django_tracekit")
 
 _getter = MetaGetter()
+#: TRACEKIT['EXCLUDED_URLS'], handed over by the integration (``configure``); read per request.
+_excluded: tuple[re.Pattern[str], ...] = ()
+
+
+def configure(excluded_urls: tuple[re.Pattern[str], ...]) -> None:
+    global _excluded
+    _excluded = excluded_urls
 
 
 def _on_request_exception(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
@@ -103,9 +110,8 @@ class TracekitMiddleware:
 
     def _start(self, request: HttpRequest) -> tuple[Span, Token[Context]] | None:
         try:
-            config = get_config()
             path = request.path
-            if any(p.search(path) for p in config.excluded_urls) or own.is_own(path):
+            if any(p.search(path) for p in _excluded) or own.is_own(path):
                 # Marked, so that the view does not start a trace of its own either.
                 setattr(request, views.REQUEST_SPAN_ATTR, trace.INVALID_SPAN)
                 return None
