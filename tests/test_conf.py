@@ -162,3 +162,16 @@ def test_project_name_falls_back_to_base_dir_then_warns() -> None:
         config = resolve({}, {})
     assert config.project_name == "" and ids(config) == ["W003"]
     assert "no ROOT_URLCONF or BASE_DIR" in config.problems[0].message
+
+
+def test_stats_database_is_an_alias_name() -> None:
+    assert resolve({}, {}).stats.database == "default"
+    assert resolve({"STATS": {"DATABASE": "tracekit"}}, {}).stats.database == "tracekit"
+    for wrong in (3, "", ["default"]):
+        config = resolve({"STATS": {"DATABASE": wrong}}, {})
+        assert config.stats.database == "default" and ids(config) == ["E037"]
+
+
+def test_a_section_that_is_not_a_dict_keeps_its_defaults() -> None:
+    config = resolve({"DB": 5}, {})
+    assert ids(config) == ["E002"] and config.db.n_plus_one == 5
