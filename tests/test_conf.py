@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from django.test import override_settings
 
+import django_tracekit
 from django_tracekit.conf import Config, StatsSettings, get_config, parse_otlp_headers, resolve
 
 
@@ -175,3 +179,21 @@ def test_stats_database_is_an_alias_name() -> None:
 def test_a_section_that_is_not_a_dict_keeps_its_defaults() -> None:
     config = resolve({"DB": 5}, {})
     assert ids(config) == ["E002"] and config.db.n_plus_one == 5
+
+
+def _imported_rooms(folder: str) -> set[str]:
+    """The ``django_tracekit`` rooms the modules of ``folder`` import (function-level and
+    TYPE_CHECKING imports included)."""
+    root = Path(django_tracekit.__file__).resolve().parent
+    rooms = set()
+    for path in (root / folder).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            rooms |= {n.split(".")[1] for n in names if n.startswith("django_tracekit.")}
+    return rooms - {folder}
+
+
+def test_conf_stands_on_the_core_which_never_imports_it() -> None:
+    assert _imported_rooms("conf") <= {"core"}
+    assert "conf" not in _imported_rooms("core")

@@ -11,6 +11,9 @@
   that code gets the ``PROJECT_NAME`` prefix, so Django's and a library's code is named by
   its own module path (``django/contrib/admin/sites/AdminSite/login``) and never looks like
   one of the team's features. Decided once per top package (cached).
+- :func:`declared`: ``PROJECT_NAME`` (its default applied) and ``AUTOTRACE['INCLUDE']`` as
+  ``django_tracekit.conf`` validated them; conf plugs itself in (:func:`read_declared_from`)
+  because it stands on the core, which therefore never imports it.
 - :func:`celery_worker_process`: whether this process is a Celery worker
   (``celery -A proj worker``, ``python -m celery worker``, ``celery multi``'s children): its
   default service name is ``{PROJECT_NAME}-worker``, so web and worker are told apart.
