@@ -26,6 +26,6 @@ class HttpServerIntegration(Integration):
         propagation.limit_propagation_logs()
 
     def configure(self) -> None:
-        from django_tracekit.sources.http import middleware
+        from django_tracekit.sources.http import excluded
 
-        middleware.configure(self.config.excluded_urls)  # each request reads it there
+        excluded.configure(self.config.excluded_urls)  # each request reads it there

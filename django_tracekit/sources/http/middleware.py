@@ -16,7 +16,6 @@ every other middleware, and exceptions and rejected hosts in them are traced.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import Token
@@ -33,7 +32,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from django_tracekit.core.errors import handle_escaping, record_error
 from django_tracekit.core.tracer import get_tracer
-from django_tracekit.sources.http import own
+from django_tracekit.sources.http import excluded, own
 from django_tracekit.sources.http import view_spans as views
 from django_tracekit.sources.http.attributes import HeaderCapture, method_of, request_attributes
 from django_tracekit.sources.http.attributes import http_route as route_of
@@ -42,13 +41,6 @@ from django_tracekit.sources.http.propagation import MetaGetter, limit_propagati
 logger = logging.getLogger("django_tracekit")
 
 _getter = MetaGetter()
-#: TRACEKIT['EXCLUDED_URLS'], handed over by the integration (``configure``); read per request.
-_excluded: tuple[re.Pattern[str], ...] = ()
-
-
-def configure(excluded_urls: tuple[re.Pattern[str], ...]) -> None:
-    global _excluded
-    _excluded = excluded_urls
 
 
 def _on_request_exception(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
@@ -111,7 +103,7 @@ class TracekitMiddleware:
     def _start(self, request: HttpRequest) -> tuple[Span, Token[Context]] | None:
         try:
             path = request.path
-            if any(p.search(path) for p in _excluded) or own.is_own(path):
+            if excluded.matches(path) or own.is_own(path):
                 # Marked, so that the view does not start a trace of its own either.
                 setattr(request, views.REQUEST_SPAN_ATTR, trace.INVALID_SPAN)
                 return None
