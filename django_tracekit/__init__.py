@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+# conf first: it tells the core (naming) what PROJECT_NAME is; the core cannot import it.
+from django_tracekit import conf as _conf  # noqa: F401  # isort: skip
 from django_tracekit.api import no_autotrace, span, traced
 from django_tracekit.core.errors import record_error
 from django_tracekit.core.naming import name_for

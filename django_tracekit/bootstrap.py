@@ -35,7 +35,7 @@ from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
-from django_tracekit import integrations
+from django_tracekit import conf, integrations
 from django_tracekit.conf import Config
 from django_tracekit.core import errors
 from django_tracekit.core import exit as exiting
@@ -60,6 +60,7 @@ class State:
     owns_provider: bool = False
     exporters: list[SpanProcessor] = field(default_factory=list)
     local: list[SpanProcessor] = field(default_factory=list)
+    integrations: list[Integration] = field(default_factory=list)  # the ones that are on
     disabled_reason: str | None = None
     shut_down_pid: int | None = None  # the process that ran shutdown() (a fork has not)
 
@@ -171,9 +172,11 @@ def _setup(config: Config) -> State:
     for processor in [*exporters, *local]:
         provider.add_span_processor(processor)
     tracer_module.set_tracer(provider.get_tracer(tracer_module.INSTRUMENTATION_NAME, __version__))
+    _configure_core(config)
     for integration in active:
         if integration.phase == "ready":  # "import" ones ran from AppConfig.__init__
             _contribute(integration, "setup_once")
+        _contribute(integration, "configure")
         errors.register_expected(*(_contribute(integration, "expected_exceptions") or ()))
         if type(integration).on_error is not Integration.on_error:
             errors.add_listener(integration.on_error)
@@ -182,7 +185,26 @@ def _setup(config: Config) -> State:
     # Registered after the application's provider (if any) and after stats' own hook:
     # atexit is LIFO, so this runs before both.
     atexit.register(shutdown)
-    return State(provider=provider, owns_provider=not attach, exporters=exporters, local=local)
+    conf.on_change(_reconfigure)
+    return State(provider=provider, owns_provider=not attach, exporters=exporters, local=local,
+                 integrations=active)
+
+
+def _configure_core(config: Config) -> None:
+    """What the core reads per call, from the config (the core does not import conf)."""
+    errors.configure(max_frames=config.max_frames, max_length=config.max_length,
+                     capture_locals=config.capture_locals)
+
+
+def _reconfigure(config: Config) -> None:
+    """The settings changed (``override_settings``): the core and every integration that is
+    on get the new config; what is on stays on (the setup is once per process)."""
+    current = _state
+    if current is None or current.provider is None:
+        return
+    _configure_core(config)
+    for integration in current.integrations:
+        _contribute(integration, "reconfigure", config)
 
 
 def _contribute(integration: Integration, hook: str, *args: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.core.checks import Error, Warning
 from django.core.checks.registry import registry
 from django.test import override_settings
 
+import django_tracekit
 from django_tracekit.sources.http.checks import MIDDLEWARE_PATH
 from tests import settings as test_settings
 from tests.conftest import _installed
@@ -34,8 +36,8 @@ def test_test_settings_are_clean() -> None:
 
 
 @pytest.mark.parametrize(("tracekit", "expected"), [
-    ({"SAMPLE_RATE": "0.5"}, ["django_tracekit.E002"]),
-    ({"SAMPLE_RATE": True}, ["django_tracekit.E002"]),
+    ({"SAMPLE_RATE": "0.5"}, ["django_tracekit.E003"]),
+    ({"SAMPLE_RATE": True}, ["django_tracekit.E003"]),
     ({"SAMPLE_RATE": 1.5}, ["django_tracekit.E003"]),
     ({"SAMPLE_RATE": -0.1}, ["django_tracekit.E003"]),
     ({"EXPORTER": "zipkin"}, ["django_tracekit.E004"]),
@@ -47,11 +49,14 @@ def test_test_settings_are_clean() -> None:
     ({"EXCLUDED_URLS": ["(unclosed"]}, ["django_tracekit.E009"]),
     ({"PROJECT_NAME": "my shop/x"}, ["django_tracekit.E010"]),
     ({"AUTOTRACE": {"INCLUDE": "shop"}}, ["django_tracekit.E011"]),
-    ({"AUTOTRACE": {"MIN_DURATION_MS": -1}}, ["django_tracekit.E011"]),
+    ({"AUTOTRACE": {"MIN_DURATION_MS": -1}}, ["django_tracekit.E034"]),
     ({"STATS": {"FLUSH_INTERVAL_S": 0}}, ["django_tracekit.E012"]),
-    ({"STATS": {"RETENTION_DAYS": "90"}}, ["django_tracekit.E012"]),
+    ({"STATS": {"RETENTION_DAYS": "90"}}, ["django_tracekit.E035"]),
+    ({"STATS": {"DATABASE": ""}}, ["django_tracekit.E037"]),
     ({"SENTRY": {"DSN": "not-a-dsn"}}, ["django_tracekit.E013"]),
-    ({"ERRORS": {"MAX_FRAMES": 0}}, ["django_tracekit.E002"]),
+    ({"ERRORS": {"MAX_FRAMES": 0}}, ["django_tracekit.E039"]),
+    ({"TRACES": {"MAX_TRACES": 0}}, ["django_tracekit.E043"]),
+    ({"DB": {"N_PLUS_ONE": 1}}, ["django_tracekit.E046"]),
     ({"EXPORER": "otlp"}, ["django_tracekit.W001"]),
     ({"STATS": {"ENABLE": True}}, ["django_tracekit.W001"]),
 ])
@@ -163,3 +168,54 @@ def test_admin_not_installed_is_a_warning_that_does_not_block_migrate(tmp_path: 
     assert line.id == "django_tracekit.W023"
     assert "'django.contrib.admin' is not in INSTALLED_APPS" in line.msg
     assert "/admin/django_tracekit/" in line.hint and "SILENCED_SYSTEM_CHECKS" in line.hint
+
+
+def _documented_ids() -> set[str]:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "checks.md").read_text()
+    return set(re.findall(r"^\| ([EW]0\d\d) \|", text, flags=re.MULTILINE))
+
+
+def test_every_check_id_the_code_uses_is_documented_once() -> None:
+    package = Path(django_tracekit.__file__).resolve().parent
+    used = {match for path in package.rglob("*.py")
+            for match in re.findall(r"\b([EW]0\d\d)\b", path.read_text())}
+    assert used - _documented_ids() == set()
+    assert _documented_ids() - used == set()
+
+
+def test_each_key_has_its_own_id() -> None:
+    from django_tracekit.conf import (
+        autotrace,
+        cache,
+        celery,
+        commands,
+        db,
+        errors,
+        export,
+        http_client,
+        logs,
+        metrics,
+        sentry,
+        stats,
+        toplevel,
+        traces,
+    )
+
+    ids = [i for module in (autotrace, cache, celery, commands, db, errors, export, http_client,
+                            logs, metrics, sentry, stats, toplevel, traces)
+           for i in module.CHECK_IDS.values()]
+    assert len(ids) == len(set(ids))
+    assert set(ids) <= _documented_ids()
+
+
+@pytest.mark.parametrize(("section", "key", "value"), [
+    ("TRACES", "ENABLED", "yes"), ("TRACES", "RETENTION_HOURS", 0),
+    ("TRACES", "MAX_TRACES", 1.5), ("TRACES", "SAMPLE_RATE", 2),
+    ("TRACES", "MAX_SPANS_PER_TRACE", -1),
+])
+def test_each_traces_key_is_reported_under_its_own_id(section: str, key: str,
+                                                      value: object) -> None:
+    from django_tracekit.conf import traces
+
+    expected = f"django_tracekit.{traces.CHECK_IDS[key]}"
+    assert check_ids({section: {key: value}}) == [expected]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from django.test import override_settings
 
+import django_tracekit
 from django_tracekit.conf import Config, StatsSettings, get_config, parse_otlp_headers, resolve
 
 
@@ -102,7 +106,8 @@ def test_service_name_from_resource_attributes_env() -> None:
 
 def test_nested_sections_merge_with_defaults() -> None:
     config = resolve({"STATS": {"RETENTION_DAYS": 30}}, {})
-    assert config.stats == StatsSettings(enabled=True, flush_interval_s=10, retention_days=30)
+    assert config.stats == StatsSettings(enabled=True, flush_interval_s=10, retention_days=30,
+                                         database="default")
 
 
 def test_parse_otlp_headers_rejects_garbage() -> None:
@@ -121,7 +126,7 @@ def test_config_is_cached_and_reset_when_settings_change() -> None:
 
 def test_invalid_values_become_problems_not_exceptions() -> None:
     config = resolve({"SAMPLE_RATE": "half", "EXPORTER": "jaeger", "BOGUS": 1}, {})
-    assert sorted(ids(config)) == ["E002", "E004", "W001"]
+    assert sorted(ids(config)) == ["E003", "E004", "W001"]
     assert config.sample_rate == 1.0 and config.exporters == ("none",)
 
 
@@ -161,3 +166,34 @@ def test_project_name_falls_back_to_base_dir_then_warns() -> None:
         config = resolve({}, {})
     assert config.project_name == "" and ids(config) == ["W003"]
     assert "no ROOT_URLCONF or BASE_DIR" in config.problems[0].message
+
+
+def test_stats_database_is_an_alias_name() -> None:
+    assert resolve({}, {}).stats.database == "default"
+    assert resolve({"STATS": {"DATABASE": "tracekit"}}, {}).stats.database == "tracekit"
+    for wrong in (3, "", ["default"]):
+        config = resolve({"STATS": {"DATABASE": wrong}}, {})
+        assert config.stats.database == "default" and ids(config) == ["E037"]
+
+
+def test_a_section_that_is_not_a_dict_keeps_its_defaults() -> None:
+    config = resolve({"DB": 5}, {})
+    assert ids(config) == ["E002"] and config.db.n_plus_one == 5
+
+
+def _imported_rooms(folder: str) -> set[str]:
+    """The ``django_tracekit`` rooms the modules of ``folder`` import (function-level and
+    TYPE_CHECKING imports included)."""
+    root = Path(django_tracekit.__file__).resolve().parent
+    rooms = set()
+    for path in (root / folder).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            rooms |= {n.split(".")[1] for n in names if n.startswith("django_tracekit.")}
+    return rooms - {folder}
+
+
+def test_conf_stands_on_the_core_which_never_imports_it() -> None:
+    assert _imported_rooms("conf") <= {"core"}
+    assert "conf" not in _imported_rooms("core")

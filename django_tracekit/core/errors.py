@@ -16,6 +16,7 @@ import contextlib
 import sys
 import types
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
@@ -23,7 +24,6 @@ from django.http import Http404
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
-from django_tracekit.conf import get_config
 from django_tracekit.core import guard
 from django_tracekit.core.fingerprint import GROUP_ATTRIBUTE, group_of
 from django_tracekit.core.logonce import LogOnce
@@ -39,6 +39,26 @@ _MAX_CHAIN = 8
 # The bootstrap adds the integrations' own (Celery's Retry/Ignore/Reject) via register_expected().
 _expected: tuple[type[BaseException], ...] = (Http404, PermissionDenied, SuspiciousOperation,
                                               BadRequest)
+
+
+
+@dataclass(frozen=True)
+class StackCaps:
+    """``TRACEKIT['ERRORS']`` as the bootstrap hands it over (the core does not read settings)."""
+
+    max_frames: int = 128
+    max_length: int = 32_768
+    capture_locals: bool = False
+
+
+_caps = StackCaps()
+
+
+def configure(*, max_frames: int, max_length: int, capture_locals: bool) -> None:
+    """The caps every recorded stack gets from now on (the bootstrap, from ERRORS)."""
+    global _caps
+    _caps = StackCaps(max_frames, max_length, capture_locals)
+
 
 # Called once per error, when it is first recorded, sampled or not (Sentry, stats).
 ErrorListener = Callable[[BaseException, Span], None]
@@ -256,11 +276,11 @@ def _record(exc: BaseException, span: Span, depth: int, notify: bool = True) -> 
         with contextlib.suppress(AttributeError, TypeError):
             setattr(exc, _UNREPORTED, True)
     if span.is_recording():
-        config = get_config()
+        caps = _caps
         site = sys._getframe(depth)
         callers = callers_start(exc, site)
-        stack = format_stack(exc, callers, max_frames=config.max_frames,
-                             max_length=config.max_length, capture_locals=config.capture_locals)
+        stack = format_stack(exc, callers, max_frames=caps.max_frames,
+                             max_length=caps.max_length, capture_locals=caps.capture_locals)
         span.add_event("exception", {
             "exception.type": error_type,
             # The error group (the admin's errors page); before the stack: never capped away.

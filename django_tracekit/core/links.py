@@ -11,16 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django_tracekit.conf import get_config
 from django_tracekit.core.logonce import LogOnce
 
 _failed = LogOnce("no trace explorer link for a Sentry event")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def external_url(trace_id: str) -> str:
-    """The trace's page in the team's backend (``TRACE_URL``), or ``""``."""
-    template = get_config().trace_url
+def external_url(trace_id: str, template: str | None) -> str:
+    """The trace's page in the team's backend (``template``: ``TRACE_URL``), or ``""``."""
     return template.replace("{trace_id}", trace_id) if template else ""
 
 
@@ -44,18 +42,19 @@ def _origin(attributes: Mapping[str, Any]) -> str:
     return f"{scheme}://{host}{shown}"
 
 
-def trace_links(trace_id: str, attributes: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """``{"trace_page": ..., "trace_url": ...}`` for a trace (each when available); never
-    raises (called while an error is being reported)."""
+def trace_links(trace_id: str, attributes: Mapping[str, Any] | None = None, *,
+                trace_url: str | None, store_enabled: bool) -> dict[str, str]:
+    """``{"trace_page": ..., "trace_url": ...}`` for a trace (each when available):
+    ``store_enabled`` (TRACES['ENABLED']) and ``trace_url`` (TRACE_URL) as the caller was
+    configured. Never raises (called while an error is being reported)."""
     links: dict[str, str] = {}
     try:
-        config = get_config()
-        if config.traces.enabled:  # an error trace is always kept then
+        if store_enabled:  # an error trace is always kept then
             path = admin_path(trace_id)
             if path is not None:
                 links["trace_page"] = _origin(attributes or {}) + path
-        if config.trace_url:
-            links["trace_url"] = external_url(trace_id)
+        if trace_url:
+            links["trace_url"] = external_url(trace_id, trace_url)
     except Exception:  # an unusable URLconf must not lose the event
         _failed.failed()
     return links

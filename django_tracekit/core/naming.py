@@ -19,12 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
-from django_tracekit.conf import get_config
 from django_tracekit.core.project import clear_cache as _clear_project_cache
-from django_tracekit.core.project import in_project
+from django_tracekit.core.project import declared, in_project
 
 # Semantic-convention attribute keys (code.* as of semconv 1.30).
 CODE_FUNCTION_NAME = "code.function.name"
@@ -78,10 +76,10 @@ setting_changed.connect(_on_setting_changed, dispatch_uid="django_tracekit.core.
 def project_name() -> str:
     global _project
     if _project is None:
-        try:
-            _project = get_config().project_name
-        except ImproperlyConfigured:  # Django settings not configured: no prefix.
+        settings = declared()
+        if settings is None:  # Django settings not configured: no prefix.
             return ""
+        _project = settings.name
     return _project
 
 

@@ -11,6 +11,9 @@
   that code gets the ``PROJECT_NAME`` prefix, so Django's and a library's code is named by
   its own module path (``django/contrib/admin/sites/AdminSite/login``) and never looks like
   one of the team's features. Decided once per top package (cached).
+- :func:`declared`: ``PROJECT_NAME`` (its default applied) and ``AUTOTRACE['INCLUDE']`` as
+  ``django_tracekit.conf`` validated them; conf plugs itself in (:func:`read_declared_from`)
+  because it stands on the core, which therefore never imports it.
 - :func:`celery_worker_process`: whether this process is a Celery worker
   (``celery -A proj worker``, ``python -m celery worker``, ``celery multi``'s children): its
   default service name is ``{PROJECT_NAME}-worker``, so web and worker are told apart.
@@ -23,10 +26,12 @@ import os
 import sys
 import sysconfig
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
 
 #: Packages that are never the team's code, wherever they are installed (tracekit's own
 #: repository is the BASE_DIR of its tests and demo).
@@ -34,6 +39,36 @@ NEVER_PROJECT = frozenset({"django_tracekit", "django"})
 
 _tops: dict[str, bool] = {}
 _lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What the validated settings say of the project: PROJECT_NAME (its default applied)
+    and AUTOTRACE['INCLUDE']."""
+
+    name: str
+    include: tuple[str, ...] | None
+
+
+#: Where :func:`declared` reads them: ``django_tracekit.conf`` plugs its cached config in
+#: here when imported (the core must not import conf: conf stands on the core).
+_declared_by: Callable[[], Declared] | None = None
+
+
+def read_declared_from(source: Callable[[], Declared]) -> None:
+    global _declared_by
+    _declared_by = source
+
+
+def declared() -> Declared | None:
+    """The settings' word on the project; ``None`` before Django's settings are configured."""
+    source = _declared_by
+    if source is None:
+        return None
+    try:
+        return source()
+    except ImproperlyConfigured:  # Django settings not configured
+        return None
 
 
 def clear_cache() -> None:
@@ -109,11 +144,9 @@ def lives_in_project(top: str, base_dir: str | None = None) -> bool | None:
 
 def _declared(top: str) -> bool:
     """Named by ``AUTOTRACE['INCLUDE']``: the team says it is its code, wherever it lives."""
-    from django_tracekit.conf import get_config
-
     try:
-        include = get_config().autotrace.include
-    except Exception:  # settings not configured
+        include = (declared() or Declared("", None)).include
+    except Exception:  # settings unusable
         return False
     return bool(include) and any(p.split(".")[0] == top for p in include or ())
 

@@ -11,6 +11,9 @@ order, for what it contributes:
 - :meth:`Integration.checks`: system-check problems of its own settings;
 - :meth:`Integration.setup_once`: hooks that must exist before spans are made (signals,
   patches); idempotent, never raises into the application;
+- :meth:`Integration.configure`: hands its section of the config to what it installed, once
+  set up and again whenever the settings change: code that runs per query, span, log record
+  or request reads what it was handed, never ``get_config()``;
 - :meth:`Integration.processors` / :meth:`Integration.wrap_sampler`: what it adds to the
   TracerProvider;
 - :meth:`Integration.on_error` and :meth:`Integration.expected_exceptions`: errors as they
@@ -89,6 +92,15 @@ class Integration:
     # -- contributing --------------------------------------------------------------------
     def setup_once(self) -> None:
         """Install signal handlers, patches or hooks. Idempotent."""
+
+    def configure(self) -> None:
+        """Hand :attr:`config`'s section to what :meth:`setup_once` installed (its per-call
+        code reads it there). Called after ``setup_once`` and again by :meth:`reconfigure`."""
+
+    def reconfigure(self, config: Config) -> None:
+        """The settings changed (``override_settings``): this is the new config."""
+        self.config = config
+        self.configure()
 
     def processors(self, owns_provider: bool) -> Sequence[SpanProcessor]:
         """Span processors to add to the TracerProvider, in order. ``owns_provider`` is

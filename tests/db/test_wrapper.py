@@ -220,3 +220,32 @@ def test_a_handled_query_error_is_no_error_report(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(IntegrityError), tracekit.span("unhandled"), transaction.atomic():
         ContentType.objects.create(app_label="tk", model="dup")
     assert len(reported) == 1 and isinstance(reported[0], IntegrityError)
+
+
+def test_the_integration_hands_its_section_to_the_wrapper() -> None:
+    from django_tracekit.conf import DbSettings, resolve
+    from django_tracekit.sources.db.integration import DbIntegration
+
+    before = wrapper.settings
+    try:
+        DbIntegration(resolve({"DB": {"N_PLUS_ONE": 7}}, {})).configure()
+        assert wrapper.settings == DbSettings(enabled=True, n_plus_one=7)
+    finally:
+        wrapper.configure(before)
+
+
+@pytest.mark.django_db
+def test_a_query_never_reads_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per query, the wrapper reads what its integration handed it: with the settings
+    unreadable, queries are still spans."""
+    from django_tracekit.conf import current
+
+    def unreadable(*args: Any) -> Any:
+        raise AssertionError("get_config() on the query path")
+
+    with (monkeypatch.context() as patched, testing.capture_spans() as spans):
+        patched.setattr(current, "resolve", unreadable)
+        patched.setattr(current, "_cached", None)
+        with get_tracer().start_as_current_span("parent"), connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    assert [s.name for s in spans] == ["SELECT", "parent"]

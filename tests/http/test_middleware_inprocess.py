@@ -132,3 +132,23 @@ def test_sampled_out_request_has_no_view_span_but_errors_reach_listeners(
         assert spans.names() == [] and heard == []
     finally:
         errors.error_listeners.pop()
+
+
+def test_excluded_urls_follow_the_settings_without_reading_them_per_request(
+        spans: Spans, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """EXCLUDED_URLS reach the middleware from its integration (again when the settings
+    change), never from ``get_config()`` per request."""
+    from django_tracekit.conf import current
+
+    middleware = TracekitMiddleware(lambda r: HttpResponse("ok"))
+    settings.TRACEKIT = {**settings.TRACEKIT, "EXCLUDED_URLS": [r"^/healthz"]}
+
+    def unreadable(*args: Any) -> Any:
+        raise AssertionError("get_config() on the request path")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(current, "resolve", unreadable)
+        patched.setattr(current, "_cached", None)
+        middleware(RequestFactory().get("/healthz/"))
+        middleware(RequestFactory().get("/orders/"))
+    assert spans.names() == ["GET"]

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from django_tracekit.conf import resolve
+from django_tracekit.conf.metrics import CHECK_IDS
 from django_tracekit.destinations.metrics.integration import MetricsIntegration, metrics_endpoint
-from django_tracekit.destinations.metrics.settings import CHECK_ID
 
 
 def problems(metrics: Any) -> list[str]:
@@ -36,7 +36,7 @@ def test_defaults_are_off_and_valid() -> None:
     ({"ENABLED": True, "EXPORTER": "prometheus_remote_write"}, "REMOTE_WRITE_URL"),
 ])
 def test_invalid_values_are_check_errors(metrics: dict[str, Any], key: str) -> None:
-    assert f"{CHECK_ID} TRACEKIT['METRICS'][{key!r}]" in problems(metrics)
+    assert f"{CHECK_IDS[key]} TRACEKIT['METRICS'][{key!r}]" in problems(metrics)
 
 
 def test_an_unknown_key_is_a_warning() -> None:
@@ -45,8 +45,8 @@ def test_an_unknown_key_is_a_warning() -> None:
 
 def test_the_check_message_is_namespaced() -> None:
     config = resolve({"PROJECT_NAME": "shop", "METRICS": {"KINDS": "request"}}, {})
-    (message,) = [p.check_message() for p in config.problems if p.id == CHECK_ID]
-    assert message.id == "django_tracekit.E027"
+    (message,) = [p.check_message() for p in config.problems if p.id == CHECK_IDS["KINDS"]]
+    assert message.id == "django_tracekit.E049"
 
 
 @pytest.mark.requires("opentelemetry.exporter.otlp.proto.http")

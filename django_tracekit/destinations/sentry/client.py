@@ -77,7 +77,8 @@ def _install(config: Config) -> Status:
     in_app = _in_app_packages(config)
     # Set before the hooks exist: events captured from then on are forwarded and adopted.
     state.current = state.Settings(service_name=config.service_name, in_app=in_app,
-                                   max_frames=config.max_frames)
+                                   max_frames=config.max_frames, trace_url=config.trace_url,
+                                   store_enabled=config.traces.enabled)
     owns = False
     if checks.client_active():
         sdk_integration.setup_for_existing_client()

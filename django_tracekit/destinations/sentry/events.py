@@ -63,7 +63,8 @@ def forward(exc: BaseException, span: Span) -> None:
     if context.is_valid:  # tracing off (proxy tracer): let the SDK fill its own context
         event["contexts"] = {"trace": trace_context}
         # Where to open the trace: the admin's trace explorer (and TRACE_URL's backend).
-        links = trace_links(trace_context["trace_id"], getattr(span, "attributes", None))
+        links = trace_links(trace_context["trace_id"], getattr(span, "attributes", None),
+                            trace_url=settings.trace_url, store_enabled=settings.store_enabled)
         if links:
             event["contexts"]["tracekit"] = links
     enrich(event, exc, span, kind, errors.callers_start(exc, site), client.options, settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from django.core.checks import CheckMessage
@@ -29,3 +30,12 @@ class SentryIntegration(Integration):
         from django_tracekit.destinations.sentry.client import install
 
         install(self.config)
+
+    def configure(self) -> None:
+        # Settings changed (tests): the event's links follow; the client stays as installed.
+        from django_tracekit.destinations.sentry import state
+
+        if state.current is not None:
+            state.current = dataclasses.replace(
+                state.current, trace_url=self.config.trace_url,
+                store_enabled=self.config.traces.enabled)

@@ -12,6 +12,8 @@ class Settings:
     service_name: str
     in_app: tuple[str, ...]
     max_frames: int
+    trace_url: str | None = None  # TRACE_URL: the team's trace backend
+    store_enabled: bool = True  # TRACES['ENABLED']: an error trace is kept in the admin
 
 
 # None until install() turned forwarding on: every hook is a no-op until then.

@@ -138,9 +138,10 @@ def not_found(model_admin: ModelAdmin[Trace], request: HttpRequest,
               trace_id: str, malformed: bool) -> HttpResponse:
     """A 404 that says why: not a trace id, or a trace the store did not keep."""
     context = _base_context(model_admin, request, _("Trace not found"))
+    config = get_config()
     context.update({"trace_id": trace_id, "malformed": malformed,
-                    "external_url": "" if malformed else external_url(trace_id),
-                    "retention_hours": get_config().traces.retention_hours})
+                    "external_url": "" if malformed else external_url(trace_id, config.trace_url),
+                    "retention_hours": config.traces.retention_hours})
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "admin/django_tracekit/trace_not_found.html", context,
                             status=404)
@@ -169,7 +170,7 @@ def trace_detail(model_admin: ModelAdmin[Trace], request: HttpRequest,
         "time": local_time(trace.start_us),
         "duration": waterfall.format_us(built.duration_us),
         "reasons": [r for r in trace.reasons.split(",") if r],
-        "external_url": external_url(trace.trace_id),
+        "external_url": external_url(trace.trace_id, get_config().trace_url),
         "span_count": number_format(len(spans), force_grouping=True),
         "sql_count": number_format(built.sql_count, force_grouping=True),
         "dropped": number_format(trace.dropped_spans, force_grouping=True)

@@ -18,6 +18,11 @@ class CeleryIntegration(Integration):
         tracing.install()
         propagation.limit_propagation_logs()  # task headers carry traceparent too
 
+    def configure(self) -> None:
+        from django_tracekit.sources.celery import tracing
+
+        tracing.configure(self.config.celery)  # each task reads it there
+
     def expected_exceptions(self) -> tuple[type[BaseException], ...]:
         # Control flow of a task, not failures (retried, ignored or rejected on purpose).
         from celery.exceptions import Ignore, Reject, Retry

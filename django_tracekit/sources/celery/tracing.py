@@ -51,6 +51,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from django_tracekit import bootstrap
 from django_tracekit.conf import get_config
+from django_tracekit.conf.celery import CelerySettings
 from django_tracekit.core import errors, naming, producers
 from django_tracekit.core.redaction import redact_text
 from django_tracekit.core.tracer import get_tracer
@@ -132,6 +133,14 @@ _install_lock = threading.Lock()
 
 # --- helpers --------------------------------------------------------------------------------
 
+
+#: ``TRACEKIT['CELERY']``, handed over by the integration (``configure``); read per task.
+_settings = CelerySettings()
+
+
+def configure(settings: CelerySettings) -> None:
+    global _settings
+    _settings = settings
 
 def _consumer_meta(task: Any) -> tuple[str, dict[str, Any]]:
     meta = _task_meta.get(task.name)
@@ -326,7 +335,7 @@ def _prerun(sender: Any = None, task_id: str | None = None, task: Any = None, ar
             producer = producers.decode(header[0]) if header else None
             if producer is not None:
                 span.set_attributes(producers.attributes(producer))
-            if get_config().celery.args_summary:
+            if _settings.args_summary:
                 span.set_attributes(_type_summary(args, kwargs))
         token = otel_context.attach(trace.set_span_in_context(span, parent))
         _running.setdefault(task_id, []).append(

@@ -18,3 +18,8 @@ class CommandsIntegration(Integration):
         from django_tracekit.sources.commands import patch
 
         patch.install()
+
+    def configure(self) -> None:
+        from django_tracekit.sources.commands import tracing
+
+        tracing.configure(self.config.commands)  # each command reads it there

@@ -34,7 +34,7 @@ from django.core.management.base import CommandError
 from django.core.signals import setting_changed
 from opentelemetry.trace import Span, SpanKind
 
-from django_tracekit.conf import get_config
+from django_tracekit.conf.commands import CommandsSettings
 from django_tracekit.core import errors, features, naming
 from django_tracekit.core.tracer import get_tracer
 
@@ -111,9 +111,18 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_on_setting_changed, dispatch_uid="django_tracekit.sources.commands")
 
 
+#: ``TRACEKIT['COMMANDS']``, handed over by the integration (``configure``).
+_settings = CommandsSettings()
+
+
+def configure(settings: CommandsSettings) -> None:
+    global _settings
+    _settings = settings
+
+
 def traced(cls: type) -> CommandMeta | None:
     """The command's span description, or None when it is not traced."""
-    settings = get_config().commands
+    settings = _settings
     if not settings.enabled:
         return None
     meta = meta_for(cls)

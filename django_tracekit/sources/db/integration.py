@@ -18,3 +18,8 @@ class DbIntegration(Integration):
         from django_tracekit.sources.db import install
 
         install.install()
+
+    def configure(self) -> None:
+        from django_tracekit.sources.db import wrapper
+
+        wrapper.configure(self.config.db)  # each query reads it there

@@ -24,7 +24,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
-from django_tracekit.conf import get_config
+from django_tracekit.conf.db import DbSettings
 from django_tracekit.core.errors import handle_client_error
 from django_tracekit.core.logonce import LogOnce
 from django_tracekit.sources.autotrace.context import real_runtime
@@ -41,6 +41,14 @@ SYSTEMS = {"postgresql": "postgresql", "mysql": "mysql", "sqlite": "sqlite",
 Executor = Callable[[Any, Any, bool, Mapping[str, Any]], Any]
 
 enabled = True  # False once uninstalled: wrappers left on other threads' connections idle
+#: ``TRACEKIT['DB']``, handed over by the integration (``configure``); read per query.
+settings = DbSettings()
+
+
+def configure(db: DbSettings) -> None:
+    """Use ``db`` (its ENABLED switch and N+1 threshold) from the next query on."""
+    global settings
+    settings = db
 
 
 def connection_attributes(connection: Any) -> dict[str, Any]:
@@ -121,7 +129,7 @@ class QueryTracer:
 
     def _start(self, sql: Any, params: Any, many: bool,
                context: Mapping[str, Any]) -> Span | None:
-        config = get_config().db
+        config = settings
         if not config.enabled or quiet.caller_is_quiet():
             return None
         attributes = self.attributes

@@ -24,3 +24,8 @@ class HttpServerIntegration(Integration):
 
         views.install()
         propagation.limit_propagation_logs()
+
+    def configure(self) -> None:
+        from django_tracekit.sources.http import excluded
+
+        excluded.configure(self.config.excluded_urls)  # each request reads it there

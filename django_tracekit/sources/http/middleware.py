@@ -30,10 +30,9 @@ from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from django_tracekit.conf import get_config
 from django_tracekit.core.errors import handle_escaping, record_error
 from django_tracekit.core.tracer import get_tracer
-from django_tracekit.sources.http import own
+from django_tracekit.sources.http import excluded, own
 from django_tracekit.sources.http import view_spans as views
 from django_tracekit.sources.http.attributes import HeaderCapture, method_of, request_attributes
 from django_tracekit.sources.http.attributes import http_route as route_of
@@ -103,9 +102,8 @@ class TracekitMiddleware:
 
     def _start(self, request: HttpRequest) -> tuple[Span, Token[Context]] | None:
         try:
-            config = get_config()
             path = request.path
-            if any(p.search(path) for p in config.excluded_urls) or own.is_own(path):
+            if excluded.matches(path) or own.is_own(path):
                 # Marked, so that the view does not start a trace of its own either.
                 setattr(request, views.REQUEST_SPAN_ATTR, trace.INVALID_SPAN)
                 return None

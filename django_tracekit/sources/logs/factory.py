@@ -20,8 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext
 
@@ -159,18 +157,13 @@ def _service_name() -> str:
     return str(name) if name else ""
 
 
-@receiver(setting_changed)
-def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    # conf's own receiver (connected first) has cleared the cached config already.
+def set_level(level: int | None) -> None:
+    """Records at/above ``level`` become events from now on (None: none); the integration
+    hands LOGS['LEVEL'] over here when the settings change."""
     hook = _hook
-    if setting == "TRACEKIT" and hook is not None:
-        try:
-            from django_tracekit.conf import get_config
-
-            hook.level = get_config().logs.level
-        except Exception:
-            _log_failure()
+    if hook is not None:
+        hook.level = level
 
 
 __all__ = ["EXCLUDED", "SAMPLED", "SERVICE_NAME", "SPAN_ID", "TRACE_ID", "Hook", "install",
-           "installed", "uninstall"]
+           "installed", "set_level", "uninstall"]

@@ -18,3 +18,8 @@ class LogsIntegration(Integration):
         from django_tracekit.sources.logs import factory
 
         factory.install(self.config.logs.level)
+
+    def configure(self) -> None:
+        from django_tracekit.sources.logs import factory
+
+        factory.set_level(self.config.logs.level)  # each record reads it there

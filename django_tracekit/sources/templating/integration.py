@@ -13,3 +13,8 @@ class TemplatesIntegration(Integration):
         from django_tracekit.sources.templating import spans
 
         spans.install()
+
+    def configure(self) -> None:
+        from django_tracekit.sources.templating import spans
+
+        spans.configure(self.config.autotrace.min_duration_ms)  # each render reads it there

@@ -38,7 +38,6 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext, Status, StatusCode
 
-from django_tracekit.conf import get_config
 from django_tracekit.core.errors import handle_escaping
 from django_tracekit.core.features import FEATURE_KIND, NO_FEATURE
 from django_tracekit.core.logonce import LogOnce
@@ -52,6 +51,14 @@ UNNAMED = "(string)"  # Template("...") built from a string has no name
 MAX_INCLUDES = 20  # include spans under one template render
 
 _failed = LogOnce("tracing a template render failed").failed
+#: AUTOTRACE['MIN_DURATION_MS'] in ns, handed over by the integration (``configure``): a
+#: quicker render with nothing kept inside is no span, as a quick auto-traced call.
+_min_ns = 1_000_000
+
+
+def configure(min_duration_ms: float) -> None:
+    global _min_ns
+    _min_ns = int(min_duration_ms * 1e6)
 _patch_lock = threading.Lock()
 _ORIGINAL = "__tracekit_original__"
 
@@ -127,7 +134,7 @@ def _start(template: Any, context: Any) -> tuple[Span, object] | None:
         parent.get_span_context())
     span: Span
     if shortcut.applies(parent_sc):
-        min_ns = int(get_config().autotrace.min_duration_ms * 1e6) if top else None
+        min_ns = _min_ns if top else None
         outer = parent if isinstance(parent, TemplateSpan) else None
         span = TemplateSpan(span_name, _child_context(parent_sc), parent_sc,
                             _attributes(template, name), time.time_ns(), outer, min_ns)
