@@ -55,7 +55,10 @@ DEFAULTS: dict[str, Any] = {
     # Parent-based trace-id ratio. Default: OTEL_TRACES_SAMPLER(_ARG), else 1.0.
     "SAMPLE_RATE": 1.0,
     "AUTOTRACE": {"INCLUDE": None, "EXCLUDE": [], "MIN_DURATION_MS": 1.0},
-    "STATS": {"ENABLED": True, "FLUSH_INTERVAL_S": 10, "RETENTION_DAYS": 90},
+    # DATABASE: the DATABASES alias of tracekit's tables (stats and trace store); an alias
+    # other than "default" needs django_tracekit.routers.TracekitRouter in DATABASE_ROUTERS.
+    "STATS": {"ENABLED": True, "FLUSH_INTERVAL_S": 10, "RETENTION_DAYS": 90,
+              "DATABASE": "default"},
     "SENTRY": {"DSN": None, "ENVIRONMENT": None},
     # Regexes matched (re.search) against request.path; matching requests are not traced.
     "EXCLUDED_URLS": [],
@@ -141,6 +144,7 @@ class StatsSettings:
     enabled: bool
     flush_interval_s: float
     retention_days: float
+    database: str = "default"
 
 
 @dataclass(frozen=True)
@@ -434,7 +438,9 @@ def resolve(raw: Any, env: Mapping[str, str]) -> Config:
             min_duration_ms=float(autotrace["MIN_DURATION_MS"])),
         stats=StatsSettings(enabled=stats["ENABLED"] is not False,
                             flush_interval_s=float(stats["FLUSH_INTERVAL_S"]),
-                            retention_days=float(stats["RETENTION_DAYS"])),
+                            retention_days=float(stats["RETENTION_DAYS"]),
+                            database=stats["DATABASE"] if isinstance(
+                                stats["DATABASE"], str) and stats["DATABASE"] else "default"),
         sentry_dsn=sentry_dsn,
         sentry_environment=sentry_environment,
         excluded_urls=excluded,
