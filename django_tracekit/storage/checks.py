@@ -74,8 +74,9 @@ def _running_migrate() -> bool:
 def _check_migrated(alias: str) -> list[CheckMessage]:
     from django.db.migrations.loader import MigrationLoader
 
-    from django_tracekit.routers import APP_LABEL
+    from django_tracekit.storage.usage_models import Feature
 
+    app_label = Feature._meta.app_label
     fix = f"Run: python manage.py migrate --database={alias}"
     connection = connections[alias]
     try:
@@ -83,10 +84,10 @@ def _check_migrated(alias: str) -> list[CheckMessage]:
             pending = ["(all: the database file does not exist yet)"]
         else:
             loader = MigrationLoader(connection, ignore_no_migrations=True)
-            plan = [key for leaf in loader.graph.leaf_nodes(APP_LABEL)
+            plan = [key for leaf in loader.graph.leaf_nodes(app_label)
                     for key in loader.graph.forwards_plan(leaf)]
             pending = sorted({name for app, name in plan
-                              if app == APP_LABEL and (app, name) not in loader.applied_migrations})
+                              if app == app_label and (app, name) not in loader.applied_migrations})
     except Exception as exc:  # a server down or refusing: say so, never a traceback
         return [Warning(f"tracekit's database {alias!r} ({SETTING}) could not be read to "
                         f"see whether its tables are migrated: {type(exc).__name__}: {exc}",
