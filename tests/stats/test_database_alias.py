@@ -162,6 +162,17 @@ def test_tables_traffic_and_pages_on_their_own_database(databases: Databases,
         listed = browser.open(f"{base}/admin/django_tracekit/trace/",
                               timeout=30).read().decode()
         assert error_traces[0][0] in set(re.findall(r'data-trace="(\w+)"', listed))
+        # Every other page reads there too (the default database has no tracekit table, so
+        # a read from it would fail the page).
+        [(feature_id,)] = databases.rows(
+            "tracekit", "SELECT id FROM tracekit_feature WHERE name = 'GET /fail/'")
+        for page in (f"feature/{feature_id}/usage/?range=1h", "feature/errors/?range=1h",
+                     "feature/unused/", "feature/changes/", "feature/?kind=task",
+                     f"trace/{error_traces[0][0]}/"):
+            shown = browser.open(f"{base}/admin/django_tracekit/{page}", timeout=30)
+            assert shown.status == 200, page
+        assert "kaboom" in browser.open(f"{base}/admin/django_tracekit/trace/{error_traces[0][0]}/",
+                                        timeout=30).read().decode()
     finally:
         server.stop()
     # The default database never had tracekit's tables, and still has none.

@@ -28,3 +28,7 @@ TRACEKIT = {
     "STATS": {"ENABLED": True, "FLUSH_INTERVAL_S": 0.3, "DATABASE": "tracekit"},
     "TRACES": {"ENABLED": True, "SAMPLE_RATE": 1.0},
 }
+# A failing page's traceback in the server's log (DEBUG is off).
+LOGGING = {"version": 1, "disable_existing_loggers": False,
+           "handlers": {"console": {"class": "logging.StreamHandler"}},
+           "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR"}}}
