@@ -148,3 +148,13 @@ def test_the_router_decides_nothing_for_default_or_a_missing_alias(alias: str) -
         assert router.db_for_write(Feature) is None
         assert router.allow_migrate("default", "django_tracekit") is None
         assert router.allow_migrate("tracekit", "auth") is None
+
+
+def test_tracekit_status_names_the_database_and_a_routing_that_disagrees(tmp_path: Path) -> None:
+    routed = write_project(tmp_path / "routed", {"proj/settings.py": ROUTED})
+    assert "database:      tracekit\n" in manage(routed, "tracekit_status").stdout
+    unrouted = write_project(tmp_path / "unrouted", {"proj/settings.py": TWO_FILES})
+    out = manage(unrouted, "tracekit_status").stdout
+    assert ("database:      default (STATS['DATABASE'] is 'tracekit', but the routers send "
+            "tracekit's tables to 'default': see manage.py check)") in out
+    assert not (unrouted / "tracekit.sqlite3").exists()
