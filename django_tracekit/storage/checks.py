@@ -8,14 +8,17 @@
   default database ``runserver`` already lists unapplied migrations, and for no other.
 
 Nothing here creates a database: a SQLite file that does not exist yet is "not migrated"
-without connecting (connecting would create it), and a server that cannot be reached is a
-warning, never a traceback.
+without connecting (connecting would create it). The migrations are read on a thread of
+their own, with the flusher's connect and statement timeouts, on a connection closed after:
+a server that cannot be reached is a warning within seconds, never a traceback or a hang.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
+from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
@@ -23,6 +26,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from django_tracekit.conf import Config
+from django_tracekit.storage import timeouts
 
 ROUTER = "django_tracekit.routers.TracekitRouter"
 SETTING = "TRACEKIT['STATS']['DATABASE']"
@@ -72,27 +76,22 @@ def _running_migrate() -> bool:
 
 
 def _check_migrated(alias: str) -> list[CheckMessage]:
-    from django.db.migrations.loader import MigrationLoader
-
-    from django_tracekit.storage.usage_models import Feature
-
-    app_label = Feature._meta.app_label
     fix = f"Run: python manage.py migrate --database={alias}"
-    connection = connections[alias]
-    try:
-        if _sqlite_file_missing(connection):
-            pending = ["(all: the database file does not exist yet)"]
-        else:
-            loader = MigrationLoader(connection, ignore_no_migrations=True)
-            plan = [key for leaf in loader.graph.leaf_nodes(app_label)
-                    for key in loader.graph.forwards_plan(leaf)]
-            pending = sorted({name for app, name in plan
-                              if app == app_label and (app, name) not in loader.applied_migrations})
-    except Exception as exc:  # a server down or refusing: say so, never a traceback
+    outcome: dict[str, Any] = {}
+    # On a thread of its own: its connection gets tracekit's connect/statement timeouts
+    # (a black-holed server holds no manage.py command for long) and is closed after.
+    reader = threading.Thread(target=_read_pending, args=(alias, outcome), daemon=True,
+                              name="tracekit-migration-check")
+    reader.start()
+    reader.join(timeouts.CONNECT_TIMEOUT_S + timeouts.STATEMENT_TIMEOUT_S)
+    error = outcome.get("error")
+    if "pending" not in outcome:
+        reason = (f"{type(error).__name__}: {' '.join(str(error).split())}" if error is not None
+                  else "no answer in time")
         return [Warning(f"tracekit's database {alias!r} ({SETTING}) could not be read to "
-                        f"see whether its tables are migrated: {type(exc).__name__}: {exc}",
-                        hint=f"Check DATABASES[{alias!r}]. {fix}",
-                        id="django_tracekit.W040")]
+                        f"see whether its tables are migrated: {reason}",
+                        hint=f"Check DATABASES[{alias!r}]. {fix}", id="django_tracekit.W040")]
+    pending: list[str] = outcome["pending"]
     if not pending:
         return []
     return [Warning(f"tracekit's tables are not migrated on database {alias!r} ({SETTING}): "
@@ -100,6 +99,30 @@ def _check_migrated(alias: str) -> list[CheckMessage]:
                     f"({', '.join(pending[:3])}{', ...' if len(pending) > 3 else ''}); "
                     "its stats and traces are not written until they are.",
                     hint=fix, id="django_tracekit.W040")]
+
+
+def _read_pending(alias: str, outcome: dict[str, Any]) -> None:
+    from django.db.migrations.loader import MigrationLoader
+
+    from django_tracekit.storage.usage_models import Feature
+
+    timeouts.mark_writer_thread()
+    connection = connections[alias]
+    try:
+        if _sqlite_file_missing(connection):
+            outcome["pending"] = ["(all: the database file does not exist yet)"]
+            return
+        timeouts.apply(connection)
+        app_label = Feature._meta.app_label
+        loader = MigrationLoader(connection, ignore_no_migrations=True)
+        plan = [key for leaf in loader.graph.leaf_nodes(app_label)
+                for key in loader.graph.forwards_plan(leaf)]
+        outcome["pending"] = sorted({name for app, name in plan if app == app_label
+                                     and (app, name) not in loader.applied_migrations})
+    except Exception as exc:  # a server down or refusing: said, never a traceback
+        outcome["error"] = exc
+    finally:
+        connection.close()
 
 
 def _sqlite_file_missing(connection: BaseDatabaseWrapper) -> bool:

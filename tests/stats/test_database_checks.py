@@ -4,6 +4,7 @@ router's decisions: E040 (alias not in DATABASES), E041 (tables not routed there
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -97,15 +98,24 @@ def test_partly_migrated_names_what_is_missing(tmp_path: Path) -> None:
     assert "0001_initial" not in msg and "0002" in msg
 
 
-def test_an_unreachable_server_is_a_warning_not_a_traceback(tmp_path: Path) -> None:
-    closed = free_port()  # nothing listens there
-    root = write_project(tmp_path, {"proj/settings.py": ROUTED + f"""
+@pytest.mark.parametrize("server", ["closed", "black-holed"])
+def test_an_unreachable_server_is_a_warning_not_a_traceback(tmp_path: Path, server: str) -> None:
+    with socket.socket() as hole:
+        if server == "closed":
+            port = free_port()  # nothing listens there: refused at once
+        else:  # listens, never accepts nor answers: only the connect timeout ends the wait
+            hole.bind(("127.0.0.1", 0))
+            hole.listen(8)
+            port = hole.getsockname()[1]
+        root = write_project(tmp_path, {"proj/settings.py": ROUTED + f"""
 DATABASES["tracekit"] = {{"ENGINE": "django.db.backends.postgresql", "NAME": "nowhere",
-                         "USER": "postgres", "HOST": "127.0.0.1", "PORT": "{closed}"}}
+                         "USER": "postgres", "HOST": "127.0.0.1", "PORT": "{port}"}}
 """})
-    done = manage(root, "check")
+        done = manage(root, "check")
     [line] = check_lines(done.stdout + done.stderr)
-    assert line.id == "django_tracekit.W040" and "could not be read" in line.msg
+    assert line.id == "django_tracekit.W040" and "could not be read" in line.msg, line
+    assert line.hint == ("Check DATABASES['tracekit']. "
+                         "Run: python manage.py migrate --database=tracekit")
     assert "Traceback" not in done.stderr
 
 
