@@ -3,7 +3,8 @@
 The settings' own problems come from ``conf.resolve``; every integration of the registry
 adds its checks (middleware placement, auto-tracing, exporters, Sentry), whether it is on
 or off: a DSN without its SDK, or an unimportable exporter, is worth saying. W023 says when
-the admin, where tracekit's pages live, is not installed or not routed.
+the admin, where tracekit's pages live, is not installed or not routed; E040/E041/W040
+where tracekit's tables live (``STATS['DATABASE']``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.core.checks import CheckMessage, register
 from django_tracekit.conf import get_config
 from django_tracekit.integrations import decide
 from django_tracekit.pages.checks import check_admin
+from django_tracekit.storage.checks import check_database
 
 
 @register("django_tracekit")
@@ -27,4 +29,5 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None,
     for decision in decide(config):
         messages.extend(decision.integration.checks())
     messages.extend(check_admin(config))  # W023: where the pages are
+    messages.extend(check_database(config))  # E040/E041/W040: where the tables are
     return messages

@@ -28,9 +28,9 @@ def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_in(project, *args, TK_FLUSH_S="0.05")
 
 
-def real_database(project: Path) -> dict[str, int]:
+def real_database(project: Path, name: str = "db.sqlite3") -> dict[str, int]:
     """Feature name -> calls in the developer's own database."""
-    with sqlite3.connect(project / "db.sqlite3") as db:
+    with sqlite3.connect(project / name) as db:
         return dict(db.execute(
             "SELECT f.name, COALESCE(SUM(u.calls), 0) FROM tracekit_feature f LEFT JOIN "
             "tracekit_usage u ON u.feature_id = f.id AND u.resolution = 60 GROUP BY f.name"))
@@ -61,3 +61,20 @@ def test_pytest_django_writes_to_no_database(project: Path) -> None:
     assert result.returncode == 0, text
     assert "32 passed" in result.stdout, text
     assert "locked" not in text, text
+
+
+def test_manage_py_test_writes_to_no_database_with_tables_on_their_own(project: Path) -> None:
+    """STATS['DATABASE'] on a second database: the test run still writes to neither."""
+    for args in (("migrate", "-v", "0"), ("migrate", "--database=tracekit", "-v", "0")):
+        done = run_in(project, "manage.py", *args, TK_STATS_DB="stats.sqlite3")
+        assert done.returncode == 0, output(done)
+    before = real_database(project, "stats.sqlite3")
+    result = run_in(project, "manage.py", "test", "-v", "2", "shop", TK_FLUSH_S="0.05",
+                    TK_STATS_DB="stats.sqlite3")
+    text = output(result)
+    assert real_database(project, "stats.sqlite3") == before, text
+    with sqlite3.connect(project / "db.sqlite3") as db:  # the project's own: none of them
+        assert not db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'tracekit%'"
+                              ).fetchall()
+    assert result.returncode == 0, text
+    assert "Ran 42 tests" in result.stderr, text

@@ -44,7 +44,8 @@ def _samples() -> dict[tuple[tuple[str, str], ...], float]:
     reader = InMemoryMetricReader()
     provider = MeterProvider(
         metric_readers=[reader],
-        resource=Resource.create({"service.name": "shop", "service.instance.id": "i-1"}),
+        resource=Resource.create({"service.name": "shop", "service.instance.id": "i-1",
+                                  "service.version": "1.4.2"}),
         views=[View(instrument_name=DURATION,
                     aggregation=ExplicitBucketHistogramAggregation(DURATION_BOUNDS_MS))],
         shutdown_on_exit=False)
@@ -75,7 +76,11 @@ def test_counter_and_cumulative_histogram_samples() -> None:
     assert get(bucket, ("le", "+Inf")) == 3
     assert get("traces_span_metrics_duration_milliseconds_count") == 3
     assert get("traces_span_metrics_duration_milliseconds_sum") == 20_004
-    assert len(samples) == 1 + len(DURATION_BOUNDS_MS) + 1 + 2
+    # The resource's other attributes: one target_info series, as the Collector writes it.
+    [info] = [dict(labels) for labels in samples if ("__name__", "target_info") in labels]
+    assert (info["job"], info["instance"], info["service_version"]) == ("shop", "i-1", "1.4.2")
+    assert info["telemetry_sdk_language"] == "python" and "service_name" not in info
+    assert len(samples) == 1 + len(DURATION_BOUNDS_MS) + 1 + 2 + 1
 
 
 # -- a minimal protobuf reader, to check the hand-written encoder against the schema -------

@@ -5,7 +5,11 @@ as the Collector's ``prometheusremotewrite`` exporter names them.
 - a histogram ``traces.span.metrics.duration`` (unit ``ms``) ->
   ``traces_span_metrics_duration_milliseconds_bucket{le=...}``, ``..._sum``, ``..._count``;
 - attribute keys sanitized (``span.name`` -> ``span_name``); the resource gives ``job``
-  (``service.namespace/service.name``) and ``instance`` (``service.instance.id``).
+  (``service.namespace/service.name``) and ``instance`` (``service.instance.id``);
+- the resource's other attributes (``service.version``, ``deployment.environment`` ...) go
+  on one ``target_info`` series per process (value 1), as the Collector's exporter and
+  Prometheus's own OTLP receiver put them: dashboards join it ``on (job, instance)`` (the
+  release comparison by ``service_version`` does) instead of every series carrying them.
 
 The WriteRequest protobuf is small (labels, samples) and encoded here by hand; snappy
 comes from ``cramjam`` (the ``prometheus`` extra), imported only when this exporter is
@@ -111,22 +115,37 @@ def translate(data: MetricsData) -> Iterator[tuple[Labels, float, int]]:
         base: Labels = [("job", f"{namespace}/{service}" if namespace else service)]
         if attributes.get("service.instance.id"):
             base.append(("instance", str(attributes["service.instance.id"])))
-        for scope_metrics in resource_metrics.scope_metrics:
-            for metric in scope_metrics.metrics:
-                point_data = metric.data
-                if isinstance(point_data, HistogramData):
-                    name = metric_name(metric.name, metric.unit or "", False)
-                    for point in point_data.data_points:
-                        yield from _histogram(name, base, point)
-                elif isinstance(point_data, Sum):
-                    name = metric_name(metric.name, metric.unit or "", point_data.is_monotonic)
-                    for number in point_data.data_points:
-                        yield _number(name, base, number)
-                else:  # gauges (exponential histograms are not made here)
-                    name = metric_name(metric.name, metric.unit or "", False)
-                    for gauge_point in point_data.data_points:
-                        if isinstance(gauge_point, NumberDataPoint):
-                            yield _number(name, base, gauge_point)
+        latest = 0
+        for labels, value, ts in _resource_samples(resource_metrics.scope_metrics, base):
+            latest = max(latest, ts)
+            yield labels, value, ts
+        info = [*base, *((label_name(str(k)), str(v)) for k, v in attributes.items()
+                         if k not in _IDENTITY)]
+        if latest and len(info) > len(base):
+            yield [*info, ("__name__", "target_info")], 1.0, latest
+
+
+_IDENTITY = ("service.name", "service.namespace", "service.instance.id")  # job, instance
+
+
+def _resource_samples(scopes: Any, base: Labels) -> Iterator[tuple[Labels, float, int]]:
+    """The samples of one resource's metrics."""
+    for scope_metrics in scopes:
+        for metric in scope_metrics.metrics:
+            point_data = metric.data
+            if isinstance(point_data, HistogramData):
+                name = metric_name(metric.name, metric.unit or "", False)
+                for point in point_data.data_points:
+                    yield from _histogram(name, base, point)
+            elif isinstance(point_data, Sum):
+                name = metric_name(metric.name, metric.unit or "", point_data.is_monotonic)
+                for number in point_data.data_points:
+                    yield _number(name, base, number)
+            else:  # gauges (exponential histograms are not made here)
+                name = metric_name(metric.name, metric.unit or "", False)
+                for gauge_point in point_data.data_points:
+                    if isinstance(gauge_point, NumberDataPoint):
+                        yield _number(name, base, gauge_point)
 
 
 def _point_labels(base: Labels, attributes: Any) -> Labels:

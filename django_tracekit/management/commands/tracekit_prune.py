@@ -71,7 +71,8 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true",
                             help="Count what would be deleted; delete nothing.")
         parser.add_argument("--database", default=None,
-                            help="Database alias (default: the router's choice for writes).")
+                            help="Database alias (default: STATS['DATABASE'], as the routers send "
+                                 "tracekit's tables).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         days = options["days"]

@@ -45,6 +45,7 @@ class Command(BaseCommand):
         out.write(f"exporter:      {', '.join(config.exporters)}"
                   + (f" -> {config.otlp_endpoint} ({config.otlp_protocol})"
                      if "otlp" in config.exporters else ""))
+        self._database(config.stats.database)
         for problem in config.problems:
             out.write(self.style.WARNING(
                 f"setting:       django_tracekit.{problem.id} {problem.key} {problem.message}"))
@@ -62,3 +63,17 @@ class Command(BaseCommand):
             out.write("")
             for line in describe(config.traces, count=options.get("store", False)):
                 out.write(line)
+
+    def _database(self, alias: str) -> None:
+        """Where tracekit's tables are (STATS['DATABASE']) and whether the routers agree."""
+        from django.db import router
+
+        from django_tracekit.storage.usage_models import Feature
+
+        routed = router.db_for_write(Feature)
+        if routed == alias:
+            self.stdout.write(f"database:      {alias}")
+        else:
+            self.stdout.write(self.style.WARNING(
+                f"database:      {routed} (STATS['DATABASE'] is {alias!r}, but the routers "
+                "send tracekit's tables to " f"{routed!r}: see manage.py check)"))

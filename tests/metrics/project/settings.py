@@ -21,6 +21,7 @@ TRACEKIT = {
     "OTLP_ENDPOINT": os.environ.get("TK_OTLP_ENDPOINT", "http://127.0.0.1:9"),
     "SAMPLE_RATE": 0.0,
     "SERVICE_NAME": os.environ.get("TK_SERVICE_NAME", "shop-web"),
+    "SERVICE_VERSION": os.environ.get("TK_SERVICE_VERSION"),  # None: derived as usual
     "STATS": {"ENABLED": False},
     "TRACES": {"ENABLED": False},
     "METRICS": _METRICS,

@@ -1,6 +1,7 @@
 """A small project with tracekit at its defaults and its own test suite (Django's runner
 and pytest-django). TK_DB: the database ("sqlite" file next to manage.py, or a
-PostgreSQL database name after "postgres:")."""
+PostgreSQL database name after "postgres:"). TK_STATS_DB set: tracekit's tables on a second
+SQLite file of that name (STATS['DATABASE'] "tracekit", routed by TracekitRouter)."""
 
 import os
 from pathlib import Path
@@ -31,3 +32,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A short interval: a flusher thread, if there were one, would write while tests run.
 TRACEKIT = {"STATS": {"FLUSH_INTERVAL_S": float(os.environ.get("TK_FLUSH_S", "10"))}}
+if os.environ.get("TK_STATS_DB"):
+    DATABASES["tracekit"] = {"ENGINE": "django.db.backends.sqlite3",
+                             "NAME": BASE_DIR / os.environ["TK_STATS_DB"]}
+    DATABASE_ROUTERS = ["django_tracekit.routers.TracekitRouter"]
+    TRACEKIT["STATS"]["DATABASE"] = "tracekit"
