@@ -10,7 +10,6 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.histogram import bucket_index
 from django_tracekit.destinations.stats.records import ErrorSample as Sample
 from django_tracekit.models import (
     DAY,
@@ -21,6 +20,7 @@ from django_tracekit.models import (
     LatencyBucket,
     UsageBucket,
 )
+from django_tracekit.storage.histogram import bucket_index
 from tests.support.scripts import check, run_django
 
 pytestmark = pytest.mark.django_db
@@ -102,13 +102,13 @@ def test_prune_applies_retention_per_resolution() -> None:
 
 
 def test_prune_applies_retention_to_users_versions_and_instrumented_functions() -> None:
-    from django_tracekit.destinations.stats.sketch import Users, hash_user
     from django_tracekit.storage.usage_models import (
         WEEK,
         InstrumentedFunction,
         UserSketch,
         VersionUsage,
     )
+    from django_tracekit.storage.users_sketch import Users, hash_user
 
     now_minute = int(time.time()) // 60
     users = Users()

@@ -78,7 +78,6 @@ from django_tracekit.destinations.stats.records import (
     WriteIncomplete,
 )
 from django_tracekit.destinations.stats.records import ErrorSample as ErrorSampleData
-from django_tracekit.destinations.stats.sketch import Users, loads
 from django_tracekit.storage import timeouts
 from django_tracekit.storage.usage_models import (
     RESOLUTIONS,
@@ -93,6 +92,7 @@ from django_tracekit.storage.usage_models import (
     VersionLatency,
     VersionUsage,
 )
+from django_tracekit.storage.users_sketch import Users, loads
 
 logger = logging.getLogger("django_tracekit")
 

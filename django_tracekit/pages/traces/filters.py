@@ -21,9 +21,9 @@ from django.utils.translation import gettext_lazy
 
 from django_tracekit.core.features import span_name
 from django_tracekit.core.fingerprint import GROUP_ATTRIBUTE
-from django_tracekit.pages.params import clean, clean_values
+from django_tracekit.pages.shared.params import clean, clean_values
+from django_tracekit.pages.shared.window import Window, window_from
 from django_tracekit.pages.traces import outcome
-from django_tracekit.pages.window import Window, window_from
 from django_tracekit.storage.trace_models import Trace, TraceSpan
 
 TRACE_ID = re.compile(r"[0-9a-f]{32}")

@@ -8,8 +8,9 @@ from typing import Any
 from django.http import HttpResponse
 from django.utils import timezone
 
-from django_tracekit.pages import queries
-from django_tracekit.pages.window import Window
+from django_tracekit.pages.shared.window import Window
+from django_tracekit.pages.usage.table import fill_percentiles
+from django_tracekit.pages.usage.users import fill_users
 
 COLUMNS = ("feature", "kind", "service", "calls", "errors", "users", "p50_ms", "p95_ms",
            "p99_ms", "error_rate", "avg_ms", "max_ms", "n_plus_one", "retries",
@@ -33,8 +34,8 @@ def _ms(us: float | None) -> str:
 
 
 def csv_response(window: Window, rows: list[dict[str, Any]]) -> HttpResponse:
-    queries.fill_percentiles(window, rows)
-    queries.fill_users(window, rows)
+    fill_percentiles(window, rows)
+    fill_users(window, rows)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response = HttpResponse(content_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="feature-usage-{window.key}-{stamp}.csv"'})
