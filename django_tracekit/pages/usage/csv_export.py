@@ -67,7 +67,8 @@ def csv_response(window: Window, rows: list[dict[str, Any]]) -> HttpResponse:
         writer.writerow([
             _text(row["name"]), row["kind"], _text(row["service"]), row["calls"], row["errors"],
             row["users"] or 0,
-            _estimate_ms(row["p50"]), _estimate_ms(row["p95"]), _estimate_ms(row["p99"]), f"{row['error_rate']:.4f}",
+            _estimate_ms(row["p50"]), _estimate_ms(row["p95"]), _estimate_ms(row["p99"]),
+            f"{row['error_rate']:.4f}",
             _ms(row["avg_us"]), _ms(row["max_us"] if row["calls"] else None),
             row["n_plus_one"], row["retries"], row["failed_attempts"],
             row["retried_tasks"]])
