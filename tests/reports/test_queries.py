@@ -13,7 +13,7 @@ from django_tracekit.models import DAY, HOUR, LatencyBucket, UsageBucket
 from django_tracekit.pages.shared.feature_filter import ALL
 from django_tracekit.pages.shared.window import RANGES, window_from
 from django_tracekit.pages.usage import table as queries
-from django_tracekit.storage.histogram import quantiles
+from django_tracekit.core.histogram import quantiles
 from django_tracekit.storage.usage_models import WEEK
 
 pytestmark = pytest.mark.django_db

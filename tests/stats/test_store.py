@@ -20,7 +20,7 @@ from django_tracekit.models import (
     LatencyBucket,
     UsageBucket,
 )
-from django_tracekit.storage.histogram import bucket_index
+from django_tracekit.core.histogram import bucket_index
 from tests.support.scripts import check, run_django
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +108,7 @@ def test_prune_applies_retention_to_users_versions_and_instrumented_functions() 
         UserSketch,
         VersionUsage,
     )
-    from django_tracekit.storage.users_sketch import Users, hash_user
+    from django_tracekit.core.sketch import Users, hash_user
 
     now_minute = int(time.time()) // 60
     users = Users()

@@ -70,6 +70,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.db.models.signals import post_migrate
 
+from django_tracekit.core.sketch import Users, loads
 from django_tracekit.destinations.stats.records import (
     Entry,
     FeatureKey,
@@ -92,7 +93,6 @@ from django_tracekit.storage.usage_models import (
     VersionLatency,
     VersionUsage,
 )
-from django_tracekit.storage.users_sketch import Users, loads
 
 logger = logging.getLogger("django_tracekit")
 

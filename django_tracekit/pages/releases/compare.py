@@ -26,8 +26,8 @@ from typing import Any
 
 from django.db.models import Max, Min, Sum
 
+from django_tracekit.core.histogram import quantiles
 from django_tracekit.pages.shared import feature_filter, significance
-from django_tracekit.storage.histogram import quantiles
 from django_tracekit.storage.usage_models import DAY, HOUR, Feature, VersionLatency, VersionUsage
 
 LATENCY_WEIGHT = 25.0  # score points per doubling of p95

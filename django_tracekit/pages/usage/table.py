@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.models import QuerySet, Sum
 
+from django_tracekit.core.histogram import quantiles
 from django_tracekit.pages.shared.feature_filter import (
     ALL,
     DEFAULT_SORT,
@@ -31,7 +32,6 @@ from django_tracekit.pages.shared.usage_rows import (
 )
 from django_tracekit.pages.shared.window import Window
 from django_tracekit.pages.usage.users import fill_users
-from django_tracekit.storage.histogram import quantiles
 from django_tracekit.storage.usage_models import Feature, LatencyBucket
 
 PERCENTILES = (0.5, 0.95, 0.99)

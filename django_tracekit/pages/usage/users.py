@@ -1,5 +1,5 @@
 """Distinct users per feature: the users sketches of a window merged (HyperLogLog,
-:mod:`django_tracekit.storage.users_sketch`), and the 30/90-day presets' pre-merged unions
+:mod:`django_tracekit.core.sketch`), and the 30/90-day presets' pre-merged unions
 (``RangeUsers``, built daily by ``tracekit_prune``)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 from django.db import connections, router, transaction
 
+from django_tracekit.core import sketch
 from django_tracekit.pages.shared.window import Window, window_from
-from django_tracekit.storage import users_sketch as sketch
 from django_tracekit.storage.usage_models import (
     DAY,
     RANGE_DAYS,

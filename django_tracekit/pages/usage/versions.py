@@ -9,10 +9,10 @@ from typing import Any
 
 from django.db.models import Max, Min, Sum
 
+from django_tracekit.core.histogram import quantiles
 from django_tracekit.pages.shared import significance
 from django_tracekit.pages.shared.window import Window, cover
 from django_tracekit.pages.usage.users import users_by_feature
-from django_tracekit.storage.histogram import quantiles
 from django_tracekit.storage.usage_models import (
     DAY,
     HOUR,
