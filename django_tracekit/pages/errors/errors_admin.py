@@ -50,8 +50,9 @@ def decorate(request: HttpRequest, window: Window, rows: list[queries.GroupRow],
     may read traces); returns whether they may."""
     may_read = request.user.has_perm(TRACE_PERMISSION)
     points = queries.fill_series(window, rows, feature_ids)
-    if may_read:
-        queries.fill_examples(rows, feature_ids=feature_ids)
+    # Examples give the trace ids (links) to everyone; their messages and stacks are trace
+    # content, put in the page only for users who may read traces.
+    queries.fill_examples(rows, feature_ids=feature_ids)
     kept = kept_trace_urls(request, [e.trace_id for r in rows for e in r.examples],
                            current_app)
     names = dict(Feature.objects.filter(
@@ -87,8 +88,9 @@ def decorate(request: HttpRequest, window: Window, rows: list[queries.GroupRow],
                            if traces_url else ""),
             # Distinct messages (the newest of each): five copies of one message say less.
             "examples": [{"message": e.message, "time": _seen(e.time // 1_000_000)}
-                         for e in _distinct_messages(row.examples)],
-            "stack": next((e.stacktrace for e in row.examples if e.stacktrace), ""),
+                         for e in _distinct_messages(row.examples)] if may_read else [],
+            "stack": next((e.stacktrace for e in row.examples if e.stacktrace), "")
+            if may_read else "",
         }
     return may_read
 
