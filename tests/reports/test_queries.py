@@ -8,12 +8,12 @@ from collections import defaultdict
 import pytest
 from django.db.models import Max, Sum
 
+from django_tracekit.core.histogram import quantiles
 from django_tracekit.destinations.stats import store
 from django_tracekit.models import DAY, HOUR, LatencyBucket, UsageBucket
 from django_tracekit.pages.shared.feature_filter import ALL
 from django_tracekit.pages.shared.window import RANGES, window_from
 from django_tracekit.pages.usage import table as queries
-from django_tracekit.core.histogram import quantiles
 from django_tracekit.storage.usage_models import WEEK
 
 pytestmark = pytest.mark.django_db

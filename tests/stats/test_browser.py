@@ -16,10 +16,10 @@ from django.contrib.auth.models import Permission, User
 from django.test import override_settings
 
 from django_tracekit.core.fingerprint import Group
-from django_tracekit.destinations.stats import groups_store, store
-from django_tracekit.destinations.stats.groups import Example, GroupBatch, Occurrence
 from django_tracekit.core.histogram import bucket_index
 from django_tracekit.core.sketch import Users, hash_user
+from django_tracekit.destinations.stats import groups_store, store
+from django_tracekit.destinations.stats.groups import Example, GroupBatch, Occurrence
 
 pytestmark = [pytest.mark.service("chromium"), pytest.mark.requires("playwright"),
               pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.stats.urls")]

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
+from django_tracekit.core.histogram import bucket_index
 from django_tracekit.destinations.stats import store
 from django_tracekit.destinations.stats.records import ErrorSample as Sample
 from django_tracekit.models import (
@@ -20,7 +21,6 @@ from django_tracekit.models import (
     LatencyBucket,
     UsageBucket,
 )
-from django_tracekit.core.histogram import bucket_index
 from tests.support.scripts import check, run_django
 
 pytestmark = pytest.mark.django_db
@@ -102,13 +102,13 @@ def test_prune_applies_retention_per_resolution() -> None:
 
 
 def test_prune_applies_retention_to_users_versions_and_instrumented_functions() -> None:
+    from django_tracekit.core.sketch import Users, hash_user
     from django_tracekit.storage.usage_models import (
         WEEK,
         InstrumentedFunction,
         UserSketch,
         VersionUsage,
     )
-    from django_tracekit.core.sketch import Users, hash_user
 
     now_minute = int(time.time()) // 60
     users = Users()
