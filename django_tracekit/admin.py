@@ -1,7 +1,7 @@
-"""The admin's "Tracekit" section, one module per page family: feature usage and unused
-code (``reports/admin.py``), the trace explorer (``traces/admin.py``)."""
+"""The admin's "Tracekit" section (Django looks here): the pages live in
+:mod:`django_tracekit.pages`, one folder per page family; :mod:`django_tracekit.pages.registration`
+registers their ModelAdmins."""
 
-from django_tracekit.pages import admin as reports_admin
-from django_tracekit.pages.traces import admin as traces_admin
+from django_tracekit.pages import registration
 
-__all__ = ["reports_admin", "traces_admin"]
+__all__ = ["registration"]

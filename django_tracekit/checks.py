@@ -17,7 +17,7 @@ from django.core.checks import CheckMessage, register
 
 from django_tracekit.conf import get_config
 from django_tracekit.integrations import decide
-from django_tracekit.pages.checks import check_admin
+from django_tracekit.pages.shared.admin_check import check_admin
 from django_tracekit.storage.checks import check_database
 
 

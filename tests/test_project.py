@@ -82,8 +82,9 @@ def test_tracekit_itself_is_never_the_project_even_under_base_dir() -> None:
     with override_settings(BASE_DIR=repo, ROOT_URLCONF="tests.urls"):
         project.clear_cache()
         assert project.default_project_name() == "tests"
-        assert convention_name("django_tracekit.pages.admin", "FeatureUsageAdmin.usage_view") \
-            == "django_tracekit/pages/admin/FeatureUsageAdmin/usage_view"
+        assert convention_name("django_tracekit.pages.usage.usage_admin",
+                               "FeatureUsageAdmin.usage_view") \
+            == "django_tracekit/pages/usage/usage_admin/FeatureUsageAdmin/usage_view"
     project.clear_cache()
 
 

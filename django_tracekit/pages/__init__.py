@@ -1,7 +1,19 @@
-"""The read side of feature-usage stats: what the admin pages show.
+"""The admin's read side: every tracekit page, one subpackage per page family.
 
-``stats/`` writes (processor, store, histogram, sampler); this package only reads the rows
-they wrote: ``window`` (which buckets a requested time range covers), ``params`` (the pages'
-query parameters, validated), ``queries`` (aggregates in SQL) and ``charts`` (server-side SVG).
-Nothing here is imported by the write side, so the span path never loads it.
+- ``usage/``     feature usage (``admin:tracekit_usage``) and a feature's page
+                 (``admin:tracekit_usage_feature``): the table, users, versions, SQL, work,
+                 task outcomes, the CSV export
+- ``traces/``    the trace explorer (``admin:tracekit_traces``, ``admin:tracekit_trace``)
+- ``errors/``    error groups (``admin:tracekit_errors``) and a feature page's grouped errors
+- ``releases/``  two versions compared (``admin:tracekit_changes``)
+- ``unused/``    auto-traced code that did not run (``admin:tracekit_unused``)
+- ``shared/``    what the families share: the time window, the query parameters, which
+                 features are listed, the stats rows a window covers, significance, charts,
+                 formats, the read-only ModelAdmin and the admin-reachable check
+- ``registration.py`` the admin wiring: which ModelAdmin each model gets (imported by
+                 ``django_tracekit/admin.py``, where Django looks)
+
+Pages read the tables of :mod:`django_tracekit.storage` and import only the core, ``conf``,
+storage and this package: nothing here is imported by the write side, so the span path
+never loads it.
 """

@@ -33,7 +33,7 @@ def frames(*modules: str) -> types.FrameType:
 def test_who_is_quiet() -> None:
     assert quiet_caller(frames(
         "django_tracekit.destinations.stats.store", "django.db.models.query"))
-    assert quiet_caller(frames("django_tracekit.pages.queries"))
+    assert quiet_caller(frames("django_tracekit.pages.usage.table"))
     assert quiet_caller(frames("shop.migrations.0002_data"))  # a RunPython function
     assert quiet_caller(frames("shop.views", "django.db.migrations.executor"))
     assert not quiet_caller(frames("shop.views", "django.db.models.query"))

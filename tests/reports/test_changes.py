@@ -12,9 +12,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from django_tracekit.core.histogram import bucket_index
 from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.histogram import bucket_index
-from django_tracekit.pages import releases
+from django_tracekit.pages.releases import compare as releases
 from tests.stats.test_admin import viewer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.urls")]

@@ -12,10 +12,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from django_tracekit.core.histogram import RELATIVE_ERROR, bucket_index
+from django_tracekit.core.sketch import Users, hash_user
 from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.histogram import RELATIVE_ERROR, bucket_index
-from django_tracekit.destinations.stats.sketch import Users, hash_user
-from django_tracekit.pages import csv_export as export
+from django_tracekit.pages.usage import csv_export as export
 from tests.stats.test_admin import viewer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.urls")]
@@ -59,6 +59,10 @@ def test_columns_filters_and_formulas() -> None:
     assert (a["kind"], a["calls"], a["errors"], a["users"], a["n_plus_one"]) == (
         "request", "10", "1", "3", "2")
     assert float(a["p50_ms"]) == pytest.approx(1.0, rel=RELATIVE_ERROR)
+    # Estimates to 3 significant figures (not to the microsecond); exact values keep it.
+    for column in ("p50_ms", "p95_ms", "p99_ms"):
+        assert len(a[column].replace(".", "").lstrip("0")) == 3, a[column]
+    assert a["avg_ms"] == "1.000"
     for name in HOSTILE:
         assert "'" + name in by_name, name  # quoted: text, never a formula
         assert by_name["'" + name]["service"] == "'=cmd()"
@@ -70,6 +74,15 @@ def test_columns_filters_and_formulas() -> None:
 @pytest.mark.parametrize("value", ["shop/f", "GET /a/", "a=b", "x-1", " plain", "\uff21bc"])
 def test_ordinary_text_is_not_quoted(value: str) -> None:
     assert export._text(value) == value
+
+
+@pytest.mark.parametrize(("us", "text"), [
+    (None, ""), (0, "0"), (17_843.2, "17.8"), (21_213.4, "21.2"), (15_000, "15.0"),
+    (1_234_567.0, "1230"), (999_600.0, "1000"), (99_960.0, "100"), (12.34, "0.0123"),
+    (999.96, "1.00")])
+def test_percentiles_are_written_to_three_significant_figures(us: float | None,
+                                                              text: str) -> None:
+    assert export._estimate_ms(us) == text
 
 
 def test_same_permission_as_the_page() -> None:

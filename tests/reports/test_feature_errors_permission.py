@@ -12,8 +12,9 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
-from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.records import ErrorSample
+from django_tracekit.core.fingerprint import Group
+from django_tracekit.destinations.stats import groups_store, store
+from django_tracekit.destinations.stats.groups import Example, GroupBatch, Occurrence
 from django_tracekit.models import Feature
 from tests.stats.test_admin import viewer
 
@@ -33,13 +34,19 @@ def _fresh_feature_ids() -> Iterator[None]:
 def _feature_with_an_error() -> Feature:
     minute = int(time.time()) // 60
     store.write({("GET /orders/<int:pk>/", "request", "web", minute): [3, 1, 3 * 10**6, 10**6,
-                                                                       {40: 3}]},
-                [ErrorSample("GET /orders/<int:pk>/", "request", "web",
-                             time.time_ns() - 60 * 10**9, "shop.orders.OrderMissing", MESSAGE,
-                             "Traceback (most recent call last):\n"
-                             '  File "shop/orders/views.py", line 12, in detail\n'
-                             f"    {STACK_LOCAL}\nshop.orders.OrderMissing: {MESSAGE}",
-                             "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "")])
+                                                                       {40: 3}]})
+    group = Group("4" * 16, "shop.orders.OrderMissing", "shop/orders/views/detail",
+                  "shop/orders/views.py", 12)
+    stack = ("Traceback (most recent call last):\n"
+             '  File "shop/orders/views.py", line 12, in detail\n'
+             f"    {STACK_LOCAL}\nshop.orders.OrderMissing: {MESSAGE}")
+    batch = GroupBatch(groups={group.fingerprint: group})
+    batch.counts = {(group.fingerprint, "GET /orders/<int:pk>/", "request", "web", minute): 1}
+    batch.examples = [Example(group.fingerprint, "GET /orders/<int:pk>/", "request", "web",
+                              Occurrence(group, time.time_ns() - 60 * 10**9, MESSAGE, stack,
+                                         "4bf92f3577b34da6a3ce929d0e0e4736",
+                                         "00f067aa0ba902b7"))]
+    groups_store.write(batch)
     return Feature.objects.get(name="GET /orders/<int:pk>/")
 
 
@@ -72,3 +79,4 @@ def test_view_trace_sees_messages_and_stacks() -> None:
     assert "order 42 of alice@example.com not found" in page
     assert "customer_email = &#x27;alice@example.com&#x27;" in page
     assert "need the permission to view traces" not in page
+    assert page.count("shop.orders.OrderMissing</strong>") == 1  # one errors section

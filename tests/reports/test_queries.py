@@ -8,11 +8,12 @@ from collections import defaultdict
 import pytest
 from django.db.models import Max, Sum
 
+from django_tracekit.core.histogram import quantiles
 from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.histogram import quantiles
 from django_tracekit.models import DAY, HOUR, LatencyBucket, UsageBucket
-from django_tracekit.pages import queries
-from django_tracekit.pages.window import RANGES, window_from
+from django_tracekit.pages.shared.feature_filter import ALL
+from django_tracekit.pages.shared.window import RANGES, window_from
+from django_tracekit.pages.usage import table as queries
 from django_tracekit.storage.usage_models import WEEK
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,7 @@ def test_totals_and_percentiles_match_the_finest_rows(window_key: str) -> None:
     now = int(time.time())
     _seed(now)
     window = window_from({"range": window_key}, now=now)
-    rows = queries.feature_table(window, kind=queries.ALL, sort="-p95")
+    rows = queries.feature_table(window, kind=ALL, sort="-p95")
     assert {r["id"]: (r["calls"], r["errors"], [r["p50"], r["p95"], r["p99"]])
             for r in rows if r["calls"]} == _expected(window_key, now)
     # ...while reading the coarsest rows (the current hour/day/week whole: nothing is

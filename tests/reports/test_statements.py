@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from django_tracekit.destinations.stats import store
-from django_tracekit.pages.statements import ranked
+from django_tracekit.pages.usage.statements import ranked
 from django_tracekit.storage.usage_models import Feature
 from tests.support.traces import SpanSpec, make_trace, span_id, trace_id
 

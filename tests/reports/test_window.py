@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from django_tracekit.pages.window import Window, window_from
+from django_tracekit.pages.shared.window import Window, window_from
 from django_tracekit.storage.usage_models import DAY, HOUR, MINUTE, WEEK
 
 NOW = 1_700_000_000 + 5 * HOUR + 17 * MINUTE + 42  # 2023-11-15 ~03:30 UTC: mid-hour

@@ -15,9 +15,11 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import override_settings
 
-from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.histogram import bucket_index
-from django_tracekit.destinations.stats.sketch import Users, hash_user
+from django_tracekit.core.fingerprint import Group
+from django_tracekit.core.histogram import bucket_index
+from django_tracekit.core.sketch import Users, hash_user
+from django_tracekit.destinations.stats import groups_store, store
+from django_tracekit.destinations.stats.groups import Example, GroupBatch, Occurrence
 
 pytestmark = [pytest.mark.service("chromium"), pytest.mark.requires("playwright"),
               pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.stats.urls")]
@@ -28,12 +30,16 @@ DOCS = ROOT / "docs" / "screenshots"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 XSS = "<script>alert(1)</script>"
+# A real project's route: long, and with no space to break at.
+LONG = ("GET /api/v2/organisations/<int:organisation_pk>/projects/<slug:project_slug>/"
+        "documents/<uuid:document_id>/revisions/<int:revision_number>/attachments/")
 # name, kind, service, calls per hour, users in the pool, error every n calls, N+1 every n
 FEATURES = [
     ("GET /orders/<int:pk>/", "request", "shop-web", 900, 420, 40, 0),
     ("POST /checkout/", "request", "shop-web", 260, 180, 0, 0),
     ("GET /cart/", "request", "shop-web", 250, 300, 0, 25),
     ("GET (unmatched)", "request", "shop-web", 40, 0, 0, 0),
+    (LONG, "request", "shop-web", 30, 0, 90, 0),
     ("shop/mail/tasks/send_receipt", "task", "shop-worker", 380, 0, 40, 0),
     ("shop/management/commands/import_catalog/Command/handle", "command", "shop-cron", 1,
      0, 0, 0),
@@ -81,13 +87,19 @@ def _seed() -> None:
                 (40 + i + 20 * slower) * 10**6, hist, calls // n1_every if n1_every else 0,
                 users, version]
     store.write(increments)
-    from django_tracekit.destinations.stats.records import ErrorSample
-    store.write({}, [ErrorSample("GET /orders/<int:pk>/", "request", "shop-web",
-                                 time.time_ns() - 120 * 10**9, "shop.orders.OrderMissing",
-                                 "order 42 not found", 'Traceback (most recent call last):\n'
-                                 '  File "shop/orders/views.py", line 12, in detail\n'
-                                 'shop.orders.OrderMissing: order 42 not found',
-                                 "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "")])
+    missing = Group("4" * 16, "shop.orders.OrderMissing", "shop/orders/views/detail",
+                    "shop/orders/views.py", 12)
+    batch = GroupBatch(groups={missing.fingerprint: missing})
+    batch.counts = {(missing.fingerprint, "GET /orders/<int:pk>/", "request", "shop-web",
+                     now_minute - 2): 3}
+    batch.examples = [Example(missing.fingerprint, "GET /orders/<int:pk>/", "request",
+                              "shop-web", Occurrence(
+                                  missing, time.time_ns() - 120 * 10**9, "order 42 not found",
+                                  'Traceback (most recent call last):\n'
+                                  '  File "shop/orders/views.py", line 12, in detail\n'
+                                  'shop.orders.OrderMissing: order 42 not found',
+                                  "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"))]
+    groups_store.write(batch)
     instrumented = [(name, name.rsplit("/", 1)[0].replace("/", "."))
                     for name, kind, *_ in FEATURES if kind == "function" and name != XSS]
     store.record_instrumented("shop-web", [*instrumented, *UNUSED],
@@ -119,7 +131,7 @@ def test_usage_pages_in_a_real_browser(server: Any) -> None:
     _seed()
     viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_feature"))
-    # The recent errors' messages and stacks are shown with view_trace (issue 21).
+    # The error groups' messages and stacks are shown with view_trace (issue 21).
     viewer.user_permissions.add(Permission.objects.get(codename="view_trace"))
     User.objects.create_user("staffer", password="pw", is_staff=True)  # no permission
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -172,7 +184,8 @@ def test_usage_pages_in_a_real_browser(server: Any) -> None:
             assert versions == ["1.5.0", "1.4.2"]
             assert page.locator("#tk-versions td.tk-delta-bad").count() >= 2
             assert page.locator(".tk-chart .tk-users").count() > 0  # users over time
-            page.click("#tk-recent-errors summary")
+            assert page.locator("#tk-recent-errors").count() == 0  # one errors section
+            page.click("#tk-error-groups summary")
             assert page.get_by_text("order 42 not found").first.is_visible()
             _shoot(page, "usage_feature.png", docs=True)
             page.emulate_media(color_scheme="dark")
@@ -194,5 +207,67 @@ def test_usage_pages_in_a_real_browser(server: Any) -> None:
                 response = refused.goto(f"{server.url}/admin/django_tracekit/feature/{path}")
                 assert response is not None and response.status == 403
             refused.screenshot(path=str(SHOTS / "refused_without_permission.png"))
+        finally:
+            browser.close()
+
+
+def _overflow(page: Any) -> list[int]:
+    """[document width, viewport width]: the page scrolls sideways when the first is larger."""
+    return list(page.evaluate("() => [document.documentElement.scrollWidth,"
+                              " document.documentElement.clientWidth]"))
+
+
+def _box(page: Any, selector: str) -> dict[str, float]:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, selector
+    return dict(box)
+
+
+def test_usage_table_with_a_long_name_at_every_width(server: Any) -> None:
+    """A long route wraps in its cell (its full name also the title) and the numbers stay on
+    screen: at 1440 px, at 390 px (cards, no sideways scrolling) and in dark mode."""
+    from playwright.sync_api import sync_playwright
+
+    _seed()
+    viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_feature"))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    row = f'tr[data-feature="{LONG}"]'
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            _login(page, server.url, "viewer")
+            page.goto(f"{server.url}/admin/django_tracekit/feature/?range=24h")
+            page.wait_for_selector(row)
+            assert page.locator(f"{row} td.tk-name a").get_attribute("title") == LONG
+            name, p99 = _box(page, f"{row} td.tk-name a"), _box(page, f"{row} td:nth-child(10)")
+            assert name["height"] > 30, name  # wrapped onto more lines, not cut
+            assert p99["x"] + p99["width"] <= 1440, p99  # the numbers in view
+            assert _overflow(page)[0] <= 1440
+            _shoot(page, "usage_long_name_1440.png")
+            page.emulate_media(color_scheme="dark")
+            _shoot(page, "usage_long_name_dark.png")
+
+            phone = browser.new_context(viewport={"width": 390, "height": 844},
+                                        device_scale_factor=2).new_page()
+            _login(phone, server.url, "viewer")
+            phone.goto(f"{server.url}/admin/django_tracekit/feature/?range=24h")
+            phone.wait_for_selector(row)
+            width, viewport = _overflow(phone)
+            assert width <= viewport, (width, viewport)
+            for cell in ("td.tk-name", "td[data-label='Calls']", "td[data-label='p95']",
+                         "td[data-label='Errors']"):
+                box = _box(phone, f"{row} {cell}")
+                assert box["x"] >= 0 and box["x"] + box["width"] <= viewport, (cell, box)
+            label = phone.locator(f"{row} td[data-label='Calls']").evaluate(
+                "el => getComputedStyle(el, '::before').content")
+            assert label == '"Calls"', label  # each number labelled on its card
+            phone.get_by_role("link", name="p95").click()  # sorting still works
+            phone.wait_for_selector("th.sorted a:text('p95')")
+            _shoot(phone, "usage_long_name_390.png")
+            phone.emulate_media(color_scheme="dark")
+            _shoot(phone, "usage_long_name_390_dark.png")
         finally:
             browser.close()

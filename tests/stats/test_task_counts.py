@@ -42,8 +42,9 @@ print("sent")
 READ = """
 import django, json, os
 django.setup()
-from django_tracekit.pages import queries
-from django_tracekit.pages.window import window_from
+from django_tracekit.pages.unused.unused_queries import unused_functions
+from django_tracekit.pages.usage import table as queries
+from django_tracekit.pages.shared.window import window_from
 from django_tracekit.destinations.stats.store import record_instrumented
 # What the import hook records (it never instruments a "tests" package, so it is written
 # here): the project's task functions and the command's handle, as a worker loads them.
@@ -52,7 +53,7 @@ record_instrumented("shop-worker", [(name, name.rpartition("/")[0].replace("/", 
 window = window_from({"range": "1h"})
 tabs = {}
 rows = queries.feature_table(window, kind="task", kind_totals=tabs)
-unused = [f["name"] for f in queries.unused_functions(window)]
+unused = [f["name"] for f in unused_functions(window)]
 print(json.dumps({"rows": rows, "tabs": tabs, "unused": unused}))
 """
 

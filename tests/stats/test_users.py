@@ -11,9 +11,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from django_tracekit.destinations.stats import sketch, store
+from django_tracekit.core import sketch
+from django_tracekit.core.sketch import Users, hash_user
+from django_tracekit.destinations.stats import store
 from django_tracekit.destinations.stats.processor import StatsProcessor
-from django_tracekit.destinations.stats.sketch import Users, hash_user
 from django_tracekit.models import Feature
 from django_tracekit.storage.usage_models import SKETCH_RESOLUTIONS, UserSketch
 from tests.stats.helpers import usage_users
@@ -76,8 +77,8 @@ def test_sketches_merge_across_flushes_and_resolutions() -> None:
     flush_users(range(50, 150))  # another process, overlapping users
     flush_users(range(50, 150))  # a retried flush: merging is idempotent
     feature = Feature.objects.get(name="GET /x/")
-    from django_tracekit.pages import queries
-    from django_tracekit.pages.window import window_from
+    from django_tracekit.pages.shared.window import window_from
+    from django_tracekit.pages.usage import users as queries
 
     for key in ("1h", "24h", "7d", "90d"):
         window = window_from({"range": key})
@@ -93,8 +94,8 @@ def test_prune_prebuilds_the_30_and_90_day_users_and_the_pages_read_them() -> No
 
     from django.core.management import call_command
 
-    from django_tracekit.pages import queries
-    from django_tracekit.pages.window import window_from
+    from django_tracekit.pages.shared.window import window_from
+    from django_tracekit.pages.usage import users as queries
     from django_tracekit.storage.usage_models import RangeUsers
 
     now_minute = int(time.time()) // 60

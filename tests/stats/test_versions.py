@@ -9,12 +9,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from django_tracekit.core.histogram import bucket_index
+from django_tracekit.core.sketch import Users, hash_user
 from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.histogram import bucket_index
-from django_tracekit.destinations.stats.sketch import Users, hash_user
 from django_tracekit.models import Feature
-from django_tracekit.pages import queries
-from django_tracekit.pages.window import window_from
+from django_tracekit.pages.shared.window import window_from
+from django_tracekit.pages.usage import versions as queries
 from tests.stats.test_admin import viewer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.urls")]

@@ -16,8 +16,9 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import formats
 
-from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.records import ErrorSample
+from django_tracekit.core.fingerprint import Group
+from django_tracekit.destinations.stats import groups_store, store
+from django_tracekit.destinations.stats.groups import Example, GroupBatch, Occurrence
 from django_tracekit.pages.traces.views import PER_PAGE, local_time
 from django_tracekit.storage.trace_models import Trace
 from django_tracekit.storage.usage_models import Feature
@@ -394,22 +395,29 @@ def test_trace_url_is_offered_next_to_the_local_page() -> None:
 
 # -- links from the usage pages ------------------------------------------------------------
 def _errors() -> Feature:
+    """One error group of GET /fail/ with two examples: traces 1 (newest) and 2."""
     store.clear_cache()
+    minute = int(time.time()) // 60
+    store.write({("GET /fail/", "request", "web", minute): [2, 2, 2 * 10**6, 10**6, {40: 2}]})
+    group = Group("5" * 16, "shop.Boom", "shop/views/fail", "shop/views.py", 3)
     stack = "Traceback (most recent call last):\nshop.Boom: boom"
-    store.write({}, [ErrorSample("GET /fail/", "request", "web", time.time_ns() - n * 10**9,
-                                 "shop.Boom", "boom", stack, trace_id(n), span_id(1), "")
-                     for n in (1, 2)])
+    batch = GroupBatch(groups={group.fingerprint: group})
+    batch.counts = {(group.fingerprint, "GET /fail/", "request", "web", minute): 2}
+    batch.examples = [Example(group.fingerprint, "GET /fail/", "request", "web",
+                              Occurrence(group, time.time_ns() - n * 10**9, "boom", stack,
+                                         trace_id(n), span_id(1)))
+                      for n in (1, 2)]
+    groups_store.write(batch)
     return Feature.objects.get(name="GET /fail/")
 
 
-def test_recent_errors_link_to_their_kept_trace() -> None:
+def test_feature_page_errors_link_to_their_latest_kept_trace() -> None:
     feature = _errors()
-    web_and_worker(trace_id(1))  # trace 2 was not kept
+    web_and_worker(trace_id(2))  # the older example's trace was kept, the newest was not
     url = reverse("admin:tracekit_usage_feature", args=[feature.pk])
     text = viewer().get(url).content.decode()
-    assert f'<a href="{reverse("admin:tracekit_trace", args=[trace_id(1)])}"' in text
-    assert reverse("admin:tracekit_trace", args=[trace_id(2)]) not in text
-    assert trace_id(2) in text  # shown, not linked
+    assert f'<a href="{reverse("admin:tracekit_trace", args=[trace_id(2)])}"' in text
+    assert reverse("admin:tracekit_trace", args=[trace_id(1)]) not in text
     # Without view_trace the page does not offer a link that would be refused.
     text = client_for(user("usage", "view_feature")).get(url).content.decode()
     assert "/admin/django_tracekit/trace/" not in text
@@ -418,14 +426,18 @@ def test_recent_errors_link_to_their_kept_trace() -> None:
 @override_settings(TRACEKIT={"EXPORTER": "tests.support.memory.processor",
                              "STATS": {"ENABLED": False},
                              "TRACE_URL": "https://jaeger.example/trace/{trace_id}"})
-def test_recent_errors_offer_both_links_with_trace_url() -> None:
+def test_feature_page_errors_offer_both_links_with_trace_url() -> None:
     feature = _errors()
     web_and_worker(trace_id(1))
     text = viewer().get(reverse("admin:tracekit_usage_feature", args=[feature.pk])).content
     page = text.decode()
     assert reverse("admin:tracekit_trace", args=[trace_id(1)]) in page
+    # The backend link is the newest example's trace, the one "latest" names.
     assert f"https://jaeger.example/trace/{trace_id(1)}" in page
-    assert f"https://jaeger.example/trace/{trace_id(2)}" in page
+    assert f"https://jaeger.example/trace/{trace_id(2)}" not in page
+    # One errors section: the grouped one.
+    assert page.count('id="tk-error-groups"') == 1
+    assert "tk-recent-errors" not in page
 
 
 @override_settings(TRACEKIT={"EXPORTER": "tests.support.memory.processor",

@@ -220,6 +220,15 @@ def _no_horizontal_overflow(page: Any) -> None:
     assert sizes[0] <= sizes[1], sizes
 
 
+def _cut_names(page: Any) -> list[str]:
+    """The visible span names not shown whole: text differing from the full name (the
+    title), or wider than their box (clipped)."""
+    return list(page.evaluate("""() => [...document.querySelectorAll('.tk-span-name')]
+        .filter(el => el.offsetParent !== null)
+        .filter(el => el.textContent !== el.title || el.scrollWidth > el.clientWidth + 1)
+        .map(el => el.title)"""))
+
+
 def test_n_plus_one_errors_and_a_retried_task_at_every_width(server: Any) -> None:
     """A request with an N+1, a Celery task retried once whose second attempt failed in the
     team's code: at 1440 px, at 390 px (no horizontal overflow) and in dark mode."""
@@ -299,6 +308,9 @@ def test_n_plus_one_errors_and_a_retried_task_at_every_width(server: Any) -> Non
             assert handle.get_attribute("aria-valuenow") == "45"
             page.keyboard.press("ArrowLeft")
             assert handle.get_attribute("aria-valuenow") == "43"
+            # Every span name whole (wrapped when long), however deep and however many badges.
+            assert page.locator(".tk-span-name").count() > 10
+            assert _cut_names(page) == []
             page.screenshot(path=str(SHOTS / "trace_upload_1440.png"), full_page=True)
             page.emulate_media(color_scheme="dark")
             page.screenshot(path=str(SHOTS / "trace_upload_dark.png"), full_page=True)
@@ -321,6 +333,7 @@ def test_n_plus_one_errors_and_a_retried_task_at_every_width(server: Any) -> Non
             _no_horizontal_overflow(phone)
             phone.locator(f"#span-{span_id(10)}-x12 summary").first.click()
             _no_horizontal_overflow(phone)
+            assert _cut_names(phone) == []
             phone.screenshot(path=str(SHOTS / "trace_upload_390.png"), full_page=True)
         finally:
             browser.close()

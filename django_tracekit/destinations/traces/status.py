@@ -10,8 +10,8 @@ from django.db.models import Count, Min
 from django_tracekit.conf import TracesSettings
 from django_tracekit.destinations.traces import keep, store
 from django_tracekit.destinations.traces.processor import BUFFER_S
-from django_tracekit.pages.traces.filters import entry_failed
 from django_tracekit.storage.trace_models import Trace, TraceSpan
+from django_tracekit.storage.trace_queries import entry_failed
 
 
 def describe(traces: TracesSettings, count: bool = False) -> list[str]:

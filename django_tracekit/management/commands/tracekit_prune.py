@@ -39,7 +39,7 @@ from django_tracekit.models import (
     LatencyBucket,
     UsageBucket,
 )
-from django_tracekit.pages.queries import build_range_users
+from django_tracekit.pages.usage.users import build_range_users
 from django_tracekit.storage.usage_models import (
     WEEK,
     ErrorGroupBucket,

@@ -15,16 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from django_tracekit.core.features import span_name
 from django_tracekit.core.fingerprint import GROUP_ATTRIBUTE
-from django_tracekit.pages.params import clean, clean_values
-from django_tracekit.pages.traces import outcome
-from django_tracekit.pages.window import Window, window_from
+from django_tracekit.pages.shared.params import clean, clean_values
+from django_tracekit.pages.shared.window import Window, window_from
 from django_tracekit.storage.trace_models import Trace, TraceSpan
+from django_tracekit.storage.trace_queries import entry_failed
 
 TRACE_ID = re.compile(r"[0-9a-f]{32}")
 GROUP_ID = re.compile(r"[0-9a-f]{16}")
@@ -131,14 +131,6 @@ def service_q(service: str) -> Q:
     """``Trace.services`` (sorted, comma-separated) holds ``service`` as one whole item."""
     return (Q(services=service) | Q(services__startswith=f"{service},")
             | Q(services__endswith=f",{service}") | Q(services__contains=f",{service},"))
-
-
-def entry_failed() -> Exists:
-    """A trace (the outer query's row) whose entry point failed: an error span that is a
-    root, a request or a task run, not an attempt Celery retried (traces/outcome.py)."""
-    return Exists(TraceSpan.objects.filter(
-        Q(parent_span_id="") | Q(kind__in=outcome.ENTRY_KINDS), trace_id=OuterRef("pk"),
-        is_error=True).exclude(attributes__contains=outcome.RETRY_STATE_JSON))
 
 
 def traces(filters: TraceFilters) -> QuerySet[Trace]:

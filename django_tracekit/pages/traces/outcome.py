@@ -22,14 +22,16 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-ENTRY_KINDS = ("server", "consumer")
-CELERY_STATE = "celery.state"
-RETRY_STATE = "RETRY"
+from django_tracekit.storage import trace_queries
+
+# Entry points and Celery's retry state: one definition with the trace store's status.
+ENTRY_KINDS = trace_queries.ENTRY_KINDS
+CELERY_STATE = trace_queries.CELERY_STATE
+RETRY_STATE = trace_queries.RETRY_STATE
+RETRY_STATE_JSON = trace_queries.RETRY_STATE_JSON
 RETRY_REASON = "celery.retry.reason"
 CELERY_RETRIES = "celery.retries"
-# Substrings of the stored attribute JSON (compact: ``,`` and ``:`` without spaces, see
-# rows.py) for the list's SQL filters.
-RETRY_STATE_JSON = f'"{CELERY_STATE}":"{RETRY_STATE}"'
+# A substring of the stored attribute JSON (compact) for the list's SQL filters.
 RETRY_REASON_JSON = f'"{RETRY_REASON}"'
 
 

@@ -8,6 +8,7 @@ translated labels (escaped too). The markup is what ``trace.js`` and the CSS exp
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +19,8 @@ from django.utils.translation import gettext as _
 from django_tracekit.pages.traces import stacks
 from django_tracekit.pages.traces.waterfall import Event, Row
 
+_SEGMENT_END = re.compile(r"(?<=[/.])(?=.)")
+
 
 def _e(value: Any) -> str:
     return escape(str(value), quote=True)
@@ -27,15 +30,10 @@ def _ms(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:.2f}".rstrip("0")
 
 
-def split_name(name: str) -> tuple[str, str]:
-    """A long name cut in two for middle truncation: the head shrinks (an ellipsis), the tail
-    — the last path segment, the function — stays readable."""
-    if len(name) <= 28:
-        return name, ""
-    cut = name.rstrip("/").rfind("/")
-    if cut > 0 and len(name) - cut <= 48:
-        return name[:cut], name[cut:]
-    return name[:-18], name[-18:]
+def breakable(name: str) -> str:
+    """``name`` escaped, with a break opportunity (``<wbr>``) after each "/" and ".": a long
+    route or code path wraps between its segments, not inside one."""
+    return "<wbr>".join(_e(part) for part in _SEGMENT_END.split(name))
 
 
 class _Labels:
@@ -165,7 +163,6 @@ def _row(row: Row, labels: _Labels) -> str:
     """A row, up to its body; the caller closes it (a fold holds its members first)."""
     span = row.span
     name, sid = _e(span.name), _e(span.span_id)
-    head, tail = split_name(span.name)
     css = "tk-span"
     if span.is_error:
         css += " tk-span-error"
@@ -188,9 +185,7 @@ def _row(row: Row, labels: _Labels) -> str:
     if row.fold is not None:
         out.append(f'<span class="tk-badge tk-badge-warn tk-fold-count">'
                    f'×{len(row.fold.members)}</span> ')  # noqa: RUF001
-    out.append(f'<span class="tk-span-name" title="{name}"><span class="tk-name-head">'
-               f'{_e(head)}</span>{f"<span class=tk-name-tail>{_e(tail)}</span>" if tail else ""}'
-               "</span>")
+    out.append(f'<span class="tk-span-name" title="{name}">{breakable(span.name)}</span>')
     out.extend(_badges(row, labels))
     duration = _e(row.duration_text)
     out.append(f' <span class="tk-svc {row.service_class}">{_e(span.service)}</span>'

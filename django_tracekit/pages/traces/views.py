@@ -26,9 +26,9 @@ from django.utils.translation import gettext as _
 
 from django_tracekit.conf import get_config
 from django_tracekit.core.links import external_url
-from django_tracekit.pages.queries import services as feature_services
+from django_tracekit.pages.shared.feature_filter import services as feature_services
+from django_tracekit.pages.shared.window import RANGES, window_from
 from django_tracekit.pages.traces import filters, outcome, render, summary, waterfall
-from django_tracekit.pages.window import RANGES, window_from
 from django_tracekit.storage.trace_models import Trace, TraceSpan
 from django_tracekit.storage.usage_models import Feature
 

@@ -9,48 +9,38 @@ Counts need ``view_feature`` (checked by the usage admin that routes here).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from django.contrib import admin as django_admin
 from django.core.paginator import Paginator
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
+from django_tracekit.conf import get_config
 from django_tracekit.core.features import FUNCTION
-from django_tracekit.pages import charts
-from django_tracekit.pages import error_queries as queries
-from django_tracekit.pages.params import clean
-from django_tracekit.pages.queries import services
-from django_tracekit.pages.readonly import ReadOnlyAdmin
+from django_tracekit.pages.errors import group_queries as queries
+from django_tracekit.pages.shared import charts
+from django_tracekit.pages.shared.feature_filter import services
+from django_tracekit.pages.shared.formats import local_time, query_string
+from django_tracekit.pages.shared.params import clean
+from django_tracekit.pages.shared.readonly import ReadOnlyAdmin
+from django_tracekit.pages.shared.window import Window, window_from
 from django_tracekit.pages.traces.views import kept_trace_urls
-from django_tracekit.pages.window import Window, window_from
-from django_tracekit.storage.usage_models import DAY, ErrorGroup, Feature
+from django_tracekit.storage.usage_models import DAY, Feature
 
 if TYPE_CHECKING:
-    from django_tracekit.pages.admin import FeatureUsageAdmin
+    from django_tracekit.pages.usage.usage_admin import FeatureUsageAdmin
 
 PER_PAGE = 50
 TRACE_PERMISSION = "django_tracekit.view_trace"
 
 
-def _local(seconds: float) -> dt.datetime:
-    return timezone.localtime(dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc))
-
-
 def _seen(seconds: float) -> str:
-    return date_format(_local(seconds), "DATETIME_FORMAT")
-
-
-def _query(values: dict[str, str], **changes: str | None) -> str:
-    merged = {**values, **changes}
-    return "?" + urlencode({k: v for k, v in merged.items() if v})
+    return date_format(local_time(seconds), "DATETIME_FORMAT")
 
 
 def decorate(request: HttpRequest, window: Window, rows: list[queries.GroupRow],
@@ -60,8 +50,9 @@ def decorate(request: HttpRequest, window: Window, rows: list[queries.GroupRow],
     may read traces); returns whether they may."""
     may_read = request.user.has_perm(TRACE_PERMISSION)
     points = queries.fill_series(window, rows, feature_ids)
-    if may_read:
-        queries.fill_examples(rows, feature_ids=feature_ids)
+    # Examples give the trace ids (links) to everyone; their messages and stacks are trace
+    # content, put in the page only for users who may read traces.
+    queries.fill_examples(rows, feature_ids=feature_ids)
     kept = kept_trace_urls(request, [e.trace_id for r in rows for e in r.examples],
                            current_app)
     names = dict(Feature.objects.filter(
@@ -71,12 +62,13 @@ def decorate(request: HttpRequest, window: Window, rows: list[queries.GroupRow],
         if names else {}
     step = "M j" if points and len(points) > 1 and points[1] - points[0] >= DAY else "M j, H:i"
     traces_url = reverse("admin:tracekit_traces", current_app=current_app) if may_read else ""
+    backend_url = get_config().trace_url  # TRACE_URL: the team's trace backend, if any
     for row in rows:
         group = row.group
         title = _("Errors over time: %(type)s") % {"type": group.type}
         if points:
-            title += (f" ({date_format(_local(points[0]), step)} – "  # noqa: RUF001
-                      f"{date_format(_local(points[-1]), step)})")
+            title += (f" ({date_format(local_time(points[0]), step)} – "  # noqa: RUF001
+                      f"{date_format(local_time(points[-1]), step)})")
         row.view = {
             "count": number_format(row.count, force_grouping=True),
             "first_seen": _seen(group.first_seen), "last_seen": _seen(group.last_seen),
@@ -89,12 +81,16 @@ def decorate(request: HttpRequest, window: Window, rows: list[queries.GroupRow],
             "trend": charts.sparkline(row.series, title),
             "latest_trace": next(((e.trace_id, kept[e.trace_id]) for e in row.examples
                                   if e.trace_id in kept), None),
+            # The newest example's trace in the backend (kept here or not).
+            "trace_url": next((backend_url.replace("{trace_id}", e.trace_id)
+                               for e in row.examples if e.trace_id), "") if backend_url else "",
             "traces_url": (f"{traces_url}?{urlencode({'group': group.fingerprint})}"
                            if traces_url else ""),
             # Distinct messages (the newest of each): five copies of one message say less.
             "examples": [{"message": e.message, "time": _seen(e.time // 1_000_000)}
-                         for e in _distinct_messages(row.examples)],
-            "stack": next((e.stacktrace for e in row.examples if e.stacktrace), ""),
+                         for e in _distinct_messages(row.examples)] if may_read else [],
+            "stack": next((e.stacktrace for e in row.examples if e.stacktrace), "")
+            if may_read else "",
         }
     return may_read
 
@@ -114,7 +110,8 @@ def errors_view(admin: FeatureUsageAdmin, request: HttpRequest) -> HttpResponse:
     page = paginator.get_page(query.page)
     page_rows: list[queries.GroupRow] = list(page.object_list)
     values = {**query.values, "sort": sort if sort != queries.DEFAULT_SORT else ""}
-    range_query = _query({k: v for k, v in query.values.items() if k in ("range", "from", "to")})
+    range_query = query_string({k: v for k, v in query.values.items()
+                                if k in ("range", "from", "to")})
     may_read = decorate(request, window, page_rows, admin.admin_site.name,
                         range_query=range_query)
     headers = []
@@ -127,7 +124,7 @@ def errors_view(admin: FeatureUsageAdmin, request: HttpRequest) -> HttpResponse:
         target = (key if descending else f"-{key}") if active else first
         headers.append({"key": key, "label": label, "active": active,
                         "descending": descending, "numeric": key == "count",
-                        "url": _query(values, sort=target, page=None)})
+                        "url": query_string(values, sort=target, page=None)})
     start, end, _resolution = queries.hours_of(window)
     context = admin._context(request, window, query, _("Error groups"))
     context.update({
@@ -137,7 +134,7 @@ def errors_view(admin: FeatureUsageAdmin, request: HttpRequest) -> HttpResponse:
         "total_groups": number_format(len(rows), force_grouping=True),
         "total_errors": number_format(sum(r.count for r in rows), force_grouping=True),
         "widened": start != window.start or end != window.end,
-        "page_query": _query(values, page=None),
+        "page_query": query_string(values, page=None),
         "range_query": range_query,
     })
     request.current_app = admin.admin_site.name
@@ -161,7 +158,6 @@ def feature_groups(request: HttpRequest, window: Window, feature: Feature,
             "error_groups_url": errors_url}
 
 
-@django_admin.register(ErrorGroup)
 class ErrorGroupAdmin(ReadOnlyAdmin):
     """Lists "Error groups" in the admin's Tracekit section (for ``view_feature``); its
     changelist is the errors page."""

@@ -13,34 +13,24 @@ and works at once, without the script too.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
-from django_tracekit.pages import params, queries
-from django_tracekit.pages.window import window_from
+from django_tracekit.pages.shared import feature_filter, params
+from django_tracekit.pages.shared.formats import local_time, query_string
+from django_tracekit.pages.shared.window import window_from
+from django_tracekit.pages.unused.unused_queries import unused_functions
 
 PER_PAGE = 200  # functions per page of one module: ~70 KB of rows at most
 MODULES_PER_PAGE = 100  # collapsed groups per page (~300 bytes each)
 INLINE_FUNCTIONS = 200  # beyond, a group's rows are loaded when it is opened
 OPEN_FUNCTIONS = 40  # up to this many on a page, every group starts open
 KEPT = ("range", "from", "to", "service", "q")
-
-
-def _local(ts: float) -> dt.datetime:
-    return timezone.localtime(dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc))
-
-
-def _query(values: dict[str, str], **changes: str | None) -> str:
-    merged = {**values, **changes}
-    return "?" + urlencode({k: v for k, v in merged.items() if v})
 
 
 def unused_view(model_admin: Any, request: HttpRequest,
@@ -53,7 +43,7 @@ def unused_view(model_admin: Any, request: HttpRequest,
         return query
     window = window_from(query.values)
     module = params.clean(request.GET.get("module") or "") or ""
-    functions = queries.unused_functions(window, query.q, query.service)
+    functions = unused_functions(window, query.q, query.service)
     per_module: dict[str, int] = {}
     for function in functions:
         per_module[function["module"]] = per_module.get(function["module"], 0) + 1
@@ -64,7 +54,7 @@ def unused_view(model_admin: Any, request: HttpRequest,
     def stamp(seconds: int) -> str:
         text = stamps.get(seconds)
         if text is None:
-            text = stamps[seconds] = date_format(_local(seconds), "DATETIME_FORMAT")
+            text = stamps[seconds] = date_format(local_time(seconds), "DATETIME_FORMAT")
         return text
 
     kept = {k: v for k, v in query.values.items() if k in KEPT}
@@ -87,7 +77,7 @@ def unused_view(model_admin: Any, request: HttpRequest,
         prefix = name.replace(".", "/") + "/"
         groups.append({
             "module": name, "total": per_module.get(name, 0),
-            "url": _query(kept, module=name),
+            "url": query_string(kept, module=name),
             "functions": [{
                 "name": f["name"],
                 # In its module's group the module path is said once, in the heading.
@@ -101,14 +91,14 @@ def unused_view(model_admin: Any, request: HttpRequest,
                                                  force_grouping=True),
         "module_count": number_format(len(per_module), force_grouping=True),
         "module": module, "page": page, "paginator": paginator,
-        "page_query": _query({**kept, **({"module": module} if module else {})}),
-        "all_modules_url": _query(kept),
+        "page_query": query_string({**kept, **({"module": module} if module else {})}),
+        "all_modules_url": query_string(kept),
         # One module alone, or a handful of functions, is opened; more start collapsed
         # (their counts are the overview).
         "open": bool(module) or len(groups) == 1 or (inline and listed_count <= OPEN_FUNCTIONS),
         "inline": inline,
-        "q": query.q, "service": query.service, "services": queries.services(),
-        "usage_query": _query({k: v for k, v in query.values.items()
+        "q": query.q, "service": query.service, "services": feature_filter.services(),
+        "usage_query": query_string({k: v for k, v in query.values.items()
                                if k in ("range", "from", "to", "service")}, kind="function"),
     })
     request.current_app = model_admin.admin_site.name

@@ -9,59 +9,45 @@ permission get 403; anonymous users the admin login.
 
 from __future__ import annotations
 
-import datetime as dt
+import re
 from typing import Any
-from urllib.parse import urlencode
 
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
-from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
-from django_tracekit.conf import get_config
-from django_tracekit.core.fingerprint import message_without_type
-from django_tracekit.pages import changes, charts, params, queries, statements, unused, work
-from django_tracekit.pages.csv_export import csv_response
-from django_tracekit.pages.errors import errors_view, feature_groups
-from django_tracekit.pages.readonly import ReadOnlyAdmin
-from django_tracekit.pages.tasks import task_outcomes
-from django_tracekit.pages.traces.views import kept_trace_urls
-from django_tracekit.pages.window import RANGES, Window, window_from
+from django_tracekit.pages.errors.errors_admin import errors_view, feature_groups
+from django_tracekit.pages.releases import releases_admin
+from django_tracekit.pages.shared import charts, feature_filter, params
+from django_tracekit.pages.shared.formats import (
+    format_duration,
+    format_rate,
+    local_time,
+    query_string,
+)
+from django_tracekit.pages.shared.readonly import ReadOnlyAdmin
+from django_tracekit.pages.shared.window import RANGES, Window, window_from
+from django_tracekit.pages.unused import unused_page
+from django_tracekit.pages.usage import statements, table, work
+from django_tracekit.pages.usage.csv_export import csv_response
+from django_tracekit.pages.usage.task_outcomes import task_outcomes
+from django_tracekit.pages.usage.users import fill_users, users_over_time
+from django_tracekit.pages.usage.versions import version_deltas, versions_table
 from django_tracekit.storage.usage_models import DAY, HOUR, MINUTE, Feature
 
 PER_PAGE = 50
+_SEGMENT_END = re.compile(r"(?<=[/.])(?=.)")
 
 _MAX_PK = 2**63 - 1  # BigAutoField
 
 
-def format_duration(us: float | None) -> str:
-    if us is None:
-        return "–"  # noqa: RUF001 (an en dash: "no value")
-    if us < 1000:
-        return f"{us:.0f} µs"
-    if us < 1_000_000:
-        return f"{us / 1000:.3g} ms"
-    if us < 60_000_000:
-        return f"{us / 1_000_000:.3g} s"
-    return f"{us / 60_000_000:.3g} min"
-
-
-def format_rate(rate: float) -> str:
-    return f"{rate * 100:.2f} %" if rate else "0 %"
-
-
-def _local(ts: float) -> dt.datetime:
-    return timezone.localtime(dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc))
-
-
 def _time_label(ts: int, resolution: int) -> str:
-    moment = _local(ts)
+    moment = local_time(ts)
     if resolution == MINUTE:
         return date_format(moment, "H:i")
     if resolution == HOUR:
@@ -70,12 +56,6 @@ def _time_label(ts: int, resolution: int) -> str:
     return date_format(moment, "M j")
 
 
-def _query_string(values: dict[str, str], **changes: str | None) -> str:
-    merged = {**values, **changes}
-    return "?" + urlencode({k: v for k, v in merged.items() if v})
-
-
-@admin.register(Feature)
 class FeatureUsageAdmin(ReadOnlyAdmin):
     """Read-only: the data is written by the stats pipeline, never edited by hand."""
 
@@ -111,7 +91,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
                  title: str) -> dict[str, Any]:
         values = query.values
         range_links = [
-            {"key": key, "label": label, "url": _query_string(values, range=key, page=None,
+            {"key": key, "label": label, "url": query_string(values, range=key, page=None,
                                                               **{"from": None, "to": None}),
              "active": window.key == key}
             for key, (_seconds, label) in RANGES.items()
@@ -121,8 +101,8 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             "title": title,
             "opts": self.model._meta,
             "window": window,
-            "window_from": date_format(_local(window.start), "Y-m-d\\TH:i"),
-            "window_to": date_format(_local(window.end), "Y-m-d\\TH:i"),
+            "window_from": date_format(local_time(window.start), "Y-m-d\\TH:i"),
+            "window_to": date_format(local_time(window.end), "Y-m-d\\TH:i"),
             "range_links": range_links,
             "params": values,
             "problems": [*query.errors, *window.errors],
@@ -135,20 +115,20 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         labels = {"request": _("Requests"), "task": _("Tasks"), "command": _("Commands"),
                   "function": _("Functions")}
         tabs = []
-        for value in queries.KIND_CHOICES:
-            kinds = queries.kinds_of(value) or tuple(Feature.Kind.values)
+        for value in feature_filter.KIND_CHOICES:
+            kinds = feature_filter.kinds_of(value) or tuple(Feature.Kind.values)
             calls = sum(kind_totals.get(k, (0, 0, 0))[0] for k in kinds)
             errors = sum(kind_totals.get(k, (0, 0, 0))[1] for k in kinds)
             features = sum(kind_totals.get(k, (0, 0, 0))[2] for k in kinds)
-            label = (_("All") if value == queries.ALL else labels[value] if value
+            label = (_("All") if value == feature_filter.ALL else labels[value] if value
                      else _("Entry points"))
             tabs.append({"value": value, "label": label, "active": query.kind == value,
                          "calls": number_format(calls, force_grouping=True),
                          # "All" adds functions' errors to their callers': no total there.
-                         "errors": None if value == queries.ALL else number_format(
+                         "errors": None if value == feature_filter.ALL else number_format(
                              errors, force_grouping=True),
                          "features": features,
-                         "url": _query_string(query.values, kind=value or None, page=None)})
+                         "url": query_string(query.values, kind=value or None, page=None)})
         return tabs
 
     def usage_view(self, request: HttpRequest) -> HttpResponse:
@@ -159,29 +139,32 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         window = window_from(query.values)
         q, kind, service, sort = query.q, query.kind, query.service, query.sort
         kind_totals: dict[str, list[int]] = {}
-        rows = queries.feature_table(window, q, kind, service, sort, kind_totals=kind_totals,
+        rows = table.feature_table(window, q, kind, service, sort, kind_totals=kind_totals,
                                      scope=query.scope)
         if query.format == "csv":
             return csv_response(window, rows)
         paginator = Paginator(rows, PER_PAGE)
         page = paginator.get_page(query.page)
         page_rows: list[dict[str, Any]] = list(page.object_list)
-        queries.fill_percentiles(window, page_rows)
-        queries.fill_users(window, page_rows)
+        table.fill_percentiles(window, page_rows)
+        fill_users(window, page_rows)
         labels = [_time_label(t, window.resolution) for t in window.points]
-        series = queries.series_by_feature(window, [r["id"] for r in page_rows])
+        series = table.series_by_feature(window, [r["id"] for r in page_rows])
         for row in page_rows:
             row["p50_text"], row["p95_text"], row["p99_text"] = (
                 format_duration(row[p]) for p in ("p50", "p95", "p99"))
             row["error_rate_text"] = format_rate(row["error_rate"])
+            # Break opportunities after each "/" and ".": a long route or code path wraps
+            # between its segments, not in the middle of one.
+            row["name_parts"] = _SEGMENT_END.split(row["name"])
             for key in ("calls", "errors", "users", "n_plus_one", "retries"):
                 row[f"{key}_text"] = number_format(row[key] or 0, force_grouping=True)
             trend_title = _("Calls over time: %(feature)s") % {"feature": row["name"]}
             row["trend"] = charts.sparkline(series.get(row["id"], []), trend_title)
-        # Headline: incidents. Entry points unless one kind is chosen (see queries).
+        # Headline: incidents. Entry points unless one kind is chosen (feature_filter).
         headline_kind = kind if kind in Feature.Kind.values else ""
-        totals = queries.totals_over_time(
-            window, queries.filtered_features(q, headline_kind, service, scope=query.scope))
+        totals = table.totals_over_time(
+            window, feature_filter.filtered_features(q, headline_kind, service, scope=query.scope))
         total_calls = sum(c for _, c, _ in totals)
         total_errors = sum(e for _, _, e in totals)
         columns = [("feature", _("Feature")), ("kind", _("Kind")), ("service", _("Service")),
@@ -200,7 +183,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             target = (key if descending else f"-{key}") if active else first
             headers.append({"key": key, "label": label, "active": active,
                             "descending": descending,
-                            "url": _query_string(query.values, sort=target, page=None),
+                            "url": query_string(query.values, sort=target, page=None),
                             "numeric": key not in ("feature", "kind", "service")})
         context = self._context(request, window, query, _("Feature usage"))
         context.update({
@@ -213,15 +196,15 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             "headline_label": (dict(Feature.Kind.choices)[headline_kind] if headline_kind
                                else _("entry points")),
             "kind_tabs": self._kind_tabs(query, kind_totals),
-            "services": queries.services(), "q": q, "kind": kind, "service": service,
+            "services": feature_filter.services(), "q": q, "kind": kind, "service": service,
             "chart": charts.bar_chart(labels, [c for _, c, _ in totals], [e for _, _, e in totals],
                                    _("Calls and errors over time"), _("calls"), _("errors")),
-            "page_query": _query_string(query.values, page=None),
-            "unused_query": _query_string({k: v for k, v in query.values.items()
+            "page_query": query_string(query.values, page=None),
+            "unused_query": query_string({k: v for k, v in query.values.items()
                                            if k in ("range", "from", "to", "service")}),
             "scope": query.scope,
-            "scope_url": _query_string(query.values, page=None,
-                                       scope=None if query.scope else queries.ALL),
+            "scope_url": query_string(query.values, page=None,
+                                       scope=None if query.scope else feature_filter.ALL),
         })
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/django_tracekit/usage.html", context)
@@ -230,26 +213,26 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         return errors_view(self, request)
 
     def unused_view(self, request: HttpRequest) -> HttpResponse:
-        """Auto-traced functions with no call in the range (``reports/unused.py``)."""
+        """Auto-traced functions with no call in the range (``pages/unused/``)."""
         self._check(request)
-        return unused.unused_view(self, request, self._context)
+        return unused_page.unused_view(self, request, self._context)
 
     def changes_view(self, request: HttpRequest) -> HttpResponse:
-        return changes.changes_view(self, request)
+        return releases_admin.changes_view(self, request)
 
     def _versions(self, window: Window, feature_id: int) -> list[dict[str, Any]]:
         """The versions table, latest first, with the latest's change against the previous."""
-        versions = queries.versions_table(window, feature_id)
+        versions = versions_table(window, feature_id)
         for n, v in enumerate(versions):
             v["calls_text"] = number_format(v["calls"], force_grouping=True)
             v["users_text"] = number_format(v["users"], force_grouping=True)
             v["error_rate_text"] = format_rate(v["error_rate"])
             v["p50_text"], v["p95_text"] = format_duration(v["p50"]), format_duration(v["p95"])
-            v["first_text"] = date_format(_local(v["first"]), "M j, H:i")
-            v["last_text"] = date_format(_local(min(v["last"], window.end)), "M j, H:i")
+            v["first_text"] = date_format(local_time(v["first"]), "M j, H:i")
+            v["last_text"] = date_format(local_time(min(v["last"], window.end)), "M j, H:i")
             v["latest"] = n == 0
         if len(versions) > 1:
-            versions[0]["deltas"] = changes.version_deltas(versions[0], versions[1])
+            versions[0]["deltas"] = version_deltas(versions[0], versions[1])
         return versions
 
     def feature_view(self, request: HttpRequest, feature_id: int) -> HttpResponse:
@@ -262,27 +245,13 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             return query
         window = window_from(query.values)
         labels = [_time_label(t, window.resolution) for t in window.points]
-        totals = queries.totals_over_time(window, Feature.objects.filter(pk=feature.pk))
-        latency = queries.latency_over_time(window, feature.pk)
-        (row,) = queries.feature_table(window, feature_id=feature.pk)
-        queries.fill_percentiles(window, [row])
-        queries.fill_users(window, [row])
-        users = queries.users_over_time(window, feature.pk)
+        totals = table.totals_over_time(window, Feature.objects.filter(pk=feature.pk))
+        latency = table.latency_over_time(window, feature.pk)
+        (row,) = table.feature_table(window, feature_id=feature.pk)
+        table.fill_percentiles(window, [row])
+        fill_users(window, [row])
+        users = users_over_time(window, feature.pk)
         versions = self._versions(window, feature.pk)
-        trace_url = get_config().trace_url
-        errors = []
-        samples = list(queries.recent_errors(feature.pk))
-        # The trace explorer's page of each error's trace, when the store kept it.
-        kept = kept_trace_urls(request, [s.trace_id for s in samples], self.admin_site.name)
-        for sample in samples:
-            # Rows written before the fix read "Type: Type: message" (fingerprint.py).
-            sample.message = message_without_type(sample.message, sample.type)
-            errors.append({
-                "sample": sample, "time": _local(sample.time / 1e6),
-                "trace_url": trace_url.replace("{trace_id}", sample.trace_id)
-                if trace_url and sample.trace_id else None,
-                "trace_page": kept.get(sample.trace_id),
-            })
         calls = [c for _, c, _ in totals]
         context = self._context(request, window, query, feature.name)
         context.update({
@@ -310,12 +279,11 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
                 ("p95", "tk-p95", [v[1] for _, v in latency]),
                 ("p99", "tk-p99", [v[2] for _, v in latency]),
             ], _("Latency percentiles over time"), format_duration),
-            "errors": errors,
             **work.context(request, feature, window, versions, self.admin_site.name),
             **feature_groups(request, window, feature, self.admin_site.name),
             # Messages and stacks (captured locals, SQL) are trace data: view_trace only.
             "can_view_traces": request.user.has_perm("django_tracekit.view_trace"),
-            "usage_url_query": _query_string({k: v for k, v in query.values.items()
+            "usage_url_query": query_string({k: v for k, v in query.values.items()
                                               if k in ("range", "from", "to")}),
         })
         request.current_app = self.admin_site.name

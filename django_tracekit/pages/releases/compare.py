@@ -1,5 +1,5 @@
 """What changed between two ``service.version``\\ s, across all features (the data of
-``admin:tracekit_changes``, :mod:`django_tracekit.pages.changes`).
+``admin:tracekit_changes``, :mod:`~django_tracekit.pages.releases.releases_admin`).
 
 Read from the version tables (``VersionUsage``/``VersionLatency``, day rows: each holds
 everything of its day, so a version's whole retained life is a few rows per feature).
@@ -10,7 +10,7 @@ Versions are ordered by when they were first seen (to the hour where hour rows a
     score = Δ error rate in percentage points       (0 unless significant)
           + 25 * log2(p95 after / p95 before)        (0 unless significant)
 
-Significance is :mod:`django_tracekit.pages.significance`'s (two-proportion z-test for
+Significance is :mod:`django_tracekit.pages.shared.significance`'s (two-proportion z-test for
 error rates; the latency estimator's relative error for p95). So an endpoint going from 0 %
 to 100 % errors scores 100 and comes first; a p95 twice as slow scores 25, sixteen times
 as slow 100 (broken beats slow); improvements score below 0. A feature new in the later
@@ -26,8 +26,8 @@ from typing import Any
 
 from django.db.models import Max, Min, Sum
 
-from django_tracekit.destinations.stats.histogram import quantiles
-from django_tracekit.pages import queries, significance
+from django_tracekit.core.histogram import quantiles
+from django_tracekit.pages.shared import feature_filter, significance
 from django_tracekit.storage.usage_models import DAY, HOUR, Feature, VersionLatency, VersionUsage
 
 LATENCY_WEIGHT = 25.0  # score points per doubling of p95
@@ -108,7 +108,7 @@ def compare(before: str, after: str, service: str = "",
     features = Feature.objects.filter(pk__in=ids)
     if kinds is not None:
         features = features.filter(kind__in=kinds)
-    for prefix in queries.outside_prefixes():  # Django's and libraries' code: not a release
+    for prefix in feature_filter.outside_prefixes():  # Django's and libraries' code: not a release
         features = features.exclude(name__startswith=prefix)
     result: dict[str, list[dict[str, Any]]] = {"changed": [], "new": [], "vanished": []}
     for pk, name, kind_, service_ in features.values_list("id", "name", "kind", "service"):

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import Q, Sum
 
-from django_tracekit.pages.window import Window, cover
+from django_tracekit.pages.shared.window import Window, cover
 from django_tracekit.storage.usage_models import (
     DAY,
     GROUP_RESOLUTIONS,

@@ -3,28 +3,26 @@
 ``?before=&after=`` choose the versions (default: the newest by first seen, and the one
 before it); ``?service=`` and ``?kind=`` narrow the features. Needs
 ``django_tracekit.view_feature`` (counts only: no messages, no SQL). The numbers and the
-regression score are :mod:`django_tracekit.pages.releases`'.
+regression score are :mod:`django_tracekit.pages.releases.compare`'.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
-from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from django_tracekit.pages import params, queries, releases, significance
-from django_tracekit.pages.navigation import Release
-from django_tracekit.pages.readonly import ReadOnlyAdmin
+from django_tracekit.pages.releases import compare
+from django_tracekit.pages.shared import feature_filter, params, significance
+from django_tracekit.pages.shared.formats import format_duration, format_rate, local_time
+from django_tracekit.pages.shared.readonly import ReadOnlyAdmin
 from django_tracekit.storage.usage_models import Feature
 
 if TYPE_CHECKING:
@@ -35,25 +33,11 @@ NAMES = {"before": gettext_lazy("earlier version"), "after": gettext_lazy("later
          "service": gettext_lazy("service"), "kind": gettext_lazy("kind")}
 
 
-def _local(ts: float) -> dt.datetime:
-    return timezone.localtime(dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc))
-
-
-def _duration(us: float | None) -> str:
-    from django_tracekit.pages.admin import format_duration
-
-    return format_duration(us)
-
-
-def _rate(rate: float) -> str:
-    return f"{rate * 100:.2f} %" if rate else "0 %"
-
-
 def _side_text(side: dict[str, Any] | None) -> dict[str, str] | None:
     if side is None:
         return None
     return {"calls": number_format(side["calls"], force_grouping=True),
-            "error_rate": _rate(side["error_rate"]), "p95": _duration(side["p95"])}
+            "error_rate": format_rate(side["error_rate"]), "p95": format_duration(side["p95"])}
 
 
 def choose(values: dict[str, str], known: list[dict[str, Any]],
@@ -82,17 +66,17 @@ def changes_view(model_admin: ModelAdmin[Feature], request: HttpRequest) -> Http
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     values, problems = params.clean_values(request.GET, NAMES)
-    known = releases.versions()
+    known = compare.versions()
     before, after = choose(values, known, problems)
     # Like the usage page: entry points unless a kind (or "all") is chosen.
     kind = values.get("kind", "")
-    if kind and kind != queries.ALL and kind not in Feature.Kind.values:
+    if kind and kind != feature_filter.ALL and kind not in Feature.Kind.values:
         problems.append(_("Unknown kind; showing the entry points."))
         kind = ""
     service = values.get("service", "")
     result: dict[str, list[dict[str, Any]]] = {"changed": [], "new": [], "vanished": []}
     if before and after and before != after:
-        result = releases.compare(before, after, service, queries.kinds_of(kind))
+        result = compare.compare(before, after, service, feature_filter.kinds_of(kind))
     for rows in result.values():
         for row in rows[:MAX_ROWS]:  # texts only for the rows shown
             row["before_text"] = _side_text(row["before"])
@@ -104,12 +88,12 @@ def changes_view(model_admin: ModelAdmin[Feature], request: HttpRequest) -> Http
         **model_admin.admin_site.each_context(request),
         "title": _("What changed in a release"),
         "opts": model_admin.model._meta,
-        "versions": [{**v, "first_text": date_format(_local(v["first"]), "DATETIME_FORMAT"),
-                      "last_text": date_format(_local(v["last"]), "DATETIME_FORMAT")}
+        "versions": [{**v, "first_text": date_format(local_time(v["first"]), "DATETIME_FORMAT"),
+                      "last_text": date_format(local_time(v["last"]), "DATETIME_FORMAT")}
                      for v in known],
         "before": before, "after": after,
         "before_seen": seen.get(before), "after_seen": seen.get(after),
-        "service": service, "services": queries.services(), "kind": kind,
+        "service": service, "services": feature_filter.services(), "kind": kind,
         "kinds": Feature.Kind.choices,
         "problems": problems,
         "changed": changed[:MAX_ROWS], "new": result["new"][:MAX_ROWS],
@@ -123,32 +107,16 @@ def changes_view(model_admin: ModelAdmin[Feature], request: HttpRequest) -> Http
         "truncated": {k: len(v) > MAX_ROWS for k, v in result.items()},
         "max_rows": MAX_ROWS,
         "relative_error": f"{significance.estimator_relative_error() * 100:.2f}",
-        "latency_weight": f"{releases.LATENCY_WEIGHT:g}",
+        "latency_weight": f"{compare.LATENCY_WEIGHT:g}",
     }
     for version in (context["before_seen"], context["after_seen"]):
         if version is not None:
-            version["first_text"] = date_format(_local(version["first"]), "DATETIME_FORMAT")
-            version["last_text"] = date_format(_local(version["last"]), "DATETIME_FORMAT")
+            version["first_text"] = date_format(local_time(version["first"]), "DATETIME_FORMAT")
+            version["last_text"] = date_format(local_time(version["last"]), "DATETIME_FORMAT")
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "admin/django_tracekit/changes.html", context)
 
 
-def version_deltas(latest: dict[str, Any], previous: dict[str, Any],
-                   ) -> dict[str, significance.Change | None]:
-    """The feature page's version table: the latest version against the previous one,
-    with changes inside the estimates' error shown as "no significant change"."""
-    error = significance.estimator_relative_error()
-    return {
-        "error_rate": significance.rate_change(previous["errors"], previous["calls"],
-                                               latest["errors"], latest["calls"]),
-        "p50": significance.latency_change(previous["p50"], latest["p50"], error,
-                                           (previous["calls"], latest["calls"])),
-        "p95": significance.latency_change(previous["p95"], latest["p95"], error,
-                                           (previous["calls"], latest["calls"])),
-    }
-
-
-@admin.register(Release)
 class ReleaseAdmin(ReadOnlyAdmin):
     """The index and sidebar entry: its changelist is the releases page."""
 

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 
-from django_tracekit.pages.readonly import ReadOnlyAdmin
+from django_tracekit.pages.shared.readonly import ReadOnlyAdmin
 from django_tracekit.pages.traces import views
 from django_tracekit.storage.trace_models import Trace
 
 
-@admin.register(Trace)
 class TraceAdmin(ReadOnlyAdmin):
     """Read-only: traces are written by the trace store, never edited by hand."""
 

@@ -15,7 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.formats import number_format
 
 from django_tracekit.core.features import FUNCTION, TASK
-from django_tracekit.pages.window import Window, cover
+from django_tracekit.pages.shared.window import Window, cover
 from django_tracekit.storage.usage_models import EDGE_RESOLUTIONS, HOUR, Feature, TaskEdge
 
 MAX_EDGES = 50

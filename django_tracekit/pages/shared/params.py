@@ -16,7 +16,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from django_tracekit.pages.queries import DEFAULT_SORT, KIND_CHOICES, SCOPE_CHOICES, SORTS
+from django_tracekit.pages.shared.feature_filter import (
+    DEFAULT_SORT,
+    KIND_CHOICES,
+    SCOPE_CHOICES,
+    SORTS,
+)
 
 MAX_LENGTH = 200
 FORMATS = ("html", "csv")

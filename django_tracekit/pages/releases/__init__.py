@@ -1,0 +1,1 @@
+"""Releases: two ``service.version``\\ s compared across features (``admin:tracekit_changes``)."""

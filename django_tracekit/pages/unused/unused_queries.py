@@ -1,0 +1,60 @@
+"""The unused-code page's data: auto-traced functions instrumented in a window that no
+service called in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from django_tracekit.pages.shared.usage_rows import window_totals
+from django_tracekit.pages.shared.window import Window
+from django_tracekit.storage.usage_models import Feature, InstrumentedFunction
+
+
+def used_names(window: Window) -> set[str]:
+    """Names of the features that ran in the window, whatever their kind and service: a
+    function runs as a view's span (``function``), a task, a command, a ``django.tasks``
+    task or a plain function; each is named by the same code location. A task that only
+    retried in the window ran too."""
+    ran = {fid for fid, totals in window_totals(window, None).items()
+           if totals[0] or totals[5]}
+    if not ran:
+        return set()
+    names: set[str] = set()
+    ids = sorted(ran)
+    for start in range(0, len(ids), 500):
+        names.update(Feature.objects.filter(pk__in=ids[start:start + 500]).values_list(
+            "name", flat=True))
+    return names
+
+
+def unused_functions(window: Window, q: str = "", service: str = "",
+                     ) -> list[dict[str, Any]]:
+    """Auto-traced functions instrumented in the window (or since) that no service called
+    in it, by module then name: ``{name, module, services, first_seen, last_seen}``.
+
+    A function counts as used when any service called it: a worker imports the views too,
+    they are not dead code because the worker never runs them."""
+    functions = InstrumentedFunction.objects.filter(last_seen__gte=window.start)
+    if q:
+        functions = functions.filter(Q(name__icontains=q) | Q(module__icontains=q))
+    if service:
+        functions = functions.filter(service=service)
+    used = used_names(window)
+    unused: dict[str, dict[str, Any]] = {}
+    for name, module, service_, first, last in functions.order_by(
+            "module", "name", "service").values_list("name", "module", "service",
+                                                     "first_seen", "last_seen"):
+        if name in used:
+            continue
+        row = unused.get(name)
+        if row is None:
+            unused[name] = {"name": name, "module": module, "services": [service_],
+                            "first_seen": first, "last_seen": last}
+        else:
+            row["services"].append(service_)
+            row["first_seen"] = min(row["first_seen"], first)
+            row["last_seen"] = max(row["last_seen"], last)
+    return list(unused.values())
+

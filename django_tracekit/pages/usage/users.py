@@ -1,0 +1,128 @@
+"""Distinct users per feature: the users sketches of a window merged (HyperLogLog,
+:mod:`django_tracekit.core.sketch`), and the 30/90-day presets' pre-merged unions
+(``RangeUsers``, built daily by ``tracekit_prune``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connections, router, transaction
+
+from django_tracekit.core import sketch
+from django_tracekit.pages.shared.window import Window, window_from
+from django_tracekit.storage.usage_models import (
+    DAY,
+    RANGE_DAYS,
+    SKETCH_RESOLUTIONS,
+    RangeUsers,
+    UserSketch,
+)
+
+
+def users_by_feature(window: Window, feature_ids: Iterable[int] | None,
+                     version: str | None = None) -> dict[int, int]:
+    """Distinct users per feature over the whole window (its sketches merged: the coarsest
+    buckets that add up to it, weeks included; for the 30/90-day presets the union of the
+    whole days before today, when ``tracekit_prune`` built it today, and today's row)."""
+    ids = None if feature_ids is None else list(feature_ids)
+    unions = _user_unions(window, ids, version)
+    return {fid: union.estimate() for fid, union in unions.items()}
+
+
+def _user_unions(window: Window, ids: list[int] | None, version: str | None = None,
+                 prebuilt: bool = True) -> dict[int, sketch.Union]:
+    merged: dict[int, sketch.Union] = {}
+    # A plain cursor: tens of thousands of small rows; the ORM's per-row work would double
+    # the page time (the query is the one the ORM would build, see the index it uses).
+    connection = connections[router.db_for_read(UserSketch)]
+    qn = connection.ops.quote_name
+    chunks: list[list[int] | None] = [None] if ids is None else [
+        ids[i:i + 500] for i in range(0, len(ids), 500)]
+
+    def read(sql: str, params: list[Any]) -> None:
+        for chunk in chunks:
+            query, values = sql, list(params)
+            if chunk is not None:
+                if not chunk:
+                    continue
+                query += f" AND {qn('feature_id')} IN ({', '.join(['%s'] * len(chunk))})"
+                values.extend(chunk)
+            with connection.cursor() as cursor:
+                cursor.execute(query, values)
+                for fid, data in cursor.fetchall():
+                    union = merged.get(fid)
+                    if union is None:
+                        union = merged[fid] = sketch.Union()
+                    union.add(data if isinstance(data, bytes) else bytes(data))
+
+    spans = window.cover(SKETCH_RESOLUTIONS)
+    days = _preset_days(window)
+    if prebuilt and version is None and days is not None:
+        today = window.end - DAY
+        ranges = RangeUsers.objects.filter(days=days, day_start=today)
+        if ranges.exists():
+            read(f"SELECT {qn('feature_id')}, {qn('sketch')} FROM "
+                 f"{qn(RangeUsers._meta.db_table)} WHERE {qn('days')} = %s AND "
+                 f"{qn('day_start')} = %s", [days, today])
+            spans = [(DAY, today, window.end)]
+    sql = (f"SELECT {qn('feature_id')}, {qn('sketch')} FROM "
+           f"{qn(UserSketch._meta.db_table)} WHERE {qn('resolution')} = %s AND "
+           f"{qn('bucket_start')} >= %s AND {qn('bucket_start')} < %s")
+    extra: list[Any] = []
+    if version is not None:
+        sql += f" AND {qn('version')} = %s"
+        extra.append(version)
+    for resolution, start, end in spans:
+        read(sql, [resolution, start, end, *extra])
+    return merged
+
+
+def _preset_days(window: Window) -> int | None:
+    """30 or 90 for those presets (day buckets, reaching today), else None."""
+    days = (window.end - window.start) // DAY
+    if window.resolution == DAY and window.open_end and days in RANGE_DAYS \
+            and window.key == f"{days}d":
+        return days
+    return None
+
+
+def build_range_users(now: float | None = None) -> int:
+    """Pre-merge, per feature, the users of the whole days the 30/90-day presets cover
+    before today (run daily by ``tracekit_prune``); older builds are deleted."""
+    written = 0
+    for days in RANGE_DAYS:
+        window = window_from({"range": f"{days}d"}, now=now)
+        today = window.end - DAY
+        closed = Window("custom", window.start, today, DAY, "")
+        unions = _user_unions(closed, None, prebuilt=False)
+        rows = [RangeUsers(feature_id=fid, days=days, day_start=today, sketch=union.dumps())
+                for fid, union in sorted(unions.items())]
+        with transaction.atomic(using=router.db_for_write(RangeUsers)):
+            RangeUsers.objects.filter(days=days).delete()
+            RangeUsers.objects.bulk_create(rows, batch_size=500)
+        written += len(rows)
+    return written
+
+
+def fill_users(window: Window, rows: list[dict[str, Any]]) -> None:
+    todo = [r for r in rows if r["users"] is None]
+    if not todo:
+        return
+    ids = None if len(todo) > 500 else [r["id"] for r in todo if r["calls"]]
+    found = users_by_feature(window, ids) if ids is None or ids else {}
+    for row in todo:
+        row["users"] = found.get(row["id"], 0)
+
+
+def users_over_time(window: Window, feature_id: int) -> list[tuple[int, int]]:
+    """(bucket start, distinct users) for every bucket of the window."""
+    merged: dict[int, sketch.Union] = defaultdict(sketch.Union)
+    for start, data in UserSketch.objects.filter(
+            feature_id=feature_id, resolution=window.resolution,
+            bucket_start__gte=window.start, bucket_start__lt=window.end).values_list(
+            "bucket_start", "sketch"):
+        merged[start].add(bytes(data))
+    return [(t, merged[t].estimate() if t in merged else 0) for t in window.points]
+

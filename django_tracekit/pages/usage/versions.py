@@ -1,0 +1,91 @@
+"""The feature page's versions table: one row per ``service.version`` the feature ran under,
+and the latest version's change against the previous
+(:mod:`~django_tracekit.pages.shared.significance`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Max, Min, Sum
+
+from django_tracekit.core.histogram import quantiles
+from django_tracekit.pages.shared import significance
+from django_tracekit.pages.shared.window import Window, cover
+from django_tracekit.pages.usage.users import users_by_feature
+from django_tracekit.storage.usage_models import (
+    DAY,
+    HOUR,
+    VERSION_RESOLUTIONS,
+    VersionLatency,
+    VersionUsage,
+)
+
+
+def versions_table(window: Window, feature_id: int) -> list[dict[str, Any]]:
+    """One row per ``service.version`` the feature ran under in the window, the latest
+    (last seen, then first seen) first: calls, errors, error rate, users, p50/p95.
+
+    Versions are kept per hour and day: a window is widened to whole hours."""
+    start = window.start - window.start % HOUR
+    end = -(-window.end // HOUR) * HOUR
+    spans = cover(start, end, HOUR, window.open_end, VERSION_RESOLUTIONS)
+    rows: dict[str, dict[str, Any]] = {}
+    hists: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for resolution, first, last in spans:
+        for version, c, e, s, m, lo, hi in VersionUsage.objects.filter(
+                feature_id=feature_id, resolution=resolution, bucket_start__gte=first,
+                bucket_start__lt=last).values("version").annotate(
+                c=Sum("calls"), e=Sum("errors"), s=Sum("duration_sum_us"),
+                m=Max("duration_max_us"), lo=Min("bucket_start"),
+                hi=Max("bucket_start")).values_list("version", "c", "e", "s", "m", "lo", "hi"):
+            row = rows.setdefault(version, {"version": version, "calls": 0, "errors": 0,
+                                            "sum_us": 0, "max_us": 0, "first": lo,
+                                            "last": hi + resolution})
+            row["calls"] += c
+            row["errors"] += e
+            row["sum_us"] += s
+            row["max_us"] = max(row["max_us"], m)
+            row["first"] = min(row["first"], lo)
+            row["last"] = max(row["last"], hi + resolution)
+        for version, index, n in VersionLatency.objects.filter(
+                feature_id=feature_id, resolution=resolution, bucket_start__gte=first,
+                bucket_start__lt=last).values("version", "bin").annotate(
+                total=Sum("n")).values_list("version", "bin", "total"):
+            hists[version].append((index, n))
+    # When each version was seen, to the hour where hour rows are kept (35 days).
+    for version, lo, hi in VersionUsage.objects.filter(
+            feature_id=feature_id, resolution=HOUR, bucket_start__gte=start,
+            bucket_start__lt=end, version__in=list(rows)).values("version").annotate(
+            lo=Min("bucket_start"), hi=Max("bucket_start")).values_list("version", "lo", "hi"):
+        row = rows[version]
+        if lo < row["first"] + DAY:
+            row["first"] = max(row["first"], lo)
+        row["last"] = min(row["last"], hi + HOUR)
+    result = sorted(rows.values(), key=lambda r: (r["last"], r["first"], r["version"]),
+                    reverse=True)
+    for row in result:
+        calls = row["calls"]
+        row["error_rate"] = row["errors"] / calls if calls else 0.0
+        row["p50"], row["p95"] = quantiles(hists.get(row["version"], []), (0.5, 0.95),
+                                           row["max_us"])
+        row["users"] = users_by_feature(window, [feature_id], row["version"]).get(
+            feature_id, 0)
+    return result
+
+
+
+def version_deltas(latest: dict[str, Any], previous: dict[str, Any],
+                   ) -> dict[str, significance.Change | None]:
+    """The feature page's version table: the latest version against the previous one,
+    with changes inside the estimates' error shown as "no significant change"."""
+    error = significance.estimator_relative_error()
+    return {
+        "error_rate": significance.rate_change(previous["errors"], previous["calls"],
+                                               latest["errors"], latest["calls"]),
+        "p50": significance.latency_change(previous["p50"], latest["p50"], error,
+                                           (previous["calls"], latest["calls"])),
+        "p95": significance.latency_change(previous["p95"], latest["p95"], error,
+                                           (previous["calls"], latest["calls"])),
+    }
+
