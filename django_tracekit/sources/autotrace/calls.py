@@ -84,10 +84,10 @@ def push(c: Counter, node: Node) -> Frame[Any] | float | None:
             return None
         # The project's decorator around that function: counted, no frame, so the
         # function it calls is again directly under the span (wrappers.py).
-        wraps = _wrappers.get((c, name))
-        if wraps is None:
-            wraps = _learn_wrapper(c, name, sys._getframe(1))
-        if wraps:
+        under = c.under
+        if under[0] is not name:  # not the same span name object as last time
+            under = _learn_wrapper(c, name, sys._getframe(1))
+        if under[1]:
             return _clock()
         root = node
     else:
@@ -104,14 +104,19 @@ _wrappers: dict[tuple[Counter, str], bool] = {}
 _MAX_WRAPPERS = 4096
 
 
-def _learn_wrapper(c: Counter, name: str, frame: types.FrameType) -> bool:
+def _learn_wrapper(c: Counter, name: str, frame: types.FrameType) -> tuple[str, bool]:
     """Whether the call starting in ``frame`` (the first auto-traced call under a span
-    named ``name``) wraps the function that span stands for; learned once per pair."""
-    wraps = wrappers.calls_through(frame, name)
-    if len(_wrappers) >= _MAX_WRAPPERS:
-        _wrappers.clear()  # span names made up at run time: relearn rather than grow
-    _wrappers[(c, name)] = wraps
-    return wraps
+    named ``name``) wraps the function that span stands for: learned once per pair, kept
+    on the counter for the next call under the same span name."""
+    key = (c, name)
+    wraps = _wrappers.get(key)
+    if wraps is None:
+        wraps = wrappers.calls_through(frame, name)
+        if len(_wrappers) >= _MAX_WRAPPERS:
+            _wrappers.clear()  # span names made up at run time: relearn rather than grow
+        _wrappers[key] = wraps
+    under = c.under = (name, wraps)
+    return under
 
 
 def _during_startup(node: Node) -> float | None:
