@@ -57,3 +57,41 @@ def test_spans_of_a_frozen_clock_are_bucketed_by_the_real_one() -> None:
     # Durations are the span's own (a shift keeps them): 1 s less 1 ms, and 5 ms.
     assert writer.durations["tests/an_hour_ago"] == 10**9 - 10**6
     assert writer.durations["tests/now"] == 5 * 10**6
+
+
+def test_errors_under_a_frozen_clock_are_counted_under_their_entry_point() -> None:
+    # As set up by tracekit: the SDK stamps spans with the real clock; an error's occurrence
+    # must be on the same clock, or it looks older than its request and waits for a caller
+    # that never comes (counted under "(other)" at the end).
+    import sys
+
+    from freezegun import freeze_time
+    from opentelemetry.trace import SpanKind
+
+    import django_tracekit as tracekit
+    from django_tracekit.core import clock
+    from tests.stats.test_groups_processor import Groups, charge
+
+    module = sys.modules[clock.SDK_MODULE]
+    original = module.time_ns  # type: ignore[attr-defined]
+    assert clock.shield_sdk()
+    try:
+        groups = Groups()
+        processor = StatsProcessor(lambda increments, errors: 0, start_thread=False,
+                                   group_writer=groups)
+        provider = TracerProvider()
+        provider.add_span_processor(processor)
+        tracer = provider.get_tracer("django_tracekit")
+        before = time.time_ns() // MINUTE_NS
+        with freeze_time("1970-01-02"), \
+                tracer.start_as_current_span("POST /pay/", kind=SpanKind.SERVER) as server:
+            try:
+                charge(5)
+            except ValueError as exc:
+                tracekit.record_error(exc, server)
+        assert processor.flush()
+    finally:
+        module.time_ns = original  # type: ignore[attr-defined]
+    assert groups.counts() == {("tests/stats/test_groups_processor/charge", "POST /pay/"): 1}
+    (minute,) = {key[4] for batch in groups.batches for key in batch.counts}
+    assert before <= minute <= time.time_ns() // MINUTE_NS
