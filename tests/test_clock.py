@@ -80,3 +80,19 @@ def test_correction_moves_only_implausible_times() -> None:
     for faked in (0, 86_400 * SECOND, now - 2 * 3600 * SECOND, now + 2 * 3600 * SECOND):
         shifted = faked + clock.correction_ns(faked)
         assert abs(shifted - time.time_ns()) < 60 * SECOND
+
+
+def test_without_a_private_time_module_the_clocks_are_still_real(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # An interpreter whose time module cannot be instantiated twice: the real functions are
+    # held where freezegun's scan of module attributes cannot find them.
+    from freezegun import freeze_time
+
+    monkeypatch.setattr(clock, "_private", None)
+    time_ns, perf_counter = clock._real("time_ns"), clock._real("perf_counter")
+    before = time.time_ns()
+    with freeze_time("1970-01-02"):
+        assert abs(time_ns() - before) < 60 * SECOND
+        started = perf_counter()
+        time.sleep(0.02)
+        assert perf_counter() - started >= 0.02
