@@ -141,7 +141,7 @@ def errors_view(admin: FeatureUsageAdmin, request: HttpRequest) -> HttpResponse:
         "range_query": range_query,
     })
     request.current_app = admin.admin_site.name
-    return TemplateResponse(request, "admin/django_tracekit/core/errors.html", context)
+    return TemplateResponse(request, "admin/django_tracekit/errors.html", context)
 
 
 def feature_groups(request: HttpRequest, window: Window, feature: Feature,
