@@ -37,7 +37,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioB
 
 from django_tracekit import conf, integrations
 from django_tracekit.conf import Config
-from django_tracekit.core import errors
+from django_tracekit.core import clock, errors
 from django_tracekit.core import exit as exiting
 from django_tracekit.core import tracer as tracer_module
 from django_tracekit.core.logonce import EXPORT_FAILING, allow
@@ -136,6 +136,7 @@ def _setup(config: Config) -> State:
         logger.error("tracekit: tracing is off: %s", reason)
         return State(disabled_reason=reason)
 
+    clock.shield_sdk()  # spans on the real clock, even under freezegun (core/clock.py)
     current = trace.get_tracer_provider()
     attach = isinstance(current, TracerProvider)
     if not attach and not isinstance(current, trace.ProxyTracerProvider):

@@ -98,3 +98,44 @@ def test_the_distribution_that_provides_the_package() -> None:
     assert found.source == "distribution 'pytest' (provides package '_pytest')"
     assert versions.detect("django_tracekit", None).source == (
         "installed distribution 'django_tracekit'")
+
+
+def test_settings_version_as_bookwyrm_and_netbox_set_it(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {"proj/settings.py": 'VERSION = "0.7.5"\n'})
+    # Before the git commit: a release number is what the release comparison needs.
+    (root / ".git").mkdir()
+    (root / ".git" / "HEAD").write_text(SHA + "\n")
+    assert _status(root) == "0.7.5 (settings.VERSION)"
+
+
+def test_settings_version_as_a_tuple(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {"proj/settings.py": "VERSION = (1, 0, 12)\n"})
+    assert _status(root) == "1.0.12 (settings.VERSION)"
+
+
+def test_a_version_file_at_base_dir(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {"VERSION": "0.7.5\nreleased 2026-01-01\n"})
+    (root / ".git").mkdir()
+    (root / ".git" / "HEAD").write_text(SHA + "\n")
+    assert _status(root) == f"0.7.5 (VERSION file {root / 'VERSION'})"
+
+
+def test_the_order_of_the_sources(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {"proj/settings.py": 'VERSION = "3.0"\n', "VERSION": "2.0\n"})
+    assert _status(root) == "3.0 (settings.VERSION)"  # the setting, then the file
+    (root / "proj" / "__init__.py").write_text('__version__ = "4.0"\n')
+    assert _status(root).startswith("4.0 (__version__ in ")  # the package's own first
+
+
+@pytest.mark.parametrize("value", [
+    None, True, "", "  ", "0.7.5 beta", "x" * 65, (), (1, None), {"major": 1}, print, 1.5])
+def test_what_is_not_a_version(value: object) -> None:
+    assert versions.from_settings_value(value) is None
+
+
+def test_an_unreadable_or_empty_version_file_is_skipped(tmp_path: Path) -> None:
+    assert versions.from_version_file(tmp_path) is None
+    (tmp_path / "VERSION").write_text("\n")
+    assert versions.from_version_file(tmp_path) is None
+    (tmp_path / "VERSION").write_bytes(b"\xff\xfe")
+    assert versions.from_version_file(tmp_path) is None

@@ -42,7 +42,8 @@ def _resource_attribute(env: Mapping[str, str], key: str) -> str | None:
 
 
 def _service_version(project_name: str) -> str | None:
-    # Distribution, providing distribution, __version__, git commit: see core/versions.py.
+    # Distribution, providing distribution, __version__, settings.VERSION, VERSION file,
+    # git commit: see core/versions.py.
     from django_tracekit.core.versions import detect
 
     base_dir = getattr(django_settings, "BASE_DIR", None)

@@ -8,7 +8,11 @@ In order, the first that gives one:
    (``importlib.metadata.packages_distributions``: the package ``shop`` of ``shop-web``);
 3. the package's ``__version__``, or its ``version`` module's ``__version__``
    (``shop/version.py``), read from the source without importing the project;
-4. the git commit of ``BASE_DIR`` (or the nearest folder above it holding ``.git``), read
+4. Django's ``settings.VERSION`` (``"0.7.5"``, ``(1, 0, 0)``): a convention of many
+   projects (bookwyrm, NetBox) that show their version in templates;
+5. a ``VERSION`` file at ``BASE_DIR`` (its first line: bookwyrm reads it into
+   ``settings.VERSION``; other projects write it at release time);
+6. the git commit of ``BASE_DIR`` (or the nearest folder above it holding ``.git``), read
    from ``.git`` without running git: ``HEAD`` → its ref → the loose ref file or
    ``packed-refs``; a ``.git`` *file* (``gitdir: ...``: worktrees, submodules) is followed,
    and a worktree's refs are looked up in its common directory. 12 hex digits.
@@ -104,6 +108,54 @@ def from_package(project_name: str) -> tuple[str, str] | None:
     return None
 
 
+MAX_CHARS = 64  # the stats keep 64 characters of a version
+
+
+def _plausible(text: str) -> str | None:
+    text = text.strip()
+    if not text or len(text) > MAX_CHARS or not text.isprintable() or " " in text:
+        return None
+    return text
+
+
+def from_settings_value(value: object) -> str | None:
+    """``settings.VERSION`` as projects write it: a string, an int, or a tuple of parts
+    (``(1, 0, 0)`` → ``1.0.0``); anything else (a callable, a dict) is not a version."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (tuple, list)):
+        if not value or not all(isinstance(part, (int, str)) and not isinstance(part, bool)
+                                for part in value):
+            return None
+        return _plausible(".".join(str(part) for part in value))
+    if isinstance(value, (str, int)):
+        return _plausible(str(value))
+    return None
+
+
+def from_settings() -> str | None:
+    from django.conf import settings
+
+    if not settings.configured:
+        return None
+    try:
+        return from_settings_value(getattr(settings, "VERSION", None))
+    except Exception:  # a lazy setting that fails must not stop startup
+        return None
+
+
+def from_version_file(base_dir: Path | str) -> tuple[str, str] | None:
+    """(path, version) from the first line of ``BASE_DIR/VERSION``."""
+    path = Path(base_dir) / "VERSION"
+    try:
+        with path.open(encoding="utf-8") as file:
+            first = file.readline(MAX_CHARS * 4)
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = _plausible(first)
+    return (str(path), found) if found else None
+
+
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8").strip()
@@ -175,11 +227,18 @@ def detect(project_name: str, base_dir: Path | str | None) -> Version:
         package = from_package(project_name)
         if package:
             return Version(package[1], f"__version__ in {package[0]}")
+    setting = from_settings()
+    if setting:
+        return Version(setting, "settings.VERSION")
     if base_dir:
+        version_file = from_version_file(base_dir)
+        if version_file:
+            return Version(version_file[1], f"VERSION file {version_file[0]}")
         commit = git_commit(base_dir)
         if commit:
             return Version(commit, f"git commit of {base_dir}")
-    return Version(None, "none found (no distribution, __version__ or .git)")
+    return Version(None, "none found (no distribution, __version__, settings.VERSION, VERSION "
+                         "file or .git)")
 
 
 def describe(service_version: str | None, project_name: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -113,3 +114,22 @@ def test_attributes_beyond_the_budget_are_counted() -> None:
     assert len(row.attributes) <= rows.ATTRIBUTES_CHARS + 100
     kept = len(attributes) - 1
     assert kept == 10 and attributes[rows.DROPPED_ATTRIBUTES] == 20 - kept
+
+
+def test_a_span_timed_by_a_frozen_clock_is_stored_as_ending_now() -> None:
+    # freezegun in a test-data command: the SDK stamps 1970 (or the frozen date); the trace
+    # explorer must not list the trace in 1970 (nor retention delete it at once).
+    frozen = 86_400 * 10**9  # 1970-01-02
+
+    def build(tracer: trace.Tracer) -> None:
+        span = tracer.start_span("create_test_event", start_time=frozen)
+        span.add_event("log", {"log.message": "made"}, timestamp=frozen + 1_000_000)
+        span.end(end_time=frozen + 3_000_000)
+
+    (span,) = _ended(build)
+    before_us = time.time_ns() // 1000
+    row = rows.span_row(span, "web")
+    after_us = time.time_ns() // 1000
+    assert before_us - 3_000 <= row.start_us <= after_us and row.duration_us == 3_000
+    (event,) = json.loads(row.events)
+    assert event["time_us"] == row.start_us + 1_000  # moved with its span

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from opentelemetry.trace import Span
 
+from django_tracekit.core import clock as real_clock
 from django_tracekit.core.fingerprint import GROUP_ATTRIBUTE, Group, group_of
 from django_tracekit.destinations.stats.records import FUNCTION, MINUTE_NS, OTHER_FEATURE, NotReady
 
@@ -129,7 +129,7 @@ class GroupCounter:
                 message = str(exc)[:4096] if example else ""
             except Exception:  # a broken __str__ must not break counting
                 message = "<exception str() failed>"
-        occurrence = Occurrence(group, time.time_ns(), message, stack,
+        occurrence = Occurrence(group, real_clock.time_ns(), message, stack,
                                 format(context.trace_id, "032x") if context.is_valid else "",
                                 format(context.span_id, "016x") if context.is_valid else "",
                                 example)
@@ -173,7 +173,7 @@ class GroupCounter:
     def drain(self, service: str, everything: bool = False) -> GroupBatch:
         """The window's batch; occurrences waiting longer than :data:`PENDING_MAX_S` (all,
         with ``everything``: at exit) counted under ``(other)``."""
-        oldest = time.time_ns() - int(PENDING_MAX_S * 1e9)
+        oldest = real_clock.time_ns() - int(PENDING_MAX_S * 1e9)
         with self._lock:
             for trace_id in list(self.pending):
                 waiting = self.pending[trace_id]

@@ -50,6 +50,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
+from django_tracekit.core import clock as real_clock
 from django_tracekit.core import errors as _errors
 from django_tracekit.core import exit as exiting
 from django_tracekit.core import producers, testrun
@@ -205,6 +206,7 @@ class StatsProcessor(SpanProcessor):
             duration = end - (span.start_time or end)
             if duration < 0:
                 duration = 0
+            end += real_clock.correction_ns(end)  # a frozen clock's 1970: bucketed now
             is_error = span.status.status_code is _ERROR
             if kind_name in ENTRY_KINDS:  # a function keeps the N+1 it ran itself
                 n_plus_one += below
@@ -445,7 +447,7 @@ class StatsProcessor(SpanProcessor):
             return
         from django_tracekit.sources.autotrace.counters import drain_unspanned
 
-        minute = time.time_ns() // MINUTE_NS
+        minute = real_clock.time_ns() // MINUTE_NS
         service = self._service
         for name, (calls, total_ns, max_ns) in drain_unspanned().items():
             key = (name, FUNCTION, service, minute)

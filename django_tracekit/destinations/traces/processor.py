@@ -36,6 +36,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
+from django_tracekit.core import clock as real_clock
 from django_tracekit.core import exit as exiting
 from django_tracekit.core import testrun
 from django_tracekit.core.features import feature_kind, feature_name
@@ -262,6 +263,7 @@ class TraceStoreProcessor(SpanProcessor):
             reasons = []
             end = span.end_time or 0
             start = span.start_time or end
+            start += real_clock.correction_ns(end)  # a frozen clock's 1970: now
             if self._slow.rule.observe(name, trace_id, end - start, start):
                 # A candidate: held until a flush decides (keep.SlowRule.settle).
                 part.slow_span = span.context.span_id if span.context is not None else 0

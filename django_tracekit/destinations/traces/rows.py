@@ -29,6 +29,7 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
+from django_tracekit.core import clock as real_clock
 from django_tracekit.core.redaction import REDACTED, is_secret_name, redact_text
 from django_tracekit.destinations.stats.store import clean_text
 from django_tracekit.destinations.traces.records import SpanRow
@@ -99,7 +100,7 @@ def attributes_json(attributes: Mapping[str, Any] | None, extra: Mapping[str, in
     return (_encode(out) if out else ""), dropped
 
 
-def events_json(span: ReadableSpan) -> tuple[str, int]:
+def events_json(span: ReadableSpan, shift_ns: int = 0) -> tuple[str, int]:
     """The span's events as JSON ``[{name, time_us, attributes}]`` ("" when none), and how
     many were left out (exception events are given the budget first)."""
     events = span.events
@@ -114,7 +115,7 @@ def events_json(span: ReadableSpan) -> tuple[str, int]:
         event = events[index]
         attrs, _ = attributes_json(event.attributes, budget=EVENTS_CHARS)
         item = {"name": clean_text(str(event.name), NAME_CHARS),
-                "time_us": int(event.timestamp or 0) // 1000,
+                "time_us": (int(event.timestamp or 0) + shift_ns) // 1000,
                 "attributes": json.loads(attrs) if attrs else {}}
         size = len(_encode(item)) + 1
         if used + size > EVENTS_CHARS:
@@ -130,8 +131,10 @@ def span_row(span: ReadableSpan, service: str) -> SpanRow:
     parent = span.parent
     start = int(span.start_time or 0)
     end = int(span.end_time or start)
+    shift = real_clock.correction_ns(end)  # timed by a frozen clock: moved to end now
+    start, end = start + shift, end + shift
     status = span.status
-    events, dropped_events = events_json(span)
+    events, dropped_events = events_json(span, shift)
     # What the SDK's span limits dropped already (128 attributes, 128 events) counts too.
     dropped_events += int(getattr(span, "dropped_events", 0) or 0)
     attributes, _ = attributes_json(

@@ -14,7 +14,7 @@ from typing import Any
 from django.apps import apps
 
 from django_tracekit.core.errors import handle_escaping, is_error
-from django_tracekit.sources.autotrace import spans
+from django_tracekit.sources.autotrace import spans, wrappers
 from django_tracekit.sources.autotrace.chain import (
     DONE,
     ERROR,
@@ -79,8 +79,16 @@ def push(c: Counter, node: Node) -> Frame[Any] | float | None:
         # The attached span may already stand for this call (the middleware's view span,
         # the Celery task span, @traced around an auto-traced function): no second span of
         # the same name, no second count.
-        if (node.name or node.span_name()) == (c.name or c.load_name()):
+        name = node.name or node.span_name()
+        if name == (c.name or c.load_name()):
             return None
+        # The project's decorator around that function: counted, no frame, so the
+        # function it calls is again directly under the span (wrappers.py).
+        under = c.under
+        if under[0] is not name:  # not the same span name object as last time
+            under = _learn_wrapper(c, name, sys._getframe(1))
+        if under[1]:
+            return _clock()
         root = node
     else:
         return _during_startup(node)
@@ -88,6 +96,27 @@ def push(c: Counter, node: Node) -> Frame[Any] | float | None:
     frame[TOKEN] = _set_top(frame)
     frame[T0] = _clock()  # last: our own bookkeeping is not charged to the call
     return frame
+
+
+# (counter, span name) -> whether that function is a decorator's wrapper around the
+# function the attached span stands for (see wrappers.py).
+_wrappers: dict[tuple[Counter, str], bool] = {}
+_MAX_WRAPPERS = 4096
+
+
+def _learn_wrapper(c: Counter, name: str, frame: types.FrameType) -> tuple[str, bool]:
+    """Whether the call starting in ``frame`` (the first auto-traced call under a span
+    named ``name``) wraps the function that span stands for: learned once per pair, kept
+    on the counter for the next call under the same span name."""
+    key = (c, name)
+    wraps = _wrappers.get(key)
+    if wraps is None:
+        wraps = wrappers.calls_through(frame, name)
+        if len(_wrappers) >= _MAX_WRAPPERS:
+            _wrappers.clear()  # span names made up at run time: relearn rather than grow
+        _wrappers[key] = wraps
+    under = c.under = (name, wraps)
+    return under
 
 
 def _during_startup(node: Node) -> float | None:

@@ -19,9 +19,12 @@ class Counter:
     """Per site: calls, total seconds, max seconds (updated inline by rewritten code);
     and of those, the calls that became spans and their seconds (``k``, ``kt``), so the stats
     pipeline, which counts spans, adds only the calls that did not become one.
-    ``site`` is the function it counts; ``name`` its convention name ("" until needed)."""
+    ``site`` is the function it counts; ``name`` its convention name ("" until needed).
+    ``under``: (the span name its call was last seen directly under, whether it wraps that
+    span's function there): ``calls.push``'s memo, one tuple so threads read both at once
+    (see ``wrappers.py``)."""
 
-    __slots__ = ("k", "kt", "m", "n", "name", "site", "t")
+    __slots__ = ("k", "kt", "m", "n", "name", "site", "t", "under")
 
     def __init__(self, site: Site) -> None:
         self.n = 0
@@ -31,6 +34,7 @@ class Counter:
         self.kt = 0.0
         self.site = site
         self.name = ""
+        self.under: tuple[str | None, bool] = (None, False)
 
     def load_name(self) -> str:
         name = self.name = self.site.location.name

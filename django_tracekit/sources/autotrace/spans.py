@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +32,7 @@ from opentelemetry.trace import (
 )
 from opentelemetry.util import types as otel_types
 
+from django_tracekit.core import clock as real_clock
 from django_tracekit.core import tracer as tracer_module
 from django_tracekit.core.errors import record_error
 from django_tracekit.core.logonce import LogOnce
@@ -52,7 +52,7 @@ from django_tracekit.sources.autotrace.chain import (
 )
 from django_tracekit.sources.autotrace.sites import Counter
 
-clock = time.perf_counter
+clock = real_clock.perf_counter  # not time.perf_counter: a freezer leaves it alone
 
 lock = threading.RLock()
 
@@ -123,7 +123,7 @@ def _offset() -> int:
     # wall clock is stepped.
     now = clock()
     if now - _offset_cache[0] > 0.2:
-        _offset_cache[1] = time.time_ns() - int(clock() * 1e9)
+        _offset_cache[1] = real_clock.time_ns() - int(clock() * 1e9)
         _offset_cache[0] = now
     return int(_offset_cache[1])
 
@@ -300,7 +300,7 @@ class AutoSpan(Span):
     def end(self, end_time: int | None = None) -> None:
         if self._end is not None:
             return
-        self._end = end_time if end_time is not None else time.time_ns()
+        self._end = end_time if end_time is not None else real_clock.time_ns()
         try:
             shortcut.processor.on_end(ReadableSpan(
                 name=self._name, context=self._context, parent=self._parent,

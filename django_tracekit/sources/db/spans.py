@@ -11,13 +11,13 @@ Anywhere else (a provider the application set, another sampler) the SDK makes it
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import Span, SpanContext, SpanKind
 
+from django_tracekit.core import clock as real_clock
 from django_tracekit.core.tracer import get_tracer
 from django_tracekit.destinations.traces.sampler import RecordEverySampledOut
 from django_tracekit.sources.autotrace.spans import AutoSpan, log_failure, shortcut
@@ -33,7 +33,7 @@ class QuerySpan(AutoSpan):
     def end(self, end_time: int | None = None) -> None:
         if self._end is not None:
             return
-        self._end = end_time if end_time is not None else time.time_ns()
+        self._end = end_time if end_time is not None else real_clock.time_ns()
         try:
             shortcut.processor.on_end(ReadableSpan(
                 name=self._name, context=self._context, parent=self._parent,
@@ -66,6 +66,6 @@ def start(name: str, parent_context: Context, parent: Span,
                                         or _records_every_kind_unsampled()):
         context = SpanContext(parent_sc.trace_id, shortcut.span_id(), False,
                               parent_sc.trace_flags, parent_sc.trace_state)
-        return QuerySpan(name, context, parent_sc, attributes, time.time_ns())
+        return QuerySpan(name, context, parent_sc, attributes, real_clock.time_ns())
     return get_tracer().start_span(name, context=parent_context, kind=_CLIENT,
                                    attributes=attributes)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +37,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext, Status, StatusCode
 
+from django_tracekit.core import clock as real_clock
 from django_tracekit.core.errors import handle_escaping
 from django_tracekit.core.features import FEATURE_KIND, NO_FEATURE
 from django_tracekit.core.logonce import LogOnce
@@ -96,7 +96,7 @@ class TemplateSpan(AutoSpan):
     def end(self, end_time: int | None = None) -> None:
         if self._end is not None:
             return
-        end = end_time if end_time is not None else time.time_ns()
+        end = end_time if end_time is not None else real_clock.time_ns()
         kept = self._kept or (self._min_ns is not None and end - self._start >= self._min_ns)
         if not kept:
             self._end = end  # dropped: nothing happened inside, and quick
@@ -137,7 +137,7 @@ def _start(template: Any, context: Any) -> tuple[Span, object] | None:
         min_ns = _min_ns if top else None
         outer = parent if isinstance(parent, TemplateSpan) else None
         span = TemplateSpan(span_name, _child_context(parent_sc), parent_sc,
-                            _attributes(template, name), time.time_ns(), outer, min_ns)
+                            _attributes(template, name), real_clock.time_ns(), outer, min_ns)
     elif top:
         span = get_tracer().start_span(span_name, context=parent_ctx,
                                        attributes=_attributes(template, name))

@@ -7,4 +7,8 @@ urlpatterns = [
     path("counts", views.counts),
     path("status", views.status),
     path("s/<str:name>", views.scenario),
+    path("decorated/function", views.audited_view),
+    path("decorated/guarded", views.guarded_view),
+    path("decorated/handler", views.AuditedHandler.as_view()),
+    path("decorated/dispatch", views.GuardedDispatch.as_view()),
 ]

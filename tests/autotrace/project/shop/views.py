@@ -2,8 +2,11 @@ import json
 import sys
 
 from django.http import HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
 
 from shop import asyncwork, deep, early, fastpath, lazy, services
+from shop.guards import audited, passes
 
 
 def scenario(request, name):
@@ -83,3 +86,34 @@ def status(request):
 
 def healthz(request):
     return HttpResponse("ok")
+
+
+# Views wrapped in the project's own decorators (shop.guards). Each sleeps SLOW: counted
+# twice or given a second span of the view's name, it would show.
+
+
+@audited
+def audited_view(request):
+    services.slow(1)
+    return HttpResponse("audited")
+
+
+@passes(lambda request: "deny" not in request.GET)
+@audited
+def guarded_view(request):
+    services.slow(1)
+    return HttpResponse("guarded")
+
+
+class AuditedHandler(View):
+    @method_decorator(audited)
+    def get(self, request):
+        services.slow(1)
+        return HttpResponse("handler")
+
+
+@method_decorator(passes(lambda request: True), name="dispatch")
+class GuardedDispatch(View):
+    def get(self, request):
+        services.slow(1)
+        return HttpResponse("dispatch")
