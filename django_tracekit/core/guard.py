@@ -18,9 +18,10 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 
+from django_tracekit.core.vocabulary import SUPPRESS_KEY
+
 # The key OpenTelemetry instrumentations (and tracekit's SQL and cache sources) honour.
-_SUPPRESS_KEY = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY",
-                        "suppress_instrumentation")
+_SUPPRESS_KEY = SUPPRESS_KEY
 _active: contextvars.ContextVar[bool] = contextvars.ContextVar("tracekit_formatting",
                                                                default=False)
 
@@ -36,8 +37,8 @@ def formatting() -> Iterator[None]:
     if _active.get():
         yield
         return
-    # Imported here: the auto-tracer imports errors, which imports this module.
-    from django_tracekit.sources.autotrace import chain, context
+    # Imported here: the span engine imports errors, which imports this module.
+    from django_tracekit.core import chain, context
 
     token = _active.set(True)
     # The context as it is, without making spans of pending auto-traced calls (the hooked

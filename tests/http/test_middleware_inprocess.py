@@ -15,8 +15,8 @@ from django.utils.functional import SimpleLazyObject
 from opentelemetry import trace
 
 from django_tracekit.core import errors
-from django_tracekit.sources.http.middleware import TracekitMiddleware, _authenticated_user_id
 from django_tracekit.sources.http import view_spans as views
+from django_tracekit.sources.http.middleware import TracekitMiddleware, _authenticated_user_id
 from tests.conftest import Spans
 
 

@@ -57,6 +57,7 @@ from django_tracekit.core.errors import ERROR_SPAN_ID
 from django_tracekit.core.features import COMMAND, feature_kind, feature_name
 from django_tracekit.core.fingerprint import message_without_type
 from django_tracekit.core.logonce import allow
+from django_tracekit.core.vocabulary import N_PLUS_ONE_EVENT
 from django_tracekit.destinations.stats import groups as _groups
 from django_tracekit.destinations.stats.edges import EdgeCounts
 from django_tracekit.destinations.stats.histogram import bucket_index
@@ -76,7 +77,6 @@ from django_tracekit.destinations.stats.records import (
 )
 from django_tracekit.destinations.stats.sketch import Users, hash_user
 from django_tracekit.destinations.stats.store import write as _database_writer
-from django_tracekit.sources.db import N_PLUS_ONE_EVENT
 from django_tracekit.storage.flusher import Flusher
 
 logger = logging.getLogger("django_tracekit")

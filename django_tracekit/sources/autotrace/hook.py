@@ -27,8 +27,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from django_tracekit.core import chain
 from django_tracekit.sources.autotrace import bytecode_cache as cache
-from django_tracekit.sources.autotrace import chain, rewrite, runtime
+from django_tracekit.sources.autotrace import rewrite, runtime
 
 logger = logging.getLogger("django_tracekit")
 

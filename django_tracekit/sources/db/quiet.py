@@ -21,9 +21,7 @@ from contextlib import contextmanager
 
 from opentelemetry import context as otel_context
 
-# The key the SDK's exporters and the contrib instrumentors set and honour (a private name
-# with no public accessor in the API; docs/PRIVATE_SEAMS.md).
-SUPPRESS_KEY = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY", "suppress_instrumentation")
+from django_tracekit.core.vocabulary import SUPPRESS_KEY
 
 # tracekit's modules that read and write its own tables (everything else in the package is
 # instrumentation that wraps the application's code).

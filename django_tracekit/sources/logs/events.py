@@ -24,11 +24,12 @@ from opentelemetry.trace import Span
 from django_tracekit.core import guard
 from django_tracekit.core.errors import is_error, qualified_type_name, record_error
 from django_tracekit.core.redaction import redact_text, safe_repr
+from django_tracekit.core.vocabulary import LOG_EVENT, LOGS_DROPPED
 
-EVENT_NAME = "log"
+EVENT_NAME = LOG_EVENT
 MAX_EVENTS_PER_SPAN = 100
 MAX_MESSAGE_CHARS = 8192
-DROPPED = "tracekit.logs.dropped"
+DROPPED = LOGS_DROPPED
 
 # Per span: how many log events it was offered. Weak keys: the entry goes with the span
 # (SDK spans and auto-trace spans are weak-referenceable).
