@@ -23,7 +23,7 @@ _seq = iter(range(1_000_000))
 
 SOURCE = """
 import time
-from django_tracekit import tracer
+from django_tracekit.core import tracer
 
 def outer(depth, then):
     return down(depth, then)

@@ -39,7 +39,6 @@ explicit ``writer`` is always used as given.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
@@ -52,7 +51,7 @@ from opentelemetry.trace import StatusCode
 
 from django_tracekit.core import errors as _errors
 from django_tracekit.core import exit as exiting
-from django_tracekit.core import producers, testrun
+from django_tracekit.core import lifecycle, producers, testrun
 from django_tracekit.core.errors import ERROR_SPAN_ID
 from django_tracekit.core.features import COMMAND, feature_kind, feature_name
 from django_tracekit.core.fingerprint import message_without_type
@@ -608,5 +607,4 @@ def _after_fork_in_child() -> None:
         processor._after_fork_in_child()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+lifecycle.after_fork_in_child(_after_fork_in_child)
