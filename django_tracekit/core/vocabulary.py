@@ -23,6 +23,14 @@ LOG_EVENT = "log"
 #: On a span that was offered more log records than it keeps: how many were dropped.
 LOGS_DROPPED = "tracekit.logs.dropped"
 
+#: Set on a function or class by ``tracekit.no_autotrace``: auto-tracing leaves it alone.
+NO_AUTOTRACE_ATTR = "__tracekit_no_autotrace__"
+
+
+def is_no_autotrace(obj: object) -> bool:
+    return bool(getattr(obj, NO_AUTOTRACE_ATTR, False))
+
+
 _SUPPRESS_ATTRIBUTE = "_SUPPRESS_INSTRUMENTATION_KEY"
 
 

@@ -39,7 +39,6 @@ explicit ``writer`` is always used as given.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 import weakref
@@ -49,9 +48,9 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
+from django_tracekit.core import call_counts, lifecycle, producers, testrun
 from django_tracekit.core import errors as _errors
 from django_tracekit.core import exit as exiting
-from django_tracekit.core import lifecycle, producers, testrun
 from django_tracekit.core.errors import ERROR_SPAN_ID
 from django_tracekit.core.features import COMMAND, feature_kind, feature_name
 from django_tracekit.core.fingerprint import message_without_type
@@ -401,10 +400,9 @@ class StatsProcessor(SpanProcessor):
     def _record_instrumented(self) -> None:
         """Write which functions auto-tracing instrumented (the "unused code" page): when
         their number grew since the last time, and daily; never in a test run."""
-        if not self._default_writer or self.in_test_run \
-                or "django_tracekit.sources.autotrace.sites" not in sys.modules:
+        sites = call_counts.registered()
+        if not self._default_writer or self.in_test_run or sites is None:
             return
-        from django_tracekit.sources.autotrace import sites
 
         count, now = sites.site_count(), time.monotonic()
         done_count, done_at = self._instrumented_done
@@ -440,9 +438,10 @@ class StatsProcessor(SpanProcessor):
         Their calls, total and max are exact; their durations are not known one by one, so
         they enter the histogram at their mean (percentiles of mostly-fast functions are
         approximate beyond the histogram's own bound)."""
-        if "django_tracekit.sources.autotrace.runtime" not in sys.modules:  # nothing instrumented
+        counter = call_counts.registered()
+        if counter is None:  # nothing instrumented
             return
-        from django_tracekit.sources.autotrace.counters import drain_unspanned
+        drain_unspanned = counter.drain_unspanned
 
         minute = time.time_ns() // MINUTE_NS
         service = self._service

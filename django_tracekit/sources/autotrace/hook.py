@@ -166,7 +166,7 @@ class Loader(importlib.machinery.SourceFileLoader):
 def _apply_runtime_opt_outs(module: types.ModuleType, result: rewrite.Result) -> None:
     """``no_autotrace`` applied in a way the rewriter could not see (``f = no_autotrace(g)``,
     an alias of the decorator): give those functions their original, uninstrumented code."""
-    from django_tracekit.api import is_no_autotrace
+    from django_tracekit.core.vocabulary import is_no_autotrace
 
     marked: list[Any] = []
     for value in list(vars(module).values()):
