@@ -42,9 +42,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 from django_tracekit.core.exit import EXIT_TIMEOUT_S
-from django_tracekit.core.features import TASK, feature_kind, feature_name
+from django_tracekit.core.features import OTHER_FEATURE, TASK, feature_kind, feature_name
 from django_tracekit.destinations.metrics import CALLS, DURATION, DURATION_BOUNDS_MS
-from django_tracekit.destinations.stats.records import OTHER_FEATURE
 
 try:  # exemplars (SDK 1.28+): off, tracekit's metrics carry no trace ids
     from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter
