@@ -1,6 +1,5 @@
 """The app's models, one module per pipeline that writes them (Django finds them here):
 feature usage (``stats/models.py``) and the trace store (``traces/models.py``)."""
-
 from django_tracekit.pages.navigation import Release
 from django_tracekit.storage.trace_models import Trace, TraceSpan
 from django_tracekit.storage.usage_models import (
@@ -16,3 +15,7 @@ from django_tracekit.storage.usage_models import (
 
 __all__ = ["DAY", "HOUR", "MINUTE", "RESOLUTIONS", "ErrorSample", "Feature", "LatencyBucket",
            "Release", "Trace", "TraceSpan", "UsageBucket"]
+
+
+# tracekit's own data code: its queries never become spans (core.vocabulary.OWN_DATA_MARKER).
+__tracekit_own_data__ = True

@@ -31,6 +31,10 @@ def is_no_autotrace(obj: object) -> bool:
     return bool(getattr(obj, NO_AUTOTRACE_ATTR, False))
 
 
+#: Set to True at module level in a module (or package ``__init__``: every module under it)
+#: that reads or writes tracekit's own tables: the SQL source makes no span of its queries.
+OWN_DATA_MARKER = "__tracekit_own_data__"
+
 _SUPPRESS_ATTRIBUTE = "_SUPPRESS_INSTRUMENTATION_KEY"
 
 

@@ -23,6 +23,9 @@ import sys
 
 logger = logging.getLogger("django_tracekit")
 
+# tracekit's own data code: its queries never become spans (core.vocabulary.OWN_DATA_MARKER).
+__tracekit_own_data__ = True
+
 __all__ = ["flush"]
 
 
