@@ -118,7 +118,7 @@ POPULAR = 100  # request features with thousands of users a day (dense day/week 
 def _sketches() -> dict[str, bytes]:
     """Stored users sketches of typical sizes: the seed reuses their bytes (what the pages
     pay is reading, decoding and merging them, whatever users they hold)."""
-    from django_tracekit.destinations.stats.sketch import Users, hash_user
+    from django_tracekit.core.sketch import Users, hash_user
 
     def of(n: int, tag: str) -> bytes:
         users = Users()

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _timing import per_call_seconds
 
-from django_tracekit.destinations.stats import sketch
-from django_tracekit.destinations.stats.sketch import Users, hash_user
+from django_tracekit.core import sketch
+from django_tracekit.core.sketch import Users, hash_user
 
 PROCESSES = 4
 

@@ -22,9 +22,9 @@ from django.db import connections, router, transaction
 from django.db.models import Max, Min, Model, Q, QuerySet, Sum
 
 from django_tracekit.conf import get_config
+from django_tracekit.core import sketch
 from django_tracekit.core.features import COMMAND, FUNCTION, REQUEST, TASK, outside_project
-from django_tracekit.destinations.stats import sketch
-from django_tracekit.destinations.stats.histogram import quantiles
+from django_tracekit.core.histogram import quantiles
 from django_tracekit.pages.window import Window, cover, window_from
 from django_tracekit.storage.usage_models import (
     DAY,

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.db.models import Max, Min, Sum
 
-from django_tracekit.destinations.stats.histogram import quantiles
+from django_tracekit.core.histogram import quantiles
 from django_tracekit.pages import queries, significance
 from django_tracekit.storage.usage_models import DAY, HOUR, Feature, VersionLatency, VersionUsage
 

@@ -2,7 +2,7 @@
 
 **Latency** (p50/p95 estimates): the estimator guarantees a relative error ``a`` per
 estimate (``|estimate - true| <= a · true``; today's histogram: ``a = (g-1)/(g+1)`` =
-8.64 % with ``g = 2**(1/4)``, see :mod:`django_tracekit.destinations.stats.histogram`). An estimate
+8.64 % with ``g = 2**(1/4)``, see :mod:`django_tracekit.core.histogram`). An estimate
 ``x``
 therefore stands for a true value in ``[x/(1+a), x/(1-a)]``; the change from ``before`` to
 ``after`` is *significant* only when those two intervals do not overlap, i.e. when the
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from django_tracekit.destinations.stats import histogram
+from django_tracekit.core import histogram
 
 Z_95 = 1.96
 _TOLERANCE = 1e-9  # neighbouring buckets' estimates are exactly g apart: not significant

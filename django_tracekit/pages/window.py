@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from django_tracekit.models import DAY, HOUR, MINUTE, RESOLUTIONS
+from django_tracekit.storage.usage_models import DAY, HOUR, MINUTE, RESOLUTIONS
 
 RANGES: dict[str, tuple[int, Any]] = {
     "1h": (3600, gettext_lazy("Last hour")),

@@ -80,7 +80,7 @@ class UsageBucket(models.Model):
 
 
 class LatencyBucket(models.Model):
-    """One histogram bucket (``stats/histogram.py``) of one feature in one time bucket."""
+    """One histogram bucket (``core/histogram.py``) of one feature in one time bucket."""
 
     feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
     resolution = models.PositiveIntegerField()
@@ -122,7 +122,7 @@ SKETCH_RESOLUTIONS = RESOLUTIONS
 
 class UserSketch(models.Model):
     """Distinct users (``enduser.id``) of one feature in one minute/hour/day/week: a
-    mergeable sketch (``stats/sketch.py``), merged into on every write."""
+    mergeable sketch (``core/sketch.py``), merged into on every write."""
 
     feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
     resolution = models.PositiveIntegerField()

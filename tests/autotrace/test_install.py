@@ -11,7 +11,7 @@ from tests.support.scripts import check, run_django
 
 PROBE = """
 import importlib
-from django_tracekit import autotrace
+from django_tracekit.sources import autotrace
 shop_services = importlib.import_module("shop.services")
 shop_tests = importlib.import_module("shop.tests")
 shop_migration = importlib.import_module("shop.migrations.0001_initial")

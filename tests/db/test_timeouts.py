@@ -45,7 +45,7 @@ WRITE = """
 import json
 import threading
 from django.db import connection, transaction
-from django_tracekit.sources.db import timeouts
+from django_tracekit.storage import timeouts
 
 def in_transaction() -> tuple:
     timeouts.apply(connection)

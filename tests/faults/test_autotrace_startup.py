@@ -98,7 +98,7 @@ def run(root: Path, code: str, tracekit: dict[str, Any] | None = None,
 
 
 COUNTS = """
-from django_tracekit import autotrace
+from django_tracekit.sources import autotrace
 from django_tracekit.sources.autotrace import counters
 from tests.support import memory
 def report(**extra):

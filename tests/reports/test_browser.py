@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission, User
 
+from django_tracekit.core.histogram import bucket_index
 from django_tracekit.destinations.stats import edges, store
-from django_tracekit.destinations.stats.histogram import bucket_index
 from tests.stats.test_browser import ARGS, DOCS, SHOTS, _login, _seed, server  # noqa: F401
 
 pytestmark = [pytest.mark.service("chromium"), pytest.mark.requires("playwright"),

@@ -12,8 +12,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from django_tracekit.core.histogram import bucket_index
 from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.histogram import bucket_index
 from django_tracekit.pages import releases
 from tests.stats.test_admin import viewer
 

@@ -12,9 +12,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from django_tracekit.core.histogram import RELATIVE_ERROR, bucket_index
+from django_tracekit.core.sketch import Users, hash_user
 from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.histogram import RELATIVE_ERROR, bucket_index
-from django_tracekit.destinations.stats.sketch import Users, hash_user
 from django_tracekit.pages import csv_export as export
 from tests.stats.test_admin import viewer
 

@@ -8,8 +8,8 @@ from collections import defaultdict
 import pytest
 from django.db.models import Max, Sum
 
+from django_tracekit.core.histogram import quantiles
 from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.histogram import quantiles
 from django_tracekit.models import DAY, HOUR, LatencyBucket, UsageBucket
 from django_tracekit.pages import queries
 from django_tracekit.pages.window import RANGES, window_from

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from django_tracekit.destinations.stats.histogram import RELATIVE_ERROR, bucket_index, quantiles
+from django_tracekit.core.histogram import RELATIVE_ERROR, bucket_index, quantiles
 from django_tracekit.pages import significance
 
 

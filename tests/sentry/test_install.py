@@ -25,7 +25,7 @@ def test_install_is_idempotent_and_never_reinitialises_the_applications_client()
         django.setup()  # TracekitConfig.ready() installs the forwarding
         from django_tracekit import errors
         from django_tracekit.conf import get_config
-        from django_tracekit import sentry
+        from django_tracekit.destinations import sentry
         from django_tracekit.destinations.sentry import events
         first = sentry.install(get_config())
         second = sentry.install(get_config())
@@ -45,7 +45,7 @@ def test_install_initialises_sentry_without_tracing_pii_or_locals():
     result = check(run_django("""
         import sentry_sdk
         from django_tracekit.conf import get_config
-        from django_tracekit import sentry
+        from django_tracekit.destinations import sentry
         status = sentry.install(get_config())
         options = sentry_sdk.get_client().options
         print(json.dumps({
@@ -67,7 +67,7 @@ def test_install_initialises_sentry_without_tracing_pii_or_locals():
 def test_install_refuses_without_dsn_or_client():
     result = check(run_django("""
         from django_tracekit.conf import get_config
-        from django_tracekit import sentry
+        from django_tracekit.destinations import sentry
         import sentry_sdk
         status = sentry.install(get_config())
         print(json.dumps([status.enabled, status.reason, sentry_sdk.get_client().is_active()]))

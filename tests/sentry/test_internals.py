@@ -58,7 +58,7 @@ def test_hooks_are_installed_once_on_an_application_client_and_link_any_event():
             django.setup()  # tracekit's ready(): the application's client is used
             from sentry_sdk import scope, serializer
             from django_tracekit.conf import get_config
-            from django_tracekit import sentry as tk_sentry
+            from django_tracekit.destinations import sentry as tk_sentry
             from django_tracekit.destinations.sentry import processor, scrub
             tk_sentry.install(get_config())  # again: nothing is registered twice
             tracer = trace.get_tracer("t")

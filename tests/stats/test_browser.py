@@ -15,9 +15,9 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import override_settings
 
+from django_tracekit.core.histogram import bucket_index
+from django_tracekit.core.sketch import Users, hash_user
 from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.histogram import bucket_index
-from django_tracekit.destinations.stats.sketch import Users, hash_user
 
 pytestmark = [pytest.mark.service("chromium"), pytest.mark.requires("playwright"),
               pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.stats.urls")]

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from django_tracekit.destinations.stats.sketch import Users, hash_user
+from django_tracekit.core.sketch import Users, hash_user
 from tests.stats.helpers import database_settings, finish, start_django
 from tests.support.databases import fresh_database
 
@@ -33,7 +33,7 @@ def users_per_flush(feature: int) -> int:
 WORKER = """
 import time
 from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.sketch import Users, hash_user
+from django_tracekit.core.sketch import Users, hash_user
 start_at = float(os.environ["TK_START_AT"])
 process = os.environ["TK_PROCESS"]
 minute = 29_000_040
@@ -65,7 +65,7 @@ TOTALS = """
 from django.db.models import Sum, Max
 import hashlib
 from django_tracekit.models import UsageBucket, LatencyBucket, Feature
-from django_tracekit.destinations.stats import sketch
+from django_tracekit.core import sketch
 from django_tracekit.storage.usage_models import UserSketch, VersionUsage
 out = {"features": Feature.objects.count()}
 for res in (60, 3600, 86400):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from django_tracekit.destinations.stats.histogram import (
+from django_tracekit.core.histogram import (
     MAX_INDEX,
     RELATIVE_ERROR,
     bucket_bounds_us,

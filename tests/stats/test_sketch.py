@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from django_tracekit.destinations.stats import sketch
-from django_tracekit.destinations.stats.sketch import EXACT_MAX, Users, hash_user, loads
+from django_tracekit.core import sketch
+from django_tracekit.core.sketch import EXACT_MAX, Users, hash_user, loads
 
 
 def _users(ids: range | list[str], prefix: str = "u") -> Users:

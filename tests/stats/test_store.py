@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
+from django_tracekit.core.histogram import bucket_index
 from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.histogram import bucket_index
 from django_tracekit.destinations.stats.records import ErrorSample as Sample
 from django_tracekit.models import (
     DAY,
@@ -102,7 +102,7 @@ def test_prune_applies_retention_per_resolution() -> None:
 
 
 def test_prune_applies_retention_to_users_versions_and_instrumented_functions() -> None:
-    from django_tracekit.destinations.stats.sketch import Users, hash_user
+    from django_tracekit.core.sketch import Users, hash_user
     from django_tracekit.storage.usage_models import (
         WEEK,
         InstrumentedFunction,

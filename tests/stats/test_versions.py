@@ -9,9 +9,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from django_tracekit.core.histogram import bucket_index
+from django_tracekit.core.sketch import Users, hash_user
 from django_tracekit.destinations.stats import store
-from django_tracekit.destinations.stats.histogram import bucket_index
-from django_tracekit.destinations.stats.sketch import Users, hash_user
 from django_tracekit.models import Feature
 from django_tracekit.pages import queries
 from django_tracekit.pages.window import window_from

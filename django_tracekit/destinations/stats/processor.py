@@ -54,11 +54,12 @@ from django_tracekit.core import exit as exiting
 from django_tracekit.core.errors import ERROR_SPAN_ID
 from django_tracekit.core.features import COMMAND, feature_kind, feature_name
 from django_tracekit.core.fingerprint import message_without_type
+from django_tracekit.core.histogram import bucket_index
 from django_tracekit.core.logonce import allow
+from django_tracekit.core.sketch import Users, hash_user
 from django_tracekit.core.vocabulary import N_PLUS_ONE_EVENT
 from django_tracekit.destinations.stats import groups as _groups
 from django_tracekit.destinations.stats.edges import EdgeCounts
-from django_tracekit.destinations.stats.histogram import bucket_index
 from django_tracekit.destinations.stats.records import (
     FUNCTION,
     MINUTE_NS,
@@ -73,7 +74,6 @@ from django_tracekit.destinations.stats.records import (
     WriteIncomplete,
     Writer,
 )
-from django_tracekit.destinations.stats.sketch import Users, hash_user
 from django_tracekit.destinations.stats.store import write as _database_writer
 from django_tracekit.storage.flusher import Flusher
 
@@ -99,7 +99,7 @@ _ERROR = StatusCode.ERROR
 
 def new_entry(version: str = "") -> Entry:
     """[calls, errors, duration sum ns, max ns, {histogram bucket: n}, N+1 occurrences,
-    distinct users (a :class:`~django_tracekit.destinations.stats.sketch.Users`, or None: none
+    distinct users (a :class:`~django_tracekit.core.sketch.Users`, or None: none
     seen),
     service.version (one per process: its resource's), task attempts that retried, failed
     task attempts, tasks that needed a retry]."""

@@ -70,6 +70,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.db.models.signals import post_migrate
 
+from django_tracekit.core.sketch import Users, loads
 from django_tracekit.destinations.stats.records import (
     Entry,
     FeatureKey,
@@ -78,7 +79,6 @@ from django_tracekit.destinations.stats.records import (
     WriteIncomplete,
 )
 from django_tracekit.destinations.stats.records import ErrorSample as ErrorSampleData
-from django_tracekit.destinations.stats.sketch import Users, loads
 from django_tracekit.storage import timeouts
 from django_tracekit.storage.usage_models import (
     RESOLUTIONS,

@@ -32,12 +32,13 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from django_tracekit.conf import get_config
 from django_tracekit.core.errors import handle_escaping, record_error
+from django_tracekit.core.propagation_logs import limit_propagation_logs
 from django_tracekit.core.tracer import get_tracer
 from django_tracekit.sources.http import own
 from django_tracekit.sources.http import view_spans as views
 from django_tracekit.sources.http.attributes import HeaderCapture, method_of, request_attributes
 from django_tracekit.sources.http.attributes import http_route as route_of
-from django_tracekit.sources.http.propagation import MetaGetter, limit_propagation_logs
+from django_tracekit.sources.http.propagation import MetaGetter
 
 logger = logging.getLogger("django_tracekit")
 
