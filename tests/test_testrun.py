@@ -16,7 +16,7 @@ def test_django_still_marks_the_test_environment_where_testrun_looks() -> None:
 def test_setup_test_environment_starts_a_test_run_that_outlives_its_teardown() -> None:
     result = check(run_django("""
         from django.test.utils import setup_test_environment, teardown_test_environment
-        from django_tracekit import testrun
+        from django_tracekit.core import testrun
         print("before", testrun.active())
         setup_test_environment()
         print("during", testrun.active())
@@ -30,7 +30,7 @@ def test_without_the_private_mark_the_test_outbox_tells() -> None:
     result = check(run_django("""
         import django.test.utils as utils
         from django.core import mail
-        from django_tracekit import testrun
+        from django_tracekit.core import testrun
         del utils._TestState  # a Django without it
         print(testrun._in_test_environment())
         mail.outbox = []  # what setup_test_environment() does (documented)
@@ -42,7 +42,7 @@ def test_without_the_private_mark_the_test_outbox_tells() -> None:
 def test_the_test_command_is_a_test_run_from_the_start() -> None:
     result = check(run_django("""
         import sys
-        from django_tracekit import testrun
+        from django_tracekit.core import testrun
         sys.argv = ["manage.py", "check"]
         print(testrun.active())
         sys.argv = ["manage.py", "test", "shop"]

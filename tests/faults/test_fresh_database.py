@@ -55,7 +55,7 @@ import json
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
-from django_tracekit import stats
+from django_tracekit.destinations import stats
 from django_tracekit.models import UsageBucket
 from shop.inventory import count_stock
 

@@ -27,7 +27,7 @@ from django.core.management import call_command
 from django.db.models import Sum
 from opentelemetry import trace
 import django_tracekit as tracekit
-from django_tracekit import stats
+from django_tracekit.destinations import stats
 from django_tracekit.models import ErrorSample, UsageBucket
 from django_tracekit.destinations.stats import store
 

@@ -23,7 +23,7 @@ def test_install_is_idempotent_and_never_reinitialises_the_applications_client()
         sentry_sdk.init(dsn="http://app@127.0.0.1:9/2", environment="app-env")
         client = sentry_sdk.get_client()
         django.setup()  # TracekitConfig.ready() installs the forwarding
-        from django_tracekit import errors
+        from django_tracekit.core import errors
         from django_tracekit.conf import get_config
         from django_tracekit.destinations import sentry
         from django_tracekit.destinations.sentry import events

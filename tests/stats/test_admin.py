@@ -170,7 +170,7 @@ def test_trace_ids_link_to_the_trace_viewer(stats_processor: StatsProcessor) -> 
 # SAMPLE_RATE 0.0 needs its own process (the sampler is chosen once, at bootstrap).
 SAMPLED_OUT = """
 django.setup()
-from django_tracekit import stats
+from django_tracekit.destinations import stats
 from django.core.management import call_command
 from django.contrib.auth.models import User
 from django.test import Client

@@ -41,7 +41,7 @@ sys.path.insert(0, os.environ["TK_PACKAGES"])
 django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
-from django_tracekit import stats
+from django_tracekit.destinations import stats
 import shopunused.billing
 from shopunused.reports import monthly
 assert shopunused.billing.used() == 42
