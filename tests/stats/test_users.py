@@ -11,8 +11,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from django_tracekit.core import sketch, store
+from django_tracekit.core import sketch
 from django_tracekit.core.sketch import Users, hash_user
+from django_tracekit.destinations.stats import store
 from django_tracekit.destinations.stats.processor import StatsProcessor
 from django_tracekit.models import Feature
 from django_tracekit.storage.usage_models import SKETCH_RESOLUTIONS, UserSketch
