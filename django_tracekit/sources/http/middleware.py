@@ -6,7 +6,8 @@ every other middleware, and exceptions and rejected hosts in them are traced.
 - The span follows the OTel HTTP server conventions, is renamed to ``{method} {route}``
   once the URL resolved (``http.route``), ERROR on 5xx only (4xx are outcomes, not errors).
 - W3C ``traceparent``/``tracestate``/``baggage`` continue the caller's trace; malformed or
-  oversized headers start a fresh trace, logged at most once a minute (``http/propagation``).
+  oversized headers start a fresh trace, logged at most once a minute (``http/propagation``,
+  ``core/propagation_logs``).
 - Streaming responses keep the span open until the body is sent (or the server closes it).
 - Tracing failures never reach the request: the middleware degrades to a pass-through.
 - tracekit's own admin pages and static files are answered untraced, like ``EXCLUDED_URLS``
