@@ -47,8 +47,8 @@ def bench_aggregation() -> None:
     from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
     from opentelemetry.trace import SpanKind
 
+    from django_tracekit.core.sampling import RecordSampledOut
     from django_tracekit.destinations.stats.processor import StatsProcessor
-    from django_tracekit.destinations.stats.sampler import RecordSampledOut
 
     processor = StatsProcessor(lambda inc, err: 0, start_thread=False)
     provider = TracerProvider()

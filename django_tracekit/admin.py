@@ -5,3 +5,6 @@ registers their ModelAdmins."""
 from django_tracekit.pages import registration
 
 __all__ = ["registration"]
+
+# tracekit's own data code: its queries never become spans (core.vocabulary.OWN_DATA_MARKER).
+__tracekit_own_data__ = True

@@ -21,12 +21,12 @@ from opentelemetry.trace import Span, SpanKind
 from django_tracekit.core import naming
 from django_tracekit.core.errors import handle_escaping
 from django_tracekit.core.tracer import get_tracer
+from django_tracekit.core.vocabulary import NO_AUTOTRACE_ATTR, is_no_autotrace  # noqa: F401
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 Attributes = Mapping[str, Any]
 
-NO_AUTOTRACE_ATTR = "__tracekit_no_autotrace__"
 
 def _merge(base: dict[str, Any], extra: Attributes | None) -> dict[str, Any]:
     if not extra:
@@ -252,6 +252,3 @@ def no_autotrace(obj: T) -> T:
     setattr(target, NO_AUTOTRACE_ATTR, True)
     return obj
 
-
-def is_no_autotrace(obj: Any) -> bool:
-    return bool(getattr(obj, NO_AUTOTRACE_ATTR, False))

@@ -9,13 +9,12 @@
   and exporters stay in charge; ours are added only if ``TRACEKIT['EXPORTER']`` is explicit,
   so spans are not exported twice.
 - Fork: the SDK's batch processors restart their thread in the child and the exporters are
-  rebuilt per process (``export.processors.GuardedExporter``), so a preloaded gunicorn app or a
-  Celery prefork pool is safe.
+  rebuilt per process (the export destination's ``GuardedExporter``), so a preloaded
+  gunicorn app or a Celery prefork pool is safe.
 - Exit (:func:`shutdown`: atexit, Celery ``worker_process_shutdown``): the local
   destinations (stats, and later the trace store) are flushed first, in the exiting
   thread, independently of export; then every export processor gets one shared deadline
-  (:data:`~django_tracekit.destinations.export.processors.EXIT_TIMEOUT_S`), so a collector that is
-  down,
+  (:data:`~django_tracekit.core.exit.EXIT_TIMEOUT_S`), so a collector that is down,
   black-holed or slow adds at most that to the exit; unsent spans are dropped and counted
   in one log line. Our provider does not register the SDK's own unbounded atexit hook.
 """
@@ -37,16 +36,12 @@ from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioB
 
 from django_tracekit import conf, integrations
 from django_tracekit.conf import Config
-from django_tracekit.core import clock, errors
+from django_tracekit.core import clock, errors, lifecycle
 from django_tracekit.core import exit as exiting
 from django_tracekit.core import tracer as tracer_module
+from django_tracekit.core.bounded import BoundedExport, BoundedRunner
+from django_tracekit.core.exit import EXIT_TIMEOUT_S
 from django_tracekit.core.logonce import EXPORT_FAILING, allow
-from django_tracekit.destinations.export.processors import (
-    EXIT_TIMEOUT_S,
-    BoundedBatchSpanProcessor,
-    BoundedRunner,
-    describe,
-)
 from django_tracekit.integrations.base import Integration
 
 logger = logging.getLogger("django_tracekit")
@@ -87,13 +82,10 @@ def _exit_runner() -> BoundedRunner:
     return _runner
 
 
+@lifecycle.after_fork_in_child
 def _restart_exit_runner_in_child() -> None:
     if _runner is not None:
         _runner.start()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_restart_exit_runner_in_child)
 
 
 def state() -> State | None:
@@ -181,7 +173,7 @@ def _setup(config: Config) -> State:
         errors.register_expected(*(_contribute(integration, "expected_exceptions") or ()))
         if type(integration).on_error is not Integration.on_error:
             errors.add_listener(integration.on_error)
-    _announce(config, exporters, local_names, attach)
+    _announce(config, active, exporters, local_names, attach)
     _exit_runner()  # now: no thread can be started once the interpreter is exiting
     # Registered after the application's provider (if any) and after stats' own hook:
     # atexit is LIFO, so this runs before both.
@@ -228,12 +220,12 @@ def setup_early(config: Config) -> None:
         _contribute(integration, "setup_once")
 
 
-def _announce(config: Config, exporters: list[SpanProcessor], local_names: list[str],
-              attach: bool) -> None:
+def _announce(config: Config, active: list[Integration], exporters: list[SpanProcessor],
+              local_names: list[str], attach: bool) -> None:
     """One line (INFO, once per process: forks inherit the setup) saying where spans go."""
     local = f"spans stay local ({', '.join(local_names)})" if local_names else ""
     if exporters:
-        where = "; ".join(describe(config, n) for n in config.exporters if n != "none")
+        where = "; ".join(filter(None, (_contribute(i, "describe") for i in active)))
         logger.info("tracekit: exporting to %s%s", where,
                     f"; {local.replace('stay', 'also stay')}" if local else "")
     elif attach:
@@ -320,7 +312,7 @@ def _exit_flush(processor: SpanProcessor) -> threading.Event | None:
 
 def _begin_export_shutdown(processor: SpanProcessor) -> threading.Event | None:
     try:
-        if isinstance(processor, BoundedBatchSpanProcessor):
+        if isinstance(processor, BoundedExport):
             return processor.begin_shutdown()
         return _exit_runner().submit(processor.shutdown)  # a factory's own processor
     except Exception:
@@ -355,8 +347,8 @@ def _report_exports(started: list[tuple[SpanProcessor, threading.Event | None]],
     for processor, done in started:
         if done is not None and done.wait(max(0.0, deadline - time.monotonic())):
             continue
-        if isinstance(processor, BoundedBatchSpanProcessor):
-            late.append(f"{processor.exporter.label}: {processor.unsent()} span(s)")
+        if isinstance(processor, BoundedExport):
+            late.append(f"{processor.label}: {processor.unsent()} span(s)")
         else:
             late.append(type(processor).__name__)
     if late:

@@ -18,3 +18,7 @@ from django_tracekit.storage.usage_models import (
 
 __all__ = ["DAY", "HOUR", "MINUTE", "RESOLUTIONS", "ErrorSample", "Feature", "LatencyBucket",
            "Release", "Trace", "TraceSpan", "UsageBucket"]
+
+
+# tracekit's own data code: its queries never become spans (core.vocabulary.OWN_DATA_MARKER).
+__tracekit_own_data__ = True

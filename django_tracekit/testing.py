@@ -30,7 +30,6 @@ Spans are those *recorded* in this process (every thread) while the block runs, 
 order they ended; with stats on, spans the sampler dropped are recorded too (never
 exported): ``span.context.trace_flags.sampled`` tells them apart.
 """
-
 from __future__ import annotations
 
 import threading
@@ -229,3 +228,7 @@ def capture_stats() -> Iterator[StatsCounts]:
         with _lock:
             memory_counts.listeners = tuple(
                 c for c in memory_counts.listeners if c is not counts._memory)
+
+
+# tracekit's own data code: its queries never become spans (core.vocabulary.OWN_DATA_MARKER).
+__tracekit_own_data__ = True

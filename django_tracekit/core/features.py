@@ -22,6 +22,9 @@ from django_tracekit.core.tracer import INSTRUMENTATION_NAME
 
 REQUEST, TASK, COMMAND, FUNCTION = "request", "task", "command", "function"
 KINDS = (REQUEST, TASK, COMMAND, FUNCTION)
+# Where features beyond the cardinality cap go (like OTel metrics' overflow series): the
+# stats and the metrics both fold into it.
+OTHER_FEATURE = "(other)"
 #: Attribute a tracekit INTERNAL span carries when it stands for an entry point other than
 #: a function (``"command"``), or for no feature (:data:`NO_FEATURE`: a template's render):
 #: the integration that makes the span decides, not its name.

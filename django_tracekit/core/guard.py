@@ -14,13 +14,16 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
-from typing import Any
 
 from opentelemetry import context as otel_context
 
+from django_tracekit.core import chain, context
+from django_tracekit.core.vocabulary import SUPPRESS_KEY
+
 # The key OpenTelemetry instrumentations (and tracekit's SQL and cache sources) honour.
-_SUPPRESS_KEY = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY",
-                        "suppress_instrumentation")
+_SUPPRESS_KEY = SUPPRESS_KEY
+# The chain's phase while tracekit formats: calls in it are neither counted nor traced.
+_FORMATTING = chain.Phase("formatting")
 _active: contextvars.ContextVar[bool] = contextvars.ContextVar("tracekit_formatting",
                                                                default=False)
 
@@ -36,15 +39,12 @@ def formatting() -> Iterator[None]:
     if _active.get():
         yield
         return
-    # Imported here: the auto-tracer imports errors, which imports this module.
-    from django_tracekit.sources.autotrace import chain, context
-
     token = _active.set(True)
     # The context as it is, without making spans of pending auto-traced calls (the hooked
     # get_current would); attached first: the hook resets the chain's top on attach.
     current = context.real_runtime().get_current()
     attached = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True, current))
-    top = chain.set_top(_phase(chain))
+    top = chain.set_top(_FORMATTING)
     try:
         yield
     finally:
@@ -53,17 +53,6 @@ def formatting() -> Iterator[None]:
         with contextlib.suppress(Exception):
             otel_context.detach(attached)
         _active.reset(token)
-
-
-_formatting_phase: Any = None
-
-
-def _phase(chain: Any) -> Any:
-    """The chain's ``formatting`` phase: calls in it are neither counted nor traced."""
-    global _formatting_phase
-    if _formatting_phase is None:
-        _formatting_phase = chain.Phase("formatting")
-    return _formatting_phase
 
 
 __all__ = ["active", "formatting"]

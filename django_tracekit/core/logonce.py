@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from django_tracekit.core import lifecycle
+
 try:
     import fcntl
 except ImportError:  # Windows: limits per process
@@ -70,8 +72,8 @@ def _after_fork_in_child() -> None:
     _local_lock = threading.Lock()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+lifecycle.before_fork(_before_fork)
+lifecycle.after_fork_in_child(_after_fork_in_child)
 
 
 def family() -> int | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from contextvars import ContextVar
 from types import SimpleNamespace
 from typing import Any
@@ -63,6 +64,16 @@ def entered(span: Any) -> None:
     _entry.set(span)
 
 
+# The HTTP server source's ``http_route`` (it registers itself when it loads): the core
+# names a request's route without importing a source.
+_route_of_request: Callable[[Any], str | None] | None = None
+
+
+def name_routes_with(route_of: Callable[[Any], str | None]) -> None:
+    global _route_of_request
+    _route_of_request = route_of
+
+
 def _route_name(span: ReadableSpan) -> str:
     """``GET /orders/<int:pk>/`` for a request span that is not renamed yet."""
     name = span.name
@@ -74,8 +85,9 @@ def _route_name(span: ReadableSpan) -> str:
         return name + UNMATCHED
     from django.urls import Resolver404, get_script_prefix, resolve
 
-    from django_tracekit.sources.http.attributes import http_route
-
+    http_route = _route_of_request
+    if http_route is None:  # the HTTP server source is not loaded: no request spans
+        return name + UNMATCHED
     prefix = get_script_prefix()
     if prefix != "/" and path.startswith(prefix):
         path = "/" + path[len(prefix):]
@@ -83,7 +95,7 @@ def _route_name(span: ReadableSpan) -> str:
         match = resolve(path)
     except Resolver404:
         return name + UNMATCHED
-    route = http_route(SimpleNamespace(resolver_match=match))  # type: ignore[arg-type]
+    route = http_route(SimpleNamespace(resolver_match=match))
     return f"{name} {route}" if route else name + UNMATCHED
 
 

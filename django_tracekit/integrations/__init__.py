@@ -19,24 +19,34 @@ from django_tracekit.conf import Config
 from django_tracekit.integrations.base import Integration, Phase
 
 REGISTRY: tuple[str, ...] = (
-    # Sources: where spans come from.
+    # --- Sources: where spans come from --------------------------------------------------
     # the team's own functions
     "django_tracekit.sources.autotrace.integration.AutotraceIntegration",
     # requests (middleware, views)
     "django_tracekit.sources.http.integration.HttpServerIntegration",
-    "django_tracekit.sources.celery.integration.CeleryIntegration",  # task publish and execution
-    "django_tracekit.sources.commands.integration.CommandsIntegration",  # manage.py commands
+    # task publish and execution
+    "django_tracekit.sources.celery.integration.CeleryIntegration",
+    # manage.py commands
+    "django_tracekit.sources.commands.integration.CommandsIntegration",
     # django.tasks (6.0+)
     "django_tracekit.sources.django_tasks.integration.DjangoTasksIntegration",
-    "django_tracekit.sources.db.integration.DbIntegration",  # SQL queries, N+1
-    "django_tracekit.sources.templating.integration.TemplatesIntegration",  # template renders
-    "django_tracekit.sources.cache.integration.CacheIntegration",  # Django cache calls
-    "django_tracekit.sources.httpclient.integration.HttpClientIntegration",  # outgoing HTTP calls
-    "django_tracekit.sources.logs.integration.LogsIntegration",  # log records as span events
-    # Destinations: where finished spans and errors go. Local ones first: at exit they are
-    # flushed before any exporter, so a collector that is down never costs a count.
-    "django_tracekit.destinations.stats.integration.StatsIntegration",  # feature usage in the admin
-    "django_tracekit.destinations.traces.integration.TracesIntegration",  # the admin's trace store
+    # SQL queries, N+1
+    "django_tracekit.sources.db.integration.DbIntegration",
+    # template renders
+    "django_tracekit.sources.templating.integration.TemplatesIntegration",
+    # Django cache calls
+    "django_tracekit.sources.cache.integration.CacheIntegration",
+    # outgoing HTTP calls
+    "django_tracekit.sources.httpclient.integration.HttpClientIntegration",
+    # log records as span events
+    "django_tracekit.sources.logs.integration.LogsIntegration",
+    # --- Destinations: where finished spans and errors go ---------------------------------
+    # Local ones first: at exit they are flushed before any exporter, so a collector that
+    # is down never costs a count.
+    # feature usage in the admin
+    "django_tracekit.destinations.stats.integration.StatsIntegration",
+    # the admin's trace store
+    "django_tracekit.destinations.traces.integration.TracesIntegration",
     # OTLP / console / a factory
     "django_tracekit.destinations.export.integration.ExportIntegration",
     # per-feature metrics (METRICS)

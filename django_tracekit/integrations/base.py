@@ -107,6 +107,10 @@ class Integration:
         False when tracekit attached to a provider the application had already set."""
         return ()
 
+    def describe(self) -> str:
+        """Where this destination sends spans, for the start-up line ("": nothing to say)."""
+        return ""
+
     def wrap_sampler(self, sampler: Sampler) -> Sampler:
         """Wrap tracekit's sampler (only when tracekit owns the provider)."""
         return sampler

@@ -17,3 +17,6 @@ Pages read the tables of :mod:`django_tracekit.storage` and import only the core
 storage and this package: nothing here is imported by the write side, so the span path
 never loads it.
 """
+
+# tracekit's own data code: its queries never become spans (core.vocabulary.OWN_DATA_MARKER).
+__tracekit_own_data__ = True

@@ -16,12 +16,10 @@ from collections.abc import Callable
 
 from opentelemetry import context as otel_context
 
+from django_tracekit.core.vocabulary import SUPPRESS_KEY as _SUPPRESS_KEY
 from django_tracekit.storage import timeouts
 
 logger = logging.getLogger("django_tracekit")
-
-_SUPPRESS_KEY = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY",
-                        "suppress_instrumentation")
 
 
 class Flusher:

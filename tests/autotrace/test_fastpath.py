@@ -14,10 +14,10 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
 from opentelemetry.trace import StatusCode
 
 from django_tracekit.core import tracer as tracer_module
+from django_tracekit.core.chain import top
 from django_tracekit.core.errors import ERROR_SPAN_ID
-from django_tracekit.destinations.stats.sampler import RecordSampledOut
+from django_tracekit.core.sampling import RecordSampledOut
 from django_tracekit.sources.autotrace import counters, rewrite, runtime
-from django_tracekit.sources.autotrace.chain import top
 
 _seq = iter(range(1_000_000))
 

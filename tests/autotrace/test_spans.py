@@ -22,10 +22,10 @@ from opentelemetry.sdk.trace.sampling import (
 )
 from opentelemetry.trace import SpanContext, TraceFlags
 
+from django_tracekit.core import spans
 from django_tracekit.core import tracer as tracer_module
-from django_tracekit.destinations.stats.sampler import RecordSampledOut
-from django_tracekit.destinations.traces.sampler import RecordEverySampledOut
-from django_tracekit.sources.autotrace import context, counters, rewrite, runtime, spans
+from django_tracekit.core.sampling import RecordEverySampledOut, RecordSampledOut
+from django_tracekit.sources.autotrace import context, counters, rewrite, runtime
 
 _seq = iter(range(1_000_000))
 

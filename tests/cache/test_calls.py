@@ -13,7 +13,8 @@ from django.test import override_settings
 from opentelemetry.trace import SpanKind, StatusCode
 
 import django_tracekit as tracekit
-from django_tracekit.sources.cache import calls, keys
+from django_tracekit.core import cache_keys as keys
+from django_tracekit.sources.cache import calls
 from tests.cache.conftest import REDIS, attrs, cache_spans, only
 from tests.conftest import Spans
 from tests.support.processes import free_port
@@ -193,7 +194,7 @@ def test_no_span_without_a_recording_span(locmem: BaseCache, spans: Spans) -> No
 def test_no_span_while_instrumentation_is_suppressed(locmem: BaseCache, spans: Spans) -> None:
     from opentelemetry import context
 
-    from django_tracekit.destinations.export.processors import SUPPRESS_INSTRUMENTATION_KEY
+    from django_tracekit.core.vocabulary import SUPPRESS_KEY as SUPPRESS_INSTRUMENTATION_KEY
 
     with tracekit.span("root"):
         token = context.attach(context.set_value(SUPPRESS_INSTRUMENTATION_KEY, True))

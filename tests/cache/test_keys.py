@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django_tracekit.sources.cache import keys
+from django_tracekit.core import cache_keys as keys
 
 
 def test_what_follows_a_secret_named_part_is_hidden() -> None:

@@ -14,8 +14,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from django_tracekit import testing
 from django_tracekit.core import tracer as tracer_module
 from django_tracekit.core.errors import record_error
-from django_tracekit.destinations.stats.sampler import RecordSampledOut
-from django_tracekit.destinations.traces.sampler import RecordEverySampledOut
+from django_tracekit.core.sampling import RecordEverySampledOut, RecordSampledOut
 from django_tracekit.sources.db import spans
 
 ATTRIBUTES = {"db.system.name": "sqlite", "db.query.text": "SELECT ?"}

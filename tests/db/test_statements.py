@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from django_tracekit.sources.db import statements
-from django_tracekit.sources.db.statements import MAX_QUERY_TEXT, parse, parse_text, sanitize
+from django_tracekit.core import sql_text as statements
+from django_tracekit.core.sql_text import MAX_QUERY_TEXT, parse, parse_text, sanitize
 
 
 @pytest.mark.parametrize(("sql", "text"), [

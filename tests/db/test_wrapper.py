@@ -9,9 +9,10 @@ import pytest
 from django.db import connection
 
 from django_tracekit import testing
+from django_tracekit.core import sql_text as statements
+from django_tracekit.core.sql_text import MAX_QUERY_TEXT
 from django_tracekit.core.tracer import get_tracer
-from django_tracekit.sources.db import statements, wrapper
-from django_tracekit.sources.db.statements import MAX_QUERY_TEXT
+from django_tracekit.sources.db import wrapper
 
 SYSTEMS = {"sqlite": "sqlite", "postgres": "postgresql", "mariadb": "mariadb"}
 SECRETS = ("secret", "4242", "binary", "\U0001f600", "\u202e")

@@ -105,7 +105,7 @@ def test_sentry_sends_are_wrapped_once_sync_or_async_and_skipped_without_the_sea
 
     from opentelemetry import context
 
-    from django_tracekit.destinations.export.processors import SUPPRESS_INSTRUMENTATION_KEY
+    from django_tracekit.core.vocabulary import SUPPRESS_KEY as SUPPRESS_INSTRUMENTATION_KEY
     from django_tracekit.destinations.sentry.transport import untraced_sends
 
     seen: list[object] = []

@@ -355,9 +355,9 @@ def test_ids_without_the_private_runtime_context_seam(spans: Spans, logged: Logg
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     # existing_span reads opentelemetry.context._RUNTIME_CONTEXT (docs/PRIVATE_SEAMS.md);
     # an OpenTelemetry without it: the current span, as OpenTelemetry itself gives it.
-    from django_tracekit.sources.autotrace import context
+    from django_tracekit.core import context
 
-    monkeypatch.setattr(context, "_ATTRIBUTE", "_NO_SUCH_RUNTIME_CONTEXT")
+    monkeypatch.setattr(context, "RUNTIME_ATTRIBUTE", "_NO_SUCH_RUNTIME_CONTEXT")
     with tracekit.span("outer") as span:
         logged.logger.debug("below the level")
     assert logged.kept.records[0].otelSpanID == ids_of(span)[1]  # type: ignore[attr-defined]

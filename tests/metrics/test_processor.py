@@ -21,10 +21,10 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from django_tracekit.core.features import FEATURE_KIND
+from django_tracekit.core.sampling import RecordSampledOut
 from django_tracekit.core.tracer import INSTRUMENTATION_NAME
 from django_tracekit.destinations.metrics import CALLS, DURATION, DURATION_BOUNDS_MS
 from django_tracekit.destinations.metrics.processor import MetricsProcessor, periodic_readers
-from django_tracekit.destinations.stats.sampler import RecordSampledOut
 
 
 class Harness:

@@ -9,10 +9,10 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
 
 import django_tracekit as tracekit
+from django_tracekit.core.sampling import RecordSampledOut
 from django_tracekit.destinations.stats.groups import GroupBatch
 from django_tracekit.destinations.stats.processor import StatsProcessor
 from django_tracekit.destinations.stats.records import OTHER_FEATURE
-from django_tracekit.destinations.stats.sampler import RecordSampledOut
 
 
 class Groups:

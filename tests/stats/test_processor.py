@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRat
 from opentelemetry.trace import SpanKind
 
 import django_tracekit as tracekit
+from django_tracekit.core.sampling import RecordSampledOut
 from django_tracekit.destinations.stats.processor import (
     StatsProcessor,
     memory_counts,
@@ -25,7 +26,6 @@ from django_tracekit.destinations.stats.records import (
     NotReady,
     WriteIncomplete,
 )
-from django_tracekit.destinations.stats.sampler import RecordSampledOut
 
 
 class Capture:

@@ -17,9 +17,9 @@ from opentelemetry.trace import (
     set_span_in_context,
 )
 
+from django_tracekit.core.vocabulary import N_PLUS_ONE_EVENT
 from django_tracekit.destinations.stats.processor import StatsProcessor
 from django_tracekit.destinations.stats.records import ErrorSample
-from django_tracekit.sources.db import N_PLUS_ONE_EVENT
 
 TASK_ATTRS = {"messaging.system": "celery"}
 

@@ -12,7 +12,7 @@ from django.test import Client, override_settings
 from opentelemetry.sdk.trace import ReadableSpan
 
 from django_tracekit.core.features import feature_kind
-from django_tracekit.sources.db import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
+from django_tracekit.core.vocabulary import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
 from tests.conftest import Spans
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.templating.urls")]

@@ -17,11 +17,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from django_tracekit.core.sampling import RecordEverySampledOut
 from django_tracekit.core.tracer import INSTRUMENTATION_NAME
 from django_tracekit.destinations.traces.memory import MemoryTraces, memory_traces
 from django_tracekit.destinations.traces.processor import TraceStoreProcessor
 from django_tracekit.destinations.traces.records import NotReady, Part
-from django_tracekit.destinations.traces.sampler import RecordEverySampledOut
 
 
 class Clock:

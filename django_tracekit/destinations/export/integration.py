@@ -8,7 +8,11 @@ from collections.abc import Sequence
 from django.core.checks import CheckMessage
 from opentelemetry.sdk.trace import SpanProcessor
 
-from django_tracekit.destinations.export.processors import build_processors, check_exporters
+from django_tracekit.destinations.export.processors import (
+    build_processors,
+    check_exporters,
+    describe,
+)
 from django_tracekit.integrations.base import Integration
 
 logger = logging.getLogger("django_tracekit")
@@ -28,6 +32,9 @@ class ExportIntegration(Integration):
         if not self.config.enabled:
             return ()
         return [problem.check_message() for problem in check_exporters(self.config)]
+
+    def describe(self) -> str:
+        return "; ".join(describe(self.config, n) for n in self.config.exporters if n != "none")
 
     def processors(self, owns_provider: bool) -> Sequence[SpanProcessor]:
         if not owns_provider and not self.config.exporter_explicit:

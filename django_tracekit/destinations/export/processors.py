@@ -4,10 +4,9 @@ Every exporter is wrapped so that (1) it is rebuilt in a forked child instead of
 the parent's sockets, (2) its failures are logged (rate-limited, the SDK's own export
 warnings included) and never reach the application, and (3) flushing and shutting it down
 never take longer than the caller allows: the work runs on a daemon thread started ahead
-of time (:class:`BoundedRunner`) that the caller waits for until its deadline, then leaves
-behind (a collector that is down, black-holed
-or slow costs a process exit at most that deadline; what did not go out is dropped and
-counted).
+of time (:class:`~django_tracekit.core.bounded.BoundedRunner`) that the caller waits for
+until its deadline, then leaves behind (a collector that is down, black-holed or slow
+costs a process exit at most that deadline; what did not go out is dropped and counted).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import queue
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -34,7 +32,10 @@ from opentelemetry.sdk.trace.export import (
 
 from django_tracekit.conf import Config, Problem
 from django_tracekit.core import exit as exiting
+from django_tracekit.core import lifecycle
+from django_tracekit.core.bounded import BoundedRunner
 from django_tracekit.core.logonce import EXPORT_FAILING, RateLimitFilter, add_filters, allow
+from django_tracekit.core.vocabulary import SUPPRESS_KEY
 from django_tracekit.destinations.export import clean
 
 logger = logging.getLogger("django_tracekit")
@@ -59,10 +60,8 @@ SDK_EXPORT_LOGGERS = (
 )
 
 
-# The context key the SDK's processors and the contrib instrumentors honour: nothing is
-# traced while it is set (a private name without a public accessor; docs/PRIVATE_SEAMS.md).
-SUPPRESS_INSTRUMENTATION_KEY = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY",
-                                       "suppress_instrumentation")
+# Nothing is traced while it is set (django_tracekit.core.vocabulary).
+SUPPRESS_INSTRUMENTATION_KEY = SUPPRESS_KEY
 
 
 class ExporterSetupError(Exception):
@@ -75,71 +74,6 @@ def import_string(path: str) -> Any:
         return django_import_string(path)
     except ImportError as exc:
         raise ExporterSetupError(f"could not import {path!r}: {exc}") from exc
-
-
-# --- bounded waiting ----------------------------------------------------------------------
-
-
-class BoundedRunner:
-    """A daemon thread started ahead of time that runs one job at a time, so that a caller
-    can wait for a job with a deadline and then leave it behind.
-
-    Started when it is built and again in a forked child, never at exit: Python 3.12+
-    refuses to start a thread once the interpreter is finalizing (atexit). A job still
-    running when the next one comes delays it (a stuck export is waited on again, not
-    joined by a pile of threads)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
-        self.start()
-
-    def start(self) -> None:
-        """Start the thread (after a fork: the child's own). Silent if it cannot be."""
-        jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        thread = threading.Thread(target=self._loop, args=(jobs,), name=self.name, daemon=True)
-        try:
-            thread.start()
-        except RuntimeError:  # interpreter finalizing: callers get False from run()
-            self._thread = None
-            return
-        self._jobs, self._thread, self._pid = jobs, thread, os.getpid()
-
-    @staticmethod
-    def _loop(jobs: queue.SimpleQueue[Callable[[], None]]) -> None:
-        while True:
-            jobs.get()()
-
-    @property
-    def alive(self) -> bool:
-        return (self._thread is not None and self._pid == os.getpid()
-                and self._thread.is_alive())
-
-    def run(self, work: Callable[[], object], timeout_s: float) -> bool:
-        """Run ``work`` (which must not raise) and wait at most ``timeout_s``; ``True`` if
-        it finished in time."""
-        done = self.submit(work)
-        return done is not None and done.wait(max(0.0, timeout_s))
-
-    def submit(self, work: Callable[[], object]) -> threading.Event | None:
-        """Queue ``work`` (which must not raise); the event is set when it ended. ``None``
-        if no thread can run it."""
-        if not self.alive:
-            self.start()
-            if not self.alive:
-                return None
-        done = threading.Event()
-
-        def job() -> None:
-            try:
-                work()
-            finally:
-                done.set()
-
-        self._jobs.put(job)
-        return done
 
 
 _rate_limit = RateLimitFilter()
@@ -272,6 +206,10 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
             self.accepted += 1
         super().on_end(span)
 
+    @property
+    def label(self) -> str:
+        return self.exporter.label
+
     def unsent(self) -> int:
         """Spans accepted but not (yet) through the exporter: queued, in flight or dropped
         because the queue was full."""
@@ -319,13 +257,10 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
 _bounded: weakref.WeakSet[BoundedBatchSpanProcessor] = weakref.WeakSet()
 
 
+@lifecycle.after_fork_in_child
 def _after_fork_in_child() -> None:
     for processor in list(_bounded):
         processor._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _factory_processor(path: str) -> SpanProcessor:

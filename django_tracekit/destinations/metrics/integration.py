@@ -86,7 +86,7 @@ class MetricsIntegration(Integration):
 
     def wrap_sampler(self, sampler: Sampler) -> Sampler:
         # Counted before sampling: the stats' wrapper (idempotent when both are on).
-        from django_tracekit.destinations.stats.sampler import RecordSampledOut
+        from django_tracekit.core.sampling import RecordSampledOut
 
         if isinstance(sampler, RecordSampledOut):
             return sampler

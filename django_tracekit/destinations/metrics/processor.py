@@ -9,7 +9,7 @@ pending spans to ``traces.span.metrics.calls`` (one ``add`` per series) and
 ``traces.span.metrics.duration`` (ms); the SDK's own per-measurement work (attribute
 cleaning and hashing, ~10x the lookup) stays off the request path. Sampled-out
 spans reach ``on_end`` because the sampler is wrapped like the stats' one
-(:class:`~django_tracekit.destinations.stats.sampler.RecordSampledOut`).
+(:class:`~django_tracekit.core.sampling.RecordSampledOut`).
 
 One series set per process: the MeterProvider is made at the first span of a process, with
 the span's resource plus a fresh ``service.instance.id``. A forked child (gunicorn worker,
@@ -41,10 +41,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
-from django_tracekit.core.features import TASK, feature_kind, feature_name
-from django_tracekit.destinations.export.processors import EXIT_TIMEOUT_S
+from django_tracekit.core.exit import EXIT_TIMEOUT_S
+from django_tracekit.core.features import OTHER_FEATURE, TASK, feature_kind, feature_name
 from django_tracekit.destinations.metrics import CALLS, DURATION, DURATION_BOUNDS_MS
-from django_tracekit.destinations.stats.records import OTHER_FEATURE
 
 try:  # exemplars (SDK 1.28+): off, tracekit's metrics carry no trace ids
     from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter

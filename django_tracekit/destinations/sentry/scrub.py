@@ -122,7 +122,7 @@ def redact_breadcrumb(crumb: dict[str, Any]) -> None:
         if data is not None:
             data.pop("db.params", None)  # the values the SQL's placeholders stood for
     elif category in _CACHE_CATEGORIES:
-        from django_tracekit.sources.cache import keys
+        from django_tracekit.core import cache_keys as keys
 
         if isinstance(message, str):
             crumb["message"] = keys.redact(message)
@@ -145,7 +145,7 @@ def redact_breadcrumb(crumb: dict[str, Any]) -> None:
 def _sanitize_sql(sql: str) -> str:
     from django.db import connections
 
-    from django_tracekit.sources.db import statements
+    from django_tracekit.core import sql_text as statements
 
     # On MySQL/MariaDB a double-quoted token is a string: read it so if any alias is MySQL
     # (an identifier replaced by "?" costs a name, never a secret).

@@ -10,18 +10,17 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from opentelemetry import trace
 from sentry_sdk.integrations import Integration
 
-from django_tracekit.core import errors
+from django_tracekit.core import errors, lifecycle
 from django_tracekit.destinations.sentry import events, processor, scrub
 
 logger = logging.getLogger("django_tracekit")
 
-_lock = threading.Lock()
-_done = False
+# The SDK calls setup_once once per process; the fallback (sentry.client) may too.
+_once = lifecycle.Once()
 
 
 class TracekitIntegration(Integration):
@@ -29,11 +28,8 @@ class TracekitIntegration(Integration):
 
     @staticmethod
     def setup_once() -> None:
-        global _done
-        with _lock:
-            if _done:  # the SDK calls it once per process; the fallback below may too
-                return
-            _done = True
+        if not _once.claim():
+            return
         from sentry_sdk import scope as sentry_scope
         from sentry_sdk import serializer
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 
-from django_tracekit.destinations.export.processors import SUPPRESS_INSTRUMENTATION_KEY
+from django_tracekit.core.vocabulary import SUPPRESS_KEY as SUPPRESS_INSTRUMENTATION_KEY
 
 logger = logging.getLogger("django_tracekit")
 

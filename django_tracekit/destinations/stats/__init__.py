@@ -6,7 +6,7 @@ destination) adds a :class:`~django_tracekit.destinations.stats.processor.StatsP
 every
 ``FLUSH_INTERVAL_S`` from a daemon thread and first at every exit, before and independently
 of export (``bootstrap.shutdown``), and wraps the sampler
-(:class:`~django_tracekit.destinations.stats.sampler.RecordSampledOut`): spans the trace sampler
+(:class:`~django_tracekit.core.sampling.RecordSampledOut`): spans the trace sampler
 drops are
 still *recorded* (never exported), so counts are exact whatever ``SAMPLE_RATE``. Only when
 tracekit owns the TracerProvider; an application-provided provider keeps its sampler, and
@@ -22,6 +22,9 @@ import logging
 import sys
 
 logger = logging.getLogger("django_tracekit")
+
+# tracekit's own data code: its queries never become spans (core.vocabulary.OWN_DATA_MARKER).
+__tracekit_own_data__ = True
 
 __all__ = ["flush"]
 

@@ -28,6 +28,6 @@ class StatsIntegration(Integration):
 
     def wrap_sampler(self, sampler: Sampler) -> Sampler:
         # Exact counts at any SAMPLE_RATE: sampled-out spans are recorded, never exported.
-        from django_tracekit.destinations.stats.sampler import RecordSampledOut
+        from django_tracekit.core.sampling import RecordSampledOut
 
         return RecordSampledOut(sampler)

@@ -39,8 +39,6 @@ explicit ``writer`` is always used as given.
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import threading
 import time
 import weakref
@@ -50,16 +48,17 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
+from django_tracekit.core import call_counts, lifecycle, producers, testrun
 from django_tracekit.core import clock as real_clock
 from django_tracekit.core import errors as _errors
 from django_tracekit.core import exit as exiting
-from django_tracekit.core import producers, testrun
 from django_tracekit.core.errors import ERROR_SPAN_ID
 from django_tracekit.core.features import COMMAND, feature_kind, feature_name
 from django_tracekit.core.fingerprint import message_without_type
 from django_tracekit.core.histogram import bucket_index
 from django_tracekit.core.logonce import allow
 from django_tracekit.core.sketch import Users, hash_user
+from django_tracekit.core.vocabulary import N_PLUS_ONE_EVENT
 from django_tracekit.destinations.stats import groups as _groups
 from django_tracekit.destinations.stats.edges import EdgeCounts
 from django_tracekit.destinations.stats.records import (
@@ -77,7 +76,6 @@ from django_tracekit.destinations.stats.records import (
     Writer,
 )
 from django_tracekit.destinations.stats.store import write as _database_writer
-from django_tracekit.sources.db import N_PLUS_ONE_EVENT
 from django_tracekit.storage.flusher import Flusher
 
 logger = logging.getLogger("django_tracekit")
@@ -404,10 +402,9 @@ class StatsProcessor(SpanProcessor):
     def _record_instrumented(self) -> None:
         """Write which functions auto-tracing instrumented (the "unused code" page): when
         their number grew since the last time, and daily; never in a test run."""
-        if not self._default_writer or self.in_test_run \
-                or "django_tracekit.sources.autotrace.sites" not in sys.modules:
+        sites = call_counts.registered()
+        if not self._default_writer or self.in_test_run or sites is None:
             return
-        from django_tracekit.sources.autotrace import sites
 
         count, now = sites.site_count(), time.monotonic()
         done_count, done_at = self._instrumented_done
@@ -443,9 +440,10 @@ class StatsProcessor(SpanProcessor):
         Their calls, total and max are exact; their durations are not known one by one, so
         they enter the histogram at their mean (percentiles of mostly-fast functions are
         approximate beyond the histogram's own bound)."""
-        if "django_tracekit.sources.autotrace.runtime" not in sys.modules:  # nothing instrumented
+        counter = call_counts.registered()
+        if counter is None:  # nothing instrumented
             return
-        from django_tracekit.sources.autotrace.counters import drain_unspanned
+        drain_unspanned = counter.drain_unspanned
 
         minute = real_clock.time_ns() // MINUTE_NS
         service = self._service
@@ -610,5 +608,4 @@ def _after_fork_in_child() -> None:
         processor._after_fork_in_child()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+lifecycle.after_fork_in_child(_after_fork_in_child)

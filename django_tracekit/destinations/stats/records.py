@@ -7,11 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django_tracekit.core.features import FUNCTION, KINDS, REQUEST, TASK
+from django_tracekit.core.features import FUNCTION, KINDS, OTHER_FEATURE, REQUEST, TASK
 
-__all__ = ["FUNCTION", "KINDS", "REQUEST", "TASK"]  # re-exported: the stats' kinds
-# Where features beyond the cardinality cap go (like OTel metrics' overflow series).
-OTHER_FEATURE = "(other)"
+# re-exported: the stats' kinds and overflow feature
+__all__ = ["FUNCTION", "KINDS", "OTHER_FEATURE", "REQUEST", "TASK"]
 MINUTE_NS = 60_000_000_000
 
 Key = tuple[str, str, str, int]  # feature, kind, service, minute (epoch minutes)

@@ -32,6 +32,6 @@ class TracesIntegration(Integration):
     def wrap_sampler(self, sampler: Sampler) -> Sampler:
         # Error traces kept whole at any SAMPLE_RATE: sampled-out spans recorded, never
         # exported (the stats' wrapper, extended to every span kind).
-        from django_tracekit.destinations.traces.sampler import RecordEverySampledOut
+        from django_tracekit.core.sampling import RecordEverySampledOut
 
         return RecordEverySampledOut(sampler)

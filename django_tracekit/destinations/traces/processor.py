@@ -26,7 +26,6 @@ a fresh state after ``fork()``, and in a test run no thread and no database: par
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import weakref
@@ -38,7 +37,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from django_tracekit.core import clock as real_clock
 from django_tracekit.core import exit as exiting
-from django_tracekit.core import testrun
+from django_tracekit.core import lifecycle, testrun
 from django_tracekit.core.features import feature_kind, feature_name
 from django_tracekit.core.logonce import allow
 from django_tracekit.destinations.traces import keep
@@ -529,5 +528,4 @@ def _after_fork_in_child() -> None:
         processor._after_fork_in_child()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+lifecycle.after_fork_in_child(_after_fork_in_child)

@@ -17,8 +17,8 @@ from typing import Any
 from django.db.models import Q
 
 from django_tracekit.core.errors import ERROR_SPAN_ID
+from django_tracekit.core.vocabulary import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
 from django_tracekit.pages.traces import outcome
-from django_tracekit.sources.db import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
 from django_tracekit.storage.trace_models import TraceSpan
 
 

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django_tracekit.core.errors import ERROR_SPAN_ID
+from django_tracekit.core.vocabulary import LOG_EVENT, N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
 from django_tracekit.pages.traces import outcome
 from django_tracekit.pages.traces.fold import QUERY_KEY, Group, fold, group_span
-from django_tracekit.sources.db import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
-from django_tracekit.sources.logs.events import EVENT_NAME as LOG_EVENT
 
 FIELDS = ("span_id", "parent_span_id", "name", "kind", "service", "start_us", "duration_us",
           "is_error", "status_message", "attributes", "events")

@@ -19,7 +19,8 @@ import types
 from dataclasses import dataclass, field
 from typing import Any
 
-from django_tracekit.sources.autotrace import chain, counters, runtime
+from django_tracekit.core import chain
+from django_tracekit.sources.autotrace import counters, runtime
 from django_tracekit.sources.autotrace.hook import MARKER, Finder, Rules
 
 logger = logging.getLogger("django_tracekit")

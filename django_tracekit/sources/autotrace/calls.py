@@ -2,7 +2,7 @@
 
 Rewritten code counts inline while ``top()`` is None (no trace records) and calls
 :func:`push`/:func:`pop` otherwise: inside a recorded trace (a pending frame per call) and
-during start-up (a :class:`~django_tracekit.sources.autotrace.chain.Phase`: not counted at all).
+during start-up (a :class:`~django_tracekit.core.chain.Phase`: not counted at all).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from typing import Any
 
 from django.apps import apps
 
-from django_tracekit.core.errors import handle_escaping, is_error
-from django_tracekit.sources.autotrace import spans, wrappers
-from django_tracekit.sources.autotrace.chain import (
+from django_tracekit.core import spans
+from django_tracekit.core.chain import (
     DONE,
     ERROR,
     PREV,
@@ -30,10 +29,12 @@ from django_tracekit.sources.autotrace.chain import (
     Root,
     node_for,
 )
-from django_tracekit.sources.autotrace.chain import reset_top as _reset_top
-from django_tracekit.sources.autotrace.chain import set_top as _set_top
-from django_tracekit.sources.autotrace.chain import top as _get_top
-from django_tracekit.sources.autotrace.context import real_runtime
+from django_tracekit.core.chain import reset_top as _reset_top
+from django_tracekit.core.chain import set_top as _set_top
+from django_tracekit.core.chain import top as _get_top
+from django_tracekit.core.context import real_runtime
+from django_tracekit.core.errors import handle_escaping, is_error
+from django_tracekit.sources.autotrace import wrappers
 from django_tracekit.sources.autotrace.sites import Counter
 
 _clock = spans.clock

@@ -15,30 +15,30 @@ import sys
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.context import Context
 
-from django_tracekit.sources.autotrace import calls, spans
-from django_tracekit.sources.autotrace.chain import (
+from django_tracekit.core import spans
+from django_tracekit.core.chain import (
     DONE,
     PREV,
     ROOT,
-    SPAN,
     Node,
     Phase,
     Root,
     node_for,
 )
-from django_tracekit.sources.autotrace.chain import reset_top as _reset_top
-from django_tracekit.sources.autotrace.chain import set_top as _set_top
-from django_tracekit.sources.autotrace.chain import top as _get_top
+from django_tracekit.core.chain import reset_top as _reset_top
+from django_tracekit.core.chain import set_top as _set_top
+from django_tracekit.core.chain import top as _get_top
+from django_tracekit.core.context import RUNTIME_ATTRIBUTE, WrappedRuntime
+from django_tracekit.sources.autotrace import calls
 
 logger = logging.getLogger("django_tracekit")
 
-_ATTRIBUTE = "_RUNTIME_CONTEXT"
+_ATTRIBUTE = RUNTIME_ATTRIBUTE
 
 
-class HookedRuntimeContext:
+class HookedRuntimeContext(WrappedRuntime):
     """Wraps OpenTelemetry's runtime context so pending frames become real parents.
 
     ``attach`` marks the boundary (a :class:`Root`) for frames entered afterwards;
@@ -88,31 +88,6 @@ class HookedRuntimeContext:
         except Exception:
             spans.log_failure()
             return self.real.get_current()  # type: ignore[no-any-return]
-
-
-def real_runtime() -> Any:
-    """OpenTelemetry's own runtime context (under our hook, if installed)."""
-    runtime: Any = getattr(otel_context, _ATTRIBUTE)
-    return runtime.real if isinstance(runtime, HookedRuntimeContext) else runtime
-
-
-def existing_span() -> trace.Span:
-    """The current span without making spans of pending auto-traced calls: the innermost
-    call that is a span already, else the attached context's span. For readers that must
-    not turn a short call into a kept span (the ids on a log record below LOGS.LEVEL)."""
-    runtime: Any = getattr(otel_context, _ATTRIBUTE, None)
-    if runtime is None:  # an OpenTelemetry without the seam: no auto-trace spans either
-        return trace.get_current_span()
-    if isinstance(runtime, HookedRuntimeContext):
-        runtime = runtime.real
-    current: Context = runtime.get_current()
-    node = _get_top()
-    if node.__class__ is list and node[ROOT].ctx is current:
-        while node.__class__ is list:
-            if node[SPAN] is not None:
-                return node[SPAN]  # type: ignore[no-any-return]
-            node = node[PREV]
-    return trace.get_current_span(current)
 
 
 def hook_context() -> bool:

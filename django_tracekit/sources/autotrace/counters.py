@@ -8,9 +8,10 @@ and setter, a module reloaded) are merged: calls and totals add up, max is the m
 
 from __future__ import annotations
 
+from django_tracekit.core import call_counts
 from django_tracekit.sources.autotrace import sites
 
-Counts = dict[str, tuple[int, int, int]]  # name -> (calls, total_ns, max_ns)
+Counts = call_counts.Counts  # name -> (calls, total_ns, max_ns)
 
 
 def _collect(reset: bool, unspanned: bool = False) -> Counts:
@@ -45,3 +46,17 @@ def drain_unspanned() -> Counts:
 
 
 __all__ = ["Counts", "drain", "drain_unspanned", "snapshot"]
+
+
+class _Registered:
+    """This module and ``sites`` as the stats see them (core.call_counts)."""
+
+    site_count = staticmethod(sites.site_count)
+    drain_unspanned = staticmethod(drain_unspanned)
+
+    @staticmethod
+    def instrumented() -> list[tuple[str, str]]:
+        return sites.instrumented()
+
+
+call_counts.register(_Registered())

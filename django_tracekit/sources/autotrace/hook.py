@@ -27,8 +27,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from django_tracekit.core import chain
 from django_tracekit.sources.autotrace import bytecode_cache as cache
-from django_tracekit.sources.autotrace import chain, rewrite, runtime
+from django_tracekit.sources.autotrace import rewrite, runtime
 
 logger = logging.getLogger("django_tracekit")
 
@@ -165,7 +166,7 @@ class Loader(importlib.machinery.SourceFileLoader):
 def _apply_runtime_opt_outs(module: types.ModuleType, result: rewrite.Result) -> None:
     """``no_autotrace`` applied in a way the rewriter could not see (``f = no_autotrace(g)``,
     an alias of the decorator): give those functions their original, uninstrumented code."""
-    from django_tracekit.api import is_no_autotrace
+    from django_tracekit.core.vocabulary import is_no_autotrace
 
     marked: list[Any] = []
     for value in list(vars(module).values()):

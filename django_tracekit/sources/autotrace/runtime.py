@@ -69,6 +69,8 @@ when their call has already finished.
 
 from __future__ import annotations
 
+from django_tracekit.core.chain import IMPORTING, STARTING, Phase, Root, top
+from django_tracekit.core.spans import AutoSpan, clock
 from django_tracekit.sources.autotrace.calls import (
     THRESHOLD,
     exit_slow,
@@ -81,10 +83,8 @@ from django_tracekit.sources.autotrace.calls import (
     set_threshold,
     threshold,
 )
-from django_tracekit.sources.autotrace.chain import IMPORTING, STARTING, Phase, Root, top
 from django_tracekit.sources.autotrace.context import hook_context, unhook_context
 from django_tracekit.sources.autotrace.sites import Counter, Site, iter_counts, new_site
-from django_tracekit.sources.autotrace.spans import AutoSpan, clock
 
 __all__ = ["IMPORTING", "STARTING", "THRESHOLD", "AutoSpan", "Counter", "Phase", "Root", "Site",
            "clock", "exit_slow", "hook_context", "iter_counts", "live", "new_site", "on_raise",

@@ -7,12 +7,11 @@ not depend on the process and can be cached) and updates ``n``/``t``/``m`` inlin
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django_tracekit.core import naming
+from django_tracekit.core import lifecycle, naming
 
 
 class Counter:
@@ -116,4 +115,4 @@ def _after_fork_in_child() -> None:
         c.t = c.m = c.kt = 0.0
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+lifecycle.after_fork_in_child(_after_fork_in_child)

@@ -26,11 +26,11 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
+from django_tracekit.core import cache_keys as keys
 from django_tracekit.core.errors import handle_client_error
 from django_tracekit.core.logonce import LogOnce
 from django_tracekit.core.tracer import get_tracer
-from django_tracekit.destinations.export.processors import SUPPRESS_INSTRUMENTATION_KEY
-from django_tracekit.sources.cache import keys
+from django_tracekit.core.vocabulary import SUPPRESS_KEY as SUPPRESS_INSTRUMENTATION_KEY
 
 #: The methods traced, by how they take their keys.
 SINGLE_KEY = ("get", "set", "add", "delete", "incr", "decr", "touch", "has_key", "get_or_set")

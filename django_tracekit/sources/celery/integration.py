@@ -12,11 +12,11 @@ class CeleryIntegration(Integration):
     extra = "celery"
 
     def setup_once(self) -> None:
+        from django_tracekit.core.propagation_logs import limit_propagation_logs
         from django_tracekit.sources.celery import tracing
-        from django_tracekit.sources.http import propagation
 
         tracing.install()
-        propagation.limit_propagation_logs()  # task headers carry traceparent too
+        limit_propagation_logs()  # task headers carry traceparent too
 
     def configure(self) -> None:
         from django_tracekit.sources.celery import tracing

@@ -9,7 +9,7 @@ that; so the count is kept current while the parent is open:
 - an SDK span (a view, a request, ``tracekit.span()``, a task): its ``end`` is shadowed
   on that one instance, once, by a function that adds the events with their final counts
   and then calls the class's own ``end`` (public methods only);
-- an auto-traced function's span (``autotrace.spans.AutoSpan``, tracekit's own): the event
+- an auto-traced function's span (``core.spans.AutoSpan``, tracekit's own): the event
   is added when the threshold is crossed with an attribute mapping tracekit owns, whose
   count is updated in place until the span ends (the span hands that same mapping to the
   processors when it ends);
@@ -31,8 +31,8 @@ from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.trace import Span
 
 from django_tracekit.core.logonce import LogOnce
-from django_tracekit.sources.autotrace.spans import AutoSpan
-from django_tracekit.sources.db import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
+from django_tracekit.core.spans import AutoSpan
+from django_tracekit.core.vocabulary import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
 
 MAX_SPANS = 1_000  # query spans per parent; beyond, queries are counted, not spans
 #: On a parent that ran more than MAX_SPANS queries: how many made no span.

@@ -4,7 +4,10 @@
   context key, as the SDK's exporters and the contrib instrumentors do).
 - Run by tracekit's own data code (the stats and trace-store writers, the admin's reports,
   ``tracekit_prune``): the first frame up the stack that is neither Django nor tracekit's
-  instrumentation decides. tracekit's middleware and view wrappers sit *below* the
+  instrumentation decides. Own data code is marked, not listed: a module whose globals or
+  whose package (any ``__init__`` above it) set ``__tracekit_own_data__ = True``
+  (:data:`~django_tracekit.core.vocabulary.OWN_DATA_MARKER`), so a module moved or added
+  inside a marked package stays quiet. tracekit's middleware and view wrappers sit *below* the
   application's code on every request, so they are looked through, not counted as "ours".
 - Run by ``migrate`` (the migration executor, schema editor, ``RunPython`` functions of a
   ``migrations`` package, the ``post_migrate`` handlers that create permissions and content
@@ -21,16 +24,11 @@ from contextlib import contextmanager
 
 from opentelemetry import context as otel_context
 
-# The key the SDK's exporters and the contrib instrumentors set and honour (a private name
-# with no public accessor in the API; docs/PRIVATE_SEAMS.md).
-SUPPRESS_KEY = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY", "suppress_instrumentation")
+from django_tracekit.core.vocabulary import OWN_DATA_MARKER, SUPPRESS_KEY
 
-# tracekit's modules that read and write its own tables (everything else in the package is
-# instrumentation that wraps the application's code).
-_OWN_DATA = ("django_tracekit.destinations.stats", "django_tracekit.destinations.traces",
-             "django_tracekit.storage", "django_tracekit.pages",
-             "django_tracekit.admin", "django_tracekit.models", "django_tracekit.management",
-             "django_tracekit.testing")
+# Per tracekit module name: whether it is own data code (the marker, on the module or a
+# package above it). A few dozen names at most; read once each.
+_own_data: dict[str, bool] = {}
 _MIGRATION = ("django.db.migrations", "django.core.management.commands.migrate",
               "django.core.management.sql")
 _MAX_DEPTH = 200  # frames looked at; beyond this, a query is the application's
@@ -58,13 +56,25 @@ def quiet_caller(frame: types.FrameType | None) -> bool:
             if name.startswith(_MIGRATION):
                 return True
         elif name.startswith("django_tracekit."):
-            if name.startswith(_OWN_DATA):
+            if frame.f_globals.get(OWN_DATA_MARKER) is True or _in_own_data_package(name):
                 return True
         else:
             return ".migrations." in name  # a project's RunPython function
         frame = frame.f_back
         depth += 1
     return False
+
+
+def _in_own_data_package(name: str) -> bool:
+    """Whether a package above module ``name`` carries the own-data marker."""
+    own = _own_data.get(name)
+    if own is None:
+        parts = name.split(".")
+        packages = (sys.modules.get(".".join(parts[:i])) for i in range(2, len(parts)))
+        own = any(getattr(p, OWN_DATA_MARKER, None) is True for p in packages)
+        if all(".".join(parts[:i]) in sys.modules for i in range(2, len(parts))):
+            _own_data[name] = own  # packages all loaded: the answer cannot change
+    return own
 
 
 def caller_is_quiet() -> bool:

@@ -1,7 +1,7 @@
 """A query's span: through auto-tracing's SDK shortcut where the SDK would decide the same.
 
 A query span has a local parent (the current span) and no children, and it is never made
-current: exactly the case auto-tracing's shortcut covers (``autotrace/spans.py``): where
+current: exactly the case auto-tracing's shortcut covers (``core/spans.py``): where
 the SDK's sampler would give a child of that parent the same decision (the default
 configuration included), the span is handed to the provider's processors as a
 ``ReadableSpan`` when it ends, skipping the SDK's per-span sampler call, locks and
@@ -18,15 +18,15 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import Span, SpanContext, SpanKind
 
 from django_tracekit.core import clock as real_clock
+from django_tracekit.core.sampling import RecordEverySampledOut
+from django_tracekit.core.spans import AutoSpan, log_failure, shortcut
 from django_tracekit.core.tracer import get_tracer
-from django_tracekit.destinations.traces.sampler import RecordEverySampledOut
-from django_tracekit.sources.autotrace.spans import AutoSpan, log_failure, shortcut
 
 _CLIENT = SpanKind.CLIENT
 
 
 class QuerySpan(AutoSpan):
-    """An :class:`~django_tracekit.sources.autotrace.spans.AutoSpan` of kind CLIENT."""
+    """An :class:`~django_tracekit.core.spans.AutoSpan` of kind CLIENT."""
 
     __slots__ = ()
 

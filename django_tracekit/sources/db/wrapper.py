@@ -3,11 +3,11 @@
 Installed through Django's public ``connection.execute_wrapper`` seam (``install.py``).
 Outside a recording span the cost is one context read and one check. Inside one, the span
 is a child of the current span: reading it through OpenTelemetry's context materializes
-pending auto-traced calls (``autotrace/context.py``), so the function that ran the query
+pending auto-traced calls (``core/context.py``), so the function that ran the query
 becomes a kept span and the chain view -> function -> query stays whole.
 
 Never parameter values: ``db.query.text`` is the statement with literals replaced
-(``statements.py``). The query's own exception is recorded on its span by the error
+(``core/sql_text.py``). The query's own exception is recorded on its span by the error
 convention (once: enclosing spans get a reference) and re-raised unchanged; a failure of
 tracekit's own code is logged once and the query runs as if untraced. Error listeners
 (Sentry) hear of a query's exception only once it escapes into code that records it: a
@@ -25,12 +25,14 @@ from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from django_tracekit.conf.db import DbSettings
+from django_tracekit.core import sql_text as statements
+from django_tracekit.core.context import real_runtime
 from django_tracekit.core.errors import handle_client_error
 from django_tracekit.core.logonce import LogOnce
-from django_tracekit.sources.autotrace.context import real_runtime
-from django_tracekit.sources.db import nplusone, quiet, spans, statements
+from django_tracekit.core.vocabulary import SUPPRESS_KEY
+from django_tracekit.sources.db import nplusone, quiet, spans
 
-_SUPPRESS_KEY = quiet.SUPPRESS_KEY
+_SUPPRESS_KEY = SUPPRESS_KEY
 _get_current_span = trace.get_current_span
 _failed = LogOnce("tracing a database query failed; the query ran untraced").failed
 

@@ -32,7 +32,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
 
-from django_tracekit.core import errors, naming
+from django_tracekit.core import errors, lifecycle, naming
 from django_tracekit.core.logonce import LogOnce
 from django_tracekit.core.tracer import get_tracer
 
@@ -59,7 +59,7 @@ _pending: OrderedDict[str, SpanContext] = OrderedDict()
 _running: dict[str, list[tuple[Span, Token[Context]]]] = {}
 # Per task function: (span name, code.* attributes), computed once.
 _meta: dict[Any, tuple[str, dict[str, Any]]] = {}
-_installed = False
+_installed = lifecycle.Once()
 
 
 def _consumer_meta(task: Any) -> tuple[str, dict[str, Any]]:
@@ -178,27 +178,22 @@ _HANDLERS = (("task_enqueued", _enqueued), ("task_started", _started),
 
 def install() -> None:
     """Connect the signal handlers (idempotent)."""
-    global _installed
     from django.tasks import signals
 
-    with _lock:
-        if _installed:
-            return
-        for name, handler in _HANDLERS:
-            getattr(signals, name).connect(handler, weak=False,
-                                           dispatch_uid=f"{_UID}.{handler.__name__}")
-        _installed = True
+    if not _installed.claim():
+        return
+    for name, handler in _HANDLERS:
+        getattr(signals, name).connect(handler, weak=False,
+                                       dispatch_uid=f"{_UID}.{handler.__name__}")
 
 
 def uninstall() -> None:
     """Disconnect the handlers (tests)."""
-    global _installed
     from django.tasks import signals
 
-    with _lock:
-        for name, handler in _HANDLERS:
-            getattr(signals, name).disconnect(dispatch_uid=f"{_UID}.{handler.__name__}")
-        _installed = False
+    for name, handler in _HANDLERS:
+        getattr(signals, name).disconnect(dispatch_uid=f"{_UID}.{handler.__name__}")
+    _installed.reset()
 
 
 __all__ = ["install", "uninstall"]

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import LocalePrefixPattern
 
+from django_tracekit.core import producers
 from django_tracekit.core.redaction import REDACTED, is_secret_name, redact_query
 from django_tracekit.sources.http.routes import readable_route
 
@@ -156,3 +157,6 @@ def _request_header_items(meta: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
             yield key[5:].lower().replace("_", "-"), value
         elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
             yield key.lower().replace("_", "-"), value
+
+
+producers.name_routes_with(http_route)  # a Celery task published by a request names its route

@@ -19,11 +19,11 @@ class HttpServerIntegration(Integration):
 
     def setup_once(self) -> None:
         # Django's 4xx exceptions are outcomes already (errors.py): nothing to declare.
-        from django_tracekit.sources.http import propagation
+        from django_tracekit.core.propagation_logs import limit_propagation_logs
         from django_tracekit.sources.http import view_spans as views
 
         views.install()
-        propagation.limit_propagation_logs()
+        limit_propagation_logs()
 
     def configure(self) -> None:
         from django_tracekit.sources.http import excluded

@@ -6,7 +6,8 @@ every other middleware, and exceptions and rejected hosts in them are traced.
 - The span follows the OTel HTTP server conventions, is renamed to ``{method} {route}``
   once the URL resolved (``http.route``), ERROR on 5xx only (4xx are outcomes, not errors).
 - W3C ``traceparent``/``tracestate``/``baggage`` continue the caller's trace; malformed or
-  oversized headers start a fresh trace, logged at most once a minute (``http/propagation``).
+  oversized headers start a fresh trace, logged at most once a minute (``http/propagation``,
+  ``core/propagation_logs``).
 - Streaming responses keep the span open until the body is sent (or the server closes it).
 - Tracing failures never reach the request: the middleware degrades to a pass-through.
 - tracekit's own admin pages and static files are answered untraced, like ``EXCLUDED_URLS``
@@ -31,12 +32,13 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from django_tracekit.core.errors import handle_escaping, record_error
+from django_tracekit.core.propagation_logs import limit_propagation_logs
 from django_tracekit.core.tracer import get_tracer
 from django_tracekit.sources.http import excluded, own
 from django_tracekit.sources.http import view_spans as views
 from django_tracekit.sources.http.attributes import HeaderCapture, method_of, request_attributes
 from django_tracekit.sources.http.attributes import http_route as route_of
-from django_tracekit.sources.http.propagation import MetaGetter, limit_propagation_logs
+from django_tracekit.sources.http.propagation import MetaGetter
 
 logger = logging.getLogger("django_tracekit")
 

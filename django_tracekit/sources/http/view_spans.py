@@ -1,9 +1,11 @@
 """The view runs in a child span named by the code-location convention.
 
 Django resolves the view inside ``BaseHandler._get_response`` and keeps it in a local
-variable, so the one public seam where the callback passes through is
-``BaseHandler.make_view_atomic`` (Sentry's Django integration uses the same seam). It is
-patched once; wrappers are cached per view, names per (view, HTTP method).
+variable; the one place the callback passes through is ``BaseHandler.make_view_atomic``:
+a method without an underscore but undocumented (not in Django's reference, no deprecation
+promise), so a private seam (docs/PRIVATE_SEAMS.md; Sentry's Django integration patches it
+too). It is patched once, only if it is there (else a warning: requests get no view span);
+wrappers are cached per view, names per (view, HTTP method).
 
 Under ASGI, Django runs a sync view in a worker thread; there the caller frames of an error
 would be the thread pool's, not the request's. So in the event loop a sync view is wrapped
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import threading
 from collections.abc import Callable
 from contextvars import Token
@@ -219,9 +222,15 @@ def _in_event_loop() -> bool:
 
 
 def install() -> None:
-    """Patch ``BaseHandler.make_view_atomic`` once (idempotent)."""
+    """Patch ``BaseHandler.make_view_atomic`` once (idempotent); a warning if it is gone."""
     with _patch_lock:
-        original = BaseHandler.make_view_atomic
+        original: Callable[[BaseHandler, View], View] | None = getattr(
+            BaseHandler, "make_view_atomic", None)
+        if not callable(original):
+            logging.getLogger("django_tracekit").warning(
+                "tracekit: this Django has no BaseHandler.make_view_atomic; requests are "
+                "traced without a child span for the view (docs/PRIVATE_SEAMS.md)")
+            return
         if getattr(original, "_tracekit", False):
             return
 

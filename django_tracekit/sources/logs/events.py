@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import sys
 import threading
 import weakref
@@ -21,14 +20,15 @@ from typing import Any
 
 from opentelemetry.trace import Span
 
-from django_tracekit.core import guard
+from django_tracekit.core import guard, lifecycle
 from django_tracekit.core.errors import is_error, qualified_type_name, record_error
 from django_tracekit.core.redaction import redact_text, safe_repr
+from django_tracekit.core.vocabulary import LOG_EVENT, LOGS_DROPPED
 
-EVENT_NAME = "log"
+EVENT_NAME = LOG_EVENT
 MAX_EVENTS_PER_SPAN = 100
 MAX_MESSAGE_CHARS = 8192
-DROPPED = "tracekit.logs.dropped"
+DROPPED = LOGS_DROPPED
 
 # Per span: how many log events it was offered. Weak keys: the entry goes with the span
 # (SDK spans and auto-trace spans are weak-referenceable).
@@ -41,8 +41,7 @@ def _after_fork_in_child() -> None:
     _counts_lock = threading.Lock()  # a fork while another thread held it must not deadlock
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+lifecycle.after_fork_in_child(_after_fork_in_child)
 
 
 def severity_number(levelno: int) -> int:

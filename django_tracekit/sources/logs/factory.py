@@ -24,8 +24,8 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext
 
 from django_tracekit.core import guard
+from django_tracekit.core.context import existing_span
 from django_tracekit.core.logonce import LogOnce
-from django_tracekit.sources.autotrace.context import existing_span
 from django_tracekit.sources.logs import events
 
 TRACE_ID, SPAN_ID, SAMPLED, SERVICE_NAME = (

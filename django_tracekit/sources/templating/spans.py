@@ -21,7 +21,7 @@ belongs to the enclosing template's span, so a loop of 500 includes is not 500 s
 the query each one repeats is one N+1 there, not one query under each of 500 siblings. At
 most :data:`MAX_INCLUDES` include spans per template render (``only`` includes in a loop).
 
-Made like auto-traced spans (``autotrace.spans.AutoSpan``: handed to the processors when it
+Made like auto-traced spans (``core.spans.AutoSpan``: handed to the processors when it
 ends) where the SDK would decide the same; elsewhere (a provider or sampler the application
 set) only top-level renders get a span, from the SDK, always kept.
 """
@@ -41,8 +41,8 @@ from django_tracekit.core import clock as real_clock
 from django_tracekit.core.errors import handle_escaping
 from django_tracekit.core.features import FEATURE_KIND, NO_FEATURE
 from django_tracekit.core.logonce import LogOnce
+from django_tracekit.core.spans import AutoSpan, child_context, shortcut
 from django_tracekit.core.tracer import get_tracer
-from django_tracekit.sources.autotrace.spans import AutoSpan, _child_context, shortcut
 
 TEMPLATE_NAME = "tracekit.template.name"
 CODE_FILE_PATH = "code.file.path"
@@ -136,7 +136,7 @@ def _start(template: Any, context: Any) -> tuple[Span, object] | None:
     if shortcut.applies(parent_sc):
         min_ns = _min_ns if top else None
         outer = parent if isinstance(parent, TemplateSpan) else None
-        span = TemplateSpan(span_name, _child_context(parent_sc), parent_sc,
+        span = TemplateSpan(span_name, child_context(parent_sc), parent_sc,
                             _attributes(template, name), real_clock.time_ns(), outer, min_ns)
     elif top:
         span = get_tracer().start_span(span_name, context=parent_ctx,

@@ -1,4 +1,5 @@
-"""Exact counts whatever the sample rate: sampled-out spans are recorded, not exported.
+"""Samplers that record what the configured sampler drops: exact counts and whole error
+traces whatever the sample rate (sampled-out spans are recorded, never exported).
 
 The SDK ends a sampled-out span without calling any processor (it is a NonRecordingSpan),
 so a processor alone cannot count it. :class:`RecordSampledOut` wraps the configured
@@ -8,6 +9,10 @@ sampler and turns its ``DROP`` into ``RECORD_ONLY``: the span records (processor
 flag ``00``) see exactly what they saw before. The SDK's own ``AlwaysRecordSampler`` (1.36+)
 does the same but drops the span's start attributes (``code.*``, ``messaging.system``),
 because a ``DROP`` result carries none; this one keeps them.
+
+:class:`RecordEverySampledOut` (the trace store's) records every kind: an error trace
+without its queries, or a worker part whose parent (the publish span) is missing, is not
+whole. Here in the core because the sources' span shortcut must recognise both wrappers.
 """
 
 from __future__ import annotations
@@ -42,3 +47,20 @@ class RecordSampledOut(Sampler):
 
     def get_description(self) -> str:
         return f"RecordSampledOut{{{self.sampler.get_description()}}}"
+
+
+class RecordEverySampledOut(RecordSampledOut):
+    """Delegate to ``sampler``; record (without sampling) every span it would drop."""
+
+    def should_sample(self, parent_context: Context | None, trace_id: int, name: str,
+                      kind: SpanKind | None = None, attributes: Attributes = None,
+                      links: Sequence[Link] | None = None,
+                      trace_state: TraceState | None = None) -> SamplingResult:
+        result = self.sampler.should_sample(parent_context, trace_id, name, kind, attributes,
+                                            links, trace_state)
+        if result.decision is Decision.DROP:
+            return SamplingResult(Decision.RECORD_ONLY, attributes, result.trace_state)
+        return result
+
+    def get_description(self) -> str:
+        return f"RecordEverySampledOut{{{self.sampler.get_description()}}}"

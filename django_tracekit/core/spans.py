@@ -1,4 +1,7 @@
-"""Spans for kept calls: retroactive, parented on their nearest kept ancestor.
+"""The span engine: spans for kept calls, retroactive, parented on their nearest kept ancestor.
+
+Auto-tracing keeps calls through it; the SQL, template and N+1 sources build their spans
+with its :class:`AutoSpan` and :class:`Shortcut` (so it is in the core, not in a source).
 
 A kept span is handed to the provider's span processors as a ``ReadableSpan`` on end:
 ``tracer.start_span()`` + ``end()`` costs ~0.75x ``start_as_current_span`` (sampler, locks,
@@ -10,10 +13,9 @@ otherwise the SDK path is used. Processors see these spans in ``on_end`` only (n
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -33,11 +35,9 @@ from opentelemetry.trace import (
 from opentelemetry.util import types as otel_types
 
 from django_tracekit.core import clock as real_clock
+from django_tracekit.core import lifecycle
 from django_tracekit.core import tracer as tracer_module
-from django_tracekit.core.errors import record_error
-from django_tracekit.core.logonce import LogOnce
-from django_tracekit.destinations.stats.sampler import RecordSampledOut
-from django_tracekit.sources.autotrace.chain import (
+from django_tracekit.core.chain import (
     COUNTER,
     CTX,
     DONE,
@@ -50,19 +50,32 @@ from django_tracekit.sources.autotrace.chain import (
     Node,
     Root,
 )
-from django_tracekit.sources.autotrace.sites import Counter
+from django_tracekit.core.errors import record_error
+from django_tracekit.core.logonce import LogOnce
+from django_tracekit.core.naming import CodeLocation
+from django_tracekit.core.sampling import RecordSampledOut
+
+
+class _Site(Protocol):
+    @property
+    def location(self) -> CodeLocation: ...
+
+
+class Counter(Protocol):
+    """What a kept call's counter gives the engine (auto-tracing's ``sites.Counter``)."""
+
+    site: _Site
+
 
 clock = real_clock.perf_counter  # not time.perf_counter: a freezer leaves it alone
 
 lock = threading.RLock()
 
 
+@lifecycle.after_fork_in_child
 def _after_fork_in_child() -> None:
     global lock
     lock = threading.RLock()  # a fork while another thread held it must not deadlock
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def keep(frame: Frame[Any]) -> None:
@@ -183,7 +196,7 @@ class Shortcut:
 
 
 def _span_context_layout_ok() -> bool:
-    """:func:`_child_context` builds the tuple behind ``SpanContext`` directly: check that
+    """:func:`child_context` builds the tuple behind ``SpanContext`` directly: check that
     its layout is the one this code knows."""
     flags, state = TraceFlags(TraceFlags.SAMPLED), TraceState()
     real = SpanContext(1, 2, False, flags, state)
@@ -194,7 +207,7 @@ def _span_context_layout_ok() -> bool:
 shortcut = Shortcut()
 
 
-def _child_context(parent: SpanContext) -> SpanContext:
+def child_context(parent: SpanContext) -> SpanContext:
     # SpanContext.__new__ re-validates the ids (a tenth of a kept span): the parent's trace
     # id is valid and the SDK's span ids are non-zero 64-bit ints, so build the
     # (documented) tuple directly, with is_valid True.
@@ -207,7 +220,7 @@ def _start_span(counter: Counter, parent_sc: SpanContext, root: Root, t0: float,
     location = counter.site.location
     start = int(t0 * 1e9) + offset
     if shortcut.applies(parent_sc):
-        return AutoSpan(location.name, _child_context(parent_sc), parent_sc,
+        return AutoSpan(location.name, child_context(parent_sc), parent_sc,
                         location.attributes, start)
     parent_ctx = trace.set_span_in_context(trace.NonRecordingSpan(parent_sc), root.ctx)
     return tracer_module.get_tracer().start_span(
@@ -218,7 +231,7 @@ def _emit(counter: Counter, parent_sc: SpanContext, t0: float, t1: float, offset
     """A kept span that nobody needed as a parent: straight to the processors."""
     location = counter.site.location
     shortcut.processor.on_end(ReadableSpan(
-        name=location.name, context=_child_context(parent_sc), parent=parent_sc,
+        name=location.name, context=child_context(parent_sc), parent=parent_sc,
         resource=shortcut.resource, attributes=location.attributes, kind=SpanKind.INTERNAL,
         status=_UNSET, start_time=int(t0 * 1e9) + offset, end_time=int(t1 * 1e9) + offset,
         instrumentation_scope=shortcut.scope))
