@@ -265,8 +265,9 @@ class Rewriter:
                          body: list[ast.stmt]) -> None:
         """A plain function: the fast path (see ``runtime.py``). Under a pending frame it
         pushes nothing; its exit calls into Python only if it was slow or got a span."""
-        statements = [_clone(stmt, node.lineno, node.col_offset, counter)
-                      for stmt in _sync_template()]
+        statements: list[ast.stmt] = [
+            _clone(stmt, node.lineno, node.col_offset, counter)  # type: ignore[misc]
+            for stmt in _sync_template()]
         wrapped = statements[-1]
         assert isinstance(wrapped, ast.Try)
         wrapped.body = body
