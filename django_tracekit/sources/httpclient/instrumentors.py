@@ -2,15 +2,23 @@
 
 For each client library that is installed: its instrumentor from the ``http`` extra,
 unless the application instrumented it already (``opentelemetry-instrument``, its own
-code: theirs stays in charge, tracekit adds nothing twice).
+code: theirs stays in charge, tracekit adds nothing twice). A library the process has not
+imported yet is instrumented right after its first import (status "on first import" until
+then): importing requests, httpx and their instrumentors up front would cost every worker
+~10 MB for clients it may never use.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
 import logging
 import os
+import sys
 import threading
+import types
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from opentelemetry import trace
@@ -50,14 +58,83 @@ def install(provider: trace.TracerProvider | None = None) -> dict[str, str]:
         if status:
             return dict(status)
         wrapped = InTraceProvider(provider or trace.get_tracer_provider())
+        pending: dict[str, Callable[[], None]] = {}
         for client in CLIENTS:
-            status[client.library] = _instrument(client, wrapped)
+            if not importable(client.library):
+                status[client.library] = "not installed"
+            elif client.library in sys.modules:
+                status[client.library] = _instrument(client, wrapped)
+            else:
+                status[client.library] = PENDING
+                pending[client.library] = _later(client, wrapped)
+        if pending:
+            sys.meta_path.insert(0, _OnFirstImport(pending))
         return dict(status)
 
 
+PENDING = "on first import"
+
+
+def _later(client: Client, provider: InTraceProvider) -> Callable[[], None]:
+    def instrument() -> None:
+        with _lock:
+            status[client.library] = _instrument(client, provider)
+    return instrument
+
+
+class _OnFirstImport(importlib.abc.MetaPathFinder):
+    """Runs a callback right after a module's first import (its own loader does the import)."""
+
+    def __init__(self, pending: dict[str, Callable[[], None]]) -> None:
+        self.pending = pending
+        self.asking = threading.local()  # the other finders may ask us again (auto-trace's)
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in self.pending or getattr(self.asking, "name", None) == fullname:
+            return None
+        self.asking.name = fullname
+        try:
+            spec = self._others(fullname, path, target)
+        finally:
+            self.asking.name = None
+        then = self.pending.pop(fullname, None)
+        if spec is None or then is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        assert spec.loader is not None
+        spec.loader = _ThenCall(spec.loader, then)
+        if not self.pending and self in sys.meta_path:
+            sys.meta_path.remove(self)
+        return spec
+
+    def _others(self, fullname: str, path: Sequence[str] | None,
+                target: types.ModuleType | None) -> importlib.machinery.ModuleSpec | None:
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None) if finder is not self else None
+            spec: importlib.machinery.ModuleSpec | None = (
+                find(fullname, path, target) if find is not None else None)
+            if spec is not None:
+                return spec
+        return None
+
+
+class _ThenCall(importlib.abc.Loader):
+    def __init__(self, loader: importlib.abc.Loader, then: Callable[[], None]) -> None:
+        self.loader, self.then = loader, then
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        # The module keeps its own loader (resources, get_source, reloads).
+        module.__loader__ = self.loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        self.then()
+
+
 def _instrument(client: Client, provider: InTraceProvider) -> str:
-    if not importable(client.library):
-        return "not installed"
     try:
         instrumentor = getattr(importlib.import_module(client.module), client.instrumentor)()
         if instrumentor.is_instrumented_by_opentelemetry:
