@@ -27,7 +27,9 @@ def main() -> int:
         selected = sorted({row.source for row in _summary.ROWS})
     failures = 0
     with tempfile.TemporaryDirectory(prefix="tk-bench-summary-") as tmp:
-        figures_file = Path(tmp) / "figures.jsonl"
+        # TRACEKIT_BENCH_SUMMARY=file keeps the figures (appended: runs of several benches
+        # at different times make one table).
+        figures_file = Path(os.environ.get(_summary.ENV) or Path(tmp) / "figures.jsonl")
         env = {**os.environ, _summary.ENV: str(figures_file)}
         for script in sorted(HERE.glob("bench_*.py")):
             if selected and script.stem not in selected:
