@@ -5,11 +5,14 @@ unless the application instrumented it already (``opentelemetry-instrument``, it
 code: theirs stays in charge, tracekit adds nothing twice). A library the process has not
 imported yet is instrumented right after its first import (status "on first import" until
 then): importing requests, httpx and their instrumentors up front would cost every worker
-~10 MB for clients it may never use.
+~10 MB for clients it may never use. urllib.request, which Django itself imports, gets its
+instrumentor (with wrapt and packaging under it, ~2.7 MB) at its first ``open`` (status "on
+first use" until then).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -20,6 +23,7 @@ import threading
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry import trace
 
@@ -47,7 +51,7 @@ CLIENTS = (
 )
 MODULES = tuple(client.module for client in CLIENTS)
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # a library's first import may come while instrumenting another
 #: library -> "tracekit" | "application" (instrumented before tracekit) | why not
 status: dict[str, str] = {}
 
@@ -62,6 +66,12 @@ def install(provider: trace.TracerProvider | None = None) -> dict[str, str]:
         for client in CLIENTS:
             if not importable(client.library):
                 status[client.library] = "not installed"
+            elif client.library == "urllib.request" and client.library in sys.modules:
+                _on_first_open(_later(client, wrapped))
+            elif client.library == "urllib.request":
+                status[client.library] = PENDING
+                pending[client.library] = functools.partial(_on_first_open,
+                                                            _later(client, wrapped))
             elif client.library in sys.modules:
                 status[client.library] = _instrument(client, wrapped)
             else:
@@ -73,6 +83,24 @@ def install(provider: trace.TracerProvider | None = None) -> dict[str, str]:
 
 
 PENDING = "on first import"
+FIRST_USE = "on first use"
+
+
+def _on_first_open(instrument: Callable[[], None]) -> None:
+    # From sys.modules: called right after the module's first import, before ``import``
+    # binds it to its package.
+    status["urllib.request"] = FIRST_USE
+    opener = sys.modules["urllib.request"].OpenerDirector
+    original = opener.__dict__["open"]
+
+    def open(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            if opener.__dict__.get("open") is open:
+                opener.open = original
+                instrument()  # wraps OpenerDirector._open, which ``original`` calls
+        return original(self, *args, **kwargs)
+
+    opener.open = open
 
 
 def _later(client: Client, provider: InTraceProvider) -> Callable[[], None]:
