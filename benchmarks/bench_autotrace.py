@@ -40,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._summary import record  # noqa: E402
 from benchmarks._timing import interleaved_samples, print_table  # noqa: E402
 
 LOGFIRE_PYTHON = Path(os.environ.get("LOGFIRE_PYTHON", ".venv-logfire/bin/python"))
@@ -262,6 +263,13 @@ def per_call(rounds: int, seconds: float) -> dict[str, float]:
                 note="added = contender - plain call of the same process (Logfire: its own "
                      "process and plain baseline). Default configuration (stats on, "
                      f"tracekit's provider) unless marked{TUNED}.")
+    record(**{"autotrace.plain": plain_s,
+              "autotrace.no_trace": added["tracekit below threshold, no trace"],
+              "autotrace.kept": added["tracekit kept (span per call)"],
+              "autotrace.sdk_decorator": added["SDK start_as_current_span decorator"]})
+    probe = added.get("Logfire auto-tracing below min_duration (probe)")
+    if probe is not None:
+        record(**{"autotrace.logfire_probe": probe})
     return added
 
 
@@ -298,6 +306,8 @@ def per_depth(rounds: int, seconds: float) -> dict[str, float]:
                 f"tracekit below threshold, in trace, depth {DEPTHS[0]}",
                 note=f"{rounds} interleaved rounds, medians; N pending auto-traced frames "
                      "above the measured calls.")
+    record(**{f"autotrace.depth{depth}": added[f"tracekit below threshold, in trace, depth {depth}"]
+              for depth in DEPTHS})
     return added
 
 
@@ -350,114 +360,12 @@ def per_request(rounds: int, seconds: float) -> dict[str, float]:
     }
     print_table("Request overhead (µs/request; ratio vs contrib alone)", overhead,
                 "contrib alone (request overhead)")
+    record(**{"autotrace.contrib_request": overhead["contrib alone (request overhead)"],
+              "autotrace.view_201": overhead["tracekit auto-tracing (201 calls)"]})
     return overhead
 
 
-NO_TRACEKIT_SETTINGS = """
-from shop.settings import *  # noqa: F403
-INSTALLED_APPS = [a for a in INSTALLED_APPS if a != "django_tracekit"]  # noqa: F405
-MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("django_tracekit")]  # noqa: F405
-"""
-
-# A larger project for the start-up figures: an app of BULK_MODULES modules of
-# BULK_FUNCTIONS functions, imported by its ready() (a real project measured in issue 12
-# had 69 rewritten modules).
-BULK_MODULES, BULK_FUNCTIONS = 60, 40
-BULK_FUNCTION = '''
-def f{i}(items, factor=2):
-    """Function {i}."""
-    total = 0
-    for item in items:
-        if item % factor:
-            total += item * {i}
-        else:
-            total -= item
-    return total
-'''
-
-
-def _startup_project(tmp: Path) -> Path:
-    project = tmp / "example_project"
-    shutil.copytree(ROOT / "example_project", project,
-                    ignore=shutil.ignore_patterns("__pycache__", "var", "*.pyc"))
-    shop = project / "shop"
-    (shop / "settings_no_tracekit.py").write_text(NO_TRACEKIT_SETTINGS)
-    bulk = shop / "bulk"
-    bulk.mkdir()
-    (bulk / "__init__.py").write_text("")
-    for m in range(BULK_MODULES):
-        (bulk / f"m{m}.py").write_text("".join(BULK_FUNCTION.format(i=i)
-                                               for i in range(BULK_FUNCTIONS)))
-    (bulk / "apps.py").write_text(
-        "from django.apps import AppConfig\n\n\nclass BulkConfig(AppConfig):\n"
-        "    name = 'shop.bulk'\n\n    def ready(self):\n"
-        + "".join(f"        import shop.bulk.m{m}  # noqa: F401\n" for m in range(BULK_MODULES)))
-    for name, base in (("settings_bulk", "shop.settings"),
-                       ("settings_bulk_no_tracekit", "shop.settings_no_tracekit")):
-        (shop / f"{name}.py").write_text(
-            f"from {base} import *  # noqa: F403\n"
-            "INSTALLED_APPS = [*INSTALLED_APPS, 'shop.bulk']  # noqa: F405\n"
-            "TRACEKIT = {**TRACEKIT, 'AUTOTRACE': {  # noqa: F405\n"
-            "    **TRACEKIT['AUTOTRACE'], 'INCLUDE': ['shop.videos', 'shop.bulk']}}\n")
-    return project
-
-
-def startup(rounds: int) -> dict[str, float]:
-    """``manage.py check`` on a copy of example_project, and with an app the size of a real
-    project added; wall time per process: without tracekit, with tracekit and no bytecode
-    cache (every process rewrites and compiles: the behaviour before the cache), with the
-    cache warm."""
-    tmp = Path(tempfile.mkdtemp(prefix="tk-startup-"))
-    project = _startup_project(tmp)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "DJANGO_"))}
-    env.update(SHOP_VAR_DIR=str(tmp / "var"), PYTHONPATH=str(ROOT))
-
-    def check(settings: str, cache: bool) -> float:
-        # No cache: the cache files are moved aside for the run (and nothing is written).
-        aside = [] if cache else [p.rename(p.with_suffix(".aside"))
-                                  for p in project.rglob("*-tracekit.pyc")]
-        run_env = {**env, "DJANGO_SETTINGS_MODULE": settings,
-                   "PYTHONDONTWRITEBYTECODE": "" if cache else "1"}
-        try:
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "manage.py", "check"], cwd=project, env=run_env,
-                           check=True, capture_output=True)
-            return time.perf_counter() - start
-        finally:
-            for moved in aside:
-                moved.rename(moved.with_suffix(".pyc"))
-
-    bulk = f"+{BULK_MODULES} modules"
-    contenders = {
-        "example, without tracekit": ("shop.settings_no_tracekit", True),
-        "example, tracekit, no cache (before)": ("shop.settings", False),
-        "example, tracekit, cache warm": ("shop.settings", True),
-        f"{bulk}, without tracekit": ("shop.settings_bulk_no_tracekit", True),
-        f"{bulk}, tracekit, no cache (before)": ("shop.settings_bulk", False),
-        f"{bulk}, tracekit, cache warm": ("shop.settings_bulk", True),
-    }
-    for settings, _ in contenders.values():  # the normal .pyc and our cache written
-        check(settings, True)
-    samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name, (settings, cache) in contenders.items():
-            samples[name].append(check(settings, cache))
-    shutil.rmtree(tmp, ignore_errors=True)
-    results = {name: statistics.median(values) for name, values in samples.items()}
-    print_table("Start-up: manage.py check (ms/process; ratio vs without tracekit)",
-                {k: v for k, v in results.items() if k.startswith("example")},
-                "example, without tracekit", unit="ms",
-                note=f"{rounds} interleaved rounds, medians.")
-    print_table(f"Start-up with an app of {BULK_MODULES} modules x {BULK_FUNCTIONS} functions",
-                {k: v for k, v in results.items() if k.startswith(bulk)},
-                f"{bulk}, without tracekit", unit="ms")
-    return results
-
-
 def main() -> None:
-    if "--startup" in sys.argv:
-        startup(3 if "--quick" in sys.argv else 7)
-        return
     quick = "--quick" in sys.argv
     rounds, seconds = (3, 0.3) if quick else (7, 1.0)
     os.environ.pop("OTEL_SDK_DISABLED", None)

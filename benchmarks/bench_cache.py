@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import django  # noqa: E402
+from _summary import record  # noqa: E402
 from _timing import interleaved_samples  # noqa: E402
 from django.conf import settings  # noqa: E402
 
@@ -142,6 +143,9 @@ def main() -> None:
     base = med(none)
     outside = [t - n for t, n in zip(per_call("tracekit, outside any trace", None), none,
                                      strict=True)]
+    record(**{"cache.tracekit": med(ours_added), "cache.sentry": med(theirs_added),
+              "cache.ratio": med([a / s for a, s in zip(ours_added, theirs_added,
+                                                        strict=True)])})
     for name, added in (("no tracing", [0.0]), ("tracekit (default)", ours_added),
                         ("sentry-sdk cache_spans", theirs_added),
                         ("tracekit, outside any trace (no span)", outside)):

@@ -37,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(REPO), str(HERE)]
 
+from _summary import record  # noqa: E402
 from _timing import print_table  # noqa: E402
 from bench_request import (  # noqa: E402
     ENVIRON,
@@ -382,6 +383,7 @@ def run_parent(rounds: int, number: int) -> int:
         spans = extra[name]["seen"] / extra[name]["requests"]
         print(f"| {name} | {1 / results[name]:8.1f} | {ratio:.3f}x | {(1 - ratio) * 100:5.1f} % "
               f"| {spans:.2f} |")
+    record(**{f"drf.{name}": results["none"] / results[name] for name in results})
     tk = extra.get("tracekit")
     if tk is not None:
         print(f"\ntracekit: serializer methods auto-traced: {tk['auto_traced']}; "

@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import django  # noqa: E402
+from _summary import record  # noqa: E402
 from _timing import per_call_seconds, print_table  # noqa: E402
 from django.conf import settings  # noqa: E402
 from opentelemetry.sdk.trace import ReadableSpan  # noqa: E402
@@ -210,6 +211,8 @@ def main() -> None:
         return (f"{statistics.median(ratios):.2f}x (range {min(ratios):.2f}x.."
                 f"{max(ratios):.2f}x)")
 
+    record(**{"logs.ratio": statistics.median(
+        [x / y for x, y in zip(samples[TRACEKIT], samples[CONTRIB], strict=True)])})
     print(f"\ntracekit (record -> event) vs logging alone: {paired(TRACEKIT, BASELINE)}")
     print(f"tracekit (record -> event) vs contrib (ids only): {paired(TRACEKIT, CONTRIB)}")
     print(f"contrib (ids only) vs logging alone: {paired(CONTRIB, BASELINE)}")

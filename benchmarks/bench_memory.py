@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "example_project"
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._summary import record  # noqa: E402
 from tests.support.processes import free_port  # noqa: E402
 
 WITHOUT_TRACEKIT = """
@@ -98,6 +99,8 @@ def main() -> None:
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
     _, base_after = results["without tracekit"]
+    record(**{"memory.base_mb": base_after / 1024,
+              "memory.added_mb": (results["tracekit (default)"][1] - base_after) / 1024})
     print("\ngunicorn sync worker RSS, example project (400 requests, then 2,000 more)")
     print(f"{'contender':<22}{'RSS warm':>12}{'RSS after':>12}{'added':>10}{'ratio':>8}")
     for name, (warm, after) in results.items():

@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(REPO), str(HERE)]
 
+from _summary import record  # noqa: E402
 from _timing import per_call_seconds, print_table  # noqa: E402
 
 # "tracekit" is the default configuration (stats on); "-stats-off" the tuned one.
@@ -294,6 +295,7 @@ def run_parent(rounds: int, number: int) -> int:
             print(f"| {name} | {overhead[name] * 1e6:8.2f} | {per_request[name]:.2f} |")
         else:
             print(f"| {name} | {failures.get(name, 'not run')} | |")
+    record(**{f"request.{name}": seconds for name, seconds in overhead.items()})
     print("\n## Ratios (goals in brackets)")
     tk = overhead.get("tracekit")
 

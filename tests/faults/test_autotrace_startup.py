@@ -176,20 +176,44 @@ def test_corrupt_cache_file_is_ignored(tmp_path: Path) -> None:
     assert run(root, CACHED)["cached"] == ["shopx", "shopx.apps", "shopx.services"]
 
 
-def test_unwritable_cache_location_and_dont_write_bytecode_work_without_cache(
+def test_unwritable_cache_location_and_dont_write_bytecode_use_the_user_cache_dir(
         tmp_path: Path) -> None:
     root = make_project(tmp_path)
     pkg = root / "shopx"
+    user_cache = tmp_path / "xdg" / "django-tracekit"
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
     # A read-only install: no __pycache__ directory can be made there (a file is in the
     # way; chmod would not stop root).
     (pkg / "__pycache__").write_text("")
-    for _ in range(2):
-        out = run(root, CACHED)
-        assert out["cached"] == [] and out["value"] == 2
-        assert out["counts"] == {"shopx/services/helper": 2}
+    first = run(root, CACHED, env=env)
+    assert first["cached"] == [] and first["value"] == 2
+    again = run(root, CACHED, env=env)  # served from the user's cache directory
+    assert again["cached"] == ["shopx", "shopx.apps", "shopx.services"]
+    assert again["counts"] == {"shopx/services/helper": 2} and again["value"] == 2
+    assert list(user_cache.rglob("services.*-tracekit.pyc"))
     (pkg / "__pycache__").unlink()
-    run(root, CACHED, env={"PYTHONDONTWRITEBYTECODE": "1"})
-    assert not (pkg / "__pycache__").exists()
+    for path in user_cache.rglob("*-tracekit.pyc"):
+        path.unlink()
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    run(root, CACHED, env=env)
+    assert not (pkg / "__pycache__").exists()  # Python's wish kept for the source tree
+    assert run(root, CACHED, env=env)["cached"] == ["shopx", "shopx.apps", "shopx.services"]
+
+
+def test_cache_dir_setting_and_off(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "src")
+    chosen = tmp_path / "image-cache"
+    env = {"TRACEKIT_CACHE_DIR": str(chosen), "PYTHONDONTWRITEBYTECODE": "1",
+           "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    run(root, CACHED, env=env)
+    assert list(chosen.rglob("services.*-tracekit.pyc"))
+    assert not (tmp_path / "xdg").exists()  # only there
+    assert run(root, CACHED, env=env)["cached"] == ["shopx", "shopx.apps", "shopx.services"]
+    off = {"TRACEKIT_CACHE_DIR": "off", "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    for _ in range(2):
+        out = run(root, CACHED, env=off)
+        assert out["cached"] == [] and out["counts"] == {"shopx/services/helper": 2}
+    assert not list((root / "shopx").rglob("*-tracekit.pyc")) and not (tmp_path / "xdg").exists()
 
 
 def test_pycache_prefix_is_honoured(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@
   ``INCLUDE`` is None, any module whose source file lies under ``settings.BASE_DIR`` and not
   in a ``site-packages``/``dist-packages`` directory or the standard library.
 - Excluded: a module matching an ``EXCLUDE`` glob is imported normally.
-- The rewritten code is cached under its own name beside the normal ``.pyc`` (``cache.py``):
+- The rewritten code is cached under its own name beside the normal ``.pyc``, or in the user's
+  cache directory where that cannot be written (``bytecode_cache.py``):
   a normal import of the same file (tracing off) never loads instrumented bytecode, and a
   process whose cache is fresh does not parse or compile the module again.
 - While a rewritten module's body runs, its calls (decorator factories, registrations) are
@@ -150,16 +151,16 @@ class Loader(importlib.machinery.SourceFileLoader):
     def _rewritten(self, name: str) -> tuple[types.CodeType, rewrite.Result]:
         source = self.get_data(self.path)
         exclude = self.finder.rules.exclude
-        path, digest = cache.locate(source, name, self.path, exclude)
-        hit = cache.load(path, digest) if path else None
+        location = cache.locate(source, name, self.path, exclude)
+        hit = location.load() if location else None
         if hit is not None:
             code, result = hit
             rewrite.register(result, name, self.path)
             self.finder.cached.append(name)
             return code, result
         code, result = rewrite.compile_module(source, name, self.path, exclude)
-        if path:
-            cache.store(path, digest, code, result)
+        if location:
+            location.store(code, result)
         return code, result
 
 

@@ -128,10 +128,25 @@ def _is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return finder.found
 
 
-class Rewriter(ast.NodeTransformer):
-    def __init__(self, module: str, exclude: Sequence[str]) -> None:
+def _may_yield(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: Sequence[str] | None) -> bool:
+    """Cheap pre-filter of ``_is_generator``: no ``yield`` in the function's source text, no
+    generator (walking every expression of every function costs more than the rewrite)."""
+    if lines is None or node.end_lineno is None:
+        return True
+    return any("yield" in line for line in lines[node.lineno - 1:node.end_lineno])
+
+
+# Where a function's statements can hold a def or a class: statement bodies only (a def is
+# a statement), so the rewriter never walks expressions.
+_BODIES = ("body", "orelse", "finalbody")
+
+
+class Rewriter:
+    def __init__(self, module: str, exclude: Sequence[str],
+                 lines: Sequence[str] | None = None) -> None:
         self.module = module
         self.exclude = exclude
+        self.lines = lines  # the source's lines, for the generator pre-filter
         self.scope: list[str] = []  # qualname parts
         self.off = 0  # >0 inside a no_autotrace/excluded function or class
         self.specs: list[Spec] = []
@@ -140,6 +155,23 @@ class Rewriter(ast.NodeTransformer):
     def _qualname(self, name: str) -> str:
         return ".".join([*self.scope, name])
 
+    def visit(self, tree: ast.AST) -> None:
+        self._statements(getattr(tree, "body", ()))
+
+    def _statements(self, statements: Sequence[ast.AST]) -> None:
+        for stmt in statements:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._function(stmt)
+            elif isinstance(stmt, ast.ClassDef):
+                self.visit_ClassDef(stmt)
+            else:
+                for field_name in _BODIES:
+                    inner = getattr(stmt, field_name, None)
+                    if inner.__class__ is list:
+                        self._statements(inner)
+                for clause in (*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())):
+                    self._statements(clause.body)
+
     def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
         off = any(_is_no_autotrace(d) for d in node.decorator_list)
         qualname = self._qualname(node.name)
@@ -147,7 +179,7 @@ class Rewriter(ast.NodeTransformer):
         self.off += off
         self.scope.append(node.name)
         try:
-            self.generic_visit(node)
+            self._statements(node.body)
         finally:
             self.scope.pop()
             self.off -= off
@@ -161,7 +193,7 @@ class Rewriter(ast.NodeTransformer):
         self.off += off
         self.scope.extend([node.name, "<locals>"])
         try:
-            self.generic_visit(node)  # nested functions first
+            self._statements(node.body)  # nested functions first
         finally:
             del self.scope[-2:]
             self.off -= off
@@ -172,8 +204,6 @@ class Rewriter(ast.NodeTransformer):
         self.specs.append((qualname, node.lineno))
         return node
 
-    visit_FunctionDef = visit_AsyncFunctionDef = _function
-
     def _instrument(self, node: ast.FunctionDef | ast.AsyncFunctionDef, counter: str) -> None:
         body = list(node.body)
         docstring: list[ast.stmt] = []
@@ -182,7 +212,7 @@ class Rewriter(ast.NodeTransformer):
             docstring = [body.pop(0)]
         if not body:
             body = [ast.Pass()]
-        if _is_generator(node):
+        if _may_yield(node, self.lines) and _is_generator(node):
             rewriter = _YieldRewriter(counter)
             body = [rewriter.visit(stmt) for stmt in body]
         elif isinstance(node, ast.FunctionDef):
@@ -235,16 +265,49 @@ class Rewriter(ast.NodeTransformer):
                          body: list[ast.stmt]) -> None:
         """A plain function: the fast path (see ``runtime.py``). Under a pending frame it
         pushes nothing; its exit calls into Python only if it was slow or got a span."""
-        template = ast.parse(_SYNC_TEMPLATE.format(counter=counter)).body[0]
-        assert isinstance(template, ast.FunctionDef)
-        for new in ast.walk(template):
-            if isinstance(new, (ast.stmt, ast.expr, ast.excepthandler)):
-                new.lineno = new.end_lineno = node.lineno
-                new.col_offset = new.end_col_offset = node.col_offset
-        wrapped = template.body[-1]
+        statements: list[ast.stmt] = [
+            _clone(stmt, node.lineno, node.col_offset, counter)  # type: ignore[misc]
+            for stmt in _sync_template()]
+        wrapped = statements[-1]
         assert isinstance(wrapped, ast.Try)
         wrapped.body = body
-        node.body = [*docstring, *template.body]
+        node.body = [*docstring, *statements]
+
+
+_COUNTER = "_tk_counter_placeholder"
+_template: list[ast.stmt] = []
+
+
+def _sync_template() -> list[ast.stmt]:
+    """The fast path's statements, parsed once per process (then cloned per function)."""
+    if not _template:
+        parsed = ast.parse(_SYNC_TEMPLATE.format(counter=_COUNTER)).body[0]
+        assert isinstance(parsed, ast.FunctionDef)
+        _template.extend(parsed.body)
+    return _template
+
+
+def _clone(node: ast.AST, line: int, col: int, counter: str) -> ast.AST:
+    """A copy of a template node, at the def's line (tracebacks of the body keep their own
+    lines), with the placeholder name replaced by the function's counter."""
+    cls = node.__class__
+    if not node._fields and not cls._attributes:  # Load, Store, Add, ...: shared
+        return node
+    new = cls.__new__(cls)
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            value = _clone(value, line, col, counter)
+        elif value.__class__ is list:
+            value = [_clone(v, line, col, counter) if isinstance(v, ast.AST) else v
+                     for v in value]
+        setattr(new, name, value)
+    if "lineno" in cls._attributes:
+        new.lineno = new.end_lineno = line  # type: ignore[attr-defined]
+        new.col_offset = new.end_col_offset = col  # type: ignore[attr-defined]
+    if cls is ast.Name and new.id == _COUNTER:  # type: ignore[attr-defined]
+        new.id = counter  # type: ignore[attr-defined]
+    return new
 
 
 # The fast path of a plain function. ``_tk_c`` (a local: one global load, and how a walk
@@ -274,11 +337,15 @@ def _():
 """
 
 
-def rewrite(tree: ast.Module, module: str, exclude: Sequence[str] = ()) -> Result:
-    """Instrument ``tree`` in place; what it instrumented (not registered yet)."""
-    rewriter = Rewriter(module, exclude)
+def rewrite(tree: ast.Module, module: str, exclude: Sequence[str] = (),
+            source: str | bytes | None = None) -> Result:
+    """Instrument ``tree`` in place; what it instrumented (not registered yet). Every node
+    added carries its location (no walk of the whole tree for missing ones)."""
+    lines = None
+    if source is not None:  # only to look for "yield": any ASCII-compatible decoding does
+        lines = (source.decode("latin-1") if isinstance(source, bytes) else source).split("\n")
+    rewriter = Rewriter(module, exclude, lines)
     rewriter.visit(tree)
-    ast.fix_missing_locations(tree)
     return Result(rewriter.specs, rewriter.skipped)
 
 
@@ -313,7 +380,7 @@ def compile_module(source: str | bytes, module: str, filename: str,
                    exclude: Sequence[str] = ()) -> tuple[types.CodeType, Result]:
     """Parse, rewrite, compile and register a module's source (raises on anything unusual)."""
     tree = ast.parse(source, filename)
-    result = rewrite(tree, module, exclude)
+    result = rewrite(tree, module, exclude, source)
     code = compile(tree, filename, "exec", dont_inherit=True)
     register(result, module, filename)
     return code, result

@@ -2,16 +2,28 @@
 
 For each client library that is installed: its instrumentor from the ``http`` extra,
 unless the application instrumented it already (``opentelemetry-instrument``, its own
-code: theirs stays in charge, tracekit adds nothing twice).
+code: theirs stays in charge, tracekit adds nothing twice). A library the process has not
+imported yet is instrumented right after its first import (status "on first import" until
+then): importing requests, httpx and their instrumentors up front would cost every worker
+~10 MB for clients it may never use. urllib.request, which Django itself imports, gets its
+instrumentor (with wrapt and packaging under it, ~2.7 MB) at its first ``open`` (status "on
+first use" until then).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.abc
+import importlib.machinery
 import logging
 import os
+import sys
 import threading
+import types
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry import trace
 
@@ -39,7 +51,7 @@ CLIENTS = (
 )
 MODULES = tuple(client.module for client in CLIENTS)
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # a library's first import may come while instrumenting another
 #: library -> "tracekit" | "application" (instrumented before tracekit) | why not
 status: dict[str, str] = {}
 
@@ -50,14 +62,107 @@ def install(provider: trace.TracerProvider | None = None) -> dict[str, str]:
         if status:
             return dict(status)
         wrapped = InTraceProvider(provider or trace.get_tracer_provider())
+        pending: dict[str, Callable[[], None]] = {}
         for client in CLIENTS:
-            status[client.library] = _instrument(client, wrapped)
+            if not importable(client.library):
+                status[client.library] = "not installed"
+            elif client.library == "urllib.request" and client.library in sys.modules:
+                _on_first_open(_later(client, wrapped))
+            elif client.library == "urllib.request":
+                status[client.library] = PENDING
+                pending[client.library] = functools.partial(_on_first_open,
+                                                            _later(client, wrapped))
+            elif client.library in sys.modules:
+                status[client.library] = _instrument(client, wrapped)
+            else:
+                status[client.library] = PENDING
+                pending[client.library] = _later(client, wrapped)
+        if pending:
+            sys.meta_path.insert(0, _OnFirstImport(pending))
         return dict(status)
 
 
+PENDING = "on first import"
+FIRST_USE = "on first use"
+
+
+def _on_first_open(instrument: Callable[[], None]) -> None:
+    # From sys.modules: called right after the module's first import, before ``import``
+    # binds it to its package.
+    status["urllib.request"] = FIRST_USE
+    opener = sys.modules["urllib.request"].OpenerDirector
+    original = opener.__dict__["open"]
+
+    def open(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            if opener.__dict__.get("open") is open:
+                opener.open = original
+                instrument()  # wraps OpenerDirector._open, which ``original`` calls
+        return original(self, *args, **kwargs)
+
+    opener.open = open
+
+
+def _later(client: Client, provider: InTraceProvider) -> Callable[[], None]:
+    def instrument() -> None:
+        with _lock:
+            status[client.library] = _instrument(client, provider)
+    return instrument
+
+
+class _OnFirstImport(importlib.abc.MetaPathFinder):
+    """Runs a callback right after a module's first import (its own loader does the import)."""
+
+    def __init__(self, pending: dict[str, Callable[[], None]]) -> None:
+        self.pending = pending
+        self.asking = threading.local()  # the other finders may ask us again (auto-trace's)
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in self.pending or getattr(self.asking, "name", None) == fullname:
+            return None
+        self.asking.name = fullname
+        try:
+            spec = self._others(fullname, path, target)
+        finally:
+            self.asking.name = None
+        then = self.pending.pop(fullname, None)
+        if spec is None or then is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        assert spec.loader is not None
+        spec.loader = _ThenCall(spec.loader, then)
+        if not self.pending and self in sys.meta_path:
+            sys.meta_path.remove(self)
+        return spec
+
+    def _others(self, fullname: str, path: Sequence[str] | None,
+                target: types.ModuleType | None) -> importlib.machinery.ModuleSpec | None:
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None) if finder is not self else None
+            spec: importlib.machinery.ModuleSpec | None = (
+                find(fullname, path, target) if find is not None else None)
+            if spec is not None:
+                return spec
+        return None
+
+
+class _ThenCall(importlib.abc.Loader):
+    def __init__(self, loader: importlib.abc.Loader, then: Callable[[], None]) -> None:
+        self.loader, self.then = loader, then
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        # The module keeps its own loader (resources, get_source, reloads).
+        module.__loader__ = self.loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        self.then()
+
+
 def _instrument(client: Client, provider: InTraceProvider) -> str:
-    if not importable(client.library):
-        return "not installed"
     try:
         instrumentor = getattr(importlib.import_module(client.module), client.instrumentor)()
         if instrumentor.is_instrumented_by_opentelemetry:
