@@ -21,11 +21,9 @@ alternate, medians. Goal: tracekit's throughput cost vs no instrumentation <= 5 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,16 +35,18 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(REPO), str(HERE)]
 
-from _summary import record  # noqa: E402
-from _timing import print_table  # noqa: E402
-from bench_request import (  # noqa: E402
-    ENVIRON,
+from _contenders import (  # noqa: E402
     FLUSH,
     SEEN,
-    child_env,
     dropping_processor,
-    installed,
+    run_rounds,
+    setup_ddtrace,
+    setup_otel_contrib,
+    setup_sentry,
+    wsgi_request,
 )
+from _summary import record  # noqa: E402
+from _timing import print_table  # noqa: E402
 
 __all__ = ["dropping_processor"]  # TRACEKIT['EXPORTER'] = "__main__.dropping_processor"
 
@@ -209,53 +209,12 @@ def setup_tracekit(base: Path) -> None:
                         **json.loads(os.environ.get("BENCH_DRF_TRACEKIT", "{}"))})
 
 
-def setup_otel_contrib(base: Path) -> None:
-    from opentelemetry import trace
-    from opentelemetry.instrumentation.django import DjangoInstrumentor
-    from opentelemetry.sdk.trace import TracerProvider
-
-    configure(base, APPS, list(BASE_MIDDLEWARE))
-    provider = TracerProvider()
-    provider.add_span_processor(dropping_processor())
-    trace.set_tracer_provider(provider)
-    FLUSH.append(provider.force_flush)
-    DjangoInstrumentor().instrument(tracer_provider=provider)
-
-
-def setup_sentry(base: Path) -> None:
-    import sentry_sdk
-    from sentry_sdk.transport import Transport
-
-    class DropTransport(Transport):
-        def capture_envelope(self, envelope: Any) -> None:
-            SEEN[0] += sum(1 for item in envelope.items if item.type == "transaction")
-
-    configure(base, APPS, list(BASE_MIDDLEWARE))
-    sentry_sdk.init(dsn="https://public@sentry.invalid/1", traces_sample_rate=1.0,
-                    transport=DropTransport)
-    FLUSH.append(sentry_sdk.flush)
-
-
-def setup_ddtrace(base: Path) -> None:
-    from ddtrace import patch
-    from ddtrace.trace import TraceFilter, tracer
-
-    class DropAll(TraceFilter):
-        def process_trace(self, trace: list[Any]) -> list[Any] | None:
-            SEEN[0] += len(trace)
-            return None
-
-    configure(base, APPS, list(BASE_MIDDLEWARE))
-    tracer.configure(trace_processors=[DropAll()])
-    patch(django=True)
-
-
 SETUPS: dict[str, Callable[[Path], None]] = {
     "none": setup_none,
     "tracekit": setup_tracekit,
-    "otel-contrib": setup_otel_contrib,
-    "sentry": setup_sentry,
-    "ddtrace": setup_ddtrace,
+    "otel-contrib": lambda base: setup_otel_contrib(lambda: setup_none(base)),
+    "sentry": lambda base: setup_sentry(lambda: setup_none(base)),
+    "ddtrace": lambda base: setup_ddtrace(lambda: setup_none(base)),
 }
 
 
@@ -294,27 +253,12 @@ def run_child(name: str, number: int) -> dict[str, Any]:
     write_app(base)
     SETUPS[name](base)
     import django
-    from django.core.handlers.wsgi import WSGIHandler
     from django.core.management import call_command
 
     django.setup()
     call_command("migrate", run_syncdb=True, verbosity=0)
     seed()
-    handler = WSGIHandler()
-    statuses: list[str] = []
-    sizes: list[int] = []
-
-    def start_response(status: str, headers: list[Any], exc_info: Any = None) -> None:
-        statuses.append(status)
-
-    def one_request() -> None:
-        environ = dict(ENVIRON, PATH_INFO=PATH)
-        environ["wsgi.input"] = io.BytesIO(b"")
-        body = handler(environ, start_response)
-        for chunk in body:
-            sizes.append(len(chunk))
-        body.close()
-
+    one_request, statuses = wsgi_request(PATH)
     one_request()
     if statuses[-1] != "200 OK":
         raise RuntimeError(f"{name}: the list view answered {statuses[-1]}")
@@ -343,28 +287,9 @@ def run_child(name: str, number: int) -> dict[str, Any]:
 
 
 def run_parent(rounds: int, number: int) -> int:
-    samples: dict[str, list[float]] = {}
-    extra: dict[str, dict[str, Any]] = {}
-    failures: dict[str, str] = {}
-    for name in CONTENDERS:
-        reason = installed(name)
-        if reason is not None:
-            failures[name] = f"not installed: {reason} (pip install it to compare)"
-    for _ in range(rounds):
-        for name in CONTENDERS:
-            if name in failures:
-                continue
-            done = subprocess.run(
-                [sys.executable, __file__, "--contender", name, "--number", str(number)],
-                cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=900)
-            lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-            if done.returncode != 0 or not lines:
-                failures[name] = f"failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
-                continue
-            result = json.loads(lines[-1])
-            samples.setdefault(name, []).append(result["seconds"])
-            extra[name] = result
-    results = {name: statistics.median(values) for name, values in samples.items()}
+    done = run_rounds(__file__, CONTENDERS, rounds, number, cwd=REPO, timeout=900)
+    extra, failures = done.last, done.failures
+    results = {name: statistics.median(values) for name, values in done.samples.items()}
     if "none" not in results:
         print(f"uninstrumented run failed: {failures.get('none')}")
         return 1

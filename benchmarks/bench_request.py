@@ -18,13 +18,10 @@ or filter that drops finished spans, so the export (network) cost is out of the 
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import os
 import statistics
-import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +29,20 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(REPO), str(HERE)]
 
+from _contenders import (  # noqa: E402
+    FLUSH,
+    SEEN,
+    dropping_processor,
+    run_rounds,
+    setup_ddtrace,
+    setup_otel_contrib,
+    setup_sentry,
+    wsgi_request,
+)
 from _summary import record  # noqa: E402
 from _timing import per_call_seconds, print_table  # noqa: E402
+
+__all__ = ["dropping_processor"]  # TRACEKIT['EXPORTER'] = "__main__.dropping_processor"
 
 # "tracekit" is the default configuration (stats on); "-stats-off" the tuned one.
 CONTENDERS = ("bare", "tracekit", "tracekit-stats-off", "tracekit-sampled-out", "otel-contrib",
@@ -63,30 +72,6 @@ class _UrlConf:
 
     def __init__(self) -> None:
         self.urlpatterns = urlpatterns()
-
-
-# Finished spans/transactions/traces that reached each tracer's drop point: proof that the
-# contender really traced (or, sampled out, did not) while it was timed.
-SEEN = [0]
-FLUSH: list[Callable[[], object]] = []
-
-
-def dropping_exporter() -> Any:
-    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-
-    class DropExporter(SpanExporter):
-        def export(self, spans: Sequence[Any]) -> SpanExportResult:
-            SEEN[0] += len(spans)
-            return SpanExportResult.SUCCESS
-
-    return DropExporter()
-
-
-def dropping_processor() -> Any:
-    """TRACEKIT['EXPORTER'] factory: the batch processor users get, minus the network."""
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    return BatchSpanProcessor(dropping_exporter())
 
 
 def configure(installed_apps: list[str], middleware: list[str], **extra: Any) -> None:
@@ -124,95 +109,23 @@ def setup_tracekit(sample_rate: float, stats: bool = True) -> None:
                         "SAMPLE_RATE": sample_rate, "STATS": {"ENABLED": stats}})
 
 
-def setup_otel_contrib() -> None:
-    from opentelemetry import trace
-    from opentelemetry.instrumentation.django import DjangoInstrumentor
-    from opentelemetry.sdk.trace import TracerProvider
-
-    configure([], list(BASE_MIDDLEWARE))
-    provider = TracerProvider()
-    provider.add_span_processor(dropping_processor())
-    trace.set_tracer_provider(provider)
-    FLUSH.append(provider.force_flush)
-    DjangoInstrumentor().instrument(tracer_provider=provider)
-
-
-def setup_sentry() -> None:
-    import sentry_sdk
-    from sentry_sdk.transport import Transport
-
-    class DropTransport(Transport):
-        def capture_envelope(self, envelope: Any) -> None:
-            SEEN[0] += sum(1 for item in envelope.items if item.type == "transaction")
-
-    configure([], list(BASE_MIDDLEWARE))
-    sentry_sdk.init(dsn="https://public@sentry.invalid/1", traces_sample_rate=1.0,
-                    transport=DropTransport)
-    FLUSH.append(sentry_sdk.flush)
-
-
-def setup_ddtrace() -> None:
-    from ddtrace import patch
-    from ddtrace.trace import TraceFilter, tracer
-
-    class DropAll(TraceFilter):
-        def process_trace(self, trace: list[Any]) -> list[Any] | None:
-            SEEN[0] += len(trace)
-            return None  # finished trace dropped before the writer
-
-    configure([], list(BASE_MIDDLEWARE))
-    tracer.configure(trace_processors=[DropAll()])
-    patch(django=True)
-
-
 SETUPS: dict[str, Callable[[], None]] = {
     "bare": setup_bare,
     "tracekit": lambda: setup_tracekit(1.0),
     "tracekit-stats-off": lambda: setup_tracekit(1.0, stats=False),
     "tracekit-sampled-out": lambda: setup_tracekit(0.0),
-    "otel-contrib": setup_otel_contrib,
-    "sentry": setup_sentry,
-    "ddtrace": setup_ddtrace,
-}
-
-ENVIRON = {
-    "REQUEST_METHOD": "GET",
-    "PATH_INFO": PATH,
-    "QUERY_STRING": "",
-    "SERVER_NAME": "127.0.0.1",
-    "SERVER_PORT": "8000",
-    "HTTP_HOST": "127.0.0.1:8000",
-    "REMOTE_ADDR": "127.0.0.1",
-    "SERVER_PROTOCOL": "HTTP/1.1",
-    "wsgi.url_scheme": "http",
-    "wsgi.errors": sys.stderr,
-    "wsgi.version": (1, 0),
-    "wsgi.multithread": False,
-    "wsgi.multiprocess": False,
-    "wsgi.run_once": False,
+    "otel-contrib": lambda: setup_otel_contrib(setup_bare),
+    "sentry": lambda: setup_sentry(setup_bare),
+    "ddtrace": lambda: setup_ddtrace(setup_bare),
 }
 
 
 def run_child(name: str, number: int) -> dict[str, Any]:
     SETUPS[name]()
     import django
-    from django.core.handlers.wsgi import WSGIHandler
 
     django.setup()
-    handler = WSGIHandler()
-    statuses: list[str] = []
-
-    def start_response(status: str, headers: list[Any], exc_info: Any = None) -> None:
-        statuses.append(status)
-
-    def one_request() -> None:
-        environ = dict(ENVIRON)
-        environ["wsgi.input"] = io.BytesIO(b"")
-        body = handler(environ, start_response)
-        for _ in body:  # sent to the client, as a server would
-            pass
-        body.close()
-
+    one_request, statuses = wsgi_request(PATH)
     one_request()
     if statuses[-1] != "200 OK":
         raise RuntimeError(f"{name}: the hello view answered {statuses[-1]}")
@@ -223,57 +136,12 @@ def run_child(name: str, number: int) -> dict[str, Any]:
 
 
 # -- parent ---------------------------------------------------------------------------------
-def child_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OTEL_", "SENTRY_", "DD_", "DJANGO_SETTINGS_MODULE"))}
-    env.update({
-        # ddtrace: no agent, no telemetry or remote-config threads competing for the CPU.
-        "DD_INSTRUMENTATION_TELEMETRY_ENABLED": "false",
-        "DD_REMOTE_CONFIGURATION_ENABLED": "false",
-        "DD_TRACE_STARTUP_LOGS": "false",
-        "DD_TRACE_STATS_COMPUTATION_ENABLED": "false",
-    })
-    return env
-
-
-def installed(name: str) -> str | None:
-    """None if the contender's package imports, else the reason it does not."""
-    module = {"otel-contrib": "opentelemetry.instrumentation.django", "sentry": "sentry_sdk",
-              "ddtrace": "ddtrace"}.get(name)
-    if module is None:
-        return None
-    import importlib.util
-
-    try:
-        found = importlib.util.find_spec(module)
-    except ModuleNotFoundError as exc:
-        return str(exc)
-    return None if found is not None else f"no module named {module!r}"
-
-
 def run_parent(rounds: int, number: int) -> int:
-    samples: dict[str, list[float]] = {}
-    per_request: dict[str, float] = {}
-    failures: dict[str, str] = {}
-    for name in CONTENDERS:
-        reason = installed(name)
-        if reason is not None:
-            failures[name] = f"not installed: {reason} (pip install it to compare)"
-    for _ in range(rounds):
-        for name in CONTENDERS:
-            if name in failures:
-                continue
-            done = subprocess.run(
-                [sys.executable, __file__, "--contender", name, "--number", str(number)],
-                cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=600)
-            lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-            if done.returncode != 0 or not lines:
-                failures[name] = f"failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
-                continue
-            result = json.loads(lines[-1])
-            samples.setdefault(name, []).append(result["seconds"])
-            per_request[name] = result["seen"] / result["requests"]
-    results = {name: statistics.median(values) for name, values in samples.items()}
+    done = run_rounds(__file__, CONTENDERS, rounds, number, cwd=REPO, timeout=600)
+    failures = done.failures
+    per_request = {name: result["seen"] / result["requests"]
+                   for name, result in done.last.items()}
+    results = {name: statistics.median(values) for name, values in done.samples.items()}
     if "bare" not in results:
         print(f"bare Django failed: {failures.get('bare')}")
         return 1

@@ -36,7 +36,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioB
 
 from django_tracekit import conf, integrations
 from django_tracekit.conf import Config
-from django_tracekit.core import clock, errors, lifecycle
+from django_tracekit.core import clock, errors, lifecycle, pipeline
 from django_tracekit.core import exit as exiting
 from django_tracekit.core import tracer as tracer_module
 from django_tracekit.core.bounded import BoundedExport, BoundedRunner
@@ -360,3 +360,10 @@ def _report_exports(started: list[tuple[SpanProcessor, threading.Event | None]],
             logger.warning("tracekit: exit: export did not finish within %.1f s; dropped what "
                            "was not sent (%s)%s", timeout_s, ", ".join(late),
                            f"; {held} more export failures not logged" if held else "")
+
+
+# Sources reach the pipeline through core.pipeline (a Celery pool child sets up, flushes and
+# shuts down there), never by importing this module.
+pipeline.provide(setup=lambda: setup(conf.get_config()),
+                 flush=lambda timeout_millis: flush(timeout_millis=timeout_millis),
+                 shutdown=shutdown)

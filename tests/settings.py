@@ -1,44 +1,18 @@
 """Settings of the in-process test suite (SQLite, in-memory span capture)."""
 
-from pathlib import Path
+from tests.support.project_settings import *  # noqa: F403
+from tests.support.project_settings import (
+    ADMIN_APPS,
+    ADMIN_MIDDLEWARE,
+    ADMIN_TEMPLATES,
+    TRACEKIT_MIDDLEWARE,
+)
 
-BASE_DIR = Path(__file__).resolve().parent  # -> PROJECT_NAME "tests"
-SECRET_KEY = "tests-only-not-secret"
-DEBUG = False
-ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
-USE_TZ = True
-INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django_tracekit",
-]
-MIDDLEWARE = [
-    "django_tracekit.middleware.TracekitMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-]
+INSTALLED_APPS = [*ADMIN_APPS, "django_tracekit"]
+MIDDLEWARE = [TRACEKIT_MIDDLEWARE, "django.middleware.security.SecurityMiddleware",
+              *ADMIN_MIDDLEWARE]
 ROOT_URLCONF = "tests.urls"
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]
-        },
-    }
-]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+TEMPLATES = ADMIN_TEMPLATES
 TRACEKIT = {
     "EXPORTER": "tests.support.memory.processor",
     "STATS": {"ENABLED": False},

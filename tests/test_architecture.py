@@ -40,10 +40,6 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
 
 # Violations not removed yet: (importing module, imported module) -> why. The goal is none.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("django_tracekit.sources.celery.tracing", "django_tracekit.bootstrap"):
-        "the worker's exit flush; sources/celery/tracing.py is being split (helper 'celery')",
-    ("django_tracekit.sources.celery.tracing", "django_tracekit.destinations.stats"):
-        "the worker's stats flush; sources/celery/tracing.py is being split (helper 'celery')",
     ("django_tracekit.destinations.traces.records", "django_tracekit.destinations.stats.records"):
         "NotReady: the writer scaffolding is being merged into storage/ (helper 'write')",
     ("django_tracekit.destinations.traces.rows", "django_tracekit.destinations.stats.store"):

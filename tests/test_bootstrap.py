@@ -291,10 +291,11 @@ def test_exit_never_waits_on_an_export_that_hangs_whatever_the_python_version() 
     code = """
 import time
 import django_tracekit as tracekit
+from tests.support.exporters import EXPORT_STARTED
 for _ in range(25):
     with tracekit.span("work"):
         pass
-time.sleep(0.2)  # let the batch processor pick the spans up: its export now hangs
+assert EXPORT_STARTED.wait(30)  # the batch processor picked the spans up: its export hangs
 print("EXITING", time.monotonic(), flush=True)
 """
     import time

@@ -7,7 +7,6 @@ is exact; fast calls (microseconds) are only counted.
 from __future__ import annotations
 
 import sys
-import time
 from typing import Any
 
 import pytest
@@ -27,12 +26,22 @@ def tree(shop: ShopServer, name: str, expected_status: int = 200) -> list[tuple[
     assert shop.get_status(f"/s/{name}") == expected_status
     spans = shop.receiver.wait_for(
         lambda all_: any(s.name == REQUEST and s.span_id not in before for s in all_))
-    time.sleep(0.3)  # the request span ends last; let the rest of the batch arrive
-    spans = [s for s in shop.receiver.spans if s.span_id not in before]
-    (request,) = [s for s in spans if s.name == REQUEST]
-    mine = [s for s in spans if s.trace_id == request.trace_id]
+    (request,) = [s for s in spans if s.name == REQUEST and s.span_id not in before]
+    mine = _closed_trace(shop, request.trace_id)
     names = {s.span_id: s.name for s in mine}
     return sorted((s.name, names.get(s.parent_span_id, "")) for s in mine)
+
+
+def _closed_trace(shop: ShopServer, trace_id: str) -> list[Any]:
+    """The spans of ``trace_id`` once each one's parent has arrived too (a parent ends, and
+    is exported, after its children; the request span is the root)."""
+    def closed(spans: list[Any]) -> bool:
+        mine = [s for s in spans if s.trace_id == trace_id]
+        ids = {s.span_id for s in mine}
+        return all(s.parent_span_id in ids or s.name == REQUEST for s in mine)
+
+    shop.receiver.wait_for(closed)
+    return [s for s in shop.receiver.spans if s.trace_id == trace_id]
 
 
 def spans_named(shop: ShopServer, name: str) -> list[Any]:
@@ -199,8 +208,11 @@ def test_celery_task_function_is_traced_in_the_worker(shop: ShopServer, worker: 
     spans = shop.receiver.wait_for(lambda all_: {"shop/services/slow", REQUEST} <= {
         s.name for s in all_ if s.span_id not in before}, timeout=30)
     (request,) = [s for s in spans if s.name == REQUEST and s.span_id not in before]
-    time.sleep(0.3)
-    mine = [s for s in shop.receiver.spans if s.trace_id == request.trace_id]
+    expected = {REQUEST, VIEW, "shop/views/_send_task", "apply_async/shop.tasks.process",
+                "shop/tasks/process", "shop/services/slow"}
+    mine = shop.receiver.wait_for(lambda all_: expected <= {
+        s.name for s in all_ if s.trace_id == request.trace_id}, timeout=30)
+    mine = [s for s in mine if s.trace_id == request.trace_id]
     names = {s.span_id: s.name for s in mine}
     task = "shop/tasks/process"
     publish = "apply_async/shop.tasks.process"

@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.otlp_receiver import OtlpHttpReceiver, ReceivedSpan
-from tests.support.processes import READY_TIMEOUT_S, GroupProcess, clean_env, free_port
+from tests.support.processes import (
+    READY_TIMEOUT_S,
+    GroupProcess,
+    clean_env,
+    free_port,
+    stopped_on_failure,
+)
 
 SETTINGS = "tests.celery.project.settings"
 # OTLP proto enum values.
@@ -72,7 +78,7 @@ class Stack:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.processes: list[Process] = []
-        try:
+        with stopped_on_failure(self.stop):
             worker = self._start("worker", [
                 sys.executable, "-m", "celery", "-A", "tests.celery.project", "worker",
                 "-P", "prefork", "-c", "2", "--loglevel=INFO", "-n", f"{queue}@%h",
@@ -85,9 +91,6 @@ class Stack:
             worker.wait_for_log(" ready.", READY_TIMEOUT_S)
             server.wait_http(self.base_url + "/healthz/", READY_TIMEOUT_S)
             self.worker = worker
-        except BaseException:
-            self.stop()
-            raise
 
     def _start(self, name: str, cmd: list[str], tmp: Path, env: dict[str, str]) -> Process:
         process = Process(name, cmd, env, tmp)

@@ -9,7 +9,8 @@ import pytest
 
 state = pytest.importorskip("celery.worker.state")  # the core profile has no Celery
 
-from django_tracekit.sources.celery import fallback, tracing  # noqa: E402
+from django_tracekit.sources.celery import fallback  # noqa: E402
+from django_tracekit.sources.celery.tracing import outcomes  # noqa: E402
 
 
 def test_the_pool_child_of_a_task_is_found() -> None:
@@ -23,8 +24,8 @@ def test_the_pool_child_of_a_task_is_found() -> None:
     request.worker_pid = 4242
     state.active_requests.add(request)
     try:
-        assert tracing._child_pid("t-1") == 4242
-        assert tracing._child_pid("t-2") is None
+        assert outcomes.child_pid("t-1") == 4242
+        assert outcomes.child_pid("t-2") is None
     finally:
         state.active_requests.discard(request)
 

@@ -12,6 +12,7 @@ import pytest
 
 from tests.http.helpers import Server, setup_database
 from tests.support.otlp_receiver import OtlpHttpReceiver
+from tests.support.processes import stopped_on_failure
 
 
 @pytest.fixture(scope="session")
@@ -34,11 +35,8 @@ class ServerPool:
     def get(self, kind: str) -> Server:
         if kind not in self.running:
             server = Server(kind, self.receiver, self.db[0], self.log_dir, self.db[1])
-            try:
+            with stopped_on_failure(server.stop):
                 server.wait_ready()
-            except BaseException:
-                server.stop()
-                raise
             self.running[kind] = server
         return self.running[kind]
 

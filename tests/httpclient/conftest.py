@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.otlp_receiver import OtlpHttpReceiver, ReceivedSpan
-from tests.support.processes import READY_TIMEOUT_S, GroupProcess, clean_env, free_port
+from tests.support.processes import (
+    READY_TIMEOUT_S,
+    GroupProcess,
+    clean_env,
+    free_port,
+    stopped_on_failure,
+)
 
 SETTINGS = "tests.httpclient.project.settings"
 KIND_SERVER, KIND_CLIENT = 2, 3  # OTLP proto SpanKind
@@ -54,11 +60,8 @@ def receiver() -> Iterator[OtlpHttpReceiver]:
 def _start(name: str, receiver: OtlpHttpReceiver,
            tmp_path_factory: pytest.TempPathFactory) -> Service:
     service = Service(name, receiver, tmp_path_factory.mktemp(name))
-    try:
+    with stopped_on_failure(service.stop):
         service.wait_http(service.url("/healthz"), READY_TIMEOUT_S)
-    except BaseException:
-        service.stop()
-        raise
     return service
 
 

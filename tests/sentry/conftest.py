@@ -12,6 +12,7 @@ import pytest
 from tests.sentry.envelopes import SentryReceiver
 from tests.sentry.helpers import Server, dead_dsn, process_env
 from tests.support.otlp_receiver import OtlpHttpReceiver
+from tests.support.processes import stopped_on_failure
 
 
 @dataclass
@@ -55,11 +56,8 @@ def deploy(otlp: OtlpHttpReceiver,
         if name == "sampled_out":
             extra["TK_SAMPLE_RATE"] = "0.0"
         server = Server(name, process_env(otlp.endpoint, **extra), log_dir)
-        try:
+        with stopped_on_failure(server.stop):
             server.wait_ready()
-        except BaseException:
-            server.stop()
-            raise
         running[name] = Deployment(server, sentry)
         return running[name]
 

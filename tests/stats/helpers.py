@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import html
-import json
-import os
 import re
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from tests.support.scripts import PRELUDE, ROOT
+# The scripts' helpers live in tests/support/scripts.py; these names stay importable here.
+from tests.support.scripts import MYSQL_SHIM as MYSQL_SHIM
+from tests.support.scripts import database_settings as database_settings
+from tests.support.scripts import finish as finish
+from tests.support.scripts import start_django as start_django
 
 ROW = re.compile(r'<tr data-feature="([^"]*)" data-kind="(\w+)" data-calls="(\d+)" '
                  r'data-errors="(\d+)" data-users="(\d+)">')
@@ -51,42 +51,6 @@ SITE_SETTINGS: dict[str, Any] = {
     "STATIC_URL": "/static/",
     "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
 }
-
-
-def database_settings(vendor: str, name: str) -> dict[str, Any]:
-    if vendor == "sqlite":
-        # A file: several processes share it; a long timeout rides out the write lock.
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name,
-                "OPTIONS": {"timeout": 30}}
-    if vendor == "postgres":
-        return {"ENGINE": "django.db.backends.postgresql", "NAME": name, "USER": "postgres",
-                "HOST": "127.0.0.1", "PORT": "5432"}
-    assert vendor == "mariadb"
-    return {"ENGINE": "django.db.backends.mysql", "NAME": name, "USER": "root",
-            "PASSWORD": "", "HOST": "127.0.0.1", "PORT": "3306",
-            "OPTIONS": {"charset": "utf8mb4"}}
-
-
-# PyMySQL stands in for mysqlclient (no C build needed); Django accepts it as MySQLdb.
-MYSQL_SHIM = "import pymysql; pymysql.install_as_MySQLdb()\n"
-
-
-def start_django(code: str, settings: dict[str, Any], *, setup: bool = True,
-                 env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """Like tests.support.scripts.run_django, but returns the running process."""
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(("OTEL_", "SENTRY_", "DJANGO_SETTINGS_MODULE"))}
-    full_env.update({"TK_SETTINGS": json.dumps(settings), "PYTHONPATH": str(ROOT)})
-    full_env.update(env or {})
-    script = MYSQL_SHIM + PRELUDE + ("django.setup()\n" if setup else "") + code
-    return subprocess.Popen([sys.executable, "-c", script], env=full_env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(process: subprocess.Popen[str], timeout: float = 120) -> str:
-    out, err = process.communicate(timeout=timeout)
-    assert process.returncode == 0, f"exit {process.returncode}\n{out}\n{err}"
-    return out
 
 
 @contextlib.contextmanager

@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import json
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from django_tracekit.core.sketch import Users, hash_user
-from tests.stats.helpers import database_settings, finish, start_django
-from tests.support.databases import fresh_database
+from tests.support.race import fresh_database_fixture, race, race_settings
 
 PROCESSES = 6
 FLUSHES = 5  # per process
@@ -34,7 +30,6 @@ WORKER = """
 import time
 from django_tracekit.destinations.stats import store
 from django_tracekit.core.sketch import Users, hash_user
-start_at = float(os.environ["TK_START_AT"])
 process = os.environ["TK_PROCESS"]
 minute = 29_000_040
 def batch(flush):
@@ -48,8 +43,7 @@ def batch(flush):
                 3, 1, 3_000_000 * (f + 1), 2_000_000 * (f + 1), {40: 2, 50 + f % 5: 1}, 0,
                 users, "2.0"]
     return incs
-while time.time() < start_at:
-    time.sleep(0.001)
+wait_for_start()
 for flush in range(FLUSHES):
     for attempt in range(50):
         try:
@@ -87,26 +81,12 @@ print(json.dumps(out))
 """
 
 
-def _settings(vendor: str, name: str) -> dict[str, Any]:
-    return {"INSTALLED_APPS": ["django.contrib.contenttypes", "django.contrib.auth",
-                               "django_tracekit"],
-            "DATABASES": {"default": database_settings(vendor, name)},
-            "TRACEKIT": {"ENABLED": False}, "LOGGING_CONFIG": None, "USE_TZ": True}
-
-
 def _run_race(vendor: str, name: str, method: str = "auto") -> dict[str, Any]:
-    settings = _settings(vendor, name)
-    finish(start_django("from django.core.management import call_command\n"
-                        "call_command('migrate', verbosity=0)\n", settings))
-    start_at = time.time() + 3.0  # every worker imports Django first, then all go at once
     code = (f"FEATURES = {FEATURES}\nFLUSHES = {FLUSHES}\n"
             + inspect.getsource(users_per_flush) + WORKER)
-    workers = [start_django(code, settings, env={"TK_START_AT": str(start_at),
-                                                 "TK_METHOD": method, "TK_PROCESS": str(p)})
-               for p in range(PROCESSES)]
-    for worker in workers:
-        finish(worker)
-    return json.loads(finish(start_django(TOTALS, settings)).strip().splitlines()[-1])
+    return dict(race(race_settings(vendor, name), code,
+                     [{"TK_METHOD": method, "TK_PROCESS": str(p)} for p in range(PROCESSES)],
+                     TOTALS))
 
 
 def _expected() -> dict[str, Any]:
@@ -139,16 +119,8 @@ def test_sqlite_file_concurrent_flushes_exact(tmp_path: Path, method: str) -> No
     assert _run_race("sqlite", str(tmp_path / "stats.sqlite3"), method) == _expected()
 
 
-@pytest.fixture
-def postgres_db() -> Iterator[str]:
-    with fresh_database("postgres", "tracekit_stats") as name:
-        yield name
-
-
-@pytest.fixture
-def mariadb_db() -> Iterator[str]:
-    with fresh_database("mariadb", "tracekit_stats") as name:
-        yield name
+postgres_db = fresh_database_fixture("postgres", "tracekit_stats")
+mariadb_db = fresh_database_fixture("mariadb", "tracekit_stats")
 
 
 @pytest.mark.service("postgres")

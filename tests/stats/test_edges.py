@@ -6,14 +6,9 @@ entry point that enqueued it, also for a task enqueued by a task."""
 from __future__ import annotations
 
 import html
-import json
 import re
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +24,7 @@ from django_tracekit.destinations.stats import edges, store
 from django_tracekit.destinations.stats.processor import StatsProcessor
 from django_tracekit.models import Feature
 from tests.stats.test_admin import viewer
-from tests.support.processes import READY_TIMEOUT_S, GroupProcess, clean_env, free_port
+from tests.support.web_and_worker import WebAndWorker
 
 SETTINGS = "tests.stats.edges_project.settings"
 WAIT_S = 90.0
@@ -40,46 +35,11 @@ FROM tracekit_task_edge e JOIN tracekit_feature p ON p.id = e.producer_id
 JOIN tracekit_feature t ON t.id = e.task_id WHERE e.resolution = 86400"""
 
 
-class Stack:
+class Stack(WebAndWorker):
     def __init__(self, database: Path, tmp: Path) -> None:
-        data = tmp / "celery"
-        (data / "results").mkdir(parents=True)
-        queue = f"tracekit-edges-{uuid.uuid4().hex[:12]}"
-        env = clean_env(SETTINGS, TK_TRACES_DB=f"sqlite:{database}", TK_CELERY_DATA=str(data),
-                        TK_CELERY_BROKER="redis://127.0.0.1:6379/12", TK_CELERY_QUEUE=queue)
-        migrated = subprocess.run([sys.executable, "-m", "django", "migrate", "-v", "0"],
-                                  env=env, capture_output=True, text=True, timeout=120)
-        assert migrated.returncode == 0, migrated.stderr
-        self.port = free_port()
-        self.processes: list[GroupProcess] = []
-        try:
-            worker = GroupProcess("worker", [
-                sys.executable, "-m", "celery", "-A", "tests.celery.project", "worker",
-                "-P", "prefork", "-c", "2", "--loglevel=INFO", "-n", f"{queue}@%h",
-                "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                {**env, "TK_SERVICE_NAME": "shop-worker"}, tmp / "worker.log")
-            self.processes.append(worker)
-            server = GroupProcess("gunicorn", [
-                sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{self.port}",
-                "tests.traces.project.wsgi:application"],
-                {**env, "TK_SERVICE_NAME": "shop-web"}, tmp / "gunicorn.log")
-            self.processes.append(server)
-            worker.wait_for_log(" ready.", READY_TIMEOUT_S)
-            server.wait_http(f"http://127.0.0.1:{self.port}/healthz/", READY_TIMEOUT_S)
-        except BaseException:
-            self.stop()
-            raise
-
-    def get(self, path: str) -> dict[str, Any]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=30) as reply:
-            return dict(json.loads(reply.read()))
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.log()[-5000:]}" for p in self.processes)
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.stop(grace=5)
+        super().__init__(SETTINGS, tmp, broker="redis://127.0.0.1:6379/12",
+                         queue_prefix="tracekit-edges", server_workers=2,
+                         TK_TRACES_DB=f"sqlite:{database}")
 
 
 @pytest.mark.requires("celery", "redis", "gunicorn")

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.stats.helpers import database_settings, finish, start_django
-from tests.support.databases import fresh_database
+from tests.support.race import fresh_database_fixture, race, race_settings
 
 PROCESSES = 4
 FLUSHES = 5
@@ -22,7 +18,6 @@ import time
 from django_tracekit.core.fingerprint import Group
 from django_tracekit.destinations.stats.groups import Example, GroupBatch, Occurrence
 from django_tracekit.destinations.stats import groups_store
-start_at = float(os.environ["TK_START_AT"])
 process = int(os.environ["TK_PROCESS"])
 minute = 29_000_040
 def batch(flush):
@@ -37,8 +32,7 @@ def batch(flush):
             Occurrence(group, (minute + flush) * 60 * 10**9 + process, f"order {process} <b>",
                        "", "ab" * 16, "cd" * 8)))
     return b
-while time.time() < start_at:
-    time.sleep(0.001)
+wait_for_start()
 for flush in range(FLUSHES):
     for attempt in range(50):
         try:
@@ -65,25 +59,11 @@ print(json.dumps(out))
 """
 
 
-def _settings(vendor: str, name: str) -> dict[str, Any]:
-    return {"INSTALLED_APPS": ["django.contrib.contenttypes", "django.contrib.auth",
-                               "django_tracekit"],
-            "DATABASES": {"default": database_settings(vendor, name)},
-            "TRACEKIT": {"ENABLED": False}, "LOGGING_CONFIG": None, "USE_TZ": True}
-
-
 def _race(vendor: str, name: str, method: str = "auto") -> dict[str, Any]:
-    settings = _settings(vendor, name)
-    finish(start_django("from django.core.management import call_command\n"
-                        "call_command('migrate', verbosity=0)\n", settings))
-    start_at = time.time() + 3.0  # every worker imports Django first, then all go at once
     code = f"GROUPS = {GROUPS}\nFLUSHES = {FLUSHES}\n" + WORKER
-    workers = [start_django(code, settings, env={"TK_START_AT": str(start_at),
-                                                 "TK_METHOD": method, "TK_PROCESS": str(p)})
-               for p in range(PROCESSES)]
-    for worker in workers:
-        finish(worker)
-    return json.loads(finish(start_django(TOTALS, settings)).strip().splitlines()[-1])
+    return dict(race(race_settings(vendor, name), code,
+                     [{"TK_METHOD": method, "TK_PROCESS": str(p)} for p in range(PROCESSES)],
+                     TOTALS))
 
 
 def _expected() -> dict[str, Any]:
@@ -103,16 +83,8 @@ def test_sqlite_concurrent_group_flushes_exact(tmp_path: Path, method: str) -> N
     assert _race("sqlite", str(tmp_path / "groups.sqlite3"), method) == _expected()
 
 
-@pytest.fixture
-def postgres_db() -> Iterator[str]:
-    with fresh_database("postgres", "tracekit_groups") as name:
-        yield name
-
-
-@pytest.fixture
-def mariadb_db() -> Iterator[str]:
-    with fresh_database("mariadb", "tracekit_groups") as name:
-        yield name
+postgres_db = fresh_database_fixture("postgres", "tracekit_groups")
+mariadb_db = fresh_database_fixture("mariadb", "tracekit_groups")
 
 
 @pytest.mark.service("postgres")

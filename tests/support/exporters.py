@@ -9,6 +9,9 @@ from collections.abc import Sequence
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+# Set once an export has begun (and hangs): what a test waits for before it exits.
+EXPORT_STARTED = threading.Event()
+
 
 class HangingExporter(SpanExporter):
     """Every export blocks until shutdown (a black-holed collector with no timeout)."""
@@ -17,6 +20,7 @@ class HangingExporter(SpanExporter):
         self._released = threading.Event()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        EXPORT_STARTED.set()
         self._released.wait()
         return SpanExportResult.FAILURE
 

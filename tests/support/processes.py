@@ -11,12 +11,25 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 # Deadlines of conditions polled until they hold (a passing test never waits them out):
 # sized for a loaded 2-core CI machine, where starting Django and Celery takes many seconds.
 READY_TIMEOUT_S = 90.0
+
+
+@contextlib.contextmanager
+def stopped_on_failure(stop: Callable[[], object]) -> Iterator[None]:
+    """Runs ``stop`` when the block fails or is interrupted (Ctrl-C, a pytest timeout) and
+    re-raises: what is starting (a server, a worker, a stack of them) never outlives a
+    start that did not complete."""
+    try:
+        yield
+    except BaseException:
+        stop()
+        raise
 
 
 def free_port() -> int:

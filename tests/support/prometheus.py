@@ -17,7 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.support.processes import READY_TIMEOUT_S, GroupProcess, clean_env, free_port
+from tests.support.processes import (
+    READY_TIMEOUT_S,
+    GroupProcess,
+    clean_env,
+    free_port,
+    stopped_on_failure,
+)
 
 BINARY = "/usr/bin/prometheus"
 Result = list[dict[str, Any]]
@@ -46,11 +52,8 @@ class PrometheusServer:
             clean_env("unused"), tmp / "prometheus.log", cwd=tmp)
 
     def __enter__(self) -> PrometheusServer:
-        try:
+        with stopped_on_failure(self.process.stop):
             self.process.wait_http(f"{self.url}/-/ready", READY_TIMEOUT_S)
-        except BaseException:
-            self.process.stop()
-            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

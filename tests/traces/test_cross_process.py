@@ -7,13 +7,8 @@ spans with the right parents, the error."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.support.databases import POSTGRES_ADMIN, fresh_database
-from tests.support.processes import READY_TIMEOUT_S, GroupProcess, clean_env, free_port
+from tests.support.web_and_worker import WebAndWorker
 
 SETTINGS = "tests.traces.project.settings"
 WAIT_S = 90.0
@@ -29,49 +24,10 @@ TASK = "tests/celery/project/tasks/charge"
 PUBLISH = "apply_async/tests.celery.project.tasks.charge"
 
 
-class Stack:
-    """A gunicorn server (one sync worker: the warm-ups and the request under test meet in
-    the same process) and a prefork Celery worker (2 children)."""
-
+class Stack(WebAndWorker):
     def __init__(self, database: str, tmp: Path) -> None:
-        data = tmp / "celery"
-        (data / "results").mkdir(parents=True)
-        queue = f"tracekit-traces-{uuid.uuid4().hex[:12]}"
-        env = clean_env(SETTINGS, TK_TRACES_DB=database, TK_CELERY_DATA=str(data),
-                        TK_CELERY_BROKER="redis://127.0.0.1:6379/13", TK_CELERY_QUEUE=queue)
-        migrated = subprocess.run([sys.executable, "-m", "django", "migrate", "-v", "0"],
-                                  env=env, capture_output=True, text=True, timeout=120)
-        assert migrated.returncode == 0, migrated.stderr
-        self.port = free_port()
-        self.processes: list[GroupProcess] = []
-        try:
-            worker = GroupProcess("worker", [
-                sys.executable, "-m", "celery", "-A", "tests.celery.project", "worker",
-                "-P", "prefork", "-c", "2", "--loglevel=INFO", "-n", f"{queue}@%h",
-                "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                {**env, "TK_SERVICE_NAME": "shop-worker"}, tmp / "worker.log")
-            self.processes.append(worker)
-            server = GroupProcess("gunicorn", [
-                sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{self.port}",
-                "tests.traces.project.wsgi:application"],
-                {**env, "TK_SERVICE_NAME": "shop-web"}, tmp / "gunicorn.log")
-            self.processes.append(server)
-            worker.wait_for_log(" ready.", READY_TIMEOUT_S)
-            server.wait_http(f"http://127.0.0.1:{self.port}/healthz/", READY_TIMEOUT_S)
-        except BaseException:
-            self.stop()
-            raise
-
-    def get(self, path: str) -> dict[str, Any]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=30) as reply:
-            return dict(json.loads(reply.read()))
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.log()[-5000:]}" for p in self.processes)
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.stop(grace=5)
+        super().__init__(SETTINGS, tmp, broker="redis://127.0.0.1:6379/13",
+                         queue_prefix="tracekit-traces", TK_TRACES_DB=database)
 
 
 def _query(database: str, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:

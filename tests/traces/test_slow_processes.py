@@ -4,17 +4,12 @@ labelled slow are the true 3 slowest over both (test_slow.py has the rule's othe
 
 from __future__ import annotations
 
-import json
 import random
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.stats.helpers import database_settings, finish, start_django
-from tests.support.databases import fresh_database
+from tests.support.race import fresh_database_fixture, race, race_settings
 
 N, SEED = 1_200, 23
 
@@ -41,8 +36,7 @@ tracer = provider.get_tracer(INSTRUMENTATION_NAME)
 rng = random.Random(SEED)
 durations = [int(rng.lognormvariate(3.0, 0.6) * 1e6) for _ in range(N)]
 step = (keep.WINDOW_NS - 1) // N
-start_at = float(os.environ["TK_START_AT"])
-time.sleep(max(0.0, start_at - time.time()))
+wait_for_start()
 for i in range(who, N, 2):
     root = tracer.start_span("GET /lognorm/", kind=SpanKind.SERVER, start_time=w0 + i * step,
                              attributes={"http.route": "/lognorm/",
@@ -68,21 +62,8 @@ print(json.dumps({
 
 
 def _race(vendor: str, name: str) -> None:
-    settings: dict[str, Any] = {
-        "INSTALLED_APPS": ["django.contrib.contenttypes", "django.contrib.auth",
-                           "django_tracekit"],
-        "DATABASES": {"default": database_settings(vendor, name)},
-        "TRACEKIT": {"ENABLED": False}, "LOGGING_CONFIG": None, "USE_TZ": True}
-    finish(start_django("from django.core.management import call_command\n"
-                        "call_command('migrate', verbosity=0)\n", settings))
-    start_at = time.time() + 3.0  # both import Django first, then go at once
-    code = f"N = {N}\nSEED = {SEED}\n" + WRITER
-    writers = [start_django(code, settings, env={"TK_WHO": str(who),
-                                                 "TK_START_AT": str(start_at)})
-               for who in (0, 1)]
-    for writer in writers:
-        finish(writer, timeout=240)
-    result = json.loads(finish(start_django(SUMMARY, settings)).strip().splitlines()[-1])
+    result = race(race_settings(vendor, name), f"N = {N}\nSEED = {SEED}\n" + WRITER,
+                  [{"TK_WHO": str(who)} for who in (0, 1)], SUMMARY, timeout=240)
     rng = random.Random(SEED)
     truth = sorted(int(rng.lognormvariate(3.0, 0.6) * 1e6) // 1_000 for _ in range(N))[-3:]
     assert result == {"slow": truth, "traces": 3}
@@ -92,10 +73,7 @@ def test_sqlite_file_two_processes_keep_the_true_slowest(tmp_path: Path) -> None
     _race("sqlite", str(tmp_path / "slow.sqlite3"))
 
 
-@pytest.fixture
-def postgres_db() -> Iterator[str]:
-    with fresh_database("postgres", "tracekit_slow") as name:
-        yield name
+postgres_db = fresh_database_fixture("postgres", "tracekit_slow")
 
 
 @pytest.mark.service("postgres")

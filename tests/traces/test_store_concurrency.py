@@ -7,15 +7,14 @@ dropped alone on each backend."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.stats.helpers import database_settings, finish, start_django
 from tests.support.databases import fresh_database
+from tests.support.race import fresh_database_fixture, race, race_settings
+from tests.support.scripts import finish, start_django
 
 TRACES, BATCH = 60, 6
 T0 = 1_764_000_000_000_000
@@ -43,8 +42,7 @@ def part(n):
                      T0 + 41_000, 1_000, False, "", "", "")]
     return Part(tid, "error", spans, local_root_name="shop/tasks/charge")
 
-start_at = float(os.environ["TK_START_AT"])
-time.sleep(max(0.0, start_at - time.time()))
+wait_for_start()
 for first in range(0, TRACES, BATCH):
     store.write([part(n) for n in range(first, first + BATCH)])
 print("done")
@@ -60,24 +58,10 @@ print(json.dumps({"rows": rows, "spans": TraceSpan.objects.count()}))
 """
 
 
-def _settings(vendor: str, name: str) -> dict[str, Any]:
-    return {"INSTALLED_APPS": ["django.contrib.contenttypes", "django.contrib.auth",
-                               "django_tracekit"],
-            "DATABASES": {"default": database_settings(vendor, name)},
-            "TRACEKIT": {"ENABLED": False}, "LOGGING_CONFIG": None, "USE_TZ": True}
-
-
 def _race(vendor: str, name: str) -> None:
-    settings = _settings(vendor, name)
-    finish(start_django("from django.core.management import call_command\n"
-                        "call_command('migrate', verbosity=0)\n", settings))
-    start_at = time.time() + 3.0  # both import Django first, then go at once
     code = f"T0 = {T0}\nTRACES = {TRACES}\nBATCH = {BATCH}\n" + WRITER
-    writers = [start_django(code, settings, env={"TK_WHO": who, "TK_START_AT": str(start_at)})
-               for who in ("web", "worker", "web", "worker")]  # each part written twice
-    for writer in writers:
-        finish(writer)
-    result = json.loads(finish(start_django(SUMMARY, settings)).strip().splitlines()[-1])
+    result = race(race_settings(vendor, name), code,  # each part written twice
+                  [{"TK_WHO": who} for who in ("web", "worker", "web", "worker")], SUMMARY)
     expected = [[f"{n:032x}", "GET /o/", "web,worker", 5, 1, "error,sample", "u1", T0,
                  T0 + 90_000] for n in range(TRACES)]
     assert result == {"rows": expected, "spans": 5 * TRACES}
@@ -87,16 +71,8 @@ def test_sqlite_file_two_writers_one_row_per_trace(tmp_path: Path) -> None:
     _race("sqlite", str(tmp_path / "traces.sqlite3"))
 
 
-@pytest.fixture
-def postgres_db() -> Iterator[str]:
-    with fresh_database("postgres", "tracekit_traces") as name:
-        yield name
-
-
-@pytest.fixture
-def mariadb_db() -> Iterator[str]:
-    with fresh_database("mariadb", "tracekit_traces") as name:
-        yield name
+postgres_db = fresh_database_fixture("postgres", "tracekit_traces")
+mariadb_db = fresh_database_fixture("mariadb", "tracekit_traces")
 
 
 @pytest.mark.service("postgres")
@@ -146,7 +122,7 @@ def test_poison_is_cleaned_or_dropped_alone_on_every_backend(
     box = "\U0001f4e6"
 
     def run(name: str) -> dict[str, Any]:
-        settings = _settings(vendor, name)
+        settings = race_settings(vendor, name)
         if vendor == "mariadb":
             settings["DATABASES"]["default"]["OPTIONS"] = {"charset": charset}
         out = finish(start_django(f"T0 = {T0}\n" + POISON, settings))

@@ -21,6 +21,8 @@ import atexit
 import logging
 import sys
 
+from django_tracekit.core import pipeline
+
 logger = logging.getLogger("django_tracekit")
 
 # tracekit's own data code: its queries never become spans (core.vocabulary.OWN_DATA_MARKER).
@@ -49,3 +51,4 @@ def flush() -> bool:
 # bootstrap.shutdown (registered later, so run earlier: atexit is LIFO) flushes the stats
 # first at exit; this catches spans that end after it, and processes that never set up.
 atexit.register(flush)
+pipeline.provide_counts(flush)

@@ -15,7 +15,7 @@ stats commit: the window in which both could count is the child dying between th
 
 The same marker says "this task's span is ended" for a task that raised its own
 ``SystemExit``/``KeyboardInterrupt``: Celery's main process reports it as a lost worker,
-and ends a span of its own only when the marker is missing (``tracing._failure``).
+and ends a span of its own only when the marker is missing (``tracing.outcomes.failure``).
 """
 
 from __future__ import annotations

@@ -1,43 +1,31 @@
 """Settings of the Celery test project, used by the worker and server subprocesses.
 
 Broker, result backend, queue and OTLP endpoint come from env vars set per test stack.
+The task tests.celery.project.tasks.process_video is named
+"tests/celery/project/tasks/process_video" (BASE_DIR tests/: PROJECT_NAME "tests").
 """
 
 import os
 from pathlib import Path
 
-# BASE_DIR is the repository's tests/ folder: PROJECT_NAME "tests", so the task
-# tests.celery.project.tasks.process_video is named "tests/celery/project/tasks/process_video".
-BASE_DIR = Path(__file__).resolve().parents[2]
-SECRET_KEY = "tests-celery-only-not-secret"
-DEBUG = False
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-USE_TZ = True
-INSTALLED_APPS = [
-    "django.contrib.contenttypes",
-    "django.contrib.auth",
-    "django_tracekit",
-    "tests.celery.project.apps.ProjectConfig",
-]
-MIDDLEWARE = [
-    "django_tracekit.middleware.TracekitMiddleware",
-    "django.middleware.common.CommonMiddleware",
-]
+from tests.support.project_settings import *  # noqa: F403
+from tests.support.project_settings import (
+    INSTALLED_APPS,
+    LOG_TRACEKIT_WARNINGS,
+    filesystem_broker,
+    otlp_export,
+)
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.celery.project.apps.ProjectConfig"]
 ROOT_URLCONF = "tests.celery.project.urls"
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
 _data = Path(os.environ.get("TK_CELERY_DATA", "/tmp/tracekit-celery"))
 CELERY_BROKER_URL = os.environ.get("TK_CELERY_BROKER", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # The embedded default: messages are files; in == out, so producer and worker share them.
-    # Written atomically: kombu's own transport lets a busy worker read a half-written one.
+    # The embedded default. Written atomically: kombu's own transport lets a busy worker
+    # read a half-written message.
     CELERY_BROKER_TRANSPORT = "example_project.filesystem_broker:Transport"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_data / "broker"),
-        "data_folder_out": str(_data / "broker"),
-        "control_folder": str(_data / "control"),  # fanout: revoke reaches the worker
-        "polling_interval": 0.05,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker(_data)
 # file:// works across processes for every broker and supports chords (chord_unlock);
 # written atomically (Celery's own lets a child read a state another child is rewriting).
 CELERY_RESULT_BACKEND = os.environ.get(
@@ -55,16 +43,6 @@ if os.environ.get("TK_CELERY_BEAT"):
         "tick": {"task": "tests.celery.project.tasks.encode", "schedule": 1.0, "args": (99,)},
     }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
-    "loggers": {"django_tracekit": {"handlers": ["stderr"], "level": "WARNING"}},
-}
-TRACEKIT = {
-    "EXPORTER": "otlp",
-    "OTLP_ENDPOINT": os.environ.get("TK_OTLP_ENDPOINT", "http://127.0.0.1:9"),
-    "SERVICE_NAME": os.environ.get("TK_SERVICE_NAME", "tracekit-celery-tests"),
-    "STATS": {"ENABLED": False},
-    "CELERY": {"ARGS_SUMMARY": True},
-}
+LOGGING = LOG_TRACEKIT_WARNINGS
+TRACEKIT = otlp_export(os.environ.get("TK_SERVICE_NAME", "tracekit-celery-tests"),
+                       CELERY={"ARGS_SUMMARY": True})

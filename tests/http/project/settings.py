@@ -2,19 +2,16 @@
 
 Only the server subprocesses use this module; the in-process suite keeps tests.settings.
 The OTLP endpoint and the SQLite file come from env vars the fixtures set per run.
+BASE_DIR is tests/: the views' names are "tests/http/project/views/..." (the module's top
+package is "tests", hence no second prefix), which is what the assertions expect.
 """
 
 import os
 from pathlib import Path
 
-# BASE_DIR is the repository's tests/ folder, so PROJECT_NAME resolves to "tests" and the
-# views' names are "tests/http/project/views/..." (the module's top package is "tests",
-# hence no second prefix), which is what the assertions expect.
-BASE_DIR = Path(__file__).resolve().parents[2]
-SECRET_KEY = "tests-http-only-not-secret"
-DEBUG = False
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-USE_TZ = True
+from tests.support.project_settings import *  # noqa: F403
+from tests.support.project_settings import TRACEKIT_MIDDLEWARE, otlp_export
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -23,7 +20,7 @@ INSTALLED_APPS = [
     "django_tracekit",
 ]
 MIDDLEWARE = [
-    "django_tracekit.middleware.TracekitMiddleware",
+    TRACEKIT_MIDDLEWARE,
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -62,10 +59,5 @@ LOGGING = {
         "django_tracekit": {"handlers": ["stderr"], "level": "WARNING"},
     },
 }
-TRACEKIT = {
-    "EXPORTER": "otlp",
-    "OTLP_ENDPOINT": os.environ.get("TRACEKIT_TEST_OTLP_ENDPOINT", "http://127.0.0.1:9"),
-    "EXCLUDED_URLS": [r"^/healthz"],
-    "SERVICE_NAME": "tracekit-http-tests",
-    "STATS": {"ENABLED": False},
-}
+TRACEKIT = otlp_export("tracekit-http-tests", endpoint_env="TRACEKIT_TEST_OTLP_ENDPOINT",
+                       EXCLUDED_URLS=[r"^/healthz"])

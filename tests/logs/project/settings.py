@@ -2,18 +2,12 @@
 a LOGGING config Django applies with dictConfig, a non-propagating logger, and a formatter
 printing the ids tracekit puts on every record."""
 
-import os
-from pathlib import Path
+from tests.support.project_settings import *  # noqa: F403
+from tests.support.project_settings import TRACEKIT_MIDDLEWARE, otlp_export
 
-BASE_DIR = Path(__file__).resolve().parents[2]  # tests/: PROJECT_NAME "tests"
-SECRET_KEY = "tests-logs-only-not-secret"
-DEBUG = False
-ALLOWED_HOSTS = ["127.0.0.1"]
-USE_TZ = True
 INSTALLED_APPS = ["django_tracekit"]
-MIDDLEWARE = ["django_tracekit.middleware.TracekitMiddleware"]
+MIDDLEWARE = [TRACEKIT_MIDDLEWARE]
 ROOT_URLCONF = "tests.logs.urls"
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": True,
@@ -26,11 +20,5 @@ LOGGING = {
         "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
     },
 }
-TRACEKIT = {
-    "EXPORTER": "otlp",
-    "OTLP_ENDPOINT": os.environ.get("TRACEKIT_TEST_OTLP_ENDPOINT", "http://127.0.0.1:9"),
-    "SERVICE_NAME": "tracekit-logs-tests",
-    "STATS": {"ENABLED": False},
-    "TRACES": {"ENABLED": False},
-    "EXCLUDED_URLS": [r"^/healthz"],
-}
+TRACEKIT = otlp_export("tracekit-logs-tests", endpoint_env="TRACEKIT_TEST_OTLP_ENDPOINT",
+                       TRACES={"ENABLED": False}, EXCLUDED_URLS=[r"^/healthz"])

@@ -12,29 +12,19 @@ Env (set by tests/sentry/helpers.py):
 """
 
 import os
-from pathlib import Path
 
-# BASE_DIR is the repository's tests/ folder: PROJECT_NAME "tests", in-app package "tests".
-BASE_DIR = Path(__file__).resolve().parents[2]
-SECRET_KEY = "tests-sentry-only-not-secret"
-DEBUG = False
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-USE_TZ = True
-INSTALLED_APPS = [
-    "django.contrib.contenttypes",
-    "django.contrib.auth",
-    "django_tracekit",
-    "tests.sentry.project.apps.SentryProjectConfig",
-]
+from tests.support.project_settings import *  # noqa: F403
+from tests.support.project_settings import INSTALLED_APPS, MIDDLEWARE, otlp_export
+
+# BASE_DIR is tests/ (the base's): PROJECT_NAME "tests", in-app package "tests".
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.sentry.project.apps.SentryProjectConfig"]
 MIDDLEWARE = [
-    "django_tracekit.middleware.TracekitMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    *MIDDLEWARE,
     "tests.sentry.project.middleware.FakeUserMiddleware",
     "tests.sentry.project.middleware.RaiseOnPathMiddleware",
 ]
 ROOT_URLCONF = "tests.sentry.project.urls"
 WSGI_APPLICATION = "tests.sentry.project.wsgi.application"
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 if os.environ.get("TK_REDIS_CACHE_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": os.environ["TK_REDIS_CACHE_URL"]}}
@@ -49,16 +39,13 @@ LOGGING = {
         "django_tracekit": {"handlers": ["stderr"], "level": "INFO"},
     },
 }
-TRACEKIT = {
-    "EXPORTER": "otlp",
-    "OTLP_ENDPOINT": os.environ.get("TRACEKIT_TEST_OTLP_ENDPOINT", "http://127.0.0.1:9"),
-    "SERVICE_NAME": "tracekit-sentry-tests",
-    "SAMPLE_RATE": float(os.environ.get("TK_SAMPLE_RATE", "1.0")),
-    "EXCLUDED_URLS": [r"^/healthz"],
-    "STATS": {"ENABLED": False},
-    "SENTRY": {"DSN": os.environ.get("TK_SENTRY_DSN") or None, "ENVIRONMENT": "tk-env"},
-    "ERRORS": {"CAPTURE_LOCALS": os.environ.get("TK_CAPTURE_LOCALS") == "1"},
-}
+TRACEKIT = otlp_export(
+    "tracekit-sentry-tests", endpoint_env="TRACEKIT_TEST_OTLP_ENDPOINT",
+    SAMPLE_RATE=float(os.environ.get("TK_SAMPLE_RATE", "1.0")),
+    EXCLUDED_URLS=[r"^/healthz"],
+    SENTRY={"DSN": os.environ.get("TK_SENTRY_DSN") or None, "ENVIRONMENT": "tk-env"},
+    ERRORS={"CAPTURE_LOCALS": os.environ.get("TK_CAPTURE_LOCALS") == "1"},
+)
 
 if os.environ.get("TK_AUTOTRACE_INCLUDE"):
     TRACEKIT["AUTOTRACE"] = {"INCLUDE": os.environ["TK_AUTOTRACE_INCLUDE"].split(",")}

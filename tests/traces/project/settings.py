@@ -6,13 +6,13 @@ import os
 from typing import Any
 
 from tests.celery.project.settings import *  # noqa: F403
+from tests.support.project_settings import postgres
 
 
 def _database(spec: str) -> dict[str, Any]:
     vendor, name = spec.split(":", 1)
     if vendor == "postgres":
-        return {"ENGINE": "django.db.backends.postgresql", "NAME": name, "USER": "postgres",
-                "HOST": "127.0.0.1", "PORT": "5432"}
+        return postgres(name)
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": name, "OPTIONS": {"timeout": 30}}
 
 

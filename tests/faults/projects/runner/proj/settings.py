@@ -6,26 +6,17 @@ SQLite file of that name (STATS['DATABASE'] "tracekit", routed by TracekitRouter
 import os
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-SECRET_KEY = "tests-only"
-DEBUG = False
+from tests.support.project_settings import *  # noqa: F403
+from tests.support.project_settings import INSTALLED_APPS, postgres
+
+BASE_DIR = Path(__file__).resolve().parent.parent  # the copied project, not tests/
 ALLOWED_HOSTS = ["testserver", "127.0.0.1"]
-USE_TZ = True
-INSTALLED_APPS = [
-    "django_tracekit",
-    "django.contrib.contenttypes",
-    "django.contrib.auth",
-    "shop",
-]
-MIDDLEWARE = ["django_tracekit.middleware.TracekitMiddleware",
-              "django.middleware.common.CommonMiddleware"]
+INSTALLED_APPS = ["django_tracekit", *INSTALLED_APPS[:2], "shop"]
 ROOT_URLCONF = "proj.urls"
 TEMPLATES: list[dict[str, object]] = []
 _db = os.environ.get("TK_DB", "sqlite")
 if _db.startswith("postgres:"):
-    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql",
-                             "NAME": _db.split(":", 1)[1], "USER": "postgres",
-                             "HOST": "127.0.0.1", "PORT": "5432"}}
+    DATABASES = {"default": postgres(_db.split(":", 1)[1])}
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3",
                              "NAME": BASE_DIR / "db.sqlite3"}}
