@@ -24,7 +24,7 @@ $(CORE_VENV)/bin/python: pyproject.toml
 test: lint test-full test-core
 
 lint: $(PY)
-	$(VENV)/bin/ruff check django_tracekit tests benchmarks example_project
+	$(VENV)/bin/ruff check django_tracekit tests benchmarks example_project tools
 	$(VENV)/bin/mypy
 
 test-full: $(PY)
