@@ -61,12 +61,13 @@ perf_counter: Callable[[], float] = _real("perf_counter")
 monotonic: Callable[[], float] = _real("monotonic")
 
 
-def correction_ns(end_ns: int) -> int:
+def correction_ns(end_ns: int, now_ns: int | None = None) -> int:
     """What to add to a span's times so they are on the real clock: 0, unless the span
-    ended before 2000 or more than an hour from now (a frozen or faked clock), then the
-    shift that makes it end now (its duration is kept)."""
-    now = time_ns()
-    if end_ns < EARLIEST_NS or abs(now - end_ns) > TOLERANCE_NS:
+    ended before 2000 or more than an hour in the future (a frozen or faked clock), then the
+    shift that makes it end now (its duration is kept). A span that ended in the past after
+    2000 keeps its times: it may have been ended with an explicit time (a replay, a test)."""
+    now = time_ns() if now_ns is None else now_ns
+    if end_ns < EARLIEST_NS or end_ns - now > TOLERANCE_NS:
         return now - end_ns
     return 0
 

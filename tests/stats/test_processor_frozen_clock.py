@@ -39,19 +39,20 @@ def test_spans_of_a_frozen_clock_are_bucketed_by_the_real_one() -> None:
     provider.add_span_processor(processor)
     tracer = provider.get_tracer("django_tracekit")
     before = time.time_ns() // MINUTE_NS
-    for frozen in ("1970-01-02", "2024-01-01"):
+    for frozen in ("1970-01-02", "2099-01-01"):
         with freeze_time(frozen):
             tracer.start_span(f"tests/create_test_event/{frozen[:4]}").end()
     hour_ago = time.time_ns() - 3600 * 10**9
     tracer.start_span("tests/an_hour_ago", start_time=hour_ago - 10**9).end(
-        end_time=hour_ago - 10**6)  # beyond the tolerance: moved to now too
+        end_time=hour_ago - 10**6)  # an explicit past end: kept where it is
     now_ns = time.time_ns()
     tracer.start_span("tests/now", start_time=now_ns - 5 * 10**6).end(end_time=now_ns)
     assert processor.flush()
     after = time.time_ns() // MINUTE_NS
     assert set(writer.minutes) == {"tests/create_test_event/1970",
-                                   "tests/create_test_event/2024", "tests/an_hour_ago",
+                                   "tests/create_test_event/2099", "tests/an_hour_ago",
                                    "tests/now"}
+    assert writer.minutes.pop("tests/an_hour_ago") == [(hour_ago - 10**6) // MINUTE_NS]
     for minutes in writer.minutes.values():
         assert len(minutes) == 1 and before <= minutes[0] <= after
     # Durations are the span's own (a shift keeps them): 1 s less 1 ms, and 5 ms.

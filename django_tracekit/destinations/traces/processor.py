@@ -262,7 +262,8 @@ class TraceStoreProcessor(SpanProcessor):
             reasons = []
             end = span.end_time or 0
             start = span.start_time or end
-            start += real_clock.correction_ns(end)  # a frozen clock's 1970: now
+            # A frozen clock's 1970 is moved to now (this store's wall clock).
+            start += real_clock.correction_ns(end, self.wall_clock_ns())
             if self._slow.rule.observe(name, trace_id, end - start, start):
                 # A candidate: held until a flush decides (keep.SlowRule.settle).
                 part.slow_span = span.context.span_id if span.context is not None else 0
