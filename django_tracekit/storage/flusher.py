@@ -20,7 +20,7 @@ from django_tracekit.storage import timeouts
 
 logger = logging.getLogger("django_tracekit")
 
-_SUPPRESS_KEY = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY",
+SUPPRESS_KEY = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY",
                         "suppress_instrumentation")
 
 
@@ -57,7 +57,7 @@ class Flusher:
     def _run(self) -> None:
         timeouts.mark_writer_thread()
         # The flusher's own queries must not become spans (and traces) themselves.
-        otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
+        otel_context.attach(otel_context.set_value(SUPPRESS_KEY, True))
         while True:
             self._wake.wait(self.interval_s)
             self._wake.clear()

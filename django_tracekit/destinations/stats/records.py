@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django_tracekit.core.features import FUNCTION, KINDS, REQUEST, TASK
+from django_tracekit.storage.writer import NotReady
 
-__all__ = ["FUNCTION", "KINDS", "REQUEST", "TASK"]  # re-exported: the stats' kinds
+# Re-exported: the stats' kinds, and what a writer that cannot write yet raises.
+__all__ = ["FUNCTION", "KINDS", "REQUEST", "TASK", "NotReady"]
 # Where features beyond the cardinality cap go (like OTel metrics' overflow series).
 OTHER_FEATURE = "(other)"
 MINUTE_NS = 60_000_000_000
@@ -35,11 +37,6 @@ class ErrorSample:
 
 Writer = Callable[[dict[Key, Entry], Sequence[ErrorSample]], object]
 FeatureKey = tuple[str, str, str]  # feature, kind, service
-
-
-class NotReady(Exception):
-    """Raised by a writer that cannot write yet (e.g. its tables are not migrated): the
-    processor keeps the counts (bounded) and retries later, without a warning."""
 
 
 class WriteIncomplete(Exception):

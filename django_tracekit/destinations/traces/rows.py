@@ -30,8 +30,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
 from django_tracekit.core.redaction import REDACTED, is_secret_name, redact_text
-from django_tracekit.destinations.stats.store import clean_text
 from django_tracekit.destinations.traces.records import SpanRow
+from django_tracekit.storage.writer import clean_text
 
 VALUE_CHARS = 4_096
 STACK_CHARS = 32_768
