@@ -1,7 +1,7 @@
 """Finished spans -> ``TraceSpan`` rows, in the flusher thread (never on the request path):
 secrets redacted by the one rule (:mod:`django_tracekit.core.redaction`: secret-named keys
 hidden, ``key=value`` / JSON pairs inside text hidden), every text made storable
-(:func:`django_tracekit.destinations.stats.store.clean_text`: no NUL, no lone surrogate), sizes
+(:func:`django_tracekit.storage.writer.clean_text`: no NUL, no lone surrogate), sizes
 capped.
 
 Caps (per span):
