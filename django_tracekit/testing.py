@@ -44,12 +44,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from django_tracekit import bootstrap
 from django_tracekit.core import testrun
-from django_tracekit.destinations.stats.processor import (
-    MemoryCounts,
-    flush_all,
-    memory_counts,
-    processors,
-)
+from django_tracekit.destinations.stats.memory import MemoryCounts, memory_counts
+from django_tracekit.destinations.stats.processor import flush_all, processors
 from django_tracekit.destinations.stats.records import ErrorSample, FeatureKey
 
 __all__ = ["CapturedSpans", "FeatureCounts", "StatsCounts", "capture_spans", "capture_stats"]

@@ -39,14 +39,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
 }
 
 # Violations not removed yet: (importing module, imported module) -> why. The goal is none.
-ALLOWED: dict[tuple[str, str], str] = {
-    ("django_tracekit.destinations.traces.records", "django_tracekit.destinations.stats.records"):
-        "NotReady: the writer scaffolding is being merged into storage/ (helper 'write')",
-    ("django_tracekit.destinations.traces.rows", "django_tracekit.destinations.stats.store"):
-        "text cleaning: the writer scaffolding is being merged into storage/ (helper 'write')",
-    ("django_tracekit.destinations.traces.store", "django_tracekit.destinations.stats.store"):
-        "writer helpers: the writer scaffolding is being merged into storage/ (helper 'write')",
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 # Cycles between rooms not removed yet: the edge that closes them -> why. (The imports in
 # ALLOWED are left out of the cycle check too: they are listed once, above.)
 ALLOWED_CYCLE_EDGES: dict[tuple[str, str], str] = {

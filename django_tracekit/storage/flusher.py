@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from opentelemetry import context as otel_context
 
-from django_tracekit.core.vocabulary import SUPPRESS_KEY as _SUPPRESS_KEY
+from django_tracekit.core.vocabulary import SUPPRESS_KEY
 from django_tracekit.storage import timeouts
 
 logger = logging.getLogger("django_tracekit")
@@ -55,7 +55,7 @@ class Flusher:
     def _run(self) -> None:
         timeouts.mark_writer_thread()
         # The flusher's own queries must not become spans (and traces) themselves.
-        otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
+        otel_context.attach(otel_context.set_value(SUPPRESS_KEY, True))
         while True:
             self._wake.wait(self.interval_s)
             self._wake.clear()

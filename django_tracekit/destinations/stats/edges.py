@@ -120,20 +120,21 @@ def write(increments: Mapping[EdgeKey, list[int]], *, using: str | None = None) 
     """Add the edges to ``TaskEdge`` (hour and day rows); returns the rows written."""
     from django.db import connections, router
 
-    from django_tracekit.destinations.stats import store
+    from django_tracekit.destinations.stats.feature_ids import clip, ids_for
     from django_tracekit.storage.usage_models import EDGE_RESOLUTIONS, TaskEdge
+    from django_tracekit.storage.writer import orm_add, upsert, upsert_vendor
 
     alias = using or router.db_for_write(TaskEdge)
     connection = connections[alias]
     keys = set()
     for kind, pservice, producer, task, service, _minute in increments:
-        keys.add(store._clip(producer, kind, pservice))
-        keys.add(store._clip(task, "task", service))
-    ids = store._ids_for(alias, keys)
+        keys.add(clip(producer, kind, pservice))
+        keys.add(clip(task, "task", service))
+    ids = ids_for(alias, keys)
     rows: dict[tuple[int, int, int, int], list[int]] = {}
     for (kind, pservice, producer, task, service, minute), entry in increments.items():
-        producer_id = ids[store._clip(producer, kind, pservice)]
-        task_id = ids[store._clip(task, "task", service)]
+        producer_id = ids[clip(producer, kind, pservice)]
+        task_id = ids[clip(task, "task", service)]
         start = minute * 60
         for resolution in EDGE_RESOLUTIONS:
             row = rows.setdefault((producer_id, task_id, resolution,
@@ -141,11 +142,11 @@ def write(increments: Mapping[EdgeKey, list[int]], *, using: str | None = None) 
             for i in range(3):
                 row[i] += entry[i]
     values = [(*key, *v) for key, v in sorted(rows.items())]
-    vendor = store._upsert_vendor(connection)
+    vendor = upsert_vendor(connection)
     columns = ("producer_id", "task_id", "resolution", "bucket_start")
     if vendor == "orm":
-        store._orm_add(alias, TaskEdge, columns, ("calls", "errors", "retries"), (), values)
+        orm_add(alias, TaskEdge, columns, ("calls", "errors", "retries"), (), values)
     else:
-        store._upsert(connection, vendor, TaskEdge._meta.db_table, columns,
-                      ("calls", "errors", "retries"), (), values)
+        upsert(connection, vendor, TaskEdge._meta.db_table, columns,
+               ("calls", "errors", "retries"), (), values)
     return len(values)

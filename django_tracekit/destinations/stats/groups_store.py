@@ -14,17 +14,17 @@ counters (``store.py``):
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, connections, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Greatest, Least
 
 from django_tracekit.core.redaction import redact_text
 from django_tracekit.destinations.stats import store
+from django_tracekit.destinations.stats.feature_ids import clip, forget, ids_for
 from django_tracekit.destinations.stats.groups import GroupBatch
 from django_tracekit.destinations.stats.store import (
     MESSAGE_BYTES,
@@ -32,56 +32,50 @@ from django_tracekit.destinations.stats.store import (
     STACK_BYTES,
     STACK_CHARS,
 )
-from django_tracekit.destinations.stats.store import clean_text as _clean
 from django_tracekit.storage.usage_models import (
     GROUP_RESOLUTIONS,
     ErrorGroup,
     ErrorGroupBucket,
     ErrorGroupExample,
 )
+from django_tracekit.storage.writer import (
+    TableCheck,
+    bmp_only,
+    check_rows,
+    chunks,
+    clean_text,
+    orm_add,
+    retrying,
+    upsert,
+    upsert_vendor,
+)
 
 EXAMPLES_KEPT = 5  # per group
-_RETRIES = 3
-_tables_ok: set[str] = set()
-
-
-def _check_tables(alias: str) -> None:
-    store._check_tables(alias)
-    if alias in _tables_ok:
-        return
-    if ErrorGroup._meta.db_table not in connections[alias].introspection.table_names():
-        raise store.TablesMissing(f"the error-group tables are not in database {alias!r} "
-                                  "yet: run migrate")
-    _tables_ok.add(alias)
+check_tables = TableCheck(lambda: (ErrorGroup._meta.db_table,))
 
 
 def write(batch: GroupBatch, *, using: str | None = None, method: str = "auto") -> int:
     """Add ``batch`` (counts, groups, examples); returns the number of rows written."""
     alias = using or router.db_for_write(ErrorGroup)
-    _check_tables(alias)
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            with transaction.atomic(using=alias):
-                return _write(alias, batch, method)
-        except Exception as exc:
-            store._feature_ids.clear()
-            if attempt >= _RETRIES or not isinstance(exc, (IntegrityError, OperationalError)):
-                _tables_ok.discard(alias)
-                raise
-            if isinstance(exc, OperationalError):  # deadlock / locked: rolled back whole
-                time.sleep(0.05 * attempt)
+    store.check_tables(alias)
+    check_tables(alias)
+    try:
+        # One transaction, retried like the counters' (storage.writer.retrying).
+        return retrying(alias, lambda: _write(alias, batch, method),
+                        before_retry=forget)
+    except Exception:
+        check_tables.forget(alias)
+        raise
 
 
 def _write(alias: str, batch: GroupBatch, method: str) -> int:
     connection = connections[alias]
-    bmp = store._bmp_only(connection)
-    vendor = store._upsert_vendor(connection) if method == "auto" else "orm"
-    features = {store._clip(f, k, s, bmp) for (_g, f, k, s, _m) in batch.counts}
-    features.update(store._clip(e.feature, e.kind, e.service, bmp)
+    bmp = bmp_only(connection)
+    vendor = upsert_vendor(connection) if method == "auto" else "orm"
+    features = {clip(f, k, s, bmp) for (_g, f, k, s, _m) in batch.counts}
+    features.update(clip(e.feature, e.kind, e.service, bmp)
                     for e in batch.examples)
-    feature_ids = store._ids_for(alias, features)
+    feature_ids = ids_for(alias, features)
 
     # Per group: count and first/last seen of this batch.
     seen: dict[str, list[int]] = {}
@@ -97,9 +91,9 @@ def _write(alias: str, batch: GroupBatch, method: str) -> int:
     for fingerprint in sorted(seen):
         group = batch.groups[fingerprint]
         n, first, last = seen[fingerprint]
-        group_rows.append((fingerprint, _clean(group.type, 255, bmp_only=bmp),
-                           _clean(group.location, 255, bmp_only=bmp),
-                           _clean(group.file_path, 500, bmp_only=bmp), group.line,
+        group_rows.append((fingerprint, clean_text(group.type, 255, bmp_only=bmp),
+                           clean_text(group.location, 255, bmp_only=bmp),
+                           clean_text(group.file_path, 500, bmp_only=bmp), group.line,
                            first, last, n))
     _upsert_groups(connection, vendor, alias, group_rows)
     group_ids = dict(ErrorGroup.objects.using(alias).filter(
@@ -109,18 +103,18 @@ def _write(alias: str, batch: GroupBatch, method: str) -> int:
     buckets: dict[tuple[int, int, int, int], int] = {}
     for (fingerprint, feature, kind, service, minute), n in batch.counts.items():
         group_id = group_ids[fingerprint]
-        feature_id = feature_ids[store._clip(feature, kind, service, bmp)]
+        feature_id = feature_ids[clip(feature, kind, service, bmp)]
         start = minute * 60
         for resolution in GROUP_RESOLUTIONS:
             key = (group_id, feature_id, resolution, start - start % resolution)
             buckets[key] = buckets.get(key, 0) + n
     rows = [(*key, n) for key, n in sorted(buckets.items())]
-    store._check_range(rows)
+    check_rows(rows)
     key_columns = ("group_id", "feature_id", "resolution", "bucket_start")
     if vendor == "orm":
-        store._orm_add(alias, ErrorGroupBucket, key_columns, ("count",), (), rows)
+        orm_add(alias, ErrorGroupBucket, key_columns, ("count",), (), rows)
     else:
-        store._upsert(connection, vendor, ErrorGroupBucket._meta.db_table,
+        upsert(connection, vendor, ErrorGroupBucket._meta.db_table,
                       key_columns, ("count",), (), rows)
     written = len(group_rows) + len(rows)
     examples = [e for e in batch.examples if e.fingerprint in group_ids]
@@ -172,7 +166,7 @@ def _upsert_groups(connection: BaseDatabaseWrapper, vendor: str, alias: str,
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     column_list = ", ".join(qn(c) for c in columns)
     with connection.cursor() as cursor:
-        for chunk in store._chunks(rows, 100):
+        for chunk in chunks(rows, 100):
             cursor.execute(f"INSERT INTO {table} ({column_list}) VALUES "
                            + ", ".join([row_sql] * len(chunk)) + suffix,
                            [value for row in chunk for value in row])
@@ -185,13 +179,15 @@ def _store_examples(alias: str, examples: Sequence[Any], group_ids: dict[str, in
         occurrence = example.occurrence
         rows.append(ErrorGroupExample(
             group_id=group_ids[example.fingerprint],
-            feature_id=feature_ids[store._clip(example.feature, example.kind,
+            feature_id=feature_ids[clip(example.feature, example.kind,
                                                example.service, bmp)],
             time=occurrence.time_ns // 1000,
-            message=_clean(redact_text(occurrence.message[:MESSAGE_CHARS * 2]), MESSAGE_CHARS,
+            message=clean_text(redact_text(occurrence.message[:MESSAGE_CHARS * 2]), MESSAGE_CHARS,
                            MESSAGE_BYTES, bmp_only=bmp),
-            stacktrace=_clean(occurrence.stacktrace, STACK_CHARS, STACK_BYTES, bmp_only=bmp),
-            trace_id=_clean(occurrence.trace_id, 32), span_id=_clean(occurrence.span_id, 16)))
+            stacktrace=clean_text(occurrence.stacktrace, STACK_CHARS, STACK_BYTES,
+                                  bmp_only=bmp),
+            trace_id=clean_text(occurrence.trace_id, 32),
+            span_id=clean_text(occurrence.span_id, 16)))
     manager = ErrorGroupExample.objects.using(alias)
     manager.bulk_create(rows, batch_size=100)
     for group_id in sorted({row.group_id for row in rows}):

@@ -39,28 +39,24 @@ explicit ``writer`` is always used as given.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-import weakref
-from collections.abc import Sequence
 
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, Span
 from opentelemetry.trace import StatusCode
 
-from django_tracekit.core import call_counts, lifecycle, producers, testrun
+from django_tracekit.core import call_counts, producers, testrun
 from django_tracekit.core import clock as real_clock
 from django_tracekit.core import errors as _errors
-from django_tracekit.core import exit as exiting
 from django_tracekit.core.errors import ERROR_SPAN_ID
 from django_tracekit.core.features import COMMAND, feature_kind, feature_name
 from django_tracekit.core.fingerprint import message_without_type
 from django_tracekit.core.histogram import bucket_index
-from django_tracekit.core.logonce import allow
 from django_tracekit.core.sketch import Users, hash_user
 from django_tracekit.core.vocabulary import N_PLUS_ONE_EVENT
 from django_tracekit.destinations.stats import groups as _groups
 from django_tracekit.destinations.stats.edges import EdgeCounts
+from django_tracekit.destinations.stats.memory import memory_counts, merge_entry, new_entry
 from django_tracekit.destinations.stats.records import (
     FUNCTION,
     MINUTE_NS,
@@ -69,14 +65,13 @@ from django_tracekit.destinations.stats.records import (
     TASK,
     Entry,
     ErrorSample,
-    FeatureKey,
     Key,
     NotReady,
     WriteIncomplete,
     Writer,
 )
 from django_tracekit.destinations.stats.store import write as _database_writer
-from django_tracekit.storage.flusher import Flusher
+from django_tracekit.storage.flushing import FlushingProcessor
 
 logger = logging.getLogger("django_tracekit")
 
@@ -98,69 +93,34 @@ MAX_ROLLUP_PARENTS = 10_000  # open spans holding their descendants' N+1 at once
 _ERROR = StatusCode.ERROR
 
 
-def new_entry(version: str = "") -> Entry:
-    """[calls, errors, duration sum ns, max ns, {histogram bucket: n}, N+1 occurrences,
-    distinct users (a :class:`~django_tracekit.core.sketch.Users`, or None: none
-    seen),
-    service.version (one per process: its resource's), task attempts that retried, failed
-    task attempts, tasks that needed a retry]."""
-    return [0, 0, 0, 0, {}, 0, None, version, 0, 0, 0]
-
-
-def _merge_entry(into: Entry, other: Entry) -> None:
-    into[0] += other[0]
-    into[1] += other[1]
-    into[2] += other[2]
-    if other[3] > into[3]:
-        into[3] = other[3]
-    hist = into[4]
-    for index, n in other[4].items():
-        hist[index] = hist.get(index, 0) + n
-    if len(other) > 5:
-        into[5] += other[5]
-        users = other[6] if len(other) > 6 else None
-        if users is not None:
-            if into[6] is None:
-                into[6] = Users()
-            into[6].update(users)
-        if len(other) > 7 and not into[7]:
-            into[7] = other[7]
-        if len(other) > 10:
-            into[8] += other[8]
-            into[9] += other[9]
-            into[10] += other[10]
-
-
-class StatsProcessor(SpanProcessor):
+class StatsProcessor(FlushingProcessor):
     """Aggregates finished spans per (feature, kind, service, minute); flushes to ``writer``."""
+
+    thread_name = "tracekit-stats-flush"
+    what = "feature-usage stats"
+    waiting_line = "tracekit: feature-usage stats wait (%(error)s); keeping up to %(kept)s " \
+                   "in memory"
 
     def __init__(self, writer: Writer | None = None, *, flush_interval_s: float = 10.0,
                  max_keys: int = DEFAULT_MAX_KEYS,
                  max_backlog_keys: int = DEFAULT_MAX_BACKLOG_KEYS,
                  start_thread: bool = True, service: str = "unknown_service",
                  group_writer: _groups.GroupWriter | None = None) -> None:
-        self._default_writer = writer is None
-        self._writer: Writer = writer if writer is not None else _database_writer
         # Error groups go where the counters go: the database, or nowhere for other writers.
         self._group_writer = group_writer if group_writer is not None else (
             _groups.database_writer if writer is None or writer is _database_writer else None)
         _errors.add_listener(_on_error)
-        self.flush_interval_s = float(flush_interval_s)
         self.max_keys = max_keys
         self.max_backlog_keys = max_backlog_keys
-        self._start_thread = start_thread
         self._resource: object = None
         self._service = service  # until a span's resource names it
         self._version = ""
-        self._init_state()
-        self._shut_down = False
-        _live.add(self)
-        if start_thread:
-            self._ensure_thread()
+        self._writer: Writer
+        self._start(writer if writer is not None else _database_writer,
+                    default_writer=writer is None, flush_interval_s=flush_interval_s,
+                    start_thread=start_thread)
 
     def _init_state(self) -> None:
-        self._lock = threading.Lock()
-        self._flush_lock = threading.Lock()
         self._acc: dict[Key, Entry] = {}
         self._errors: list[ErrorSample] = []
         # N+1 occurrences of ended spans, by the span id of their (still open) parent: rolled
@@ -173,10 +133,7 @@ class StatsProcessor(SpanProcessor):
         self._instrumented_done: tuple[int, float] = (0, 0.0)
         self._backlog_errors: list[ErrorSample] = []
         self._edges = EdgeCounts()  # producer -> task (stats/edges.py)
-        self._failing = False
-        self._waiting = False  # the writer said NotReady (logged once)
         self.dropped_spans = 0  # lost to a backlog overflow during a long outage
-        self._flusher: Flusher | None = None
 
     # -- hot path ------------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -330,13 +287,11 @@ class StatsProcessor(SpanProcessor):
             self._errors.append(sample)
 
     # -- flushing ------------------------------------------------------------------------
-    @property
-    def in_test_run(self) -> bool:
-        """A processor with the default writer in a test run: it writes to memory only."""
-        return self._default_writer and testrun.active()
+    def _test_run_writer(self) -> Writer:
+        return memory_counts
 
-    def _current_writer(self) -> Writer:
-        return memory_counts if self.in_test_run else self._writer
+    def _backlog_limit(self) -> str:
+        return f"{self.max_backlog_keys} keys"
 
     def pending(self) -> int:
         """Spans aggregated and not yet written (current window + backlog)."""
@@ -345,57 +300,53 @@ class StatsProcessor(SpanProcessor):
         backlog: int = sum(e[0] + (e[8] if len(e) > 10 else 0) for e in self._backlog.values())
         return current + backlog
 
-    def flush(self) -> bool:
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self.flush()  # error groups still open stay open (decided at exit only)
+
+    def _flush(self, final: bool) -> bool:
         """Write what is pending; ``False`` (and keep a bounded backlog) if writing failed."""
-        with self._flush_lock:
-            with self._lock:
-                acc, self._acc = self._acc, {}
-                errors, self._errors = self._errors, []
-                self._error_counts = {}
-            self._add_autotrace_counts(acc)
-            self._flush_groups()
-            backlog = self._backlog
-            for key, entry in acc.items():
-                existing = backlog.get(key)
-                if existing is None:
-                    backlog[key] = entry
-                else:
-                    _merge_entry(existing, entry)
-            self._backlog_errors.extend(errors)
-            del self._backlog_errors[:-MAX_ERRORS_PER_FLUSH]
-            if not backlog and not self._backlog_errors:
-                return True
-            try:
-                self._current_writer()(backlog, self._backlog_errors)
-            except NotReady as exc:
-                self._trim_backlog()
-                if not self._waiting:
-                    self._waiting = True
-                    logger.info("tracekit: feature-usage stats wait (%s); keeping up to %d "
-                                "keys in memory", exc, self.max_backlog_keys)
-                return False
-            except WriteIncomplete as exc:
-                self._backlog, self._backlog_errors = exc.increments, exc.errors
-                self._write_failed(exc.__cause__ or exc)
-                return False
-            except Exception as exc:
-                self._write_failed(exc)
-                return False
-            self._backlog = {}
-            self._backlog_errors = []
-            self._edges.flush(memory=self.in_test_run)
-            self._record_instrumented()
-            self._waiting = False
-            if self._failing:
-                self._failing = False
-                logger.warning("tracekit: writing feature-usage stats works again")
+        with self._lock:
+            acc, self._acc = self._acc, {}
+            errors, self._errors = self._errors, []
+            self._error_counts = {}
+        self._add_autotrace_counts(acc)
+        self._flush_groups(final)
+        backlog = self._backlog
+        for key, entry in acc.items():
+            existing = backlog.get(key)
+            if existing is None:
+                backlog[key] = entry
+            else:
+                merge_entry(existing, entry)
+        self._backlog_errors.extend(errors)
+        del self._backlog_errors[:-MAX_ERRORS_PER_FLUSH]
+        if not backlog and not self._backlog_errors:
             return True
+        try:
+            self._current_writer()(backlog, self._backlog_errors)
+        except NotReady as exc:
+            self._trim_backlog()
+            self._wait(exc)
+            return False
+        except WriteIncomplete as exc:
+            self._backlog, self._backlog_errors = exc.increments, exc.errors
+            self._write_failed(exc.__cause__ or exc)
+            return False
+        except Exception as exc:
+            self._write_failed(exc)
+            return False
+        self._backlog = {}
+        self._backlog_errors = []
+        self._edges.flush(memory=self.in_test_run)
+        self._record_instrumented()
+        self._recovered()
+        return True
 
     def _flush_groups(self, everything: bool = False) -> None:
         try:
             writer = _groups.memory_groups if self.in_test_run and self._group_writer \
                 else self._group_writer
-            self._groups.flush(writer, self._service, everything or self._shut_down)
+            self._groups.flush(writer, self._service, everything)
         except Exception:  # the counters are written whatever happens to the groups
             logger.debug("tracekit: error groups flush failed", exc_info=True)
 
@@ -420,18 +371,7 @@ class StatsProcessor(SpanProcessor):
 
     def _write_failed(self, exc: BaseException) -> None:
         self._trim_backlog()
-        if not self._failing:
-            self._failing = True
-            # One line, no traceback: the cause is in it; the stack is at DEBUG. Once a
-            # minute per process family (every child of a pool meets the same outage).
-            if not allow("stats write failed", 60.0)[0]:
-                return
-            logger.warning(
-                "tracekit: writing feature-usage stats failed (%s: %s); keeping up to %d keys "
-                "in memory and retrying every %ss (logged once until it recovers)",
-                type(exc).__name__, str(exc).strip()[:300], self.max_backlog_keys,
-                self.flush_interval_s)
-            logger.debug("tracekit: stats write failure", exc_info=exc)
+        super()._write_failed(exc)
 
     def _add_autotrace_counts(self, acc: dict[Key, Entry]) -> None:
         """Auto-traced calls that did not become spans (faster than MIN_DURATION_MS) are
@@ -451,7 +391,7 @@ class StatsProcessor(SpanProcessor):
             key = (name, FUNCTION, service, minute)
             if key not in acc and len(acc) >= self.max_keys:
                 key = (OTHER_FEATURE, FUNCTION, service, minute)
-            _merge_entry(acc.setdefault(key, new_entry(self._version)),
+            merge_entry(acc.setdefault(key, new_entry(self._version)),
                          [calls, 0, total_ns, max_ns, {bucket_index(total_ns // calls): calls}, 0,
                           None, self._version, 0, 0, 0])
 
@@ -464,23 +404,6 @@ class StatsProcessor(SpanProcessor):
         for key in sorted(backlog, key=lambda k: k[3])[:excess]:
             self.dropped_spans += backlog.pop(key)[0]
 
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return self.flush()
-
-    def exit_flush(self) -> threading.Event:
-        """Start the exit's flush on the flusher thread (never in the exiting thread: a
-        black-holed database must not hold the exit); the event is set once written or
-        failed. Without a thread (a test run, ``start_thread=False``) flushed here."""
-        flusher = self._flusher
-        if flusher is not None and flusher.alive:
-            return flusher.request()
-        done = threading.Event()
-        # The thread ended (a shutdown before): write here only if the database answered.
-        if flusher is None or not self._failing:
-            self.flush()
-        done.set()
-        return done
-
     def unwritten(self) -> tuple[int, int]:
         """(calls, features) aggregated and not written: for the exit's one line. (0, 0)
         while waiting for ``migrate`` (kept in memory by design, not a failure)."""
@@ -492,120 +415,19 @@ class StatsProcessor(SpanProcessor):
         return (sum(entry[0] for _, entry in keys),
                 len({key[:3] for key, _ in keys}))
 
-    def shutdown(self) -> None:
-        self._shut_down = True
-        done = self.exit_flush()
-        done.wait(exiting.remaining())
-        flusher = self._flusher
-        if flusher is not None:
-            flusher.stop()
-            if flusher.thread is not threading.current_thread():
-                flusher.thread.join(exiting.remaining())
-
-    # -- background thread ---------------------------------------------------------------
-    def _ensure_thread(self) -> None:
-        if self._shut_down or (self._flusher is not None and self._flusher.alive):
-            return
-        if self.in_test_run:  # nothing to write in the background: tests read memory
-            return
-        self._flusher = Flusher("tracekit-stats-flush", self.flush, self.flush_interval_s,
-                                keep_running=lambda: not self.in_test_run)
-
-    @property
-    def thread(self) -> threading.Thread | None:
-        return self._flusher.thread if self._flusher is not None else None
-
-    def _after_fork_in_child(self) -> None:
-        # The parent still holds (and will write) what was pending at fork time.
-        self._init_state()
-        if self._start_thread:
-            self._ensure_thread()
-
-
-
-class MemoryCounts:
-    """A writer that adds to totals in memory, per (feature, kind, service): where a test
-    run's counts go. Bounded: beyond ``max_features`` new features go to ``(other)``, and
-    only the newest ``max_errors`` error samples are kept."""
-
-    def __init__(self, max_features: int = 50_000, max_errors: int = 1_000) -> None:
-        self.max_features = max_features
-        self.max_errors = max_errors
-        self._lock = threading.Lock()
-        self._totals: dict[FeatureKey, Entry] = {}
-        self._errors: list[ErrorSample] = []
-        # Also given every batch (django_tracekit.testing's open captures); replaced, not mutated.
-        self.listeners: tuple[Writer, ...] = ()
-
-    def __call__(self, increments: dict[Key, Entry], errors: Sequence[ErrorSample]) -> int:
-        for listener in self.listeners:
-            listener(increments, errors)
-        with self._lock:
-            totals = self._totals
-            for (feature, kind, service, _minute), entry in increments.items():
-                key = (feature, kind, service)
-                if key not in totals and len(totals) >= self.max_features:
-                    key = (OTHER_FEATURE, kind, service)
-                into = totals.get(key)
-                if into is None:
-                    into = totals[key] = new_entry()
-                _merge_entry(into, entry)
-            self._errors.extend(errors)
-            del self._errors[:-self.max_errors]
-        return len(increments)
-
-    def snapshot(self) -> tuple[dict[FeatureKey, Entry], list[ErrorSample]]:
-        """A copy of the totals and the kept error samples (oldest first)."""
-        with self._lock:
-            totals = {k: [e[0], e[1], e[2], e[3], dict(e[4]), e[5],
-                          e[6].estimate() if e[6] is not None else 0, e[8], e[9], e[10]]
-                      for k, e in self._totals.items()}
-            return totals, list(self._errors)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._totals.clear()
-            self._errors.clear()
-
-
-memory_counts = MemoryCounts()
-
 
 def _on_error(exc: BaseException, span: object) -> None:
     """The error listener: each processor of this process counts the error in its group."""
-    for processor in list(_live):
-        processor._groups.raised(exc, span)  # type: ignore[arg-type]
-
-
-_live: weakref.WeakSet[StatsProcessor] = weakref.WeakSet()
+    for processor in StatsProcessor.processors():
+        processor._groups.raised(exc, span)
 
 
 def processors() -> list[StatsProcessor]:
     """The stats processors of this process."""
-    return list(_live)
+    return StatsProcessor.processors()
 
 
 def flush_all(*, test_run_only: bool = False) -> bool:
     """Flush every stats processor of this process (``test_run_only``: only those writing
     to memory in a test run). Never raises."""
-    ok = True
-    for processor in list(_live):
-        if test_run_only and not processor.in_test_run:
-            continue
-        try:
-            if exiting.started():  # at exit: on the flusher thread, within the deadline
-                ok = processor.exit_flush().wait(exiting.remaining()) and ok
-            else:
-                ok = processor.flush() and ok
-        except Exception:
-            logger.warning("tracekit: stats flush failed", exc_info=True)
-            ok = False
-    return ok
-
-
-def _after_fork_in_child() -> None:
-    for processor in list(_live):
-        processor._after_fork_in_child()
-
-
-lifecycle.after_fork_in_child(_after_fork_in_child)
+    return StatsProcessor.flush_all(test_run_only=test_run_only)

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django_tracekit.core.features import FUNCTION, KINDS, OTHER_FEATURE, REQUEST, TASK
+from django_tracekit.storage.writer import NotReady
 
-# re-exported: the stats' kinds and overflow feature
-__all__ = ["FUNCTION", "KINDS", "OTHER_FEATURE", "REQUEST", "TASK"]
+# Re-exported: the stats' kinds and overflow feature, and what a writer that cannot write
+# yet raises.
+__all__ = ["FUNCTION", "KINDS", "OTHER_FEATURE", "REQUEST", "TASK", "NotReady"]
 MINUTE_NS = 60_000_000_000
 
 Key = tuple[str, str, str, int]  # feature, kind, service, minute (epoch minutes)
@@ -34,11 +36,6 @@ class ErrorSample:
 
 Writer = Callable[[dict[Key, Entry], Sequence[ErrorSample]], object]
 FeatureKey = tuple[str, str, str]  # feature, kind, service
-
-
-class NotReady(Exception):
-    """Raised by a writer that cannot write yet (e.g. its tables are not migrated): the
-    processor keeps the counts (bounded) and retries later, without a warning."""
 
 
 class WriteIncomplete(Exception):

@@ -14,32 +14,27 @@ them. A part that can have no other part (a request that only ran SQL) is forgot
 once when not kept. The buffer is bounded in traces, spans per trace and estimated bytes;
 beyond, the oldest part that is not kept is evicted first.
 
-Flushing, outages and test runs follow the stats processor
-(:mod:`django_tracekit.destinations.stats.processor`): a daemon thread every ``flush_interval_s``,
-first
-at every exit (a local destination), a bounded backlog of kept parts when the database is
-down (logged once until it recovers), quiet waiting (:class:`NotReady`) until ``migrate``,
-a fresh state after ``fork()``, and in a test run no thread and no database: parts go to
+Flushing, outages and test runs are those of every local destination
+(:mod:`django_tracekit.storage.flushing`): a daemon thread every ``flush_interval_s``, first
+at every exit, a bounded backlog of kept parts when the database is down (logged once until
+it recovers), quiet waiting (:class:`NotReady`) until ``migrate``, a fresh state after
+``fork()``, and in a test run no thread and no database: parts go to
 :data:`django_tracekit.destinations.traces.memory.memory_traces`.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable
 
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, Span
 from opentelemetry.trace import SpanKind, StatusCode
 
 from django_tracekit.core import clock as real_clock
-from django_tracekit.core import exit as exiting
-from django_tracekit.core import lifecycle, testrun
+from django_tracekit.core import testrun
 from django_tracekit.core.features import feature_kind, feature_name
-from django_tracekit.core.logonce import allow
 from django_tracekit.destinations.traces import keep
 from django_tracekit.destinations.traces.records import (
     NotReady,
@@ -49,7 +44,7 @@ from django_tracekit.destinations.traces.records import (
     join_reasons,
 )
 from django_tracekit.destinations.traces.rows import hex_id, rows
-from django_tracekit.storage.flusher import Flusher
+from django_tracekit.storage.flushing import FlushingProcessor
 
 logger = logging.getLogger("django_tracekit")
 
@@ -125,8 +120,13 @@ def _estimate(span: ReadableSpan, kind: SpanKind) -> int:
     return size
 
 
-class TraceStoreProcessor(SpanProcessor):
+class TraceStoreProcessor(FlushingProcessor):
     """Tail-keeps traces (error, slow, sample) and writes them with ``writer``."""
+
+    thread_name = "tracekit-traces-flush"
+    what = "kept traces"
+    waiting_line = "tracekit: the trace store waits (%(error)s); keeping up to %(kept)s in " \
+                   "memory"
 
     def __init__(self, writer: Writer | None = None, *, flush_interval_s: float = 10.0,
                  sample_rate: float = 0.01, max_spans_per_trace: int = 10_000,
@@ -136,13 +136,11 @@ class TraceStoreProcessor(SpanProcessor):
                  max_backlog_traces: int = MAX_BACKLOG_TRACES,
                  start_thread: bool = True,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._default_writer = writer is None
+        default_writer = writer is None
         if writer is None:
             from django_tracekit.destinations.traces import store
 
             writer = store.database
-        self._writer: Writer = writer
-        self.flush_interval_s = float(flush_interval_s)
         self.sample_threshold = keep.sample_threshold(sample_rate)
         self.max_spans_per_trace = max(1, int(max_spans_per_trace))
         self.max_traces = int(max_traces)
@@ -150,30 +148,22 @@ class TraceStoreProcessor(SpanProcessor):
         self.max_buffered_traces = max_buffered_traces
         self.max_buffer_bytes = max_buffer_bytes
         self.max_backlog_traces = max_backlog_traces
-        self._start_thread = start_thread
         self._clock = clock
         self.wall_clock_ns = time.time_ns  # when windows end (span times are wall clock)
-        self._init_state()
-        self._shut_down = False
-        _live.add(self)
-        if start_thread:
-            self._ensure_thread()
+        self._writer: Writer
+        self._start(writer, default_writer=default_writer, flush_interval_s=flush_interval_s,
+                    start_thread=start_thread)
 
     def _init_state(self) -> None:
-        self._lock = threading.Lock()
-        self._flush_lock = threading.Lock()
         self._parts: dict[int, _Buffered] = {}
         self._bytes = 0
         self._slow = keep.SlowBook()
         self._backlog: dict[str, Part] = {}
-        self._failing = False
-        self._waiting = False
         # Counters (this process): for tracekit_status, tests and the benchmark.
         self.evicted = 0  # parts evicted from the buffer (bounds)
         self.dropped_spans = 0  # spans beyond MAX_SPANS_PER_TRACE
         self.lost_parts = 0  # kept parts dropped from a full backlog (long outage)
         self.written_spans = 0
-        self._flusher: Flusher | None = None
 
     # -- hot path ------------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -276,16 +266,13 @@ class TraceStoreProcessor(SpanProcessor):
             self._bytes -= self._parts.pop(trace_id).size
 
     # -- flushing ------------------------------------------------------------------------
-    @property
-    def in_test_run(self) -> bool:
-        return self._default_writer and testrun.active()
+    def _test_run_writer(self) -> Writer:
+        from django_tracekit.destinations.traces.memory import memory_traces
 
-    def _current_writer(self) -> Writer:
-        if self.in_test_run:
-            from django_tracekit.destinations.traces.memory import memory_traces
+        return memory_traces
 
-            return memory_traces
-        return self._writer
+    def _backlog_limit(self) -> str:
+        return f"{self.max_backlog_traces} traces"
 
     def buffered(self) -> tuple[int, int, int]:
         """(traces, spans, estimated bytes) in the buffer now."""
@@ -348,19 +335,11 @@ class TraceStoreProcessor(SpanProcessor):
             spans -= len(backlog.pop(oldest).spans)
             self.lost_parts += 1
 
-    def flush(self, final: bool = False) -> bool:
+    def _flush(self, final: bool) -> bool:
         """Write the kept parts and the parts other processes kept; ``False`` if writing
         failed (kept parts stay in a bounded backlog), ``True`` when written or waiting for
-        ``migrate`` (the tables are not there yet). Never raises."""
-        try:
-            with self._flush_lock:
-                # At exit every open window is decided (there is no later flush).
-                return self._flush(final or self._shut_down)
-        except Exception:
-            logger.warning("tracekit: trace store flush failed", exc_info=True)
-            return False
-
-    def _flush(self, final: bool = False) -> bool:
+        ``migrate`` (the tables are not there yet). ``final`` (at exit, on demand): every
+        open window is decided now (there is no later flush)."""
         now = self._clock()
         with self._lock:
             self._settle_slow(final)
@@ -400,25 +379,13 @@ class TraceStoreProcessor(SpanProcessor):
                             break
             self._slow.send(writer)  # after the write: ranked with what was just written
         except NotReady as exc:
-            if not self._waiting:
-                self._waiting = True
-                logger.info("tracekit: the trace store waits (%s); keeping up to %d kept "
-                            "traces in memory", exc, self.max_backlog_traces)
+            self._wait(exc)
             # Not a failure: there is no store to write to yet (a project that never ran
             # migrate, a script on an empty database); what is kept waits for it.
             return True
         except Exception as exc:
             cause = exc.__cause__ if isinstance(exc, PartsLeft) and exc.__cause__ else exc
-            if not self._failing:
-                self._failing = True
-                if not allow("trace store write failed", 60.0)[0]:
-                    return False  # logged by another process of this family this minute
-                logger.warning(
-                    "tracekit: writing kept traces failed (%s: %s); keeping up to %d traces "
-                    "in memory and retrying every %ss (logged once until it recovers)",
-                    type(cause).__name__, str(cause).strip()[:300], self.max_backlog_traces,
-                    self.flush_interval_s)
-                logger.debug("tracekit: trace store write failure", exc_info=cause)
+            self._write_failed(cause)
             return False
         self._recovered()
         return True
@@ -437,12 +404,6 @@ class TraceStoreProcessor(SpanProcessor):
             if not held.kept and not held.joinable and held.root_ended:
                 self._bytes -= parts.pop(trace_id).size
 
-    def _recovered(self) -> None:
-        self._waiting = False
-        if self._failing:
-            self._failing = False
-            logger.warning("tracekit: writing kept traces works again")
-
     def _expire(self, now: float) -> None:
         """Under the lock: forget parts nobody kept within ``buffer_s`` of their last span."""
         cutoff = now - self.buffer_s
@@ -450,21 +411,6 @@ class TraceStoreProcessor(SpanProcessor):
         # Slow candidates wait for their window's decision (keep.SlowRule.settle).
         for trace_id in [t for t, p in parts.items() if p.touched < cutoff and not p.slow_span]:
             self._bytes -= parts.pop(trace_id).size
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return self.flush(final=True)
-
-    def exit_flush(self) -> threading.Event:
-        """Start the exit's flush on the flusher thread (never in the exiting thread); the
-        event is set once written or failed. Without a thread: flushed here."""
-        flusher = self._flusher
-        if flusher is not None and flusher.alive:
-            return flusher.request()
-        done = threading.Event()
-        if flusher is None or not self._failing:
-            self.flush()
-        done.set()
-        return done
 
     def unwritten_traces(self) -> int:
         """Kept traces with spans not written: for the exit's one line (none while waiting
@@ -475,58 +421,17 @@ class TraceStoreProcessor(SpanProcessor):
             buffered = sum(1 for p in self._parts.values() if p.kept and p.spans)
         return len(self._backlog) + buffered
 
-    def shutdown(self) -> None:
-        self._shut_down = True
-        self.exit_flush().wait(exiting.remaining())
-        flusher = self._flusher
-        if flusher is not None:
-            flusher.stop()
-            if flusher.thread is not threading.current_thread():
-                flusher.thread.join(exiting.remaining())
-
-    # -- background thread ---------------------------------------------------------------
-    def _ensure_thread(self) -> None:
-        if self._shut_down or (self._flusher is not None and self._flusher.alive):
-            return
-        if self.in_test_run:
-            return
-        self._flusher = Flusher("tracekit-traces-flush", self.flush, self.flush_interval_s,
-                                keep_running=lambda: not self.in_test_run)
-
-    @property
-    def thread(self) -> threading.Thread | None:
-        return self._flusher.thread if self._flusher is not None else None
-
-    def _after_fork_in_child(self) -> None:
-        self._init_state()
-        if self._start_thread:
-            self._ensure_thread()
-
 
 def _is_db(span: ReadableSpan) -> bool:
     attributes = span.attributes
     return bool(attributes) and any(key in attributes for key in _DB_KEYS)  # type: ignore[operator]
 
 
-_live: weakref.WeakSet[TraceStoreProcessor] = weakref.WeakSet()
-
-
 def processors() -> list[TraceStoreProcessor]:
     """The trace store processors of this process."""
-    return list(_live)
+    return TraceStoreProcessor.processors()
 
 
 def flush_all() -> bool:
     """Flush every trace store processor of this process. Never raises."""
-    ok = True
-    for processor in list(_live):
-        ok = processor.flush() and ok
-    return ok
-
-
-def _after_fork_in_child() -> None:
-    for processor in list(_live):
-        processor._after_fork_in_child()
-
-
-lifecycle.after_fork_in_child(_after_fork_in_child)
+    return TraceStoreProcessor.flush_all()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from django_tracekit.destinations.stats.records import NotReady
+from django_tracekit.storage.writer import NotReady
 
 __all__ = ["REASONS", "NotReady", "Part", "PartsLeft", "SpanRow", "Writer", "join_reasons"]
 

@@ -1,7 +1,7 @@
 """Finished spans -> ``TraceSpan`` rows, in the flusher thread (never on the request path):
 secrets redacted by the one rule (:mod:`django_tracekit.core.redaction`: secret-named keys
 hidden, ``key=value`` / JSON pairs inside text hidden), every text made storable
-(:func:`django_tracekit.destinations.stats.store.clean_text`: no NUL, no lone surrogate), sizes
+(:func:`django_tracekit.storage.writer.clean_text`: no NUL, no lone surrogate), sizes
 capped.
 
 Caps (per span):
@@ -31,8 +31,8 @@ from opentelemetry.trace import StatusCode
 
 from django_tracekit.core import clock as real_clock
 from django_tracekit.core.redaction import REDACTED, is_secret_name, redact_text
-from django_tracekit.destinations.stats.store import clean_text
 from django_tracekit.destinations.traces.records import SpanRow
+from django_tracekit.storage.writer import clean_text
 
 VALUE_CHARS = 4_096
 STACK_CHARS = 32_768

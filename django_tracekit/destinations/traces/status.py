@@ -31,7 +31,7 @@ def describe(traces: TracesSettings, count: bool = False) -> list[str]:
 
 def _stored() -> str:
     try:
-        store._check_tables(store._alias(None))
+        store.check_tables(store.database_alias(None))
         summary = Trace.objects.aggregate(n=Count("id"), oldest=Min("start_us"))
         if not summary["n"]:
             return "stored: no traces yet"

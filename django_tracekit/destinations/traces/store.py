@@ -1,7 +1,8 @@
 """Writing kept traces: parts of one trace from any number of processes end in one
 ``Trace`` row whose summary covers them all.
 
-One flush is one transaction (retried whole on a lock or deadlock error):
+One flush is one transaction (retried whole on a lock or deadlock error, or once on an
+``IntegrityError``: :func:`django_tracekit.storage.writer.retrying`):
 
 1. ``Trace`` rows of the parts this process keeps are inserted if missing
    (``bulk_create(ignore_conflicts=True)``: ``ON CONFLICT DO NOTHING`` / ``INSERT IGNORE``);
@@ -26,93 +27,68 @@ transaction; what fails alone is dropped, counted in :data:`rejected` and logged
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
-from django.db import DataError, IntegrityError, OperationalError, connections, router, transaction
+from django.db import connections, router, transaction
 from django.db.models import Count, F, Max, Min, Q
-from django.db.models.signals import post_migrate
 
-from django_tracekit.destinations.stats.store import (
-    TABLE_CHECK_SECONDS,
-    TablesMissing,
-    _bmp_only,
-    _sqlite_file_missing,
-    clean_text,
-)
 from django_tracekit.destinations.traces import slow
 from django_tracekit.destinations.traces.records import Part, PartsLeft, SpanRow, join_reasons
 from django_tracekit.storage import timeouts
 from django_tracekit.storage.trace_models import Trace, TraceSpan
+from django_tracekit.storage.writer import (
+    DATA_ERRORS,
+    Stopped,
+    TableCheck,
+    batch_failed,
+    bmp_only,
+    check_range,
+    chunks,
+    clean_text,
+    isolate,
+    rejected_one,
+    retrying,
+)
 
 logger = logging.getLogger("django_tracekit")
 
 BATCH = 500  # trace ids per query
 TRIM_BATCH = 500  # traces deleted per statement
-# Deadlocks between writers of the same traces (MariaDB's gap locks make them common under
-# four concurrent writers): the transaction rolled back whole, so it is tried again, later
-# and at a random offset so the writers fall out of step.
-_RETRIES = 6
-_BIGINT = 2 ** 63
 _JSON_CHARS = 1_000_000  # JSON is capped when encoded (.rows); never cut here
-_DATA_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
 
-_tables_ok: set[str] = set()
-_tables_missing_until: dict[str, float] = {}
 rejected: Counter[str] = Counter()  # spans / traces dropped by isolation, since start
 
 
+check_tables = TableCheck(lambda: (Trace._meta.db_table, TraceSpan._meta.db_table))
+
+
 def clear_cache() -> None:
-    _tables_ok.clear()
-    _tables_missing_until.clear()
+    check_tables.clear()
 
 
-def _forget_missing_tables(**kwargs: object) -> None:
-    _tables_missing_until.clear()
-
-
-post_migrate.connect(_forget_missing_tables,
-                     dispatch_uid="django_tracekit.destinations.traces.store")
-
-
-def _alias(using: str | None) -> str:
+def database_alias(using: str | None) -> str:
+    """The database the trace store writes to."""
     return using or router.db_for_write(Trace)
 
 
 def _check_tables(alias: str) -> None:
     timeouts.apply(connections[alias])  # a flusher thread's writes end in bounded time
-    if alias in _tables_ok:
-        return
-    if _tables_missing_until.get(alias, 0.0) > time.monotonic():
-        raise TablesMissing(f"its tables are not in database {alias!r} yet: run migrate")
-    connection = connections[alias]
-    tables = {Trace._meta.db_table, TraceSpan._meta.db_table}
-    if not (_sqlite_file_missing(connection)
-            or not tables.issubset(connection.introspection.table_names())):
-        _tables_ok.add(alias)
-        return
-    _tables_missing_until[alias] = time.monotonic() + TABLE_CHECK_SECONDS
-    raise TablesMissing(f"its tables are not in database {alias!r} yet: run migrate")
-
-
-def _chunks(items: Sequence[str], size: int = BATCH) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+    check_tables(alias)
 
 
 def kept(trace_ids: list[str], using: str | None = None) -> set[str]:
     """Which of ``trace_ids`` have a ``Trace`` row (one indexed query per 500 ids)."""
-    alias = _alias(using)
+    alias = database_alias(using)
     _check_tables(alias)
     found: set[str] = set()
     manager = Trace.objects.using(alias)
     try:
-        for chunk in _chunks(sorted(set(trace_ids))):
+        for chunk in chunks(sorted(set(trace_ids)), BATCH):
             found.update(manager.filter(trace_id__in=chunk).values_list("trace_id", flat=True))
     except Exception:
-        _tables_ok.discard(alias)
+        check_tables.forget(alias)
         raise
     return found
 
@@ -122,7 +98,7 @@ def write(parts: list[Part], max_spans_per_trace: int = 10_000,
     """Write ``parts`` (merged per trace id first); the number of span rows written.
     Raises :class:`TablesMissing` before ``migrate``, :class:`PartsLeft` when a connection
     failed after some parts were committed (the rest is in it)."""
-    alias = _alias(using)
+    alias = database_alias(using)
     _check_tables(alias)
     merged: dict[str, Part] = {}
     for part in parts:
@@ -136,28 +112,15 @@ def write(parts: list[Part], max_spans_per_trace: int = 10_000,
     batch = [merged[t] for t in sorted(merged)]
     try:
         return _write_retrying(alias, batch, max_spans_per_trace)
-    except _DATA_ERRORS as exc:
+    except DATA_ERRORS as exc:
         return _isolate(alias, batch, max_spans_per_trace, exc)
     except Exception:
-        _tables_ok.discard(alias)
+        check_tables.forget(alias)
         raise
 
 
 def _write_retrying(alias: str, parts: list[Part], max_spans: int) -> int:
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            with transaction.atomic(using=alias):
-                timeouts.statement_timeout(connections[alias])
-                written = _write(alias, parts, max_spans)
-            break
-        except Exception as exc:
-            # A lock wait, deadlock or SQLite "database is locked" (a concurrent writer):
-            # the transaction rolled back whole, so trying again writes nothing twice.
-            if attempt >= _RETRIES or not isinstance(exc, OperationalError):
-                raise
-            time.sleep(0.05 * attempt * (1 + random.random()))
+    written = retrying(alias, lambda: _write(alias, parts, max_spans))
     # Ranked after the commit, in a transaction of its own: each writer ranks what every
     # committed writer wrote, so the last of two processes writing one window at once sees
     # both (ranked inside the write, each saw only its own rows and both kept theirs).
@@ -169,33 +132,24 @@ def _write_retrying(alias: str, parts: list[Part], max_spans: int) -> int:
 
 def _write_retrying_call(alias: str, work: Callable[[], object]) -> None:
     """``work`` in one transaction, retried like a flush on a lock or deadlock error."""
-    for attempt in range(1, _RETRIES + 1):
-        try:
-            with transaction.atomic(using=alias):
-                work()
-            return
-        except OperationalError:
-            if attempt >= _RETRIES:
-                raise
-            time.sleep(0.05 * attempt * (1 + random.random()))
+    retrying(alias, work)
 
 
 def _isolate(alias: str, parts: list[Part], max_spans: int, cause: Exception) -> int:
-    logger.warning("tracekit: a batch of kept traces failed (%s: %s); writing it in parts",
-                   type(cause).__name__, str(cause).strip()[:300])
-    written = 0
-    left = list(parts)
+    """Write trace by trace, each in its own transaction; a trace that fails alone with a
+    data error span by span. A failure of another kind: the rest is in :class:`PartsLeft`."""
+    batch_failed("kept traces", cause)
+
+    def write_part(part: Part) -> int:
+        try:
+            return _write_retrying(alias, [part], max_spans)
+        except DATA_ERRORS:
+            return _isolate_spans(alias, part, max_spans)
+
     try:
-        while left:
-            part = left[0]
-            try:
-                written += _write_retrying(alias, [part], max_spans)
-            except _DATA_ERRORS:
-                written += _isolate_spans(alias, part, max_spans)
-            del left[0]
-    except Exception as exc:
-        raise PartsLeft(left) from exc
-    return written
+        return isolate(parts, write_part, lambda part, exc: None)
+    except Stopped as stop:
+        raise PartsLeft(parts[stop.done:]) from stop.__cause__
 
 
 def _isolate_spans(alias: str, part: Part, max_spans: int) -> int:
@@ -210,19 +164,11 @@ def _isolate_spans(alias: str, part: Part, max_spans: int) -> int:
     for piece in pieces:
         try:
             written += _write_retrying(alias, [piece], max_spans)
-        except _DATA_ERRORS as exc:
-            what = "spans" if piece.spans else "traces"
-            rejected[what] += 1
-            logger.warning("tracekit: dropped %s of trace %s: %s: %s",
-                           f"span {piece.spans[0].span_id}" if piece.spans else "the row",
-                           part.trace_id, type(exc).__name__, str(exc).strip()[:300])
+        except DATA_ERRORS as exc:
+            what = f"span {piece.spans[0].span_id}" if piece.spans else "the row"
+            rejected_one(rejected, "spans" if piece.spans else "traces", 1,
+                         f"{what} of trace {part.trace_id}", exc)
     return written
-
-
-def _check_range(values: Iterable[int]) -> None:
-    for value in values:
-        if not -_BIGINT <= value < _BIGINT:
-            raise OverflowError(f"{value} does not fit a 64-bit integer column")
 
 
 def _services(names: Iterable[str]) -> str:
@@ -237,11 +183,11 @@ def _services(names: Iterable[str]) -> str:
 
 def _write(alias: str, parts: list[Part], max_spans: int) -> int:
     connection = connections[alias]
-    bmp = _bmp_only(connection)
+    bmp = bmp_only(connection)
     manager = Trace.objects.using(alias)
     for part in parts:
         for span in part.spans:
-            _check_range((span.start_us, span.duration_us, span.start_us + span.duration_us))
+            check_range((span.start_us, span.duration_us, span.start_us + span.duration_us))
     new = [part for part in parts if part.reasons and part.spans]
     if new:
         manager.bulk_create([_new_row(part, bmp) for part in new], ignore_conflicts=True,
@@ -251,7 +197,7 @@ def _write(alias: str, parts: list[Part], max_spans: int) -> int:
     query = manager.filter(trace_id__in=ids).order_by("trace_id")
     if connection.features.has_select_for_update:
         query = query.select_for_update()
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, BATCH):
         for pk, trace_id, count, reasons, root_name, user_id in query.filter(
                 trace_id__in=chunk).values_list("id", "trace_id", "span_count", "reasons",
                                                  "root_name", "user_id"):
@@ -341,7 +287,7 @@ def _update_summaries(alias: str, parts: list[Part],
 
 def trim(max_traces: int, using: str | None = None, batch: int = TRIM_BATCH) -> int:
     """Delete up to ``batch`` of the oldest traces beyond the newest ``max_traces``."""
-    alias = _alias(using)
+    alias = database_alias(using)
     _check_tables(alias)
     manager = Trace.objects.using(alias)
     stale = list(manager.order_by("-start_us", "-id").values_list("id", flat=True)
@@ -362,7 +308,7 @@ def prune(retention_hours: float, max_traces: int, using: str | None = None,
           dry_run: bool = False, batch: int = 2_000) -> tuple[int, int]:
     """Traces older than ``retention_hours`` (by their end) and the oldest beyond
     ``max_traces``, deleted in batches: (deleted for age, deleted for the cap)."""
-    alias = _alias(using)
+    alias = database_alias(using)
     manager = Trace.objects.using(alias)
     cutoff = int((time.time() - retention_hours * 3600) * 1_000_000)
     old = manager.filter(end_us__lt=cutoff)
@@ -399,7 +345,7 @@ class DatabaseWriter:
 
     def settle_slow(self, demoted: list[str], windows: list[tuple[str, int]],
                     promoted: Sequence[tuple[str, str]] = ()) -> None:
-        alias = _alias(None)
+        alias = database_alias(None)
         _check_tables(alias)
         # Two transactions, like a write: the changes committed first, then ranked with what
         # every other process committed (see _write_retrying).
