@@ -196,3 +196,15 @@ def test_the_checker_sees_function_level_and_relative_imports(tmp_path: Path) ->
     assert find_cycles({"sources": {"core"}, "core": {"destinations"},
                         "destinations": {"sources"}}) == {("core", "destinations", "sources",
                                                             "core")}
+
+
+MAX_LINES = 450  # one module, one job: past this a module is doing two
+
+
+def test_no_module_is_over_the_size_limit() -> None:
+    package = Path(django_tracekit.__file__).resolve().parent
+    over = sorted(
+        f"{path.relative_to(package)}: {lines} lines"
+         for path in package.rglob("*.py") if "migrations" not in path.parts
+         if (lines := len(path.read_text().splitlines())) > MAX_LINES)
+    assert not over, f"modules over {MAX_LINES} lines (split them by job):\n" + "\n".join(over)
