@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, cast
+from urllib.parse import urlsplit
 
 from django_tracekit.conf.base import Reader, valid_url
 from django_tracekit.core.features import KINDS
@@ -46,3 +48,24 @@ def read(r: Reader) -> MetricsSettings:
         kinds=kinds or ("request", "task", "command"),
         exporter=cast(Literal["otlp", "prometheus_remote_write"], exporter or "otlp"),
         remote_write_url=url)
+
+
+def metrics_endpoint(base: str, protocol: str) -> str:
+    """The traces endpoint's base + ``/v1/metrics`` (OTLP/HTTP); gRPC takes the base."""
+    if protocol != "http/protobuf":
+        return base
+    path = urlsplit(base).path
+    if path.endswith("/v1/traces"):
+        return base[: -len("/v1/traces")] + "/v1/metrics"
+    return base.rstrip("/") + "/v1/metrics"
+
+
+def destination(settings: MetricsSettings, otlp_endpoint: str, otlp_protocol: str,
+                env: Mapping[str, str]) -> str:
+    """Where the metrics go, as an operator reads it (the admin says it when STATS is off)."""
+    if settings.exporter == "prometheus_remote_write":
+        return f"Prometheus remote-write {settings.remote_write_url}"
+    protocol = env.get("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL") or otlp_protocol
+    endpoint = env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") or metrics_endpoint(
+        otlp_endpoint, protocol)
+    return f"OTLP {endpoint}"

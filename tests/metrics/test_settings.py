@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from django_tracekit.conf import resolve
-from django_tracekit.conf.metrics import CHECK_IDS
-from django_tracekit.destinations.metrics.integration import MetricsIntegration, metrics_endpoint
+from django_tracekit.conf.metrics import CHECK_IDS, metrics_endpoint
+from django_tracekit.destinations.metrics.integration import MetricsIntegration
 
 
 def problems(metrics: Any) -> list[str]:

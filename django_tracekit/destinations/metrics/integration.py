@@ -5,23 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.sampling import Sampler
 
+from django_tracekit.conf.metrics import metrics_endpoint
 from django_tracekit.integrations.base import Integration, importable
-
-
-def metrics_endpoint(base: str, protocol: str) -> str:
-    """The traces endpoint's base + ``/v1/metrics`` (OTLP/HTTP); gRPC takes the base."""
-    if protocol != "http/protobuf":
-        return base
-    path = urlsplit(base).path
-    if path.endswith("/v1/traces"):
-        return base[: -len("/v1/traces")] + "/v1/metrics"
-    return base.rstrip("/") + "/v1/metrics"
 
 
 class MetricsIntegration(Integration):

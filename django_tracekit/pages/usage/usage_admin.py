@@ -21,6 +21,7 @@ from django.urls import URLPattern, path
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
+from django_tracekit.conf import get_config
 from django_tracekit.pages.errors.errors_admin import errors_view, feature_groups
 from django_tracekit.pages.releases import releases_admin
 from django_tracekit.pages.shared import charts, feature_filter, params
@@ -31,6 +32,7 @@ from django_tracekit.pages.shared.formats import (
     query_string,
 )
 from django_tracekit.pages.shared.readonly import ReadOnlyAdmin
+from django_tracekit.pages.shared.stats_notice import stats_notice
 from django_tracekit.pages.shared.window import RANGES, Window, window_from
 from django_tracekit.pages.unused import unused_page
 from django_tracekit.pages.usage import statements, table, work
@@ -107,6 +109,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             "params": values,
             "problems": [*query.errors, *window.errors],
             "kinds": Feature.Kind.choices,
+            "stats_notice": stats_notice(get_config()),
         }
 
     def _kind_tabs(self, query: params.UsageParams, kind_totals: dict[str, list[int]],
