@@ -17,6 +17,7 @@ _setup: Callable[[], object] | None = None
 _flush: Callable[[int], bool] | None = None
 _shutdown: Callable[[], None] | None = None
 _flush_counts: Callable[[], bool] | None = None
+_when_committed: Callable[[Callable[[], None]], None] | None = None
 
 
 def provide(*, setup: Callable[[], object], flush: Callable[[int], bool],
@@ -26,10 +27,12 @@ def provide(*, setup: Callable[[], object], flush: Callable[[int], bool],
     _setup, _flush, _shutdown = setup, flush, shutdown
 
 
-def provide_counts(flush_counts: Callable[[], bool]) -> None:
-    """The stats destination's part: write this process's pending counts now."""
-    global _flush_counts
-    _flush_counts = flush_counts
+def provide_counts(flush_counts: Callable[[], bool],
+                   when_committed: Callable[[Callable[[], None]], None]) -> None:
+    """The stats destination's part: write this process's pending counts now; call back
+    once what is counted so far is committed."""
+    global _flush_counts, _when_committed
+    _flush_counts, _when_committed = flush_counts, when_committed
 
 
 def setup() -> None:
@@ -55,3 +58,12 @@ def shutdown() -> None:
 def flush_counts() -> bool:
     """Write the pending feature-usage counts now; ``False`` if they were not written."""
     return True if _flush_counts is None else _flush_counts()
+
+
+def when_counts_committed(callback: Callable[[], None]) -> None:
+    """``callback()`` once every count of this process so far is committed, by whichever
+    write commits it (now, if nothing is pending or no stats run here)."""
+    if _when_committed is None:
+        callback()
+    else:
+        _when_committed(callback)

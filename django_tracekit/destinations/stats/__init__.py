@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import logging
 import sys
+from collections.abc import Callable
 
 from django_tracekit.core import pipeline
 
@@ -48,7 +49,18 @@ def flush() -> bool:
         return False
 
 
+def when_committed(callback: Callable[[], None]) -> None:
+    """``callback()`` once every count of this process so far is committed (now if it is,
+    or if no stats processor runs here). Never raises."""
+    processor = sys.modules.get("django_tracekit.destinations.stats.processor")
+    live = list(processor.StatsProcessor._live) if processor is not None else []
+    if not live:
+        callback()
+        return
+    live[0].commits.when_committed(callback)
+
+
 # bootstrap.shutdown (registered later, so run earlier: atexit is LIFO) flushes the stats
 # first at exit; this catches spans that end after it, and processes that never set up.
 atexit.register(flush)
-pipeline.provide_counts(flush)
+pipeline.provide_counts(flush, when_committed)

@@ -55,6 +55,7 @@ from django_tracekit.core.histogram import bucket_index
 from django_tracekit.core.sketch import Users, hash_user
 from django_tracekit.core.vocabulary import N_PLUS_ONE_EVENT
 from django_tracekit.destinations.stats import groups as _groups
+from django_tracekit.destinations.stats.commits import Commits
 from django_tracekit.destinations.stats.edges import EdgeCounts
 from django_tracekit.destinations.stats.memory import memory_counts, merge_entry, new_entry
 from django_tracekit.destinations.stats.records import (
@@ -122,6 +123,7 @@ class StatsProcessor(FlushingProcessor):
 
     def _init_state(self) -> None:
         self._acc: dict[Key, Entry] = {}
+        self.commits = Commits()  # a Celery child's "counted" marker follows the commit
         self._errors: list[ErrorSample] = []
         # N+1 occurrences of ended spans, by the span id of their (still open) parent: rolled
         # up to the nearest entry point (a request, task or command) when it ends.
@@ -189,6 +191,7 @@ class StatsProcessor(FlushingProcessor):
             key = (name, kind_name, service, end // MINUTE_NS)
             index = bucket_index(duration)
             with self._lock:
+                self.commits.counted()
                 acc = self._acc
                 entry = acc.get(key)
                 if entry is None:
@@ -309,6 +312,7 @@ class StatsProcessor(FlushingProcessor):
             acc, self._acc = self._acc, {}
             errors, self._errors = self._errors, []
             self._error_counts = {}
+            through = self.commits.snapshot()
         self._add_autotrace_counts(acc)
         self._flush_groups(final)
         backlog = self._backlog
@@ -321,6 +325,7 @@ class StatsProcessor(FlushingProcessor):
         self._backlog_errors.extend(errors)
         del self._backlog_errors[:-MAX_ERRORS_PER_FLUSH]
         if not backlog and not self._backlog_errors:
+            self.commits.committed(through)
             return True
         try:
             self._current_writer()(backlog, self._backlog_errors)
@@ -337,6 +342,7 @@ class StatsProcessor(FlushingProcessor):
             return False
         self._backlog = {}
         self._backlog_errors = []
+        self.commits.committed(through)
         self._edges.flush(memory=self.in_test_run)
         self._record_instrumented()
         self._recovered()

@@ -158,9 +158,11 @@ def _interrupted(running: Running, task_id: str) -> None:
         span.set_attribute("error.type", errors.qualified_type_name(type(exc)))
     span.end()
     if running.hard_limit is not None:
-        # Stats first: once written, the main process must not count it too (fallback.py).
-        if pipeline.flush_counts():
-            fallback.mark_counted(task_id)
+        # Stats first. The marker follows the commit of this count, by this flush or a later
+        # one (the exit's, when the database was busy): the main process counts the task
+        # only when the marker is missing, so it is counted once (fallback.py).
+        pipeline.when_counts_committed(lambda: fallback.mark_counted(task_id))
+        pipeline.flush_counts()
     elif signum is None:
         # The task's own SystemExit or KeyboardInterrupt: billiard reports it as the job's
         # result, Celery's main process as a lost worker (task_failure, WorkerLostError
