@@ -457,3 +457,22 @@ def test_stats_get_every_call_once_spans_and_fast_counts(spans: Spans) -> None:
     assert by_feature[n(m, "slow")][2] >= 12_000_000
     assert by_feature["request"][0] == 1
     assert counters.drain() == {}  # drained by the flush
+
+
+def test_a_function_that_is_only_a_docstring_is_rewritten_and_counted(spans: Spans) -> None:
+    # Misago's GetUserForm.confirm_allowed: the rewrite added a statement without a
+    # location and the whole module was imported untraced (W031).
+    m = load('''
+        class Form:
+            def confirm_allowed(self, user):
+                """Nothing to check here."""
+
+        def nothing():
+            "Only a docstring."
+    ''')
+    assert m.Form().confirm_allowed(None) is None
+    assert m.nothing() is None
+    assert m.nothing.__doc__ == "Only a docstring."
+    counted = counters.drain()
+    assert counted[n(m, "Form.confirm_allowed")][0] == 1
+    assert counted[n(m, "nothing")][0] == 1

@@ -210,8 +210,8 @@ class Rewriter:
         if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)):
             docstring = [body.pop(0)]
-        if not body:
-            body = [ast.Pass()]
+        if not body:  # a docstring only: the new statement needs a location to compile
+            body = [ast.copy_location(ast.Pass(), node)]
         if _may_yield(node, self.lines) and _is_generator(node):
             rewriter = _YieldRewriter(counter)
             body = [rewriter.visit(stmt) for stmt in body]
