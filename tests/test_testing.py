@@ -133,7 +133,8 @@ class DjangoTestCaseUsage(SimpleTestCase):
 def test_outside_a_test_run_capture_stats_refuses_and_spans_still_work() -> None:
     result = check(run_django("""
         import django_tracekit as tracekit
-        from django_tracekit import testing, testrun
+        from django_tracekit import testing
+        from django_tracekit.core import testrun
         assert not testrun.active()
         with testing.capture_spans() as spans:
             with tracekit.span("x"):
@@ -162,7 +163,8 @@ def test_capture_spans_says_why_when_tracing_is_off() -> None:
 
 def test_capture_stats_says_so_when_stats_are_off() -> None:
     result = check(run_django("""
-        from django_tracekit import testing, testrun
+        from django_tracekit import testing
+        from django_tracekit.core import testrun
         testrun.mark()
         try:
             with testing.capture_stats():
