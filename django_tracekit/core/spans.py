@@ -243,6 +243,7 @@ _UNSET = Status(StatusCode.UNSET)
 class AutoSpan(Span):
     """A recording span delivered straight to the processors as a ReadableSpan on end."""
 
+    _KIND = SpanKind.INTERNAL  # a subclass of another kind changes only this
     __slots__ = ("_attributes", "_context", "_end", "_events", "_links", "_name", "_owned",
                  "_parent", "_start", "_status")
 
@@ -318,7 +319,7 @@ class AutoSpan(Span):
             shortcut.processor.on_end(ReadableSpan(
                 name=self._name, context=self._context, parent=self._parent,
                 resource=shortcut.resource, attributes=self._attributes,
-                events=tuple(self._events), links=tuple(self._links), kind=SpanKind.INTERNAL,
+                events=tuple(self._events), links=tuple(self._links), kind=self._KIND,
                 status=self._status, start_time=self._start, end_time=self._end,
                 instrumentation_scope=shortcut.scope))
         except Exception:

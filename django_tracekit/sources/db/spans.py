@@ -14,35 +14,19 @@ from __future__ import annotations
 from typing import Any
 
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import Span, SpanContext, SpanKind
 
 from django_tracekit.core import clock as real_clock
 from django_tracekit.core.sampling import RecordEverySampledOut
-from django_tracekit.core.spans import AutoSpan, log_failure, shortcut
+from django_tracekit.core.spans import AutoSpan, shortcut
 from django_tracekit.core.tracer import get_tracer
-
-_CLIENT = SpanKind.CLIENT
 
 
 class QuerySpan(AutoSpan):
     """An :class:`~django_tracekit.core.spans.AutoSpan` of kind CLIENT."""
 
     __slots__ = ()
-
-    def end(self, end_time: int | None = None) -> None:
-        if self._end is not None:
-            return
-        self._end = end_time if end_time is not None else real_clock.time_ns()
-        try:
-            shortcut.processor.on_end(ReadableSpan(
-                name=self._name, context=self._context, parent=self._parent,
-                resource=shortcut.resource, attributes=self._attributes,
-                events=tuple(self._events), links=tuple(self._links), kind=_CLIENT,
-                status=self._status, start_time=self._start, end_time=self._end,
-                instrumentation_scope=shortcut.scope))
-        except Exception:
-            log_failure()
+    _KIND = SpanKind.CLIENT
 
 
 _every: list[Any] = [None, False]  # [tracer, its sampler records every unsampled kind]
@@ -67,5 +51,5 @@ def start(name: str, parent_context: Context, parent: Span,
         context = SpanContext(parent_sc.trace_id, shortcut.span_id(), False,
                               parent_sc.trace_flags, parent_sc.trace_state)
         return QuerySpan(name, context, parent_sc, attributes, real_clock.time_ns())
-    return get_tracer().start_span(name, context=parent_context, kind=_CLIENT,
+    return get_tracer().start_span(name, context=parent_context, kind=SpanKind.CLIENT,
                                    attributes=attributes)
