@@ -78,13 +78,18 @@ def drive_traffic(base: str, stop: threading.Event, started: float, ramp_s: floa
     """Realistic mixed traffic, anonymous and from signed-in users; the share feature is
     rolled out gradually (0 % -> 60 %). Paused while ``up`` is not set (a release is being
     rolled out)."""
+    def count(status: str) -> None:
+        if not counts:
+            print("demo: traffic is flowing", flush=True)
+        counts[status] = counts.get(status, 0) + 1
+
     openers = [urllib.request.build_opener()]
     while not stop.is_set() and len(openers) < 1 + len(USERS):
         if not up.wait(0.5):
             continue
         try:
             openers.append(sign_in(base, USERS[len(openers) - 1]))
-            counts["200"] = counts.get("200", 0) + 1  # a sign-in is traffic too
+            count("200")  # a sign-in is traffic too
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             stop.wait(0.5)  # a release being rolled out: the server is restarting
     cdn_upload_sent = False
@@ -112,7 +117,7 @@ def drive_traffic(base: str, stop: threading.Event, started: float, ramp_s: floa
             status = exc.code
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             status = 0
-        counts[str(status)] = counts.get(str(status), 0) + 1
+        count(str(status))
         stop.wait(0.05)
 
 

@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,10 +74,9 @@ def test_demo_runs_until_interrupted_then_stops_everything(tmp_path: Path) -> No
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         assert demo.stdout is not None
-        for line in demo.stdout:  # the banner is printed once worker and server are up
-            if "Ctrl-C stops everything" in line:
+        for line in demo.stdout:  # the banner, then traffic once worker and server are up
+            if "demo: traffic is flowing" in line:
                 break
-        time.sleep(3)  # some traffic
         demo.send_signal(signal.SIGINT)
         output, _ = demo.communicate(timeout=60)
     finally:

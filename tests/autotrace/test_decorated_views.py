@@ -10,8 +10,6 @@ counters (``/counts`` drains every counted call, spanned or not).
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.autotrace.conftest import ShopServer
@@ -38,10 +36,10 @@ def test_decorated_view_is_counted_once_per_request(shop: ShopServer, path: str)
     before = {s.span_id for s in shop.receiver.spans}
     for _ in range(REQUESTS):
         assert shop.get_status(path) == 200
-    request = f"GET {path}"
-    shop.receiver.wait_for(lambda all_: len(
-        [s for s in all_ if s.name == request and s.span_id not in before]) == REQUESTS)
-    time.sleep(0.3)  # the request span ends last; let the rest of the batch arrive
+    expected = (f"GET {path}", view, "shop/services/slow")
+    shop.receiver.wait_for(lambda all_: all(len(
+        [s for s in all_ if s.name == name and s.span_id not in before]) == REQUESTS
+        for name in expected))
     spans = [s for s in shop.receiver.spans if s.span_id not in before]
     counts = shop.get_json("/counts")
 
