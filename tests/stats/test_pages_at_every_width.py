@@ -62,6 +62,7 @@ OVERFLOW = """() => {
     .map(e => (e.id || e.tagName + '.' + e.className) + ':' + e.scrollWidth + '>' + e.clientWidth);
   return [document.documentElement.scrollWidth, width, out.slice(0, 8), scrolls];
 }"""
+DASH = "\u2013"  # what a page shows for a number it does not measure
 
 
 def _seed() -> None:
@@ -188,16 +189,16 @@ def _fixes(page: Any, base: str, pages: dict[str, str], suffix: str) -> None:
     # ... and the failing task says so, the flaky one too.
     assert page.locator(f"tr[data-feature='{FAILING}'] [data-flaky]").inner_text() == "failing"
     assert page.locator("tr[data-feature^='celery/'] [data-flaky]").inner_text() == "flaky"
-    # 3. Users are measured for requests only: "–" with why, not 0 (data-users stays a count).
+    # 3. Users are measured for requests only: a dash with why, not 0 (data-users: a count).
     page.goto(f"{base}{pages['usage_functions']}")
     cell = page.locator("tr[data-kind='function']").first.locator("td[data-label='Users']")
-    assert cell.inner_text().strip() == "–"
+    assert cell.inner_text().strip() == DASH
     assert "requests only" in (cell.locator("span").get_attribute("title") or "")
     page.goto(f"{base}{pages['usage']}")
     assert page.locator("tr[data-feature='GET /orders/<int:pk>/'] td[data-label='Users']"
                         ).inner_text().strip() == "420"
     page.goto(f"{base}{pages['feature_function']}")
-    assert page.locator("#tk-users").inner_text().strip() == "–"
+    assert page.locator("#tk-users").inner_text().strip() == DASH
     assert page.locator("#tk-users-panel").count() == 0
     # 4. Every kept trace says why: none blank, a pending one and an unknown one say so.
     page.goto(f"{base}{pages['traces']}")
