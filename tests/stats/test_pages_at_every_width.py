@@ -6,6 +6,7 @@ measured, no blank "Kept for"). Screenshots in artifacts/screenshots/tour_*.png.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Iterator
@@ -200,6 +201,20 @@ def _fixes(page: Any, base: str, pages: dict[str, str], suffix: str) -> None:
     page.goto(f"{base}{pages['feature_function']}")
     assert page.locator("#tk-users").inner_text().strip() == DASH
     assert page.locator("#tk-users-panel").count() == 0
+    # Its 2,461 errors were raised in code it called: the empty groups section says so.
+    assert "raised in code it called" in page.locator("#tk-no-groups").inner_text()
+    # Charts: the axis legible on a phone (not 4 px), the bars readable in the dark theme
+    # (the admin's dark --primary is near the page's black).
+    axis = page.locator(".tk-chart .tk-axis").first.bounding_box()
+    assert axis is not None and axis["height"] >= 7, axis
+    times = page.locator(".tk-chart").first.locator("text.tk-axis[y='212']")  # the x axis
+    shown = sorted((b for b in (t.bounding_box() for t in times.all()) if b and b["width"]),
+                   key=lambda b: b["x"])
+    assert len(shown) >= 3, shown  # no time label overlaps the next
+    assert all(a["x"] + a["width"] <= b["x"] for a, b in itertools.pairwise(shown)), shown
+    fill = page.locator(".tk-chart rect.tk-calls").first.evaluate(
+        "e => getComputedStyle(e).fill")
+    assert fill == ("rgb(129, 212, 250)" if "dark" in suffix else "rgb(121, 174, 200)"), fill
     # 4. Every kept trace says why: none blank, a pending one and an unknown one say so.
     page.goto(f"{base}{pages['traces']}")
     kept = {r.get_attribute("data-trace"): r.locator("td.tk-kept-for").inner_text().strip()
