@@ -223,6 +223,11 @@ def _fixes(page: Any, base: str, pages: dict[str, str], suffix: str) -> None:
     assert kept[PENDING_TRACE] == "no reason yet"
     assert kept[ODD_TRACE] == "sample unknown: pinned"
     assert kept[ERROR_TRACE] == "error"
+    if viewport < 768:  # a card: its bare numbers labelled (spans, user)
+        row = page.locator(f"tr[data-trace='{ERROR_TRACE}']")
+        for cell, label in (("td.tk-span-count", "Spans"), ("td.tk-user", "User")):
+            assert row.locator(cell).evaluate(
+                "e => getComputedStyle(e, '::before').content") == f'"{label} "'
     page.goto(f"{base}{pages['trace_pending']}")
     assert page.locator("#tk-kept-for").inner_text().strip() == "no reason yet"
     assert "another process" in page.locator("#tk-pending-note").inner_text()
