@@ -24,7 +24,7 @@ from django_tracekit.destinations.stats import groups_store, store
 from django_tracekit.destinations.stats.groups import Example, GroupBatch, Occurrence
 from django_tracekit.storage.usage_models import Feature
 from tests.reports.test_browser import _seed_release
-from tests.stats.test_browser import ARGS, SHOTS, XSS, _login, server  # noqa: F401
+from tests.stats.test_browser import ARGS, LONG, SHOTS, XSS, _login, server  # noqa: F401
 from tests.support.traces import SpanSpec, make_trace, span_id, trace_id, web_and_worker
 
 pytestmark = [pytest.mark.service("chromium"), pytest.mark.requires("playwright"),
@@ -117,6 +117,7 @@ def _check(page: Any, name: str, problems: list[Any]) -> None:
 def _pages(base: str) -> dict[str, str]:
     orders = Feature.objects.get(name="GET /orders/<int:pk>/").pk
     function = Feature.objects.get(name="shop/orders/services/Checkout/run").pk
+    long = Feature.objects.get(name=LONG).pk  # a heading with no space to break at
     return {
         "usage": f"{reverse('admin:tracekit_usage')}?range=24h",
         "usage_all": f"{reverse('admin:tracekit_usage')}?range=24h&scope=all",
@@ -126,6 +127,7 @@ def _pages(base: str) -> dict[str, str]:
         "feature": f"{reverse('admin:tracekit_usage_feature', args=[orders])}?range=24h",
         "feature_function": f"{reverse('admin:tracekit_usage_feature', args=[function])}"
                             "?range=24h",
+        "feature_long": f"{reverse('admin:tracekit_usage_feature', args=[long])}?range=24h",
         "traces": reverse("admin:tracekit_traces"),
         "trace": reverse("admin:tracekit_trace", args=[ERROR_TRACE]),
         "trace_pending": reverse("admin:tracekit_trace", args=[PENDING_TRACE]),
