@@ -36,11 +36,13 @@ def axis_count(value: float) -> str:
     """A count on the calls axis, at most 5 characters ("7,500", "12.5k", "2M"): it stays
     inside the axis margin at the larger type a phone needs (the tooltips keep the exact
     count)."""
-    for size, unit in ((1e9, "G"), (1e6, "M"), (1e4, "k")):
-        if value >= size:
-            scale = 1e3 if unit == "k" else size
-            return f"{value / scale:.3g}{unit}"
-    return _fmt(value)
+    if value < 1e4:
+        return _fmt(value)
+    for scale, unit in ((1e3, "k"), (1e6, "M"), (1e9, "G")):
+        text = f"{value / scale:.3g}"
+        if "e" not in text and float(text) < 1000:  # 999,999 is "1M", not "1e+03k"
+            return text + unit
+    return f"{value / 1e9:.0f}G"
 
 
 def fmt_count(value: float) -> str:
