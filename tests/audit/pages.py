@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 
 from tests.audit.harness import Stack
 
+DASH = "\u2013"  # what a page shows for a number it does not measure
+
 
 def _int(text: str) -> int:
     return int(text.replace(",", "").replace("\u202f", "").replace("\xa0", "").strip())
@@ -56,7 +58,9 @@ def usage_page(stack: Stack, **params: str) -> dict[str, Any]:
 def feature_page(stack: Stack, link: str) -> dict[str, Any]:
     page = stack.admin(link)
     found: dict[str, Any] = {"calls": _int(by_id(page, "tk-calls")),
-                             "users": _int(by_id(page, "tk-users")),
+                             # an en dash: users are not measured for this kind (requests only)
+                             "users": None if by_id(page, "tk-users").strip() == DASH
+                             else _int(by_id(page, "tk-users")),
                              "errors": _int(by_id(page, "tk-errors"))}
     # The panel's heading, then its chart (whose own <title> repeats the heading).
     usage_chart = page.split("Calls and errors over time", 1)[1].split(
@@ -70,7 +74,8 @@ def feature_page(stack: Stack, link: str) -> dict[str, Any]:
     for version, body in re.findall(r'<tr data-version="([^"]*)">(.*?)</tr>', page, flags=re.S):
         cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
                  for c in re.findall(r"<td[^>]*>(.*?)</td>", body, flags=re.S)]
-        versions[version] = {"calls": _int(cells[2]), "users": _int(cells[3]),
+        versions[version] = {"calls": _int(cells[2]),
+                             "users": None if cells[3] == DASH else _int(cells[3]),
                              "error_rate": cells[4]}
     found["versions"] = versions
     return found

@@ -23,7 +23,7 @@ WIDTHS = {"": 1440, "_390": 390}
 # the viewport: a table may scroll inside its own box, the page itself must not.
 WIDER_THAN_PAGE = """() => [...document.querySelectorAll(
     '#tk-work, #tk-work .results, #tk-changed, #tk-changed .results, .tk-compare, .tk-summary, '
-    + '#tk-versions, #tk-versions > table')]
+    + '#tk-versions, #tk-versions .results')]
   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
   .map(e => (e.id || e.className) + ':' + Math.round(e.getBoundingClientRect().right))"""
 

@@ -21,7 +21,12 @@ from django.utils.translation import gettext_lazy
 
 from django_tracekit.pages.releases import compare
 from django_tracekit.pages.shared import feature_filter, params, significance
-from django_tracekit.pages.shared.formats import format_duration, format_rate, local_time
+from django_tracekit.pages.shared.formats import (
+    format_duration,
+    format_rate,
+    local_time,
+    name_parts,
+)
 from django_tracekit.pages.shared.readonly import ReadOnlyAdmin
 from django_tracekit.storage.usage_models import Feature
 
@@ -82,6 +87,7 @@ def changes_view(model_admin: ModelAdmin[Feature], request: HttpRequest) -> Http
             row["before_text"] = _side_text(row["before"])
             row["after_text"] = _side_text(row["after"])
             row["score_text"] = f"{row['score']:+.0f}" if row["score"] else "0"
+            row["name_parts"] = name_parts(row["name"])
     changed = result["changed"]
     seen = {v["version"]: v for v in known}
     context = {

@@ -32,6 +32,19 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
 
 
+def axis_count(value: float) -> str:
+    """A count on the calls axis, at most 5 characters ("7,500", "12.5k", "2M"): it stays
+    inside the axis margin at the larger type a phone needs (the tooltips keep the exact
+    count)."""
+    if value < 1e4:
+        return _fmt(value)
+    for scale, unit in ((1e3, "k"), (1e6, "M"), (1e9, "G")):
+        text = f"{value / scale:.3g}"
+        if "e" not in text and float(text) < 1000:  # 999,999 is "1M", not "1e+03k"
+            return text + unit
+    return f"{value / 1e9:.0f}G"
+
+
 def fmt_count(value: float) -> str:
     """A count on an axis or in a tooltip."""
     return _fmt(value)
@@ -53,7 +66,9 @@ def _frame(y_max: float, y_format: Callable[[float], str], x_labels: Sequence[tu
         # The outer labels align inward so they are never clipped at the edges.
         anchor = "start" if n == 0 else "end" if n == len(x_labels) - 1 else "middle"
         x = LEFT if anchor == "start" else WIDTH - RIGHT if anchor == "end" else x
-        parts.append(f'<text class="tk-axis" x="{x:.1f}" y="{HEIGHT - 8}" '
+        # Odd ones ("tk-axis-odd") are left out on a phone, where five would overlap.
+        odd = " tk-axis-odd" if n % 2 else ""
+        parts.append(f'<text class="tk-axis{odd}" x="{x:.1f}" y="{HEIGHT - 8}" '
                      f'text-anchor="{anchor}">{escape(label)}</text>')
     return parts
 
@@ -73,7 +88,7 @@ def bar_chart(labels: Sequence[str], calls: Sequence[int], errors: Sequence[int]
     y_max = _nice_max(max(calls, default=0))
     slot = plot_w / max(count, 1)
     bar_w = max(slot * 0.8, 1.0)
-    parts = _frame(y_max, _fmt, _x_labels(count, labels, slot), title)
+    parts = _frame(y_max, axis_count, _x_labels(count, labels, slot), title)
     for i, (n, e) in enumerate(zip(calls, errors, strict=True)):
         x = LEFT + slot * i + (slot - bar_w) / 2
         tip = f"{labels[i]}: {n:,} {calls_label}, {e:,} {errors_label}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from urllib.parse import urlencode
 
 from django.utils import timezone
@@ -18,6 +19,15 @@ def format_duration(us: float | None) -> str:
     if us < 60_000_000:
         return f"{us / 1_000_000:.3g} s"
     return f"{us / 60_000_000:.3g} min"
+
+
+_SEGMENT_END = re.compile(r"(?<=[/.])(?=.)")
+
+
+def name_parts(name: str) -> list[str]:
+    """A feature name cut after each "/" and ".": joined with <wbr>, a long route or code path
+    wraps between its segments, not in the middle of one."""
+    return _SEGMENT_END.split(name)
 
 
 def format_rate(rate: float) -> str:

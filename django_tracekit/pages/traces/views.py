@@ -29,6 +29,7 @@ from django_tracekit.core.links import external_url
 from django_tracekit.pages.shared.feature_filter import services as feature_services
 from django_tracekit.pages.shared.window import RANGES, window_from
 from django_tracekit.pages.traces import filters, outcome, render, summary, waterfall
+from django_tracekit.pages.traces.reasons import kept_reasons
 from django_tracekit.storage.trace_models import Trace, TraceSpan
 from django_tracekit.storage.usage_models import Feature
 
@@ -77,7 +78,7 @@ def trace_list(model_admin: ModelAdmin[Trace], request: HttpRequest) -> HttpResp
             "trace": trace, "time": local_time(trace.start_us),
             "duration": waterfall.format_us(trace.duration_us),
             "services": [(s, classes[s]) for s in services],
-            "reasons": [r for r in trace.reasons.split(",") if r],
+            "reasons": kept_reasons(trace.reasons),
             "spans": number_format(trace.span_count, force_grouping=True),
             "error": summaries[trace.pk].message if trace.pk in summaries else "",
             "outcome": summaries[trace.pk].outcome if trace.pk in summaries
@@ -169,7 +170,7 @@ def trace_detail(model_admin: ModelAdmin[Trace], request: HttpRequest,
         "trace": trace, "waterfall": built, "rows_html": render.rows_html(built.rows, list_url),
         "time": local_time(trace.start_us),
         "duration": waterfall.format_us(built.duration_us),
-        "reasons": [r for r in trace.reasons.split(",") if r],
+        "reasons": kept_reasons(trace.reasons),
         "external_url": external_url(trace.trace_id, get_config().trace_url),
         "span_count": number_format(len(spans), force_grouping=True),
         "sql_count": number_format(built.sql_count, force_grouping=True),

@@ -1,0 +1,26 @@
+"""Texts the usage pages compute for layout: a name's break points, the calls axis."""
+
+from __future__ import annotations
+
+from django_tracekit.pages.shared.charts import axis_count, bar_chart
+from django_tracekit.pages.shared.formats import name_parts
+
+
+def test_a_name_breaks_after_each_slash_and_dot_only() -> None:
+    route = "GET /api/v2/<uuid:document_id>/"
+    assert name_parts(route) == ["GET /", "api/", "v2/", "<uuid:document_id>/"]
+    assert "".join(name_parts("shop.orders/Checkout/run")) == "shop.orders/Checkout/run"
+    assert name_parts("plain") == ["plain"]
+
+
+def test_axis_counts_fit_five_characters() -> None:
+    assert [axis_count(v) for v in (0, 2_500, 7_500, 10_000, 12_500, 250_000, 1_250_000,
+                                    2_000_000)] == [
+        "0", "2,500", "7,500", "10k", "12.5k", "250k", "1.25M", "2M"]
+    assert all(len(axis_count(float(v))) <= 5 for v in (9_999, 99_999, 999_999, 5e8))
+
+
+def test_the_bar_chart_axis_is_compact_and_its_tooltips_exact() -> None:
+    svg = str(bar_chart(["a", "b"], [1_234_567, 10], [5, 0], "t", "calls", "errors"))
+    assert ">2M</text>" in svg and ">1M</text>" in svg
+    assert "a: 1,234,567 calls, 5 errors" in svg
