@@ -1,9 +1,9 @@
 """Stats at scale: N processes flushing at once, each through its own StatsProcessor into
 ``django_tracekit.destinations.stats.store.write``, on SQLite and PostgreSQL.
 
-Shows what the database sees: rows written per flush are processes x features (x the
-minute/hour/day rollup and the latency histogram's non-empty bins), never the number of
-requests (10x more requests per flush: the same rows); and what the tables grow by.
+Shows what the database sees: rows written per flush are processes x features x 2 (the
+minute and hour row of ``tracekit_stats``), never the number of requests (10x more
+requests per flush: the same rows); and what the tables grow by.
 The paper calculation for 100 processes x 1,000 features x 10 s is docs/SCALE.md.
 
 Run: .venv/bin/python benchmarks/bench_scale.py  (PostgreSQL part needs 127.0.0.1:5432).
@@ -145,9 +145,10 @@ def bench_writes(label: str) -> None:
           f"1,000 vs 100 features -> x"
           f"{per_process[(4, 1000, 10)] / per_process[(4, 100, 10)]:.1f}")
     each = per_process[(1, 1000, 10)]
-    print(f"Per feature and flush: {each / 1000:g} rows = 3 resolutions x (1 counter row + "
-          f"{len(DURATIONS_MS)} histogram bins). 100 processes x 1,000 features every 10 s: "
-          f"{100 * each / 10:,.0f} row upserts/s (docs/SCALE.md).")
+    print(f"Per feature and flush: {each / 1000:g} rows (its minute and hour row in "
+          f"tracekit_stats, the {len(DURATIONS_MS)} latency buckets packed in them). 100 "
+          f"processes x 1,000 features every 10 s: {100 * each / 10:,.0f} rows/s "
+          f"(docs/SCALE.md).")
 
 
 def bench_growth(label: str) -> None:
@@ -155,9 +156,9 @@ def bench_growth(label: str) -> None:
     features (distinct rows: processes add to the same rows, they do not add rows)."""
     from django.db import connection
 
-    from django_tracekit.models import LatencyBucket, UsageBucket
+    from django_tracekit.storage.usage_models import FeatureStats
 
-    tables = [model._meta.db_table for model in (UsageBucket, LatencyBucket)]
+    tables = [FeatureStats._meta.db_table]
     with connection.cursor() as cursor:  # fresh storage: no space left by bench_writes
         if connection.vendor == "postgresql":
             cursor.execute(f"TRUNCATE {', '.join(tables)}")
@@ -171,7 +172,7 @@ def bench_growth(label: str) -> None:
         feed(len(DURATIONS_MS), first + minute * 60 * 10**9)
         flush()
     sizes = {}
-    for model in (UsageBucket, LatencyBucket):
+    for model in (FeatureStats,):
         table = model._meta.db_table
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":

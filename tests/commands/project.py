@@ -141,7 +141,7 @@ class Project:
         """(kind, calls, errors) of a feature, over the minute buckets."""
         found = self.rows(
             "SELECT f.kind, SUM(u.calls), SUM(u.errors) FROM tracekit_feature f "
-            "JOIN tracekit_usage u ON u.feature_id = f.id "
+            "JOIN tracekit_stats u ON u.feature_id = f.id "
             "WHERE f.name = ? AND u.resolution = 60 GROUP BY f.kind", feature)
         return (str(found[0][0]), int(found[0][1]), int(found[0][2])) if found else None
 
