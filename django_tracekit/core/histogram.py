@@ -115,6 +115,39 @@ def unpack(data: bytes | memoryview | None) -> dict[int, int]:
     return dict(zip(indexes, counts, strict=True))
 
 
+_BIG_ENDIAN = array("H", b"\x01\x00")[0] != 1
+
+
+def add_packed(into: list[int], data: bytes | memoryview | None) -> bool:
+    """Add the histogram :func:`pack` made to ``into`` (a dense list of ``MAX_INDEX + 1``
+    counts, see :func:`dense`): merging many packed rows without a dict per row. False
+    (nothing added) for empty or unreadable bytes."""
+    if not data:
+        return False
+    if len(data) < _HEADER.size:
+        return False
+    fmt, n = _HEADER.unpack_from(data)
+    if fmt != _FORMAT or len(data) != _HEADER.size + 10 * n or _BIG_ENDIAN:
+        if fmt == _FORMAT and _BIG_ENDIAN:
+            for index, count in unpack(data).items():
+                into[index] += count
+            return True
+        return False
+    values = struct.unpack_from(f"<{n}H{n}Q", data, _HEADER.size)
+    for k in range(n):
+        into[values[k]] += values[n + k]
+    return True
+
+
+def dense() -> list[int]:
+    return [0] * (MAX_INDEX + 1)
+
+
+def sparse(counts: list[int]) -> list[tuple[int, int]]:
+    """The non-empty ``(index, count)`` of a dense histogram (what :func:`quantiles` takes)."""
+    return [(i, n) for i, n in enumerate(counts) if n]
+
+
 def add(into: dict[int, int], other: Mapping[int, int]) -> None:
     for index, n in other.items():
         into[index] = into.get(index, 0) + n

@@ -10,6 +10,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 MINUTE, HOUR, DAY, WEEK = 60, 3600, 86400, 7 * 86400
+LIFE = 0  # a version's life row (usage_models.LIFE)
 BY_VERSION = (HOUR, DAY)  # the old tables kept versions at these resolutions
 
 
@@ -87,6 +88,19 @@ def carry_over(apps: Any, schema_editor: Any) -> None:
         if target[9] is None:
             target[9] = Users()
         target[9].update(users)
+    # Each version's life row: its day rows before today (the releases page reads it).
+    import time
+
+    now = int(time.time())
+    today = now - now % DAY
+    for (f, r, b, v), values in list(rows.items()):
+        if r != DAY or not v or b >= today:
+            continue
+        life = row((f, LIFE, 0, v))
+        for i in range(8):
+            life[i] = max(life[i], values[i]) if i == 3 else life[i] + values[i]
+        for index, n in values[8].items():
+            life[8][index] = life[8].get(index, 0) + n
     batch = []
     for (f, r, b, v), values in sorted(rows.items()):
         counters = [max(0, c) for c in values[:8]]
@@ -105,9 +119,6 @@ def carry_over(apps: Any, schema_editor: Any) -> None:
     FeatureStats.objects.using(alias).bulk_create(batch)
     # The old tables held day and week rows up to now: the current day and week are built
     # again from the hours and days when they close (a build replaces the row).
-    import time
-
-    now = int(time.time())
     compacted = apps.get_model("django_tracekit", "StatsCompacted").objects.using(alias)
     compacted.create(resolution=DAY, through=now - now % DAY)
     compacted.create(resolution=WEEK, through=now - now % WEEK)

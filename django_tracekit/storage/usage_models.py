@@ -17,6 +17,10 @@ MINUTE, HOUR, DAY = 60, 3600, 86400
 #: ranges read them so that 90 days are ~20 rows per feature, not 90.
 WEEK = 7 * DAY
 RESOLUTIONS = (MINUTE, HOUR, DAY, WEEK)
+#: ``FeatureStats.resolution`` of a version's life row (``bucket_start`` 0): the counters and
+#: latency of every built day row of that version merged, so the releases page reads one
+#: row per feature and version, not one per day.
+LIFE = 0
 
 
 class Feature(models.Model):

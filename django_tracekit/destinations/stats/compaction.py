@@ -22,9 +22,11 @@ from django.db import connections, transaction
 
 from django_tracekit.core import histogram
 from django_tracekit.core.sketch import Users, loads
+from django_tracekit.destinations.stats import stats_rows
 from django_tracekit.storage.usage_models import (
     DAY,
     HOUR,
+    LIFE,
     WEEK,
     FeatureStats,
     StatsCompacted,
@@ -147,4 +149,48 @@ def _build(alias: str, resolution: int, start: int) -> int:
             for (feature_id, version), values in sorted(merged.items())]
     for chunk in chunks(rows, 500):
         manager.bulk_create(chunk)
+    if resolution == DAY:  # each version's life row takes the new day in
+        life = {(feature_id, LIFE, 0, version): [*values[:8], values[8], None]
+                for (feature_id, version), values in merged.items() if version}
+        stats_rows.write(alias, life)
     return len(rows)
+
+
+def rebuild_life(alias: str, pairs: set[tuple[int, str]]) -> int:
+    """Build the life rows of ``(feature id, version)`` pairs again from their built day
+    rows (after ``tracekit_prune`` deleted old days); the rows written."""
+    if not pairs:
+        return 0
+    return retrying(alias, lambda: _rebuild_life(alias, sorted(pairs)))
+
+
+def _rebuild_life(alias: str, pairs: list[tuple[int, str]]) -> int:
+    manager = FeatureStats.objects.using(alias)
+    through = watermarks(alias, share_lock=False)[DAY]
+    written = 0
+    for chunk in chunks(pairs, 200):
+        features = {f for f, _ in chunk}
+        versions = {v for _, v in chunk}
+        wanted = set(chunk)
+        merged: dict[tuple[int, str], list[Any]] = {}
+        for feature_id, version, *rest in manager.filter(
+                resolution=DAY, bucket_start__lt=through, feature_id__in=features,
+                version__in=versions).values_list(
+                "feature_id", "version", *COUNTERS, "latency").iterator(chunk_size=2000):
+            if (feature_id, version) not in wanted:
+                continue
+            into = merged.get((feature_id, version))
+            if into is None:
+                into = merged[(feature_id, version)] = [0] * 8 + [{}]
+            for i in range(8):
+                into[i] = max(into[i], rest[i]) if i == 3 else into[i] + rest[i]
+            histogram.add(into[8], histogram.unpack(rest[8]))
+        for feature_id, version in chunk:
+            manager.filter(resolution=LIFE, feature_id=feature_id, version=version).delete()
+        rows = [FeatureStats(feature_id=feature_id, resolution=LIFE, bucket_start=0,
+                             version=version, **dict(zip(COUNTERS, values[:8], strict=True)),
+                             latency=histogram.pack(values[8]))
+                for (feature_id, version), values in sorted(merged.items())]
+        manager.bulk_create(rows, batch_size=500)
+        written += len(rows)
+    return written

@@ -40,6 +40,8 @@ from django_tracekit.destinations.stats.records import (
 from django_tracekit.destinations.stats.records import ErrorSample as ErrorSampleData
 from django_tracekit.storage import timeouts
 from django_tracekit.storage.usage_models import (
+    DAY,
+    LIFE,
     RESOLUTIONS,
     Feature,
     FeatureStats,
@@ -173,6 +175,11 @@ def _write(alias: str, increments: Mapping[Key, Entry], method: str) -> int:
             if values is None:
                 values = rows[key] = stats_rows.new_values()
             stats_rows.add(values, counters, entry[4], entry_users)
+            if resolution == DAY and version and bucket < compacted[DAY]:
+                life = rows.get((feature_id, LIFE, 0, version))  # its version's life too
+                if life is None:
+                    life = rows[(feature_id, LIFE, 0, version)] = stats_rows.new_values()
+                stats_rows.add(life, counters, entry[4], None)
     return stats_rows.write(alias, rows, generic=method == "orm")
 
 

@@ -27,7 +27,7 @@ from django.db import connections, router
 from django.db.models import Exists, OuterRef
 
 from django_tracekit.conf import get_config
-from django_tracekit.destinations.stats.compaction import compact
+from django_tracekit.destinations.stats.compaction import compact, rebuild_life
 from django_tracekit.destinations.stats.groups_store import prune as prune_groups
 from django_tracekit.destinations.stats.store import ERRORS_KEPT
 from django_tracekit.destinations.traces.store import prune as prune_traces
@@ -104,6 +104,10 @@ class Command(BaseCommand):
         if not dry:
             # Day and week rows of the closed days first: their hours may go next.
             counts["tracekit_stats (day and week rows built)"] = compact(alias)
+        # Versions losing day rows: their life rows are built again from the days left.
+        losing = set(FeatureStats.objects.using(alias).filter(
+            resolution=DAY, bucket_start__lt=cutoffs[DAY] - DAY).exclude(
+            version="").values_list("feature_id", "version").distinct())
         for model, model_cutoffs in ((FeatureStats, week_cutoffs),
                                      (UsageBucket, week_cutoffs),
                                      (LatencyBucket, week_cutoffs),
@@ -118,6 +122,8 @@ class Command(BaseCommand):
                     resolution=resolution, bucket_start__lt=cutoff - resolution)
                 label = f"{model._meta.db_table} ({resolution}s buckets)"
                 counts[label] = rows.count() if dry else rows.delete()[0]
+        if not dry:
+            counts["tracekit_stats (version life rows rebuilt)"] = rebuild_life(alias, losing)
         gone = InstrumentedFunction.objects.using(alias).filter(last_seen__lt=cutoffs[DAY])
         counts["tracekit_instrumented (not seen)"] = gone.count() if dry else gone.delete()[0]
         errors = ErrorSample.objects.using(alias)

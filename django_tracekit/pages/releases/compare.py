@@ -1,8 +1,9 @@
 """What changed between two ``service.version``\\ s, across all features (the data of
 ``admin:tracekit_changes``, :mod:`~django_tracekit.pages.releases.releases_admin`).
 
-Read from the stats rows' versions (``FeatureStats``, day rows where days are built, hour
-rows after: a version's whole retained life is a few rows per feature).
+Read from the stats rows' versions (``FeatureStats``: each version's life row, which holds
+its built days, and the hour rows after them: a version's whole retained life is a few rows
+per feature).
 Versions are ordered by when they were first seen (to the hour where hour rows are kept).
 
 **Regression score** (higher = worse; the page sorts by it, worst first):
@@ -28,7 +29,7 @@ from django.db.models import Max, Min, Sum
 from django_tracekit.core.histogram import quantiles
 from django_tracekit.pages.shared import feature_filter, significance
 from django_tracekit.pages.shared.usage_rows import merged_latency, watermarks
-from django_tracekit.storage.usage_models import DAY, HOUR, Feature, FeatureStats
+from django_tracekit.storage.usage_models import DAY, HOUR, LIFE, Feature, FeatureStats
 
 LATENCY_WEIGHT = 25.0  # score points per doubling of p95
 KIND_ORDER = {"request": 0, "task": 1, "command": 2, "function": 3}
@@ -67,7 +68,8 @@ def _totals(pair: tuple[str, str], service: str) -> tuple[
     day_through, _ = watermarks()
     counts: dict[tuple[int, str], list[int]] = {}
     latency: list[tuple[tuple[int, str], Any]] = []
-    for rows in (FeatureStats.objects.filter(resolution=DAY, bucket_start__lt=day_through),
+    # Each version's life row holds its built days; the hours after them are read as such.
+    for rows in (FeatureStats.objects.filter(resolution=LIFE),
                  FeatureStats.objects.filter(resolution=HOUR, bucket_start__gte=day_through)):
         rows = rows.filter(version__in=pair)
         if service:
@@ -80,8 +82,7 @@ def _totals(pair: tuple[str, str], service: str) -> tuple[
                                       max(before[2], int(m or 0))]
         latency.extend(((fid, version), data) for fid, version, data in rows.exclude(
             calls=0).values_list("feature_id", "version", "latency"))
-    merged = merged_latency(latency)
-    hists = {key: sorted(hist.items()) for key, hist in merged.items()}
+    hists = merged_latency(latency)
     return counts, hists
 
 

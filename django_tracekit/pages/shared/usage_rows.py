@@ -84,17 +84,18 @@ def per_point(window: Window) -> Iterator[QuerySet[FeatureStats]]:
 
 
 def merged_latency(rows: Iterable[tuple[Any, bytes | memoryview | None]],
-                   ) -> dict[Any, dict[int, int]]:
-    """{key: histogram} of ``(key, packed latency)`` rows, merged per key."""
-    merged: dict[Any, dict[int, int]] = {}
+                   ) -> dict[Any, list[tuple[int, int]]]:
+    """{key: [(bucket, count), ...]} of ``(key, packed latency)`` rows, merged per key
+    (into one dense list per key: no dict per row)."""
+    dense: dict[Any, list[int]] = {}
     for key, data in rows:
         if not data:
             continue
-        into = merged.get(key)
+        into = dense.get(key)
         if into is None:
-            into = merged[key] = {}
-        histogram.add(into, histogram.unpack(data))
-    return merged
+            into = dense[key] = histogram.dense()
+        histogram.add_packed(into, data)
+    return {key: histogram.sparse(counts) for key, counts in dense.items()}
 
 
 def window_totals(window: Window, features: QuerySet[Feature] | None,

@@ -66,7 +66,7 @@ def versions_table(window: Window, feature_id: int) -> list[dict[str, Any]]:
     for row in result:
         calls = row["calls"]
         row["error_rate"] = row["errors"] / calls if calls else 0.0
-        row["p50"], row["p95"] = quantiles(hists.get(row["version"], {}), (0.5, 0.95),
+        row["p50"], row["p95"] = quantiles(hists.get(row["version"], []), (0.5, 0.95),
                                            row["max_us"])
         row["users"] = users_by_feature(window, [feature_id], row["version"]).get(
             feature_id, 0)
