@@ -239,6 +239,7 @@ def seed_light(alias: str = "default") -> None:
     the light write path and its day/week builds leave): weeks and days of 90 days, hours
     of 8 days, minutes of 6 hours, two versions on the days, users on every third feature."""
     from django_tracekit.core import histogram
+    from django_tracekit.destinations.stats.compaction import rebuild_life
     from django_tracekit.models import Feature
     from django_tracekit.storage.usage_models import (
         DAY,
@@ -287,6 +288,9 @@ def seed_light(alias: str = "default") -> None:
             FeatureStats.objects.bulk_create(rows, batch_size=2000)
             rows = []
     FeatureStats.objects.bulk_create(rows, batch_size=2000)
+    # Each version's life row, as the day builds leave them (the releases page reads them).
+    rebuild_life(alias, set(FeatureStats.objects.filter(resolution=DAY).exclude(
+        version="").values_list("feature_id", "version").distinct()))
     InstrumentedFunction.objects.bulk_create([
         InstrumentedFunction(name=f"shop/module{i % 40}/Class{i}/method",
                              module=f"shop.module{i % 40}", service="web",

@@ -102,3 +102,37 @@ def test_the_page_totals_read_days_where_built_and_hours_after() -> None:
     assert row["calls"] == 6 + 3 + 1
     points = dict((t, c) for t, c, _ in queries.totals_over_time(window))
     assert (points[today - 5 * DAY], points[today - 2 * DAY], points[today]) == (6, 3, 1)
+
+
+def test_a_version_s_life_row_holds_its_built_days_and_the_releases_page_reads_it() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from django_tracekit.pages.releases import compare
+
+    now = int(time.time())
+    today = now - now % DAY
+    StatsCompacted.objects.filter(resolution=DAY).update(through=today - 3 * DAY)
+    for days_ago, version in ((3, "1.0"), (2, "1.0"), (1, "2.0"), (0, "2.0")):
+        store.write({("GET /v/", "request", "web", (today - days_ago * DAY + 60) // 60):
+                     entry([MS * (days_ago + 1)] * 4, version)})
+    compaction.compact("default", now=now)
+    life = {v: (c, sum(histogram.unpack(data).values())) for v, c, data in
+            FeatureStats.objects.filter(resolution=0).values_list("version", "calls", "latency")}
+    assert life == {"1.0": (8, 8), "2.0": (4, 4)}  # today's 2.0 calls are not in a built day
+    # A late write to a built day reaches its version's life row too.
+    store.write({("GET /v/", "request", "web", (today - 2 * DAY + 120) // 60):
+                 entry([MS] * 2, "1.0")})
+    assert FeatureStats.objects.get(resolution=0, version="1.0").calls == 10
+    changed = compare.compare("1.0", "2.0", kinds=None)["changed"]
+    assert [(r["before"]["calls"], r["after"]["calls"]) for r in changed] == [(10, 8)]
+    # Pruning 1.0's days builds its life row again from what is left (2.0's yesterday
+    # stays or goes with the hour of the day: its life row says what its days say).
+    call_command("tracekit_prune", "--days", "0.5", "--no-analyze", stdout=StringIO())
+    assert not FeatureStats.objects.filter(resolution=0, version="1.0").exists()
+    days_left = FeatureStats.objects.filter(resolution=DAY, version="2.0").aggregate(
+        n=Sum("calls"))["n"]
+    life_left = FeatureStats.objects.filter(resolution=0, version="2.0").aggregate(
+        n=Sum("calls"))["n"]
+    assert life_left == days_left
