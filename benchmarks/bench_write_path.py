@@ -10,6 +10,7 @@ To compare two checkouts in one run, run it once with each on PYTHONPATH.
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -38,7 +39,7 @@ def _tuples() -> int:
 
 
 def main() -> None:
-    with scratch_database("tracekit_bench_write") as database:
+    with scratch_database(os.environ.get("TK_BENCH_DB_PREFIX", "tracekit_bench_write")) as database:
         if database is None:
             print("PostgreSQL not reachable: skipped")
             return
