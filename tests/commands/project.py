@@ -147,5 +147,6 @@ class Project:
 
     def error_samples(self, feature: str) -> list[tuple[str, str, str]]:
         return [(str(t), str(m), str(s)) for t, m, s in self.rows(
-            "SELECT e.type, e.message, e.stacktrace FROM tracekit_error e "
+            "SELECT g.type, e.message, e.stacktrace FROM tracekit_error_group_example e "
+            "JOIN tracekit_error_group g ON e.group_id = g.id "
             "JOIN tracekit_feature f ON e.feature_id = f.id WHERE f.name = ?", feature)]
