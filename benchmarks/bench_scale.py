@@ -1,9 +1,9 @@
 """Stats at scale: N processes flushing at once, each through its own StatsProcessor into
 ``django_tracekit.destinations.stats.store.write``, on SQLite and PostgreSQL.
 
-Shows what the database sees: rows written per flush are processes x features (x the
-minute/hour/day rollup and the latency histogram's non-empty bins), never the number of
-requests (10x more requests per flush: the same rows); and what the tables grow by.
+Shows what the database sees: rows written per flush are processes x features x 2 (the
+minute and hour row of ``tracekit_stats``), never the number of requests (10x more
+requests per flush: the same rows); and what the tables grow by.
 The paper calculation for 100 processes x 1,000 features x 10 s is docs/SCALE.md.
 
 Run: .venv/bin/python benchmarks/bench_scale.py  (PostgreSQL part needs 127.0.0.1:5432).
@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -145,9 +146,10 @@ def bench_writes(label: str) -> None:
           f"1,000 vs 100 features -> x"
           f"{per_process[(4, 1000, 10)] / per_process[(4, 100, 10)]:.1f}")
     each = per_process[(1, 1000, 10)]
-    print(f"Per feature and flush: {each / 1000:g} rows = 3 resolutions x (1 counter row + "
-          f"{len(DURATIONS_MS)} histogram bins). 100 processes x 1,000 features every 10 s: "
-          f"{100 * each / 10:,.0f} row upserts/s (docs/SCALE.md).")
+    print(f"Per feature and flush: {each / 1000:g} rows (its minute and hour row in "
+          f"tracekit_stats, the {len(DURATIONS_MS)} latency buckets packed in them). 100 "
+          f"processes x 1,000 features every 10 s: {100 * each / 10:,.0f} rows/s "
+          f"(docs/SCALE.md).")
 
 
 def bench_growth(label: str) -> None:
@@ -155,9 +157,9 @@ def bench_growth(label: str) -> None:
     features (distinct rows: processes add to the same rows, they do not add rows)."""
     from django.db import connection
 
-    from django_tracekit.models import LatencyBucket, UsageBucket
+    from django_tracekit.storage.usage_models import FeatureStats
 
-    tables = [model._meta.db_table for model in (UsageBucket, LatencyBucket)]
+    tables = [FeatureStats._meta.db_table]
     with connection.cursor() as cursor:  # fresh storage: no space left by bench_writes
         if connection.vendor == "postgresql":
             cursor.execute(f"TRUNCATE {', '.join(tables)}")
@@ -171,7 +173,7 @@ def bench_growth(label: str) -> None:
         feed(len(DURATIONS_MS), first + minute * 60 * 10**9)
         flush()
     sizes = {}
-    for model in (UsageBucket, LatencyBucket):
+    for model in (FeatureStats,):
         table = model._meta.db_table
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
@@ -190,6 +192,107 @@ def bench_growth(label: str) -> None:
     print("|---|---:|---:|---:|")
     for table, (rows, size) in sizes.items():
         print(f"| {table} | {rows:,} | {size:,} | {size / rows:.0f} |")
+
+
+SIM_PROCESSES, SIM_FEATURES, SIM_INTERVAL_S = 100, 1_000, 10.0
+CAPACITY_WRITERS, CAPACITY_SECONDS = 4, 20.0
+
+
+def _batch(features: int, minute: int) -> dict[tuple[str, str, str, int], list[object]]:
+    """One process's flush as the store receives it: every feature called with the 8
+    durations (8 histogram buckets), under one version."""
+    from django_tracekit.core.histogram import bucket_index
+
+    hist: dict[int, int] = {}
+    for ms in DURATIONS_MS:
+        index = bucket_index(ms * 10**6)
+        hist[index] = hist.get(index, 0) + 1
+    total_ns = sum(DURATIONS_MS) * 10**6
+    return {(f"GET /shop/view{i}/", "request", "web", minute):
+            [len(DURATIONS_MS), 0, total_ns, max(DURATIONS_MS) * 10**6, dict(hist), 0, None,
+             "2.0", 0, 0, 0] for i in range(features)}
+
+
+def _backend_cpu_s() -> float:
+    """CPU seconds this connection's PostgreSQL backend used so far (0 elsewhere)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _writer(deadline: float, pause_s: float, out: Any) -> None:
+    """A forked writer process: flushes 1,000 features until ``deadline`` (``pause_s``
+    between flushes), then reports (flushes, seconds writing, backend CPU seconds)."""
+    from django.db import connections
+
+    from django_tracekit.destinations.stats import store
+
+    connections.close_all()  # the parent's connection is not this process's
+    flushes, busy = 0, 0.0
+    cpu = _backend_cpu_s()
+    while time.time() < deadline:
+        began = time.perf_counter()
+        store.write(_batch(SIM_FEATURES, int(time.time()) // 60))
+        busy += time.perf_counter() - began
+        flushes += 1
+        if pause_s:
+            time.sleep(pause_s)
+    out.put((flushes, busy, _backend_cpu_s() - cpu))
+
+
+def _run_writers(count: int, seconds: float, pause_s: float) -> tuple[int, float, float]:
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    deadline = time.time() + seconds
+    workers = [context.Process(target=_writer, args=(deadline, pause_s, out))
+               for _ in range(count)]
+    for worker in workers:
+        worker.start()
+    results = [out.get(timeout=seconds + 600) for _ in workers]
+    for worker in workers:
+        worker.join()
+    return (sum(r[0] for r in results), sum(r[1] for r in results),
+            sum(r[2] for r in results))
+
+
+def bench_simulation(label: str) -> None:
+    """100 processes x 1,000 features flushing every 10 s need 10 flushes/s of 1,000
+    features; the write capacity is measured in the same run: writers flushing
+    back-to-back onto the same rows (the worst case), until the database is the limit."""
+    from django_tracekit.destinations.stats import store
+
+    store.write(_batch(SIM_FEATURES, int(time.time()) // 60))  # the rows exist
+    load_avg = os.getloadavg()[0]
+    flushes, busy, cpu = _run_writers(CAPACITY_WRITERS, CAPACITY_SECONDS, 0.0)
+    capacity = flushes / CAPACITY_SECONDS
+    needed = SIM_PROCESSES / SIM_INTERVAL_S
+    print(f"\n## {label}: {SIM_PROCESSES} processes x {SIM_FEATURES:,} features every "
+          f"{SIM_INTERVAL_S:g} s against the write capacity measured in the same run")
+    print("| | value |")
+    print("|---|---:|")
+    print(f"| capacity: 1,000-feature flushes/s, {CAPACITY_WRITERS} writers back-to-back, "
+          f"{CAPACITY_SECONDS:g} s | {capacity:.2f} |")
+    print(f"| mean flush s under that load | {busy / max(flushes, 1):.3f} |")
+    print(f"| PostgreSQL backend CPU s per flush | {cpu / max(flushes, 1):.4f} |")
+    print(f"| needed: {SIM_PROCESSES} x 1 flush / {SIM_INTERVAL_S:g} s | {needed:.2f} |")
+    print(f"| **needed / capacity** (goal <= 25 %) | **{needed / capacity:.1%}** |")
+    print(f"| database CPU needed (backend CPU s per flush x needed flushes/s) | "
+          f"{cpu / max(flushes, 1) * needed:.2f} cores |")
+    print(f"| load average (1 min) at the start | {load_avg:.1f} |")
 
 
 def run_all(label: str) -> None:
@@ -212,10 +315,16 @@ def main() -> None:
         subprocess.run([sys.executable, __file__], env={**os.environ, "TK_BENCH_DB": "postgres"},
                        check=False)
         return
-    with scratch_database("tracekit_bench_scale") as database:
+    with scratch_database(os.environ.get("TK_BENCH_DB_PREFIX", "tracekit_bench_scale")) as database:
         if database is not None:
             configure(database)
-            run_all("PostgreSQL")
+            if os.environ.get("TK_BENCH_ONLY") == "simulation":
+                from django.core.management import call_command
+
+                call_command("migrate", verbosity=0)
+            else:
+                run_all("PostgreSQL")
+            bench_simulation("PostgreSQL")
 
 
 if __name__ == "__main__":

@@ -226,11 +226,96 @@ def seed_large(alias: str = "default") -> None:
                              module=f"shop.module{i % 40}", service="web",
                              first_seen=now - 86400, last_seen=now)
         for i in range(2 * FEATURES)], batch_size=2000)
+    _carry_over(alias)
     if connections[alias].vendor == "postgresql":
         # The state autovacuum keeps a real table in: statistics and the visibility map
         # (index-only scans).
         with connections[alias].cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
+
+
+def seed_light(alias: str = "default") -> None:
+    """The same shape as :func:`seed_large` written straight into ``tracekit_stats`` (what
+    the light write path and its day/week builds leave): weeks and days of 90 days, hours
+    of 8 days, minutes of 6 hours, two versions on the days, users on every third feature."""
+    from django_tracekit.core import histogram
+    from django_tracekit.destinations.stats.compaction import rebuild_life
+    from django_tracekit.models import Feature
+    from django_tracekit.storage.usage_models import (
+        DAY,
+        WEEK,
+        FeatureStats,
+        InstrumentedFunction,
+        StatsCompacted,
+    )
+
+    for model in (FeatureStats, StatsCompacted, InstrumentedFunction, Feature):
+        model.objects.all().delete()
+    Feature.objects.bulk_create([Feature(name=f"shop/module{i % 40}/Class{i}/method",
+                                         kind=("request", "task", "function")[i % 3],
+                                         service=("web", "worker")[i % 2])
+                                 for i in range(FEATURES)], batch_size=1000)
+    ids = list(Feature.objects.values_list("id", flat=True))
+    now = int(time.time())
+    today = now - now % DAY
+    StatsCompacted.objects.bulk_create([StatsCompacted(resolution=DAY, through=today),
+                                        StatsCompacted(resolution=WEEK,
+                                                       through=today - today % WEEK)])
+    sketches = _sketches()
+    rows: list[FeatureStats] = []
+    spans = ((WEEK, DAYS // 7 + 1), (DAY, DAYS), (3600, 8 * 24), (60, 6 * 60))
+    for n, fid in enumerate(ids):
+        for resolution, count in spans:
+            last = now - now % resolution
+            if resolution == WEEK:
+                last = today - today % WEEK - WEEK
+            elif resolution == DAY:
+                last = today - DAY
+            name = {DAY: "day", 3600: "hour", 60: "minute", WEEK: "week"}[resolution]
+            for k in range(count):
+                calls = 10 + (fid * 7 + k) % 90
+                hist = {histogram.bucket_index(1_000_000 * (2 + b + fid % 6)): calls // (b + 1)
+                        for b in range(4)}
+                users = b""
+                if n % 3 == 0:
+                    users = sketches[("popular_" if n < 3 * POPULAR else "") + name]
+                rows.append(FeatureStats(
+                    feature_id=fid, resolution=resolution, bucket_start=last - k * resolution,
+                    version=("2.0" if k < 10 else "1.9") if resolution == DAY else "",
+                    calls=calls, errors=calls // 30, duration_sum_us=calls * 1500,
+                    duration_max_us=9000, latency=histogram.pack(hist), users=users))
+        if len(rows) > 50_000:
+            FeatureStats.objects.bulk_create(rows, batch_size=2000)
+            rows = []
+    FeatureStats.objects.bulk_create(rows, batch_size=2000)
+    # Each version's life row, as the day builds leave them (the releases page reads them).
+    rebuild_life(alias, set(FeatureStats.objects.filter(resolution=DAY).exclude(
+        version="").values_list("feature_id", "version").distinct()))
+    InstrumentedFunction.objects.bulk_create([
+        InstrumentedFunction(name=f"shop/module{i % 40}/Class{i}/method",
+                             module=f"shop.module{i % 40}", service="web",
+                             first_seen=now - 86400, last_seen=now)
+        for i in range(2 * FEATURES)], batch_size=2000)
+
+
+def _carry_over(alias: str) -> None:
+    """What migration 0008 does to such data: the old tables' rows into ``tracekit_stats``
+    (timed: a deployment's migration at this size)."""
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connections
+
+    from django_tracekit.storage.usage_models import FeatureStats, StatsCompacted
+
+    FeatureStats.objects.all().delete()
+    StatsCompacted.objects.all().delete()
+    migration = importlib.import_module("django_tracekit.migrations.0008_feature_stats")
+    started = time.perf_counter()
+    migration.carry_over(apps, SimpleNamespace(connection=connections[alias]))
+    print(f"\n(migration 0008 carried {FeatureStats.objects.count():,} rows over in "
+          f"{time.perf_counter() - started:.1f} s)")
 
 
 def _backend_cpu_s() -> float:
@@ -257,7 +342,10 @@ def bench_page(label: str, seed: bool = True) -> None:
     from django_tracekit.models import Feature, LatencyBucket, UsageBucket
 
     if seed:
-        seed_large()
+        if os.environ.get("TK_BENCH_SEED") == "light":
+            seed_light()
+        else:
+            seed_large()
     from django_tracekit.storage.usage_models import UserSketch
 
     print(f"\n## Usage page server time, {label}: {FEATURES:,} features x {DAYS} days "

@@ -156,10 +156,11 @@ def most_users(table: str) -> int:
 
 STORED = """
 import json
-from django_tracekit.storage.usage_models import VersionUsage
+from django_tracekit.storage.usage_models import FeatureStats
 from django_tracekit.storage.trace_models import TraceSpan
 print(json.dumps({
-    "versions": sorted(set(VersionUsage.objects.values_list("version", flat=True))),
+    "versions": sorted(set(FeatureStats.objects.exclude(version="").values_list(
+        "version", flat=True))),
     "retried": TraceSpan.objects.filter(attributes__contains='"celery.retries"').count()}))
 """
 

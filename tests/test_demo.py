@@ -130,7 +130,8 @@ def run_demo(tmp_path: Path, extra_env: dict[str, str]) -> None:
     assert _processes_mentioning(str(copy)) == []  # the worker and the server are gone
     if "DATABASE_URL" not in extra_env:  # what the admin read, straight from the database
         with sqlite3.connect(copy / "var" / "db.sqlite3") as db:
-            versions = {v for (v,) in db.execute("SELECT version FROM tracekit_version_usage")}
+            versions = {v for (v,) in db.execute(
+                "SELECT version FROM tracekit_stats WHERE version <> ''")}
             retried_spans = db.execute(
                 "SELECT COUNT(*) FROM tracekit_trace_span WHERE name = ? AND attributes "
                 "LIKE ?", ("shop/videos/tasks/publish_to_cdn", '%"celery.retries"%')).fetchone()

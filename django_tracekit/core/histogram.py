@@ -1,26 +1,33 @@
 """The duration histogram: log-bucketed, sparse, mergeable by addition.
 
 Bucket scheme: bucket ``i`` holds durations ``d`` (in microseconds) with
-``GAMMA**i <= d < GAMMA**(i + 1)``, ``GAMMA = 2 ** (1/4)`` (four buckets per doubling),
-i.e. ``i = floor(4 * log2(d_us))``; durations under 1 µs go to bucket 0 and the last bucket
-(``MAX_INDEX`` = 159, 2**40 µs ≈ 12.7 days) takes everything longer.
+``GAMMA**i <= d < GAMMA**(i + 1)``, ``GAMMA = 2 ** (1/18)`` (18 buckets per doubling),
+i.e. ``i = floor(18 * log2(d_us))``; durations under 1 µs go to bucket 0 and the last bucket
+(``MAX_INDEX`` = 719, 2**40 µs ≈ 12.7 days) takes everything longer.
 
 Estimate: a quantile is the representative value of the bucket holding its rank,
 ``2 * GAMMA**(i + 1) / (GAMMA + 1)`` (DDSketch), clamped to the observed maximum. For
 durations between 1 µs and 12.7 days the estimate's relative error is at most
-``(GAMMA - 1) / (GAMMA + 1)`` = **8.64 %**, whatever the distribution and however many
-histograms are merged: merging is adding counts bucket by bucket (in SQL: ``SUM(n)``
-grouped by bucket index), so rollups and many processes lose no precision.
+``(GAMMA - 1) / (GAMMA + 1)`` = **1.93 %**, whatever the distribution and however many
+histograms are merged: merging is adding counts bucket by bucket, so rollups and many
+processes lose no precision. A histogram is stored packed in one bytes column
+(:func:`pack`, :func:`unpack`).
+
+Data written before 0008 (``GAMMA = 2 ** (1/4)``, 8.64 %) was carried over bucket by
+bucket (:func:`from_coarse`): it keeps its 8.64 %.
 """
 
 from __future__ import annotations
 
 import math
+import struct
+from array import array
 from collections.abc import Iterable, Mapping
 
-GAMMA = 2 ** 0.25
-BUCKETS_PER_DOUBLING = 4
-MAX_INDEX = 159
+BUCKETS_PER_DOUBLING = 18
+GAMMA = 2 ** (1 / BUCKETS_PER_DOUBLING)
+MAX_INDEX = 40 * BUCKETS_PER_DOUBLING - 1
+COARSE_PER_DOUBLING = 4  # the scheme before 0008
 RELATIVE_ERROR = (GAMMA - 1) / (GAMMA + 1)
 
 _log2 = math.log2
@@ -30,7 +37,7 @@ def bucket_index(duration_ns: int) -> int:
     """The bucket of a duration in nanoseconds (see the module docstring)."""
     if duration_ns < 1000:
         return 0
-    index = int(_log2(duration_ns * 1e-3) * 4.0)
+    index = int(_log2(duration_ns * 1e-3) * BUCKETS_PER_DOUBLING)
     return index if index < MAX_INDEX else MAX_INDEX
 
 
@@ -68,3 +75,87 @@ def quantiles(buckets: Mapping[int, int] | Iterable[tuple[int, int]], qs: Iterab
             value = min(value, max_us)
         results.append(value)
     return results
+
+
+_FORMAT = 1
+_HEADER = struct.Struct("<BH")
+
+
+def pack(buckets: Mapping[int, int]) -> bytes:
+    """A histogram as bytes: a format byte, the number of buckets, their indexes (uint16)
+    and their counts (uint64), little-endian; ``b""`` when empty."""
+    items = sorted((i, n) for i, n in buckets.items() if n)
+    if not items:
+        return b""
+    indexes = array("H", [i for i, _ in items])
+    counts = array("Q", [n for _, n in items])
+    if array("H", b"\x01\x00")[0] != 1:  # a big-endian machine: stored little-endian
+        indexes.byteswap()
+        counts.byteswap()
+    return _HEADER.pack(_FORMAT, len(items)) + indexes.tobytes() + counts.tobytes()
+
+
+def unpack(data: bytes | memoryview | None) -> dict[int, int]:
+    """The histogram :func:`pack` made (``{}`` for empty or unreadable bytes)."""
+    if not data:
+        return {}
+    data = bytes(data)
+    if len(data) < _HEADER.size:
+        return {}
+    fmt, n = _HEADER.unpack_from(data)
+    if fmt != _FORMAT or len(data) != _HEADER.size + 10 * n:
+        return {}
+    indexes = array("H")
+    indexes.frombytes(data[_HEADER.size:_HEADER.size + 2 * n])
+    counts = array("Q")
+    counts.frombytes(data[_HEADER.size + 2 * n:])
+    if array("H", b"\x01\x00")[0] != 1:
+        indexes.byteswap()
+        counts.byteswap()
+    return dict(zip(indexes, counts, strict=True))
+
+
+_BIG_ENDIAN = array("H", b"\x01\x00")[0] != 1
+
+
+def add_packed(into: list[int], data: bytes | memoryview | None) -> bool:
+    """Add the histogram :func:`pack` made to ``into`` (a dense list of ``MAX_INDEX + 1``
+    counts, see :func:`dense`): merging many packed rows without a dict per row. False
+    (nothing added) for empty or unreadable bytes."""
+    if not data:
+        return False
+    if len(data) < _HEADER.size:
+        return False
+    fmt, n = _HEADER.unpack_from(data)
+    if fmt != _FORMAT or len(data) != _HEADER.size + 10 * n or _BIG_ENDIAN:
+        if fmt == _FORMAT and _BIG_ENDIAN:
+            for index, count in unpack(data).items():
+                into[index] += count
+            return True
+        return False
+    values = struct.unpack_from(f"<{n}H{n}Q", data, _HEADER.size)
+    for k in range(n):
+        into[values[k]] += values[n + k]
+    return True
+
+
+def dense() -> list[int]:
+    return [0] * (MAX_INDEX + 1)
+
+
+def sparse(counts: list[int]) -> list[tuple[int, int]]:
+    """The non-empty ``(index, count)`` of a dense histogram (what :func:`quantiles` takes)."""
+    return [(i, n) for i, n in enumerate(counts) if n]
+
+
+def add(into: dict[int, int], other: Mapping[int, int]) -> None:
+    for index, n in other.items():
+        into[index] = into.get(index, 0) + n
+
+
+def from_coarse(index: int) -> int:
+    """The bucket of today's scheme holding the representative value of bucket ``index``
+    of the scheme before 0008 (four buckets per doubling)."""
+    coarse_gamma = 2 ** (1 / COARSE_PER_DOUBLING)
+    value_us = 2 * coarse_gamma ** (index + 1) / (coarse_gamma + 1)
+    return bucket_index(int(value_us * 1000))

@@ -17,6 +17,10 @@ MINUTE, HOUR, DAY = 60, 3600, 86400
 #: ranges read them so that 90 days are ~20 rows per feature, not 90.
 WEEK = 7 * DAY
 RESOLUTIONS = (MINUTE, HOUR, DAY, WEEK)
+#: ``FeatureStats.resolution`` of a version's life row (``bucket_start`` 0): the counters and
+#: latency of every built day row of that version merged, so the releases page reads one
+#: row per feature and version, not one per day.
+LIFE = 0
 
 
 class Feature(models.Model):
@@ -319,4 +323,57 @@ class ErrorGroupExample(models.Model):
     class Meta:
         db_table = "tracekit_error_group_example"
         indexes = (models.Index(fields=["group", "time"], name="tracekit_error_group_recent"),)
+        default_permissions = ()
+
+
+class FeatureStats(models.Model):
+    """Everything one feature did under one ``service.version`` in one minute/hour/day/week:
+    the counters, the latency sketch and the users sketch in one row (``stats/store.py``).
+
+    A flush writes two rows per feature (its minute and its hour); day and week rows are
+    built from closed hours and days (:mod:`django_tracekit.destinations.stats.compaction`,
+    run by the flusher and ``tracekit_prune``), so long ranges still read a few rows per
+    feature. ``latency`` is the duration histogram (``stats/histogram.py``, ≤ 2 % relative
+    error) packed in bytes; ``users`` the users sketch (``stats/sketch.py``; empty: none)."""
+
+    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    resolution = models.PositiveIntegerField()  # seconds: 60, 3600, 86400 or 604800
+    bucket_start = models.BigIntegerField()  # epoch seconds, a multiple of resolution
+    version = models.CharField(max_length=64, default="", blank=True)
+    calls = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    duration_sum_us = models.BigIntegerField(default=0)
+    duration_max_us = models.BigIntegerField(default=0)
+    n_plus_one = models.BigIntegerField(default=0)
+    retries = models.BigIntegerField(default=0)
+    failed_attempts = models.BigIntegerField(default=0)
+    retried_tasks = models.BigIntegerField(default=0)
+    latency = models.BinaryField(default=b"")
+    users = models.BinaryField(default=b"")
+
+    class Meta:
+        db_table = "tracekit_stats"
+        constraints = (
+            models.UniqueConstraint(fields=["feature", "resolution", "bucket_start", "version"],
+                                    name="tracekit_stats_unique"),)
+        # Range reads of the counters never touch the table (page time at 90 days).
+        indexes = (models.Index(fields=["resolution", "bucket_start", "feature", "calls",
+                                        "errors", "duration_sum_us", "duration_max_us",
+                                        "n_plus_one", "retries", "failed_attempts",
+                                        "retried_tasks"],
+                                name="tracekit_stats_cover"),
+                   models.Index(fields=["resolution", "version", "bucket_start"],
+                                name="tracekit_stats_version"))
+        default_permissions = ()
+
+
+class StatsCompacted(models.Model):
+    """How far day (and week) rows of :class:`FeatureStats` are built: every bucket that
+    starts before ``through`` has its row; later ones are read from the finer rows."""
+
+    resolution = models.PositiveIntegerField(unique=True)
+    through = models.BigIntegerField(default=0)  # epoch seconds
+
+    class Meta:
+        db_table = "tracekit_stats_compacted"
         default_permissions = ()

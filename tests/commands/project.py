@@ -141,11 +141,12 @@ class Project:
         """(kind, calls, errors) of a feature, over the minute buckets."""
         found = self.rows(
             "SELECT f.kind, SUM(u.calls), SUM(u.errors) FROM tracekit_feature f "
-            "JOIN tracekit_usage u ON u.feature_id = f.id "
+            "JOIN tracekit_stats u ON u.feature_id = f.id "
             "WHERE f.name = ? AND u.resolution = 60 GROUP BY f.kind", feature)
         return (str(found[0][0]), int(found[0][1]), int(found[0][2])) if found else None
 
     def error_samples(self, feature: str) -> list[tuple[str, str, str]]:
         return [(str(t), str(m), str(s)) for t, m, s in self.rows(
-            "SELECT e.type, e.message, e.stacktrace FROM tracekit_error e "
+            "SELECT g.type, e.message, e.stacktrace FROM tracekit_error_group_example e "
+            "JOIN tracekit_error_group g ON e.group_id = g.id "
             "JOIN tracekit_feature f ON e.feature_id = f.id WHERE f.name = ?", feature)]

@@ -102,10 +102,10 @@ def main() -> None:
         with suppressed():
             Order.objects.count()
     out["flush"] = {"ok": flushed, "spans": dump(spans)}
-    from django_tracekit.storage.usage_models import UsageBucket
+    from django_tracekit.storage.usage_models import FeatureStats
 
     out["usage"] = {}
-    for name, n in UsageBucket.objects.filter(resolution=60).values_list(
+    for name, n in FeatureStats.objects.filter(resolution=60).values_list(
             "feature__name", "n_plus_one"):
         out["usage"][name] = out["usage"].get(name, 0) + n
     print(MARK + json.dumps(out))

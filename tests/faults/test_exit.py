@@ -61,7 +61,7 @@ def counted(db: Path, feature: str, kind: str) -> int:
     """Calls of ``feature`` written to the stats tables (minute buckets)."""
     with sqlite3.connect(db, timeout=30) as connection:
         row = connection.execute(
-            "SELECT COALESCE(SUM(u.calls), 0) FROM tracekit_usage u "
+            "SELECT COALESCE(SUM(u.calls), 0) FROM tracekit_stats u "
             "JOIN tracekit_feature f ON f.id = u.feature_id "
             "WHERE f.name = ? AND f.kind = ? AND u.resolution = 60", (feature, kind)).fetchone()
     return int(row[0])

@@ -56,7 +56,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
 from django_tracekit.destinations import stats
-from django_tracekit.models import UsageBucket
+from django_tracekit.storage.usage_models import FeatureStats as UsageBucket
 from shop.inventory import count_stock
 
 queries = []

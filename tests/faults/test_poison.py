@@ -28,7 +28,8 @@ from django.db.models import Sum
 from opentelemetry import trace
 import django_tracekit as tracekit
 from django_tracekit.destinations import stats
-from django_tracekit.models import ErrorSample, UsageBucket
+from django_tracekit.storage.usage_models import ErrorGroupExample
+from django_tracekit.storage.usage_models import FeatureStats as UsageBucket
 from django_tracekit.destinations.stats import store
 
 call_command("migrate", verbosity=0)
@@ -71,7 +72,7 @@ totals = dict(UsageBucket.objects.filter(resolution=60).values("feature__name")
               .annotate(n=Sum("calls")).values_list("feature__name", "n"))
 errors = dict(UsageBucket.objects.filter(resolution=60).values("feature__name")
               .annotate(n=Sum("errors")).values_list("feature__name", "n"))
-messages = list(ErrorSample.objects.values_list("message", flat=True))
+messages = list(ErrorGroupExample.objects.values_list("message", flat=True))
 print(json.dumps({"flushes": flushes, "totals": totals, "errors": errors,
                   "messages": messages, "rejected": dict(getattr(store, "rejected", {}))}))
 """

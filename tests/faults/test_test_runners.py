@@ -33,7 +33,7 @@ def real_database(project: Path, name: str = "db.sqlite3") -> dict[str, int]:
     with sqlite3.connect(project / name) as db:
         return dict(db.execute(
             "SELECT f.name, COALESCE(SUM(u.calls), 0) FROM tracekit_feature f LEFT JOIN "
-            "tracekit_usage u ON u.feature_id = f.id AND u.resolution = 60 GROUP BY f.name"))
+            "tracekit_stats u ON u.feature_id = f.id AND u.resolution = 60 GROUP BY f.name"))
 
 
 def migrated(project: Path) -> dict[str, int]:

@@ -8,13 +8,13 @@ from collections import defaultdict
 import pytest
 from django.db.models import Max, Sum
 
-from django_tracekit.core.histogram import quantiles
+from django_tracekit.core.histogram import add, quantiles, unpack
 from django_tracekit.destinations.stats import store
-from django_tracekit.models import DAY, HOUR, LatencyBucket, UsageBucket
+from django_tracekit.models import DAY, HOUR
 from django_tracekit.pages.shared.feature_filter import ALL
 from django_tracekit.pages.shared.window import RANGES, window_from
 from django_tracekit.pages.usage import table as queries
-from django_tracekit.storage.usage_models import WEEK
+from django_tracekit.storage.usage_models import WEEK, FeatureStats
 
 pytestmark = pytest.mark.django_db
 
@@ -36,15 +36,17 @@ def _seed(now: int) -> None:
 def _expected(window_key: str, now: int) -> dict[int, tuple[int, int, list[float | None]]]:
     """Calls, errors and percentiles from the rows at the window's own resolution."""
     window = window_from({"range": window_key}, now=now)
-    usage = UsageBucket.objects.filter(resolution=window.resolution,
-                                       bucket_start__gte=window.start,
-                                       bucket_start__lt=window.end)
-    hist: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for fid, index, n in LatencyBucket.objects.filter(
-            resolution=window.resolution, bucket_start__gte=window.start,
-            bucket_start__lt=window.end).values("feature_id", "bin").annotate(
-            t=Sum("n")).values_list("feature_id", "bin", "t"):
-        hist[fid].append((index, n))
+    # The window's own rows; for a day window today's hours (a day is built when it closes).
+    usage = FeatureStats.objects.filter(resolution=window.resolution,
+                                        bucket_start__gte=window.start,
+                                        bucket_start__lt=window.end)
+    if window.resolution == DAY:
+        today = now - now % DAY
+        usage = usage.filter(bucket_start__lt=today) | FeatureStats.objects.filter(
+            resolution=HOUR, bucket_start__gte=today, bucket_start__lt=window.end)
+    hist: dict[int, dict[int, int]] = defaultdict(dict)
+    for fid, data in usage.values_list("feature_id", "latency"):
+        add(hist[fid], unpack(data))
     out = {}
     for fid, c, e, m in usage.values("feature_id").annotate(
             c=Sum("calls"), e=Sum("errors"), m=Max("duration_max_us")).values_list(

@@ -58,23 +58,24 @@ for flush in range(FLUSHES):
 TOTALS = """
 from django.db.models import Sum, Max
 import hashlib
-from django_tracekit.models import UsageBucket, LatencyBucket, Feature
-from django_tracekit.core import sketch
-from django_tracekit.storage.usage_models import UserSketch, VersionUsage
+from django_tracekit.models import Feature
+from django_tracekit.core import histogram, sketch
+from django_tracekit.storage.usage_models import FeatureStats
 out = {"features": Feature.objects.count()}
 for res in (60, 3600, 86400):
-    out[str(res)] = list(UsageBucket.objects.filter(resolution=res).aggregate(
+    rows = FeatureStats.objects.filter(resolution=res)
+    out[str(res)] = list(rows.aggregate(
         c=Sum("calls"), e=Sum("errors"), s=Sum("duration_sum_us"),
         m=Max("duration_max_us")).values())
-    out[str(res) + "rows"] = UsageBucket.objects.filter(resolution=res).count()
-    out[str(res) + "hist"] = LatencyBucket.objects.filter(resolution=res).aggregate(
-        n=Sum("n"))["n"]
-    out[str(res) + "version"] = list(VersionUsage.objects.filter(resolution=res).aggregate(
+    out[str(res) + "rows"] = rows.count()
+    out[str(res) + "hist"] = sum(sum(histogram.unpack(data).values())
+                                 for data in rows.values_list("latency", flat=True))
+    out[str(res) + "version"] = list(rows.filter(version="2.0").aggregate(
         c=Sum("calls"), e=Sum("errors")).values()) if res != 60 else None
 for res in (60, 3600, 86400, 604800):
     out[str(res) + "users"] = {
-        name: hashlib.sha256(sketch.merge(bytes(s) for s in UserSketch.objects.filter(
-            feature__name=name, resolution=res).values_list("sketch", flat=True)).dumps()
+        name: hashlib.sha256(sketch.merge(bytes(s) for s in FeatureStats.objects.filter(
+            feature__name=name, resolution=res).values_list("users", flat=True)).dumps()
             ).hexdigest()
         for name in Feature.objects.values_list("name", flat=True)}
 print(json.dumps(out))

@@ -143,7 +143,7 @@ def test_tables_traffic_and_pages_on_their_own_database(databases: Databases,
 
         def calls(feature: str) -> int:
             found = databases.rows("tracekit", (
-                "SELECT COALESCE(SUM(u.calls), 0) FROM tracekit_usage u JOIN tracekit_feature f "
+                "SELECT COALESCE(SUM(u.calls), 0) FROM tracekit_stats u JOIN tracekit_feature f "
                 f"ON f.id = u.feature_id WHERE u.resolution = 60 AND f.name = '{feature}'"))
             return int(found[0][0])
 

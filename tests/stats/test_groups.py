@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
+from django_tracekit.destinations.stats import store
 from django_tracekit.destinations.stats.processor import StatsProcessor
 from django_tracekit.storage.usage_models import ErrorGroup, ErrorGroupBucket, ErrorGroupExample
 
@@ -53,14 +56,20 @@ def test_counts_add_up_over_flushes(stats_processor: StatsProcessor) -> None:
     assert ErrorGroupExample.objects.filter(group=group).count() == 5
 
 
-def test_recent_errors_print_the_type_once(stats_processor: StatsProcessor) -> None:
-    from django_tracekit.storage.usage_models import ErrorSample
+def test_recent_errors_print_the_type_once(stats_processor: StatsProcessor,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    handed: list[Any] = []
 
+    def writer(increments: Any, errors: Any) -> int:
+        handed.extend(errors)
+        return store.write(increments, errors)
+
+    monkeypatch.setattr(stats_processor, "_writer", writer)
     Client(raise_request_exception=False).get("/missing/3/")
     assert stats_processor.flush()
     # The server span only carries the error (its stack is on find_order's span): its
     # sample's message is the message, not "Type: message".
-    server = ErrorSample.objects.get(feature__name="GET /missing/<int:pk>/")
+    (server,) = [e for e in handed if e.feature == "GET /missing/<int:pk>/"]
     assert server.type == "tests.stats.urls.OrderMissing"
     assert server.message == "order 3 not found"
 

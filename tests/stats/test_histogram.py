@@ -10,16 +10,19 @@ from django_tracekit.core.histogram import (
     RELATIVE_ERROR,
     bucket_bounds_us,
     bucket_index,
+    from_coarse,
+    pack,
     quantiles,
+    unpack,
 )
 
 
-def test_bucket_index_is_floor_of_four_log2_microseconds() -> None:
+def test_bucket_index_is_floor_of_eighteen_log2_microseconds() -> None:
     assert bucket_index(0) == 0
     assert bucket_index(999) == 0  # under 1 µs
     assert bucket_index(1_000) == 0  # 1 µs = 2**0
-    assert bucket_index(2_000) == 4  # 2 µs = 2**(4/4)
-    assert bucket_index(1_000_000) == math.floor(4 * math.log2(1000))  # 1 ms -> 39
+    assert bucket_index(2_000) == 18  # 2 µs = 2**(18/18)
+    assert bucket_index(1_000_000) == math.floor(18 * math.log2(1000))  # 1 ms -> 179
     assert bucket_index(10**18) == MAX_INDEX  # clamped
 
 
@@ -33,7 +36,7 @@ def test_every_duration_falls_inside_its_bucket() -> None:
 
 
 def test_quantile_relative_error_within_the_documented_bound() -> None:
-    assert abs(RELATIVE_ERROR - 0.0864) < 0.0001
+    assert abs(RELATIVE_ERROR - 0.0193) < 0.0001
     rng = random.Random(7)
     for _ in range(20):
         # Log-normal latencies (a typical request mix), 5 µs .. minutes.
@@ -51,3 +54,18 @@ def test_quantile_relative_error_within_the_documented_bound() -> None:
 
 def test_empty_histogram_has_no_quantiles() -> None:
     assert quantiles({}, (0.5, 0.99)) == [None, None]
+
+
+def test_pack_and_unpack_round_trip_and_refuse_garbage() -> None:
+    hist = {0: 1, 179: 2**40, MAX_INDEX: 3}
+    assert unpack(pack(hist)) == hist
+    assert pack({}) == b"" and unpack(b"") == {}
+    assert unpack(b"\x07garbage") == {}  # unreadable: empty, never a 500
+
+
+def test_old_buckets_carried_over_keep_their_value() -> None:
+    coarse_gamma = 2 ** 0.25
+    for index in (0, 39, 80, 159):
+        value_us = 2 * coarse_gamma ** (index + 1) / (coarse_gamma + 1)
+        low, high = bucket_bounds_us(from_coarse(index))
+        assert low * (1 - 1e-9) <= value_us < high * (1 + 1e-9)

@@ -70,7 +70,7 @@ def _totals(database: Path) -> dict[str, tuple[int, ...]]:
     with sqlite3.connect(database, timeout=30) as db:
         return {name: tuple(values) for name, *values in db.execute(
             "SELECT f.name, SUM(u.calls), SUM(u.errors), SUM(u.retries), "
-            "SUM(u.failed_attempts), SUM(u.retried_tasks) FROM tracekit_usage u "
+            "SUM(u.failed_attempts), SUM(u.retried_tasks) FROM tracekit_stats u "
             "JOIN tracekit_feature f ON f.id = u.feature_id "
             "WHERE u.resolution = 60 AND f.kind = 'task' GROUP BY f.name")}
 

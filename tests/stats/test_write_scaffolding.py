@@ -24,10 +24,10 @@ from django_tracekit.destinations.stats.processor import StatsProcessor
 from django_tracekit.destinations.traces import store as trace_store
 from django_tracekit.destinations.traces.processor import TraceStoreProcessor
 from django_tracekit.destinations.traces.records import Part, SpanRow
-from django_tracekit.models import UsageBucket
 from django_tracekit.storage import writer
 from django_tracekit.storage.flusher import SUPPRESS_KEY
 from django_tracekit.storage.trace_models import TraceSpan
+from django_tracekit.storage.usage_models import FeatureStats
 
 MS = 1_000_000
 
@@ -180,7 +180,8 @@ def test_the_stats_store_retries_and_counts_once(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(writer.time, "sleep", lambda s: None)
     _fail_first_attempt(monkeypatch, stats_store, error)
     stats_store.write({("shop/a", "function", "web", 29_000_000): [3, 1, 3 * MS, MS, {}]})
-    assert UsageBucket.objects.aggregate(n=Sum("calls"))["n"] == 3 * 4  # 4 resolutions, once
+    # An old minute (before the compaction watermark): its minute, hour, day and week rows.
+    assert FeatureStats.objects.aggregate(n=Sum("calls"))["n"] == 3 * 4  # counted once
     assert stats_store.rejected["calls"] == 0
 
 

@@ -26,12 +26,6 @@ from django_tracekit.core.redaction import redact_text
 from django_tracekit.destinations.stats import store
 from django_tracekit.destinations.stats.feature_ids import clip, forget, ids_for
 from django_tracekit.destinations.stats.groups import GroupBatch
-from django_tracekit.destinations.stats.store import (
-    MESSAGE_BYTES,
-    MESSAGE_CHARS,
-    STACK_BYTES,
-    STACK_CHARS,
-)
 from django_tracekit.storage.usage_models import (
     GROUP_RESOLUTIONS,
     ErrorGroup,
@@ -51,6 +45,9 @@ from django_tracekit.storage.writer import (
 )
 
 EXAMPLES_KEPT = 5  # per group
+# Long texts: capped in UTF-8 bytes too (a MySQL TEXT column holds 65,535 bytes).
+MESSAGE_CHARS, MESSAGE_BYTES = 4096, 16_384
+STACK_CHARS, STACK_BYTES = 32_768, 65_000
 check_tables = TableCheck(lambda: (ErrorGroup._meta.db_table,))
 
 

@@ -132,12 +132,12 @@ def roots_counted(name: str, start_us: int) -> int:
     """The feature's calls in the window over every process and service, as the stats
     counted them (0 when the stats are off or have not written them)."""
     try:
-        from django_tracekit.storage.usage_models import MINUTE, UsageBucket
+        from django_tracekit.storage.usage_models import MINUTE, FeatureStats
 
-        stats_alias = router.db_for_read(UsageBucket)
+        stats_alias = router.db_for_read(FeatureStats)
         first = start_us // 1_000_000
         with transaction.atomic(using=stats_alias):  # a savepoint: a failure stays here
-            total = UsageBucket.objects.using(stats_alias).filter(
+            total = FeatureStats.objects.using(stats_alias).filter(
                 feature__name__in=(name, name + UNMATCHED),
                 feature__kind__in=("request", "task", "command"), resolution=MINUTE,
                 bucket_start__gte=first, bucket_start__lt=first + WINDOW_US // 1_000_000,

@@ -27,6 +27,7 @@ from django.db import connections, router
 from django.db.models import Exists, OuterRef
 
 from django_tracekit.conf import get_config
+from django_tracekit.destinations.stats.compaction import compact, rebuild_life
 from django_tracekit.destinations.stats.groups_store import prune as prune_groups
 from django_tracekit.destinations.stats.store import ERRORS_KEPT
 from django_tracekit.destinations.traces.store import prune as prune_traces
@@ -43,6 +44,7 @@ from django_tracekit.pages.usage.users import build_range_users
 from django_tracekit.storage.usage_models import (
     WEEK,
     ErrorGroupBucket,
+    FeatureStats,
     InstrumentedFunction,
     RangeUsers,
     TaskEdge,
@@ -88,7 +90,7 @@ class Command(BaseCommand):
             trace_hours = traces.retention_hours
         if trace_hours <= 0:
             raise CommandError(f"--trace-hours must be > 0, got {trace_hours}.")
-        alias = options["database"] or router.db_for_write(UsageBucket)
+        alias = options["database"] or router.db_for_write(FeatureStats)
         now = int(time.time())
         cutoffs = {
             MINUTE: now - int(options["minute_hours"] * 3600),
@@ -99,7 +101,15 @@ class Command(BaseCommand):
         counts: dict[str, int] = {}
         week_cutoffs = {**cutoffs, WEEK: cutoffs[DAY]}
         version_cutoffs = {HOUR: cutoffs[HOUR], DAY: cutoffs[DAY]}
-        for model, model_cutoffs in ((UsageBucket, week_cutoffs),
+        if not dry:
+            # Day and week rows of the closed days first: their hours may go next.
+            counts["tracekit_stats (day and week rows built)"] = compact(alias)
+        # Versions losing day rows: their life rows are built again from the days left.
+        losing = set(FeatureStats.objects.using(alias).filter(
+            resolution=DAY, bucket_start__lt=cutoffs[DAY] - DAY).exclude(
+            version="").values_list("feature_id", "version").distinct())
+        for model, model_cutoffs in ((FeatureStats, week_cutoffs),
+                                     (UsageBucket, week_cutoffs),
                                      (LatencyBucket, week_cutoffs),
                                      (UserSketch, week_cutoffs),
                                      (VersionUsage, version_cutoffs),
@@ -112,6 +122,8 @@ class Command(BaseCommand):
                     resolution=resolution, bucket_start__lt=cutoff - resolution)
                 label = f"{model._meta.db_table} ({resolution}s buckets)"
                 counts[label] = rows.count() if dry else rows.delete()[0]
+        if not dry:
+            counts["tracekit_stats (version life rows rebuilt)"] = rebuild_life(alias, losing)
         gone = InstrumentedFunction.objects.using(alias).filter(last_seen__lt=cutoffs[DAY])
         counts["tracekit_instrumented (not seen)"] = gone.count() if dry else gone.delete()[0]
         errors = ErrorSample.objects.using(alias)
@@ -129,6 +141,7 @@ class Command(BaseCommand):
         unused = Feature.objects.using(alias).filter(
             ~Exists(ErrorGroupBucket.objects.using(alias).filter(feature=OuterRef("pk"))),
             ~Exists(UsageBucket.objects.using(alias).filter(feature=OuterRef("pk"))),
+            ~Exists(FeatureStats.objects.using(alias).filter(feature=OuterRef("pk"))),
             ~Exists(ErrorSample.objects.using(alias).filter(feature=OuterRef("pk"))))
         counts["tracekit_feature (no data left)"] = unused.count() if dry else unused.delete()[0]
         aged, capped = prune_traces(trace_hours, traces.max_traces, using=alias, dry_run=dry)
@@ -149,9 +162,9 @@ class Command(BaseCommand):
 def _analyze(alias: str) -> None:
     """Refresh the planner statistics of the stats tables (cheap: sampled)."""
     connection = connections[alias]
-    tables = [m._meta.db_table for m in (Feature, UsageBucket, LatencyBucket, UserSketch,
-                                         VersionUsage, VersionLatency, InstrumentedFunction,
-                                         RangeUsers)]
+    tables = [m._meta.db_table for m in (Feature, FeatureStats, UsageBucket, LatencyBucket,
+                                         UserSketch, VersionUsage, VersionLatency,
+                                         InstrumentedFunction, RangeUsers)]
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for table in tables:

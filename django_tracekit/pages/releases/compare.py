@@ -1,8 +1,9 @@
 """What changed between two ``service.version``\\ s, across all features (the data of
 ``admin:tracekit_changes``, :mod:`~django_tracekit.pages.releases.releases_admin`).
 
-Read from the version tables (``VersionUsage``/``VersionLatency``, day rows: each holds
-everything of its day, so a version's whole retained life is a few rows per feature).
+Read from the stats rows' versions (``FeatureStats``: each version's life row, which holds
+its built days, and the hour rows after them: a version's whole retained life is a few rows
+per feature).
 Versions are ordered by when they were first seen (to the hour where hour rows are kept).
 
 **Regression score** (higher = worse; the page sorts by it, worst first):
@@ -21,14 +22,14 @@ features seen only in the earlier version are listed apart ("vanished").
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from typing import Any
 
 from django.db.models import Max, Min, Sum
 
 from django_tracekit.core.histogram import quantiles
 from django_tracekit.pages.shared import feature_filter, significance
-from django_tracekit.storage.usage_models import DAY, HOUR, Feature, VersionLatency, VersionUsage
+from django_tracekit.pages.shared.usage_rows import merged_latency, watermarks
+from django_tracekit.storage.usage_models import DAY, HOUR, LIFE, Feature, FeatureStats
 
 LATENCY_WEIGHT = 25.0  # score points per doubling of p95
 KIND_ORDER = {"request": 0, "task": 1, "command": 2, "function": 3}
@@ -38,14 +39,22 @@ def versions() -> list[dict[str, Any]]:
     """Every version in the tables, newest first (by first seen): ``{version, first, last}``
     (epoch seconds; ``last`` is the end of the last bucket seen)."""
     found: dict[str, dict[str, Any]] = {}
-    for version, lo, hi in VersionUsage.objects.filter(resolution=DAY).values(
+    day_through, _ = watermarks()
+    for version, lo, hi in FeatureStats.objects.filter(
+            resolution=DAY, bucket_start__lt=day_through).exclude(version="").values(
             "version").annotate(lo=Min("bucket_start"), hi=Max("bucket_start")).values_list(
             "version", "lo", "hi"):
         found[version] = {"version": version, "first": lo, "last": hi + DAY}
     # Hour rows (kept 35 days) tell two versions of the same day apart.
-    for version, lo, hi in VersionUsage.objects.filter(resolution=HOUR).values(
-            "version").annotate(lo=Min("bucket_start"), hi=Max("bucket_start")).values_list(
-            "version", "lo", "hi"):
+    for version, lo, hi in FeatureStats.objects.filter(resolution=HOUR).exclude(
+            version="").values("version").annotate(
+            lo=Min("bucket_start"), hi=Max("bucket_start")).values_list("version", "lo", "hi"):
+        if hi >= day_through:  # days not built yet: the hours say
+            day_lo = max(lo, day_through)
+            seen = found.setdefault(version, {"version": version,
+                                              "first": day_lo - day_lo % DAY,
+                                              "last": hi - hi % DAY + DAY})
+            seen["last"] = max(seen["last"], hi - hi % DAY + DAY)
         row = found.get(version)
         if row is not None and row["first"] <= lo < row["first"] + DAY:
             row["first"] = lo
@@ -56,20 +65,24 @@ def versions() -> list[dict[str, Any]]:
 
 def _totals(pair: tuple[str, str], service: str) -> tuple[
         dict[tuple[int, str], list[int]], dict[tuple[int, str], list[tuple[int, int]]]]:
-    usage = VersionUsage.objects.filter(resolution=DAY, version__in=pair)
-    latency = VersionLatency.objects.filter(resolution=DAY, version__in=pair)
-    if service:
-        usage = usage.filter(feature__service=service)
-        latency = latency.filter(feature__service=service)
+    day_through, _ = watermarks()
     counts: dict[tuple[int, str], list[int]] = {}
-    for fid, version, c, e, m in usage.values("feature_id", "version").annotate(
-            c=Sum("calls"), e=Sum("errors"), m=Max("duration_max_us")).values_list(
-            "feature_id", "version", "c", "e", "m"):
-        counts[(fid, version)] = [int(c), int(e), int(m or 0)]
-    hists: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
-    for fid, version, index, n in latency.values("feature_id", "version", "bin").annotate(
-            n=Sum("n")).values_list("feature_id", "version", "bin", "n"):
-        hists[(fid, version)].append((index, int(n)))
+    latency: list[tuple[tuple[int, str], Any]] = []
+    # Each version's life row holds its built days; the hours after them are read as such.
+    for rows in (FeatureStats.objects.filter(resolution=LIFE),
+                 FeatureStats.objects.filter(resolution=HOUR, bucket_start__gte=day_through)):
+        rows = rows.filter(version__in=pair)
+        if service:
+            rows = rows.filter(feature__service=service)
+        for fid, version, c, e, m in rows.values("feature_id", "version").annotate(
+                c=Sum("calls"), e=Sum("errors"), m=Max("duration_max_us")).values_list(
+                "feature_id", "version", "c", "e", "m"):
+            before = counts.get((fid, version), [0, 0, 0])
+            counts[(fid, version)] = [before[0] + int(c), before[1] + int(e),
+                                      max(before[2], int(m or 0))]
+        latency.extend(((fid, version), data) for fid, version, data in rows.exclude(
+            calls=0).values_list("feature_id", "version", "latency"))
+    hists = merged_latency(latency)
     return counts, hists
 
 

@@ -2,13 +2,13 @@
 
 **Latency** (p50/p95 estimates): the estimator guarantees a relative error ``a`` per
 estimate (``|estimate - true| <= a · true``; today's histogram: ``a = (g-1)/(g+1)`` =
-8.64 % with ``g = 2**(1/4)``, see :mod:`django_tracekit.core.histogram`). An estimate
+1.93 % with ``g = 2**(1/18)``, see :mod:`django_tracekit.core.histogram`). An estimate
 ``x``
 therefore stands for a true value in ``[x/(1+a), x/(1-a)]``; the change from ``before`` to
 ``after`` is *significant* only when those two intervals do not overlap, i.e. when the
 ratio ``after/before`` lies outside ``[(1-a)/(1+a), (1+a)/(1-a)]`` (for the histogram that
 is ``[1/g, g]``: estimates in neighbouring buckets are *no significant change*, two buckets
-apart, ±41 %, are). The true ratio is bounded by ``ratio · (1-a)/(1+a)`` and
+apart, ±8 %, are). The true ratio is bounded by ``ratio · (1-a)/(1+a)`` and
 ``ratio · (1+a)/(1-a)``; both bounds are given with every change. A sketch with a smaller
 ``a`` (a DDSketch at 1 %) passes its own ``a`` and the same rule holds.
 

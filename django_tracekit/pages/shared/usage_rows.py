@@ -1,42 +1,101 @@
 """The stats rows a window covers, and their totals per feature (every usage page reads them).
 
-Per bucket (charts) the window's own resolution; for totals and percentiles the coarsest
-rows that add up to the whole window, one query per span (:meth:`Window.cover`).
+Minute and hour rows of :class:`~django_tracekit.storage.usage_models.FeatureStats` are
+written by every flush; day and week rows are built from closed hours and days
+(:mod:`django_tracekit.destinations.stats.compaction`) up to their watermark
+(:class:`~django_tracekit.storage.usage_models.StatsCompacted`): past it a window is read
+from the hours. Per bucket (charts) the window's own resolution (hours where days are not
+built yet); for totals and percentiles the coarsest rows that add up to the whole window,
+one query per span (each one index range: an OR of ranges makes PostgreSQL scan the table).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TypeVar, cast
+from collections.abc import Iterable, Iterator
+from typing import Any, cast
 
-from django.db.models import Max, Model, QuerySet, Sum
+from django.db.models import Max, QuerySet, Sum
 
-from django_tracekit.pages.shared.window import Window
-from django_tracekit.storage.usage_models import Feature, LatencyBucket, UsageBucket
-
-M = TypeVar("M", bound=Model)
-
-
-def usage_rows(window: Window) -> QuerySet[UsageBucket]:
-    """Counter rows of the window's buckets (per bucket: charts)."""
-    return cast("QuerySet[UsageBucket]", UsageBucket.objects.filter(
-        resolution=window.resolution, bucket_start__gte=window.start,
-        bucket_start__lt=window.end))
-
-
-def latency_rows(window: Window) -> QuerySet[LatencyBucket]:
-    return cast("QuerySet[LatencyBucket]", LatencyBucket.objects.filter(
-        resolution=window.resolution, bucket_start__gte=window.start,
-        bucket_start__lt=window.end))
+from django_tracekit.core import histogram
+from django_tracekit.pages.shared.window import Window, cover
+from django_tracekit.storage.usage_models import (
+    DAY,
+    HOUR,
+    MINUTE,
+    RESOLUTIONS,
+    WEEK,
+    Feature,
+    FeatureStats,
+    StatsCompacted,
+)
 
 
-def covering_rows(model: type[M], window: Window) -> Iterator[QuerySet[M]]:
-    """Rows that add up to the whole window, the coarsest there are (totals, percentiles):
-    one query per span, each one index range (an OR of ranges makes PostgreSQL scan the
-    whole table)."""
-    for resolution, start, end in window.cover():
-        yield cast("QuerySet[M]", model._default_manager.filter(
-            resolution=resolution, bucket_start__gte=start, bucket_start__lt=end))
+def watermarks() -> tuple[int, int]:
+    """(days built before, weeks built before): epoch seconds, 0 when none."""
+    found = dict(StatsCompacted.objects.values_list("resolution", "through"))
+    return int(found.get(DAY, 0)), int(found.get(WEEK, 0))
+
+
+def stats_cover(start: int, end: int, finest: int, open_end: bool,
+                resolutions: tuple[int, ...] = RESOLUTIONS) -> list[tuple[int, int, int]]:
+    """Like :func:`django_tracekit.pages.shared.window.cover`, with days and weeks only where
+    they are built."""
+    if start >= end:
+        return []
+    day_through, week_through = watermarks()
+    cut_weeks = min(max(start, week_through), end)
+    cut_days = min(max(cut_weeks, day_through), end)
+    spans: list[tuple[int, int, int]] = []
+    pieces = ((start, cut_weeks, resolutions),
+              (cut_weeks, cut_days, tuple(r for r in resolutions if r != WEEK)),
+              (cut_days, end, tuple(r for r in resolutions if r in (MINUTE, HOUR))))
+    for first, last, allowed in pieces:
+        if first < last and allowed:
+            finest_here = min(finest, max(allowed)) if finest not in allowed else finest
+            spans += cover(first, last, finest_here, open_end and last == end, allowed)
+    return spans
+
+
+def covering_rows(window: Window, resolutions: tuple[int, ...] = RESOLUTIONS,
+                  ) -> Iterator[QuerySet[FeatureStats]]:
+    """Rows that add up to the whole window, the coarsest there are (totals, percentiles)."""
+    for resolution, first, last in stats_cover(window.start, window.end, window.resolution,
+                                               window.open_end, resolutions):
+        yield cast("QuerySet[FeatureStats]", FeatureStats.objects.filter(
+            resolution=resolution, bucket_start__gte=first, bucket_start__lt=last))
+
+
+def per_point(window: Window) -> Iterator[QuerySet[FeatureStats]]:
+    """Rows whose ``bucket_start`` (rounded down to the window's resolution) is a point of
+    the window: the window's own rows, and hours for the days not built yet."""
+    if window.resolution != DAY:
+        yield cast("QuerySet[FeatureStats]", FeatureStats.objects.filter(
+            resolution=window.resolution, bucket_start__gte=window.start,
+            bucket_start__lt=window.end))
+        return
+    day_through, _ = watermarks()
+    cut = min(max(window.start, day_through), window.end)
+    if window.start < cut:
+        yield cast("QuerySet[FeatureStats]", FeatureStats.objects.filter(
+            resolution=DAY, bucket_start__gte=window.start, bucket_start__lt=cut))
+    if cut < window.end:
+        yield cast("QuerySet[FeatureStats]", FeatureStats.objects.filter(
+            resolution=HOUR, bucket_start__gte=cut, bucket_start__lt=window.end))
+
+
+def merged_latency(rows: Iterable[tuple[Any, bytes | memoryview | None]],
+                   ) -> dict[Any, list[tuple[int, int]]]:
+    """{key: [(bucket, count), ...]} of ``(key, packed latency)`` rows, merged per key
+    (into one dense list per key: no dict per row)."""
+    dense: dict[Any, list[int]] = {}
+    for key, data in rows:
+        if not data:
+            continue
+        into = dense.get(key)
+        if into is None:
+            into = dense[key] = histogram.dense()
+        histogram.add_packed(into, data)
+    return {key: histogram.sparse(counts) for key, counts in dense.items()}
 
 
 def window_totals(window: Window, features: QuerySet[Feature] | None,
@@ -44,7 +103,7 @@ def window_totals(window: Window, features: QuerySet[Feature] | None,
     """{feature id: (calls, errors, duration sum, max, N+1, retries, failed attempts, retried
     tasks)} over the window."""
     totals: dict[int, tuple[int, ...]] = {}
-    for usage in covering_rows(UsageBucket, window):
+    for usage in covering_rows(window):
         if features is not None:
             usage = usage.filter(feature__in=features)
         for fid, c, e, s, m, n, r, f, t in usage.values("feature_id").annotate(
@@ -57,4 +116,3 @@ def window_totals(window: Window, features: QuerySet[Feature] | None,
                 before[0] + c, before[1] + e, before[2] + s, max(before[3], m), before[4] + n,
                 before[5] + r, before[6] + f, before[7] + t)
     return totals
-

@@ -1,16 +1,16 @@
 """The usage table: one row per feature with its counts over a window, in SQL.
 
-90 days x 1,000 features is 90,000 counter rows summed by the database, and histogram rows
-(and users sketches, :mod:`.users`) only for the features shown on the current page (all
-matching features only when sorting by a percentile or by users). Which features are listed
-is :mod:`django_tracekit.pages.shared.feature_filter`'s. Headline numbers count incidents: a
-failing request whose exception passed through four auto-traced functions is one error
-there (the request's), not five; functions keep their own counts on their rows and tab.
+90 days x 1,000 features is a few counter rows per feature summed by the database, and
+latency histograms (and users sketches, :mod:`.users`) only for the features shown on the
+current page (all matching features only when sorting by a percentile or by users). Which
+features are listed is :mod:`django_tracekit.pages.shared.feature_filter`'s. Headline
+numbers count incidents: a failing request whose exception passed through four auto-traced
+functions is one error there (the request's), not five; functions keep their own counts on
+their rows and tab.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,13 +26,13 @@ from django_tracekit.pages.shared.feature_filter import (
 )
 from django_tracekit.pages.shared.usage_rows import (
     covering_rows,
-    latency_rows,
-    usage_rows,
+    merged_latency,
+    per_point,
     window_totals,
 )
 from django_tracekit.pages.shared.window import Window
 from django_tracekit.pages.usage.users import fill_users
-from django_tracekit.storage.usage_models import Feature, LatencyBucket
+from django_tracekit.storage.usage_models import Feature
 
 PERCENTILES = (0.5, 0.95, 0.99)
 
@@ -40,14 +40,12 @@ PERCENTILES = (0.5, 0.95, 0.99)
 def percentiles_by_feature(window: Window, feature_ids: Iterable[int] | None,
                            maxes: Mapping[int, int]) -> dict[int, list[float | None]]:
     ids = None if feature_ids is None else list(feature_ids)
-    hists: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for buckets in covering_rows(LatencyBucket, window):
+    rows: list[tuple[int, Any]] = []
+    for stats in covering_rows(window):
         if ids is not None:
-            buckets = buckets.filter(feature_id__in=ids)
-        for feature_id, index, n in (buckets.values("feature_id", "bin")
-                                     .annotate(total=Sum("n"))
-                                     .values_list("feature_id", "bin", "total")):
-            hists[feature_id].append((index, n))  # quantiles() adds up repeated bins
+            stats = stats.filter(feature_id__in=ids)
+        rows.extend(stats.exclude(calls=0).values_list("feature_id", "latency"))
+    hists = merged_latency(rows)
     return {fid: quantiles(h, PERCENTILES, maxes.get(fid)) for fid, h in hists.items()}
 
 
@@ -120,11 +118,12 @@ def series_by_feature(window: Window, feature_ids: list[int]) -> dict[int, list[
     """Calls per bucket for each feature (sparklines), zeros filled."""
     positions = {t: i for i, t in enumerate(window.points)}
     result = {fid: [0] * len(positions) for fid in feature_ids}
-    for fid, start, calls in usage_rows(window).filter(feature_id__in=feature_ids).values_list(
-            "feature_id", "bucket_start", "calls"):
-        position = positions.get(start)
-        if position is not None:
-            result[fid][position] += calls
+    for rows in per_point(window):
+        for fid, start, calls in rows.filter(feature_id__in=feature_ids).values_list(
+                "feature_id", "bucket_start", "calls"):
+            position = positions.get(start - start % window.resolution)
+            if position is not None:
+                result[fid][position] += calls
     return result
 
 
@@ -132,23 +131,30 @@ def totals_over_time(window: Window, features: QuerySet[Feature] | None = None,
                      ) -> list[tuple[int, int, int]]:
     """(bucket start, calls, errors) for every bucket of the window (of ``features``: the
     page passes entry points unless one kind is chosen, so an incident counts once)."""
-    usage = usage_rows(window)
-    if features is not None:
-        usage = usage.filter(feature__in=features)
-    found = {start: (int(c), int(e)) for start, c, e in usage.values("bucket_start").annotate(
-        c=Sum("calls"), e=Sum("errors")).values_list("bucket_start", "c", "e")}
+    found: dict[int, tuple[int, int]] = {}
+    for usage in per_point(window):
+        if features is not None:
+            usage = usage.filter(feature__in=features)
+        for start, c, e in usage.values("bucket_start").annotate(
+                c=Sum("calls"), e=Sum("errors")).values_list("bucket_start", "c", "e"):
+            point = start - start % window.resolution
+            before = found.get(point, (0, 0))
+            found[point] = (before[0] + int(c), before[1] + int(e))
     return [(t, *found.get(t, (0, 0))) for t in window.points]
 
 
 def latency_over_time(window: Window, feature_id: int,
                       ) -> list[tuple[int, list[float | None]]]:
     """(bucket start, [p50, p95, p99]) for every bucket of the window (None: no calls)."""
-    hists: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for start, index, n in latency_rows(window).filter(feature_id=feature_id).values_list(
-            "bucket_start", "bin", "n"):
-        hists[start].append((index, n))
-    maxes = dict(usage_rows(window).filter(feature_id=feature_id).values_list(
-        "bucket_start", "duration_max_us"))
+    rows: list[tuple[int, Any]] = []
+    maxes: dict[int, int] = {}
+    for stats in per_point(window):
+        for start, data, high in stats.filter(feature_id=feature_id).values_list(
+                "bucket_start", "latency", "duration_max_us"):
+            point = start - start % window.resolution
+            rows.append((point, data))
+            maxes[point] = max(maxes.get(point, 0), high)
+    hists = merged_latency(rows)
     return [(t, quantiles(hists[t], PERCENTILES, maxes.get(t)) if t in hists
              else [None, None, None]) for t in window.points]
 

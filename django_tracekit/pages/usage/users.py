@@ -11,13 +11,14 @@ from typing import Any
 from django.db import connections, router, transaction
 
 from django_tracekit.core import sketch
+from django_tracekit.pages.shared.usage_rows import per_point, stats_cover
 from django_tracekit.pages.shared.window import Window, window_from
 from django_tracekit.storage.usage_models import (
     DAY,
     RANGE_DAYS,
     SKETCH_RESOLUTIONS,
+    FeatureStats,
     RangeUsers,
-    UserSketch,
 )
 
 
@@ -36,7 +37,7 @@ def _user_unions(window: Window, ids: list[int] | None, version: str | None = No
     merged: dict[int, sketch.Union] = {}
     # A plain cursor: tens of thousands of small rows; the ORM's per-row work would double
     # the page time (the query is the one the ORM would build, see the index it uses).
-    connection = connections[router.db_for_read(UserSketch)]
+    connection = connections[router.db_for_read(FeatureStats)]
     qn = connection.ops.quote_name
     chunks: list[list[int] | None] = [None] if ids is None else [
         ids[i:i + 500] for i in range(0, len(ids), 500)]
@@ -52,12 +53,15 @@ def _user_unions(window: Window, ids: list[int] | None, version: str | None = No
             with connection.cursor() as cursor:
                 cursor.execute(query, values)
                 for fid, data in cursor.fetchall():
+                    if not data:
+                        continue
                     union = merged.get(fid)
                     if union is None:
                         union = merged[fid] = sketch.Union()
                     union.add(data if isinstance(data, bytes) else bytes(data))
 
-    spans = window.cover(SKETCH_RESOLUTIONS)
+    spans = stats_cover(window.start, window.end, window.resolution, window.open_end,
+                        SKETCH_RESOLUTIONS)
     days = _preset_days(window)
     if prebuilt and version is None and days is not None:
         today = window.end - DAY
@@ -66,9 +70,9 @@ def _user_unions(window: Window, ids: list[int] | None, version: str | None = No
             read(f"SELECT {qn('feature_id')}, {qn('sketch')} FROM "
                  f"{qn(RangeUsers._meta.db_table)} WHERE {qn('days')} = %s AND "
                  f"{qn('day_start')} = %s", [days, today])
-            spans = [(DAY, today, window.end)]
-    sql = (f"SELECT {qn('feature_id')}, {qn('sketch')} FROM "
-           f"{qn(UserSketch._meta.db_table)} WHERE {qn('resolution')} = %s AND "
+            spans = stats_cover(today, window.end, DAY, window.open_end, SKETCH_RESOLUTIONS)
+    sql = (f"SELECT {qn('feature_id')}, {qn('users')} FROM "
+           f"{qn(FeatureStats._meta.db_table)} WHERE {qn('resolution')} = %s AND "
            f"{qn('bucket_start')} >= %s AND {qn('bucket_start')} < %s")
     extra: list[Any] = []
     if version is not None:
@@ -119,10 +123,9 @@ def fill_users(window: Window, rows: list[dict[str, Any]]) -> None:
 def users_over_time(window: Window, feature_id: int) -> list[tuple[int, int]]:
     """(bucket start, distinct users) for every bucket of the window."""
     merged: dict[int, sketch.Union] = defaultdict(sketch.Union)
-    for start, data in UserSketch.objects.filter(
-            feature_id=feature_id, resolution=window.resolution,
-            bucket_start__gte=window.start, bucket_start__lt=window.end).values_list(
-            "bucket_start", "sketch"):
-        merged[start].add(bytes(data))
+    for rows in per_point(window):
+        for start, data in rows.filter(feature_id=feature_id).exclude(users=b"").values_list(
+                "bucket_start", "users"):
+            merged[start - start % window.resolution].add(bytes(data))
     return [(t, merged[t].estimate() if t in merged else 0) for t in window.points]
 

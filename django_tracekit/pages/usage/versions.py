@@ -4,21 +4,20 @@ and the latest version's change against the previous
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from django.db.models import Max, Min, Sum
 
 from django_tracekit.core.histogram import quantiles
 from django_tracekit.pages.shared import significance
-from django_tracekit.pages.shared.window import Window, cover
+from django_tracekit.pages.shared.usage_rows import merged_latency, stats_cover
+from django_tracekit.pages.shared.window import Window
 from django_tracekit.pages.usage.users import users_by_feature
 from django_tracekit.storage.usage_models import (
     DAY,
     HOUR,
     VERSION_RESOLUTIONS,
-    VersionLatency,
-    VersionUsage,
+    FeatureStats,
 )
 
 
@@ -29,13 +28,13 @@ def versions_table(window: Window, feature_id: int) -> list[dict[str, Any]]:
     Versions are kept per hour and day: a window is widened to whole hours."""
     start = window.start - window.start % HOUR
     end = -(-window.end // HOUR) * HOUR
-    spans = cover(start, end, HOUR, window.open_end, VERSION_RESOLUTIONS)
+    spans = stats_cover(start, end, HOUR, window.open_end, VERSION_RESOLUTIONS)
     rows: dict[str, dict[str, Any]] = {}
-    hists: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    latency: list[tuple[str, Any]] = []
     for resolution, first, last in spans:
-        for version, c, e, s, m, lo, hi in VersionUsage.objects.filter(
+        for version, c, e, s, m, lo, hi in FeatureStats.objects.filter(
                 feature_id=feature_id, resolution=resolution, bucket_start__gte=first,
-                bucket_start__lt=last).values("version").annotate(
+                bucket_start__lt=last).exclude(version="").values("version").annotate(
                 c=Sum("calls"), e=Sum("errors"), s=Sum("duration_sum_us"),
                 m=Max("duration_max_us"), lo=Min("bucket_start"),
                 hi=Max("bucket_start")).values_list("version", "c", "e", "s", "m", "lo", "hi"):
@@ -48,13 +47,13 @@ def versions_table(window: Window, feature_id: int) -> list[dict[str, Any]]:
             row["max_us"] = max(row["max_us"], m)
             row["first"] = min(row["first"], lo)
             row["last"] = max(row["last"], hi + resolution)
-        for version, index, n in VersionLatency.objects.filter(
-                feature_id=feature_id, resolution=resolution, bucket_start__gte=first,
-                bucket_start__lt=last).values("version", "bin").annotate(
-                total=Sum("n")).values_list("version", "bin", "total"):
-            hists[version].append((index, n))
+        latency.extend(FeatureStats.objects.filter(
+            feature_id=feature_id, resolution=resolution, bucket_start__gte=first,
+            bucket_start__lt=last).exclude(calls=0).exclude(version="").values_list(
+            "version", "latency"))
+    hists = merged_latency(latency)
     # When each version was seen, to the hour where hour rows are kept (35 days).
-    for version, lo, hi in VersionUsage.objects.filter(
+    for version, lo, hi in FeatureStats.objects.filter(
             feature_id=feature_id, resolution=HOUR, bucket_start__gte=start,
             bucket_start__lt=end, version__in=list(rows)).values("version").annotate(
             lo=Min("bucket_start"), hi=Max("bucket_start")).values_list("version", "lo", "hi"):

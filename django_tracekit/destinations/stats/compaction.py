@@ -1,0 +1,196 @@
+"""Day and week rows of :class:`~django_tracekit.storage.usage_models.FeatureStats`, built from
+closed hours and days: the flush writes only minute and hour rows (two per feature), long
+ranges still read a few rows per feature.
+
+:func:`compact` builds every closed day not built yet from its hour rows (counters summed,
+latency histograms and users sketches merged), then every closed week from its days, and
+moves the watermarks (:class:`~django_tracekit.storage.usage_models.StatsCompacted`) on. It
+holds the watermark rows locked while it builds; a writer reads them under a share lock
+(:func:`watermarks`) at the start of its transaction, so a late write (a backlog after an
+outage) either lands in the hours before the day is built or sees the new watermark and
+adds to the day row too: never lost, never twice. Run from the flusher (at most every
+:data:`CHECK_SECONDS` per process, when a day closed) and by ``tracekit_prune``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.db import connections, transaction
+
+from django_tracekit.core import histogram
+from django_tracekit.core.sketch import Users, loads
+from django_tracekit.destinations.stats import stats_rows
+from django_tracekit.storage.usage_models import (
+    DAY,
+    HOUR,
+    LIFE,
+    WEEK,
+    FeatureStats,
+    StatsCompacted,
+)
+from django_tracekit.storage.writer import chunks, retrying
+
+logger = logging.getLogger("django_tracekit")
+
+COMPACTED = (DAY, WEEK)  # built from the finer resolution below each
+_SOURCE = {DAY: HOUR, WEEK: DAY}
+CHECK_SECONDS = 600.0
+COUNTERS = ("calls", "errors", "duration_sum_us", "duration_max_us", "n_plus_one", "retries",
+            "failed_attempts", "retried_tasks")
+_next_check: dict[str, float] = {}
+
+
+def watermarks(alias: str, share_lock: bool = True) -> dict[int, int]:
+    """``{DAY: through, WEEK: through}`` (0: nothing built yet), read under a share lock
+    inside the caller's transaction."""
+    connection = connections[alias]
+    qn = connection.ops.quote_name
+    sql = (f"SELECT {qn('resolution')}, {qn('through')} FROM "
+           f"{qn(StatsCompacted._meta.db_table)}")
+    if share_lock and connection.vendor == "postgresql":
+        sql += " FOR SHARE"
+    elif share_lock and connection.vendor == "mysql":
+        sql += " LOCK IN SHARE MODE"
+    found = {DAY: 0, WEEK: 0}
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        for resolution, through in cursor.fetchall():
+            found[int(resolution)] = int(through)
+    return found
+
+
+def maybe_compact(alias: str, now: float | None = None) -> int:
+    """:func:`compact` when a day closed since the last build (checked every
+    :data:`CHECK_SECONDS` per process); never raises (logged at DEBUG)."""
+    clock = time.monotonic()
+    if _next_check.get(alias, 0.0) > clock:
+        return 0
+    _next_check[alias] = clock + CHECK_SECONDS
+    try:
+        today = _today(now)
+        with transaction.atomic(using=alias):
+            if watermarks(alias, share_lock=False)[DAY] >= today:
+                return 0
+        return compact(alias, now)
+    except Exception:
+        logger.debug("tracekit: building day rows failed (tried again later)", exc_info=True)
+        return 0
+
+
+def _today(now: float | None) -> int:
+    stamp = int(time.time() if now is None else now)
+    return stamp - stamp % DAY
+
+
+def compact(alias: str, now: float | None = None) -> int:
+    """Build the closed days and weeks not built yet; the rows written."""
+    for resolution in COMPACTED:  # the watermark rows exist before they are locked
+        StatsCompacted.objects.using(alias).get_or_create(resolution=resolution)
+    return retrying(alias, lambda: _compact(alias, _today(now)))
+
+
+def _compact(alias: str, today: int) -> int:
+    manager = StatsCompacted.objects.using(alias)
+    marks = {m.resolution: m for m in manager.select_for_update().order_by("resolution")}
+    written = 0
+    day = marks[DAY].through
+    if not day:
+        first = FeatureStats.objects.using(alias).filter(resolution=HOUR).order_by(
+            "bucket_start").values_list("bucket_start", flat=True).first()
+        day = today if first is None else first - first % DAY
+    while day < today:
+        written += _build(alias, DAY, day)
+        day += DAY
+    marks[DAY].through = max(marks[DAY].through, today)
+    marks[DAY].save(using=alias)
+    week = marks[WEEK].through - marks[WEEK].through % WEEK
+    if not week:
+        first = FeatureStats.objects.using(alias).filter(resolution=DAY).order_by(
+            "bucket_start").values_list("bucket_start", flat=True).first()
+        week = today if first is None else first - first % WEEK
+    while week + WEEK <= marks[DAY].through:
+        written += _build(alias, WEEK, week)
+        week += WEEK
+    marks[WEEK].through = max(marks[WEEK].through, week)
+    marks[WEEK].save(using=alias)
+    return written
+
+
+def _build(alias: str, resolution: int, start: int) -> int:
+    """(Re)build the ``resolution`` rows of the bucket at ``start`` from the finer rows."""
+    manager = FeatureStats.objects.using(alias)
+    merged: dict[tuple[int, str], list[Any]] = {}
+    for feature_id, version, *rest in manager.filter(
+            resolution=_SOURCE[resolution], bucket_start__gte=start,
+            bucket_start__lt=start + resolution).values_list(
+            "feature_id", "version", *COUNTERS, "latency", "users").iterator(chunk_size=2000):
+        into = merged.get((feature_id, version))
+        if into is None:
+            into = merged[(feature_id, version)] = [0] * 8 + [{}, None]
+        for i in range(8):
+            into[i] = max(into[i], rest[i]) if i == 3 else into[i] + rest[i]
+        histogram.add(into[8], histogram.unpack(rest[8]))
+        if rest[9]:
+            try:
+                users = loads(bytes(rest[9]))
+            except ValueError:
+                continue
+            if into[9] is None:
+                into[9] = Users()
+            into[9].update(users)
+    manager.filter(resolution=resolution, bucket_start=start).delete()
+    rows = [FeatureStats(feature_id=feature_id, resolution=resolution, bucket_start=start,
+                         version=version, **dict(zip(COUNTERS, values[:8], strict=True)),
+                         latency=histogram.pack(values[8]),
+                         users=values[9].dumps() if values[9] is not None else b"")
+            for (feature_id, version), values in sorted(merged.items())]
+    for chunk in chunks(rows, 500):
+        manager.bulk_create(chunk)
+    if resolution == DAY:  # each version's life row takes the new day in
+        life = {(feature_id, LIFE, 0, version): [*values[:8], values[8], None]
+                for (feature_id, version), values in merged.items() if version}
+        stats_rows.write(alias, life)
+    return len(rows)
+
+
+def rebuild_life(alias: str, pairs: set[tuple[int, str]]) -> int:
+    """Build the life rows of ``(feature id, version)`` pairs again from their built day
+    rows (after ``tracekit_prune`` deleted old days); the rows written."""
+    if not pairs:
+        return 0
+    return retrying(alias, lambda: _rebuild_life(alias, sorted(pairs)))
+
+
+def _rebuild_life(alias: str, pairs: list[tuple[int, str]]) -> int:
+    manager = FeatureStats.objects.using(alias)
+    through = watermarks(alias, share_lock=False)[DAY]
+    written = 0
+    for chunk in chunks(pairs, 200):
+        features = {f for f, _ in chunk}
+        versions = {v for _, v in chunk}
+        wanted = set(chunk)
+        merged: dict[tuple[int, str], list[Any]] = {}
+        for feature_id, version, *rest in manager.filter(
+                resolution=DAY, bucket_start__lt=through, feature_id__in=features,
+                version__in=versions).values_list(
+                "feature_id", "version", *COUNTERS, "latency").iterator(chunk_size=2000):
+            if (feature_id, version) not in wanted:
+                continue
+            into = merged.get((feature_id, version))
+            if into is None:
+                into = merged[(feature_id, version)] = [0] * 8 + [{}]
+            for i in range(8):
+                into[i] = max(into[i], rest[i]) if i == 3 else into[i] + rest[i]
+            histogram.add(into[8], histogram.unpack(rest[8]))
+        for feature_id, version in chunk:
+            manager.filter(resolution=LIFE, feature_id=feature_id, version=version).delete()
+        rows = [FeatureStats(feature_id=feature_id, resolution=LIFE, bucket_start=0,
+                             version=version, **dict(zip(COUNTERS, values[:8], strict=True)),
+                             latency=histogram.pack(values[8]))
+                for (feature_id, version), values in sorted(merged.items())]
+        manager.bulk_create(rows, batch_size=500)
+        written += len(rows)
+    return written

@@ -1,0 +1,224 @@
+"""Writing :class:`~django_tracekit.storage.usage_models.FeatureStats` rows: one row holds a
+feature's counters, latency histogram and users sketch for one bucket and version, merged
+into by every process.
+
+Inside the caller's transaction, in key order (every writer locks rows in the same order:
+no deadlock between two flushes):
+
+1. the rows that exist are read and locked (``SELECT ... FOR UPDATE``; SQLite: the writer
+   holds the database, a concurrent one fails with "database is locked" and is retried);
+2. the missing ones are inserted with this flush's values (``ON CONFLICT DO NOTHING
+   RETURNING``: PostgreSQL, SQLite 3.35+); a row another process inserted meanwhile is then
+   read, locked and merged like an existing one (MySQL and others: inserted empty first);
+3. every locked row is updated once with the sum of its counters and the merge of its
+   sketches (one statement per 500 rows on PostgreSQL).
+
+So a flush touches each of its rows once (twice for a row that is new on MySQL) and counts
+stay exact: a row is changed only while locked, and a failed transaction is retried whole.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db import connections
+
+from django_tracekit.core import histogram
+from django_tracekit.core.sketch import Users, loads
+from django_tracekit.storage.usage_models import FeatureStats
+from django_tracekit.storage.writer import check_range, chunks
+
+RowKey = tuple[int, int, int, str]  # feature id, resolution, bucket start, version
+# [calls, errors, sum us, max us, n+1, retries, failed attempts, retried tasks,
+#  {histogram bucket: n}, Users | None]
+Values = list[Any]
+COUNTERS = ("calls", "errors", "duration_sum_us", "duration_max_us", "n_plus_one", "retries",
+            "failed_attempts", "retried_tasks")
+_MAX = 3  # duration_max_us: the greater, not the sum
+_KEY = ("feature_id", "resolution", "bucket_start", "version")
+
+
+def new_values() -> Values:
+    return [0, 0, 0, 0, 0, 0, 0, 0, {}, None]
+
+
+def add(into: Values, counters: Sequence[int], hist: Mapping[int, int],
+        users: Users | None) -> None:
+    for i, value in enumerate(counters):
+        if i == _MAX:
+            if value > into[i]:
+                into[i] = value
+        else:
+            into[i] += value
+    histogram.add(into[8], hist)
+    if users is not None:
+        if into[9] is None:
+            into[9] = Users()
+        into[9].update(users)
+
+
+def write(alias: str, rows: Mapping[RowKey, Values], generic: bool = False) -> int:
+    """Merge ``rows`` into the table (inside the caller's transaction); the rows written.
+    ``generic``: the statements every backend has (what MySQL and others run)."""
+    if not rows:
+        return 0
+    for values in rows.values():
+        check_range(values[:8])
+    connection = connections[alias]
+    keys = sorted(rows)
+    locked = _lock(alias, keys, generic)
+    missing = [k for k in keys if k not in locked]
+    if missing:
+        inserted = _insert_new(alias, missing, rows, generic)
+        late = [k for k in missing if k not in inserted]
+        if late:
+            locked.update(_lock(alias, late, generic))
+    updates = []
+    for key in keys:
+        row = locked.get(key)
+        if row is None:
+            continue  # inserted with its values above
+        pk, stored, latency, users = row
+        values = rows[key]
+        counters = [stored[i] + values[i] if i != _MAX else max(stored[i], values[i])
+                    for i in range(8)]
+        merged_hist = histogram.unpack(latency)
+        histogram.add(merged_hist, values[8])
+        users_bytes = bytes(users or b"")
+        if values[9] is not None:
+            try:
+                merged_users = loads(users_bytes) if users_bytes else Users()
+            except ValueError:  # unreadable: replaced (users undercounted, never a 500)
+                merged_users = Users()
+            merged_users.update(values[9])
+            users_bytes = merged_users.dumps()
+        updates.append((*counters, histogram.pack(merged_hist), users_bytes, pk))
+    if updates:
+        _update(connection, updates, generic)
+    return len(keys)
+
+
+def _lock(alias: str, keys: Sequence[RowKey], generic: bool,
+          ) -> dict[RowKey, tuple[int, list[int], Any, Any]]:
+    """The rows of ``keys`` that exist, locked: {key: (id, counters, latency, users)}."""
+    connection = connections[alias]
+    manager = FeatureStats.objects.using(alias)
+    groups: dict[tuple[int, int, str], list[int]] = {}
+    for feature_id, resolution, bucket, version in keys:
+        groups.setdefault((resolution, bucket, version), []).append(feature_id)
+    found: dict[RowKey, tuple[int, list[int], Any, Any]] = {}
+    if connection.vendor == "postgresql" and not generic:
+        # One statement per bucket with the ids as one array parameter: a query with
+        # thousands of placeholders costs more to prepare on the client than to run.
+        qn = connection.ops.quote_name
+        columns = ", ".join(qn(c) for c in ("id", "feature_id", *COUNTERS, "latency", "users"))
+        with connection.cursor() as cursor:
+            for (resolution, bucket, version), feature_ids in sorted(groups.items()):
+                cursor.execute(
+                    f"SELECT {columns} FROM {qn(FeatureStats._meta.db_table)} WHERE "
+                    f"{qn('resolution')} = %s AND {qn('bucket_start')} = %s AND "
+                    f"{qn('version')} = %s AND {qn('feature_id')} = ANY(%s::bigint[]) "
+                    f"ORDER BY {qn('feature_id')} FOR UPDATE",
+                    [resolution, bucket, version, sorted(feature_ids)])
+                for pk, feature_id, *rest in cursor.fetchall():
+                    found[(feature_id, resolution, bucket, version)] = (
+                        pk, [int(v) for v in rest[:8]], rest[8], rest[9])
+        return found
+    for (resolution, bucket, version), feature_ids in sorted(groups.items()):
+        for chunk in chunks(feature_ids, 500):
+            query = manager.filter(resolution=resolution, bucket_start=bucket, version=version,
+                                   feature_id__in=chunk).order_by("feature_id")
+            if connection.features.has_select_for_update:
+                query = query.select_for_update()
+            for pk, feature_id, *rest in query.values_list("id", "feature_id", *COUNTERS,
+                                                           "latency", "users"):
+                found[(feature_id, resolution, bucket, version)] = (
+                    pk, [int(v) for v in rest[:8]], rest[8], rest[9])
+    return found
+
+
+def _returning(connection: Any) -> bool:
+    if connection.vendor == "postgresql":
+        return True
+    return connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
+
+
+def _insert_new(alias: str, keys: Sequence[RowKey], rows: Mapping[RowKey, Values],
+                generic: bool) -> set[RowKey]:
+    """Insert the rows of ``keys`` that still do not exist; the keys inserted with their
+    values (the others are merged by the caller)."""
+    connection = connections[alias]
+    if generic or not _returning(connection):
+        # No way to learn which rows this statement inserted: insert them empty, then
+        # merge into them like into every other row.
+        FeatureStats.objects.using(alias).bulk_create(
+            [FeatureStats(feature_id=f, resolution=r, bucket_start=b, version=v)
+             for f, r, b, v in keys], ignore_conflicts=True, batch_size=500)
+        return set()
+    qn = connection.ops.quote_name
+    columns = [*_KEY, *COUNTERS, "latency", "users"]
+    if connection.vendor == "postgresql":
+        return _insert_new_postgresql(connection, keys, rows)
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    size = max(1, 999 // len(columns)) if connection.vendor == "sqlite" else 500
+    inserted: set[RowKey] = set()
+    with connection.cursor() as cursor:
+        for chunk in chunks(keys, size):
+            params: list[Any] = []
+            for key in chunk:
+                values = rows[key]
+                users = values[9].dumps() if values[9] is not None else b""
+                params.extend((*key, *values[:8], histogram.pack(values[8]), users))
+            cursor.execute(
+                f"INSERT INTO {qn(FeatureStats._meta.db_table)} "
+                f"({', '.join(qn(c) for c in columns)}) VALUES "
+                + ", ".join([row_sql] * len(chunk))
+                + " ON CONFLICT DO NOTHING RETURNING "
+                + ", ".join(qn(c) for c in _KEY), params)
+            inserted.update((int(f), int(r), int(b), str(v)) for f, r, b, v in cursor.fetchall())
+    return inserted
+
+
+def _arrays(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    return [[row[i] for row in rows] for i in range(width)]
+
+
+def _insert_new_postgresql(connection: Any, keys: Sequence[RowKey],
+                           rows: Mapping[RowKey, Values]) -> set[RowKey]:
+    qn = connection.ops.quote_name
+    columns = [*_KEY, *COUNTERS, "latency", "users"]
+    types = ["bigint", "int", "bigint", "text", *["bigint"] * len(COUNTERS), "bytea", "bytea"]
+    values = []
+    for key in keys:
+        value = rows[key]
+        values.append((*key, *value[:8], histogram.pack(value[8]),
+                       value[9].dumps() if value[9] is not None else b""))
+    unnest = ", ".join(f"%s::{t}[]" for t in types)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(FeatureStats._meta.db_table)} "
+            f"({', '.join(qn(c) for c in columns)}) SELECT * FROM unnest({unnest}) "
+            f"ON CONFLICT DO NOTHING RETURNING {', '.join(qn(c) for c in _KEY)}",
+            _arrays(values, len(columns)))
+        return {(int(f), int(r), int(b), str(v)) for f, r, b, v in cursor.fetchall()}
+
+
+def _update(connection: Any, updates: Sequence[tuple[Any, ...]], generic: bool) -> None:
+    qn = connection.ops.quote_name
+    table = qn(FeatureStats._meta.db_table)
+    columns = [*COUNTERS, "latency", "users"]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and not generic:
+            # The whole batch as one array per column (see _lock).
+            types = [*["bigint"] * len(COUNTERS), "bytea", "bytea", "bigint"]
+            unnest = ", ".join(f"%s::{t}[]" for t in types)
+            names = ", ".join(f"v{i}" for i in range(len(columns))) + ", id"
+            sets = ", ".join(f"{qn(c)} = v.v{i}" for i, c in enumerate(columns))
+            cursor.execute(
+                f"UPDATE {table} AS t SET {sets} FROM unnest({unnest}) AS v({names}) "
+                f"WHERE t.{qn('id')} = v.id", _arrays(updates, len(types)))
+            return
+        sets = ", ".join(f"{qn(c)} = %s" for c in columns)
+        cursor.executemany(f"UPDATE {table} SET {sets} WHERE {qn('id')} = %s", list(updates))
