@@ -34,7 +34,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span
 
 from django_tracekit.core import naming
-from django_tracekit.core.errors import is_error, record_error
+from django_tracekit.core.errors import handle_escaping
 from django_tracekit.core.tracer import get_tracer
 
 REQUEST_SPAN_ATTR = "_tracekit_server_span"
@@ -103,14 +103,10 @@ def view_location(view: View, method: str) -> naming.CodeLocation:
 
 
 def _on_view_error(exc: BaseException, request: HttpRequest, view_span: Span) -> None:
-    if not is_error(exc):
-        return
-    # The request's server span holds the one exception event (with the full stack);
-    # the view span gets ERROR status and a reference to it.
-    server_span = getattr(request, REQUEST_SPAN_ATTR, None)
-    if server_span is not None:
-        record_error(exc, server_span)
-    record_error(exc, view_span)
+    # Recorded on the view span (the event, the stack), not reported yet: a middleware's
+    # process_exception may still answer. When Django answers 500 instead, the request's
+    # got_request_exception records it on the server span: then it is an incident.
+    handle_escaping(exc, view_span)
 
 
 def _start_view_span(view: View, request: HttpRequest) -> tuple[Span, Token[Context]]:
@@ -140,9 +136,10 @@ def _untraced(request: HttpRequest) -> Span | None:
 
 
 def _on_untraced_error(exc: BaseException, server_span: Span) -> None:
-    # Not recorded on a span, but error listeners (Sentry, stats) still hear of it.
-    if is_error(exc) and server_span.get_span_context().is_valid:
-        record_error(exc, server_span)
+    # Not recorded on a span (sampled out); marked so that the 500's got_request_exception
+    # reports it (error groups, Sentry), a handled one is not.
+    if server_span.get_span_context().is_valid:
+        handle_escaping(exc, server_span)
 
 
 def _async_span_wrapper(view: View, target: Callable[..., Any]) -> View:
