@@ -171,7 +171,8 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         total_calls = sum(c for _, c, _ in totals)
         total_errors = sum(e for _, _, e in totals)
         columns = [("feature", _("Feature")), ("kind", _("Kind")), ("service", _("Service")),
-                   ("calls", _("Calls")), ("users", _("Users")), ("errors", _("Errors")),
+                   ("calls", _("Calls")), ("users", _("Users")),
+                   ("errors", _("Raised") if kind == "function" else _("Errors")),
                    ("error_rate", _("Error rate")), ("p50", _("p50")), ("p95", _("p95")),
                    ("p99", _("p99")), ("n_plus_one", _("N+1"))]
         show_retries = kind == "task"  # the task tab: retried attempts beside the tasks
@@ -256,12 +257,16 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         users = users_over_time(window, feature.pk)
         versions = self._versions(window, feature.pk)
         calls = [c for _, c, _ in totals]
+        # A function's "errors" are the exceptions that escaped it, handled by its caller or
+        # not (an incident is counted by its entry point and its error group): "raised".
+        raised = feature.kind == "function"
         context = self._context(request, window, query, feature.name)
         context.update({
             "feature": feature,
             "row": row,
             "calls_text": number_format(row["calls"], force_grouping=True),
             "errors_text": number_format(row["errors"], force_grouping=True),
+            "errors_label": _("Raised") if raised else _("Errors"),
             "error_rate_text": format_rate(row["error_rate"]),
             "p50_text": format_duration(row["p50"]), "p95_text": format_duration(row["p95"]),
             "p99_text": format_duration(row["p99"]),
@@ -276,7 +281,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             "versions": versions,
             "usage_chart": charts.bar_chart(labels, calls, [e for _, _, e in totals],
                                          _("Calls and errors over time"), _("calls"),
-                                         _("errors")),
+                                         _("raised") if raised else _("errors")),
             "latency_chart": charts.line_chart(labels, [
                 ("p50", "tk-p50", [v[0] for _, v in latency]),
                 ("p95", "tk-p95", [v[1] for _, v in latency]),
