@@ -137,3 +137,27 @@ def test_settings_split_over_several_files_are_followed_to_the_real_line(
             f"proj.settings_global; proj/settings_global.py line {global_line} imports core; "
             "core/__init__.py line 1 imports core.version") in line.msg, line.msg
     assert line.hint.startswith("Move these imports out of settings")
+
+
+def test_a_base_settings_module_the_settings_star_import_is_not_warned_about(
+        tmp_path: Path) -> None:
+    """Misago's layout: ``devproject/settings.py`` star-imports the project's own base
+    settings (``misago/settings.py``, which defines a helper): settings, not code a team
+    wants auto-traced; a module they import for code still is."""
+    root = write_project(tmp_path, {
+        "proj/settings.py": "from shopcore.settings import *  # noqa\nDEBUG = True\n",
+        "shopcore/__init__.py": "",
+        "shopcore/settings.py": "\n".join([
+            *SETTINGS_TEXT.splitlines(),
+            'TRACEKIT = {**TRACEKIT, "AUTOTRACE": {"INCLUDE": ["proj", "shopcore"]}}',
+            "from shopcore.pricing import VAT",
+            "",
+            "def env_list(name):",
+            "    return [name]",
+            ""]),
+        "shopcore/pricing.py": "VAT = 0.2\n" + HELPERS,
+    })
+    [line] = w030(root)
+    # The modules named: the code one alone (the chain still shows the settings line).
+    assert line.msg.startswith("Not auto-traced, imported before auto-tracing was installed: "
+                               "shopcore.pricing. "), line.msg

@@ -29,10 +29,27 @@ def used_names(window: Window) -> set[str]:
     return names
 
 
+def with_enclosing(names: set[str]) -> set[str]:
+    """``names`` and every name enclosing one of them: a function whose nested function ran
+    ran too (a middleware factory ``my_middleware`` returns ``middleware``, called on every
+    request as ``.../my_middleware/middleware``; ``<locals>`` is not in names)."""
+    found = set(names)
+    for name in names:
+        cut = name.rfind("/")
+        while cut > 0:
+            name = name[:cut]
+            if name in found:
+                break  # its enclosing names are in already
+            found.add(name)
+            cut = name.rfind("/")
+    return found
+
+
 def unused_functions(window: Window, q: str = "", service: str = "",
                      ) -> list[dict[str, Any]]:
     """Auto-traced functions instrumented in the window (or since) that no service called
-    in it, by module then name: ``{name, module, services, first_seen, last_seen}``.
+    in it (nor any function nested in them), by module then name:
+    ``{name, module, services, first_seen, last_seen}``.
 
     A function counts as used when any service called it: a worker imports the views too,
     they are not dead code because the worker never runs them."""
@@ -41,7 +58,7 @@ def unused_functions(window: Window, q: str = "", service: str = "",
         functions = functions.filter(Q(name__icontains=q) | Q(module__icontains=q))
     if service:
         functions = functions.filter(service=service)
-    used = used_names(window)
+    used = with_enclosing(used_names(window))
     unused: dict[str, dict[str, Any]] = {}
     for name, module, service_, first, last in functions.order_by(
             "module", "name", "service").values_list("name", "module", "service",

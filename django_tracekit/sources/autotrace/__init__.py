@@ -22,6 +22,7 @@ from typing import Any
 from django_tracekit.core import chain
 from django_tracekit.sources.autotrace import counters, runtime
 from django_tracekit.sources.autotrace.hook import MARKER, Finder, Rules
+from django_tracekit.sources.autotrace.settings_modules import settings_modules
 
 logger = logging.getLogger("django_tracekit")
 
@@ -111,6 +112,9 @@ def _exempt(name: str, module: types.ModuleType) -> bool:
 
     settings_module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
     if name == settings_module or settings_module.startswith(name + "."):
+        return True
+    # A base settings module the settings star-import (values, not code to trace).
+    if name in settings_modules(settings_module):
         return True
     # Nothing defined here (packages' __init__, wsgi/asgi entry points): nothing untraced.
     return not any(
