@@ -8,7 +8,7 @@ worker (Redis) of a forum-shaped project (tests/incidents/project/forum), "truth
 - a task that logs an exception (``logger.exception``) and returns is not a failed task nor
   a failed attempt; the logged exception is one incident in its group, its trace kept;
 - a middleware factory, called once when Django loads the middleware, whose nested function
-  runs on every request, is not unused code.
+  runs on every request, is not unused code; nor is a function only ``ready()`` calls.
 """
 
 from __future__ import annotations
@@ -173,4 +173,7 @@ def test_a_middleware_factory_whose_middleware_ran_is_not_unused(
     assert found.returncode == 0, found.stderr
     unused = json.loads(found.stdout.splitlines()[-1])
     assert FACTORY not in unused, unused
-    assert f"{PROJECT}/accounts/clean_usernames" not in unused  # ran: the control
+    # Called once by the app's ready() (start-up: not counted as usage): not unused either.
+    assert f"{PROJECT}/signals/connect_handlers" not in unused, unused
+    assert f"{PROJECT}/signals/never_called" in unused, unused  # the controls
+    assert f"{PROJECT}/accounts/clean_usernames" not in unused

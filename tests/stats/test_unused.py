@@ -121,3 +121,25 @@ def test_the_range_and_permission_apply() -> None:
     staff = Client()
     staff.force_login(User.objects.create_user("staff", is_staff=True))
     assert staff.get(url).status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.stats.urls")
+def test_a_function_whose_nested_function_ran_is_used() -> None:
+    """A middleware factory returns ``middleware``, which runs on every request: the
+    factory is used code (its own call may be at start-up, not counted)."""
+    import time
+
+    from django_tracekit.destinations.stats import store
+
+    now = int(time.time())
+    record_instrumented("web", [("shop/mw/tagging", "shop.mw"),
+                                ("shop/mw/tagging/middleware", "shop.mw"),
+                                ("shop/mw/legacy", "shop.mw"),
+                                ("shop/mw/legacy/middleware", "shop.mw")], now=now)
+    store.write({("shop/mw/tagging/middleware", "function", "web", now // 60):
+                 [3, 0, 1000, 1000, {10: 3}]})
+    client = Client()
+    client.force_login(viewer())
+    page = client.get(reverse("admin:tracekit_unused"), {"range": "7d"}).content.decode()
+    assert FUNCTION.findall(page) == ["shop/mw/legacy", "shop/mw/legacy/middleware"]
