@@ -4,7 +4,8 @@ worker (Redis) of a forum-shaped project (tests/incidents/project/forum), "truth
 - a validator raising ``ValidationError`` that the form's loop catches (200) is a handled
   exception: on its span (the event, "raised"), not an error group, not an error of the
   request, not an error trace; the same validator's error escaping (500) is one incident,
-  counted once, where raised;
+  counted once, where raised; a view's exception a middleware's ``process_exception``
+  answers is handled too;
 - a task that logs an exception (``logger.exception``) and returns is not a failed task nor
   a failed attempt; the logged exception is one incident in its group, its trace kept;
 - a middleware factory, called once when Django loads the middleware, whose nested function
@@ -93,6 +94,9 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebAndWork
         with pytest.raises(urllib.error.HTTPError) as failed:
             stack.get("/signup-strict/?name=admin")
         assert failed.value.code == 500
+        with pytest.raises(urllib.error.HTTPError) as answered:
+            stack.get("/banned/")
+        assert answered.value.code == 403  # the middleware's process_exception answered
         seen["sync"] = stack.get("/sync/")
         task_id = seen["sync"]["task_id"]
         wait_for(lambda: stack.get(f"/state/{task_id}/")["state"] == "SUCCESS", stack,
@@ -100,6 +104,7 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebAndWork
         wait_for(lambda: usage(db, TASK, "task")[0] == 1
                  and usage(db, "GET /signup/", "request")[0] == SIGNUPS
                  and usage(db, "GET /signup-strict/", "request")[0] == 1
+                 and usage(db, "GET /banned/", "request")[0] == 1
                  and sum(groups(db).values()) >= 2
                  and all(trace(db, s["trace_id"]) for s in seen["signups"]), stack,
                  "the stats and traces of every request and the task")
@@ -118,7 +123,9 @@ def test_a_handled_validation_error_is_not_an_error_incident(
     # where it was raised. The 6 handled ones made no group and no count.
     assert found[("django.core.exceptions.ValidationError", VALIDATOR,
                   "GET /signup-strict/")] == 1, found
-    assert not [k for k in found if k[2] == "GET /signup/"], found
+    assert not [k for k in found if k[2] in ("GET /signup/", "GET /banned/")], found
+    # A view's exception a middleware answered (403) was handled too.
+    assert usage(db, "GET /banned/", "request") == (1, 0, 0)
     assert usage(db, "GET /signup/", "request") == (SIGNUPS, 0, 0)
     assert usage(db, "GET /signup-strict/", "request") == (1, 1, 0)
     # The validator's own column says what it did: raised, 3 per form and the strict one.

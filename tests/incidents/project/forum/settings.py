@@ -8,7 +8,8 @@ from tests.traces.project.settings import *  # noqa: F403
 from tests.traces.project.settings import INSTALLED_APPS, MIDDLEWARE
 
 INSTALLED_APPS = [*INSTALLED_APPS, "forum.apps.IncidentsConfig"]
-MIDDLEWARE = [*MIDDLEWARE, "forum.middleware.request_tag_middleware"]
+MIDDLEWARE = [*MIDDLEWARE, "forum.middleware.request_tag_middleware",
+              "forum.middleware.BanPageMiddleware"]
 ROOT_URLCONF = "forum.urls"
 TRACEKIT = {
     "PROJECT_NAME": "forum",

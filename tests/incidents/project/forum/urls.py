@@ -10,4 +10,5 @@ urlpatterns = [
     path("signup/", views.signup),
     path("signup-strict/", views.signup_strict),
     path("sync/", views.sync),
+    path("banned/", views.banned),
 ]

@@ -2,6 +2,7 @@ from django.http import HttpRequest, JsonResponse
 from opentelemetry import trace
 
 from . import accounts, tasks
+from .middleware import UserBanned
 
 
 def _ids(**extra: object) -> JsonResponse:
@@ -24,3 +25,8 @@ def signup_strict(request: HttpRequest) -> JsonResponse:
 def sync(request: HttpRequest) -> JsonResponse:
     result = tasks.sync_profile.delay(7)
     return _ids(task_id=result.id)
+
+
+def banned(request: HttpRequest) -> JsonResponse:
+    """Raises; the ban middleware's process_exception answers 403: handled."""
+    raise UserBanned("user 7 is banned")
