@@ -95,3 +95,33 @@ def test_outside_project_prefixes() -> None:
         "django/", "django_tracekit/", "json/", "opentelemetry/", "tests/django_tracekit/"]
     # Nothing is outside a project whose names are all its own.
     assert outside_project(["tests/a", "GET /b/", "shop/c"], "tests") == []
+
+
+def test_most_features_hidden_as_outside_code_says_how_many_and_what_to_do() -> None:
+    """Misago's trial: BASE_DIR was the settings package, so PROJECT_NAME ("tests" here)
+    was not the team's package ("example_project", beside tests/): every task and function was outside code and
+    the default page showed 0 tasks. The page says so instead of looking empty."""
+    _seed([("GET /threads/", "request", "web"),
+           ("example_project/threads/views/index", "function", "web"),
+           ("example_project/tasks/sync_profile", "task", "worker"),
+           ("example_project/users/avatars/resize", "function", "worker")])
+    client = Client()
+    client.force_login(viewer())
+    usage = reverse("admin:tracekit_usage")
+    page = client.get(usage, {"range": "1h"}).content.decode()
+    assert 'id="tk-outside-notice"' in page
+    assert "3 features hidden as outside code (PROJECT_NAME = 'tests')" in page
+    assert "set TRACEKIT['PROJECT_NAME']" in page
+    assert 'href="?range=1h&amp;scope=all"' in page  # "show all"
+    # Shown all: nothing hidden, nothing to say.
+    assert 'id="tk-outside-notice"' not in client.get(
+        usage, {"range": "1h", "scope": "all"}).content.decode()
+
+
+def test_a_few_outside_features_are_not_worth_a_notice() -> None:
+    _seed([("GET /orders/", "request", "web"), ("tests/orders/views/detail", "function", "web"),
+           ("tests/orders/tasks/ship", "task", "worker"), (DJANGO_LOGIN, "function", "web")])
+    client = Client()
+    client.force_login(viewer())
+    page = client.get(reverse("admin:tracekit_usage"), {"range": "1h"}).content.decode()
+    assert 'id="tk-outside-notice"' not in page

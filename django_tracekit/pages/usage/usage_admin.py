@@ -191,6 +191,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
                             "numeric": key not in ("feature", "kind", "service")})
         context = self._context(request, window, query, _("Feature usage"))
         context.update({
+            "outside_notice": _outside_notice(q, service, query.scope),
             "rows": page_rows, "page": page, "paginator": paginator, "headers": headers,
             "show_retries": show_retries,
             "total_features": number_format(len(rows), force_grouping=True),
@@ -296,3 +297,18 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         })
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/django_tracekit/usage_feature.html", context)
+
+
+def _outside_notice(q: str, service: str, scope: str) -> dict[str, Any] | None:
+    """When the default view hides all or most features (of every kind) as outside code
+    (PROJECT_NAME names the settings package, not the team's: W041), say how many."""
+    if scope == feature_filter.ALL:
+        return None
+    every = feature_filter.ALL
+    total = feature_filter.filtered_features(q, every, service, scope=every).count()
+    shown = feature_filter.filtered_features(q, every, service).count() if total else 0
+    hidden = total - shown
+    if not hidden or hidden < shown:
+        return None
+    return {"hidden": hidden, "count": number_format(hidden, force_grouping=True),
+            "project": get_config().project_name}
