@@ -180,8 +180,8 @@ class StatsProcessor(FlushingProcessor):
                 failed_attempt = (RETRY_EXCEPTION_TYPE in attributes) if retried else is_error
                 if retried:
                     is_error = False
-                else:
-                    after_retry = bool(attributes.get(CELERY_RETRIES))
+                else:  # flaky: passed, but only after a retry (a final failure is an error)
+                    after_retry = not is_error and bool(attributes.get(CELERY_RETRIES))
             # One place names features (a 404 is "GET (unmatched)" everywhere).
             name = feature_name(span.name, kind_name, attributes)
             if attributes and producers.FEATURE in attributes and kind_name == "task":
