@@ -86,6 +86,7 @@ def install(config: Any = None) -> State | None:
             # App loading (models, ready()) is start-up: its calls are not usage.
             chain.set_top(chain.STARTING)
         _state = State(finder, _imported_before(rules))
+        counters.untraced_modules[:] = _state.imported_before
         if _state.imported_before:
             _warn_imported_before(_state.imported_before, settings)
         return _state
