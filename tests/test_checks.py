@@ -219,3 +219,33 @@ def test_each_traces_key_is_reported_under_its_own_id(section: str, key: str,
 
     expected = f"django_tracekit.{traces.CHECK_IDS[key]}"
     assert check_ids({section: {key: value}}) == [expected]
+
+
+MISAGO_LAYOUT = {
+    # BASE_DIR is the settings package (Misago's devproject/); the team's app sits beside it.
+    "proj/settings.py": 'BASE_DIR = Path(__file__).resolve().parent\n'
+                        'INSTALLED_APPS = [*INSTALLED_APPS, "forumcore"]\n',
+    "forumcore/__init__.py": "",
+    "forumcore/models.py": "",
+}
+
+
+def test_apps_beside_a_base_dir_package_say_set_project_name(tmp_path: Path) -> None:
+    root = write_project(tmp_path, MISAGO_LAYOUT)
+    result = manage(root, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    [line] = [one for one in check_lines(result.stderr) if one.id == "django_tracekit.W041"]
+    assert "beside BASE_DIR" in line.msg and "'forumcore'" in line.msg, line.msg
+    assert "PROJECT_NAME defaults to 'proj'" in line.msg
+    assert line.hint == "Set TRACEKIT['PROJECT_NAME'] = 'forumcore' (the top package of the " \
+                        "team's code)."
+
+
+def test_project_name_set_silences_w041(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {**MISAGO_LAYOUT, "proj/settings.py": (
+        MISAGO_LAYOUT["proj/settings.py"]
+        + 'TRACEKIT = {**TRACEKIT, "PROJECT_NAME": "forumcore"}\n')})
+    result = manage(root, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "django_tracekit.W041" not in result.stderr
+    assert "System check identified no issues" in result.stdout

@@ -17,7 +17,8 @@ class CallCounter(Protocol):
         """How many functions are instrumented in this process (only grows)."""
 
     def instrumented(self) -> list[tuple[str, str]]:
-        """``(name, module)`` of every instrumented function (the "unused code" page)."""
+        """``(name, module)`` of every instrumented function that did not run at start-up
+        (the "unused code" page)."""
 
     def drain_unspanned(self) -> Counts:
         """Counts of the calls that did not become spans since the last drain (zeroed)."""

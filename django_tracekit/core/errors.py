@@ -8,6 +8,14 @@ no source-line reads (file, line and function only) and capped in frames and cha
 An exception is recorded once, on the first span that sees it. Enclosing spans it passes
 through get ERROR status, ``error.type`` and a reference (``tracekit.error.span_id``) to
 the span holding the stack, not another copy.
+
+An exception escaping a function span is not an error incident yet: its caller may handle it
+(a form's validator loop catching ``ValidationError``). It is recorded there (the event, the
+stack), but the listeners (error groups, Sentry) hear of it only when it becomes an incident:
+when it escapes the entry point (a request answering 500, a failed task or command, the local
+root span), or when it is recorded explicitly (``record_error``, ``logger.exception``). The
+span where that happens carries :data:`INCIDENT`; the trace store and pages tell handled
+exceptions from incidents by it and by the entry spans' status.
 """
 
 from __future__ import annotations
@@ -32,7 +40,11 @@ from django_tracekit.core.redaction import REDACTED, is_secret_name, redact_text
 _MARKER = "__tracekit_recorded__"
 # Set on an exception recorded on a client span whose listeners (Sentry) were not told yet.
 _UNREPORTED = "__tracekit_unreported__"
+# The event attributes of an exception recorded but not reported yet (its raising span's).
+_FIRST_EVENT = "__tracekit_first_event__"
 ERROR_SPAN_ID = "tracekit.error.span_id"
+# On the span where an error became an incident (reported to the listeners).
+INCIDENT = "tracekit.error.incident"
 _MAX_CHAIN = 8
 
 # Exceptions that are outcomes, not errors: Django turns these into 4xx responses.
@@ -257,19 +269,17 @@ def _record(exc: BaseException, span: Span, depth: int, notify: bool = True) -> 
     first = recorded_in(exc)
     error_type = qualified_type_name(type(exc))
     if first is not None:
-        if first == span.get_span_context():
-            return
-        if span.is_recording():
+        if first != span.get_span_context() and span.is_recording():
             span.set_status(Status(StatusCode.ERROR, _status_description(exc)))
             span.set_attribute("error.type", error_type)
             if first.is_valid:
                 span.set_attribute(ERROR_SPAN_ID, format(first.span_id, "016x"))
-        if getattr(exc, _UNREPORTED, False):
-            # First recorded on a client span (SQL, cache): it escaped into code that did
-            # not handle it, so now it is an error worth reporting (Sentry), once.
+        if notify and getattr(exc, _UNREPORTED, False):
+            # Recorded where it was raised, not reported: it escaped the entry point or is
+            # recorded explicitly now, so it is an incident (error groups, Sentry), once.
             with contextlib.suppress(AttributeError, TypeError):
                 delattr(exc, _UNREPORTED)
-            _notify(exc, span)
+            _incident(exc, span)
         return
     _mark(exc, span)
     if not notify:
@@ -281,17 +291,34 @@ def _record(exc: BaseException, span: Span, depth: int, notify: bool = True) -> 
         callers = callers_start(exc, site)
         stack = format_stack(exc, callers, max_frames=caps.max_frames,
                              max_length=caps.max_length, capture_locals=caps.capture_locals)
-        span.add_event("exception", {
+        event = {
             "exception.type": error_type,
             # The error group (the admin's errors page); before the stack: never capped away.
             GROUP_ATTRIBUTE: group_of(exc, site).fingerprint,
             "exception.message": _safe_str(exc),
             "exception.stacktrace": stack,
-        })
+        }
+        span.add_event("exception", event)
         span.set_status(Status(StatusCode.ERROR, _status_description(exc)))
         span.set_attribute("error.type", error_type)
+        if not notify:  # the error groups' example, should it become an incident
+            with contextlib.suppress(AttributeError, TypeError):
+                setattr(exc, _FIRST_EVENT, event)
     if notify:
-        _notify(exc, span)
+        _incident(exc, span)
+
+
+def first_event(exc: BaseException) -> dict[str, str] | None:
+    """The exception event recorded where ``exc`` was raised, when it became an incident
+    later, on another span (the error groups' example message and stack)."""
+    value = getattr(exc, _FIRST_EVENT, None)
+    return value if isinstance(value, dict) else None
+
+
+def _incident(exc: BaseException, span: Span) -> None:
+    if span.is_recording():
+        span.set_attribute(INCIDENT, True)
+    _notify(exc, span)
 
 
 def _notify(exc: BaseException, span: Span) -> None:
@@ -317,9 +344,30 @@ _log_failure = LogOnce("recording an error failed").failed
 
 
 def handle_escaping(exc: BaseException, span: Span) -> None:
-    """What a span does with an exception escaping it: record errors, ignore outcomes."""
-    if is_error(exc):
-        record_error(exc, span, _depth=2)
+    """What a span does with an exception escaping it: record errors, ignore outcomes. An
+    error leaving a span inside the process is not an incident yet (its caller may handle
+    it); leaving the local root span, it is."""
+    if not is_error(exc) or guard.active():
+        return
+    try:
+        with guard.formatting():
+            _record(exc, span, 2, notify=_is_local_root(span))
+    except Exception:
+        _log_failure()
+
+
+def _is_local_root(span: Span) -> bool:
+    """No parent in this process. A non-recording span does not say: its entry point (which
+    records explicitly) decides."""
+    parent = getattr(span, "parent", _NO_PARENT_INFO)
+    if parent is _NO_PARENT_INFO:
+        parent = getattr(span, "_parent", _NO_PARENT_INFO)
+    if parent is _NO_PARENT_INFO:
+        return False
+    return parent is None or not parent.is_valid or bool(parent.is_remote)
+
+
+_NO_PARENT_INFO = object()
 
 
 def handle_client_error(exc: BaseException, span: Span) -> None:
@@ -339,11 +387,13 @@ def handle_client_error(exc: BaseException, span: Span) -> None:
 
 __all__ = [
     "ERROR_SPAN_ID",
+    "INCIDENT",
     "Located",
     "add_listener",
     "callers_start",
     "collect_frames",
     "error_listeners",
+    "first_event",
     "format_stack",
     "handle_client_error",
     "is_error",

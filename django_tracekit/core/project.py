@@ -120,6 +120,9 @@ def _locations(top: str) -> list[str] | None:
     return found or None
 
 
+locations = _locations  # for the PROJECT_NAME check (conf/project_check.py)
+
+
 def _is_project_path(path: str, base_dir: str | None) -> bool:
     real = os.path.realpath(path)
     if real.startswith(_SYSTEM_DIRS):

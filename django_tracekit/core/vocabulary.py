@@ -31,6 +31,12 @@ def is_no_autotrace(obj: object) -> bool:
     return bool(getattr(obj, NO_AUTOTRACE_ATTR, False))
 
 
+#: In the list of instrumented functions a service reports (the "unused code" page): a row
+#: named this plus a module says the module was NOT auto-traced in that service (imported
+#: before the hook): its functions may run there unobserved, so none of them is "unused".
+NOT_AUTOTRACED = "<not auto-traced>/"
+
+
 #: Set to True at module level in a module (or package ``__init__``: every module under it)
 #: that reads or writes tracekit's own tables: the SQL source makes no span of its queries.
 OWN_DATA_MARKER = "__tracekit_own_data__"

@@ -3,7 +3,8 @@ and by the trace pages (read side): one definition, so both count the same trace
 
 An **entry point** is where a process starts work for the trace: the root span (no parent),
 a server span (a request) or a consumer span (a Celery task run). It *failed* when one of
-them has ERROR status, except an attempt Celery retried (``celery.state`` ``RETRY``).
+them has ERROR status, except an attempt Celery retried (``celery.state`` ``RETRY``) and a
+run that succeeded (``SUCCESS``: it recorded an error, ``logger.exception``, and returned).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ RETRY_STATE = "RETRY"
 # A substring of the stored attribute JSON (compact: ``,`` and ``:`` without spaces, see the
 # trace store's rows.py), for SQL filters.
 RETRY_STATE_JSON = f'"{CELERY_STATE}":"{RETRY_STATE}"'
+# A task run that succeeded: an error it recorded (``logger.exception``) did not fail it.
+SUCCESS_STATE = "SUCCESS"
+SUCCESS_STATE_JSON = f'"{CELERY_STATE}":"{SUCCESS_STATE}"'
 
 
 def entry_failed() -> Exists:
@@ -25,4 +29,5 @@ def entry_failed() -> Exists:
     root, a request or a task run, not an attempt Celery retried."""
     return Exists(TraceSpan.objects.filter(
         Q(parent_span_id="") | Q(kind__in=ENTRY_KINDS), trace_id=OuterRef("pk"),
-        is_error=True).exclude(attributes__contains=RETRY_STATE_JSON))
+        is_error=True).exclude(attributes__contains=RETRY_STATE_JSON).exclude(
+        attributes__contains=SUCCESS_STATE_JSON))

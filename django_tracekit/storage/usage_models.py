@@ -64,7 +64,8 @@ class UsageBucket(models.Model):
     n_plus_one = models.BigIntegerField(default=0)
     # Tasks: ``calls``/``errors`` count tasks (their final attempt); attempts that Celery
     # retried are ``retries``; ``failed_attempts`` are attempts that raised (retried or final);
-    # ``retried_tasks`` are tasks that needed at least one retry (flaky when they then pass).
+    # ``retried_tasks`` are tasks that passed only after a retry (flaky); a task that failed
+    # in the end is in ``errors``, whether it was retried or not.
     retries = models.BigIntegerField(default=0)
     failed_attempts = models.BigIntegerField(default=0)
     retried_tasks = models.BigIntegerField(default=0)

@@ -146,12 +146,13 @@ def test_view_exception_is_one_event_with_full_stack(server: Server) -> None:
     assert root.attributes["error.type"] == "tests.http.project.views.PaymentDeclined"
     assert [s.name for s in others] == [view_name("boom")]
     view = others[0]
-    # Exactly one exception event in the whole trace, on the server span; the view span
-    # is ERROR and points at it instead of holding a second copy.
-    assert len(root.exceptions) == 1 and view.exceptions == []
+    # Exactly one exception event in the whole trace, on the view span that raised it; the
+    # server span (the request failed with it: the incident) is ERROR and points at it.
+    assert len(view.exceptions) == 1 and root.exceptions == []
     assert view.status_code == STATUS_ERROR
-    assert view.attributes["tracekit.error.span_id"] == root.span_id
-    event = root.exceptions[0]
+    assert root.attributes["tracekit.error.span_id"] == view.span_id
+    assert root.attributes["tracekit.error.incident"] is True
+    event = view.exceptions[0]
     assert event["exception.type"] == "tests.http.project.views.PaymentDeclined"
     assert event["exception.message"] == "card declined for 42"
     stack = event["exception.stacktrace"]

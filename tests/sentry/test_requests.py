@@ -53,10 +53,15 @@ def test_view_error_is_one_event_linked_to_the_request_span(deploy, otlp, setup)
     assert len(events) == 1, [mechanism(e) for e in events]
     event = events[0]
     span = server_span(otlp, reply.marker)
-    # The request's SERVER span holds the error (tracekit's convention): the event links to it.
+    # The request failed with the error: its SERVER span is where it became an incident
+    # (the event links to it); the stack is on the view span that raised it, referred to.
     assert event["contexts"]["trace"]["trace_id"] == span.trace_id
     assert event["contexts"]["trace"]["span_id"] == span.span_id
-    assert span.exceptions[0]["exception.type"] == f"{VIEWS}.PaymentDeclined"
+    assert span.attributes["tracekit.error.incident"] is True
+    holder = span.attributes["tracekit.error.span_id"]
+    [view] = [s for s in otlp.wait_for(lambda spans: any(s.span_id == holder for s in spans))
+              if s.span_id == holder]
+    assert view.exceptions[0]["exception.type"] == f"{VIEWS}.PaymentDeclined"
     assert mechanism(event) == {"type": "django_tracekit", "handled": False}
     assert event["tags"]["tracekit.feature"] == BOOM_FEATURE
     assert event["tags"]["tracekit.kind"] == "request"

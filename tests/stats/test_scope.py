@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
-from django.test import Client
+from django.conf import settings
+from django.db.models import Sum
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from django_tracekit.core.features import outside_project
 from django_tracekit.destinations.stats.processor import StatsProcessor
 from django_tracekit.models import Feature
+from django_tracekit.storage.usage_models import UsageBucket
+from tests.conftest import Spans
 from tests.stats.helpers import usage_rows
 from tests.stats.test_admin import _seed, viewer
 
@@ -95,3 +100,99 @@ def test_outside_project_prefixes() -> None:
         "django/", "django_tracekit/", "json/", "opentelemetry/", "tests/django_tracekit/"]
     # Nothing is outside a project whose names are all its own.
     assert outside_project(["tests/a", "GET /b/", "shop/c"], "tests") == []
+
+
+def test_most_features_hidden_as_outside_code_says_how_many_and_what_to_do() -> None:
+    """Misago's trial: BASE_DIR was the settings package, so PROJECT_NAME ("tests" here)
+    was not the team's package ("example_project", beside tests/): every task and function was outside code and
+    the default page showed 0 tasks. The page says so instead of looking empty."""
+    _seed([("GET /threads/", "request", "web"),
+           ("example_project/threads/views/index", "function", "web"),
+           ("example_project/tasks/sync_profile", "task", "worker"),
+           ("example_project/users/avatars/resize", "function", "worker")])
+    client = Client()
+    client.force_login(viewer())
+    usage = reverse("admin:tracekit_usage")
+    page = client.get(usage, {"range": "1h"}).content.decode()
+    assert 'id="tk-outside-notice"' in page
+    assert "3 features hidden as outside code (PROJECT_NAME = 'tests')" in page
+    assert "set TRACEKIT['PROJECT_NAME']" in page
+    assert 'href="?range=1h&amp;scope=all"' in page  # "show all"
+    # Shown all: nothing hidden, nothing to say.
+    assert 'id="tk-outside-notice"' not in client.get(
+        usage, {"range": "1h", "scope": "all"}).content.decode()
+
+
+def test_a_few_outside_features_are_not_worth_a_notice() -> None:
+    _seed([("GET /orders/", "request", "web"), ("tests/orders/views/detail", "function", "web"),
+           ("tests/orders/tasks/ship", "task", "worker"), (DJANGO_LOGIN, "function", "web")])
+    client = Client()
+    client.force_login(viewer())
+    page = client.get(reverse("admin:tracekit_usage"), {"range": "1h"}).content.decode()
+    assert 'id="tk-outside-notice"' not in page
+
+
+def _files(root: Path) -> tuple[Path, Path]:
+    static, media = root / "static", root / "media"
+    (static / "css").mkdir(parents=True)
+    media.mkdir()
+    (static / "css" / "site.css").write_text("body { color: black }")
+    (media / "avatar.txt").write_text("an upload")
+    return static, media
+
+
+def test_static_and_media_files_are_not_features_counted_or_traced(
+        stats_processor: StatsProcessor, spans: Spans, tmp_path: Path) -> None:
+    """Django's static serving and WhiteNoise, through the middleware: files under STATIC_URL
+    and MEDIA_URL are answered untraced, as EXCLUDED_URLS are (the Styleguide trial counted
+    every file as "GET (unmatched)"); EXCLUDED_URLS still apply beside them."""
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    static, media = _files(tmp_path)
+    middleware = [settings.MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware",
+                  *settings.MIDDLEWARE[1:]]
+    tracekit = {**settings.TRACEKIT, "EXCLUDED_URLS": [r"^/orders/2/"]}
+    with override_settings(STATIC_URL="/static/", STATIC_ROOT=str(static),
+                           MEDIA_URL="/media/", MEDIA_ROOT=str(media),
+                           ROOT_URLCONF="tests.stats.static_urls", TRACEKIT=tracekit):
+        client = Client()
+        served = client.get("/static/css/site.css")  # Django's static.serve
+        assert served.status_code == 200
+        assert b"".join(served.streaming_content) == b"body { color: black }"  # type: ignore[attr-defined]
+        served.close()  # a traced file response's span would end here
+        media_file = client.get("/media/avatar.txt")
+        assert media_file.status_code == 200
+        media_file.close()
+        assert client.get("/static/missing.js").status_code == 404
+        with override_settings(MIDDLEWARE=middleware, WHITENOISE_AUTOREFRESH=True):
+            answered = Client().get("/static/css/site.css")  # WhiteNoise answers it itself
+            assert answered.status_code == 200
+            assert type(answered).__module__ == WhiteNoiseMiddleware.__module__
+            answered.close()
+        assert client.get("/orders/1/").status_code == 200
+        assert client.get("/orders/2/").status_code == 200  # excluded by the setting
+    # Only /orders/1/: no span of the file views or of anything under them.
+    assert [n for n in spans.names() if n.startswith("GET")] == ["GET /orders/<int:pk>/"]
+    assert not [n for n in spans.names() if "serve" in n or "static" in n], spans.names()
+    assert stats_processor.flush()
+    names = set(Feature.objects.values_list("name", flat=True))
+    assert "GET /orders/<int:pk>/" in names
+    assert not [n for n in names if "unmatched" in n or "static" in n or "media" in n], names
+    orders = Feature.objects.get(name="GET /orders/<int:pk>/")
+    calls = UsageBucket.objects.filter(feature=orders, resolution=60).aggregate(n=Sum("calls"))
+    assert calls["n"] == 1
+
+
+def test_static_url_on_another_host_or_the_site_root_leaves_requests_traced(
+        spans: Spans, tmp_path: Path) -> None:
+    static, media = _files(tmp_path)
+    with override_settings(STATIC_URL="https://cdn.example.com/static/", STATIC_ROOT=str(static),
+                           MEDIA_URL="/", MEDIA_ROOT=str(media),
+                           ROOT_URLCONF="tests.stats.static_urls"):
+        served = Client().get("/static/css/site.css")
+        assert served.status_code == 200
+        served.close()  # a file response's span ends when its body is done
+        assert Client().get("/orders/1/").status_code == 200
+    assert [n for n in spans.names() if n.startswith("GET")] == [
+        "GET /static/<path>", "GET /orders/<int:pk>/"]
+    assert "django/views/static/serve" in spans.names()

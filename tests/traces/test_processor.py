@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from django_tracekit.core.errors import ERROR_SPAN_ID, INCIDENT
 from django_tracekit.core.sampling import RecordEverySampledOut
 from django_tracekit.core.tracer import INSTRUMENTATION_NAME
 from django_tracekit.destinations.traces.memory import MemoryTraces, memory_traces
@@ -77,6 +78,10 @@ class Process:
                         carried = producer.get_span_context()
                 if fail:
                     view.set_status(Status(StatusCode.ERROR, "boom"))
+            if fail:  # the exception escaped the request (500): the incident, as recorded
+                root.set_status(Status(StatusCode.ERROR, "boom"))
+                root.set_attributes({ERROR_SPAN_ID: format(view.get_span_context().span_id,
+                                                           "016x"), INCIDENT: True})
             carried = carried or root.get_span_context()
         root.end(end_time=start + int(duration_ms * 1e6))
         return carried

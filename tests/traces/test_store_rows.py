@@ -13,6 +13,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from django_tracekit.core.errors import ERROR_SPAN_ID, INCIDENT
 from django_tracekit.core.redaction import REDACTED
 from django_tracekit.destinations.traces import rows
 
@@ -38,7 +39,7 @@ def test_a_span_row_has_ids_times_kind_service_status_and_json() -> None:
             child.set_status(Status(StatusCode.ERROR, "ValueError: no"))
 
     child, root = _ended(build)
-    row, root_row = rows.rows([child, root])
+    row, root_row = (rows.span_row(span, rows.service_of(span)) for span in (child, root))
     assert root_row.parent_span_id == "" and root_row.kind == "server"
     assert row.parent_span_id == root_row.span_id and len(row.span_id) == 16
     assert row.kind == "internal" and row.service == "shop-web"
@@ -49,6 +50,41 @@ def test_a_span_row_has_ids_times_kind_service_status_and_json() -> None:
     assert json.loads(row.events) == [{"name": "log", "time_us": 1_700_000_000_123_456,
                                        "attributes": {"log.message": "hello"}}]
     assert root_row.attributes == "" and root_row.events == ""
+
+
+def test_an_error_span_is_stored_as_an_error_only_when_an_incident_holds_it() -> None:
+    """A validator raised and its caller handled it (the request ended OK): the span keeps
+    its exception event, stored as no error. The same under a request that failed with it
+    (the server span refers to it), or recorded explicitly, is an error."""
+    def build(tracer: trace.Tracer) -> None:
+        with tracer.start_as_current_span("GET /signup/", kind=SpanKind.SERVER):
+            with tracer.start_as_current_span("shop/forms/validate") as handled:
+                handled.add_event("exception", {"exception.type": "ValidationError"})
+                handled.set_status(Status(StatusCode.ERROR, "ValidationError: taken"))
+            with tracer.start_as_current_span("shop/forms/log") as logged:
+                logged.set_status(Status(StatusCode.ERROR, "ValueError: logged"))
+                logged.set_attribute(INCIDENT, True)
+        with tracer.start_as_current_span("GET /strict/", kind=SpanKind.SERVER) as failed:
+            with tracer.start_as_current_span("shop/forms/validate") as raised:
+                raised.set_status(Status(StatusCode.ERROR, "ValidationError: taken"))
+            with tracer.start_as_current_span("shop/forms/wrapper") as carrier:
+                carrier.set_status(Status(StatusCode.ERROR, "ValidationError: taken"))
+                carrier.set_attribute(ERROR_SPAN_ID, hex_span(raised))
+            failed.set_status(Status(StatusCode.ERROR, "ValidationError: taken"))
+            failed.set_attribute(ERROR_SPAN_ID, hex_span(raised))
+
+    spans = _ended(build)
+    first = rows.rows(spans[:3])  # the first request: a trace of its own
+    assert [(r.name, r.is_error) for r in first] == [
+        ("shop/forms/validate", False), ("shop/forms/log", True), ("GET /signup/", False)]
+    assert first[0].status_message == "ValidationError: taken"  # still shown, as handled
+    second = rows.rows(spans[3:])
+    assert [(r.name, r.is_error) for r in second] == [
+        ("shop/forms/validate", True), ("shop/forms/wrapper", True), ("GET /strict/", True)]
+
+
+def hex_span(span: trace.Span) -> str:
+    return format(span.get_span_context().span_id, "016x")
 
 
 def test_secrets_are_redacted_by_the_one_rule() -> None:

@@ -1,8 +1,10 @@
 """Error groups, write side: every recorded error counted in its group, in memory.
 
 An error is counted once, where it was raised: the error listener (``errors.add_listener``)
-is called once per error, when it is first recorded (the raising span), sampled or not;
-the enclosing spans it passes through only carry a reference and are not counted again.
+is called once per incident, sampled or not: when the error is recorded explicitly, or when
+an exception raised in a function span escapes its entry point (an exception the
+application handled is not an incident: not counted). The occurrence names the raising
+span (its stack); the enclosing spans only carry a reference and are not counted again.
 
 Which entry point it belongs to is known only when that entry point's span ends (a request,
 task or command, or the local root span of the process when there is none): until then the
@@ -27,6 +29,7 @@ from typing import NamedTuple
 from opentelemetry.trace import Span
 
 from django_tracekit.core import clock as real_clock
+from django_tracekit.core.errors import first_event, recorded_in
 from django_tracekit.core.fingerprint import GROUP_ATTRIBUTE, Group, group_of
 from django_tracekit.destinations.stats.records import FUNCTION, MINUTE_NS, OTHER_FEATURE, NotReady
 
@@ -125,10 +128,19 @@ class GroupCounter:
                 stack = str(attributes.get("exception.stacktrace") or "")
                 break
         else:
-            try:
-                message = str(exc)[:4096] if example else ""
-            except Exception:  # a broken __str__ must not break counting
-                message = "<exception str() failed>"
+            first = first_event(exc) if example else None  # raised in a span that ended
+            if first is not None:
+                message = str(first.get("exception.message") or "")
+                stack = str(first.get("exception.stacktrace") or "")
+            else:
+                try:
+                    message = str(exc)[:4096] if example else ""
+                except Exception:  # a broken __str__ must not break counting
+                    message = "<exception str() failed>"
+        raised_in = recorded_in(exc)  # the span holding the stack ("where first seen")
+        if raised_in is not None and raised_in.is_valid and raised_in.trace_id == \
+                context.trace_id:
+            context = raised_in
         occurrence = Occurrence(group, real_clock.time_ns(), message, stack,
                                 format(context.trace_id, "032x") if context.is_valid else "",
                                 format(context.span_id, "016x") if context.is_valid else "",

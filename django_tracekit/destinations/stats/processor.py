@@ -86,6 +86,7 @@ ENDUSER_ID = "enduser.id"
 # A Celery attempt's outcome (celery/tracing.py sets them; not imported: Celery is optional).
 CELERY_STATE = "celery.state"
 RETRY_STATE = "RETRY"
+SUCCESS_STATE = "SUCCESS"  # a task that logged an exception and returned: not a failure
 RETRY_EXCEPTION_TYPE = "celery.retry.exception.type"  # the retry was caused by an exception
 CELERY_RETRIES = "celery.retries"  # on an attempt after the first: how many came before
 ENTRY_KINDS = frozenset((REQUEST, TASK, COMMAND))
@@ -172,12 +173,15 @@ class StatsProcessor(FlushingProcessor):
             # error); the final attempt (success, failure, retries exhausted) is the call.
             retried = failed_attempt = after_retry = False
             if kind_name == TASK and attributes:
-                retried = attributes.get(CELERY_STATE) == RETRY_STATE
+                state = attributes.get(CELERY_STATE)
+                if state == SUCCESS_STATE:
+                    is_error = False  # an error it recorded is in its group, not a failure
+                retried = state == RETRY_STATE
                 failed_attempt = (RETRY_EXCEPTION_TYPE in attributes) if retried else is_error
                 if retried:
                     is_error = False
-                else:
-                    after_retry = bool(attributes.get(CELERY_RETRIES))
+                else:  # flaky: passed, but only after a retry (a final failure is an error)
+                    after_retry = not is_error and bool(attributes.get(CELERY_RETRIES))
             # One place names features (a 404 is "GET (unmatched)" everywhere).
             name = feature_name(span.name, kind_name, attributes)
             if attributes and producers.FEATURE in attributes and kind_name == "task":

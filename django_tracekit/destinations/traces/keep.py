@@ -1,6 +1,7 @@
 """The keep rules, decided in each process when its local part of a trace ends.
 
-- ``error``: a span of the part has ERROR status.
+- ``error``: a span of the part is an error incident (an entry point failed, or an error was
+  recorded explicitly: :mod:`.incidents`), not a handled exception.
 - ``sample``: the trace id's lower 64 bits are below ``rate * 2**64``: the same answer in
   every process, for every part of a trace, with no coordination (the lower 64 bits are
   the random part W3C trace ids guarantee; OpenTelemetry's ``TraceIdRatioBased`` reads

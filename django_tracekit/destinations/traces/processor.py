@@ -35,7 +35,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from django_tracekit.core import clock as real_clock
 from django_tracekit.core import testrun
 from django_tracekit.core.features import feature_kind, feature_name
-from django_tracekit.destinations.traces import keep
+from django_tracekit.destinations.traces import incidents, keep
 from django_tracekit.destinations.traces.records import (
     NotReady,
     Part,
@@ -195,7 +195,8 @@ class TraceStoreProcessor(FlushingProcessor):
                 else:
                     part.dropped += 1
                     self.dropped_spans += 1
-                if span.status.status_code is _ERROR and "error" not in part.reasons:
+                if (span.status.status_code is _ERROR and "error" not in part.reasons
+                        and incidents.is_incident(span)):  # not a handled exception
                     part.reasons = join_reasons(part.reasons, "error")
                 if kind is _PRODUCER or (kind is _CLIENT and not _is_db(span)):
                     part.joinable = True

@@ -31,6 +31,7 @@ from opentelemetry.trace import StatusCode
 
 from django_tracekit.core import clock as real_clock
 from django_tracekit.core.redaction import REDACTED, is_secret_name, redact_text
+from django_tracekit.destinations.traces import incidents
 from django_tracekit.destinations.traces.records import SpanRow
 from django_tracekit.storage.writer import clean_text
 
@@ -126,7 +127,9 @@ def events_json(span: ReadableSpan, shift_ns: int = 0) -> tuple[str, int]:
     return (_encode(kept) if kept else ""), len(events) - len(kept)
 
 
-def span_row(span: ReadableSpan, service: str) -> SpanRow:
+def span_row(span: ReadableSpan, service: str, handled: bool = False) -> SpanRow:
+    """``handled``: an error span whose exception the application handled (stored with its
+    exception event, not as an error: :mod:`.incidents`)."""
     context = span.context
     parent = span.parent
     start = int(span.start_time or 0)
@@ -148,7 +151,7 @@ def span_row(span: ReadableSpan, service: str) -> SpanRow:
         service=clean_text(service, SERVICE_CHARS),
         start_us=start // 1000,
         duration_us=max(0, end - start) // 1000,
-        is_error=status.status_code is StatusCode.ERROR,
+        is_error=status.status_code is StatusCode.ERROR and not handled,
         status_message=clean_text(redact_text(status.description or ""), MESSAGE_CHARS),
         attributes=attributes,
         events=events,
@@ -160,4 +163,7 @@ def service_of(span: ReadableSpan) -> str:
 
 
 def rows(spans: Sequence[ReadableSpan]) -> list[SpanRow]:
-    return [span_row(span, service_of(span)) for span in spans]
+    handled = incidents.handled(spans)
+    return [span_row(span, service_of(span),
+                     bool(handled) and span.context is not None
+                     and span.context.span_id in handled) for span in spans]

@@ -8,7 +8,8 @@ error, retry and N+1 spans of the page's traces), so both say the same.
 - An **entry point** is where a process starts work for the trace: the root span (no parent),
   a server span (a request) or a consumer span (a Celery task run). It *failed* when one of
   them has ERROR status — except an attempt Celery retried (``celery.state`` ``RETRY``):
-  that one is a retry, told by the retry count.
+  that one is a retry, told by the retry count; and a task run that succeeded (``SUCCESS``)
+  after recording an error (``logger.exception``): that error is an incident, not a failure.
 - An **incident** is one error: a span holding ERROR status counts once under the span that
   raised it (its ``tracekit.error.span_id`` reference, else itself): an error that passed
   through 5 spans is one incident.
@@ -29,6 +30,7 @@ ENTRY_KINDS = trace_queries.ENTRY_KINDS
 CELERY_STATE = trace_queries.CELERY_STATE
 RETRY_STATE = trace_queries.RETRY_STATE
 RETRY_STATE_JSON = trace_queries.RETRY_STATE_JSON
+SUCCESS_STATE = trace_queries.SUCCESS_STATE
 RETRY_REASON = "celery.retry.reason"
 CELERY_RETRIES = "celery.retries"
 # A substring of the stored attribute JSON (compact) for the list's SQL filters.
@@ -92,7 +94,8 @@ def outcome(error_spans: Iterable[ErrorSpan], retries: int = 0,
         incidents.add(span.error_ref or span.span_id)
         if span.error_ref:
             found.carriers += 1
-        if is_entry(span.parent_span_id, span.kind) and span.state != RETRY_STATE:
+        if (is_entry(span.parent_span_id, span.kind)
+                and span.state not in (RETRY_STATE, SUCCESS_STATE)):
             found.entry_failed = True
     found.incidents = len(incidents)
     return found

@@ -46,6 +46,9 @@ class _Labels:
         self.error = _e(_("error"))
         self.carries = _e(_("carries error"))
         self.carries_title = _e(_("The error of another span passed through this one"))
+        self.handled = _e(_("raised, handled"))
+        self.handled_title = _e(_("An exception escaped this span and the application "
+                                  "handled it: not an error of the trace"))
         self.stack = _e(_("stack"))
         self.holds = _e(_("holds the stack trace"))
         self.orphan = _e(_("parent not kept"))
@@ -115,6 +118,9 @@ def _badges(row: Row, labels: _Labels) -> list[str]:
                    f"{labels.carries}</span>")
     elif span.is_error:
         out.append(f' <span class="tk-status tk-status-error">{labels.error}</span>')
+    elif row.has_stack:
+        out.append(f' <span class="tk-status tk-status-handled" title="{labels.handled_title}">'
+                   f"{labels.handled}</span>")
     if row.has_stack:
         out.append(f' <span class="tk-badge" title="{labels.holds}">{labels.stack}</span>')
     if row.n_plus_one:

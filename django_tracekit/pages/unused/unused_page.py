@@ -43,7 +43,8 @@ def unused_view(model_admin: Any, request: HttpRequest,
         return query
     window = window_from(query.values)
     module = params.clean(request.GET.get("module") or "") or ""
-    functions = unused_functions(window, query.q, query.service)
+    not_observed: dict[str, dict[str, Any]] = {}
+    functions = unused_functions(window, query.q, query.service, not_observed)
     per_module: dict[str, int] = {}
     for function in functions:
         per_module[function["module"]] = per_module.get(function["module"], 0) + 1
@@ -89,6 +90,9 @@ def unused_view(model_admin: Any, request: HttpRequest,
     context.update({
         "groups": groups, "total": number_format(sum(per_module.values()),
                                                  force_grouping=True),
+        "not_observed": [{"module": name, "services": ", ".join(entry["services"]),
+                          "count": len(entry["functions"])}
+                         for name, entry in sorted(not_observed.items())],
         "module_count": number_format(len(per_module), force_grouping=True),
         "module": module, "page": page, "paginator": paginator,
         "page_query": query_string({**kept, **({"module": module} if module else {})}),

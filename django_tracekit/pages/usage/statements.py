@@ -1,9 +1,9 @@
-"""A feature page's SQL, ranked by total time, with the code location that ran each statement.
+"""A feature page's SQL, ranked by total time, with the span each statement ran inside.
 
 From the kept sample: the most recent :data:`MAX_TRACES` traces of the trace store in which
 the feature's span ran (every error trace, the slowest and a sample of the rest: not every
 call). In each, the query spans below the feature's span (in its own service) are grouped by
-statement (``db.query.text``, already without literal values) and by the span that ran them
+statement (``db.query.text``, already without literal values) and by the span they ran inside
 (its name is the code location: ``shop/videos/services/channel_names``, or the view). The
 stats cannot say it exactly and cheaply (they count per feature, not per statement), so the
 page says the sample it is from.

@@ -171,7 +171,8 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         total_calls = sum(c for _, c, _ in totals)
         total_errors = sum(e for _, _, e in totals)
         columns = [("feature", _("Feature")), ("kind", _("Kind")), ("service", _("Service")),
-                   ("calls", _("Calls")), ("users", _("Users")), ("errors", _("Errors")),
+                   ("calls", _("Calls")), ("users", _("Users")),
+                   ("errors", _("Raised") if kind == "function" else _("Errors")),
                    ("error_rate", _("Error rate")), ("p50", _("p50")), ("p95", _("p95")),
                    ("p99", _("p99")), ("n_plus_one", _("N+1"))]
         show_retries = kind == "task"  # the task tab: retried attempts beside the tasks
@@ -190,6 +191,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
                             "numeric": key not in ("feature", "kind", "service")})
         context = self._context(request, window, query, _("Feature usage"))
         context.update({
+            "outside_notice": _outside_notice(q, service, query.scope),
             "rows": page_rows, "page": page, "paginator": paginator, "headers": headers,
             "show_retries": show_retries,
             "total_features": number_format(len(rows), force_grouping=True),
@@ -256,12 +258,16 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         users = users_over_time(window, feature.pk)
         versions = self._versions(window, feature.pk)
         calls = [c for _, c, _ in totals]
+        # A function's "errors" are the exceptions that escaped it, handled by its caller or
+        # not (an incident is counted by its entry point and its error group): "raised".
+        raised = feature.kind == "function"
         context = self._context(request, window, query, feature.name)
         context.update({
             "feature": feature,
             "row": row,
             "calls_text": number_format(row["calls"], force_grouping=True),
             "errors_text": number_format(row["errors"], force_grouping=True),
+            "errors_label": _("Raised") if raised else _("Errors"),
             "error_rate_text": format_rate(row["error_rate"]),
             "p50_text": format_duration(row["p50"]), "p95_text": format_duration(row["p95"]),
             "p99_text": format_duration(row["p99"]),
@@ -276,7 +282,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             "versions": versions,
             "usage_chart": charts.bar_chart(labels, calls, [e for _, _, e in totals],
                                          _("Calls and errors over time"), _("calls"),
-                                         _("errors")),
+                                         _("raised") if raised else _("errors")),
             "latency_chart": charts.line_chart(labels, [
                 ("p50", "tk-p50", [v[0] for _, v in latency]),
                 ("p95", "tk-p95", [v[1] for _, v in latency]),
@@ -291,3 +297,18 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         })
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/django_tracekit/usage_feature.html", context)
+
+
+def _outside_notice(q: str, service: str, scope: str) -> dict[str, Any] | None:
+    """When the default view hides all or most features (of every kind) as outside code
+    (PROJECT_NAME names the settings package, not the team's: W041), say how many."""
+    if scope == feature_filter.ALL:
+        return None
+    every = feature_filter.ALL
+    total = feature_filter.filtered_features(q, every, service, scope=every).count()
+    shown = feature_filter.filtered_features(q, every, service).count() if total else 0
+    hidden = total - shown
+    if not hidden or hidden < shown:
+        return None
+    return {"hidden": hidden, "count": number_format(hidden, force_grouping=True),
+            "project": get_config().project_name}

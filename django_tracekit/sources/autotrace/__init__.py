@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django_tracekit.core import chain
-from django_tracekit.sources.autotrace import counters, runtime
+from django_tracekit.sources.autotrace import counters, early, runtime
 from django_tracekit.sources.autotrace.hook import MARKER, Finder, Rules
+from django_tracekit.sources.autotrace.settings_modules import settings_modules
 
 logger = logging.getLogger("django_tracekit")
 
@@ -85,12 +86,9 @@ def install(config: Any = None) -> State | None:
             # App loading (models, ready()) is start-up: its calls are not usage.
             chain.set_top(chain.STARTING)
         _state = State(finder, _imported_before(rules))
+        counters.untraced_modules[:] = _state.imported_before
         if _state.imported_before:
-            # `manage.py check` (W030) is where the cause and its fix are named.
-            logger.warning(
-                "tracekit: not auto-traced (imported before auto-tracing was installed): %s; "
-                "`manage.py check` (django_tracekit.W030) says who imported them and the fix",
-                ", ".join(_state.imported_before))
+            _warn_imported_before(_state.imported_before, settings)
         return _state
 
 
@@ -112,6 +110,9 @@ def _exempt(name: str, module: types.ModuleType) -> bool:
     settings_module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
     if name == settings_module or settings_module.startswith(name + "."):
         return True
+    # A base settings module the settings star-import (values, not code to trace).
+    if name in settings_modules(settings_module):
+        return True
     # Nothing defined here (packages' __init__, wsgi/asgi entry points): nothing untraced.
     return not any(
         isinstance(v, (types.FunctionType, type)) and getattr(v, "__module__", None) == name
@@ -125,11 +126,40 @@ def _imported_before(rules: Rules) -> list[str]:
             continue
         spec = getattr(module, "__spec__", None)
         origin = getattr(spec, "origin", None) or getattr(module, "__file__", None)
-        if name == "__main__" or not rules.includes(name, origin):
+        # gunicorn's config file (``__config__``), ``__main__``: no module of the project.
+        if early.is_config_module(name) or not rules.includes(name, origin):
             continue
         if not _exempt(name, module):
             found.append(name)
+    if found:  # what the settings import while they load: values, not code to trace
+        import os
+
+        by_settings = early.imported_by_settings(found, os.environ.get(
+            "DJANGO_SETTINGS_MODULE", ""))
+        found = [name for name in found if name not in by_settings]
     return sorted(found)
+
+
+def _warn_imported_before(names: list[str], settings: Any) -> None:
+    found = early.classify(names, settings)
+    if found.warned:
+        # `manage.py check` loads LOGGING and the apps as this process did: it names the
+        # import chain and the fix (W030).
+        logger.warning(
+            "tracekit: not auto-traced (imported before auto-tracing was installed): %s; "
+            "`manage.py check` (django_tracekit.W030) says who imported them and the fix",
+            ", ".join(found.warned))
+    if found.entry_point:
+        logger.warning(
+            "tracekit: not auto-traced (imported before auto-tracing was installed): %s; "
+            "this process's entry point imported them before Django loaded its apps "
+            "(wsgi.py/asgi.py, a gunicorn or Celery config, a conftest): import project code "
+            "there only after django.setup(), or add them to TRACEKIT['AUTOTRACE']['EXCLUDE']",
+            ", ".join(found.entry_point))
+    if found.celery_apps:
+        logger.warning("tracekit: not auto-traced: the Celery app module %s. %s %s",
+                       ", ".join(found.celery_apps), early.CELERY_APP_WHY,
+                       early.CELERY_APP_HINT)
 
 
 __all__ = ["counters", "install", "is_instrumented", "state", "uninstall"]

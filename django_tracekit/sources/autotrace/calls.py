@@ -92,7 +92,7 @@ def push(c: Counter, node: Node) -> Frame[Any] | float | None:
             return _clock()
         root = node
     else:
-        return _during_startup(node)
+        return _during_startup(c, node)
     frame = [0.0, c, node, root, None, None, None, False, False, 0.0]
     frame[TOKEN] = _set_top(frame)
     frame[T0] = _clock()  # last: our own bookkeeping is not charged to the call
@@ -120,11 +120,13 @@ def _learn_wrapper(c: Counter, name: str, frame: types.FrameType) -> tuple[str, 
     return under
 
 
-def _during_startup(node: Node) -> float | None:
-    """A call made while modules load or apps get ready: not usage (not counted)."""
+def _during_startup(c: Counter, node: Node) -> float | None:
+    """A call made while modules load or apps get ready: not usage (not counted), but the
+    function ran (a middleware factory, a ``ready()`` helper): not unused code either."""
     if node is STARTING and apps.ready and not _in_module_body(sys._getframe(2)):
         _set_top(None)  # start-up is over in this context: count from this call on
         return _clock()
+    c.site.ran_at_startup = True
     return None
 
 

@@ -29,6 +29,12 @@ from typing import Any
 from django.core.checks import CheckMessage
 from django.core.checks import Warning as CheckWarning
 
+from django_tracekit.sources.autotrace.early import (
+    CELERY_APP_HINT,
+    CELERY_APP_WHY,
+    is_celery_app_module,
+)
+
 _EXCLUDE = "TRACEKIT['AUTOTRACE']['EXCLUDE']"
 
 
@@ -67,6 +73,11 @@ def explain(modules: Iterable[str]) -> dict[Cause, list[str]]:
 
     early = {name for name in modules if name in sys.modules}
     causes: dict[Cause, list[str]] = {}
+    apps = sorted(n for n in early if isinstance(sys.modules.get(n), types.ModuleType)
+                  and is_celery_app_module(sys.modules[n]))
+    if apps:
+        causes[Cause(CELERY_APP_WHY, CELERY_APP_HINT)] = apps
+        early.difference_update(apps)
     for cause, roots in _suspects(settings):
         via: dict[str, tuple[str, int]] = {}
         found = sorted(_reached(roots, early, via))

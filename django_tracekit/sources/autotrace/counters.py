@@ -9,6 +9,7 @@ and setter, a module reloaded) are merged: calls and totals add up, max is the m
 from __future__ import annotations
 
 from django_tracekit.core import call_counts
+from django_tracekit.core.vocabulary import NOT_AUTOTRACED
 from django_tracekit.sources.autotrace import sites
 
 Counts = call_counts.Counts  # name -> (calls, total_ns, max_ns)
@@ -48,6 +49,10 @@ def drain_unspanned() -> Counts:
 __all__ = ["Counts", "drain", "drain_unspanned", "snapshot"]
 
 
+#: The included modules this process imported before the hook (set by ``install``).
+untraced_modules: list[str] = []
+
+
 class _Registered:
     """This module and ``sites`` as the stats see them (core.call_counts)."""
 
@@ -56,7 +61,10 @@ class _Registered:
 
     @staticmethod
     def instrumented() -> list[tuple[str, str]]:
-        return sites.instrumented()
+        # Plus one row per module not auto-traced here: its functions were not observed in
+        # this service, which the "unused code" page must know (NOT_AUTOTRACED).
+        return sites.instrumented() + [(NOT_AUTOTRACED + module, module)
+                                       for module in untraced_modules]
 
 
 call_counts.register(_Registered())

@@ -50,6 +50,7 @@ class Site:
     lineno: int
     counter: Counter = field(init=False)
     _location: naming.CodeLocation | None = field(default=None, init=False)
+    ran_at_startup: bool = field(default=False, init=False)  # called, not counted as usage
 
     def __post_init__(self) -> None:
         self.counter = Counter(self)
@@ -79,11 +80,16 @@ def site_count() -> int:
 
 
 def instrumented(limit: int = 50_000) -> list[tuple[str, str]]:
-    """``(convention name, module)`` of every instrumented function, once each (at most
-    ``limit``): what the "unused code" page compares with the calls counted."""
+    """``(convention name, module)`` of every instrumented function that did not run at
+    start-up, once each (at most ``limit``): what the "unused code" page compares with the
+    calls counted. A function that ran only while the process started (middleware loading,
+    an app's ``ready()``) is not counted as usage, and is not unused code either."""
+    started = {site.location.name for site in list(_sites) if site.ran_at_startup}
     seen: dict[str, str] = {}
     for site in list(_sites):
         name = site.location.name
+        if name in started:
+            continue
         if name not in seen:
             seen[name] = site.module
             if len(seen) >= limit:

@@ -10,8 +10,8 @@ every other middleware, and exceptions and rejected hosts in them are traced.
   ``core/propagation_logs``).
 - Streaming responses keep the span open until the body is sent (or the server closes it).
 - Tracing failures never reach the request: the middleware degrades to a pass-through.
-- tracekit's own admin pages and static files are answered untraced, like ``EXCLUDED_URLS``
-  (``http/own.py``): they are not the team's features.
+- tracekit's own admin pages, static and media files are answered untraced, like
+  ``EXCLUDED_URLS`` (``http/own.py``): they are not the team's features.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""tracekit's own admin pages and static files: not the team's requests.
+"""tracekit's own admin pages, and static and media files: not the team's requests.
 
 They are answered untraced, like ``EXCLUDED_URLS``: no request feature, no view or function
 span under them, no kept trace (a page reading the trace store would otherwise fill it with
-its own slow reads). Known by URL prefix, so the decision is made before the request span
-starts: ``{admin}/django_tracekit/`` of every admin site that registers tracekit's models
-(every tracekit page lives there) and ``{STATIC_URL}django_tracekit/``. Computed on the
-first request (the URLconf is loaded by then), cached, forgotten when the settings change.
+its own slow reads; every CSS/JS file WhiteNoise or ``django.views.static.serve`` answers
+would be a "GET (unmatched)" call). Known by URL prefix, so the decision is made before the
+request span starts: ``{admin}/django_tracekit/`` of every admin site that registers
+tracekit's models (every tracekit page lives there), ``STATIC_URL`` and ``MEDIA_URL`` when
+they are paths on this site (not another host, not "/"). Computed on the first request (the
+URLconf is loaded by then), cached, forgotten when the settings change.
 """
 
 from __future__ import annotations
@@ -39,15 +41,19 @@ def _admin_prefixes() -> list[str]:
     return found
 
 
-def _static_prefix() -> list[str]:
-    static_url = str(getattr(settings, "STATIC_URL", None) or "")
-    if not static_url.startswith("/"):  # another host (a CDN): never a request here
-        return []
-    return [static_url.rstrip("/") + f"/{APP_LABEL}/"]
+def _file_prefixes() -> list[str]:
+    """STATIC_URL and MEDIA_URL (Django gives both with the script prefix) when local."""
+    found = []
+    for name in ("STATIC_URL", "MEDIA_URL"):
+        url = str(getattr(settings, name, None) or "")
+        # Another host (a CDN) is never a request here; "/" would be the whole site.
+        if url.startswith("/") and not url.startswith("//") and url.rstrip("/"):
+            found.append(url.rstrip("/") + "/")
+    return found
 
 
 def _compute() -> tuple[str, ...]:
-    prefixes: list[str] = _static_prefix()
+    prefixes: list[str] = _file_prefixes()
     if "django.contrib.admin" in settings.INSTALLED_APPS or any(
             str(app).startswith("django.contrib.admin.") for app in settings.INSTALLED_APPS):
         prefixes.extend(_admin_prefixes())
@@ -55,7 +61,7 @@ def _compute() -> tuple[str, ...]:
 
 
 def prefixes() -> tuple[str, ...]:
-    """The path prefixes of tracekit's own pages and files (computed once)."""
+    """The path prefixes of tracekit's own pages, static and media files (computed once)."""
     global _prefixes
     current = _prefixes
     if current is None:
@@ -70,7 +76,7 @@ def prefixes() -> tuple[str, ...]:
 
 
 def is_own(path: str) -> bool:
-    """Whether ``path`` (``request.path``) is one of tracekit's own pages or files."""
+    """Whether ``path`` (``request.path``) is tracekit's own page, a static or media file."""
     own = _prefixes if _prefixes is not None else prefixes()
     return bool(own) and path.startswith(own)
 
@@ -82,7 +88,7 @@ def clear() -> None:
 
 
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("ROOT_URLCONF", "STATIC_URL", "INSTALLED_APPS", "TRACEKIT"):
+    if setting in ("ROOT_URLCONF", "STATIC_URL", "MEDIA_URL", "INSTALLED_APPS", "TRACEKIT"):
         clear()
 
 

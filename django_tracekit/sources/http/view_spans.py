@@ -26,15 +26,17 @@ from contextvars import Token
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
 from django.core.handlers.base import BaseHandler
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span
 
 from django_tracekit.core import naming
-from django_tracekit.core.errors import is_error, record_error
+from django_tracekit.core.errors import handle_escaping, is_error, record_error
 from django_tracekit.core.tracer import get_tracer
 
 REQUEST_SPAN_ATTR = "_tracekit_server_span"
@@ -103,14 +105,32 @@ def view_location(view: View, method: str) -> naming.CodeLocation:
 
 
 def _on_view_error(exc: BaseException, request: HttpRequest, view_span: Span) -> None:
-    if not is_error(exc):
-        return
-    # The request's server span holds the one exception event (with the full stack);
-    # the view span gets ERROR status and a reference to it.
+    # Recorded on the view span (the event, the stack), not reported yet: a middleware's
+    # process_exception may still answer. Without one, Django answers 500: the request failed
+    # with it, an incident now (before Django's signal, where an SDK would report it first);
+    # else the request's got_request_exception decides (middleware.py).
+    handle_escaping(exc, view_span)
     server_span = getattr(request, REQUEST_SPAN_ATTR, None)
-    if server_span is not None:
+    if server_span is not None and is_error(exc) and not _exception_middleware():
         record_error(exc, server_span)
-    record_error(exc, view_span)
+
+
+@functools.lru_cache(maxsize=4)
+def _exception_middleware_of(middleware: tuple[str, ...]) -> bool:
+    for path in middleware:
+        try:
+            factory = import_string(path)
+        except Exception:  # Django reports it at start-up; here: assume it may answer
+            return True
+        if isinstance(factory, type) and hasattr(factory, "process_exception"):
+            return True
+    return False
+
+
+def _exception_middleware() -> bool:
+    """Whether a middleware of MIDDLEWARE has ``process_exception`` (it may answer a view's
+    exception with a response of its own)."""
+    return _exception_middleware_of(tuple(getattr(settings, "MIDDLEWARE", None) or ()))
 
 
 def _start_view_span(view: View, request: HttpRequest) -> tuple[Span, Token[Context]]:
@@ -140,9 +160,12 @@ def _untraced(request: HttpRequest) -> Span | None:
 
 
 def _on_untraced_error(exc: BaseException, server_span: Span) -> None:
-    # Not recorded on a span, but error listeners (Sentry, stats) still hear of it.
-    if is_error(exc) and server_span.get_span_context().is_valid:
-        record_error(exc, server_span)
+    # Not recorded on a span (sampled out), but the listeners (Sentry, stats) still hear of
+    # an incident, as for a traced request (_on_view_error); a handled one stays unreported.
+    if server_span.get_span_context().is_valid:
+        handle_escaping(exc, server_span)
+        if is_error(exc) and not _exception_middleware():
+            record_error(exc, server_span)
 
 
 def _async_span_wrapper(view: View, target: Callable[..., Any]) -> View:

@@ -24,6 +24,7 @@ from django_tracekit.core import guard, lifecycle
 from django_tracekit.core.errors import is_error, qualified_type_name, record_error
 from django_tracekit.core.redaction import redact_text, safe_repr
 from django_tracekit.core.vocabulary import LOG_EVENT, LOGS_DROPPED
+from django_tracekit.sources.logs import structured
 
 EVENT_NAME = LOG_EVENT
 MAX_EVENTS_PER_SPAN = 100
@@ -104,7 +105,12 @@ def _site(record: logging.LogRecord) -> dict[str, Any]:
 def attributes(record: logging.LogRecord, exc: BaseException | None) -> dict[str, Any]:
     """The event's attributes; only valid attribute values (auto-trace spans do not
     validate, and a custom factory may have put anything on a record)."""
-    values = {"log.message": message(record), **_site(record)}
+    event = structured.event_dict(record)
+    if event is None:
+        values = {"log.message": message(record), **_site(record)}
+    else:  # structlog's event dict: its text, its keys as attributes
+        values = {"log.message": structured.message(event, MAX_MESSAGE_CHARS), **_site(record),
+                  **structured.attributes(event, exc is not None)}
     thread = record.threadName
     if isinstance(thread, str):
         values["thread.name"] = thread
@@ -119,8 +125,10 @@ def error_of(record: logging.LogRecord) -> BaseException | None:
     are not."""
     exc_info = record.exc_info
     if not exc_info or not isinstance(exc_info, tuple) or len(exc_info) != 3:
-        return None
-    exc = exc_info[1]
+        event = structured.event_dict(record)
+        exc = structured.carried_exception(event) if event is not None else None
+    else:
+        exc = exc_info[1]
     return exc if isinstance(exc, BaseException) and is_error(exc) else None
 
 

@@ -103,10 +103,13 @@ def _make_factory(previous: Factory, generation: int) -> Factory:
 
 def _observe(record: logging.LogRecord, level: int, service_name: str) -> None:
     name = record.name
+    levelno = record.levelno
     # A record logged by application code tracekit's own formatting ran (a __repr__ that
-    # logs) is not an event: nothing is traced while tracekit formats.
-    eventful = (record.levelno >= level and isinstance(name, str) and not _excluded(name)
-                and not guard.active())
+    # logs) is not an event: nothing is traced while tracekit formats. A record without a
+    # level (``logging.makeLogRecord``, which structlog's ProcessorFormatter calls to copy
+    # every record it formats) is no logger call: not an event.
+    eventful = (isinstance(levelno, int) and levelno >= level and isinstance(name, str)
+                and not _excluded(name) and not guard.active())
     # A record that becomes an event goes to the current span (a pending auto-traced call
     # becomes a kept span); one that does not must not create spans: its ids are those of
     # the innermost span that exists.
