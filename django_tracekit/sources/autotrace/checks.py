@@ -67,6 +67,8 @@ def explain(modules: Iterable[str]) -> dict[Cause, list[str]]:
 
     early = {name for name in modules if name in sys.modules}
     causes: dict[Cause, list[str]] = {}
+    if not early:  # nothing to explain: no reading of the settings' sources (start-up)
+        return causes
     for cause, roots in _suspects(settings):
         via: dict[str, tuple[str, int]] = {}
         found = sorted(_reached(roots, early, via))
