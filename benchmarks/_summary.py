@@ -121,7 +121,8 @@ def _startup(key: str) -> Callable[[Figures], tuple[str, str, bool] | None]:
     def judge(f: Figures) -> tuple[str, str, bool] | None:
         if key not in f:
             return None
-        return (f"{f[key]:.2f}x", f"without tracekit {f[key + '_base'] * 1e3:.0f} ms",
+        cpu = f" (CPU time {f[key + '_cpu']:.2f}x)" if key + "_cpu" in f else ""
+        return (f"{f[key]:.2f}x{cpu}", f"without tracekit {f[key + '_base'] * 1e3:.0f} ms",
                 f[key] <= 1.3)
     return judge
 

@@ -12,6 +12,8 @@
                  formats, the read-only ModelAdmin and the admin-reachable check
 - ``registration.py`` the admin wiring: which ModelAdmin each model gets (imported by
                  ``django_tracekit/admin.py``, where Django looks)
+- ``deferred.py`` what is registered: a stand-in with the family's URLs that imports the
+                 family's code on the admin's first need of it (not in every worker)
 
 Pages read the tables of :mod:`django_tracekit.storage` and import only the core, ``conf``,
 storage and this package: nothing here is imported by the write side, so the span path

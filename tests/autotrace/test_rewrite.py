@@ -415,6 +415,43 @@ def test_import_hook_instruments_falls_back_and_reports(package: tuple[str, Path
         sys.meta_path.remove(finder)
 
 
+LAZY = """
+evaluated = []
+
+
+class Lazy:
+    # As Celery's @shared_task proxy: reading __class__ evaluates it (isinstance does).
+    def __init__(self, make):
+        object.__setattr__(self, "_make", make)
+
+    @property
+    def __class__(self):
+        evaluated.append(True)
+        return type(self._make())
+
+
+def make_task():
+    return 1
+
+
+task = Lazy(make_task)
+"""
+
+
+def test_import_hook_leaves_lazy_objects_unevaluated(package: tuple[str, Path]) -> None:
+    name, base = package
+    (base / name / "lazy.py").write_text(LAZY)
+    finder = hook.Finder(hook.Rules(include=None, exclude=[], base_dir=str(base)))
+    sys.meta_path.insert(0, finder)
+    try:
+        lazy = importlib.import_module(f"{name}.lazy")
+    finally:
+        sys.meta_path.remove(finder)
+    assert autotrace.is_instrumented(lazy.make_task)
+    assert lazy.evaluated == []  # the module's proxy is evaluated when the app uses it
+    assert isinstance(lazy.task, int) and lazy.evaluated == [True]
+
+
 def test_rules_keep_stdlib_and_site_packages_out(tmp_path: Path) -> None:
     rules = hook.Rules(include=None, exclude=[], base_dir=str(tmp_path))
     assert rules.includes("shop.views", str(tmp_path / "shop" / "views.py"))

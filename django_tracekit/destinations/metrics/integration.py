@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.sampling import Sampler
 
 from django_tracekit.conf.metrics import metrics_endpoint
 from django_tracekit.integrations.base import Integration, importable
+
+if TYPE_CHECKING:  # the SDK's metrics are imported only when METRICS is on
+    from opentelemetry.sdk.metrics.export import MetricExporter
 
 
 class MetricsIntegration(Integration):

@@ -35,6 +35,8 @@ def check_sentry(config: Config) -> list[CheckMessage]:
     E017: Sentry is configured but the installed sentry-sdk is not a supported version.
     E018: a DSN is configured but sentry-sdk is not installed.
     """
+    if not config.sentry_dsn and "sentry_sdk" not in sys.modules:
+        return []  # nothing asked for, and no version to check without importing the SDK
     installed = version.sdk_version()
     key = "TRACEKIT['SENTRY']['DSN']"
     if installed is None:

@@ -78,6 +78,8 @@ def explain(modules: Iterable[str]) -> dict[Cause, list[str]]:
     if apps:
         causes[Cause(CELERY_APP_WHY, CELERY_APP_HINT)] = apps
         early.difference_update(apps)
+    if not early:  # nothing to explain: no reading of the settings' sources (start-up)
+        return causes
     for cause, roots in _suspects(settings):
         via: dict[str, tuple[str, int]] = {}
         found = sorted(_reached(roots, early, via))

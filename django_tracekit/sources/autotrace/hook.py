@@ -171,12 +171,15 @@ def _apply_runtime_opt_outs(module: types.ModuleType, result: rewrite.Result) ->
 
     marked: list[Any] = []
     for value in list(vars(module).values()):
-        if isinstance(value, type) and value.__module__ == module.__name__:
+        # type(), not isinstance(): isinstance reads a lazy proxy's __class__, which would
+        # evaluate it (Celery's @shared_task: the task made, its modules imported, at import).
+        kind = type(value)
+        if issubclass(kind, type) and value.__module__ == module.__name__:
             if is_no_autotrace(value):
                 marked.extend(_functions_of(value))
             else:
                 marked.extend(f for f in _functions_of(value) if is_no_autotrace(f))
-        elif isinstance(value, types.FunctionType) and is_no_autotrace(value):
+        elif kind is types.FunctionType and is_no_autotrace(value):
             marked.append(value)
     marked = [f for f in marked if isinstance(f, types.FunctionType)
               and f.__module__ == module.__name__ and "_tk_t" in f.__code__.co_varnames]

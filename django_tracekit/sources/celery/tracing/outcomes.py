@@ -17,7 +17,6 @@ import signal
 from collections.abc import Mapping
 from typing import Any
 
-from billiard.pool import EX_OK, EX_RECYCLE  # type: ignore[import-untyped]
 from celery.exceptions import Retry, TimeLimitExceeded, WorkerLostError
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind
@@ -115,11 +114,18 @@ def _sigterm_covered(message: str) -> bool:
 # exits so between tasks, after task_postrun ended that task's span and the exit flush
 # exported it: a span from here would be a second one, a FAILURE the task never had.
 # A death by a signal reads "signal 9 (SIGKILL)", any other exit "exitcode N".
-_CLEAN_EXIT = re.compile(rf"\bexitcode ({EX_OK}|{EX_RECYCLE})\b")
+# billiard.pool is imported here, not at start-up: only a worker's main process (which has
+# it already) loses children; a web process publishing tasks need not load it.
+_clean_exit: re.Pattern[str] | None = None
 
 
 def _exited_cleanly(message: str) -> bool:
-    return _CLEAN_EXIT.search(message) is not None
+    global _clean_exit
+    if _clean_exit is None:
+        from billiard.pool import EX_OK, EX_RECYCLE  # type: ignore[import-untyped]
+
+        _clean_exit = re.compile(rf"\bexitcode ({EX_OK}|{EX_RECYCLE})\b")
+    return _clean_exit.search(message) is not None
 
 
 def retry(sender: Any = None, request: Any = None, reason: Any = None, **extra: Any) -> None:
