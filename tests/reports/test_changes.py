@@ -171,3 +171,13 @@ def test_entry_points_by_default_every_kind_on_request(two_releases: None) -> No
     everything = {name for name, _ in ROW.findall(_page(client, kind="all"))}
     assert "GET /slow/" in default and "tests/orders/services/charge" not in default
     assert "tests/orders/services/charge" in everything
+
+
+def test_two_releases_minutes_apart_in_one_hour_are_ordered_by_when_each_started() -> None:
+    """The styleguide trial: git-hash versions deployed 8 minutes apart fell in one hour and
+    the older sorted as the newest by its hash; minute rows tell them apart."""
+    hour_start = (int(time.time()) // 3600 - 1) * 60  # minutes: the previous full hour
+    _write("f0ld", hour_start + 10, "GET /a/", 5, 0, 20)  # the older release ...
+    _write("f0ld", hour_start + 18, "GET /a/", 1, 0, 20)  # ... still draining
+    _write("0new", hour_start + 18, "GET /a/", 5, 0, 20)
+    assert [v["version"] for v in releases.versions()] == ["0new", "f0ld"]

@@ -4,7 +4,8 @@
 Read from the stats rows' versions (``FeatureStats``: each version's life row, which holds
 its built days, and the hour rows after them: a version's whole retained life is a few rows
 per feature).
-Versions are ordered by when they were first seen (to the hour where hour rows are kept).
+Versions are ordered by when they were first seen (to the minute where minute rows are
+kept, else to the hour where hour rows are kept, else to the day).
 
 **Regression score** (higher = worse; the page sorts by it, worst first):
 
@@ -29,7 +30,14 @@ from django.db.models import Max, Min, Sum
 from django_tracekit.core.histogram import quantiles
 from django_tracekit.pages.shared import feature_filter, significance
 from django_tracekit.pages.shared.usage_rows import merged_latency, watermarks
-from django_tracekit.storage.usage_models import DAY, HOUR, LIFE, Feature, FeatureStats
+from django_tracekit.storage.usage_models import (
+    DAY,
+    HOUR,
+    LIFE,
+    MINUTE,
+    Feature,
+    FeatureStats,
+)
 
 LATENCY_WEIGHT = 25.0  # score points per doubling of p95
 KIND_ORDER = {"request": 0, "task": 1, "command": 2, "function": 3}
@@ -55,12 +63,26 @@ def versions() -> list[dict[str, Any]]:
                                               "first": day_lo - day_lo % DAY,
                                               "last": hi - hi % DAY + DAY})
             seen["last"] = max(seen["last"], hi - hi % DAY + DAY)
-        row = found.get(version)
-        if row is not None and row["first"] <= lo < row["first"] + DAY:
-            row["first"] = lo
-        if row is not None and row["last"] - DAY <= hi < row["last"]:
-            row["last"] = hi + HOUR
-    return sorted(found.values(), key=lambda r: (r["first"], r["version"]), reverse=True)
+        _refine(found.get(version), lo, hi, DAY, HOUR)
+    # Minute rows (kept a few hours) tell apart two releases of the same hour: a deploy
+    # minutes after another must not sort by its version string (git hashes).
+    for version, lo, hi in FeatureStats.objects.filter(resolution=MINUTE).exclude(
+            version="").values("version").annotate(
+            lo=Min("bucket_start"), hi=Max("bucket_start")).values_list("version", "lo", "hi"):
+        _refine(found.get(version), lo, hi, HOUR, MINUTE)
+    return sorted(found.values(), key=lambda r: (r["first"], r["last"], r["version"]),
+                  reverse=True)
+
+
+def _refine(row: dict[str, Any] | None, lo: int, hi: int, coarse: int, fine: int) -> None:
+    """Narrow a version's first/last seen (``coarse`` buckets) to the ``fine`` buckets
+    that fall inside them."""
+    if row is None:
+        return
+    if row["first"] <= lo < row["first"] + coarse:
+        row["first"] = lo
+    if row["last"] - coarse <= hi < row["last"]:
+        row["last"] = hi + fine
 
 
 def _totals(pair: tuple[str, str], service: str) -> tuple[
