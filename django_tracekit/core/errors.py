@@ -362,9 +362,11 @@ def _is_local_root(span: Span) -> bool:
     parent = getattr(span, "parent", _NO_PARENT_INFO)
     if parent is _NO_PARENT_INFO:
         parent = getattr(span, "_parent", _NO_PARENT_INFO)
-    if parent is _NO_PARENT_INFO:
+    if parent is None:
+        return True
+    if not isinstance(parent, trace.SpanContext):
         return False
-    return parent is None or not parent.is_valid or bool(parent.is_remote)
+    return not parent.is_valid or bool(parent.is_remote)
 
 
 _NO_PARENT_INFO = object()
