@@ -278,3 +278,49 @@ def test_messages_are_redacted_like_everything_else(spans: Spans) -> None:
     assert str(event["exception.stacktrace"]).endswith(f"ValueError: {expected}")
     assert span.status.description == f"ValueError: {expected}"
     assert key not in str(span.attributes) + str(span.events)
+
+
+def test_an_exception_the_caller_handles_is_recorded_where_raised_but_not_reported(
+        spans: Spans) -> None:
+    """A validator raises, the form's loop catches it: the exception stays on the span that
+    raised it (the event, ERROR status: it escaped that span), nobody is told (error groups,
+    Sentry); recorded explicitly afterwards, it is an incident, reported once."""
+    reported: list[tuple[BaseException, object]] = []
+    errors.add_listener(listener := lambda exc, span: reported.append((exc, span)))
+    try:
+        with tracekit.span("request"):
+            caught = None
+            try:
+                with tracekit.span("validate"):
+                    raise ValueError("taken")
+            except ValueError as exc:
+                caught = exc
+            assert reported == []  # handled so far
+            with tracekit.span("log"):
+                tracekit.record_error(caught)  # logger.exception does the same
+                tracekit.record_error(caught)  # once
+    finally:
+        errors.error_listeners.remove(listener)
+    validate, log = spans.named("validate"), spans.named("log")
+    assert len(exception_events(validate)) == 1
+    assert validate.status.status_code is StatusCode.ERROR
+    assert errors.INCIDENT not in (validate.attributes or {})
+    assert [(exc, span.name) for exc, span in reported] == [(caught, "log")]  # type: ignore[attr-defined]
+    assert log.attributes[errors.INCIDENT] is True
+    assert log.attributes[ERROR_SPAN_ID] == format(validate.context.span_id, "016x")
+    assert exception_events(log) == []  # the stack stays where it was raised
+    assert errors.first_event(caught)["exception.message"] == "taken"  # type: ignore[index]
+    assert spans.named("request").status.status_code is StatusCode.UNSET
+
+
+def test_an_exception_escaping_the_local_root_is_an_incident(spans: Spans) -> None:
+    reported: list[BaseException] = []
+    errors.add_listener(listener := lambda exc, span: reported.append(exc))
+    try:
+        with contextlib.suppress(KeyError), tracekit.span("job"), tracekit.span("step"):
+            raise KeyError("gone")
+    finally:
+        errors.error_listeners.remove(listener)
+    assert len(reported) == 1
+    assert spans.named("job").attributes[errors.INCIDENT] is True
+    assert errors.INCIDENT not in (spans.named("step").attributes or {})

@@ -30,7 +30,7 @@ from typing import NamedTuple
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404
 from opentelemetry import trace
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from django_tracekit.core import guard
 from django_tracekit.core.fingerprint import GROUP_ATTRIBUTE, group_of
@@ -346,28 +346,34 @@ _log_failure = LogOnce("recording an error failed").failed
 def handle_escaping(exc: BaseException, span: Span) -> None:
     """What a span does with an exception escaping it: record errors, ignore outcomes. An
     error leaving a span inside the process is not an incident yet (its caller may handle
-    it); leaving the local root span, it is."""
+    it); leaving an entry point (a request, a task run, the local root span), it is."""
     if not is_error(exc) or guard.active():
         return
     try:
         with guard.formatting():
-            _record(exc, span, 2, notify=_is_local_root(span))
+            _record(exc, span, 2, notify=_is_entry(span))
     except Exception:
         _log_failure()
 
 
-def _is_local_root(span: Span) -> bool:
-    """No parent in this process. A non-recording span does not say: its entry point (which
+def _is_entry(span: Span) -> bool:
+    """An entry point: a request or task run (SERVER, CONSUMER), or the local root (no
+    parent in this process). A non-recording span does not say: its entry point (which
     records explicitly) decides."""
+    if getattr(span, "kind", None) in _ENTRY_KINDS:
+        return True
     parent = getattr(span, "parent", _NO_PARENT_INFO)
     if parent is _NO_PARENT_INFO:
         parent = getattr(span, "_parent", _NO_PARENT_INFO)
-    if parent is _NO_PARENT_INFO:
+    if parent is None:
+        return True
+    if not isinstance(parent, trace.SpanContext):
         return False
-    return parent is None or not parent.is_valid or bool(parent.is_remote)
+    return not parent.is_valid or bool(parent.is_remote)
 
 
 _NO_PARENT_INFO = object()
+_ENTRY_KINDS = (SpanKind.SERVER, SpanKind.CONSUMER)
 
 
 def handle_client_error(exc: BaseException, span: Span) -> None:

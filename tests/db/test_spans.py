@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from django_tracekit import testing
 from django_tracekit.core import tracer as tracer_module
-from django_tracekit.core.errors import record_error
+from django_tracekit.core.errors import INCIDENT, record_error
 from django_tracekit.core.sampling import RecordEverySampledOut, RecordSampledOut
 from django_tracekit.sources.db import spans
 
@@ -35,7 +35,9 @@ def test_the_shortcut_where_the_sdk_would_decide_the_same() -> None:
     assert query.context.trace_id == parent.get_span_context().trace_id
     assert query.instrumentation_scope is not None
     assert query.instrumentation_scope.name == "django_tracekit"
-    assert dict(query.attributes or {}) == {**ATTRIBUTES, "error.type": "ValueError"}
+    # Recorded explicitly: an incident (the span says so), with its type.
+    assert dict(query.attributes or {}) == {**ATTRIBUTES, "error.type": "ValueError",
+                                            INCIDENT: True}
     assert query.status.status_code is StatusCode.ERROR
     assert [e.name for e in query.events] == ["exception"]
     assert len([s for s in captured if s.name == "SELECT t"]) == 1

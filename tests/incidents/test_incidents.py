@@ -116,7 +116,7 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebAndWork
 
 def test_a_handled_validation_error_is_not_an_error_incident(
         forum: tuple[WebAndWorker, Path, dict[str, Any]]) -> None:
-    stack, db, seen = forum
+    _, db, seen = forum
     assert all(len(s["errors"]) == 3 for s in seen["signups"])  # the form got its messages
     found = groups(db)
     # One incident of the validator's error: the request that answered 500, counted once,
@@ -167,7 +167,7 @@ def test_a_task_that_logged_an_exception_and_returned_did_not_fail(
 
 def test_a_middleware_factory_whose_middleware_ran_is_not_unused(
         forum: tuple[WebAndWorker, Path, dict[str, Any]]) -> None:
-    stack, db, seen = forum
+    stack, db, _ = forum
     wait_for(lambda: rows(db, "SELECT 1 FROM tracekit_instrumented WHERE name = ?", FACTORY),
              stack, "the list of instrumented functions")
     assert usage(db, f"{FACTORY}/middleware", "function")[0] >= SIGNUPS + 2

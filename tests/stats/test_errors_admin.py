@@ -149,3 +149,28 @@ def test_example_messages_are_distinct() -> None:
     text = page(client)
     assert text.count(">origin refused</div>") == 1  # seen on a real project: 5 copies
     assert text.count(">timed out</div>") == 1
+
+
+def test_errors_recorded_in_calls_that_did_not_fail_are_said_apart() -> None:
+    """A task that logged an exception and returned: 0 failed calls, 2 incidents in its
+    group; the page says why both numbers are right. A request whose 7 incidents are its 7
+    failed calls needs no such line."""
+    from django_tracekit.destinations.stats import store
+
+    seed()
+    minute = int(time.time()) // 60
+    store.write({("shop/tasks/sync", "task", "worker", minute): [3, 0, 3000, 1000, {10: 3}],
+                 ("GET /orders/<int:pk>/", "request", "web", minute):
+                     [9, 7, 9000, 1000, {10: 9}]})
+    client = Client()
+    client.force_login(user("view_feature", "view_trace"))
+
+    def feature_page(name: str) -> str:
+        feature = Feature.objects.get(name=name)
+        return client.get(reverse("admin:tracekit_usage_feature", args=[feature.pk])
+                          ).content.decode()
+
+    task = feature_page("shop/tasks/sync")
+    assert ('id="tk-recorded-in-ok-calls">2 errors were recorded (logger.exception, '
+            "record_error) in calls that did not fail") in task
+    assert 'id="tk-recorded-in-ok-calls"' not in feature_page("GET /orders/<int:pk>/")

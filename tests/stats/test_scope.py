@@ -104,8 +104,8 @@ def test_outside_project_prefixes() -> None:
 
 def test_most_features_hidden_as_outside_code_says_how_many_and_what_to_do() -> None:
     """Misago's trial: BASE_DIR was the settings package, so PROJECT_NAME ("tests" here)
-    was not the team's package ("example_project", beside tests/): every task and function was outside code and
-    the default page showed 0 tasks. The page says so instead of looking empty."""
+    was not the team's package ("example_project", beside tests/): every task and function
+    was outside code and the default page showed 0 tasks. The page says so instead."""
     _seed([("GET /threads/", "request", "web"),
            ("example_project/threads/views/index", "function", "web"),
            ("example_project/tasks/sync_profile", "task", "worker"),

@@ -51,13 +51,13 @@ def handled(spans: Sequence[ReadableSpan]) -> set[int]:
     incident_ids: set[str] = set()
     for span in errors:
         if is_incident(span):
-            incident_ids.add(format(span.context.span_id, "016x"))  # type: ignore[union-attr]
+            incident_ids.add(format(span.context.span_id, "016x"))
             ref = (span.attributes or {}).get(ERROR_SPAN_ID)
             if ref:
                 incident_ids.add(str(ref))
     found: set[int] = set()
     for span in errors:
-        span_id = span.context.span_id  # type: ignore[union-attr]
+        span_id = span.context.span_id
         ref = (span.attributes or {}).get(ERROR_SPAN_ID)
         if format(span_id, "016x") not in incident_ids and str(ref or "") not in incident_ids:
             found.add(span_id)

@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from django_tracekit.conf import get_config
 from django_tracekit.pages.errors.errors_admin import errors_view, feature_groups
@@ -289,7 +290,8 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
                 ("p99", "tk-p99", [v[2] for _, v in latency]),
             ], _("Latency percentiles over time"), format_duration),
             **work.context(request, feature, window, versions, self.admin_site.name),
-            **feature_groups(request, window, feature, self.admin_site.name),
+            **(groups := feature_groups(request, window, feature, self.admin_site.name)),
+            "recorded_in_ok_calls": _recorded_in_ok_calls(feature, row, groups),
             # Messages and stacks (captured locals, SQL) are trace data: view_trace only.
             "can_view_traces": request.user.has_perm("django_tracekit.view_trace"),
             "usage_url_query": query_string({k: v for k, v in query.values.items()
@@ -312,3 +314,22 @@ def _outside_notice(q: str, service: str, scope: str) -> dict[str, Any] | None:
         return None
     return {"hidden": hidden, "count": number_format(hidden, force_grouping=True),
             "project": get_config().project_name}
+
+
+def _recorded_in_ok_calls(feature: Feature, row: dict[str, Any],
+                          groups: dict[str, Any]) -> str:
+    """An entry point's errors count failed calls; its error groups count incidents, also
+    those recorded in calls that did not fail (``logger.exception`` in a task that then
+    returned): say how many, so the two numbers do not look contradictory."""
+    if feature.kind == "function":
+        return ""
+    extra = sum(g.count for g in groups.get("error_groups") or ()) - int(row["errors"] or 0)
+    if extra <= 0:
+        return ""
+    return ngettext(
+        "%(n)s error was recorded (logger.exception, record_error) in calls that did not "
+        "fail: counted in its group, not as a failed call.",
+        "%(n)s errors were recorded (logger.exception, record_error) in calls that did not "
+        "fail: counted in their groups, not as failed calls.", extra) % {
+        "n": number_format(extra, force_grouping=True)}
+

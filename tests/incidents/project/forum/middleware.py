@@ -2,9 +2,10 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+Handler = Callable[[HttpRequest], HttpResponse]
 
-def request_tag_middleware(
-        get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+
+def request_tag_middleware(get_response: Handler) -> Handler:
     """A function middleware: called once when Django loads its middleware; its nested
     ``middleware`` runs on every request."""
     def middleware(request: HttpRequest) -> HttpResponse:
@@ -21,13 +22,14 @@ class UserBanned(Exception):
 
 
 class BanPageMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+    def process_exception(self, request: HttpRequest,
+                          exception: Exception) -> HttpResponse | None:
         if isinstance(exception, UserBanned):
             return HttpResponse("You are banned.", status=403)
         return None
