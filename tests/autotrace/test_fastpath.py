@@ -113,7 +113,8 @@ def test_below_threshold_calls_at_depth_are_counted_exactly_and_leave_nothing(
     with tracer_module.get_tracer().start_as_current_span("request"):
         before = top()
         assert m.outer(depth, lambda: m.leaves(500)) == 500
-        assert top() is before  # nothing left pushed
+        # Nothing left pushed: the attached root, now as its own list (the fast path).
+        assert top() is before.listed()
     assert runtime.live == {}
     assert counts(m) == {"outer": 1, "down": depth + 1, "leaves": 1, "leaf": 500}
     assert [s.name for s in collect.ended] == ["request"]
@@ -125,7 +126,7 @@ def test_first_slow_call_at_depth_is_a_span_under_its_real_ancestors(collect: Co
     with tracer_module.get_tracer().start_as_current_span("request") as root:
         before = top()
         m.outer(20, lambda: m.sleeper(0.06))  # the first slow call of sleeper: kept
-        assert top() is before
+        assert top() is before.listed()
     assert runtime.live == {}
     by_id = {s.context.span_id: s for s in collect.ended}
     slow = [s for s in collect.ended if s.name == name(m, "sleeper")]
