@@ -10,7 +10,9 @@ not counted. ``micro`` runs ``bench_autotrace``'s subjects (10 calls per operati
 plain-call loop subtracted): outside a trace, directly under the attached context (a
 boundary call), under 10/50/200 pending auto-traced frames, kept (every call a span), and
 the SDK decorator. ``drf`` runs ``bench_drf``'s list request: CONFIG is ``none``,
-``tracekit`` or ``tracekit:{JSON}`` (TRACEKIT keys merged, as ``BENCH_DRF_TRACEKIT``).
+``tracekit`` or ``tracekit:{JSON}`` (TRACEKIT keys merged, as ``BENCH_DRF_TRACEKIT``), with
+the flusher threads' interval raised to an hour (their wall-clock period would charge them
+~50x their share under valgrind).
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
+
+from _contenders import dropping_processor  # noqa: E402
+
+__all__ = ["dropping_processor"]  # TRACEKIT['EXPORTER'] = "__main__.dropping_processor"
 
 MARK = "os_getloadavg"  # the C function whose entry ends one dump and starts the next
 
@@ -146,8 +152,11 @@ def child_drf(config: str, number: int) -> None:
     import bench_drf
 
     name, _, extra = config.partition(":")
-    if extra:
-        os.environ["BENCH_DRF_TRACEKIT"] = extra
+    # The flusher threads run every FLUSH_INTERVAL_S of wall time: under valgrind a region
+    # lasts ~50x longer, so they would be charged ~50x their share. Flushed once, at exit.
+    settings = json.loads(extra or "{}")
+    settings.setdefault("STATS", {}).setdefault("FLUSH_INTERVAL_S", 3600)
+    os.environ["BENCH_DRF_TRACEKIT"] = json.dumps(settings)
     base = Path(tempfile.mkdtemp(prefix="tk-ir-drf-"))
     bench_drf.write_app(base)
     bench_drf.SETUPS[name](base)
