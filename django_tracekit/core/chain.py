@@ -39,7 +39,7 @@ class Root:
     span stands for has been seen, or when no instrumented function bears the span's name.
     """
 
-    __slots__ = ("as_list", "ctx", "free", "name", "sc", "t0")
+    __slots__ = ("as_list", "caller", "ctx", "free", "name", "sc", "t0")
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -48,6 +48,9 @@ class Root:
         self.t0 = perf_counter()
         self.free: bool | None = None
         self.as_list: list[Any] | None = None
+        # The caller of the first call that took the fast path under it: no call at or
+        # above that Python frame runs inside this root, so stack walks end there.
+        self.caller: Any = None
 
     def listed(self) -> list[Any]:
         """This root as a frame that already has its span (the attached one): the chain's

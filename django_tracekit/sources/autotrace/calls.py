@@ -107,6 +107,7 @@ def push(c: Counter, node: Node, _depth: int = 2) -> Frame[Any] | float | None:
             # The fast path from now on under this root: its list is the chain's top, so
             # plain calls push nothing (found by ``pending_sync``); a coroutine or a
             # generator segment still pushes its frame.
+            node.caller = sys._getframe(_depth)
             node = node.listed()
             _set_top(node)
             if not sys._getframe(_depth - 1).f_code.co_flags & _SUSPENDING:
@@ -202,10 +203,14 @@ def pending_sync(start: types.FrameType | None, node: Frame[Any]) -> Frame[Any]:
     call not on this stack, e.g. another task's coroutine). Call with ``spans.lock``
     held."""
     stop_t0 = node[T0]
+    # Under the root's own list: nothing at or above the caller of its first fast call.
+    stop_frame = node[ROOT].caller if node[COUNTER] is None else None
     found: list[tuple[float, Counter]] = []
     frame = start
     codes = _codes
     while frame is not None:
+        if frame is stop_frame:
+            break
         code = frame.f_code
         entry = codes.get(id(code))
         if entry is None or entry[0] is not code:

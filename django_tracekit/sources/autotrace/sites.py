@@ -77,6 +77,7 @@ def new_site(module: str, qualname: str, filename: str, lineno: int) -> Site:
 # filled as sites are added: which span names are names of instrumented functions.
 _by_last: dict[str, list[Site]] = {}
 _indexed = [0]
+_answers: dict[str, bool] = {}  # per span name, until sites are added (bounded below)
 
 
 def names_a_site(name: str) -> bool:
@@ -86,10 +87,15 @@ def names_a_site(name: str) -> bool:
             for site in _sites[_indexed[0]:]:
                 _by_last.setdefault(site.qualname.rpartition(".")[2], []).append(site)
             _indexed[0] = len(_sites)
-    for site in _by_last.get(name.rpartition("/")[2], ()):
-        if (site.counter.name or site.counter.load_name()) == name:
-            return True
-    return False
+            _answers.clear()
+    answer = _answers.get(name)
+    if answer is None:
+        answer = any((site.counter.name or site.counter.load_name()) == name
+                     for site in _by_last.get(name.rpartition("/")[2], ()))
+        if len(_answers) >= 4096:
+            _answers.clear()  # span names made up at run time
+        _answers[name] = answer
+    return answer
 
 
 def site_count() -> int:
