@@ -3,9 +3,13 @@
 ``top()`` (a ``ContextVar``) holds one of:
 
 - ``None``: no trace records here; rewritten code only counts;
-- a :class:`Root`: the attached OpenTelemetry context, while its span is recording;
-- a pending frame (a list, see the indices below): an auto-traced call that started while
-  recording and has no span yet; ``frame[PREV]`` links to the enclosing frame or Root;
+- a :class:`Root`: the attached OpenTelemetry context, while its span is recording, until
+  the first auto-traced call under it that is not the function the span stands for;
+- a list (see the indices below): a pending frame (an auto-traced call that started while
+  recording and has no span yet; ``frame[PREV]`` links to the enclosing frame or Root), or
+  the Root's own list (:meth:`Root.listed`: the attached span as a frame that has its span
+  already). Under a list, synchronous auto-traced calls take the fast path (nothing pushed);
+
 - a :class:`Phase`: start-up is running here (a module body, app loading): calls are
   neither counted nor traced.
 
@@ -22,16 +26,41 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanContext
 
+from django_tracekit.core.clock import perf_counter
+
 
 class Root:
-    """The attached OpenTelemetry context, while its span is recording."""
+    """The attached OpenTelemetry context, while its span is recording.
 
-    __slots__ = ("ctx", "name", "sc")
+    ``t0``: when it was attached (the clock of auto-traced calls): a synchronous call on the
+    fast path that started later runs under it, one that started earlier (or at the same
+    time: a decorator's wrapper, see ``calls.push``) runs outside. ``free``: whether calls
+    under it may take the fast path (``None``: not decided yet): once the function the
+    span stands for has been seen, or when no instrumented function bears the span's name.
+    """
+
+    __slots__ = ("as_list", "caller", "ctx", "free", "name", "sc", "t0")
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.sc: SpanContext | None = None  # its span's context, when first needed
         self.name: str | None = None  # its span's name, when first needed
+        self.t0 = perf_counter()
+        self.free: bool | None = None
+        self.as_list: list[Any] | None = None
+        # The caller of the first call that took the fast path under it: no call at or
+        # above that Python frame runs inside this root, so stack walks end there.
+        self.caller: Any = None
+
+    def listed(self) -> list[Any]:
+        """This root as a frame that already has its span (the attached one): the chain's
+        top once calls under it take the fast path."""
+        frame = self.as_list
+        if frame is None:
+            frame = self.as_list = [self.t0, None, self, self, None,
+                                    trace.get_current_span(self.ctx), self.ctx, False, False,
+                                    0.0]
+        return frame
 
     def span_name(self) -> str:
         name = self.name

@@ -113,7 +113,8 @@ def test_below_threshold_calls_at_depth_are_counted_exactly_and_leave_nothing(
     with tracer_module.get_tracer().start_as_current_span("request"):
         before = top()
         assert m.outer(depth, lambda: m.leaves(500)) == 500
-        assert top() is before  # nothing left pushed
+        # Nothing left pushed: the attached root, now as its own list (the fast path).
+        assert top() is before.listed()
     assert runtime.live == {}
     assert counts(m) == {"outer": 1, "down": depth + 1, "leaves": 1, "leaf": 500}
     assert [s.name for s in collect.ended] == ["request"]
@@ -125,7 +126,7 @@ def test_first_slow_call_at_depth_is_a_span_under_its_real_ancestors(collect: Co
     with tracer_module.get_tracer().start_as_current_span("request") as root:
         before = top()
         m.outer(20, lambda: m.sleeper(0.06))  # the first slow call of sleeper: kept
-        assert top() is before
+        assert top() is before.listed()
     assert runtime.live == {}
     by_id = {s.context.span_id: s for s in collect.ended}
     slow = [s for s in collect.ended if s.name == name(m, "sleeper")]
@@ -180,3 +181,37 @@ def test_another_instrumentations_span_parents_under_the_innermost_call(
     names = [s.name for s in collect.ended]
     assert names.count(name(m, "down")) == 4  # the first descent only
     assert name(m, "leaf") not in names
+
+
+def test_calls_directly_under_a_span_push_nothing_and_a_slow_one_is_its_child(
+        collect: Collect) -> None:
+    # A span no instrumented function stands for (a DRF view's inherited ``get``): the
+    # calls made directly under it (serializer methods) take the fast path from the first.
+    runtime.set_threshold(0.05)
+    m = load()
+    with tracer_module.get_tracer().start_as_current_span("views/BookList/get") as span:
+        root = top()
+        assert root.__class__ is runtime.Root
+        for _ in range(100):
+            m.leaf()
+        assert top() is root.listed()  # the root's own list: nothing pushed, nothing left
+        m.sleeper(0.06)
+        m.leaf()
+    assert runtime.live == {}
+    assert counts(m) == {"leaf": 101, "sleeper": 1}
+    slow = [s for s in collect.ended if s.name == name(m, "sleeper")]
+    assert len(slow) == 1
+    assert slow[0].parent is not None
+    assert slow[0].parent.span_id == span.get_span_context().span_id
+
+
+def test_the_function_a_span_stands_for_is_not_counted_under_it(collect: Collect) -> None:
+    # The span bears the name of an instrumented function: calls under it push frames until
+    # that function was seen (not a second count), then take the fast path.
+    runtime.set_threshold(60.0)
+    m = load()
+    with tracer_module.get_tracer().start_as_current_span(name(m, "leaves")):
+        assert m.leaves(3) == 3
+        assert top().__class__ is list  # the fast path after the function was seen
+        m.leaf()
+    assert counts(m) == {"leaf": 4}

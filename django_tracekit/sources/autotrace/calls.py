@@ -7,6 +7,7 @@ during start-up (a :class:`~django_tracekit.core.chain.Phase`: not counted at al
 
 from __future__ import annotations
 
+import inspect
 import sys
 import types
 from typing import Any
@@ -15,6 +16,7 @@ from django.apps import apps
 
 from django_tracekit.core import spans
 from django_tracekit.core.chain import (
+    COUNTER,
     DONE,
     ERROR,
     PREV,
@@ -35,7 +37,7 @@ from django_tracekit.core.chain import top as _get_top
 from django_tracekit.core.context import real_runtime
 from django_tracekit.core.errors import handle_escaping, is_error
 from django_tracekit.sources.autotrace import wrappers
-from django_tracekit.sources.autotrace.sites import Counter
+from django_tracekit.sources.autotrace.sites import Counter, names_a_site
 
 _clock = spans.clock
 _threshold = 0.001  # seconds; MIN_DURATION_MS / 1000
@@ -71,10 +73,16 @@ def threshold() -> float:
     return _threshold
 
 
-def push(c: Counter, node: Node) -> Frame[Any] | float | None:
-    """Entry of an auto-traced call when ``top()`` (``node``) is not None."""
+def push(c: Counter, node: Node, _depth: int = 2) -> Frame[Any] | float | None:
+    """Entry of an auto-traced call when ``top()`` (``node``) is not None (a coroutine, a
+    generator segment, or a call directly under the attached root)."""
     cls = node.__class__
     if cls is list:
+        # Synchronous callers on the fast path between this call and ``node`` become
+        # pending frames (spans only if needed), so this call's parent is its real caller.
+        # ``_depth``: the caller of the function being entered.
+        with spans.lock:
+            node = pending_sync(sys._getframe(_depth), node)
         root = node[ROOT]
     elif cls is Root:
         # The attached span may already stand for this call (the middleware's view span,
@@ -82,6 +90,7 @@ def push(c: Counter, node: Node) -> Frame[Any] | float | None:
         # the same name, no second count.
         name = node.name or node.span_name()
         if name == (c.name or c.load_name()):
+            node.free = True  # seen: later calls under this root are other functions
             return None
         # The project's decorator around that function: counted, no frame, so the
         # function it calls is again directly under the span (wrappers.py).
@@ -89,8 +98,21 @@ def push(c: Counter, node: Node) -> Frame[Any] | float | None:
         if under[0] is not name:  # not the same span name object as last time
             under = _learn_wrapper(c, name, sys._getframe(1))
         if under[1]:
-            return _clock()
-        root = node
+            t = node.t0 = _clock()  # started with the span: outside it for stack walks
+            return t
+        free = node.free
+        if free is None:
+            free = node.free = not names_a_site(name)
+        if free:
+            # The fast path from now on under this root: its list is the chain's top, so
+            # plain calls push nothing (found by ``pending_sync``); a coroutine or a
+            # generator segment still pushes its frame.
+            node.caller = sys._getframe(_depth)
+            node = node.listed()
+            _set_top(node)
+            if not sys._getframe(_depth - 1).f_code.co_flags & _SUSPENDING:
+                return _clock()
+        root = node[ROOT] if node.__class__ is list else node
     else:
         return _during_startup(c, node)
     frame = [0.0, c, node, root, None, None, None, False, False, 0.0]
@@ -98,6 +120,8 @@ def push(c: Counter, node: Node) -> Frame[Any] | float | None:
     frame[T0] = _clock()  # last: our own bookkeeping is not charged to the call
     return frame
 
+
+_SUSPENDING = inspect.CO_COROUTINE | inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
 
 # (counter, span name) -> whether that function is a decorator's wrapper around the
 # function the attached span stands for (see wrappers.py).
@@ -173,15 +197,22 @@ def pop(c: Counter, frame: Frame[Any] | None) -> None:
 def pending_sync(start: types.FrameType | None, node: Frame[Any]) -> Frame[Any]:
     """Pending frames for the synchronous auto-traced calls running between the Python
     frame ``start`` and the chain's innermost frame ``node`` (they pushed nothing: the fast
-    path). Found by walking the Python stack, only when a span is needed; linked outermost
-    first onto ``node``, registered in :data:`live` and made the chain's top. Returns the
-    innermost (``node`` itself if there is none, or if ``node``'s call is not on this
-    stack, e.g. another task's coroutine). Call with ``spans.lock`` held."""
+    path). Found by walking the Python stack, only when a span is needed, up to the first
+    auto-traced call that is not one of them (``node``'s own, a pushed one, the function
+    the attached span stands for, or one that started before ``node``: outside it); linked
+    outermost first onto ``node``, registered in :data:`live` and made the chain's top.
+    Returns the innermost (``node`` itself if there is none, or if ``node`` is a pending
+    call not on this stack, e.g. another task's coroutine). Call with ``spans.lock``
+    held."""
     stop_t0 = node[T0]
+    # Under the root's own list: nothing at or above the caller of its first fast call.
+    stop_frame = node[ROOT].caller if node[COUNTER] is None else None
     found: list[tuple[float, Counter]] = []
     frame = start
     codes = _codes
     while frame is not None:
+        if frame is stop_frame:
+            break
         code = frame.f_code
         entry = codes.get(id(code))
         if entry is None or entry[0] is not code:
@@ -189,13 +220,21 @@ def pending_sync(start: types.FrameType | None, node: Frame[Any]) -> Frame[Any]:
         if entry[1]:
             local = frame.f_locals
             t = local.get("_tk_t")
-            if t is node or t is stop_t0:
+            # A pushed frame (``node``'s own call or one outside it), a call that stands
+            # for the attached span (None), or one that started before ``node``: the end.
+            if t.__class__ is not float or t <= stop_t0:
                 break
-            if t.__class__ is float and "_tk_c" in local:
-                found.append((t, local["_tk_c"]))
+            known = live.get(t)
+            if known is not None and known[T0] is t:
+                node = known  # linked already (below a coroutine or generator it called)
+                break
+            c = local.get("_tk_c")
+            if c is not None:
+                found.append((t, c))
         frame = frame.f_back
     else:
-        return node
+        if node[COUNTER] is not None:
+            return node  # that pending call is not on this stack (another thread's)
     root = node[ROOT]
     prev = node
     for t, c in reversed(found):
@@ -214,12 +253,13 @@ def exit_slow(c: Counter, t0: float, duration: float) -> None:
     if frame is not None and frame[T0] is t0:
         del live[t0]
         frame[T1] = t0 + duration
-        c.k += 1
-        c.kt += duration
-        try:
-            spans.keep(frame)
-        except Exception:
-            spans.log_failure()
+        if frame[SPAN] is not None or duration >= _threshold or frame[ERROR]:
+            c.k += 1
+            c.kt += duration
+            try:
+                spans.keep(frame)
+            except Exception:
+                spans.log_failure()
         frame[DONE] = True
         if _get_top() is frame:
             _set_top(frame[PREV])
@@ -230,6 +270,8 @@ def exit_slow(c: Counter, t0: float, duration: float) -> None:
     node = _get_top()
     if node.__class__ is not list:
         return  # not recording
+    if t0 <= node[ROOT].t0:
+        return  # a decorator's wrapper around the span's function (or a call outside it)
     try:
         with spans.lock:
             parent = pending_sync(sys._getframe(2), node)
@@ -261,7 +303,7 @@ def resume(c: Counter) -> Frame[Any] | float | None:
     node = _get_top()
     if node is None:
         return _clock()
-    return push(c, node)
+    return push(c, node, 3)
 
 
 def on_raise(c: Counter, state: Frame[Any] | float | None, exc: BaseException) -> None:

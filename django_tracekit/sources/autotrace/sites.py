@@ -74,6 +74,31 @@ def new_site(module: str, qualname: str, filename: str, lineno: int) -> Site:
     return site
 
 
+# Sites by the last part of their qualname (the last segment of their convention name),
+# filled as sites are added: which span names are names of instrumented functions.
+_by_last: dict[str, list[Site]] = {}
+_indexed = [0]
+_answers: dict[str, bool] = {}  # per span name, until sites are added (bounded below)
+
+
+def names_a_site(name: str) -> bool:
+    """Whether an instrumented function has the convention name ``name``."""
+    if _indexed[0] < len(_sites):
+        with _sites_lock:
+            for site in _sites[_indexed[0]:]:
+                _by_last.setdefault(site.qualname.rpartition(".")[2], []).append(site)
+            _indexed[0] = len(_sites)
+            _answers.clear()
+    answer = _answers.get(name)
+    if answer is None:
+        answer = any((site.counter.name or site.counter.load_name()) == name
+                     for site in _by_last.get(name.rpartition("/")[2], ()))
+        if len(_answers) >= 4096:
+            _answers.clear()  # span names made up at run time
+        _answers[name] = answer
+    return answer
+
+
 def site_count() -> int:
     """How many functions were instrumented in this process (only grows)."""
     return len(_sites)
