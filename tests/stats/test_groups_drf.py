@@ -10,7 +10,7 @@ from django.db.models import Sum
 from django.test import Client, override_settings
 
 from django_tracekit.destinations.stats.processor import StatsProcessor
-from django_tracekit.storage.usage_models import ErrorGroup, Feature, UsageBucket
+from django_tracekit.storage.usage_models import ErrorGroup, Feature, FeatureStats
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.stats.drf_urls")]
 
@@ -42,6 +42,6 @@ def test_drf_client_errors_are_no_error_groups_and_no_errors(
 
 def _totals(name: str) -> tuple[int, int]:
     feature = Feature.objects.get(name=name)
-    sums = UsageBucket.objects.filter(feature=feature, resolution=60).aggregate(
+    sums = FeatureStats.objects.filter(feature=feature, resolution=60).aggregate(
         c=Sum("calls"), e=Sum("errors"))
     return sums["c"] or 0, sums["e"] or 0

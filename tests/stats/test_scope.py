@@ -16,7 +16,7 @@ from django.urls import reverse
 from django_tracekit.core.features import outside_project
 from django_tracekit.destinations.stats.processor import StatsProcessor
 from django_tracekit.models import Feature
-from django_tracekit.storage.usage_models import UsageBucket
+from django_tracekit.storage.usage_models import FeatureStats
 from tests.conftest import Spans
 from tests.stats.helpers import usage_rows
 from tests.stats.test_admin import _seed, viewer
@@ -179,7 +179,7 @@ def test_static_and_media_files_are_not_features_counted_or_traced(
     assert "GET /orders/<int:pk>/" in names
     assert not [n for n in names if "unmatched" in n or "static" in n or "media" in n], names
     orders = Feature.objects.get(name="GET /orders/<int:pk>/")
-    calls = UsageBucket.objects.filter(feature=orders, resolution=60).aggregate(n=Sum("calls"))
+    calls = FeatureStats.objects.filter(feature=orders, resolution=60).aggregate(n=Sum("calls"))
     assert calls["n"] == 1
 
 

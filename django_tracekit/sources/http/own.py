@@ -7,7 +7,8 @@ would be a "GET (unmatched)" call). Known by URL prefix, so the decision is made
 request span starts: ``{admin}/django_tracekit/`` of every admin site that registers
 tracekit's models (every tracekit page lives there), ``STATIC_URL`` and ``MEDIA_URL`` when
 they are paths on this site (not another host, not "/"). Computed on the first request (the
-URLconf is loaded by then), cached, forgotten when the settings change.
+URLconf is loaded by then), cached per ``ROOT_URLCONF`` (a test runner may swap it without
+Django's ``setting_changed``), forgotten when the settings change.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from django.urls import NoReverseMatch, reverse
 logger = logging.getLogger("django_tracekit")
 
 APP_LABEL = "django_tracekit"
-_prefixes: tuple[str, ...] | None = None
+_prefixes: dict[str, tuple[str, ...]] = {}  # ROOT_URLCONF -> prefixes
 _lock = threading.Lock()
 
 
@@ -62,8 +63,8 @@ def _compute() -> tuple[str, ...]:
 
 def prefixes() -> tuple[str, ...]:
     """The path prefixes of tracekit's own pages, static and media files (computed once)."""
-    global _prefixes
-    current = _prefixes
+    urlconf = str(getattr(settings, "ROOT_URLCONF", ""))
+    current = _prefixes.get(urlconf)
     if current is None:
         try:
             current = _compute()
@@ -71,20 +72,19 @@ def prefixes() -> tuple[str, ...]:
             logger.debug("tracekit: could not find the admin's URLs", exc_info=True)
             return ()
         with _lock:
-            _prefixes = current
+            _prefixes[urlconf] = current
     return current
 
 
 def is_own(path: str) -> bool:
     """Whether ``path`` (``request.path``) is tracekit's own page, a static or media file."""
-    own = _prefixes if _prefixes is not None else prefixes()
+    own = prefixes()
     return bool(own) and path.startswith(own)
 
 
 def clear() -> None:
-    global _prefixes
     with _lock:
-        _prefixes = None
+        _prefixes.clear()
 
 
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
