@@ -403,11 +403,8 @@ class StatsProcessor(FlushingProcessor):
         counter = call_counts.registered()
         if counter is None:  # nothing instrumented
             return
-        drain_unspanned = counter.drain_unspanned
-
-        minute = real_clock.time_ns() // MINUTE_NS
-        service = self._service
-        for name, (calls, total_ns, max_ns) in drain_unspanned().items():
+        minute, service = real_clock.time_ns() // MINUTE_NS, self._service
+        for name, (calls, total_ns, max_ns) in counter.drain_unspanned().items():
             key = (name, FUNCTION, service, minute)
             if key not in acc and len(acc) >= self.max_keys:
                 key = (OTHER_FEATURE, FUNCTION, service, minute)
@@ -430,8 +427,7 @@ class StatsProcessor(FlushingProcessor):
         if self._waiting:
             return 0, 0
         with self._lock:
-            keys = list(self._acc.items())
-        keys += list(self._backlog.items())
+            keys = list(self._acc.items()) + list(self._backlog.items())
         return (sum(entry[0] for _, entry in keys),
                 len({key[:3] for key, _ in keys}))
 
