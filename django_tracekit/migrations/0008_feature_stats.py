@@ -104,8 +104,10 @@ def carry_over(apps: Any, schema_editor: Any) -> None:
     batch = []
     for (f, r, b, v), values in sorted(rows.items()):
         counters = [max(0, c) for c in values[:8]]
-        if not counters[0] and not counters[5] and values[9] is None:
-            continue  # a remainder with nothing left
+        # A remainder with nothing left (its calls moved to version rows; its max is the
+        # bucket's, not a count). N+1 and task counters have no version rows: they stay here.
+        if not any(counters[i] for i in (0, 1, 4, 5, 6, 7)) and values[9] is None:
+            continue
         hist = {i: n for i, n in values[8].items() if n > 0}
         batch.append(FeatureStats(
             feature_id=f, resolution=r, bucket_start=b, version=v, calls=counters[0],

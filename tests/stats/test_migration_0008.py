@@ -92,3 +92,29 @@ def test_old_rows_become_feature_stats_rows_with_exact_counts(old_apps: Any) -> 
     marks = dict(new_apps.get_model("django_tracekit", "StatsCompacted").objects.values_list(
         "resolution", "through"))
     assert marks[86400] == today
+
+
+@pytest.mark.parametrize("kind,counters", [
+    ("request", {"n_plus_one": 2}),  # the styleguide trial's POST /admin/emails/email/
+    ("task", {"failed_attempts": 4, "retried_tasks": 1}),
+])
+def test_counters_without_version_rows_stay_when_every_call_moved_to_a_version(
+        old_apps: Any, kind: str, counters: dict[str, int]) -> None:
+    """An hour whose calls all ran under one version kept its N+1 and task counters only in
+    the unversioned row (version rows have none): the upgrade must not drop them."""
+    model = old_apps.get_model
+    feature = model("django_tracekit", "Feature").objects.create(
+        name="shop/send", kind=kind, service="web")
+    now = int(time.time())
+    hour = now - now % 3600
+    model("django_tracekit", "UsageBucket").objects.create(
+        feature=feature, resolution=3600, bucket_start=hour, calls=4, errors=1,
+        duration_sum_us=400, duration_max_us=200, **counters)
+    model("django_tracekit", "VersionUsage").objects.create(
+        feature=feature, version="1e01", resolution=3600, bucket_start=hour, calls=4,
+        errors=1, duration_sum_us=400, duration_max_us=200)
+
+    stats = migrate_to_0008().get_model("django_tracekit", "FeatureStats").objects
+    rows = stats.filter(resolution=3600, bucket_start=hour)
+    assert sum(r.calls for r in rows) == 4 and sum(r.errors for r in rows) == 1
+    assert {name: sum(getattr(r, name) for r in rows) for name in counters} == counters
