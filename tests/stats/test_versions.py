@@ -62,6 +62,19 @@ def test_latest_version_against_the_previous() -> None:
                                                          feature.pk)] == ["1.1"]
 
 
+def test_two_releases_minutes_apart_in_one_hour_latest_is_the_newer() -> None:
+    """The styleguide trial: the older git-hash release, still draining when the newer one
+    started in the same hour, was marked latest by its name."""
+    hour_start = (int(time.time()) // 3600 - 1) * 60  # minutes: the previous full hour
+    _write("f0ld", hour_start + 10, 5, 0, 20, range(0, 3))
+    _write("f0ld", hour_start + 18, 1, 0, 20, range(0, 1))
+    _write("0new", hour_start + 18, 5, 0, 20, range(3, 6))
+    _write("0new", hour_start + 40, 5, 0, 20, range(3, 6))
+    feature = Feature.objects.get()
+    rows = queries.versions_table(window_from({"range": "24h"}), feature.pk)
+    assert [v["version"] for v in rows] == ["0new", "f0ld"]
+
+
 def test_without_a_version_the_page_says_how_to_get_one() -> None:
     store.write({("GET /x/", "request", "web", int(time.time()) // 60): [1, 0, 0, 0, {}]})
     client = Client()

@@ -16,6 +16,7 @@ from django_tracekit.pages.usage.users import users_by_feature
 from django_tracekit.storage.usage_models import (
     DAY,
     HOUR,
+    MINUTE,
     VERSION_RESOLUTIONS,
     FeatureStats,
 )
@@ -52,15 +53,20 @@ def versions_table(window: Window, feature_id: int) -> list[dict[str, Any]]:
             bucket_start__lt=last).exclude(calls=0).exclude(version="").values_list(
             "version", "latency"))
     hists = merged_latency(latency)
-    # When each version was seen, to the hour where hour rows are kept (35 days).
-    for version, lo, hi in FeatureStats.objects.filter(
-            feature_id=feature_id, resolution=HOUR, bucket_start__gte=start,
-            bucket_start__lt=end, version__in=list(rows)).values("version").annotate(
-            lo=Min("bucket_start"), hi=Max("bucket_start")).values_list("version", "lo", "hi"):
-        row = rows[version]
-        if lo < row["first"] + DAY:
-            row["first"] = max(row["first"], lo)
-        row["last"] = min(row["last"], hi + HOUR)
+    # When each version was seen, to the hour where hour rows are kept (35 days), then to
+    # the minute where minute rows are: two releases of one hour are told apart by when
+    # each started and stopped, not by their names (git hashes).
+    for resolution, coarse in ((HOUR, DAY), (MINUTE, HOUR)):
+        for version, lo, hi in FeatureStats.objects.filter(
+                feature_id=feature_id, resolution=resolution, bucket_start__gte=start,
+                bucket_start__lt=end, version__in=list(rows)).values("version").annotate(
+                lo=Min("bucket_start"), hi=Max("bucket_start")).values_list(
+                "version", "lo", "hi"):
+            row = rows[version]
+            if lo < row["first"] + coarse:
+                row["first"] = max(row["first"], lo)
+            if hi + resolution > row["last"] - coarse:
+                row["last"] = min(row["last"], hi + resolution)
     result = sorted(rows.values(), key=lambda r: (r["last"], r["first"], r["version"]),
                     reverse=True)
     for row in result:
