@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django_tracekit.pages.shared.charts import axis_count, bar_chart
-from django_tracekit.pages.shared.formats import name_parts
+from django_tracekit.pages.shared.formats import name_parts, word_parts
 
 
 def test_a_name_breaks_after_each_slash_and_dot_only() -> None:
@@ -11,6 +11,13 @@ def test_a_name_breaks_after_each_slash_and_dot_only() -> None:
     assert name_parts(route) == ["GET /", "api/", "v2/", "<uuid:document_id>/"]
     assert "".join(name_parts("shop.orders/Checkout/run")) == "shop.orders/Checkout/run"
     assert name_parts("plain") == ["plain"]
+
+
+def test_a_service_or_code_path_breaks_between_its_words() -> None:
+    assert word_parts("styleguide_example-worker") == ["styleguide_", "example-", "worker"]
+    assert word_parts("shop/api/drf_handler") == ["shop/", "api/", "drf_", "handler"]
+    assert word_parts("a.b-") == ["a.", "b-"]  # nothing after the last: no empty part
+    assert word_parts("plain") == ["plain"]
 
 
 def test_axis_counts_fit_five_characters() -> None:

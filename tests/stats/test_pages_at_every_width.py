@@ -25,7 +25,14 @@ from django_tracekit.destinations.stats.groups import Example, GroupBatch, Occur
 from django_tracekit.storage.usage_models import Feature
 from tests.reports.test_browser import _seed_release
 from tests.stats.test_browser import ARGS, LONG, SHOTS, XSS, _login, server  # noqa: F401
-from tests.support.traces import SpanSpec, make_trace, span_id, trace_id, web_and_worker
+from tests.support.traces import (
+    SpanSpec,
+    exception_event,
+    make_trace,
+    span_id,
+    trace_id,
+    web_and_worker,
+)
 
 pytestmark = [pytest.mark.service("chromium"), pytest.mark.requires("playwright"),
               pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.stats.urls")]
@@ -34,6 +41,13 @@ FAILING = "shop/billing/tasks/charge_card"
 ERROR_TRACE = trace_id(0xE1)
 PENDING_TRACE = trace_id(0x9E)  # lost "slow", waits for a part from another service
 ODD_TRACE = trace_id(0x0DD)  # a reason this version does not know (a newer writer)
+FAIL_TRACE = trace_id(0xFA1)  # a task whose function raised a long-named exception
+# The trial project's: services named after a package, functions with long last segments.
+WORKER = "shop_storefront_example-celery-worker"
+APP_ERROR = "shop_storefront_example.core.exceptions.ApplicationError"
+LONG_FUNCTIONS = ["shop/api/exception_handlers/drf_default_with_modifications_exception_handler",
+                  "shop/api/pagination/LimitOffsetPagination/get_paginated_response",
+                  "shop/authentication/services/auth_user_get_jwt_secret_key"]
 # A real project's stack: long paths and a long message with no space to break at.
 STACK = ('Traceback (most recent call last):\n'
          '  File "/srv/shop/releases/2026-12-01T10-22-31/shop/orders/services/fulfilment/'
@@ -83,8 +97,9 @@ def _seed() -> None:
              "command", "shop-cron", 24),
             ("django/contrib/admin/options/ModelAdmin/changelist_view", "function",
              "shop-web", 98_765),
-            # Retried, and no task passed after a retry: "failing", not "flaky".
-            (FAILING, "task", "shop-worker", 3_000))})
+            # Failed in the end, none passed after a retry: "failing", not "flaky".
+            (FAILING, "task", "shop-worker", 3_000),
+            *((name, "function", WORKER, 9_876_543) for name in LONG_FUNCTIONS))})
     missing = Group("7" * 16, "shop.orders.services.fulfilment.StockMissing",
                     "shop/orders/services/fulfilment/warehouse_reservations/reserve",
                     "shop/orders/services/fulfilment/warehouse_reservations.py", 412)
@@ -99,10 +114,30 @@ def _seed() -> None:
     groups_store.write(batch)
     now = int(time.time() * 1e6)
     web_and_worker(ERROR_TRACE, start_us=now - 90_000_000)
+    _seed_failed_task(now)
     for tid, reasons, ago in ((PENDING_TRACE, "", 40), (ODD_TRACE, "sample,pinned", 50)):
         make_trace(tid, [SpanSpec("GET /cart/", span_id(1), duration_ms=40, kind="server",
                                   attributes={"http.response.status_code": 200})],
                    start_us=now - ago * 1_000_000, reasons=reasons)
+
+
+def _seed_failed_task(now: int) -> None:
+    stack = ('Traceback (most recent call last):\n'
+             '  File "/venv/bin/celery", line 8, in <module>\n'
+             '  File "shop_storefront_example/emails/tasks.py", line 25, in email_send\n'
+             '  File "python3.11/contextlib.py", line 81, in ContextDecorator.__call__.'
+             '<locals>.inner\n'
+             '  File "shop_storefront_example/emails/services.py", line 27, in email_send\n'
+             f'{APP_ERROR}: Cannot send non-ready emails. Current status is READY')
+    make_trace(FAIL_TRACE, [
+        SpanSpec("shop/emails/tasks/email_send", span_id(1), duration_ms=3, service=WORKER,
+                 kind="consumer", attributes={"messaging.system": "celery"}),
+        SpanSpec("shop/emails/services/email_send", span_id(2), span_id(1), 1, 1,
+                 service=WORKER, is_error=True,
+                 status_message=f"{APP_ERROR}: Cannot send non-ready emails.",
+                 events=[exception_event(APP_ERROR, "Cannot send non-ready emails.", stack,
+                                         1_500)])],
+        start_us=now - 30_000_000, reasons="error")
 
 
 def _check(page: Any, name: str, problems: list[Any]) -> None:
@@ -131,6 +166,7 @@ def _pages(base: str) -> dict[str, str]:
         "traces": reverse("admin:tracekit_traces"),
         "trace": reverse("admin:tracekit_trace", args=[ERROR_TRACE]),
         "trace_pending": reverse("admin:tracekit_trace", args=[PENDING_TRACE]),
+        "trace_failed": reverse("admin:tracekit_trace", args=[FAIL_TRACE]),
         "errors": f"{reverse('admin:tracekit_errors')}?range=24h",
         "changes": f"{reverse('admin:tracekit_changes')}?range=24h",
         "unused": f"{reverse('admin:tracekit_unused')}?range=24h",
@@ -160,6 +196,80 @@ def _right(page: Any, selector: str) -> float:
     return float(box["x"] + box["width"])
 
 
+# What in the waterfall sticks out of it where no scroll bar reaches it (clipped for good).
+UNREACHABLE = """() => {
+  const w = document.querySelector('.tk-waterfall');
+  const box = w.getBoundingClientRect();
+  const out = [];
+  const inScrollBox = e => {
+    for (let p = e; p && p !== w; p = p.parentElement) {
+      if (['auto', 'scroll'].includes(getComputedStyle(p).overflowX)) return true;
+    }
+    return false;
+  };
+  for (const e of w.querySelectorAll('*')) {
+    const r = e.getBoundingClientRect();
+    // Its own text wider than it, not in a scroll box (an ellipsis says it is cut, the
+    // title tells the rest; a 1-px screen-reader copy is not shown).
+    const s = getComputedStyle(e);
+    if (r.width > 1 && e.scrollWidth > e.clientWidth + 1 && s.textOverflow !== 'ellipsis'
+        && !(e instanceof SVGElement) && !inScrollBox(e)) {
+      out.push('text ' + e.tagName + '.' + e.className + ':' + e.scrollWidth + '>' + e.clientWidth);
+    }
+    if (r.width === 0 || r.right <= box.right + 1) continue;
+    let scrolls = false;
+    for (let p = e.parentElement; p && p !== w; p = p.parentElement) {
+      if (['auto', 'scroll'].includes(getComputedStyle(p).overflowX)
+          && p.getBoundingClientRect().right <= box.right + 1) { scrolls = true; break; }
+    }
+    if (!scrolls) out.push((e.tagName + '.' + e.className) + ':' + Math.round(r.right));
+  }
+  return [w.scrollWidth, w.clientWidth, out.slice(0, 8)];
+}"""
+# The characters a cell's text breaks after (one per line break): a break is between
+# words ("-", "_", "."), never inside one.
+BREAKS_AFTER = """e => {
+  const out = [];
+  let top = null, previous = '';
+  const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+  for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+    for (let i = 0; i < t.data.length; i++) {
+      const range = document.createRange();
+      range.setStart(t, i);
+      range.setEnd(t, i + 1);
+      const rect = range.getBoundingClientRect();
+      if (top !== null && rect.top > top + 2) out.push(previous);
+      top = rect.top;
+      previous = t.data[i];
+    }
+  }
+  return out;
+}"""
+USAGE_TABS = ("", "entry", "request", "task", "command", "function", "all")
+
+
+def _usage_fits(page: Any, base: str) -> None:
+    """Every tab of the usage list, project code and all code: at 1440 px with the admin's
+    sidebar open the table fits its box (the trend in view) and a service name breaks
+    between its words."""
+    for scope, tab in itertools.product(("", "&scope=all"), USAGE_TABS):
+        page.goto(f"{base}{reverse('admin:tracekit_usage')}?range=24h{scope}"
+                  + (f"&kind={tab}" if tab else ""))
+        where = f"kind={tab}{scope}"
+        if not page.locator("#tk-features").count():
+            continue
+        results = page.locator("#tk-features").locator("xpath=..")
+        assert results.evaluate("e => e.scrollWidth <= e.clientWidth"), where
+        assert _right(page, "#tk-features thead th:last-child") <= _right(
+            page, "#content-main"), where
+        for svg in page.locator("#tk-features td.tk-col-trend svg").all():
+            box = svg.bounding_box()
+            assert box is not None and box["x"] + box["width"] <= page.viewport_size["width"]
+        for cell in page.locator("#tk-features td.tk-col-service").all():
+            breaks = cell.evaluate(BREAKS_AFTER)
+            assert set(breaks) <= set("-_."), (where, cell.inner_text(), breaks)
+
+
 def _fixes(page: Any, base: str, pages: dict[str, str], suffix: str) -> None:
     """The trial's findings, each checked where it was seen."""
     viewport = page.viewport_size["width"]
@@ -182,6 +292,13 @@ def _fixes(page: Any, base: str, pages: dict[str, str], suffix: str) -> None:
         assert stack.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
         box = stack.bounding_box()
         assert box is not None and box["x"] + box["width"] <= viewport
+    # ... and nothing in a failed function's span is cut off (a long exception name).
+    page.goto(f"{base}{pages['trace_failed']}")
+    page.wait_for_selector("#tk-trace-tools:not([hidden])")
+    assert page.locator(".tk-span-body .tk-status-message").first.is_visible()
+    scroll_width, client_width, unreachable = page.evaluate(UNREACHABLE)
+    assert scroll_width <= client_width + 1 and not unreachable, (
+        scroll_width, client_width, unreachable)
     # 2. With outside code the usage table's last column (the trend) is in view at 1440 px.
     page.goto(f"{base}{pages['usage_tasks_all']}")
     results = page.locator("#tk-features").locator("xpath=..")
@@ -192,6 +309,8 @@ def _fixes(page: Any, base: str, pages: dict[str, str], suffix: str) -> None:
     # ... and the failing task says so, the flaky one too.
     assert page.locator(f"tr[data-feature='{FAILING}'] [data-flaky]").inner_text() == "failing"
     assert page.locator("tr[data-feature^='celery/'] [data-flaky]").inner_text() == "flaky"
+    if viewport > 1000:
+        _usage_fits(page, base)
     # 3. Users are measured for requests only: a dash with why, not 0 (data-users: a count).
     page.goto(f"{base}{pages['usage_functions']}")
     cell = page.locator("tr[data-kind='function']").first.locator("td[data-label='Users']")
@@ -203,6 +322,11 @@ def _fixes(page: Any, base: str, pages: dict[str, str], suffix: str) -> None:
     page.goto(f"{base}{pages['feature_function']}")
     assert page.locator("#tk-users").inner_text().strip() == DASH
     assert page.locator("#tk-users-panel").count() == 0
+    # Its versions table says "raised" as its summary does, not "errors".
+    assert "Raised" in page.locator("#tk-errors").locator("xpath=..").inner_text()
+    versions_head = page.locator("#tk-versions thead").inner_text()
+    assert "RAISED" in versions_head.upper() and "ERROR" not in versions_head.upper(), (
+        versions_head)
     # Its 2,461 errors were raised in code it called: the empty groups section says so.
     assert "raised in code it called" in page.locator("#tk-no-groups").inner_text()
     # Charts: the axis legible on a phone (not 4 px), the bars readable in the dark theme

@@ -30,6 +30,15 @@ def name_parts(name: str) -> list[str]:
     return _SEGMENT_END.split(name)
 
 
+_WORD_END = re.compile(r"(?<=[-_./])(?=.)")
+
+
+def word_parts(text: str) -> list[str]:
+    """A name cut after each "-", "_", "." and "/": joined with <wbr>, a service or a code
+    path's long last segment wraps between its words, not in the middle of one."""
+    return _WORD_END.split(text)
+
+
 def format_rate(rate: float) -> str:
     return f"{rate * 100:.2f} %" if rate else "0 %"
 

@@ -9,7 +9,6 @@ permission get 403; anonymous users the admin login.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -31,6 +30,7 @@ from django_tracekit.pages.shared.formats import (
     format_rate,
     local_time,
     query_string,
+    word_parts,
 )
 from django_tracekit.pages.shared.readonly import ReadOnlyAdmin
 from django_tracekit.pages.shared.stats_notice import stats_notice
@@ -44,7 +44,6 @@ from django_tracekit.pages.usage.versions import version_deltas, versions_table
 from django_tracekit.storage.usage_models import DAY, HOUR, MINUTE, Feature
 
 PER_PAGE = 50
-_SEGMENT_END = re.compile(r"(?<=[/.])(?=.)")
 
 _MAX_PK = 2**63 - 1  # BigAutoField
 
@@ -158,9 +157,11 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             row["p50_text"], row["p95_text"], row["p99_text"] = (
                 format_duration(row[p]) for p in ("p50", "p95", "p99"))
             row["error_rate_text"] = format_rate(row["error_rate"])
-            # Break opportunities after each "/" and ".": a long route or code path wraps
-            # between its segments, not in the middle of one.
-            row["name_parts"] = _SEGMENT_END.split(row["name"])
+            # Break opportunities after each "/", ".", "_" and "-": a long route, code path
+            # or service wraps between its words, not in the middle of one (and the table
+            # fits beside the admin's sidebar: a long last segment no longer sets its width).
+            row["name_parts"] = word_parts(row["name"])
+            row["service_parts"] = word_parts(row["service"])
             for key in ("calls", "errors", "users", "n_plus_one", "retries"):
                 row[f"{key}_text"] = number_format(row[key] or 0, force_grouping=True)
             trend_title = _("Calls over time: %(feature)s") % {"feature": row["name"]}
