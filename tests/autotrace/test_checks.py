@@ -90,6 +90,7 @@ def test_entry_point_import_says_import_after_setup(tmp_path: Path) -> None:
     assert "entry point imported them" in logged and "manage.py check" not in logged
 
 
+@pytest.mark.requires("celery")
 def test_the_celery_app_module_names_the_real_cause(tmp_path: Path) -> None:
     """The standard Django + Celery layout: ``celery -A proj.tasks`` imports the app module
     (with its signal receivers) before Django is set up. Here the entry point imports it
