@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.processes import clean_env
 from tests.support.projects import SETTINGS as SETTINGS_TEXT
 from tests.support.projects import CheckLine, check_lines, manage, write_project
