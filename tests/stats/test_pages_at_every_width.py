@@ -316,6 +316,8 @@ def _fixes(page: Any, base: str, pages: dict[str, str], suffix: str) -> None:
     cell = page.locator("tr[data-kind='function']").first.locator("td[data-label='Users']")
     assert cell.inner_text().strip() == DASH
     assert "requests only" in (cell.locator("span").get_attribute("title") or "")
+    # The Functions tab's headline says "Raised" as its column does.
+    assert page.locator("#tk-total-errors + .tk-label").inner_text() == "Raised (function)"
     page.goto(f"{base}{pages['usage']}")
     assert page.locator("tr[data-feature='GET /orders/<int:pk>/'] td[data-label='Users']"
                         ).inner_text().strip() == "420"

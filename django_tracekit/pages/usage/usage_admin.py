@@ -202,6 +202,8 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             "total_error_rate": format_rate(total_errors / total_calls if total_calls else 0),
             "headline_label": (dict(Feature.Kind.choices)[headline_kind] if headline_kind
                                else _("entry points")),
+            # A function's errors escaped it, handled or not (its column says "Raised").
+            "errors_heading": _("Raised") if headline_kind == "function" else _("Errors"),
             "kind_tabs": self._kind_tabs(query, kind_totals),
             "services": feature_filter.services(), "q": q, "kind": kind, "service": service,
             "chart": charts.bar_chart(labels, [c for _, c, _ in totals], [e for _, _, e in totals],
