@@ -89,7 +89,7 @@ def postrun(sender: Any = None, task_id: str | None = None, task: Any = None,
     if state is None:
         exc = sys.exc_info()[1]
         if isinstance(exc, Exception) and errors.is_error(exc):
-            _internal_error(span, exc)
+            _internal_error(span, exc, task)
         else:
             _interrupted(running, task_id)
         return
@@ -118,15 +118,35 @@ def _hard_limit(task: Any, request: Any) -> float | None:
     return float(limit) if isinstance(limit, (int, float)) and limit else None
 
 
-def _internal_error(span: Span, exc: Exception) -> None:
+def _internal_error(span: Span, exc: Exception, task: Any) -> None:
     """Celery's own work around the task raised (its result backend failed to read or store
     the state, an ``on_retry`` handler raised): Celery reports an internal error and marks
     the task FAILURE; task_failure may never come (storing the failure can fail the same
-    way), so the error is recorded here, with its stack."""
+    way), so the error is recorded here, with its stack. When an ``on_failure`` handler
+    raised, the task's own exception (the context of the handler's) never reached
+    task_failure: it is recorded first, so both are incidents."""
     if span.is_recording():
         span.set_attribute(CELERY_STATE, "FAILURE")
+    cause = exc.__context__
+    if (isinstance(cause, Exception) and cause is not exc and errors.is_error(cause)
+            and not isinstance(cause, tuple(getattr(task, "throws", None) or ()))
+            and _escaped_task(cause, task)):
+        errors.record_error(cause, span)
     errors.record_error(exc, span)
     span.end()
+
+
+def _escaped_task(exc: BaseException, task: Any) -> bool:
+    """Whether ``exc`` came out of the task's own function (its frame is in the traceback),
+    not out of Celery's bookkeeping before or after it."""
+    run = getattr(task, "run", None)
+    code = getattr(getattr(run, "__func__", run), "__code__", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _interrupted(running: Running, task_id: str) -> None:
