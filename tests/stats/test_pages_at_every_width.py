@@ -316,6 +316,9 @@ def _fixes(page: Any, base: str, pages: dict[str, str], suffix: str) -> None:
     cell = page.locator("tr[data-kind='function']").first.locator("td[data-label='Users']")
     assert cell.inner_text().strip() == DASH
     assert "requests only" in (cell.locator("span").get_attribute("title") or "")
+    # The sorted column keeps no room for the admin's sort options (none here).
+    assert page.locator("table.tk-features th.sorted .text").evaluate(
+        "e => getComputedStyle(e).paddingRight") == "0px"
     # The Functions tab's headline says "Raised" as its column does.
     assert page.locator("#tk-total-errors + .tk-label").inner_text() == "Raised (function)"
     page.goto(f"{base}{pages['usage']}")
