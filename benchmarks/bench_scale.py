@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import django
-from _postgres import scratch_database
+from _postgres import backend_cpu_s, scratch_database
 from django.conf import settings
 
 # Each feature's calls take one of these durations: 8 histogram bins per feature and
@@ -213,22 +213,6 @@ def _batch(features: int, minute: int) -> dict[tuple[str, str, str, int], list[o
              "2.0", 0, 0, 0] for i in range(features)}
 
 
-def _backend_cpu_s() -> float:
-    """CPU seconds this connection's PostgreSQL backend used so far (0 elsewhere)."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return 0.0
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _writer(deadline: float, pause_s: float, out: Any) -> None:
     """A forked writer process: flushes 1,000 features until ``deadline`` (``pause_s``
     between flushes), then reports (flushes, seconds writing, backend CPU seconds)."""
@@ -238,7 +222,7 @@ def _writer(deadline: float, pause_s: float, out: Any) -> None:
 
     connections.close_all()  # the parent's connection is not this process's
     flushes, busy = 0, 0.0
-    cpu = _backend_cpu_s()
+    cpu = backend_cpu_s()
     while time.time() < deadline:
         began = time.perf_counter()
         store.write(_batch(SIM_FEATURES, int(time.time()) // 60))
@@ -246,7 +230,7 @@ def _writer(deadline: float, pause_s: float, out: Any) -> None:
         flushes += 1
         if pause_s:
             time.sleep(pause_s)
-    out.put((flushes, busy, _backend_cpu_s() - cpu))
+    out.put((flushes, busy, backend_cpu_s() - cpu))
 
 
 def _run_writers(count: int, seconds: float, pause_s: float) -> tuple[int, float, float]:

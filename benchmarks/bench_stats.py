@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import django
-from _postgres import scratch_database
+from _postgres import backend_cpu_s, scratch_database
 from _timing import interleaved, print_table
 from django.conf import settings
 
@@ -318,23 +318,6 @@ def _carry_over(alias: str) -> None:
           f"{time.perf_counter() - started:.1f} s)")
 
 
-def _backend_cpu_s() -> float:
-    """CPU seconds used so far by this connection's PostgreSQL backend (0 for SQLite: its
-    work is in this process)."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return 0.0
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:  # the database runs elsewhere: wall time only
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def bench_page(label: str, seed: bool = True) -> None:
     from django.contrib.auth.models import User
     from django.test import Client
@@ -388,11 +371,11 @@ def bench_page(label: str, seed: bool = True) -> None:
         assert client.get(url).status_code == 200
         walls, cpus = [], []
         for _ in range(5):
-            backend, cpu = _backend_cpu_s(), time.process_time()
+            backend, cpu = backend_cpu_s(), time.process_time()
             start = time.perf_counter()
             response = client.get(url)
             walls.append(time.perf_counter() - start)
-            cpus.append(time.process_time() - cpu + _backend_cpu_s() - backend)
+            cpus.append(time.process_time() - cpu + backend_cpu_s() - backend)
             assert response.status_code == 200
         walls.sort()
         cpus.sort()

@@ -16,8 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _postgres import scratch_database
-from bench_stats import _backend_cpu_s, configure
+from _postgres import backend_cpu_s, scratch_database
+from bench_stats import configure
 
 TRACES = 20_000
 BIG = 2_000
@@ -116,11 +116,11 @@ def bench(label: str) -> None:
         assert client.get(url).status_code == 200, url
         walls, cpus = [], []
         for _ in range(5):
-            backend, cpu = _backend_cpu_s(), time.process_time()
+            backend, cpu = backend_cpu_s(), time.process_time()
             start = time.perf_counter()
             response = client.get(url)
             walls.append(time.perf_counter() - start)
-            cpus.append(time.process_time() - cpu + _backend_cpu_s() - backend)
+            cpus.append(time.process_time() - cpu + backend_cpu_s() - backend)
             assert response.status_code == 200
         results[name] = (sorted(walls)[2] * 1000, sorted(cpus)[2] * 1000)
     usage_cpu = next(iter(results.values()))[1]
