@@ -45,6 +45,10 @@ _FIRST_EVENT = "__tracekit_first_event__"
 ERROR_SPAN_ID = "tracekit.error.span_id"
 # On the span where an error became an incident (reported to the listeners).
 INCIDENT = "tracekit.error.incident"
+# On that span too: the raising spans of every incident reported there (ERROR_SPAN_ID keeps
+# only the last: a loop that logs several exceptions would leave the others "handled").
+INCIDENT_SPAN_IDS = "tracekit.error.incident_span_ids"
+_MAX_INCIDENT_SPAN_IDS = 32
 _MAX_CHAIN = 8
 
 # Exceptions that are outcomes, not errors: Django turns these into 4xx responses.
@@ -279,7 +283,7 @@ def _record(exc: BaseException, span: Span, depth: int, notify: bool = True) -> 
             # recorded explicitly now, so it is an incident (error groups, Sentry), once.
             with contextlib.suppress(AttributeError, TypeError):
                 delattr(exc, _UNREPORTED)
-            _incident(exc, span)
+            _incident(exc, span, first)
         return
     _mark(exc, span)
     if not notify:
@@ -315,10 +319,20 @@ def first_event(exc: BaseException) -> dict[str, str] | None:
     return value if isinstance(value, dict) else None
 
 
-def _incident(exc: BaseException, span: Span) -> None:
+def _incident(exc: BaseException, span: Span,
+              raised_in: trace.SpanContext | None = None) -> None:
     if span.is_recording():
         span.set_attribute(INCIDENT, True)
+        if raised_in is not None and raised_in.is_valid:
+            _add_incident_span(span, format(raised_in.span_id, "016x"))
     _notify(exc, span)
+
+
+def _add_incident_span(span: Span, span_id: str) -> None:
+    attributes = getattr(span, "attributes", None) or {}
+    known = tuple(attributes.get(INCIDENT_SPAN_IDS) or ())
+    if span_id not in known and len(known) < _MAX_INCIDENT_SPAN_IDS:
+        span.set_attribute(INCIDENT_SPAN_IDS, (*known, span_id))
 
 
 def _notify(exc: BaseException, span: Span) -> None:
@@ -394,6 +408,7 @@ def handle_client_error(exc: BaseException, span: Span) -> None:
 __all__ = [
     "ERROR_SPAN_ID",
     "INCIDENT",
+    "INCIDENT_SPAN_IDS",
     "Located",
     "add_listener",
     "callers_start",

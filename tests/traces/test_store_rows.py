@@ -16,6 +16,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from django_tracekit.core.errors import ERROR_SPAN_ID, INCIDENT
 from django_tracekit.core.redaction import REDACTED
 from django_tracekit.destinations.traces import rows
+from django_tracekit.pages.traces import outcome
 
 
 def _ended(build: object) -> list[ReadableSpan]:
@@ -169,3 +170,35 @@ def test_a_span_timed_by_a_frozen_clock_is_stored_as_ending_now() -> None:
     assert before_us - 3_000 <= row.start_us <= after_us and row.duration_us == 3_000
     (event,) = json.loads(row.events)
     assert event["time_us"] == row.start_us + 1_000  # moved with its span
+
+
+def test_two_incidents_recorded_on_one_span_keep_both_raising_spans_errors() -> None:
+    """A task logs two exceptions its own functions raised (a batch loop): both are
+    incidents. The task span refers to the last one's raising span; the first one's must
+    not be stored as a handled exception (the waterfall said "raised, handled", the trace
+    counted 1 error of 2)."""
+    from django_tracekit.core import errors
+
+    def build(tracer: trace.Tracer) -> None:
+        with tracer.start_as_current_span("shop/tasks/import_rows", kind=SpanKind.CONSUMER):
+            for value in ("a", "b"):
+                try:
+                    with tracer.start_as_current_span(
+                            "shop/rows/parse", record_exception=False,
+                            set_status_on_exception=False) as parse:
+                        try:
+                            int(value)
+                        except ValueError as exc:
+                            errors.handle_escaping(exc, parse)
+                            raise
+                except ValueError as exc:
+                    errors.record_error(exc)  # logger.exception in the loop
+
+    stored = rows.rows(_ended(build))
+    assert [(r.name, r.is_error) for r in stored] == [
+        ("shop/rows/parse", True), ("shop/rows/parse", True),
+        ("shop/tasks/import_rows", True)]
+    error_spans = [outcome.ErrorSpan(r.span_id, r.parent_span_id, r.kind,
+                                     str(json.loads(r.attributes or "{}").get(ERROR_SPAN_ID, "")),
+                                     "") for r in stored if r.is_error]
+    assert outcome.outcome(error_spans).incidents == 2  # the header: "2 errors"

@@ -7,7 +7,8 @@ what is exported); whether that was an error is known only later: its caller may
 entry point that failed (the local root, a request, a task run), or a span where an error
 was recorded explicitly or reported (``tracekit.error.incident``: ``record_error``,
 ``logger.exception``). The spans an incident's exception passed through (its raising span,
-its carriers: ``tracekit.error.span_id``) belong to it; any other error span held a handled
+its carriers: ``tracekit.error.span_id``; every incident recorded on a span is listed in its
+``tracekit.error.incident_span_ids``) belong to it; any other error span held a handled
 exception: stored with its exception event, not as an error (the trace is not an error trace,
 its lists and counts do not count it).
 """
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
-from django_tracekit.core.errors import ERROR_SPAN_ID, INCIDENT
+from django_tracekit.core.errors import ERROR_SPAN_ID, INCIDENT, INCIDENT_SPAN_IDS
 from django_tracekit.core.features import COMMAND, REQUEST, TASK, feature_kind
 
 _ENTRY_KINDS = (REQUEST, TASK, COMMAND)
@@ -52,9 +53,13 @@ def handled(spans: Sequence[ReadableSpan]) -> set[int]:
     for span in errors:
         if is_incident(span):
             incident_ids.add(format(span.context.span_id, "016x"))
-            ref = (span.attributes or {}).get(ERROR_SPAN_ID)
+            attributes = span.attributes or {}
+            ref = attributes.get(ERROR_SPAN_ID)
             if ref:
                 incident_ids.add(str(ref))
+            listed = attributes.get(INCIDENT_SPAN_IDS)
+            if isinstance(listed, (tuple, list)):
+                incident_ids.update(str(i) for i in listed)
     found: set[int] = set()
     for span in errors:
         span_id = span.context.span_id
