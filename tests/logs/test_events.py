@@ -222,3 +222,44 @@ def test_records_below_the_level_with_an_exception_are_not_recorded(
     with tracekit.span("outer"):
         logged.logger.debug("noise", exc_info=ValueError("x"))
     assert spans.named("outer").events == ()
+
+
+class LogsWhenPrinted:
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+
+    def __str__(self) -> str:
+        self.logger.warning("inside __str__")
+        return "printed"
+
+
+def test_an_argument_whose_str_logs_is_formatted_untraced(spans: Spans, logged: Logged) -> None:
+    """Only arguments of plain types (str, int, float, bool, None) skip the guard: any other
+    object's ``__str__`` is application code, run untraced (its own records are no events)."""
+    with tracekit.span("outer"):
+        logged.logger.warning("value %s", LogsWhenPrinted(logged.logger))
+        logged.logger.warning("plain %s %d %.1f %s %s", "a", 1, 2.0, True, None)
+    found = [e["log.message"] for e in log_events(spans.named("outer"))]
+    # Not "inside __str__" first: tracekit formats the record before the handlers do (their
+    # formatting is the application's: its records are events, after ours).
+    assert found[0] == "value printed" and found[-1] == "plain a 1 2.0 True None"
+    assert set(found[1:-1]) == {"inside __str__"}
+
+
+def test_events_skip_the_sdks_validation_only_on_its_own_span_types() -> None:
+    """The private seam (docs/PRIVATE_SEAMS.md): the SDK's span classes keep ``_add_event``
+    and ``_limits``; with a value length limit set the SDK's own path truncates."""
+    from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+
+    plain = TracerProvider().get_tracer("t").start_span("s")
+    assert type(plain) in events._PLAIN_SDK_SPANS
+    assert plain._limits.max_attribute_length is None  # type: ignore[attr-defined]
+    record = logging.LogRecord("shop", logging.INFO, __file__, 1, "order %s", ("A-1",), None)
+    events.add(plain, record)
+    limited = TracerProvider(span_limits=SpanLimits(max_attribute_length=5)) \
+        .get_tracer("t").start_span("s")
+    events.add(limited, record)
+    for span, text in ((plain, "order A-1"), (limited, "order")):
+        span.end()
+        (event,) = span.events  # type: ignore[attr-defined]
+        assert event.name == events.EVENT_NAME and event.attributes["log.message"] == text

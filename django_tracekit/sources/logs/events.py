@@ -18,6 +18,8 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
+from opentelemetry.sdk.trace import Event
+from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.trace import Span
 
 from django_tracekit.core import guard, lifecycle
@@ -55,12 +57,29 @@ def severity_number(levelno: int) -> int:
     return 5 + 4 * (levelno // 10 - 1) + min(levelno % 10, 3)
 
 
+# Values whose str()/repr() runs no application code: formatting them needs no guard.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain(args: Any) -> bool:
+    if type(args) is tuple:
+        values: Any = args
+    elif type(args) is dict:  # logger.info("%(n)s", {"n": 1})
+        values = args.values()
+    else:
+        return args is None
+    return all(type(v) in _PLAIN for v in values)
+
+
 def message(record: logging.LogRecord) -> str:
     """The formatted message, capped and redacted; never raises. A ``msg % args`` that fails
     (logging itself only prints an error when a handler formats it) gives a safe text."""
     try:
-        with guard.formatting():  # the arguments' __str__/__repr__ run untraced
+        if type(record.msg) is str and _plain(record.args):
             text = record.getMessage()
+        else:
+            with guard.formatting():  # the arguments' __str__/__repr__ run untraced
+                text = record.getMessage()
     except Exception as exc:
         text = (f"<log message could not be formatted: {type(exc).__name__}> "
                 f"msg={safe_repr(record.msg)} args={safe_repr(record.args)}")
@@ -154,7 +173,7 @@ def add(span: Span, record: logging.LogRecord) -> None:
         if index < MAX_EVENTS_PER_SPAN:
             created = record.created
             timestamp = int(created * 1e9) if isinstance(created, (int, float)) else None
-            span.add_event(EVENT_NAME, attributes(record, exc), timestamp)
+            _add_event(span, attributes(record, exc), timestamp)
         else:
             span.set_attribute(DROPPED, index - MAX_EVENTS_PER_SPAN + 1)
     if exc is not None:
@@ -163,6 +182,32 @@ def add(span: Span, record: logging.LogRecord) -> None:
         record_error(exc, span, _depth=_call_site_depth())
 
 
+def _add_event(span: Span, values: dict[str, Any], timestamp: int | None) -> None:
+    """``span.add_event`` without the SDK's per-attribute validation, which the values built
+    here (str, int, bool, tuples of str) do not need. SDK spans only, and only within their
+    limits (a value length limit set: the SDK path, which truncates)."""
+    limits = getattr(span, "_limits", None)
+    if (type(span) in _PLAIN_SDK_SPANS and limits is not None
+            and limits.max_attribute_length is None
+            and len(values) <= (limits.max_event_attributes or 0)):
+        span._add_event(Event(EVENT_NAME, values, timestamp))  # type: ignore[attr-defined]
+    else:
+        span.add_event(EVENT_NAME, values, timestamp)
+
+
+def _plain_sdk_span_types() -> frozenset[type]:
+    """The SDK's span classes (``Span`` and the ``_Span`` its tracer makes) that keep the
+    SDK's ``add_event`` and ``_add_event``; a subclass changing either takes the public path."""
+    found: set[type] = set()
+    candidates: list[type] = [SdkSpan, *SdkSpan.__subclasses__()]
+    for cls in candidates:
+        if (getattr(cls, "add_event", None) is SdkSpan.add_event
+                and callable(getattr(cls, "_add_event", None))):
+            found.add(cls)
+    return frozenset(found)
+
+
+_PLAIN_SDK_SPANS = _plain_sdk_span_types()
 _LOGGING_FILE = logging.__file__
 
 
