@@ -53,12 +53,13 @@ def render(key: Any) -> str:
     return text
 
 
-def render_many(keys: Iterable[Any]) -> tuple[list[str], int]:
-    """The first :data:`MAX_KEYS` keys rendered, and how many keys there were."""
+def render_many(keys: Iterable[Any]) -> tuple[tuple[str, ...], int]:
+    """The first :data:`MAX_KEYS` keys rendered (a tuple: an attribute value as the SDK
+    keeps it), and how many keys there were."""
     shown: list[str] = []
     count = 0
     for key in keys:
         if count < MAX_KEYS:
             shown.append(render(key))
         count += 1
-    return shown, count
+    return tuple(shown), count

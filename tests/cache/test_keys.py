@@ -48,4 +48,4 @@ def test_long_keys_and_many_keys_are_capped() -> None:
     assert rendered.endswith("…")
     shown, count = keys.render_many(f"k{i}" for i in range(1_000))
     assert count == 1_000
-    assert shown == [f"k{i}" for i in range(keys.MAX_KEYS)]
+    assert shown == tuple(f"k{i}" for i in range(keys.MAX_KEYS))

@@ -24,12 +24,12 @@ from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span
 
 from django_tracekit.core import cache_keys as keys
+from django_tracekit.core import client_spans
 from django_tracekit.core.errors import handle_client_error
 from django_tracekit.core.logonce import LogOnce
-from django_tracekit.core.tracer import get_tracer
 from django_tracekit.core.vocabulary import SUPPRESS_KEY as SUPPRESS_INSTRUMENTATION_KEY
 
 #: The methods traced, by how they take their keys.
@@ -43,7 +43,6 @@ READS = frozenset({"get", "get_many", "has_key", "get_or_set"})
 
 MARKER = "_tracekit_cache_traced"
 _MISSING = object()
-_CLIENT = SpanKind.CLIENT
 
 
 class _Call:
@@ -166,13 +165,14 @@ class _Traced:
     __slots__ = ("call", "method", "span", "tokens")
 
     def __init__(self, backend: object, method: str, static: Mapping[str, Any],
-                 args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+                 args: tuple[Any, ...], kwargs: Mapping[str, Any],
+                 parent_context: otel_context.Context, parent: Span) -> None:
         attributes = dict(static)
         attributes.update(_key_attributes(method, args, kwargs))
         self.method = method
         self.call = _Call(backend)
-        self.span = get_tracer().start_span(f"cache.{method}", kind=_CLIENT,
-                                            attributes=attributes)
+        # Current while the backend runs: a get_or_set default's own calls are its children.
+        self.span = client_spans.start(f"cache.{method}", parent_context, parent, attributes)
         self.tokens = (otel_context.attach(trace.set_span_in_context(self.span)),
                        _active.set(self.call))
 
@@ -205,11 +205,13 @@ def _start(backend: object, method: str, static: Mapping[str, Any], args: tuple[
            kwargs: Mapping[str, Any]) -> _Traced | None:
     """A span for this call, or None: nested, nothing recording, suppressed, or failed."""
     try:
-        if not trace.get_current_span().is_recording():
+        parent_context = otel_context.get_current()
+        parent = trace.get_current_span(parent_context)
+        if not parent.is_recording():
             return None
-        if otel_context.get_value(SUPPRESS_INSTRUMENTATION_KEY):
+        if otel_context.get_value(SUPPRESS_INSTRUMENTATION_KEY, parent_context):
             return None
-        return _Traced(backend, method, static, args, kwargs)
+        return _Traced(backend, method, static, args, kwargs, parent_context, parent)
     except Exception:
         _failed.failed()
         return None
