@@ -74,6 +74,21 @@ def test_call_command_inside_a_span_is_a_child(spans: CapturedSpans) -> None:
     assert inside.parent.span_id == caller.get_span_context().span_id
 
 
+def test_call_command_inside_a_span_is_counted_as_a_function_not_a_command(
+        spans: CapturedSpans) -> None:
+    """pontoon's calculate_stats task runs call_command("calculate_stats"): the Commands tab
+    counted a command nobody ran, and the headline counted the entry point twice."""
+    with tracekit.span("caller"):
+        call_command(greet.Command())
+    call_command(greet.Command())  # a root: a command
+    kinds = sorted(
+        (s.parent is None, features.feature_kind(
+            s.kind, s.instrumentation_scope.name if s.instrumentation_scope else None,
+            s.attributes))
+        for s in spans if s.name == GREET)
+    assert kinds == [(False, features.FUNCTION), (True, features.COMMAND)]
+
+
 def test_spans_inside_handle_are_its_children(spans: CapturedSpans) -> None:
     assert call_command(steps.Command()) == "ok"
     command = named(spans, f"{COMMANDS}/steps/Command/handle")

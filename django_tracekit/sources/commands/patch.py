@@ -90,9 +90,9 @@ def _start(command: BaseCommand) -> tuple[Span, object, bool] | None:
             return None
         # The command the process runs is the root of its trace; call_command() from code
         # that is already traced (a view, a task, another command) is a child span.
-        top_level = (not trace.get_current_span().get_span_context().is_valid
-                     and tracing.is_process_command(meta))
-        span = tracing.start(meta, top_level)
+        root = not trace.get_current_span().get_span_context().is_valid
+        top_level = root and tracing.is_process_command(meta)
+        span = tracing.start(meta, top_level, root)
         token = otel_context.attach(trace.set_span_in_context(span))
         return span, token, top_level
     except Exception:

@@ -7,8 +7,10 @@ and its outcome (exit code, errors).
   An auto-traced ``handle`` of the project gets no second span of that name: the command
   span is attached when ``handle`` runs, and auto-tracing's name check makes it stand for
   the call (the same mechanism as the view span and the Celery task span).
-- Kind INTERNAL, marked ``tracekit.feature.kind = "command"``: the stats count it as kind
-  ``command`` (:mod:`django_tracekit.core.features`).
+- Kind INTERNAL, marked ``tracekit.feature.kind = "command"`` when it is the root of its
+  trace: the stats count it as kind ``command`` (:mod:`django_tracekit.core.features`).
+  ``call_command()`` inside a request, task or command is a child span counted as a
+  function: an entry point is counted once.
 - Attributes: the command's name and, for the command the process runs, the *names* of
   the options given on the command line (never a value: ``--password=...`` is
   ``--password``) and ``process.exit.code``.
@@ -165,8 +167,13 @@ def is_process_command(meta: CommandMeta) -> bool:
     return len(argv) > 1 and argv[1] == meta.name
 
 
-def start(meta: CommandMeta, top_level: bool) -> Span:
+def start(meta: CommandMeta, top_level: bool, root: bool = True) -> Span:
     attributes = meta.attributes
+    if not root:
+        # call_command() inside a request, task or command is part of that entry point: a
+        # function, not a second command (pontoon's calculate_stats task calls the
+        # calculate_stats command: the Commands tab listed a command nobody ran).
+        attributes = {k: v for k, v in attributes.items() if k != features.FEATURE_KIND}
     if top_level:
         options = option_names(sys.argv[2:])
         if options:
