@@ -27,8 +27,10 @@ and its outcome (exit code, errors).
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,6 +182,23 @@ def start(meta: CommandMeta, top_level: bool, root: bool = True) -> Span:
             attributes = {**attributes, COMMAND_OPTIONS: options}
     return get_tracer().start_span(meta.span_name, kind=SpanKind.INTERNAL,
                                    attributes=attributes)
+
+
+def timed_checks(check: Callable[..., Any]) -> Callable[..., Any]:
+    """``check`` (a command's bound ``check``) running in a span of its own: Django's code,
+    named by its location, standing for no feature."""
+    location = naming.location_for(check)
+    attributes = {**location.attributes, features.FEATURE_KIND: features.NO_FEATURE}
+
+    @functools.wraps(check)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        # A failing check (SystemCheckError) is recorded once, by the command's span.
+        with get_tracer().start_as_current_span(location.name, kind=SpanKind.INTERNAL,
+                                                attributes=attributes, record_exception=False,
+                                                set_status_on_exception=False):
+            return check(*args, **kwargs)
+
+    return timed
 
 
 def exit_code(exc: BaseException | None, traceback_option: bool = False) -> int:
