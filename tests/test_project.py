@@ -146,3 +146,16 @@ def test_worker_service_name_default_and_what_wins(monkeypatch: pytest.MonkeyPat
     assert resolve({}, {"OTEL_RESOURCE_ATTRIBUTES": "service.name=res"}).service_name == "res"
     monkeypatch.setattr("sys.argv", ["manage.py", "runserver"])
     assert resolve({}, {}).service_name == "tests"
+
+
+def test_without_base_dir_the_urlconfs_checkout_is_the_project_root(checkout: Path) -> None:
+    """pontoon has ``ROOT``, no ``BASE_DIR``: the folder of ROOT_URLCONF's top package stands
+    in (auto-tracing, the version's git commit, lint targets), never a site-packages one."""
+    with override_settings(BASE_DIR=None, INSTALLED_APPS=WEB_APPS, ROOT_URLCONF="bookwyrm.urls"):
+        assert project.project_root() == str(checkout)
+        assert resolve({}, {}).project_name == "bookwyrm"
+        assert project.lives_in_project("bookshelf") is False
+    with override_settings(BASE_DIR=None, ROOT_URLCONF="bookshelf.urls"):
+        assert project.project_root() is None
+    with override_settings(BASE_DIR=checkout / "bookwyrm", ROOT_URLCONF="bookwyrm.urls"):
+        assert project.project_root() == str(checkout / "bookwyrm")  # BASE_DIR wins

@@ -139,3 +139,39 @@ def test_an_unreadable_or_empty_version_file_is_skipped(tmp_path: Path) -> None:
     assert versions.from_version_file(tmp_path) is None
     (tmp_path / "VERSION").write_bytes(b"\xff\xfe")
     assert versions.from_version_file(tmp_path) is None
+
+
+def test_a_package_in_a_checkout_is_not_looked_up_in_every_distribution(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pontoon trial: packages_distributions() read the file lists of all 160 installed
+    distributions (about 0.5 s of CPU) at every process start, for a package in a checkout
+    that no installed distribution provides."""
+    from importlib import metadata
+
+    def scan_everything() -> None:
+        raise AssertionError("every distribution's file list was read")
+
+    checkout = tmp_path / "checkout"
+    (checkout / "proj").mkdir(parents=True)
+    (checkout / "proj" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(checkout))
+    monkeypatch.setattr(metadata, "packages_distributions", scan_everything)
+    assert versions.from_providing_distribution("proj") is None
+    # setup.py develop: the .egg-info beside the package is found by importlib.metadata.
+    info = checkout / "proj.egg-info"
+    info.mkdir()
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: proj-web\nVersion: 3.1\n")
+    (info / "top_level.txt").write_text("proj\n")
+    assert versions.from_providing_distribution("proj") == ("proj-web", "3.1")
+    # An editable install (pip install -e): this checkout of tracekit itself.
+    provided = versions.from_providing_distribution("django_tracekit")
+    assert provided is not None and provided[0] == "django-tracekit"
+
+
+def test_without_base_dir_the_git_commit_of_the_checkout(tmp_path: Path) -> None:
+    """pontoon names its root ROOT: the commit of the checkout holding ROOT_URLCONF's
+    package, and tracekit_status says where it came from (it said "none found")."""
+    root = write_project(tmp_path, {"proj/settings.py": "del BASE_DIR\n"})
+    (root / ".git").mkdir()
+    (root / ".git" / "HEAD").write_text(SHA + "\n")
+    assert _status(root) == f"{SHA[:12]} (git commit of {root.resolve()})"

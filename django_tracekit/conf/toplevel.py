@@ -8,8 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from django.conf import settings as django_settings
-
 from django_tracekit.conf.base import Reader, env_flag, valid_url
 from django_tracekit.core import project
 
@@ -46,8 +44,7 @@ def _service_version(project_name: str) -> str | None:
     # git commit: see core/versions.py.
     from django_tracekit.core.versions import detect
 
-    base_dir = getattr(django_settings, "BASE_DIR", None)
-    return detect(project_name, str(base_dir) if base_dir else None).value
+    return detect(project_name, project.project_root()).value
 
 
 def _project_name(r: Reader) -> str:

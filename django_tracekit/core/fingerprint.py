@@ -78,9 +78,9 @@ def _dirs() -> tuple[tuple[str, ...], str]:
                                      if (p := paths.get(k))}))
         base = ""
         with contextlib.suppress(Exception):  # settings not configured: no base dir
-            from django.conf import settings
+            from django_tracekit.core.project import project_root
 
-            base = str(getattr(settings, "BASE_DIR", "") or "")
+            base = project_root() or ""
         _base_dir = (os.path.realpath(base) + os.sep) if base else ""
     return _system_dirs, _base_dir or ""
 

@@ -77,14 +77,34 @@ def clear_cache() -> None:
         _tops.clear()
 
 
-def _base_dir() -> str | None:
+def project_root() -> str | None:
+    """Where the project's code lives: ``BASE_DIR``, else the folder holding the top package
+    of ``ROOT_URLCONF`` (its checkout: pontoon names that folder ``ROOT``, not ``BASE_DIR``;
+    without this fallback auto-tracing included nothing and no version was found), unless
+    that package is installed in a ``site-packages`` folder. ``None`` when neither says."""
     try:
         base_dir = getattr(django_settings, "BASE_DIR", None)
+        urlconf = getattr(django_settings, "ROOT_URLCONF", None)
     except Exception:  # settings not configured
         return None
-    if not base_dir:
+    if base_dir:
+        return str(base_dir)
+    top = urlconf.partition(".")[0] if isinstance(urlconf, str) else ""
+    for location in (_locations(top) or ()) if top else ():
+        path = Path(location)
+        # A package's __init__.py (or a namespace package's folder) sits one level deeper
+        # than a top-level module's file.
+        root = path.parent.parent if path.name == "__init__.py" else path.parent
+        if _is_project_path(str(path), None):
+            return str(root)
+    return None
+
+
+def _base_dir() -> str | None:
+    root = project_root()
+    if not root:
         return None
-    return os.path.realpath(str(base_dir)) + os.sep
+    return os.path.realpath(root) + os.sep
 
 
 def _system_dirs() -> tuple[str, ...]:

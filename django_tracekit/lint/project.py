@@ -21,9 +21,10 @@ def own_app_paths(base_dir: Path | None, app_paths: Iterable[str | Path]) -> lis
 
 def django_default_paths() -> list[Path]:
     from django.apps import apps
-    from django.conf import settings
 
-    base_dir = getattr(settings, "BASE_DIR", None)
+    from django_tracekit.core.project import project_root
+
+    base_dir = project_root()
     return own_app_paths(
         Path(base_dir) if base_dir else None,
         [config.path for config in apps.get_app_configs()],

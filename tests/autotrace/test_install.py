@@ -55,3 +55,17 @@ def test_include_empty_turns_it_off(tmp_path: Path) -> None:
     assert probe(tmp_path, {"EXPORTER": "none", "AUTOTRACE": {"INCLUDE": []}}) == {
         "installed": False, "services": False, "tests": False, "migration": False,
         "stdlib": False}
+
+
+def test_without_base_dir_the_urlconfs_checkout_is_the_project(tmp_path: Path) -> None:
+    """pontoon's settings name their root ``ROOT``, not ``BASE_DIR``: auto-tracing included
+    nothing (and the Unused code page said every function was called). The folder holding
+    ROOT_URLCONF's top package stands in for BASE_DIR."""
+    root = make_project(tmp_path)
+    result = check(run_django(PROBE, {"BASE_DIR": None, "ROOT_URLCONF": "shop.urls",
+                                      "TRACEKIT": {"EXPORTER": "none"}},
+                              env={"PYTHONPATH": os.pathsep.join([str(root), str(
+                                  Path(__file__).resolve().parents[2])])}))
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "installed": True, "services": True, "tests": False, "migration": False,
+        "stdlib": False}

@@ -74,6 +74,21 @@ def test_call_command_inside_a_span_is_a_child(spans: CapturedSpans) -> None:
     assert inside.parent.span_id == caller.get_span_context().span_id
 
 
+def test_call_command_inside_a_span_is_counted_as_a_function_not_a_command(
+        spans: CapturedSpans) -> None:
+    """pontoon's calculate_stats task runs call_command("calculate_stats"): the Commands tab
+    counted a command nobody ran, and the headline counted the entry point twice."""
+    with tracekit.span("caller"):
+        call_command(greet.Command())
+    call_command(greet.Command())  # a root: a command
+    kinds = sorted(
+        (s.parent is None, features.feature_kind(
+            s.kind, s.instrumentation_scope.name if s.instrumentation_scope else None,
+            s.attributes))
+        for s in spans if s.name == GREET)
+    assert kinds == [(False, features.FUNCTION), (True, features.COMMAND)]
+
+
 def test_spans_inside_handle_are_its_children(spans: CapturedSpans) -> None:
     assert call_command(steps.Command()) == "ok"
     command = named(spans, f"{COMMANDS}/steps/Command/handle")
@@ -203,3 +218,17 @@ def test_an_exception_that_cannot_be_printed_still_fails_the_command_as_usual(
     [span] = [s for s in spans if attrs(s).get(tracing.COMMAND_NAME) == "elsewhere"]
     assert span.status.status_code is StatusCode.ERROR
     assert span.name.startswith("tests/elsewhere/")
+
+
+def test_system_checks_run_in_a_child_span_that_is_no_feature(spans: CapturedSpans) -> None:
+    """pontoon's collect_insights command: 4 of its 6 s were Django's system checks (every
+    URLconf and view imported), blank time in the waterfall."""
+    assert call_command(greet.Command(), skip_checks=False) == "hello world"
+    command = named(spans, GREET)
+    checks = named(spans, "django/core/management/base/BaseCommand/check")
+    assert checks.parent is not None and checks.parent.span_id == command.context.span_id
+    scope = checks.instrumentation_scope.name if checks.instrumentation_scope else None
+    assert features.feature_kind(checks.kind, scope, checks.attributes) is None
+    assert "check" not in vars(greet.Command())  # the instance is left as it was
+    call_command(greet.Command())  # skip_checks=True, call_command's default: no span
+    assert len([s for s in spans if s.name.endswith("BaseCommand/check")]) == 1

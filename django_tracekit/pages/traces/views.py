@@ -28,7 +28,7 @@ from django_tracekit.conf import get_config
 from django_tracekit.core.links import external_url
 from django_tracekit.pages.shared.feature_filter import services as feature_services
 from django_tracekit.pages.shared.window import RANGES, window_from
-from django_tracekit.pages.traces import filters, outcome, render, summary, waterfall
+from django_tracekit.pages.traces import filters, outcome, render, summary, users, waterfall
 from django_tracekit.pages.traces.reasons import kept_reasons
 from django_tracekit.storage.trace_models import Trace, TraceSpan
 from django_tracekit.storage.usage_models import Feature
@@ -70,6 +70,7 @@ def trace_list(model_admin: ModelAdmin[Trace], request: HttpRequest) -> HttpResp
     page = paginator.get_page(query.page)
     traces = list(page.object_list)
     summaries = summary.of_traces([t.pk for t in traces])
+    names = users.usernames(request, (t.user_id for t in traces))
     rows = []
     for trace in traces:
         services = [s for s in trace.services.split(",") if s]
@@ -79,6 +80,7 @@ def trace_list(model_admin: ModelAdmin[Trace], request: HttpRequest) -> HttpResp
             "duration": waterfall.format_us(trace.duration_us),
             "services": [(s, classes[s]) for s in services],
             "reasons": kept_reasons(trace.reasons),
+            "user_name": names.get(trace.user_id, ""),
             "spans": number_format(trace.span_count, force_grouping=True),
             "error": summaries[trace.pk].message if trace.pk in summaries else "",
             "outcome": summaries[trace.pk].outcome if trace.pk in summaries
@@ -171,6 +173,7 @@ def trace_detail(model_admin: ModelAdmin[Trace], request: HttpRequest,
         "time": local_time(trace.start_us),
         "duration": waterfall.format_us(built.duration_us),
         "reasons": kept_reasons(trace.reasons),
+        "user_name": users.usernames(request, [trace.user_id]).get(trace.user_id, ""),
         "external_url": external_url(trace.trace_id, get_config().trace_url),
         "span_count": number_format(len(spans), force_grouping=True),
         "sql_count": number_format(built.sql_count, force_grouping=True),

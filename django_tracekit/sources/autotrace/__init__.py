@@ -72,9 +72,9 @@ def install(config: Any = None) -> State | None:
             return None
         from django.conf import settings
 
-        base_dir = getattr(settings, "BASE_DIR", None)
-        rules = Rules(include, autotrace.exclude,
-                      str(base_dir) if base_dir else None)
+        from django_tracekit.core.project import project_root
+
+        rules = Rules(include, autotrace.exclude, project_root())
         runtime.set_threshold(autotrace.min_duration_ms / 1000.0)
         # The OpenTelemetry context hook is installed with the first rewritten module
         # (hook.Loader): a process with nothing to auto-trace pays nothing on its spans.

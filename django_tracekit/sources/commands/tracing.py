@@ -7,8 +7,10 @@ and its outcome (exit code, errors).
   An auto-traced ``handle`` of the project gets no second span of that name: the command
   span is attached when ``handle`` runs, and auto-tracing's name check makes it stand for
   the call (the same mechanism as the view span and the Celery task span).
-- Kind INTERNAL, marked ``tracekit.feature.kind = "command"``: the stats count it as kind
-  ``command`` (:mod:`django_tracekit.core.features`).
+- Kind INTERNAL, marked ``tracekit.feature.kind = "command"`` when it is the root of its
+  trace: the stats count it as kind ``command`` (:mod:`django_tracekit.core.features`).
+  ``call_command()`` inside a request, task or command is a child span counted as a
+  function: an entry point is counted once.
 - Attributes: the command's name and, for the command the process runs, the *names* of
   the options given on the command line (never a value: ``--password=...`` is
   ``--password``) and ``process.exit.code``.
@@ -25,8 +27,10 @@ and its outcome (exit code, errors).
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,14 +169,36 @@ def is_process_command(meta: CommandMeta) -> bool:
     return len(argv) > 1 and argv[1] == meta.name
 
 
-def start(meta: CommandMeta, top_level: bool) -> Span:
+def start(meta: CommandMeta, top_level: bool, root: bool = True) -> Span:
     attributes = meta.attributes
+    if not root:
+        # call_command() inside a request, task or command is part of that entry point: a
+        # function, not a second command (pontoon's calculate_stats task calls the
+        # calculate_stats command: the Commands tab listed a command nobody ran).
+        attributes = {k: v for k, v in attributes.items() if k != features.FEATURE_KIND}
     if top_level:
         options = option_names(sys.argv[2:])
         if options:
             attributes = {**attributes, COMMAND_OPTIONS: options}
     return get_tracer().start_span(meta.span_name, kind=SpanKind.INTERNAL,
                                    attributes=attributes)
+
+
+def timed_checks(check: Callable[..., Any]) -> Callable[..., Any]:
+    """``check`` (a command's bound ``check``) running in a span of its own: Django's code,
+    named by its location, standing for no feature."""
+    location = naming.location_for(check)
+    attributes = {**location.attributes, features.FEATURE_KIND: features.NO_FEATURE}
+
+    @functools.wraps(check)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        # A failing check (SystemCheckError) is recorded once, by the command's span.
+        with get_tracer().start_as_current_span(location.name, kind=SpanKind.INTERNAL,
+                                                attributes=attributes, record_exception=False,
+                                                set_status_on_exception=False):
+            return check(*args, **kwargs)
+
+    return timed
 
 
 def exit_code(exc: BaseException | None, traceback_option: bool = False) -> int:
