@@ -189,3 +189,16 @@ def test_a_base_settings_module_the_settings_star_import_is_not_warned_about(
     })
     # Neither the base settings nor what they import while loading is warned about.
     assert w030(root) == []
+
+
+def test_no_project_folder_says_auto_tracing_includes_nothing(tmp_path: Path) -> None:
+    """No BASE_DIR and a ROOT_URLCONF outside the project (the pontoon trial names its root
+    ROOT): auto-tracing would silently trace nothing; W032 says so, with the fix."""
+    root = write_project(tmp_path, {
+        "proj/settings.py": "del BASE_DIR\nROOT_URLCONF = 'django.contrib.auth.urls'\n"})
+    result = manage(root, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    [line] = [c for c in check_lines(result.stderr) if c.id == "django_tracekit.W032"]
+    assert "Auto-tracing includes nothing" in line.msg and "BASE_DIR" in line.hint
+    with_base_dir = write_project(tmp_path / "ok", {})
+    assert "W032" not in manage(with_base_dir, "check").stderr
