@@ -3,8 +3,9 @@
 W030: included modules imported before the hook (not auto-traced), one warning per cause,
       each with the fix for that cause.
 W031: modules the hook could not instrument (imported normally).
-W032: auto-tracing is on but includes nothing: no INCLUDE, and neither BASE_DIR nor the
-      folder of ROOT_URLCONF's package says where the project's code is.
+W032 (asked by the integration, which then stays off): nothing to include: no INCLUDE,
+      and neither BASE_DIR nor the folder of ROOT_URLCONF's package says where the
+      project's code is.
 
 Who imported a module early is not recorded by Python, so it is worked out afterwards from
 what loads before ``django_tracekit``'s AppConfig, in Django's order: the settings module,
@@ -48,6 +49,20 @@ class Cause:
     hint: str
 
 
+NOTHING_INCLUDED = ("nothing to include: no TRACEKIT['AUTOTRACE']['INCLUDE'], no BASE_DIR, and "
+                    "ROOT_URLCONF's package is not in a folder of the project (W032)")
+
+
+def nothing_included() -> CheckMessage:
+    return CheckWarning(
+        "Auto-tracing includes nothing: the project's folder is unknown (no BASE_DIR setting, "
+        "and ROOT_URLCONF's package is not in a folder of the project), so no function of the "
+        "project is traced or counted and the unused-code page has nothing to list.",
+        hint="Set BASE_DIR to the project's folder (as Django's startproject does), or list "
+             "the project's packages in TRACEKIT['AUTOTRACE']['INCLUDE'].",
+        id="django_tracekit.W032")
+
+
 def check_autotrace(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     from django_tracekit.sources.autotrace import state
 
@@ -55,16 +70,6 @@ def check_autotrace(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
     if current is None:
         return []
     messages: list[CheckMessage] = []
-    rules = current.finder.rules
-    if rules.include is None and rules.base_dir is None:
-        messages.append(CheckWarning(
-            "Auto-tracing includes nothing: the project's folder is unknown (no BASE_DIR "
-            "setting, and ROOT_URLCONF's package is not in a folder of the project), so no "
-            "function of the project is traced or counted and the unused-code page has "
-            "nothing to list.",
-            hint="Set BASE_DIR to the project's folder (as Django's startproject does), or "
-                 "list the project's packages in TRACEKIT['AUTOTRACE']['INCLUDE'].",
-            id="django_tracekit.W032"))
     for cause, modules in explain(current.imported_before).items():
         messages.append(CheckWarning(
             f"Not auto-traced, imported before auto-tracing was installed: "
