@@ -15,6 +15,11 @@ no deadlock between two flushes):
 
 So a flush touches each of its rows once (twice for a row that is new on MySQL) and counts
 stay exact: a row is changed only while locked, and a failed transaction is retried whole.
+
+A process's own rows (``writer`` not 0, :mod:`.own_rows`) take the same steps without the
+locks (nobody else writes them) and without reading back what the process remembers it
+wrote: such a row is set to what the process knows plus the increments. A row that is gone
+(deleted, rolled back) is inserted with the increments only.
 """
 
 from __future__ import annotations
@@ -59,22 +64,31 @@ def add(into: Values, counters: Sequence[int], hist: Mapping[int, int],
         into[9].update(users)
 
 
-def write(alias: str, rows: Mapping[RowKey, Values], generic: bool = False) -> int:
+def write(alias: str, rows: Mapping[RowKey, Values], generic: bool = False, *,
+          writer: int = 0, known: Mapping[RowKey, Values] | None = None,
+          out: dict[RowKey, Values] | None = None) -> int:
     """Merge ``rows`` into the table (inside the caller's transaction); the rows written.
-    ``generic``: the statements every backend has (what MySQL and others run)."""
+    ``generic``: the statements every backend has (what MySQL and others run).
+
+    ``writer`` not 0: the rows of that process, unlocked; ``known`` what it wrote into them
+    before (a row's stored values are read only when it is not there); ``out`` receives
+    each row's values as written."""
     if not rows:
         return 0
     for values in rows.values():
         check_range(values[:8])
     connection = connections[alias]
     keys = sorted(rows)
-    locked = _lock(alias, keys, generic)
+    locked = _lock(alias, keys, generic, writer)
+    existed = set(locked)
     missing = [k for k in keys if k not in locked]
     if missing:
-        inserted = _insert_new(alias, missing, rows, generic)
+        inserted = _insert_new(alias, missing, rows, generic, writer)
+        if out is not None:
+            out.update((k, rows[k]) for k in inserted)
         late = [k for k in missing if k not in inserted]
         if late:
-            locked.update(_lock(alias, late, generic))
+            locked.update(_lock(alias, late, generic, writer))
     updates = []
     for key in keys:
         row = locked.get(key)
@@ -82,6 +96,11 @@ def write(alias: str, rows: Mapping[RowKey, Values], generic: bool = False) -> i
             continue  # inserted with its values above
         pk, stored, latency, users = row
         values = rows[key]
+        if writer:
+            updates.append(_own_update(pk, stored, latency, users, values, out,
+                                       known.get(key) if known and key in existed else None,
+                                       key))
+            continue
         counters = [stored[i] + values[i] if i != _MAX else max(stored[i], values[i])
                     for i in range(8)]
         merged_hist = histogram.unpack(latency)
@@ -100,9 +119,36 @@ def write(alias: str, rows: Mapping[RowKey, Values], generic: bool = False) -> i
     return len(keys)
 
 
-def _lock(alias: str, keys: Sequence[RowKey], generic: bool,
+def _own_update(pk: int, stored: list[int], latency: Any, users: Any, values: Values,
+                out: dict[RowKey, Values] | None, base: Values | None,
+                key: RowKey) -> tuple[Any, ...]:
+    """The update of a process's own row: what it wrote before (``base``; else what is
+    stored) plus ``values``."""
+    if base is None:
+        base = [*stored, histogram.unpack(latency), users_of(users)]
+    merged = new_values()
+    add(merged, base[:8], base[8], base[9])
+    add(merged, values[:8], values[8], values[9])
+    if out is not None:
+        out[key] = merged
+    return (*merged[:8], histogram.pack(merged[8]),
+            merged[9].dumps() if merged[9] is not None else b"", pk)
+
+
+def users_of(data: Any) -> Users | None:
+    raw = bytes(data or b"")
+    if not raw:
+        return None
+    try:
+        return loads(raw)
+    except ValueError:  # unreadable: replaced (users undercounted, never a 500)
+        return None
+
+
+def _lock(alias: str, keys: Sequence[RowKey], generic: bool, writer: int = 0,
           ) -> dict[RowKey, tuple[int, list[int], Any, Any]]:
-    """The rows of ``keys`` that exist, locked: {key: (id, counters, latency, users)}."""
+    """The rows of ``keys`` that exist, locked (a process's own rows: not locked):
+    {key: (id, counters, latency, users)}."""
     connection = connections[alias]
     manager = FeatureStats.objects.using(alias)
     groups: dict[tuple[int, int, str], list[int]] = {}
@@ -119,9 +165,10 @@ def _lock(alias: str, keys: Sequence[RowKey], generic: bool,
                 cursor.execute(
                     f"SELECT {columns} FROM {qn(FeatureStats._meta.db_table)} WHERE "
                     f"{qn('resolution')} = %s AND {qn('bucket_start')} = %s AND "
-                    f"{qn('version')} = %s AND {qn('feature_id')} = ANY(%s::bigint[]) "
-                    f"ORDER BY {qn('feature_id')} FOR UPDATE",
-                    [resolution, bucket, version, sorted(feature_ids)])
+                    f"{qn('version')} = %s AND {qn('writer')} = %s AND "
+                    f"{qn('feature_id')} = ANY(%s::bigint[]) ORDER BY {qn('feature_id')}"
+                    + ("" if writer else " FOR UPDATE"),
+                    [resolution, bucket, version, writer, sorted(feature_ids)])
                 for pk, feature_id, *rest in cursor.fetchall():
                     found[(feature_id, resolution, bucket, version)] = (
                         pk, [int(v) for v in rest[:8]], rest[8], rest[9])
@@ -129,8 +176,8 @@ def _lock(alias: str, keys: Sequence[RowKey], generic: bool,
     for (resolution, bucket, version), feature_ids in sorted(groups.items()):
         for chunk in chunks(feature_ids, 500):
             query = manager.filter(resolution=resolution, bucket_start=bucket, version=version,
-                                   feature_id__in=chunk).order_by("feature_id")
-            if connection.features.has_select_for_update:
+                                   writer=writer, feature_id__in=chunk).order_by("feature_id")
+            if connection.features.has_select_for_update and not writer:
                 query = query.select_for_update()
             for pk, feature_id, *rest in query.values_list("id", "feature_id", *COUNTERS,
                                                            "latency", "users"):
@@ -146,7 +193,7 @@ def _returning(connection: Any) -> bool:
 
 
 def _insert_new(alias: str, keys: Sequence[RowKey], rows: Mapping[RowKey, Values],
-                generic: bool) -> set[RowKey]:
+                generic: bool, writer: int = 0) -> set[RowKey]:
     """Insert the rows of ``keys`` that still do not exist; the keys inserted with their
     values (the others are merged by the caller)."""
     connection = connections[alias]
@@ -154,13 +201,13 @@ def _insert_new(alias: str, keys: Sequence[RowKey], rows: Mapping[RowKey, Values
         # No way to learn which rows this statement inserted: insert them empty, then
         # merge into them like into every other row.
         FeatureStats.objects.using(alias).bulk_create(
-            [FeatureStats(feature_id=f, resolution=r, bucket_start=b, version=v)
+            [FeatureStats(feature_id=f, resolution=r, bucket_start=b, version=v, writer=writer)
              for f, r, b, v in keys], ignore_conflicts=True, batch_size=500)
         return set()
     qn = connection.ops.quote_name
-    columns = [*_KEY, *COUNTERS, "latency", "users"]
+    columns = [*_KEY, *COUNTERS, "latency", "users", "writer"]
     if connection.vendor == "postgresql":
-        return _insert_new_postgresql(connection, keys, rows)
+        return _insert_new_postgresql(connection, keys, rows, writer)
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     size = max(1, 999 // len(columns)) if connection.vendor == "sqlite" else 500
     inserted: set[RowKey] = set()
@@ -170,7 +217,7 @@ def _insert_new(alias: str, keys: Sequence[RowKey], rows: Mapping[RowKey, Values
             for key in chunk:
                 values = rows[key]
                 users = values[9].dumps() if values[9] is not None else b""
-                params.extend((*key, *values[:8], histogram.pack(values[8]), users))
+                params.extend((*key, *values[:8], histogram.pack(values[8]), users, writer))
             cursor.execute(
                 f"INSERT INTO {qn(FeatureStats._meta.db_table)} "
                 f"({', '.join(qn(c) for c in columns)}) VALUES "
@@ -186,15 +233,16 @@ def _arrays(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 
 
 def _insert_new_postgresql(connection: Any, keys: Sequence[RowKey],
-                           rows: Mapping[RowKey, Values]) -> set[RowKey]:
+                           rows: Mapping[RowKey, Values], writer: int) -> set[RowKey]:
     qn = connection.ops.quote_name
-    columns = [*_KEY, *COUNTERS, "latency", "users"]
-    types = ["bigint", "int", "bigint", "text", *["bigint"] * len(COUNTERS), "bytea", "bytea"]
+    columns = [*_KEY, *COUNTERS, "latency", "users", "writer"]
+    types = ["bigint", "int", "bigint", "text", *["bigint"] * len(COUNTERS), "bytea", "bytea",
+             "bigint"]
     values = []
     for key in keys:
         value = rows[key]
         values.append((*key, *value[:8], histogram.pack(value[8]),
-                       value[9].dumps() if value[9] is not None else b""))
+                       value[9].dumps() if value[9] is not None else b"", writer))
     unnest = ", ".join(f"%s::{t}[]" for t in types)
     with connection.cursor() as cursor:
         cursor.execute(
