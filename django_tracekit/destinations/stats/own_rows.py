@@ -2,8 +2,8 @@
 random id): written by this process alone, so a flush takes no row lock another process
 waits on, and never reads back what it remembers it wrote.
 
-What a process remembers is what it committed (:func:`remember`, called after the
-transaction): a transaction that failed changes nothing here and is retried whole; one
+What a process remembers is what it committed (:func:`remember`, called once the
+transaction committed — the outermost one, when the write was inside a caller's): a transaction that failed changes nothing here and is retried whole; one
 whose commit went through unseen is written again as the same total (the row is set, not
 added to). A row that is gone (merged, pruned, rolled back) is inserted with the increments
 only. A fork starts with a new id and nothing remembered. Closed buckets' rows of every
@@ -40,13 +40,16 @@ def writer_id() -> int:
 
 
 def write(alias: str, rows: Mapping[stats_rows.RowKey, stats_rows.Values], generic: bool,
-          ) -> tuple[int, dict[stats_rows.RowKey, stats_rows.Values]]:
+          trusted: bool = True) -> tuple[int, dict[stats_rows.RowKey, stats_rows.Values]]:
     """Write ``rows`` (increments) into this process's rows, inside the caller's
-    transaction: (rows written, the rows' values to :func:`remember` once committed)."""
+    transaction: (rows written, the rows' values to :func:`remember` once committed).
+    ``trusted`` False: the rows are read back, not taken from memory (the write is inside a
+    transaction of the caller's, which may roll back what was remembered meanwhile)."""
     writer = writer_id()
     written: dict[stats_rows.RowKey, stats_rows.Values] = {}
     count = stats_rows.write(alias, rows, generic, writer=writer,
-                             known=_known.setdefault(alias, {}), out=written)
+                             known=_known.setdefault(alias, {}) if trusted else {},
+                             out=written)
     return count, written
 
 

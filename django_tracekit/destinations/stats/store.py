@@ -123,9 +123,15 @@ check_tables = TableCheck(lambda: (m._meta.db_table for m in (
 def _write_retrying(alias: str, increments: Mapping[Key, Entry], method: str) -> int:
     # Ids cached by a rolled-back transaction name no row; a feature pruned while its id
     # was cached here (IntegrityError): look the ids up again either way.
-    written, remembered, marks = retrying(alias, lambda: _write(alias, increments, method),
-                                          before_retry=feature_ids.forget)
-    own_rows.remember(alias, remembered, marks, int(time.time()))  # committed
+    # Inside a caller's transaction (tests, a backlog written by hand) what is written may
+    # still roll back: the process's memory of its rows is neither used nor changed until
+    # that transaction commits.
+    trusted = not connections[alias].in_atomic_block
+    written, remembered, marks = retrying(
+        alias, lambda: _write(alias, increments, method, trusted),
+        before_retry=feature_ids.forget)
+    transaction.on_commit(lambda: own_rows.remember(alias, remembered, marks,
+                                                    int(time.time())), using=alias)
     return written
 
 
@@ -160,7 +166,7 @@ def _isolate(alias: str, increments: Mapping[Key, Entry], method: str,
         raise WriteIncomplete(left, []) from cause_of
 
 
-def _write(alias: str, increments: Mapping[Key, Entry], method: str,
+def _write(alias: str, increments: Mapping[Key, Entry], method: str, trusted: bool = True,
            ) -> tuple[int, dict[stats_rows.RowKey, stats_rows.Values], dict[int, int]]:
     connection = connections[alias]
     bmp = bmp_only(connection)
@@ -198,7 +204,7 @@ def _write(alias: str, increments: Mapping[Key, Entry], method: str,
                     life = rows[(feature_id, LIFE, 0, version)] = stats_rows.new_values()
                 stats_rows.add(life, counters, entry[4], None)
     generic = method == "orm"
-    written, remembered = own_rows.write(alias, own, generic)
+    written, remembered = own_rows.write(alias, own, generic, trusted)
     written += stats_rows.write(alias, rows, generic=generic)
     return written, remembered, compacted
 
