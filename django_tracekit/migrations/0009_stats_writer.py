@@ -6,6 +6,7 @@
 import time
 from typing import Any
 
+import django.db.models.deletion
 from django.db import migrations, models
 
 MINUTE, HOUR = 60, 3600
@@ -46,6 +47,12 @@ class Migration(migrations.Migration):
         migrations.RemoveConstraint(
             model_name="featurestats",
             name="tracekit_stats_unique",
+        ),
+        migrations.AlterField(
+            model_name="featurestats",
+            name="feature",
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE,
+                                    related_name="+", to="django_tracekit.feature"),
         ),
         migrations.RunPython(start_watermarks, drop_watermarks),
     ]

@@ -343,7 +343,10 @@ class FeatureStats(models.Model):
     with ``writer`` 0 (:mod:`django_tracekit.destinations.stats.merging`). A key can have
     several rows meanwhile: every read sums (merges) the rows of a key."""
 
-    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique constraint starts with it (one index less to write
+    # per row a flush sets).
+    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+",
+                                db_index=False)
     resolution = models.PositiveIntegerField()  # seconds: 60, 3600, 86400 or 604800
     bucket_start = models.BigIntegerField()  # epoch seconds, a multiple of resolution
     version = models.CharField(max_length=64, default="", blank=True)
