@@ -34,7 +34,7 @@ MERGED = (MINUTE, HOUR)
 #: last seconds, a few seconds late, still lands in its process's row).
 MERGE_AFTER = 2 * MINUTE
 #: Buckets merged per transaction (a pass that catches up holds the flushes no longer).
-PASS_BUCKETS = {MINUTE: 5, HOUR: 1}
+PASS_BUCKETS = {MINUTE: 1, HOUR: 1}
 CHECK_SECONDS = 60.0
 _ADVISORY_KEY = 0x7472616365  # "trace": one merging process at a time on PostgreSQL
 _next_check: dict[str, float] = {}
