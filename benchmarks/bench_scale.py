@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# TK_BENCH_CODE: another checkout to measure in the same conditions (before/after).
+sys.path.insert(0, os.environ.get("TK_BENCH_CODE") or str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import django
@@ -224,15 +225,21 @@ def _writer(deadline: float, pause_s: float, out: Any) -> None:
 
     from django.db import connections
 
-    from django_tracekit.destinations.stats import own_rows, store
+    from django_tracekit.destinations.stats import store
 
+    try:
+        from django_tracekit.destinations.stats import own_rows
+    except ImportError:  # a checkout before process rows (PYTHONPATH): shared rows
+        own_rows = None
     connections.close_all()  # the parent's connection is not this process's
     identities = [(random.randrange(1, 2 ** 62), {}) for _ in range(IDENTITIES)]
-    own_rows.writer_id()  # this process's start (a fork resets the memory)
+    if own_rows is not None:
+        own_rows.writer_id()  # this process's start (a fork resets the memory)
     flushes, busy = 0, 0.0
     cpu, own_cpu = backend_cpu_s(), time.process_time()
     while time.time() < deadline:
-        own_rows._writer, own_rows._known = identities[flushes % len(identities)]
+        if own_rows is not None:
+            own_rows._writer, own_rows._known = identities[flushes % len(identities)]
         batch = _batch(SIM_FEATURES, int(time.time()) // 60)
         began = time.perf_counter()
         store.write(batch)
@@ -270,8 +277,10 @@ def _merge_cost(first_minute: int) -> tuple[int, float, float, int]:
     minutes merged)."""
     from django.db import connection
 
-    from django_tracekit.destinations.stats import merging
-
+    try:
+        from django_tracekit.destinations.stats import merging
+    except ImportError:  # a checkout before process rows: nothing to merge
+        return 0, 0.0, 0.0, 1
     last_minute = int(time.time()) // 60
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE tracekit_stats")
