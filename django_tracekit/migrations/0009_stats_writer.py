@@ -1,3 +1,4 @@
+# ruff: noqa: RUF012  (migration class attributes, as makemigrations writes them)
 # Process-owned stats rows (tracekit_stats.writer): a flush writes its own minute and hour
 # rows, closed buckets are merged into the row of writer 0. Existing rows are merged rows
 # (writer 0) and stay as they are; the merge watermarks start now (buckets before them are

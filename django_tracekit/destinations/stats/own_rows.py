@@ -3,9 +3,11 @@ random id): written by this process alone, so a flush takes no row lock another 
 waits on, and never reads back what it remembers it wrote.
 
 What a process remembers is what it committed (:func:`remember`, called once the
-transaction committed — the outermost one, when the write was inside a caller's): a transaction that failed changes nothing here and is retried whole; one
-whose commit went through unseen is written again as the same total (the row is set, not
-added to). A row that is gone (merged, pruned, rolled back) is inserted with the increments
+transaction committed — the outermost one, when the write was inside a caller's): a
+transaction that failed changes nothing here and is retried whole. A commit that went
+through unseen (the connection lost at COMMIT) and is retried sets a remembered row to the
+same total again (set, not added to); a row that flush created is added to again, as a
+merged row is on any backend. A row that is gone (merged, pruned, rolled back) is inserted with the increments
 only. A fork starts with a new id and nothing remembered. Closed buckets' rows of every
 process are merged into one row (:mod:`.merging`); the process then forgets them.
 """
