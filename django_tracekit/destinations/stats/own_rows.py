@@ -7,9 +7,10 @@ transaction committed — the outermost one, when the write was inside a caller'
 transaction that failed changes nothing here and is retried whole. A commit that went
 through unseen (the connection lost at COMMIT) and is retried sets a remembered row to the
 same total again (set, not added to); a row that flush created is added to again, as a
-merged row is on any backend. A row that is gone (merged, pruned, rolled back) is inserted with the increments
-only. A fork starts with a new id and nothing remembered. Closed buckets' rows of every
-process are merged into one row (:mod:`.merging`); the process then forgets them.
+merged row is on any backend. A row that is gone (merged, pruned, rolled back) is
+inserted with the increments only. A fork starts with a new id and nothing remembered.
+Closed buckets' rows of every process are merged into one row (:mod:`.merging`); the
+process then forgets them.
 """
 
 from __future__ import annotations
