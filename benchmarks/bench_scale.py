@@ -239,7 +239,8 @@ def _writer(deadline: float, pause_s: float, out: Any) -> None:
     cpu, own_cpu = backend_cpu_s(), time.process_time()
     while time.time() < deadline:
         if own_rows is not None:
-            own_rows._writer, own_rows._known = identities[flushes % len(identities)]
+            state = own_rows._state()
+            state.writer, state.known = identities[flushes % len(identities)]
         batch = _batch(SIM_FEATURES, int(time.time()) // 60)
         began = time.perf_counter()
         store.write(batch)

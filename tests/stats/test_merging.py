@@ -28,7 +28,7 @@ def entry(calls: int, ms: int, version: str = "") -> list[object]:
 
 def new_process() -> None:
     """What a fork does to the writer: a new id, nothing remembered."""
-    own_rows._pid = 0
+    own_rows.forget()
 
 
 def next_minute() -> int:
@@ -105,11 +105,24 @@ def test_a_row_gone_from_under_its_process_gets_only_the_new_calls() -> None:
         (MINUTE, 2), (HOUR, 2)]
 
 
+def test_each_thread_writes_its_own_rows() -> None:
+    import threading
+
+    minute = next_minute()
+    key = ("GET /t/", "request", "web", minute)
+    store.write({key: entry(1, 5)})
+    ids = [own_rows.writer_id()]
+    thread = threading.Thread(target=lambda: ids.append(own_rows.writer_id()))
+    thread.start()
+    thread.join()
+    assert ids[0] != ids[1] and ids[0] == own_rows.writer_id()
+
+
 def test_a_row_no_longer_remembered_is_read_back() -> None:
     minute = next_minute()
     key = ("GET /f/", "request", "web", minute)
     store.write({key: entry(5, 5)})
-    own_rows._known.clear()  # forgotten (long closed), the row still there
+    own_rows._state().known.clear()  # forgotten (long closed), the row still there
     store.write({key: entry(2, 5)})
     assert sorted(FeatureStats.objects.values_list("resolution", "calls")) == [
         (MINUTE, 7), (HOUR, 7)]

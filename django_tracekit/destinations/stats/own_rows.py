@@ -8,15 +8,17 @@ transaction that failed changes nothing here and is retried whole. A commit that
 through unseen (the connection lost at COMMIT) and is retried sets a remembered row to the
 same total again (set, not added to); a row that flush created is added to again, as a
 merged row is on any backend. A row that is gone (merged, pruned, rolled back) is
-inserted with the increments only. A fork starts with a new id and nothing remembered.
-Closed buckets' rows of every process are merged into one row (:mod:`.merging`); the
-process then forgets them.
+inserted with the increments only. A fork starts with a new id and nothing remembered; so
+does every thread that writes (a process's flusher is one thread; two threads writing one
+row unlocked would lose counts). Closed buckets' rows of every process are merged into
+one row (:mod:`.merging`); the process then forgets them.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import threading
 from collections.abc import Mapping
 
 from django_tracekit.destinations.stats import stats_rows
@@ -27,19 +29,23 @@ from django_tracekit.storage.usage_models import HOUR, MINUTE
 KEEP_SECONDS = {MINUTE: 10 * MINUTE, HOUR: 2 * HOUR}
 OWN = (MINUTE, HOUR)
 
-_pid = 0
-_writer = 0
-_known: dict[str, dict[stats_rows.RowKey, stats_rows.Values]] = {}
+_local = threading.local()
+_generation = 0  # forget(): every thread starts again
+
+
+def _state() -> threading.local:
+    """This thread's writer id and memory ({alias: {row key: values}}); new after a fork."""
+    state = _local
+    if getattr(state, "pid", None) != os.getpid() or state.generation != _generation:
+        state.pid, state.generation = os.getpid(), _generation
+        state.writer = random.SystemRandom().randrange(1, 2 ** 62)
+        state.known = {}
+    return state
 
 
 def writer_id() -> int:
-    """This process's writer id (new after a fork)."""
-    global _pid, _writer
-    pid = os.getpid()
-    if pid != _pid:
-        _pid, _writer = pid, random.SystemRandom().randrange(1, 2 ** 62)
-        _known.clear()
-    return _writer
+    """The writer id of this process (of this thread of it)."""
+    return int(_state().writer)
 
 
 def write(alias: str, rows: Mapping[stats_rows.RowKey, stats_rows.Values], generic: bool,
@@ -48,10 +54,10 @@ def write(alias: str, rows: Mapping[stats_rows.RowKey, stats_rows.Values], gener
     transaction: (rows written, the rows' values to :func:`remember` once committed).
     ``trusted`` False: the rows are read back, not taken from memory (the write is inside a
     transaction of the caller's, which may roll back what was remembered meanwhile)."""
-    writer = writer_id()
+    state = _state()
     written: dict[stats_rows.RowKey, stats_rows.Values] = {}
-    count = stats_rows.write(alias, rows, generic, writer=writer,
-                             known=_known.setdefault(alias, {}) if trusted else {},
+    count = stats_rows.write(alias, rows, generic, writer=state.writer,
+                             known=state.known.setdefault(alias, {}) if trusted else {},
                              out=written)
     return count, written
 
@@ -60,8 +66,7 @@ def remember(alias: str, written: Mapping[stats_rows.RowKey, stats_rows.Values],
              merged: Mapping[int, int], now: int) -> None:
     """After the commit: what the rows hold now; rows merged already (buckets before
     ``merged[resolution]``) or long closed are forgotten."""
-    writer_id()
-    known = _known.setdefault(alias, {})
+    known = _state().known.setdefault(alias, {})
     known.update(written)
     for key in [k for k in known if k[2] < merged.get(k[1], 0)
                 or k[2] + k[1] + KEEP_SECONDS[k[1]] < now]:
@@ -69,5 +74,7 @@ def remember(alias: str, written: Mapping[stats_rows.RowKey, stats_rows.Values],
 
 
 def forget() -> None:
-    """Forget every row (tests; a database replaced under a running process)."""
-    _known.clear()
+    """Forget every row, in every thread, and write new ones (tests; a database replaced
+    under a running process)."""
+    global _generation
+    _generation += 1
