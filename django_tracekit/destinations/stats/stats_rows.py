@@ -16,10 +16,11 @@ no deadlock between two flushes):
 So a flush touches each of its rows once (twice for a row that is new on MySQL) and counts
 stay exact: a row is changed only while locked, and a failed transaction is retried whole.
 
-A process's own rows (``writer`` not 0, :mod:`.own_rows`) take the same steps without the
-locks (nobody else writes them) and without reading back what the process remembers it
-wrote: such a row is set to what the process knows plus the increments. A row that is gone
-(deleted, rolled back) is inserted with the increments only.
+A process's own rows (``writer`` not 0, :mod:`.own_rows`) take no lock (nobody else writes
+them) and are not read first: a row the process remembers is set, by id, to what it
+remembers plus the increments (PostgreSQL; a row gone — deleted, rolled back — is then
+inserted with the increments only); the others are inserted, and one that was there after
+all (the insert conflicts) is read back and merged as in step 3.
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ def write(alias: str, rows: Mapping[RowKey, Values], generic: bool = False, *,
         keys = [k for k in keys if k not in done]  # the rest: gone, or not remembered
         if not keys:
             return count
-    locked = _lock(alias, keys, generic, writer)
+    # A process's rows not remembered are almost always new: inserted straight away; one
+    # that is there after all conflicts and is read back and merged below.
+    locked = {} if writer else _lock(alias, keys, generic, writer)
     existed = set(locked)
     missing = [k for k in keys if k not in locked]
     if missing:
