@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# TK_BENCH_CODE: another checkout to measure in the same conditions (before/after).
+sys.path.insert(0, os.environ.get("TK_BENCH_CODE") or str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import django
@@ -195,7 +196,10 @@ def bench_growth(label: str) -> None:
 
 
 SIM_PROCESSES, SIM_FEATURES, SIM_INTERVAL_S = 100, 1_000, 10.0
-CAPACITY_WRITERS, CAPACITY_SECONDS = 4, 20.0
+CAPACITY_WRITERS, CAPACITY_SECONDS = 4, 30.0
+# Each writer process stands for this many processes (their own rows and memory, taking
+# turns): 4 x 25 = the simulation's 100 processes, each flushing every few seconds.
+IDENTITIES = SIM_PROCESSES // CAPACITY_WRITERS
 
 
 def _batch(features: int, minute: int) -> dict[tuple[str, str, str, int], list[object]]:
@@ -214,26 +218,41 @@ def _batch(features: int, minute: int) -> dict[tuple[str, str, str, int], list[o
 
 
 def _writer(deadline: float, pause_s: float, out: Any) -> None:
-    """A forked writer process: flushes 1,000 features until ``deadline`` (``pause_s``
-    between flushes), then reports (flushes, seconds writing, backend CPU seconds)."""
+    """A forked writer process standing for :data:`IDENTITIES` processes (each its own rows
+    and memory, in turn): flushes 1,000 features until ``deadline`` (``pause_s`` between
+    flushes), then reports (flushes, seconds writing, backend CPU s, own CPU s)."""
+    import random
+
     from django.db import connections
 
     from django_tracekit.destinations.stats import store
 
+    try:
+        from django_tracekit.destinations.stats import own_rows
+    except ImportError:  # a checkout before process rows (PYTHONPATH): shared rows
+        own_rows = None
     connections.close_all()  # the parent's connection is not this process's
+    identities = [(random.randrange(1, 2 ** 62), {}) for _ in range(IDENTITIES)]
+    if own_rows is not None:
+        own_rows.writer_id()  # this process's start (a fork resets the memory)
     flushes, busy = 0, 0.0
-    cpu = backend_cpu_s()
+    cpu, own_cpu = backend_cpu_s(), time.process_time()
     while time.time() < deadline:
+        if own_rows is not None:
+            state = own_rows._state()
+            state.writer, state.known = identities[flushes % len(identities)]
+        batch = _batch(SIM_FEATURES, int(time.time()) // 60)
         began = time.perf_counter()
-        store.write(_batch(SIM_FEATURES, int(time.time()) // 60))
+        store.write(batch)
         busy += time.perf_counter() - began
         flushes += 1
         if pause_s:
             time.sleep(pause_s)
-    out.put((flushes, busy, backend_cpu_s() - cpu))
+    out.put((flushes, busy, backend_cpu_s() - cpu, time.process_time() - own_cpu))
 
 
-def _run_writers(count: int, seconds: float, pause_s: float) -> tuple[int, float, float]:
+def _run_writers(count: int, seconds: float, pause_s: float,
+                 ) -> tuple[int, float, float, float]:
     import multiprocessing
 
     from django.db import connections
@@ -250,33 +269,65 @@ def _run_writers(count: int, seconds: float, pause_s: float) -> tuple[int, float
     for worker in workers:
         worker.join()
     return (sum(r[0] for r in results), sum(r[1] for r in results),
-            sum(r[2] for r in results))
+            sum(r[2] for r in results), sum(r[3] for r in results))
+
+
+def _merge_cost(first_minute: int) -> tuple[int, float, float, int]:
+    """Merge every minute and hour the writers wrote (as the flusher does once they are
+    closed): (rows merged away, CPU s of the merging process + its backend, wall s,
+    minutes merged)."""
+    from django.db import connection
+
+    try:
+        from django_tracekit.destinations.stats import merging
+    except ImportError:  # a checkout before process rows: nothing to merge
+        return 0, 0.0, 0.0, 1
+    last_minute = int(time.time()) // 60
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE tracekit_stats")
+    backend, own, wall = backend_cpu_s(), time.process_time(), time.perf_counter()
+    merged = merging.merge("default", now=(last_minute + 1) * 60 + 3600 + merging.MERGE_AFTER)
+    return (merged, backend_cpu_s() - backend + time.process_time() - own,
+            time.perf_counter() - wall, last_minute - first_minute + 1)
 
 
 def bench_simulation(label: str) -> None:
     """100 processes x 1,000 features flushing every 10 s need 10 flushes/s of 1,000
     features; the write capacity is measured in the same run: writers flushing
-    back-to-back onto the same rows (the worst case), until the database is the limit."""
-    from django_tracekit.destinations.stats import store
-
-    store.write(_batch(SIM_FEATURES, int(time.time()) // 60))  # the rows exist
+    back-to-back (each standing for 25 processes), until the machine is the limit; then
+    the merge of what they wrote, counted in flushes of the same CPU cost."""
+    first_minute = int(time.time()) // 60
     load_avg = os.getloadavg()[0]
-    flushes, busy, cpu = _run_writers(CAPACITY_WRITERS, CAPACITY_SECONDS, 0.0)
+    flushes, busy, cpu, own_cpu = _run_writers(CAPACITY_WRITERS, CAPACITY_SECONDS, 0.0)
     capacity = flushes / CAPACITY_SECONDS
+    flush_cpu = (cpu + own_cpu) / max(flushes, 1)
+    merged, merge_cpu, merge_wall, minutes = _merge_cost(first_minute)
+    # The writers' 100 identities leave 100 rows per feature and minute, as 100 processes
+    # do: per minute of load, one minute's merge (the hour's, merged here too, is once an
+    # hour: counted as if every minute, the upper bound).
+    merge_cpu_per_minute = merge_cpu / minutes
+    merge_flushes = merge_cpu_per_minute / 60 / flush_cpu
     needed = SIM_PROCESSES / SIM_INTERVAL_S
     print(f"\n## {label}: {SIM_PROCESSES} processes x {SIM_FEATURES:,} features every "
           f"{SIM_INTERVAL_S:g} s against the write capacity measured in the same run")
     print("| | value |")
     print("|---|---:|")
-    print(f"| capacity: 1,000-feature flushes/s, {CAPACITY_WRITERS} writers back-to-back, "
-          f"{CAPACITY_SECONDS:g} s | {capacity:.2f} |")
+    print(f"| capacity: 1,000-feature flushes/s, {CAPACITY_WRITERS} writers x {IDENTITIES} "
+          f"processes back-to-back, {CAPACITY_SECONDS:g} s | {capacity:.2f} |")
     print(f"| mean flush s under that load | {busy / max(flushes, 1):.3f} |")
     print(f"| PostgreSQL backend CPU s per flush | {cpu / max(flushes, 1):.4f} |")
-    print(f"| needed: {SIM_PROCESSES} x 1 flush / {SIM_INTERVAL_S:g} s | {needed:.2f} |")
-    print(f"| **needed / capacity** (goal <= 25 %) | **{needed / capacity:.1%}** |")
+    print(f"| writer (client) CPU s per flush | {own_cpu / max(flushes, 1):.4f} |")
+    print(f"| merge of what they wrote: rows merged away, minutes, CPU s (client + backend), "
+          f"wall s | {merged:,}, {minutes}, {merge_cpu:.2f}, {merge_wall:.2f} |")
+    print(f"| merge per minute of load, in flushes/s of the same CPU | {merge_flushes:.2f} |")
+    print(f"| needed: {SIM_PROCESSES} x 1 flush / {SIM_INTERVAL_S:g} s (+ merge) | "
+          f"{needed:.2f} (+ {merge_flushes:.2f}) |")
+    print(f"| **needed / capacity** (goal <= 25 %) | **{(needed + merge_flushes) / capacity:.1%}**"
+          f" (flushes alone {needed / capacity:.1%}) |")
     print(f"| database CPU needed (backend CPU s per flush x needed flushes/s) | "
           f"{cpu / max(flushes, 1) * needed:.2f} cores |")
-    print(f"| load average (1 min) at the start | {load_avg:.1f} |")
+    print(f"| load average (1 min) at the start / end | {load_avg:.1f} / "
+          f"{os.getloadavg()[0]:.1f} |")
 
 
 def run_all(label: str) -> None:

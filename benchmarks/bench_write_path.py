@@ -4,8 +4,11 @@ tables) and the time of a 1,000-feature flush from one process, on PostgreSQL.
 
 Each feature's calls spread over 8 latency buckets (1-34 ms); every flush is in the same
 minute and hour as the one before (the steady state: the rows exist), after a first flush
-that creates them. Run: .venv/bin/python benchmarks/bench_write_path.py (needs 127.0.0.1:5432).
-To compare two checkouts in one run, run it once with each on PYTHONPATH.
+that creates them. Besides the wall time (the machine is shared: it waits for a CPU), the
+CPU time of the flush in this process and in its PostgreSQL backend: their sum is what the
+flush takes on an idle machine (the two take turns). Run:
+.venv/bin/python benchmarks/bench_write_path.py (needs 127.0.0.1:5432). To compare two
+checkouts in one run, run it once with each on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import django
-from _postgres import scratch_database
+from _postgres import backend_cpu_s, scratch_database
 from django.conf import settings
 
 DURATIONS_MS = (1, 2, 3, 5, 8, 13, 21, 34)
 FEATURES = 1_000
-FLUSHES = 7
+FLUSHES = 11
 
 
 def _tuples() -> int:
@@ -82,20 +85,26 @@ def main() -> None:
         assert processor.flush()
         first_s = time.perf_counter() - started
         first_rows = _tuples() - before
-        seconds, rows = [], []
+        seconds, rows, own_cpu, db_cpu = [], [], [], []
         for flush in range(1, FLUSHES):
             feed(flush)
             before = _tuples()
+            backend, own = backend_cpu_s(), time.process_time()
             started = time.perf_counter()
             assert processor.flush()
             seconds.append(time.perf_counter() - started)
+            own_cpu.append(time.process_time() - own)
+            db_cpu.append(backend_cpu_s() - backend)
             rows.append(_tuples() - before)
         print(f"### {Path(django_tracekit.__file__).parents[1]}")
-        print("| flush | rows per feature (pg_stat_user_tables) | flush s |")
-        print("|---|---:|---:|")
-        print(f"| first (rows created) | {first_rows / FEATURES:.2f} | {first_s:.3f} |")
+        print(f"load average {os.getloadavg()[0]:.1f}")
+        print("| flush | rows per feature (pg_stat_user_tables) | flush s (wall) | "
+              "CPU s: process + backend |")
+        print("|---|---:|---:|---:|")
+        print(f"| first (rows created) | {first_rows / FEATURES:.2f} | {first_s:.3f} | |")
         print(f"| steady state (median of {len(rows)}) | "
-              f"{statistics.median(rows) / FEATURES:.2f} | {statistics.median(seconds):.3f} |")
+              f"{statistics.median(rows) / FEATURES:.2f} | {statistics.median(seconds):.3f} | "
+              f"{statistics.median(own_cpu):.3f} + {statistics.median(db_cpu):.3f} |")
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ def quantiles(buckets: Mapping[int, int] | Iterable[tuple[int, int]], qs: Iterab
 
 _FORMAT = 1
 _HEADER = struct.Struct("<BH")
+_BIG_ENDIAN = array("H", b"\x01\x00")[0] != 1
 
 
 def pack(buckets: Mapping[int, int]) -> bytes:
@@ -89,7 +90,7 @@ def pack(buckets: Mapping[int, int]) -> bytes:
         return b""
     indexes = array("H", [i for i, _ in items])
     counts = array("Q", [n for _, n in items])
-    if array("H", b"\x01\x00")[0] != 1:  # a big-endian machine: stored little-endian
+    if _BIG_ENDIAN:  # stored little-endian
         indexes.byteswap()
         counts.byteswap()
     return _HEADER.pack(_FORMAT, len(items)) + indexes.tobytes() + counts.tobytes()

@@ -335,9 +335,18 @@ class FeatureStats(models.Model):
     built from closed hours and days (:mod:`django_tracekit.destinations.stats.compaction`,
     run by the flusher and ``tracekit_prune``), so long ranges still read a few rows per
     feature. ``latency`` is the duration histogram (``stats/histogram.py``, ≤ 2 % relative
-    error) packed in bytes; ``users`` the users sketch (``stats/sketch.py``; empty: none)."""
+    error) packed in bytes; ``users`` the users sketch (``stats/sketch.py``; empty: none).
 
-    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    ``writer``: 0 for a merged row; else the process that owns the row (a random id per
+    process): a process writes its minute and hour rows alone, so flushes never wait on
+    each other's row locks, and a closed minute's or hour's rows are merged into one row
+    with ``writer`` 0 (:mod:`django_tracekit.destinations.stats.merging`). A key can have
+    several rows meanwhile: every read sums (merges) the rows of a key."""
+
+    # No index of its own: the unique constraint starts with it (one index less to write
+    # per row a flush sets).
+    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+",
+                                db_index=False)
     resolution = models.PositiveIntegerField()  # seconds: 60, 3600, 86400 or 604800
     bucket_start = models.BigIntegerField()  # epoch seconds, a multiple of resolution
     version = models.CharField(max_length=64, default="", blank=True)
@@ -351,12 +360,14 @@ class FeatureStats(models.Model):
     retried_tasks = models.BigIntegerField(default=0)
     latency = models.BinaryField(default=b"")
     users = models.BinaryField(default=b"")
+    writer = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "tracekit_stats"
         constraints = (
-            models.UniqueConstraint(fields=["feature", "resolution", "bucket_start", "version"],
-                                    name="tracekit_stats_unique"),)
+            models.UniqueConstraint(fields=["feature", "resolution", "bucket_start", "version",
+                                            "writer"],
+                                    name="tracekit_stats_writer_unique"),)
         # Range reads of the counters never touch the table (page time at 90 days).
         indexes = (models.Index(fields=["resolution", "bucket_start", "feature", "calls",
                                         "errors", "duration_sum_us", "duration_max_us",
@@ -370,7 +381,9 @@ class FeatureStats(models.Model):
 
 class StatsCompacted(models.Model):
     """How far day (and week) rows of :class:`FeatureStats` are built: every bucket that
-    starts before ``through`` has its row; later ones are read from the finer rows."""
+    starts before ``through`` has its row; later ones are read from the finer rows. For
+    ``resolution`` minute and hour: the buckets before ``through`` have their process rows
+    merged (a write to them adds to the merged row)."""
 
     resolution = models.PositiveIntegerField(unique=True)
     through = models.BigIntegerField(default=0)  # epoch seconds

@@ -1,12 +1,16 @@
 """N processes flush the same keys at the same moment: the totals are exact.
 
 Each backend gets its own, freshly created database (parallel runs never share rows).
+Minutes before the merge watermark (the race's default, long past) are written into the
+merged rows under their row locks; current minutes into each process's own rows, merged
+afterwards (the ``own`` tests): exact before and after the merge.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +35,7 @@ import time
 from django_tracekit.destinations.stats import store
 from django_tracekit.core.sketch import Users, hash_user
 process = os.environ["TK_PROCESS"]
-minute = 29_000_040
+minute = int(os.environ.get("TK_MINUTE", "29000040"))
 def batch(flush):
     incs = {}
     for f in range(FEATURES):
@@ -82,15 +86,74 @@ print(json.dumps(out))
 """
 
 
-def _run_race(vendor: str, name: str, method: str = "auto") -> dict[str, Any]:
+def _run_race(vendor: str, name: str, method: str = "auto",
+              minute: int = 29_000_040) -> dict[str, Any]:
     code = (f"FEATURES = {FEATURES}\nFLUSHES = {FLUSHES}\n"
             + inspect.getsource(users_per_flush) + WORKER)
+    summary = TOTALS if minute == 29_000_040 else OWN_TOTALS.format(merge_at=(minute + 2) * 60
+                                                                     + 4 * 3600)
     return dict(race(race_settings(vendor, name), code,
-                     [{"TK_METHOD": method, "TK_PROCESS": str(p)} for p in range(PROCESSES)],
-                     TOTALS))
+                     [{"TK_METHOD": method, "TK_PROCESS": str(p), "TK_MINUTE": str(minute)}
+                      for p in range(PROCESSES)], summary))
 
 
-def _expected() -> dict[str, Any]:
+# Own rows: the sums over every row of a key, before and after the merge, and the rows.
+OWN_TOTALS = """
+from django.db.models import Sum, Max
+import hashlib
+from django_tracekit.models import Feature
+from django_tracekit.core import histogram, sketch
+from django_tracekit.destinations.stats import merging
+from django_tracekit.storage.usage_models import FeatureStats
+def sums():
+    out = {{}}
+    for res in (60, 3600):
+        rows = FeatureStats.objects.filter(resolution=res)
+        out[str(res)] = list(rows.aggregate(
+            c=Sum("calls"), e=Sum("errors"), s=Sum("duration_sum_us"),
+            m=Max("duration_max_us")).values())
+        out[str(res) + "hist"] = sum(sum(histogram.unpack(data).values())
+                                     for data in rows.values_list("latency", flat=True))
+        out[str(res) + "users"] = {{
+            name: hashlib.sha256(sketch.merge(bytes(s) for s in rows.filter(
+                feature__name=name).values_list("users", flat=True)).dumps()).hexdigest()
+            for name in Feature.objects.values_list("name", flat=True)}}
+        out[str(res) + "rows"] = rows.count()
+        out[str(res) + "writers"] = rows.values("writer").distinct().count()
+    return out
+out = {{"before": sums()}}
+out["merged"] = merging.merge("default", now={merge_at})
+out["after"] = sums()
+print(json.dumps(out))
+"""
+
+
+def _current_minute() -> int:
+    """A minute after the race's migration (its merge watermark), in the same hour as the
+    next one."""
+    minute = int(time.time()) // 60 + 1
+    return minute + 1 if minute % 60 == 59 else minute
+
+
+def _expected_own(found: dict[str, Any], minute: int) -> None:
+    full = _expected(minute)
+    writers = {"60": PROCESSES, "3600": PROCESSES}
+    for state in ("before", "after"):
+        sums = found[state]
+        for res in ("60", "3600"):
+            assert sums[res] == full[res], (state, res)
+            assert sums[res + "hist"] == full[res + "hist"], (state, res)
+            assert sums[res + "users"] == full[res + "users"], (state, res)
+            assert sums[res + "writers"] == (writers[res] if state == "before" else 1)
+    # Before: one row per process and key (nobody waited on another's row); after the
+    # merge: one row per key, the merged row (writer 0).
+    assert found["before"]["60rows"] == PROCESSES * FEATURES * 2
+    assert found["before"]["3600rows"] == PROCESSES * FEATURES
+    assert (found["after"]["60rows"], found["after"]["3600rows"]) == (FEATURES * 2, FEATURES)
+    assert found["merged"] == (PROCESSES - 1) * FEATURES * 3
+
+
+def _expected(minute: int = 29_000_040) -> dict[str, Any]:
     writes = PROCESSES * FLUSHES
     calls = writes * FEATURES * 2 * 3
     errors = writes * FEATURES * 2
@@ -103,7 +166,7 @@ def _expected() -> dict[str, Any]:
         merged = Users()
         for p in range(PROCESSES):
             for flush in range(FLUSHES):
-                for m in (29_000_040, 29_000_041):
+                for m in (minute, minute + 1):
                     for u in range(users_per_flush(f)):
                         merged.add(hash_user(f"{p}-{flush}-{m}-{u}"))
         users[f"shop/feature/{f}"] = hashlib.sha256(merged.dumps()).hexdigest()
@@ -134,3 +197,24 @@ def test_postgres_concurrent_flushes_exact(postgres_db: str) -> None:
 @pytest.mark.requires("pymysql")
 def test_mariadb_concurrent_flushes_exact(mariadb_db: str) -> None:
     assert _run_race("mariadb", mariadb_db) == _expected()
+
+
+@pytest.mark.parametrize("method", ["auto", "orm"])
+def test_sqlite_file_own_rows_exact_and_merged(tmp_path: Path, method: str) -> None:
+    minute = _current_minute()
+    _expected_own(_run_race("sqlite", str(tmp_path / "stats.sqlite3"), method, minute=minute),
+                  minute)
+
+
+@pytest.mark.service("postgres")
+@pytest.mark.requires("psycopg")
+def test_postgres_own_rows_exact_and_merged(postgres_db: str) -> None:
+    minute = _current_minute()
+    _expected_own(_run_race("postgres", postgres_db, minute=minute), minute)
+
+
+@pytest.mark.service("mariadb")
+@pytest.mark.requires("pymysql")
+def test_mariadb_own_rows_exact_and_merged(mariadb_db: str) -> None:
+    minute = _current_minute()
+    _expected_own(_run_race("mariadb", mariadb_db, minute=minute), minute)

@@ -161,12 +161,12 @@ def _fail_first_attempt(monkeypatch: pytest.MonkeyPatch, module: Any, error: Exc
     real = module._write
     attempts: list[int] = []
 
-    def first_fails(*args: Any) -> int:
+    def first_fails(*args: Any) -> Any:
         result = real(*args)  # written, then the transaction is rolled back by the error
         attempts.append(1)
         if len(attempts) == 1:
             raise error
-        return int(result)
+        return result
 
     monkeypatch.setattr(module, "_write", first_fails)
 

@@ -27,6 +27,7 @@ from django_tracekit.storage.usage_models import (
     DAY,
     HOUR,
     LIFE,
+    MINUTE,
     WEEK,
     FeatureStats,
     StatsCompacted,
@@ -44,17 +45,18 @@ _next_check: dict[str, float] = {}
 
 
 def watermarks(alias: str, share_lock: bool = True) -> dict[int, int]:
-    """``{DAY: through, WEEK: through}`` (0: nothing built yet), read under a share lock
-    inside the caller's transaction."""
+    """``{DAY: through, WEEK: through}`` (0: nothing built yet), and the minute and hour
+    merge watermarks (:mod:`.merging`), read under a share lock inside the caller's
+    transaction (in resolution order: every locker takes them in that order)."""
     connection = connections[alias]
     qn = connection.ops.quote_name
     sql = (f"SELECT {qn('resolution')}, {qn('through')} FROM "
-           f"{qn(StatsCompacted._meta.db_table)}")
+           f"{qn(StatsCompacted._meta.db_table)} ORDER BY {qn('resolution')}")
     if share_lock and connection.vendor == "postgresql":
         sql += " FOR SHARE"
     elif share_lock and connection.vendor == "mysql":
         sql += " LOCK IN SHARE MODE"
-    found = {DAY: 0, WEEK: 0}
+    found = {MINUTE: 0, HOUR: 0, DAY: 0, WEEK: 0}
     with connection.cursor() as cursor:
         cursor.execute(sql)
         for resolution, through in cursor.fetchall():
@@ -94,7 +96,8 @@ def compact(alias: str, now: float | None = None) -> int:
 
 def _compact(alias: str, today: int) -> int:
     manager = StatsCompacted.objects.using(alias)
-    marks = {m.resolution: m for m in manager.select_for_update().order_by("resolution")}
+    marks = {m.resolution: m for m in manager.select_for_update().filter(
+        resolution__in=COMPACTED).order_by("resolution")}
     written = 0
     day = marks[DAY].through
     if not day:

@@ -15,6 +15,12 @@ no deadlock between two flushes):
 
 So a flush touches each of its rows once (twice for a row that is new on MySQL) and counts
 stay exact: a row is changed only while locked, and a failed transaction is retried whole.
+
+A process's own rows (``writer`` not 0, :mod:`.own_rows`) take no lock (nobody else writes
+them) and are not read first: a row the process remembers is set, by id, to what it
+remembers plus the increments (PostgreSQL; a row gone — deleted, rolled back — is then
+inserted with the increments only); the others are inserted, and one that was there after
+all (the insert conflicts) is read back and merged as in step 3.
 """
 
 from __future__ import annotations
@@ -59,22 +65,39 @@ def add(into: Values, counters: Sequence[int], hist: Mapping[int, int],
         into[9].update(users)
 
 
-def write(alias: str, rows: Mapping[RowKey, Values], generic: bool = False) -> int:
+def write(alias: str, rows: Mapping[RowKey, Values], generic: bool = False, *,
+          writer: int = 0, known: Mapping[RowKey, Values] | None = None,
+          out: dict[RowKey, Values] | None = None) -> int:
     """Merge ``rows`` into the table (inside the caller's transaction); the rows written.
-    ``generic``: the statements every backend has (what MySQL and others run)."""
+    ``generic``: the statements every backend has (what MySQL and others run).
+
+    ``writer`` not 0: the rows of that process, unlocked; ``known`` what it wrote into them
+    before, with the row's id last (a row's stored values are read only when it is not
+    there); ``out`` receives each row's values as written, its id last."""
     if not rows:
         return 0
     for values in rows.values():
         check_range(values[:8])
     connection = connections[alias]
     keys = sorted(rows)
-    locked = _lock(alias, keys, generic)
+    count = len(keys)
+    if writer and known and connection.vendor == "postgresql" and not generic:
+        done = _update_known(connection, keys, rows, known, writer, out)
+        keys = [k for k in keys if k not in done]  # the rest: gone, or not remembered
+        if not keys:
+            return count
+    # A process's rows not remembered are almost always new: inserted straight away; one
+    # that is there after all conflicts and is read back and merged below.
+    locked = {} if writer else _lock(alias, keys, generic, writer)
+    existed = set(locked)
     missing = [k for k in keys if k not in locked]
     if missing:
-        inserted = _insert_new(alias, missing, rows, generic)
+        inserted = _insert_new(alias, missing, rows, generic, writer)
+        if out is not None:
+            out.update((k, [*rows[k][:10], pk]) for k, pk in inserted.items())
         late = [k for k in missing if k not in inserted]
         if late:
-            locked.update(_lock(alias, late, generic))
+            locked.update(_lock(alias, late, generic, writer))
     updates = []
     for key in keys:
         row = locked.get(key)
@@ -82,6 +105,11 @@ def write(alias: str, rows: Mapping[RowKey, Values], generic: bool = False) -> i
             continue  # inserted with its values above
         pk, stored, latency, users = row
         values = rows[key]
+        if writer:
+            updates.append(_own_update(pk, stored, latency, users, values, out,
+                                       known.get(key) if known and key in existed else None,
+                                       key))
+            continue
         counters = [stored[i] + values[i] if i != _MAX else max(stored[i], values[i])
                     for i in range(8)]
         merged_hist = histogram.unpack(latency)
@@ -97,12 +125,82 @@ def write(alias: str, rows: Mapping[RowKey, Values], generic: bool = False) -> i
         updates.append((*counters, histogram.pack(merged_hist), users_bytes, pk))
     if updates:
         _update(connection, updates, generic)
-    return len(keys)
+    return count
 
 
-def _lock(alias: str, keys: Sequence[RowKey], generic: bool,
+def _update_known(connection: Any, keys: Sequence[RowKey], rows: Mapping[RowKey, Values],
+                  known: Mapping[RowKey, Values], writer: int,
+                  out: dict[RowKey, Values] | None) -> set[RowKey]:
+    """Set the remembered rows of ``keys`` to what they held plus ``rows``, by id (no
+    read): the keys whose row was there."""
+    updates, by_id = [], {}
+    for key in keys:
+        base = known.get(key)
+        if base is None or len(base) < 11:
+            continue
+        merged = _merged(base, rows[key])
+        merged.append(base[10])
+        by_id[base[10]] = (key, merged)
+        updates.append((*merged[:8], histogram.pack(merged[8]),
+                        merged[9].dumps() if merged[9] is not None else b"", base[10]))
+    if not updates:
+        return set()
+    updated = _update(connection, updates, False, writer)
+    done = set()
+    for pk in updated:
+        key, merged = by_id[pk]
+        done.add(key)
+        if out is not None:
+            out[key] = merged
+    return done
+
+
+def _merged(base: Values, values: Values) -> Values:
+    """``base`` plus ``values``, new (neither is changed: ``base`` is what the process
+    remembers until the transaction commits)."""
+    merged: Values = [a + b for a, b in zip(base[:8], values[:8], strict=True)]
+    merged[_MAX] = max(base[_MAX], values[_MAX])
+    hist = dict(base[8])
+    for index, n in values[8].items():
+        hist[index] = hist.get(index, 0) + n
+    users = None
+    if base[9] is not None or values[9] is not None:
+        users = Users()
+        for part in (base[9], values[9]):
+            if part is not None:
+                users.update(part)
+    merged += [hist, users]
+    return merged
+
+
+def _own_update(pk: int, stored: list[int], latency: Any, users: Any, values: Values,
+                out: dict[RowKey, Values] | None, base: Values | None,
+                key: RowKey) -> tuple[Any, ...]:
+    """The update of a process's own row: what it wrote before (``base``; else what is
+    stored) plus ``values``."""
+    if base is None:
+        base = [*stored, histogram.unpack(latency), users_of(users)]
+    merged = _merged(base, values)
+    if out is not None:
+        out[key] = [*merged, pk]
+    return (*merged[:8], histogram.pack(merged[8]),
+            merged[9].dumps() if merged[9] is not None else b"", pk)
+
+
+def users_of(data: Any) -> Users | None:
+    raw = bytes(data or b"")
+    if not raw:
+        return None
+    try:
+        return loads(raw)
+    except ValueError:  # unreadable: replaced (users undercounted, never a 500)
+        return None
+
+
+def _lock(alias: str, keys: Sequence[RowKey], generic: bool, writer: int = 0,
           ) -> dict[RowKey, tuple[int, list[int], Any, Any]]:
-    """The rows of ``keys`` that exist, locked: {key: (id, counters, latency, users)}."""
+    """The rows of ``keys`` that exist, locked (a process's own rows: not locked):
+    {key: (id, counters, latency, users)}."""
     connection = connections[alias]
     manager = FeatureStats.objects.using(alias)
     groups: dict[tuple[int, int, str], list[int]] = {}
@@ -119,9 +217,10 @@ def _lock(alias: str, keys: Sequence[RowKey], generic: bool,
                 cursor.execute(
                     f"SELECT {columns} FROM {qn(FeatureStats._meta.db_table)} WHERE "
                     f"{qn('resolution')} = %s AND {qn('bucket_start')} = %s AND "
-                    f"{qn('version')} = %s AND {qn('feature_id')} = ANY(%s::bigint[]) "
-                    f"ORDER BY {qn('feature_id')} FOR UPDATE",
-                    [resolution, bucket, version, sorted(feature_ids)])
+                    f"{qn('version')} = %s AND {qn('writer')} = %s AND "
+                    f"{qn('feature_id')} = ANY(%s::bigint[]) ORDER BY {qn('feature_id')}"
+                    + ("" if writer else " FOR UPDATE"),
+                    [resolution, bucket, version, writer, sorted(feature_ids)])
                 for pk, feature_id, *rest in cursor.fetchall():
                     found[(feature_id, resolution, bucket, version)] = (
                         pk, [int(v) for v in rest[:8]], rest[8], rest[9])
@@ -129,8 +228,8 @@ def _lock(alias: str, keys: Sequence[RowKey], generic: bool,
     for (resolution, bucket, version), feature_ids in sorted(groups.items()):
         for chunk in chunks(feature_ids, 500):
             query = manager.filter(resolution=resolution, bucket_start=bucket, version=version,
-                                   feature_id__in=chunk).order_by("feature_id")
-            if connection.features.has_select_for_update:
+                                   writer=writer, feature_id__in=chunk).order_by("feature_id")
+            if connection.features.has_select_for_update and not writer:
                 query = query.select_for_update()
             for pk, feature_id, *rest in query.values_list("id", "feature_id", *COUNTERS,
                                                            "latency", "users"):
@@ -146,66 +245,85 @@ def _returning(connection: Any) -> bool:
 
 
 def _insert_new(alias: str, keys: Sequence[RowKey], rows: Mapping[RowKey, Values],
-                generic: bool) -> set[RowKey]:
-    """Insert the rows of ``keys`` that still do not exist; the keys inserted with their
-    values (the others are merged by the caller)."""
+                generic: bool, writer: int = 0) -> dict[RowKey, int]:
+    """Insert the rows of ``keys`` that still do not exist; {key: id} of those inserted
+    with their values (the others are merged by the caller)."""
     connection = connections[alias]
     if generic or not _returning(connection):
         # No way to learn which rows this statement inserted: insert them empty, then
         # merge into them like into every other row.
         FeatureStats.objects.using(alias).bulk_create(
-            [FeatureStats(feature_id=f, resolution=r, bucket_start=b, version=v)
+            [FeatureStats(feature_id=f, resolution=r, bucket_start=b, version=v, writer=writer)
              for f, r, b, v in keys], ignore_conflicts=True, batch_size=500)
-        return set()
+        return {}
     qn = connection.ops.quote_name
-    columns = [*_KEY, *COUNTERS, "latency", "users"]
+    columns = [*_KEY, *COUNTERS, "latency", "users", "writer"]
     if connection.vendor == "postgresql":
-        return _insert_new_postgresql(connection, keys, rows)
+        return _insert_new_postgresql(connection, keys, rows, writer)
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     size = max(1, 999 // len(columns)) if connection.vendor == "sqlite" else 500
-    inserted: set[RowKey] = set()
+    inserted: dict[RowKey, int] = {}
     with connection.cursor() as cursor:
         for chunk in chunks(keys, size):
             params: list[Any] = []
             for key in chunk:
                 values = rows[key]
                 users = values[9].dumps() if values[9] is not None else b""
-                params.extend((*key, *values[:8], histogram.pack(values[8]), users))
+                params.extend((*key, *values[:8], histogram.pack(values[8]), users, writer))
             cursor.execute(
                 f"INSERT INTO {qn(FeatureStats._meta.db_table)} "
                 f"({', '.join(qn(c) for c in columns)}) VALUES "
                 + ", ".join([row_sql] * len(chunk))
                 + " ON CONFLICT DO NOTHING RETURNING "
-                + ", ".join(qn(c) for c in _KEY), params)
-            inserted.update((int(f), int(r), int(b), str(v)) for f, r, b, v in cursor.fetchall())
+                + ", ".join(qn(c) for c in ("id", *_KEY)), params)
+            inserted.update(((int(f), int(r), int(b), str(v)), int(pk))
+                            for pk, f, r, b, v in cursor.fetchall())
     return inserted
 
 
-def _arrays(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
-    return [[row[i] for row in rows] for i in range(width)]
+def _arrays(rows: Sequence[Sequence[Any]], types: Sequence[str]) -> list[Any]:
+    """One array parameter per column. Numbers and bytes as PostgreSQL array literals
+    (one string: psycopg adapts a list element by element, which costs more than the
+    statement)."""
+    params: list[Any] = []
+    for i, kind in enumerate(types):
+        column = [row[i] for row in rows]
+        if kind in ("bigint", "int"):
+            params.append("{" + ",".join(map(str, map(int, column))) + "}")
+        elif kind == "bytea":
+            params.append("{" + ",".join(['"\\\\x' + bytes(b).hex() + '"'
+                                          for b in column]) + "}")
+        else:
+            params.append(column)
+    return params
 
 
 def _insert_new_postgresql(connection: Any, keys: Sequence[RowKey],
-                           rows: Mapping[RowKey, Values]) -> set[RowKey]:
+                           rows: Mapping[RowKey, Values], writer: int) -> dict[RowKey, int]:
     qn = connection.ops.quote_name
-    columns = [*_KEY, *COUNTERS, "latency", "users"]
-    types = ["bigint", "int", "bigint", "text", *["bigint"] * len(COUNTERS), "bytea", "bytea"]
+    columns = [*_KEY, *COUNTERS, "latency", "users", "writer"]
+    types = ["bigint", "int", "bigint", "text", *["bigint"] * len(COUNTERS), "bytea", "bytea",
+             "bigint"]
     values = []
     for key in keys:
         value = rows[key]
         values.append((*key, *value[:8], histogram.pack(value[8]),
-                       value[9].dumps() if value[9] is not None else b""))
+                       value[9].dumps() if value[9] is not None else b"", writer))
     unnest = ", ".join(f"%s::{t}[]" for t in types)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {qn(FeatureStats._meta.db_table)} "
             f"({', '.join(qn(c) for c in columns)}) SELECT * FROM unnest({unnest}) "
-            f"ON CONFLICT DO NOTHING RETURNING {', '.join(qn(c) for c in _KEY)}",
-            _arrays(values, len(columns)))
-        return {(int(f), int(r), int(b), str(v)) for f, r, b, v in cursor.fetchall()}
+            f"ON CONFLICT DO NOTHING RETURNING {', '.join(qn(c) for c in ('id', *_KEY))}",
+            _arrays(values, types))
+        return {(int(f), int(r), int(b), str(v)): int(pk)
+                for pk, f, r, b, v in cursor.fetchall()}
 
 
-def _update(connection: Any, updates: Sequence[tuple[Any, ...]], generic: bool) -> None:
+def _update(connection: Any, updates: Sequence[tuple[Any, ...]], generic: bool,
+            writer: int | None = None) -> list[int]:
+    """Set the rows by id; PostgreSQL: the ids updated (``writer``: only rows still
+    that process's)."""
     qn = connection.ops.quote_name
     table = qn(FeatureStats._meta.db_table)
     columns = [*COUNTERS, "latency", "users"]
@@ -216,9 +334,12 @@ def _update(connection: Any, updates: Sequence[tuple[Any, ...]], generic: bool) 
             unnest = ", ".join(f"%s::{t}[]" for t in types)
             names = ", ".join(f"v{i}" for i in range(len(columns))) + ", id"
             sets = ", ".join(f"{qn(c)} = v.v{i}" for i, c in enumerate(columns))
+            own = "" if writer is None else f" AND t.{qn('writer')} = {int(writer)}"
             cursor.execute(
                 f"UPDATE {table} AS t SET {sets} FROM unnest({unnest}) AS v({names}) "
-                f"WHERE t.{qn('id')} = v.id", _arrays(updates, len(types)))
-            return
+                f"WHERE t.{qn('id')} = v.id{own} RETURNING t.{qn('id')}",
+                _arrays(updates, types))
+            return [int(pk) for (pk,) in cursor.fetchall()]
         sets = ", ".join(f"{qn(c)} = %s" for c in columns)
         cursor.executemany(f"UPDATE {table} SET {sets} WHERE {qn('id')} = %s", list(updates))
+        return []

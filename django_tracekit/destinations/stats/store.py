@@ -5,9 +5,12 @@ Each flush is one transaction (all or nothing, so a retried flush never counts t
 1. features: ``bulk_create(ignore_conflicts=True)`` then a lookup of the ids (cached per
    process for an hour);
 2. one :class:`~django_tracekit.storage.usage_models.FeatureStats` row per feature and
-   version for the minute and one for the hour (:mod:`.stats_rows`: counters, latency
-   histogram and users sketch in the row, merged under a row lock): two rows per feature
-   per flush whatever the traffic. Day and week rows are built from closed hours
+   version for the minute and one for the hour (counters, latency histogram and users
+   sketch in the row): two rows per feature per flush whatever the traffic. They are this
+   process's own rows (:mod:`.own_rows`: no other process writes them, no lock to wait
+   for); closed minutes and hours are merged into one row per key (:mod:`.merging`), and a
+   late write to a merged bucket adds to the merged row under its row lock
+   (:mod:`.stats_rows`). Day and week rows are built from closed hours
    (:mod:`.compaction`); a late write to a day already built adds to it too;
 
 Error samples are not stored (nothing reads them; the error groups are).
@@ -30,7 +33,13 @@ from collections.abc import Mapping, Sequence
 
 from django.db import connections, router, transaction
 
-from django_tracekit.destinations.stats import compaction, feature_ids, stats_rows
+from django_tracekit.destinations.stats import (
+    compaction,
+    feature_ids,
+    merging,
+    own_rows,
+    stats_rows,
+)
 from django_tracekit.destinations.stats.records import (
     Entry,
     FeatureKey,
@@ -75,6 +84,7 @@ rejected: Counter[str] = Counter()
 def clear_cache() -> None:
     feature_ids.clear_cache()
     check_tables.clear()
+    own_rows.forget()
 
 
 
@@ -102,6 +112,7 @@ def write(increments: Mapping[Key, Entry], errors: Sequence[ErrorSampleData] = (
         check_tables.forget(alias)  # look again: the tables may have gone
         raise
     compaction.maybe_compact(alias)  # a day closed: its day row (and a week's)
+    merging.maybe_merge(alias)  # closed minutes and hours: one row per key
     return written
 
 
@@ -112,8 +123,16 @@ check_tables = TableCheck(lambda: (m._meta.db_table for m in (
 def _write_retrying(alias: str, increments: Mapping[Key, Entry], method: str) -> int:
     # Ids cached by a rolled-back transaction name no row; a feature pruned while its id
     # was cached here (IntegrityError): look the ids up again either way.
-    return retrying(alias, lambda: _write(alias, increments, method),
-                    before_retry=feature_ids.forget)
+    # Inside a caller's transaction (tests, a backlog written by hand) what is written may
+    # still roll back: the process's memory of its rows is neither used nor changed until
+    # that transaction commits.
+    trusted = not connections[alias].in_atomic_block
+    written, remembered, marks = retrying(
+        alias, lambda: _write(alias, increments, method, trusted),
+        before_retry=feature_ids.forget)
+    transaction.on_commit(lambda: own_rows.remember(alias, remembered, marks,
+                                                    int(time.time())), using=alias)
+    return written
 
 
 def _isolate(alias: str, increments: Mapping[Key, Entry], method: str,
@@ -147,7 +166,8 @@ def _isolate(alias: str, increments: Mapping[Key, Entry], method: str,
         raise WriteIncomplete(left, []) from cause_of
 
 
-def _write(alias: str, increments: Mapping[Key, Entry], method: str) -> int:
+def _write(alias: str, increments: Mapping[Key, Entry], method: str, trusted: bool = True,
+           ) -> tuple[int, dict[stats_rows.RowKey, stats_rows.Values], dict[int, int]]:
     connection = connections[alias]
     bmp = bmp_only(connection)
     ids = feature_ids.ids_for(alias, {feature_ids.clip(f, k, s, bmp)
@@ -155,7 +175,8 @@ def _write(alias: str, increments: Mapping[Key, Entry], method: str) -> int:
     # Buckets before these are compacted already: a late write (a backlog after an
     # outage) adds to their day and week rows too.
     compacted = compaction.watermarks(alias, share_lock=bool(increments))
-    rows: dict[stats_rows.RowKey, stats_rows.Values] = {}
+    rows: dict[stats_rows.RowKey, stats_rows.Values] = {}  # shared: merged rows, locked
+    own: dict[stats_rows.RowKey, stats_rows.Values] = {}  # this process's open rows
     for (feature, kind, service, minute), entry in increments.items():
         feature_id = ids[feature_ids.clip(feature, kind, service, bmp)]
         start = minute * 60
@@ -168,19 +189,24 @@ def _write(alias: str, increments: Mapping[Key, Entry], method: str) -> int:
                     retries, failed, retried)
         for resolution in RESOLUTIONS:
             bucket = start - start % resolution
-            if resolution in compacted and bucket >= compacted[resolution]:
+            if resolution in compaction.COMPACTED and bucket >= compacted[resolution]:
                 continue  # a day or week not compacted yet: built from the hours later
             key = (feature_id, resolution, bucket, version)
-            values = rows.get(key)
+            into = own if (resolution in own_rows.OWN
+                           and bucket >= compacted[resolution]) else rows
+            values = into.get(key)
             if values is None:
-                values = rows[key] = stats_rows.new_values()
+                values = into[key] = stats_rows.new_values()
             stats_rows.add(values, counters, entry[4], entry_users)
             if resolution == DAY and version and bucket < compacted[DAY]:
                 life = rows.get((feature_id, LIFE, 0, version))  # its version's life too
                 if life is None:
                     life = rows[(feature_id, LIFE, 0, version)] = stats_rows.new_values()
                 stats_rows.add(life, counters, entry[4], None)
-    return stats_rows.write(alias, rows, generic=method == "orm")
+    generic = method == "orm"
+    written, remembered = own_rows.write(alias, own, generic, trusted)
+    written += stats_rows.write(alias, rows, generic=generic)
+    return written, remembered, compacted
 
 
 def record_instrumented(service: str, functions: Sequence[tuple[str, str]], *,

@@ -29,6 +29,7 @@ from django.db.models import Exists, OuterRef
 from django_tracekit.conf import get_config
 from django_tracekit.destinations.stats.compaction import compact, rebuild_life
 from django_tracekit.destinations.stats.groups_store import prune as prune_groups
+from django_tracekit.destinations.stats.merging import merge
 from django_tracekit.destinations.stats.store import ERRORS_KEPT
 from django_tracekit.destinations.traces.store import prune as prune_traces
 from django_tracekit.models import (
@@ -102,6 +103,8 @@ class Command(BaseCommand):
         week_cutoffs = {**cutoffs, WEEK: cutoffs[DAY]}
         version_cutoffs = {HOUR: cutoffs[HOUR], DAY: cutoffs[DAY]}
         if not dry:
+            # Closed minutes and hours: one row per key, not one per process.
+            counts["tracekit_stats (process rows merged)"] = merge(alias)
             # Day and week rows of the closed days first: their hours may go next.
             counts["tracekit_stats (day and week rows built)"] = compact(alias)
         # Versions losing day rows: their life rows are built again from the days left.
