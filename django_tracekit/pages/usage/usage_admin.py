@@ -146,7 +146,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         q, kind, service, sort = query.q, query.kind, query.service, query.sort
         kind_totals: dict[str, list[int]] = {}
         rows = table.feature_table(window, q, kind, service, sort, kind_totals=kind_totals,
-                                     scope=query.scope)
+                                     scope=query.scope, percentiles=query.format == "csv")
         if query.format == "csv":
             return csv_response(window, rows)
         paginator = Paginator(rows, PER_PAGE)
