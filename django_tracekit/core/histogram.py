@@ -147,7 +147,7 @@ class Merged:
         if high > self.high:
             self.high = high
         counts = self.counts
-        for index, count in zip(indexes, values[n:]):
+        for index, count in zip(indexes, values[n:], strict=True):
             counts[index] += count
         return True
 
