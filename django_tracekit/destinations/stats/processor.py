@@ -116,7 +116,7 @@ class StatsProcessor(FlushingProcessor):
         self._service = service  # until a span's resource names it
         self._version = ""
         self._late_ns = 0  # span ends up to here need no clock correction (on_end)
-        self._kinds: frozenset[str | None] = frozenset(kinds)  # STATS['KINDS']; None in none
+        self._kinds = frozenset(kinds)  # STATS['KINDS'] (one set lookup per span)
         self._writer: Writer
         self._start(writer if writer is not None else _database_writer,
                     default_writer=writer is None, flush_interval_s=flush_interval_s,
@@ -156,7 +156,7 @@ class StatsProcessor(FlushingProcessor):
             n_plus_one = sum(1 for e in events if e.name == N_PLUS_ONE_EVENT) if events else 0
             below = self._roll_up(span, n_plus_one, kind_name in ENTRY_KINDS) \
                 if n_plus_one or self._n1_below else 0
-            if kind_name not in self._kinds:
+            if kind_name is None or kind_name not in self._kinds:
                 if kind_name is not None and self._groups.pending:
                     self._groups.claim_uncounted(span, kind_name, attributes)
                 return

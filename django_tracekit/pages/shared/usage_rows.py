@@ -88,15 +88,7 @@ def merged(rows: Iterable[tuple[Any, bytes | memoryview | None]],
            ) -> dict[Any, histogram.Merged]:
     """``(key, packed latency)`` rows merged per key (several rows of one key and bucket
     too: a write path may keep one per process until they are merged)."""
-    found: dict[Any, histogram.Merged] = {}
-    for key, data in rows:
-        if not data:
-            continue
-        into = found.get(key)
-        if into is None:
-            into = found[key] = histogram.Merged()
-        into.add_packed(data)
-    return found
+    return histogram.merge_rows(rows)
 
 
 def merged_latency(rows: Iterable[tuple[Any, bytes | memoryview | None]],
@@ -140,7 +132,7 @@ def totals_and_latency(window: Window, wanted: Container[int] | None = None,
     percentiles are wanted: one read of each row, summed here, instead of a grouped query
     and a second read)."""
     sums: dict[int, list[int]] = {}
-    hists: dict[int, histogram.Merged] = {}
+    latency: list[tuple[int, bytes]] = []
     for fid, c, e, s, m, n, r, f, t, data in raw_rows(window, (*COUNTERS, "latency")):
         into = sums.get(fid)
         if into is None:
@@ -156,10 +148,8 @@ def totals_and_latency(window: Window, wanted: Container[int] | None = None,
             into[6] += f
             into[7] += t
         if c and data and (wanted is None or fid in wanted):
-            hist = hists.get(fid)
-            if hist is None:
-                hist = hists[fid] = histogram.Merged()
-            hist.add_packed(data)
+            latency.append((fid, data))
+    hists = histogram.merge_rows(latency)
     return {fid: tuple(v) for fid, v in sums.items()}, hists
 
 
