@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 
 from django_tracekit.pages.shared.feature_filter import (
     ALL,
@@ -26,6 +26,7 @@ from django_tracekit.pages.shared.feature_filter import (
 from django_tracekit.pages.shared.usage_rows import (
     merged,
     per_point,
+    point_sums,
     raw_rows,
     totals_and_latency,
     window_totals,
@@ -139,14 +140,10 @@ def totals_over_time(window: Window, features: QuerySet[Feature] | None = None,
     """(bucket start, calls, errors) for every bucket of the window (of ``features``: the
     page passes entry points unless one kind is chosen, so an incident counts once)."""
     found: dict[int, tuple[int, int]] = {}
-    for usage in per_point(window):
-        if features is not None:
-            usage = usage.filter(feature__in=features)
-        for start, c, e in usage.values("bucket_start").annotate(
-                c=Sum("calls"), e=Sum("errors")).values_list("bucket_start", "c", "e"):
-            point = start - start % window.resolution
-            before = found.get(point, (0, 0))
-            found[point] = (before[0] + int(c), before[1] + int(e))
+    for start, c, e in point_sums(window, features):
+        point = start - start % window.resolution
+        before = found.get(point, (0, 0))
+        found[point] = (before[0] + int(c), before[1] + int(e))
     return [(t, *found.get(t, (0, 0))) for t in window.points]
 
 
