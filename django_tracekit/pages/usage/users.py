@@ -73,8 +73,9 @@ def _user_unions(window: Window, ids: list[int] | None, version: str | None = No
             spans = stats_cover(today, window.end, DAY, window.open_end, SKETCH_RESOLUTIONS)
     sql = (f"SELECT {qn('feature_id')}, {qn('users')} FROM "
            f"{qn(FeatureStats._meta.db_table)} WHERE {qn('resolution')} = %s AND "
-           f"{qn('bucket_start')} >= %s AND {qn('bucket_start')} < %s")
-    extra: list[Any] = []
+           f"{qn('bucket_start')} >= %s AND {qn('bucket_start')} < %s AND "
+           f"{qn('users')} <> %s")
+    extra: list[Any] = [b""]  # most rows have no users sketch: not read into Python
     if version is not None:
         sql += f" AND {qn('version')} = %s"
         extra.append(version)
