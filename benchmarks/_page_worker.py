@@ -12,9 +12,9 @@ import sys
 import time
 
 tree, database = sys.argv[1], sys.argv[2]
-sys.path.insert(0, tree)
-sys.path.insert(0, os.path.join(tree, "benchmarks"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # _postgres of this tree
+# The tree's own benchmark helpers and package, not this script's folder's.
+sys.path[0] = os.path.join(tree, "benchmarks")
+sys.path.insert(1, tree)
 
 import bench_stats  # noqa: E402
 
