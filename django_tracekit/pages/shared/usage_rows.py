@@ -128,6 +128,19 @@ def merged_latency(rows: Iterable[tuple[Any, bytes | memoryview | None]],
     return {key: hist.sparse() for key, hist in merged(rows).items()}
 
 
+def rows_sql(connection: Any, columns: str, where: str) -> str:
+    """``SELECT columns FROM tracekit_stats WHERE where``. On SQLite the rows are found
+    first (their ids, from an index alone) and then read in table order: the columns the
+    covering index lacks (histograms, sketches) cost a table lookup per row, a third less
+    in order than in the index's (bucket, feature) order."""
+    qn = connection.ops.quote_name
+    table = qn(FeatureStats._meta.db_table)
+    if connection.vendor == "sqlite":
+        return (f"SELECT {columns} FROM {table} WHERE {qn('id')} IN "
+                f"(SELECT {qn('id')} FROM {table} WHERE {where})")
+    return f"SELECT {columns} FROM {table} WHERE {where}"
+
+
 COUNTERS = ("calls", "errors", "duration_sum_us", "duration_max_us", "n_plus_one", "retries",
             "failed_attempts", "retried_tasks")
 
@@ -139,20 +152,19 @@ def raw_rows(window: Window, columns: tuple[str, ...], ids: list[int] | None = N
     where the ORM's per-row work would be most of the page's time."""
     connection = connections[router.db_for_read(FeatureStats)]
     qn = connection.ops.quote_name
-    sql = (f"SELECT {qn('feature_id')}, {', '.join(qn(c) for c in columns)} FROM "
-           f"{qn(FeatureStats._meta.db_table)} WHERE {qn('resolution')} = %s AND "
-           f"{qn('bucket_start')} >= %s AND {qn('bucket_start')} < %s")
+    selected = ", ".join(qn(c) for c in ("feature_id", *columns))
+    where = f"{qn('resolution')} = %s AND {qn('bucket_start')} >= %s AND {qn('bucket_start')} < %s"
     chunks: list[list[int] | None] = [None] if ids is None else [
         ids[i:i + 500] for i in range(0, len(ids), 500)]
     for resolution, first, last in stats_cover(window.start, window.end, window.resolution,
                                                window.open_end, resolutions):
         for chunk in chunks:
-            query, values = sql, [resolution, first, last]
+            query, values = where, [resolution, first, last]
             if chunk is not None:
                 query += f" AND {qn('feature_id')} IN ({', '.join(['%s'] * len(chunk))})"
                 values.extend(chunk)
             with connection.cursor() as cursor:
-                cursor.execute(query, values)
+                cursor.execute(rows_sql(connection, selected, query), values)
                 yield from cursor.fetchall()
 
 
