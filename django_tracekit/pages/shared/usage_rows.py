@@ -146,13 +146,15 @@ COUNTERS = ("calls", "errors", "duration_sum_us", "duration_max_us", "n_plus_one
 
 
 def raw_rows(window: Window, columns: tuple[str, ...], ids: list[int] | None = None,
-             resolutions: tuple[int, ...] = RESOLUTIONS) -> Iterator[tuple[Any, ...]]:
+             resolutions: tuple[int, ...] = RESOLUTIONS, table_order: bool = True,
+             ) -> Iterator[tuple[Any, ...]]:
     """``(feature id, *columns)`` of the rows that add up to the whole window (those of
     ``ids`` only, when given), through a plain cursor: tens of thousands of small rows,
     where the ORM's per-row work would be most of the page's time."""
     connection = connections[router.db_for_read(FeatureStats)]
     qn = connection.ops.quote_name
     selected = ", ".join(qn(c) for c in ("feature_id", *columns))
+    table = qn(FeatureStats._meta.db_table)
     where = f"{qn('resolution')} = %s AND {qn('bucket_start')} >= %s AND {qn('bucket_start')} < %s"
     chunks: list[list[int] | None] = [None] if ids is None else [
         ids[i:i + 500] for i in range(0, len(ids), 500)]
@@ -164,7 +166,8 @@ def raw_rows(window: Window, columns: tuple[str, ...], ids: list[int] | None = N
                 query += f" AND {qn('feature_id')} IN ({', '.join(['%s'] * len(chunk))})"
                 values.extend(chunk)
             with connection.cursor() as cursor:
-                cursor.execute(rows_sql(connection, selected, query), values)
+                cursor.execute(rows_sql(connection, selected, query) if table_order else
+                               f"SELECT {selected} FROM {table} WHERE {query}", values)
                 yield from cursor.fetchall()
 
 
@@ -177,7 +180,7 @@ def totals_and_latency(window: Window, wanted: Container[int] | None = None,
     sums: dict[int, list[int]] = {}
     latency: list[tuple[int, bytes]] = []
     for fid, c, e, s, m, n, r, f, t, data in raw_rows(window, (*COUNTERS, "latency")):
-        into = sums.get(fid)
+        into = sums.get(fid)  # _sum_rows inlined (its latency aside): tens of thousands
         if into is None:
             sums[fid] = [c, e, s, m, n, r, f, t]
         else:
@@ -192,14 +195,17 @@ def totals_and_latency(window: Window, wanted: Container[int] | None = None,
             into[7] += t
         if c and data and (wanted is None or fid in wanted):
             latency.append((fid, data))
-    hists = histogram.merge_rows(latency)
-    return {fid: tuple(v) for fid, v in sums.items()}, hists
+    return {fid: tuple(v) for fid, v in sums.items()}, histogram.merge_rows(latency)
 
 
 def window_totals(window: Window, features: QuerySet[Feature] | None,
                   ) -> dict[int, tuple[int, ...]]:
     """{feature id: (calls, errors, duration sum, max, N+1, retries, failed attempts, retried
     tasks)} over the window."""
+    if features is None and connections[router.db_for_read(FeatureStats)].vendor == "sqlite":
+        # SQLite groups by feature through a sort of every row (or a table read per row):
+        # the covering index read in order and summed here costs about a third less.
+        return _sum_rows(raw_rows(window, COUNTERS, table_order=False))
     totals: dict[int, tuple[int, ...]] = {}
     for usage in covering_rows(window):
         if features is not None:
@@ -214,3 +220,23 @@ def window_totals(window: Window, features: QuerySet[Feature] | None,
                 before[0] + c, before[1] + e, before[2] + s, max(before[3], m), before[4] + n,
                 before[5] + r, before[6] + f, before[7] + t)
     return totals
+
+
+def _sum_rows(rows: Iterable[Any]) -> dict[int, tuple[int, ...]]:
+    """``(feature id, *COUNTERS)`` rows summed per feature (the maximum of the maxima)."""
+    sums: dict[int, list[int]] = {}
+    for fid, c, e, s, m, n, r, f, t in rows:
+        into = sums.get(fid)
+        if into is None:
+            sums[fid] = [c, e, s, m, n, r, f, t]
+            continue
+        into[0] += c
+        into[1] += e
+        into[2] += s
+        if m > into[3]:
+            into[3] = m
+        into[4] += n
+        into[5] += r
+        into[6] += f
+        into[7] += t
+    return {fid: tuple(v) for fid, v in sums.items()}
