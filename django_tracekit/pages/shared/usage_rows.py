@@ -128,17 +128,19 @@ def merged_latency(rows: Iterable[tuple[Any, bytes | memoryview | None]],
     return {key: hist.sparse() for key, hist in merged(rows).items()}
 
 
-def rows_sql(connection: Any, columns: str, where: str) -> str:
-    """``SELECT columns FROM tracekit_stats WHERE where``. On SQLite the rows are found
-    first (their ids, from an index alone) and then read in table order: the columns the
-    covering index lacks (histograms, sketches) cost a table lookup per row, a third less
-    in order than in the index's (bucket, feature) order."""
+def rows_sql(connection: Any, columns: str, where: str, *after: str) -> str:
+    """``SELECT columns FROM tracekit_stats WHERE where [AND after...]`` (``after``: tests
+    of columns no index has, placeholders after those of ``where``). On SQLite the rows
+    are found first (their ids, from an index alone) and then read in table order: the
+    columns the covering index lacks (histograms, sketches) cost a table lookup per row, a
+    third less in order than in the index's (bucket, feature) order."""
     qn = connection.ops.quote_name
     table = qn(FeatureStats._meta.db_table)
+    tests = "".join(f" AND {test}" for test in after)
     if connection.vendor == "sqlite":
         return (f"SELECT {columns} FROM {table} WHERE {qn('id')} IN "
-                f"(SELECT {qn('id')} FROM {table} WHERE {where})")
-    return f"SELECT {columns} FROM {table} WHERE {where}"
+                f"(SELECT {qn('id')} FROM {table} WHERE {where}){tests}")
+    return f"SELECT {columns} FROM {table} WHERE {where}{tests}"
 
 
 COUNTERS = ("calls", "errors", "duration_sum_us", "duration_max_us", "n_plus_one", "retries",

@@ -52,8 +52,10 @@ def _user_unions(window: Window, ids: list[int] | None, version: str | None = No
                 query += f" AND {qn('feature_id')} IN ({', '.join(['%s'] * len(chunk))})"
                 values.extend(chunk)
             with connection.cursor() as cursor:
-                cursor.execute(rows_sql(connection, f"{qn('feature_id')}, {qn('users')}", query)
-                               if sql is None else f"{sql} WHERE {query}", values)
+                cursor.execute(rows_sql(connection, f"{qn('feature_id')}, {qn('users')}", query,
+                                        f"{qn('users')} <> %s")
+                               if sql is None else f"{sql} WHERE {query}",
+                               values if sql is not None else [*values, b""])
                 for fid, data in cursor.fetchall():
                     if not data:
                         continue
@@ -73,9 +75,10 @@ def _user_unions(window: Window, ids: list[int] | None, version: str | None = No
                  f"{qn(RangeUsers._meta.db_table)}",
                  f"{qn('days')} = %s AND {qn('day_start')} = %s", [days, today])
             spans = stats_cover(today, window.end, DAY, window.open_end, SKETCH_RESOLUTIONS)
+    # (Rows without a users sketch, most of them, are left out: rows_sql's test.)
     where = (f"{qn('resolution')} = %s AND {qn('bucket_start')} >= %s AND "
-             f"{qn('bucket_start')} < %s AND {qn('users')} <> %s")
-    extra: list[Any] = [b""]  # most rows have no users sketch: not read into Python
+             f"{qn('bucket_start')} < %s")
+    extra: list[Any] = []
     if version is not None:
         where += f" AND {qn('version')} = %s"
         extra.append(version)
