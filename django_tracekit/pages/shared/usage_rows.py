@@ -152,7 +152,8 @@ def raw_rows(window: Window, columns: tuple[str, ...], ids: list[int] | None = N
              ) -> Iterator[tuple[Any, ...]]:
     """``(feature id, *columns)`` of the rows that add up to the whole window (those of
     ``ids`` only, when given), through a plain cursor: tens of thousands of small rows,
-    where the ORM's per-row work would be most of the page's time."""
+    where the ORM's per-row work would be most of the page's time. ``table_order``: read
+    as :func:`rows_sql` does (for columns the covering index lacks); else a plain read."""
     connection = connections[router.db_for_read(FeatureStats)]
     qn = connection.ops.quote_name
     selected = ", ".join(qn(c) for c in ("feature_id", *columns))
