@@ -176,6 +176,20 @@ def test_stats_database_is_an_alias_name() -> None:
         assert config.stats.database == "default" and ids(config) == ["E037"]
 
 
+def test_stats_kinds_default_to_every_kind_and_are_validated() -> None:
+    assert resolve({}, {}).stats.kinds == ("request", "task", "command", "function")
+    assert resolve({"STATS": {"KINDS": ("request", "task")}}, {}).stats.kinds == (
+        "request", "task")
+    for wrong in ("request", [], ["request", "view"], [1]):
+        config = resolve({"STATS": {"KINDS": wrong}}, {})
+        assert ids(config) == ["E053"], wrong
+        assert config.stats.kinds == ("request", "task", "command", "function")
+    (problem,) = resolve({"STATS": {"KINDS": ["views"]}}, {}).problems
+    message = problem.check_message()
+    assert message.id == "django_tracekit.E053"
+    assert "TRACEKIT['STATS']['KINDS']" in message.msg and "function" in message.msg
+
+
 def test_a_section_that_is_not_a_dict_keeps_its_defaults() -> None:
     config = resolve({"DB": 5}, {})
     assert ids(config) == ["E002"] and config.db.n_plus_one == 5

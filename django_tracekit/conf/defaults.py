@@ -40,8 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "SAMPLE_RATE": 1.0,
     "AUTOTRACE": {"INCLUDE": None, "EXCLUDE": [], "MIN_DURATION_MS": 1.0},
     # DATABASE: the DATABASES alias of tracekit's tables (stats + trace store).
+    # KINDS: the feature kinds counted in the database (METRICS can carry the others).
     "STATS": {"ENABLED": True, "FLUSH_INTERVAL_S": 10, "RETENTION_DAYS": 90,
-              "DATABASE": "default"},
+              "DATABASE": "default", "KINDS": ["request", "task", "command", "function"]},
     "SENTRY": {"DSN": None, "ENVIRONMENT": None},
     # Regexes matched (re.search) against request.path; matching requests are not traced.
     "EXCLUDED_URLS": [],

@@ -235,7 +235,9 @@ class Union:
             # bucket holds at most EXACT_MAX; a range reads at most a few dozen buckets).
             return len(set(hashes))
         registers = bytearray(self._registers.to_bytes(M, "little"))
-        _add_all(registers, hashes)  # duplicates change no register: no set needed
+        # Duplicates change no register: dropped first, in C (the same users come back
+        # hour after hour, so a range's exact sketches repeat most of their hashes).
+        _add_all(registers, set(hashes))
         return _estimate(bytes(registers))
 
 

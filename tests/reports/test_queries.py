@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 from django.db.models import Max, Sum
 
-from django_tracekit.core.histogram import add, quantiles, unpack
+from django_tracekit.core.histogram import add, bucket_index, pack, quantiles, unpack
 from django_tracekit.destinations.stats import store
 from django_tracekit.models import DAY, HOUR
 from django_tracekit.pages.shared.feature_filter import ALL
@@ -68,3 +68,38 @@ def test_totals_and_percentiles_match_the_finest_rows(window_key: str) -> None:
     coarsest = max(r for r, _, _ in window.cover())
     assert coarsest == {"1h": HOUR, "30d": WEEK, "90d": WEEK}.get(window_key, coarsest)
     assert coarsest >= (HOUR if window_key == "1h" else DAY)
+
+
+@pytest.mark.parametrize("window_key", ["24h", "7d", "90d"])
+def test_the_one_pass_read_gives_what_the_grouped_query_gives(window_key: str) -> None:
+    # A percentile sort (and the CSV) reads counters and histograms in one pass; any
+    # other sort sums in SQL and reads the histograms of the rows shown.
+    now = int(time.time())
+    _seed(now)
+    window = window_from({"range": window_key}, now=now)
+    one_pass = queries.feature_table(window, kind=ALL, sort="feature", percentiles=True)
+    grouped = queries.feature_table(window, kind=ALL, sort="feature")
+    queries.fill_percentiles(window, grouped)
+    assert one_pass == grouped and any(r["p95"] for r in one_pass)
+
+
+def test_several_rows_of_one_feature_and_bucket_are_added_up() -> None:
+    # Versions (and, with a per-process write path, processes) keep rows of their own for
+    # one feature and hour: every read adds them up.
+    now = int(time.time())
+    hour = now - now % HOUR
+    _seed(now)
+    fid = FeatureStats.objects.values_list("feature_id", flat=True).first()
+    for n, version in enumerate(("9.1", "9.2", "9.3")):
+        FeatureStats.objects.create(feature_id=fid, resolution=HOUR, bucket_start=hour,
+                                    version=version, calls=100, errors=n,
+                                    duration_sum_us=100 * 50_000, duration_max_us=90_000 + n,
+                                    latency=pack({bucket_index(50_000_000): 100}))
+    window = window_from({"range": "24h"}, now=now)
+    for sort in ("-p95", "-calls"):
+        (row,) = [r for r in queries.feature_table(window, kind=ALL, sort=sort)
+                  if r["id"] == fid]
+        queries.fill_percentiles(window, [row])
+        expected = _expected("24h", now)[fid]
+        assert (row["calls"], row["errors"], [row["p50"], row["p95"], row["p99"]]) == expected
+        assert row["max_us"] == 90_002 and row["p99"] is not None and row["p99"] > 40_000

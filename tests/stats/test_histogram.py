@@ -8,6 +8,7 @@ import random
 from django_tracekit.core.histogram import (
     MAX_INDEX,
     RELATIVE_ERROR,
+    Merged,
     bucket_bounds_us,
     bucket_index,
     from_coarse,
@@ -69,3 +70,31 @@ def test_old_buckets_carried_over_keep_their_value() -> None:
         value_us = 2 * coarse_gamma ** (index + 1) / (coarse_gamma + 1)
         low, high = bucket_bounds_us(from_coarse(index))
         assert low * (1 - 1e-9) <= value_us < high * (1 + 1e-9)
+
+
+def test_merged_packed_rows_give_the_quantiles_of_their_sum() -> None:
+    rng = random.Random(7)
+    parts = [{rng.randint(100, 500): rng.randint(1, 50) for _ in range(rng.randint(1, 30))}
+             for _ in range(40)]
+    total: dict[int, int] = {}
+    merged = Merged()
+    for part in parts:
+        for index, n in part.items():
+            total[index] = total.get(index, 0) + n
+        assert merged.add_packed(pack(part))
+    assert merged.sparse() == sorted(total.items())
+    qs = (0.0, 0.01, 0.5, 0.95, 0.99, 1.0)
+    assert merged.quantiles(qs) == quantiles(total, qs)
+    assert merged.quantiles(qs, 2_000.0) == quantiles(total, qs, 2_000.0)
+
+
+def test_merged_skips_empty_and_unreadable_rows() -> None:
+    merged = Merged()
+    assert merged.quantiles((0.5,)) == [None]
+    good = pack({10: 3})
+    for bad in (b"", None, b"\x01", b"\x02" + good[1:], good[:-1], good + b"\x00",
+                pack({MAX_INDEX: 1})[:3] + b"\xff\xff" + b"\x00" * 8,  # index out of range
+                b"\x01\xff\xff" + b"\x00" * 10):  # more buckets than exist
+        assert not merged.add_packed(bad)
+    assert merged.add_packed(memoryview(good))  # PostgreSQL's bytea may come as memoryview
+    assert merged.sparse() == [(10, 3)]

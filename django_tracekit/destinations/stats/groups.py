@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import Span
 
 from django_tracekit.core import clock as real_clock
 from django_tracekit.core.errors import first_event, recorded_in
+from django_tracekit.core.features import feature_name
 from django_tracekit.core.fingerprint import GROUP_ATTRIBUTE, Group, group_of
 from django_tracekit.destinations.stats.records import FUNCTION, MINUTE_NS, OTHER_FEATURE, NotReady
 
@@ -151,6 +153,17 @@ class GroupCounter:
                 return
             self.pending.setdefault(context.trace_id, []).append(occurrence)
             self._pending_count += 1
+
+    def claim_uncounted(self, span: ReadableSpan, kind: str,
+                        attributes: Mapping[str, Any] | None) -> None:
+        """A span of a kind ``STATS['KINDS']`` leaves out claims its errors as an entry
+        point (or local root) of that kind would: error groups count every error."""
+        parent = span.parent
+        if kind == FUNCTION and parent is not None and not parent.is_remote:
+            return
+        service = str(span.resource.attributes.get("service.name", self.service))
+        self.claim(span.context.trace_id, span.start_time or 0,
+                   feature_name(span.name, kind, attributes), kind, service)
 
     def claim(self, trace_id: int, start_ns: int, feature: str, kind: str,
               service: str) -> None:

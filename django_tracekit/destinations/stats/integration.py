@@ -24,7 +24,8 @@ class StatsIntegration(Integration):
         from django_tracekit.destinations.stats.processor import StatsProcessor
 
         return [StatsProcessor(flush_interval_s=self.config.stats.flush_interval_s,
-                               service=self.config.service_name)]
+                               service=self.config.service_name,
+                               kinds=self.config.stats.kinds)]
 
     def wrap_sampler(self, sampler: Sampler) -> Sampler:
         # Exact counts at any SAMPLE_RATE: sampled-out spans are recorded, never exported.

@@ -1,11 +1,11 @@
 """The aggregating span processor: finished spans -> per-minute counters in memory.
 
-Hot path (``on_end``): classify the span, one dict lookup for its key
-``(feature, kind, service, minute)``, a few integer updates and one histogram-bucket
-increment, under a lock held only for those updates (so concurrent request threads never
-lose an increment). No I/O, no allocation beyond a new key's entry.
+Hot path (``on_end``): classify the span, one dict lookup for its key ``(feature, kind,
+service, minute)``, a few integer updates and one histogram-bucket increment, under a lock
+held only for those updates (concurrent request threads never lose an increment). No I/O,
+no allocation beyond a new key's entry.
 
-Which spans count (only what names a feature, never arbitrary library spans):
+Which spans count (what names a feature of a kind ``STATS['KINDS']`` lists, never library spans):
 
 - ``request``: SERVER spans; the feature is the server span's name, the HTTP route
   (``GET /orders/<int:pk>/``). The view's convention-named child span is counted too, as a
@@ -17,23 +17,20 @@ Which spans count (only what names a feature, never arbitrary library spans):
 - ``function``: INTERNAL spans of tracekit's instrumentation scope (``tracekit.span``,
   ``@traced``, auto-trace, view spans).
 
-Error groups (:mod:`.groups`): every recorded error is counted once in its group (type +
-in-app raise location), under the entry point whose span ends after it; flushed with the
-counters (:mod:`.groups_store`).
+Error groups (:mod:`.groups`): every recorded error counted once in its group (type + in-app
+raise location) under the entry point whose span ends after it, whatever ``STATS['KINDS']``.
 
 Flushing happens off the request path: a daemon thread every ``FLUSH_INTERVAL_S``, at
-``shutdown()``/atexit, and on demand (:func:`django_tracekit.destinations.stats.flush`). A failed
-write
-keeps a bounded backlog (merged per key, oldest minutes dropped beyond the cap) that the
-next flush retries; the failure is logged once until a write succeeds again. A writer that
-cannot write yet (:class:`NotReady`: tables not migrated) gets the same backlog, quietly.
-After ``fork()`` the child starts empty (the parent flushes its own pending counts) and
-gets its own flusher thread.
+``shutdown()``/atexit, and on demand (:func:`django_tracekit.destinations.stats.flush`). A
+failed write keeps a bounded backlog (merged per key, oldest minutes dropped beyond the cap)
+that the next flush retries; the failure is logged once until a write succeeds again. A
+writer that cannot write yet (:class:`NotReady`: tables not migrated) gets the same backlog,
+quietly. After ``fork()`` the child starts empty (the parent flushes its own pending
+counts) and gets its own flusher thread.
 
-In a test run (:mod:`django_tracekit.core.testrun`) a processor with the default writer has no
-flusher thread and writes to no database: its flushes (and the one at exit) go to
-:data:`memory_counts`, in memory, where :mod:`django_tracekit.testing` reads them. An
-explicit ``writer`` is always used as given.
+In a test run (:mod:`django_tracekit.core.testrun`) a processor with the default writer has
+no flusher thread and writes to no database: its flushes (and the one at exit) go to
+:data:`memory_counts`, read by :mod:`django_tracekit.testing`; a given ``writer`` is used.
 """
 
 from __future__ import annotations
@@ -49,7 +46,7 @@ from django_tracekit.core import call_counts, producers, testrun
 from django_tracekit.core import clock as real_clock
 from django_tracekit.core import errors as _errors
 from django_tracekit.core.errors import ERROR_SPAN_ID
-from django_tracekit.core.features import COMMAND, feature_kind, feature_name
+from django_tracekit.core.features import COMMAND, KINDS, feature_kind, feature_name
 from django_tracekit.core.fingerprint import message_without_type
 from django_tracekit.core.histogram import bucket_index
 from django_tracekit.core.sketch import Users, hash_user
@@ -107,7 +104,8 @@ class StatsProcessor(FlushingProcessor):
                  max_keys: int = DEFAULT_MAX_KEYS,
                  max_backlog_keys: int = DEFAULT_MAX_BACKLOG_KEYS,
                  start_thread: bool = True, service: str = "unknown_service",
-                 group_writer: _groups.GroupWriter | None = None) -> None:
+                 group_writer: _groups.GroupWriter | None = None,
+                 kinds: tuple[str, ...] = KINDS) -> None:
         # Error groups go where the counters go: the database, or nowhere for other writers.
         self._group_writer = group_writer if group_writer is not None else (
             _groups.database_writer if writer is None or writer is _database_writer else None)
@@ -118,6 +116,7 @@ class StatsProcessor(FlushingProcessor):
         self._service = service  # until a span's resource names it
         self._version = ""
         self._late_ns = 0  # span ends up to here need no clock correction (on_end)
+        self._kinds = frozenset(kinds)  # STATS['KINDS'] (one set lookup per span)
         self._writer: Writer
         self._start(writer if writer is not None else _database_writer,
                     default_writer=writer is None, flush_interval_s=flush_interval_s,
@@ -157,7 +156,9 @@ class StatsProcessor(FlushingProcessor):
             n_plus_one = sum(1 for e in events if e.name == N_PLUS_ONE_EVENT) if events else 0
             below = self._roll_up(span, n_plus_one, kind_name in ENTRY_KINDS) \
                 if n_plus_one or self._n1_below else 0
-            if kind_name is None:
+            if kind_name is None or kind_name not in self._kinds:
+                if kind_name is not None and self._groups.pending:
+                    self._groups.claim_uncounted(span, kind_name, attributes)
                 return
             resource = span.resource
             if resource is not self._resource:  # one provider, one resource: cached

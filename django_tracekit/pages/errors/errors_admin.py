@@ -126,7 +126,8 @@ def errors_view(admin: FeatureUsageAdmin, request: HttpRequest) -> HttpResponse:
                         "descending": descending, "numeric": key == "count",
                         "url": query_string(values, sort=target, page=None)})
     start, end, _resolution = queries.hours_of(window)
-    context = admin._context(request, window, query, _("Error groups"))
+    # Error groups are counted whatever STATS['KINDS']: no kind is missing here.
+    context = admin._context(request, window, query, _("Error groups"), ())
     context.update({
         "rows": page_rows, "page": page, "paginator": paginator, "headers": headers,
         "may_read": may_read, "q": query.q, "service": query.service,

@@ -21,8 +21,11 @@ from django.template.response import TemplateResponse
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
+from django_tracekit.conf import get_config
+from django_tracekit.core.features import FUNCTION
 from django_tracekit.pages.shared import feature_filter, params
 from django_tracekit.pages.shared.formats import local_time, query_string
+from django_tracekit.pages.shared.stats_notice import functions_untold
 from django_tracekit.pages.shared.window import window_from
 from django_tracekit.pages.unused.unused_queries import unused_functions
 
@@ -44,7 +47,11 @@ def unused_view(model_admin: Any, request: HttpRequest,
     window = window_from(query.values)
     module = params.clean(request.GET.get("module") or "") or ""
     not_observed: dict[str, dict[str, Any]] = {}
-    functions = unused_functions(window, query.q, query.service, not_observed)
+    # Function calls not counted in this database (STATS['KINDS'], or the stats off with
+    # metrics on): every function would look unused. Say so instead of listing them.
+    untold = functions_untold(get_config())
+    functions = [] if untold else unused_functions(window, query.q, query.service,
+                                                   not_observed)
     per_module: dict[str, int] = {}
     for function in functions:
         per_module[function["module"]] = per_module.get(function["module"], 0) + 1
@@ -86,8 +93,9 @@ def unused_view(model_admin: Any, request: HttpRequest,
                 "service": ", ".join(f["services"]),
                 "first_seen": stamp(f["first_seen"]),
                 "last_seen": stamp(f["last_seen"])} for f in listed] if inline else None})
-    context = base_context(request, window, query, _("Unused code"))
+    context = base_context(request, window, query, _("Unused code"), (FUNCTION,))
     context.update({
+        "untold": untold,
         "groups": groups, "total": number_format(sum(per_module.values()),
                                                  force_grouping=True),
         "not_observed": [{"module": name, "services": ", ".join(entry["services"]),

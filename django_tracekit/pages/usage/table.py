@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 
-from django_tracekit.core.histogram import quantiles
 from django_tracekit.pages.shared.feature_filter import (
     ALL,
     DEFAULT_SORT,
@@ -25,9 +24,11 @@ from django_tracekit.pages.shared.feature_filter import (
     kinds_of,
 )
 from django_tracekit.pages.shared.usage_rows import (
-    covering_rows,
-    merged_latency,
+    merged,
     per_point,
+    point_sums,
+    raw_rows,
+    totals_and_latency,
     window_totals,
 )
 from django_tracekit.pages.shared.window import Window
@@ -40,28 +41,33 @@ PERCENTILES = (0.5, 0.95, 0.99)
 def percentiles_by_feature(window: Window, feature_ids: Iterable[int] | None,
                            maxes: Mapping[int, int]) -> dict[int, list[float | None]]:
     ids = None if feature_ids is None else list(feature_ids)
-    rows: list[tuple[int, Any]] = []
-    for stats in covering_rows(window):
-        if ids is not None:
-            stats = stats.filter(feature_id__in=ids)
-        rows.extend(stats.exclude(calls=0).values_list("feature_id", "latency"))
-    hists = merged_latency(rows)
-    return {fid: quantiles(h, PERCENTILES, maxes.get(fid)) for fid, h in hists.items()}
+    hists = merged((fid, data) for fid, calls, data in raw_rows(window, ("calls", "latency"), ids)
+                   if calls)
+    return {fid: h.quantiles(PERCENTILES, maxes.get(fid)) for fid, h in hists.items()}
 
 
 def feature_table(window: Window, q: str = "", kind: str = "", service: str = "",
                   sort: str = DEFAULT_SORT, feature_id: int | None = None,
                   kind_totals: dict[str, list[int]] | None = None, scope: str = "",
-                  ) -> list[dict[str, Any]]:
+                  percentiles: bool = False) -> list[dict[str, Any]]:
     """One row per matching feature (zero-call features included): counts in the window.
 
     ``kind_totals`` (if given) receives ``{kind: [calls, errors, features]}`` of the
-    features matching ``q`` and ``service`` whatever their kind (the kind tabs)."""
+    features matching ``q`` and ``service`` whatever their kind (the kind tabs).
+    ``percentiles``: fill every row's (the CSV); a percentile sort fills them too."""
     narrow = feature_id is not None or (bool(q or service) and kind_totals is None)
     listed = filtered_features(q, kind, service, feature_id, scope)
     candidates = listed if kind_totals is None else filtered_features(q, ALL, service,
                                                                       scope=scope)
-    totals = window_totals(window, candidates if narrow else None)
+    field_name = sort.lstrip("-")
+    if field_name not in SORTS:
+        sort, field_name = DEFAULT_SORT, DEFAULT_SORT.lstrip("-")
+    hists = None
+    if (percentiles or field_name in ("p50", "p95", "p99")) and not narrow:
+        # Every feature's percentiles: counters and histograms in one read of the rows.
+        totals, hists = totals_and_latency(window, set(listed.values_list("id", flat=True)))
+    else:
+        totals = window_totals(window, candidates if narrow else None)
     kinds = kinds_of(kind) if feature_id is None else None
     rows: list[dict[str, Any]] = []
     for pk, name, kind_, service_ in candidates.values_list("id", "name", "kind", "service"):
@@ -83,10 +89,12 @@ def feature_table(window: Window, q: str = "", kind: str = "", service: str = ""
             "retried_tasks": int(retried or 0),
             "p50": None, "p95": None, "p99": None, "users": None,
         })
-    field_name = sort.lstrip("-")
-    if field_name not in SORTS:
-        sort, field_name = DEFAULT_SORT, DEFAULT_SORT.lstrip("-")
-    if field_name in ("p50", "p95", "p99"):
+    if hists is not None:
+        for row in rows:
+            hist = hists.get(row["id"])
+            if hist is not None:
+                row["p50"], row["p95"], row["p99"] = hist.quantiles(PERCENTILES, row["max_us"])
+    elif percentiles or field_name in ("p50", "p95", "p99"):
         fill_percentiles(window, rows)
     if field_name == "users":
         fill_users(window, rows)
@@ -132,14 +140,10 @@ def totals_over_time(window: Window, features: QuerySet[Feature] | None = None,
     """(bucket start, calls, errors) for every bucket of the window (of ``features``: the
     page passes entry points unless one kind is chosen, so an incident counts once)."""
     found: dict[int, tuple[int, int]] = {}
-    for usage in per_point(window):
-        if features is not None:
-            usage = usage.filter(feature__in=features)
-        for start, c, e in usage.values("bucket_start").annotate(
-                c=Sum("calls"), e=Sum("errors")).values_list("bucket_start", "c", "e"):
-            point = start - start % window.resolution
-            before = found.get(point, (0, 0))
-            found[point] = (before[0] + int(c), before[1] + int(e))
+    for start, c, e in point_sums(window, features):
+        point = start - start % window.resolution
+        before = found.get(point, (0, 0))
+        found[point] = (before[0] + int(c), before[1] + int(e))
     return [(t, *found.get(t, (0, 0))) for t in window.points]
 
 
@@ -154,7 +158,7 @@ def latency_over_time(window: Window, feature_id: int,
             point = start - start % window.resolution
             rows.append((point, data))
             maxes[point] = max(maxes.get(point, 0), high)
-    hists = merged_latency(rows)
-    return [(t, quantiles(hists[t], PERCENTILES, maxes.get(t)) if t in hists
+    hists = merged(rows)
+    return [(t, hists[t].quantiles(PERCENTILES, maxes.get(t)) if t in hists
              else [None, None, None]) for t in window.points]
 

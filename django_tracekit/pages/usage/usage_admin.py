@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from django_tracekit.conf import get_config
+from django_tracekit.core.features import KINDS
 from django_tracekit.pages.errors.errors_admin import errors_view, feature_groups
 from django_tracekit.pages.releases import releases_admin
 from django_tracekit.pages.shared import charts, feature_filter, params
@@ -90,7 +91,9 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
 
     def _context(self, request: HttpRequest, window: Window, query: params.UsageParams,
-                 title: str) -> dict[str, Any]:
+                 title: str, kinds: tuple[str, ...] = KINDS) -> dict[str, Any]:
+        """The usage pages' common context; ``kinds``: the feature kinds the page shows (the
+        notice says which of them are not counted in this database)."""
         values = query.values
         range_links = [
             {"key": key, "label": label, "url": query_string(values, range=key, page=None,
@@ -109,7 +112,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
             "params": values,
             "problems": [*query.errors, *window.errors],
             "kinds": Feature.Kind.choices,
-            "stats_notice": stats_notice(get_config()),
+            "stats_notice": stats_notice(get_config(), kinds),
         }
 
     def _kind_tabs(self, query: params.UsageParams, kind_totals: dict[str, list[int]],
@@ -143,7 +146,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         q, kind, service, sort = query.q, query.kind, query.service, query.sort
         kind_totals: dict[str, list[int]] = {}
         rows = table.feature_table(window, q, kind, service, sort, kind_totals=kind_totals,
-                                     scope=query.scope)
+                                     scope=query.scope, percentiles=query.format == "csv")
         if query.format == "csv":
             return csv_response(window, rows)
         paginator = Paginator(rows, PER_PAGE)
@@ -265,7 +268,7 @@ class FeatureUsageAdmin(ReadOnlyAdmin):
         # A function's "errors" are the exceptions that escaped it, handled by its caller or
         # not (an incident is counted by its entry point and its error group): "raised".
         raised = feature.kind == "function"
-        context = self._context(request, window, query, feature.name)
+        context = self._context(request, window, query, feature.name, (feature.kind,))
         context.update({
             "feature": feature,
             "row": row,

@@ -11,7 +11,7 @@ from typing import Any
 from django.db import connections, router, transaction
 
 from django_tracekit.core import sketch
-from django_tracekit.pages.shared.usage_rows import per_point, stats_cover
+from django_tracekit.pages.shared.usage_rows import per_point, rows_sql, stats_cover
 from django_tracekit.pages.shared.window import Window, window_from
 from django_tracekit.storage.usage_models import (
     DAY,
@@ -42,16 +42,20 @@ def _user_unions(window: Window, ids: list[int] | None, version: str | None = No
     chunks: list[list[int] | None] = [None] if ids is None else [
         ids[i:i + 500] for i in range(0, len(ids), 500)]
 
-    def read(sql: str, params: list[Any]) -> None:
+    def read(sql: str | None, where: str, params: list[Any]) -> None:
+        """Rows of ``sql`` (or of ``tracekit_stats`` when None: :func:`rows_sql`)."""
         for chunk in chunks:
-            query, values = sql, list(params)
+            query, values = where, list(params)
             if chunk is not None:
                 if not chunk:
                     continue
                 query += f" AND {qn('feature_id')} IN ({', '.join(['%s'] * len(chunk))})"
                 values.extend(chunk)
             with connection.cursor() as cursor:
-                cursor.execute(query, values)
+                cursor.execute(rows_sql(connection, f"{qn('feature_id')}, {qn('users')}", query,
+                                        f"{qn('users')} <> %s")
+                               if sql is None else f"{sql} WHERE {query}",
+                               values if sql is not None else [*values, b""])
                 for fid, data in cursor.fetchall():
                     if not data:
                         continue
@@ -68,18 +72,18 @@ def _user_unions(window: Window, ids: list[int] | None, version: str | None = No
         ranges = RangeUsers.objects.filter(days=days, day_start=today)
         if ranges.exists():
             read(f"SELECT {qn('feature_id')}, {qn('sketch')} FROM "
-                 f"{qn(RangeUsers._meta.db_table)} WHERE {qn('days')} = %s AND "
-                 f"{qn('day_start')} = %s", [days, today])
+                 f"{qn(RangeUsers._meta.db_table)}",
+                 f"{qn('days')} = %s AND {qn('day_start')} = %s", [days, today])
             spans = stats_cover(today, window.end, DAY, window.open_end, SKETCH_RESOLUTIONS)
-    sql = (f"SELECT {qn('feature_id')}, {qn('users')} FROM "
-           f"{qn(FeatureStats._meta.db_table)} WHERE {qn('resolution')} = %s AND "
-           f"{qn('bucket_start')} >= %s AND {qn('bucket_start')} < %s")
+    # (Rows without a users sketch, most of them, are left out: rows_sql's test.)
+    where = (f"{qn('resolution')} = %s AND {qn('bucket_start')} >= %s AND "
+             f"{qn('bucket_start')} < %s")
     extra: list[Any] = []
     if version is not None:
-        sql += f" AND {qn('version')} = %s"
+        where += f" AND {qn('version')} = %s"
         extra.append(version)
     for resolution, start, end in spans:
-        read(sql, [resolution, start, end, *extra])
+        read(None, where, [resolution, start, end, *extra])
     return merged
 
 
