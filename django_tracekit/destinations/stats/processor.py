@@ -52,6 +52,7 @@ from django_tracekit.core.errors import ERROR_SPAN_ID
 from django_tracekit.core.features import COMMAND, feature_kind, feature_name
 from django_tracekit.core.fingerprint import message_without_type
 from django_tracekit.core.histogram import bucket_index
+from django_tracekit.core.sdk_attributes import readable
 from django_tracekit.core.sketch import Users, hash_user
 from django_tracekit.core.vocabulary import N_PLUS_ONE_EVENT
 from django_tracekit.destinations.stats import groups as _groups
@@ -146,7 +147,7 @@ class StatsProcessor(FlushingProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         try:
             scope = span.instrumentation_scope
-            attributes = span.attributes  # a new read-only view per read: once
+            attributes = readable(span)  # the SDK's is a new Mapping view per read
             kind_name = feature_kind(span.kind, scope.name if scope is not None else None,
                                      attributes)
             # The SDK's ``events`` copies them into a new tuple per read: its own list when
