@@ -53,7 +53,7 @@ def readable(span: Any) -> Mapping[str, Any]:
     the SDK's mapping where there is one, else the public ``attributes``."""
     attributes = getattr(span, "_attributes", None)
     if attributes.__class__ is dict:
-        return attributes  # type: ignore[no-any-return]  # tracekit's shortcut spans
+        return attributes  # tracekit's shortcut spans
     items = getattr(attributes, "_dict", None)
     if isinstance(items, dict):
         return items

@@ -426,7 +426,7 @@ class TraceStoreProcessor(FlushingProcessor):
 
 def _is_db(span: ReadableSpan) -> bool:
     attributes = readable(span)
-    return bool(attributes) and any(key in attributes for key in _DB_KEYS)  # type: ignore[operator]
+    return bool(attributes) and any(key in attributes for key in _DB_KEYS)
 
 
 def processors() -> list[TraceStoreProcessor]:
