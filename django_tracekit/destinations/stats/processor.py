@@ -45,14 +45,13 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span
 from opentelemetry.trace import StatusCode
 
-from django_tracekit.core import call_counts, producers, testrun
+from django_tracekit.core import call_counts, producers, sdk_attributes, testrun
 from django_tracekit.core import clock as real_clock
 from django_tracekit.core import errors as _errors
 from django_tracekit.core.errors import ERROR_SPAN_ID
 from django_tracekit.core.features import COMMAND, feature_kind, feature_name
 from django_tracekit.core.fingerprint import message_without_type
 from django_tracekit.core.histogram import bucket_index
-from django_tracekit.core.sdk_attributes import readable
 from django_tracekit.core.sketch import Users, hash_user
 from django_tracekit.core.vocabulary import N_PLUS_ONE_EVENT
 from django_tracekit.destinations.stats import groups as _groups
@@ -147,7 +146,7 @@ class StatsProcessor(FlushingProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         try:
             scope = span.instrumentation_scope
-            attributes = readable(span)  # the SDK's is a new Mapping view per read
+            attributes = sdk_attributes.readable(span)  # the SDK's: a Mapping view per read
             kind_name = feature_kind(span.kind, scope.name if scope is not None else None,
                                      attributes)
             # The SDK's ``events`` copies them into a new tuple per read: its own list when
