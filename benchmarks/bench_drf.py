@@ -180,7 +180,12 @@ def configure(base: Path, installed_apps: list[str], middleware: list[str],
         ROOT_URLCONF="drfshop.urls", BASE_DIR=str(base),
         INSTALLED_APPS=installed_apps, MIDDLEWARE=middleware,
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3",
-                               "NAME": str(base / "bench.sqlite3")}},
+                               "NAME": str(base / "bench.sqlite3"),
+                               # Django's default 0: a new connection per request, and SQLite
+                               # reads the whole schema on each; for breakdowns only (every
+                               # contender alike), e.g. BENCH_DRF_CONN_MAX_AGE=600
+                               "CONN_MAX_AGE": int(os.environ.get("BENCH_DRF_CONN_MAX_AGE",
+                                                                  "0"))}},
         USE_TZ=True, LOGGING_CONFIG=None,
         REST_FRAMEWORK={"DEFAULT_AUTHENTICATION_CLASSES": [],
                         "DEFAULT_PERMISSION_CLASSES": [],

@@ -3,6 +3,8 @@ machine shared with other test suites (instruction counts do not move with the l
 
     .venv/bin/python benchmarks/instructions.py micro [N]      auto-traced calls, spans
     .venv/bin/python benchmarks/instructions.py drf CONFIG [N]  DRF list requests
+    .venv/bin/python benchmarks/instructions.py request [N]     bench_request's hello-world
+                                                                view: bare, tracekit, contrib
 
 One process under ``valgrind --tool=callgrind``; every measured region starts and ends with a
 call of ``os.getloadavg`` (``--dump-before``): each region is its own dump, so the set-up is
@@ -181,6 +183,47 @@ def parent_drf(config: str, number: int) -> None:
     print(f"| DRF list request, {config} | {regions[1] / number:,.0f} instructions/request |")
 
 
+def child_request(config: str, number: int) -> None:
+    import bench_request
+
+    bench_request.SETUPS[config]()
+    from django.conf import settings
+
+    tracekit = getattr(settings, "TRACEKIT", None)
+    if isinstance(tracekit, dict):  # the flushers: out of the region, as for ``drf``
+        tracekit.setdefault("STATS", {})["FLUSH_INTERVAL_S"] = 3600
+    import django
+
+    django.setup()
+    one_request, statuses = bench_request.wsgi_request(bench_request.PATH)
+    for _ in range(3):
+        one_request()
+    assert statuses[-1] == "200 OK", statuses[-1]
+    _mark()
+    for _ in range(number):
+        one_request()
+    _mark()
+
+
+def parent_request(number: int) -> None:
+    """bench_request's hello-world view: the overhead over bare Django, tracekit vs
+    opentelemetry-instrumentation-django, in instructions (one process per contender)."""
+    per = {}
+    for config in ("bare", "tracekit", "otel-contrib"):
+        regions, _ = _run_valgrind(["child-request", config, str(number)])
+        per[config] = regions[1] / number
+    print(f"Instructions per request (callgrind, {number} requests; Python "
+          f"{sys.version.split()[0]})")
+    print("| contender | instructions/request | added over bare |")
+    print("|---|--:|--:|")
+    for config, value in per.items():
+        print(f"| {config} | {value:,.0f} | {value - per['bare']:,.0f} |")
+    added = per["otel-contrib"] - per["bare"]
+    if added > 0:
+        print(f"\ntracekit overhead / contrib overhead: "
+              f"{(per['tracekit'] - per['bare']) / added:.2f}x")
+
+
 def main(argv: list[str]) -> None:
     mode = argv[0] if argv else "micro"
     if mode == "child-micro":
@@ -191,6 +234,10 @@ def main(argv: list[str]) -> None:
         parent_micro(int(argv[1]) if len(argv) > 1 else 2000)
     elif mode == "drf":
         parent_drf(argv[1], int(argv[2]) if len(argv) > 2 else 20)
+    elif mode == "child-request":
+        child_request(argv[1], int(argv[2]))
+    elif mode == "request":
+        parent_request(int(argv[1]) if len(argv) > 1 else 200)
     else:
         raise SystemExit(__doc__)
 

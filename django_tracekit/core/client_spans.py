@@ -16,11 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanContext, SpanKind
+from opentelemetry.trace import Span, SpanKind
 
 from django_tracekit.core import clock as real_clock
 from django_tracekit.core.sampling import RecordEverySampledOut
-from django_tracekit.core.spans import AutoSpan, shortcut
+from django_tracekit.core.spans import AutoSpan, child_context, shortcut
 from django_tracekit.core.tracer import get_tracer
 
 
@@ -50,9 +50,8 @@ def start(name: str, parent_context: Context, parent: Span,
     parent_sc = parent.get_span_context()
     if shortcut.applies(parent_sc) and (parent_sc.trace_flags.sampled
                                         or _records_every_kind_unsampled()):
-        context = SpanContext(parent_sc.trace_id, shortcut.span_id(), False,
-                              parent_sc.trace_flags, parent_sc.trace_state)
-        return ClientSpan(name, context, parent_sc, attributes, real_clock.time_ns())
+        return ClientSpan(name, child_context(parent_sc), parent_sc, attributes,
+                          real_clock.time_ns())
     return get_tracer().start_span(name, context=parent_context, kind=SpanKind.CLIENT,
                                    attributes=attributes)
 

@@ -227,6 +227,19 @@ def _start_span(counter: Counter, parent_sc: SpanContext, root: Root, t0: float,
         location.name, context=parent_ctx, attributes=location.attributes, start_time=start)
 
 
+def start_child(name: str, attributes: Mapping[str, Any], parent_ctx: Context) -> Span:
+    """An INTERNAL span, child of the span current in ``parent_ctx`` (a view's span under
+    its request's): an :class:`AutoSpan` where the SDK would decide the same (the shortcut),
+    else the SDK's ``start_span``. Processors see it in ``on_end`` only, as every shortcut
+    span: their ``on_start`` looks only at local roots (``producers.entered``)."""
+    parent_sc = trace.get_current_span(parent_ctx).get_span_context()
+    if shortcut.applies(parent_sc):
+        return AutoSpan(name, child_context(parent_sc), parent_sc, attributes,
+                        real_clock.time_ns())
+    return tracer_module.get_tracer().start_span(name, context=parent_ctx,
+                                                 attributes=attributes)
+
+
 def _emit(counter: Counter, parent_sc: SpanContext, t0: float, t1: float, offset: int) -> None:
     """A kept span that nobody needed as a parent: straight to the processors."""
     location = counter.site.location

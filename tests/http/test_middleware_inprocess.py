@@ -152,3 +152,30 @@ def test_excluded_urls_follow_the_settings_without_reading_them_per_request(
         middleware(RequestFactory().get("/healthz/"))
         middleware(RequestFactory().get("/orders/"))
     assert spans.names() == ["GET"]
+
+
+@pytest.mark.django_db
+def test_the_view_span_takes_the_shortcut_under_the_request_span(
+        spans: Spans, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django_tracekit.core import spans as engine
+
+    made: list[Any] = []
+    real_start_child = engine.start_child
+
+    def start_child(*args: Any) -> Any:
+        made.append(real_start_child(*args))
+        return made[-1]
+
+    monkeypatch.setattr(views, "start_child", start_child)
+    middleware = TracekitMiddleware(views.wrap_view(_failing_view))
+    with pytest.raises(ValueError, match="view failed"):  # no handler converts it here
+        middleware(RequestFactory().get("/fails/"))
+    assert [type(s) for s in made] == [engine.AutoSpan]  # not the SDK's span
+    view = spans.named("tests/http/test_middleware_inprocess/_failing_view")
+    request = next(s for s in spans.all() if s.kind is trace.SpanKind.SERVER)
+    assert view.parent is not None and view.parent.span_id == request.context.span_id
+    assert view.context.trace_id == request.context.trace_id
+    assert view.status.status_code is trace.StatusCode.ERROR
+    assert [e.name for e in view.events] == ["exception"]  # recorded where it was raised
+    assert view.attributes["code.function.name"].endswith("_failing_view")
+    assert request.status.status_code is trace.StatusCode.ERROR  # the error escaped it

@@ -42,7 +42,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span
 from opentelemetry.trace import StatusCode
 
-from django_tracekit.core import call_counts, producers, testrun
+from django_tracekit.core import call_counts, producers, sdk_attributes, testrun
 from django_tracekit.core import clock as real_clock
 from django_tracekit.core import errors as _errors
 from django_tracekit.core.errors import ERROR_SPAN_ID
@@ -145,7 +145,7 @@ class StatsProcessor(FlushingProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         try:
             scope = span.instrumentation_scope
-            attributes = span.attributes  # a new read-only view per read: once
+            attributes = sdk_attributes.readable(span)  # the SDK's: a Mapping view per read
             kind_name = feature_kind(span.kind, scope.name if scope is not None else None,
                                      attributes)
             # The SDK's ``events`` copies them into a new tuple per read: its own list when

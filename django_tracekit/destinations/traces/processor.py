@@ -35,6 +35,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from django_tracekit.core import clock as real_clock
 from django_tracekit.core import testrun
 from django_tracekit.core.features import feature_kind, feature_name
+from django_tracekit.core.sdk_attributes import readable
 from django_tracekit.destinations.traces import incidents, keep
 from django_tracekit.destinations.traces.records import (
     NotReady,
@@ -94,7 +95,7 @@ def _estimate(span: ReadableSpan, kind: SpanKind) -> int:
     """Bytes a buffered span holds, roughly: a fixed cost, a share per attribute, and the
     texts that can be long (a SQL statement, a stack). Reading every attribute value costs
     about 0.5 µs each through the SDK's mapping: only the long ones are read."""
-    attributes = span.attributes
+    attributes = readable(span)
     size = SPAN_COST + ATTRIBUTE_COST * len(attributes or ())
     if kind is _CLIENT and attributes:
         for key in _LONG_KEYS:  # one of them at most; a miss costs a KeyError in the SDK
@@ -236,7 +237,7 @@ class TraceStoreProcessor(FlushingProcessor):
     def _decide(self, trace_id: int, part: _Buffered, span: ReadableSpan,
                 remote_parent: bool) -> None:
         part.root_ended = True
-        attributes = span.attributes
+        attributes = readable(span)
         scope = span.instrumentation_scope
         kind = feature_kind(span.kind, scope.name if scope is not None else None, attributes)
         name = feature_name(span.name, kind, attributes)  # "GET (unmatched)", as the stats
@@ -424,8 +425,8 @@ class TraceStoreProcessor(FlushingProcessor):
 
 
 def _is_db(span: ReadableSpan) -> bool:
-    attributes = span.attributes
-    return bool(attributes) and any(key in attributes for key in _DB_KEYS)  # type: ignore[operator]
+    attributes = readable(span)
+    return bool(attributes) and any(key in attributes for key in _DB_KEYS)
 
 
 def processors() -> list[TraceStoreProcessor]:

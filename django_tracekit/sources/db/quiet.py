@@ -48,21 +48,40 @@ def quiet_caller(frame: types.FrameType | None) -> bool:
     """Whether the code that ran a query (``frame`` and its callers) is tracekit's own data
     code or a migration: Django's frames are walked through to the first other one."""
     depth = 0
+    verdicts = _verdicts
     while frame is not None and depth < _MAX_DEPTH:
         name = frame.f_globals.get("__name__")
-        if not isinstance(name, str):
-            return False
-        if name.startswith("django."):
-            if name.startswith(_MIGRATION):
-                return True
-        elif name.startswith("django_tracekit."):
-            if frame.f_globals.get(OWN_DATA_MARKER) is True or _in_own_data_package(name):
-                return True
-        else:
-            return ".migrations." in name  # a project's RunPython function
+        # Per module name, decided once (a few dozen Django modules on every query's stack).
+        verdict = verdicts.get(name)  # type: ignore[arg-type]
+        if verdict is None:
+            if not isinstance(name, str):
+                return False
+            verdict = _verdict(name, frame.f_globals)
+        if verdict is not _THROUGH:
+            return verdict is _QUIET
         frame = frame.f_back
         depth += 1
     return False
+
+
+_QUIET, _APPLICATION, _THROUGH = "quiet", "application", "through"  # _THROUGH: look up
+# module name -> its verdict; bounded (module names)
+_verdicts: dict[str, str] = {}
+_MAX_VERDICTS = 4096
+
+
+def _verdict(name: str, module_globals: dict[str, object]) -> str:
+    if name.startswith("django_tracekit."):  # a few frames: the marker read each time
+        if module_globals.get(OWN_DATA_MARKER) is True or _in_own_data_package(name):
+            return _QUIET
+        return _THROUGH
+    if name.startswith("django."):
+        verdict = _QUIET if name.startswith(_MIGRATION) else _THROUGH
+    else:  # a project's RunPython function, or the application's code
+        verdict = _QUIET if ".migrations." in name else _APPLICATION
+    if len(_verdicts) < _MAX_VERDICTS:
+        _verdicts[name] = verdict
+    return verdict
 
 
 def _in_own_data_package(name: str) -> bool:

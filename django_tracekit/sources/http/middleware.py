@@ -33,6 +33,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from django_tracekit.core.errors import handle_escaping, record_error
 from django_tracekit.core.propagation_logs import limit_propagation_logs
+from django_tracekit.core.sdk_attributes import set_known
 from django_tracekit.core.tracer import get_tracer
 from django_tracekit.sources.http import excluded, own
 from django_tracekit.sources.http import view_spans as views
@@ -114,8 +115,10 @@ class TracekitMiddleware:
                 method_of(request).replace("_OTHER", "HTTP"), context=parent,
                 kind=SpanKind.SERVER)
             if span.is_recording():
-                span.set_attributes(request_attributes(request))
-                span.set_attributes(self.headers.request_headers(request))
+                set_known(span, request_attributes(request))  # valid by construction
+                headers = self.headers.request_headers(request)
+                if headers:
+                    span.set_attributes(headers)
             setattr(request, views.REQUEST_SPAN_ATTR, span)
             return span, otel_context.attach(trace.set_span_in_context(span, parent))
         except Exception:
@@ -140,20 +143,23 @@ class TracekitMiddleware:
 
     def _describe(self, request: HttpRequest, response: HttpResponseBase, span: Span) -> None:
         http_route = route_of(request)
-        method = method_of(request).replace("_OTHER", "HTTP")
-        if http_route is not None:
-            span.set_attribute("http.route", http_route)
-            span.update_name(f"{method} {http_route}")
         status = response.status_code
-        span.set_attribute("http.response.status_code", status)
+        attributes: dict[str, Any] = {}
+        if http_route is not None:
+            attributes["http.route"] = http_route
+            span.update_name(f"{method_of(request).replace('_OTHER', 'HTTP')} {http_route}")
+        attributes["http.response.status_code"] = status
         recorded = getattr(span, "status", None)  # SDK spans: keep a recorded description
         if status >= 500 and (recorded is None or recorded.status_code is not StatusCode.ERROR):
-            span.set_attribute("error.type", str(status))
+            attributes["error.type"] = str(status)
             span.set_status(Status(StatusCode.ERROR))
         user_id = _authenticated_user_id(request)
         if user_id is not None:
-            span.set_attribute("enduser.id", user_id)
-        span.set_attributes(self.headers.response_headers(response))
+            attributes["enduser.id"] = user_id
+        set_known(span, attributes)  # valid by construction: no per-value validation
+        headers = self.headers.response_headers(response)
+        if headers:
+            span.set_attributes(headers)
 
     def _end_after_body(self, response: HttpResponseBase, span: Span) -> None:
         if getattr(response, "file_to_stream", None) is not None:

@@ -37,7 +37,7 @@ from opentelemetry.trace import Span
 
 from django_tracekit.core import naming
 from django_tracekit.core.errors import handle_escaping, is_error, record_error
-from django_tracekit.core.tracer import get_tracer
+from django_tracekit.core.spans import start_child
 
 REQUEST_SPAN_ATTR = "_tracekit_server_span"
 _MAX_CACHED = 4096
@@ -135,8 +135,11 @@ def _exception_middleware() -> bool:
 
 def _start_view_span(view: View, request: HttpRequest) -> tuple[Span, Token[Context]]:
     location = view_location(view, (request.method or "get").lower())
-    span = get_tracer().start_span(location.name, attributes=location.attributes)
-    return span, otel_context.attach(trace.set_span_in_context(span))
+    parent_ctx = otel_context.get_current()
+    # Through the span shortcut under the request's span (no sampler call, no attribute
+    # validation of the location's known-good attributes); the SDK's path elsewhere.
+    span = start_child(location.name, location.attributes, parent_ctx)
+    return span, otel_context.attach(trace.set_span_in_context(span, parent_ctx))
 
 
 def _cache(cache: dict[View, View], view: View, wrapper: View) -> None:
