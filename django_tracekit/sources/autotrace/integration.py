@@ -34,7 +34,9 @@ class AutotraceIntegration(Integration):
         return project_root() is None
 
     def checks(self) -> Sequence[CheckMessage]:
-        if self.config.autotrace.include is None and self._no_project_folder():
+        config = self.config
+        if (config.enabled and not config.errors and config.autotrace.include is None
+                and self._no_project_folder()):
             return [nothing_included()]
         return check_autotrace()  # W030/W031: what was not instrumented, and why
 
