@@ -139,105 +139,12 @@ def _exact(rng: random.Random, n: int) -> bytes:
     return b"\x01" + hashes.tobytes()
 
 
-def seed_large(alias: str = "default") -> None:
-    """1,000 features x 90 days: week and day buckets, the hour buckets of 8 days, minute
-    buckets of the last 6 hours, each with a few histogram buckets (inserted directly); users
-    sketches at every resolution (weeks too; 100 popular features with dense day/week
-    sketches), per-version day rows (two versions), 2,000 instrumented functions."""
-    from django.db import connections
-
-    from django_tracekit.models import Feature, LatencyBucket, UsageBucket
-    from django_tracekit.storage.usage_models import (
-        WEEK,
-        InstrumentedFunction,
-        UserSketch,
-        VersionLatency,
-        VersionUsage,
-    )
-
-    for model in (LatencyBucket, UsageBucket, UserSketch, VersionUsage, VersionLatency,
-                  InstrumentedFunction, Feature):  # start from empty tables
-        model.objects.all().delete()
-    Feature.objects.bulk_create([Feature(name=f"shop/module{i % 40}/Class{i}/method",
-                                         kind=("request", "task", "function")[i % 3],
-                                         service=("web", "worker")[i % 2])
-                                 for i in range(FEATURES)], batch_size=1000)
-    ids = list(Feature.objects.values_list("id", flat=True))
-    now = int(time.time())
-    usage, latency = [], []
-    spans = ((604800, DAYS // 7 + 2), (86400, DAYS), (3600, 8 * 24), (60, 6 * 60))
-    for resolution, count in spans:
-        last = now - now % resolution
-        for fid in ids:
-            for k in range(count):
-                start = last - k * resolution
-                calls = 10 + (fid * 7 + k) % 90
-                usage.append(UsageBucket(feature_id=fid, resolution=resolution,
-                                         bucket_start=start, calls=calls, errors=calls // 30,
-                                         duration_sum_us=calls * 1500, duration_max_us=9000))
-                for b in range(4):
-                    latency.append(LatencyBucket(feature_id=fid, resolution=resolution,
-                                                 bucket_start=start, bin=36 + b + fid % 6,
-                                                 n=calls // (b + 1)))
-            if len(latency) > 200_000:
-                UsageBucket.objects.bulk_create(usage, batch_size=5000)
-                LatencyBucket.objects.bulk_create(latency, batch_size=5000)
-                usage, latency = [], []
-    UsageBucket.objects.bulk_create(usage, batch_size=5000)
-    LatencyBucket.objects.bulk_create(latency, batch_size=5000)
-    sketches = _sketches()
-    rng = random.Random(90)
-    users: list[UserSketch] = []
-    versions: list[VersionUsage] = []
-    version_latency: list[VersionLatency] = []
-    for n, fid in enumerate(ids):
-        # Users are ids of logged-in requests: request features only (every third).
-        for resolution, count in spans if n % 3 == 0 else ():
-            last = now - now % resolution
-            name = {86400: "day", 3600: "hour", 60: "minute", WEEK: "week"}[resolution]
-            for k in range(count):
-                if n < 3 * POPULAR or resolution < 86400:
-                    data = sketches[("popular_" if n < 3 * POPULAR else "") + name]
-                else:  # other users every day and week: unions grow (the costly case)
-                    data = _exact(rng, 30 if resolution == 86400 else 120)
-                users.append(UserSketch(feature_id=fid, resolution=resolution,
-                                        bucket_start=last - k * resolution, version="",
-                                        sketch=data))
-        last = now - now % 86400
-        versions.extend(VersionUsage(feature_id=fid, version="2.0" if k < 10 else "1.9",
-                                     resolution=86400, bucket_start=last - k * 86400,
-                                     calls=50, errors=1, duration_sum_us=75_000,
-                                     duration_max_us=9000) for k in range(DAYS))
-        version_latency.extend(
-            VersionLatency(feature_id=fid, version="2.0" if k < 10 else "1.9",
-                           resolution=86400, bucket_start=last - k * 86400,
-                           bin=36 + b + (fid + (k < 10)) % 6, n=50 // (b + 1))
-            for k in range(DAYS) for b in range(3))
-        if len(users) > 50_000:
-            UserSketch.objects.bulk_create(users, batch_size=2000)
-            VersionUsage.objects.bulk_create(versions, batch_size=5000)
-            VersionLatency.objects.bulk_create(version_latency, batch_size=5000)
-            users, versions, version_latency = [], [], []
-    UserSketch.objects.bulk_create(users, batch_size=2000)
-    VersionUsage.objects.bulk_create(versions, batch_size=5000)
-    VersionLatency.objects.bulk_create(version_latency, batch_size=5000)
-    InstrumentedFunction.objects.bulk_create([
-        InstrumentedFunction(name=f"shop/module{i % 40}/Class{i}/method",
-                             module=f"shop.module{i % 40}", service="web",
-                             first_seen=now - 86400, last_seen=now)
-        for i in range(2 * FEATURES)], batch_size=2000)
-    _carry_over(alias)
-    if connections[alias].vendor == "postgresql":
-        # The state autovacuum keeps a real table in: statistics and the visibility map
-        # (index-only scans).
-        with connections[alias].cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
-
-
 def seed_light(alias: str = "default") -> None:
-    """The same shape as :func:`seed_large` written straight into ``tracekit_stats`` (what
-    the light write path and its day/week builds leave): weeks and days of 90 days, hours
-    of 8 days, minutes of 6 hours, two versions on the days, users on every third feature."""
+    """1,000 features x 90 days written straight into ``tracekit_stats`` (what the light
+    write path and its day/week builds leave): weeks and days of 90 days, hours of 8 days,
+    minutes of 6 hours, each with a packed histogram; two versions on the days, users on
+    every third feature (100 popular ones with dense sketches); 2,000 instrumented
+    functions."""
     from django_tracekit.core import histogram
     from django_tracekit.destinations.stats.compaction import rebuild_life
     from django_tracekit.models import Feature
@@ -296,45 +203,26 @@ def seed_light(alias: str = "default") -> None:
                              module=f"shop.module{i % 40}", service="web",
                              first_seen=now - 86400, last_seen=now)
         for i in range(2 * FEATURES)], batch_size=2000)
-
-
-def _carry_over(alias: str) -> None:
-    """What migration 0008 does to such data: the old tables' rows into ``tracekit_stats``
-    (timed: a deployment's migration at this size)."""
-    import importlib
-    from types import SimpleNamespace
-
-    from django.apps import apps
     from django.db import connections
 
-    from django_tracekit.storage.usage_models import FeatureStats, StatsCompacted
-
-    FeatureStats.objects.all().delete()
-    StatsCompacted.objects.all().delete()
-    migration = importlib.import_module("django_tracekit.migrations.0008_feature_stats")
-    started = time.perf_counter()
-    migration.carry_over(apps, SimpleNamespace(connection=connections[alias]))
-    print(f"\n(migration 0008 carried {FeatureStats.objects.count():,} rows over in "
-          f"{time.perf_counter() - started:.1f} s)")
+    if connections[alias].vendor == "postgresql":
+        # The state autovacuum keeps a real table in: statistics and the visibility map
+        # (index-only scans).
+        with connections[alias].cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
 
 
 def bench_page(label: str, seed: bool = True) -> None:
     from django.contrib.auth.models import User
     from django.test import Client
 
-    from django_tracekit.models import Feature, LatencyBucket, UsageBucket
+    from django_tracekit.models import Feature, FeatureStats
 
     if seed:
-        if os.environ.get("TK_BENCH_SEED") == "light":
-            seed_light()
-        else:
-            seed_large()
-    from django_tracekit.storage.usage_models import UserSketch
-
+        seed_light()
     print(f"\n## Usage page server time, {label}: {FEATURES:,} features x {DAYS} days "
-          f"({UsageBucket.objects.count():,} counter rows, "
-          f"{LatencyBucket.objects.count():,} histogram rows, "
-          f"{UserSketch.objects.count():,} users sketches)")
+          f"({FeatureStats.objects.count():,} rows, "
+          f"{FeatureStats.objects.exclude(users=b'').count():,} with a users sketch)")
     client = Client()
     user = User.objects.filter(username="bench").first() or User.objects.create_superuser(
         "bench", password="x")
@@ -420,7 +308,7 @@ def main() -> None:
                 from django.core.management import call_command
 
                 call_command("migrate", verbosity=0)
-                seed_large()
+                seed_light()
                 # What a deployment runs daily: retention, the 30/90-day users, ANALYZE.
                 call_command("tracekit_prune", "--days", "400",
                              stdout=open(os.devnull, "w"))  # noqa: SIM115

@@ -10,14 +10,12 @@ from django_tracekit.storage.usage_models import (
     HOUR,
     MINUTE,
     RESOLUTIONS,
-    ErrorSample,
     Feature,
-    LatencyBucket,
-    UsageBucket,
+    FeatureStats,
 )
 
-__all__ = ["DAY", "HOUR", "MINUTE", "RESOLUTIONS", "ErrorSample", "Feature", "LatencyBucket",
-           "Release", "Trace", "TraceSpan", "UsageBucket"]
+__all__ = ["DAY", "HOUR", "MINUTE", "RESOLUTIONS", "Feature", "FeatureStats", "Release", "Trace",
+           "TraceSpan"]
 
 
 # tracekit's own data code: its queries never become spans (core.vocabulary.OWN_DATA_MARKER).

@@ -1,10 +1,13 @@
-"""Feature-usage storage: features, counters per time bucket, latency histograms, errors.
+"""Feature-usage storage: features, their counters, latency histogram and users per time
+bucket and version (:class:`FeatureStats`, one row holding all three), task edges, error
+groups, the instrumented functions.
 
-Every counter row is written only by adding increments (see ``stats/store.py``), at four
-resolutions at once (minute, hour, day, week: the rollup happens at write time, so long
-ranges read a few rows per feature and no rollup job can fall behind). Times are epoch seconds
-(integers: portable, no timezone conversion in raw SQL). ``tracekit_prune`` applies the
-retention.
+Flushes write minute and hour rows (each process its own until merged:
+``destinations/stats/own_rows.py``); day and week rows are built from them by compaction
+(``destinations/stats/compaction.py``). Times are epoch seconds (integers: portable, no
+timezone conversion in raw SQL). ``tracekit_prune`` applies the retention. The tables of
+the write path before ``tracekit_stats`` (usage, latency, users, version usage and latency,
+error samples) are dropped by migration 0010 once 0008 has carried their rows over.
 """
 
 from __future__ import annotations
@@ -50,101 +53,8 @@ class Feature(models.Model):
         return self.name
 
 
-class UsageBucket(models.Model):
-    """Calls, errors and durations of one feature in one minute/hour/day."""
-
-    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
-    resolution = models.PositiveIntegerField()  # seconds: 60, 3600, 86400 or 604800
-    bucket_start = models.BigIntegerField()  # epoch seconds, a multiple of resolution
-    calls = models.BigIntegerField(default=0)
-    errors = models.BigIntegerField(default=0)
-    duration_sum_us = models.BigIntegerField(default=0)
-    duration_max_us = models.BigIntegerField(default=0)
-    # Spans of this feature that ran one statement N_PLUS_ONE times or more.
-    n_plus_one = models.BigIntegerField(default=0)
-    # Tasks: ``calls``/``errors`` count tasks (their final attempt); attempts that Celery
-    # retried are ``retries``; ``failed_attempts`` are attempts that raised (retried or final);
-    # ``retried_tasks`` are tasks that passed only after a retry (flaky); a task that failed
-    # in the end is in ``errors``, whether it was retried or not.
-    retries = models.BigIntegerField(default=0)
-    failed_attempts = models.BigIntegerField(default=0)
-    retried_tasks = models.BigIntegerField(default=0)
-
-    class Meta:
-        db_table = "tracekit_usage"
-        constraints = (
-            models.UniqueConstraint(fields=["feature", "resolution", "bucket_start"],
-                                    name="tracekit_usage_unique"),)
-        # Covering: range reads never touch the table (page time on 1,000 features x 90 d).
-        indexes = (models.Index(fields=["resolution", "bucket_start", "feature", "calls",
-                                        "errors", "duration_sum_us", "duration_max_us",
-                                        "n_plus_one", "retries", "failed_attempts",
-                                        "retried_tasks"],
-                                name="tracekit_usage_cover"),)
-        default_permissions = ()
-
-
-class LatencyBucket(models.Model):
-    """One histogram bucket (``core/histogram.py``) of one feature in one time bucket."""
-
-    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
-    resolution = models.PositiveIntegerField()
-    bucket_start = models.BigIntegerField()
-    bin = models.SmallIntegerField()  # histogram bucket index
-    n = models.BigIntegerField(default=0)
-
-    class Meta:
-        db_table = "tracekit_latency"
-        constraints = (
-            models.UniqueConstraint(fields=["feature", "resolution", "bucket_start", "bin"],
-                                    name="tracekit_latency_unique"),)
-        indexes = (models.Index(fields=["resolution", "bucket_start", "feature", "bin", "n"],
-                                name="tracekit_latency_time"),)
-        default_permissions = ()
-
-
-class ErrorSample(models.Model):
-    """One of the most recent errors of a feature (a bounded number per feature)."""
-
-    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
-    time = models.BigIntegerField()  # epoch microseconds
-    type = models.CharField(max_length=255)
-    message = models.TextField(blank=True)
-    stacktrace = models.TextField(blank=True)
-    trace_id = models.CharField(max_length=32, blank=True)
-    span_id = models.CharField(max_length=16, blank=True)
-    stack_span_id = models.CharField(max_length=16, blank=True)
-
-    class Meta:
-        db_table = "tracekit_error"
-        indexes = (models.Index(fields=["feature", "time"], name="tracekit_error_recent"),)
-        default_permissions = ()
-
-
 #: Users sketches are kept at every resolution: a 90-day total merges ~20 per feature.
 SKETCH_RESOLUTIONS = RESOLUTIONS
-
-
-class UserSketch(models.Model):
-    """Distinct users (``enduser.id``) of one feature in one minute/hour/day/week: a
-    mergeable sketch (``core/sketch.py``), merged into on every write."""
-
-    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
-    resolution = models.PositiveIntegerField()
-    bucket_start = models.BigIntegerField()
-    # service.version of the processes that saw these users ("": none set); a bucket's
-    # users are the union of its versions' sketches.
-    version = models.CharField(max_length=64, default="", blank=True)
-    sketch = models.BinaryField(default=b"")
-
-    class Meta:
-        db_table = "tracekit_users"
-        constraints = (
-            models.UniqueConstraint(fields=["feature", "resolution", "bucket_start", "version"],
-                                    name="tracekit_users_unique"),)
-        indexes = (models.Index(fields=["resolution", "bucket_start", "feature"],
-                                name="tracekit_users_time"),)
-        default_permissions = ()
 
 
 class InstrumentedFunction(models.Model):
@@ -168,52 +78,6 @@ class InstrumentedFunction(models.Model):
 
 
 VERSION_RESOLUTIONS = (HOUR, DAY)
-
-
-class VersionUsage(models.Model):
-    """Calls, errors and durations of one feature under one ``service.version`` in one
-    hour/day: the feature page's version comparison (minute buckets are not kept per
-    version)."""
-
-    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
-    version = models.CharField(max_length=64)
-    resolution = models.PositiveIntegerField()
-    bucket_start = models.BigIntegerField()
-    calls = models.BigIntegerField(default=0)
-    errors = models.BigIntegerField(default=0)
-    duration_sum_us = models.BigIntegerField(default=0)
-    duration_max_us = models.BigIntegerField(default=0)
-
-    class Meta:
-        db_table = "tracekit_version_usage"
-        constraints = (
-            models.UniqueConstraint(fields=["feature", "version", "resolution", "bucket_start"],
-                                    name="tracekit_version_usage_unique"),)
-        # The releases page reads two versions across all features.
-        indexes = (models.Index(fields=["resolution", "version", "bucket_start"],
-                                name="tracekit_version_usage_ver"),)
-        default_permissions = ()
-
-
-class VersionLatency(models.Model):
-    """One histogram bucket of one feature under one version in one hour/day."""
-
-    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
-    version = models.CharField(max_length=64)
-    resolution = models.PositiveIntegerField()
-    bucket_start = models.BigIntegerField()
-    bin = models.SmallIntegerField()
-    n = models.BigIntegerField(default=0)
-
-    class Meta:
-        db_table = "tracekit_version_latency"
-        constraints = (
-            models.UniqueConstraint(
-                fields=["feature", "version", "resolution", "bucket_start", "bin"],
-                name="tracekit_version_latency_unique"),)
-        indexes = (models.Index(fields=["resolution", "version", "feature", "bin", "n"],
-                                name="tracekit_version_latency_ver"),)
-        default_permissions = ()
 
 
 #: Presets whose users a daily job pre-merges (``tracekit_prune``): 30 and 90 days.

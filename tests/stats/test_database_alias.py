@@ -117,7 +117,7 @@ def test_tables_traffic_and_pages_on_their_own_database(databases: Databases,
     django(env, "migrate", "-v", "0")
     django(env, "migrate", "--database=tracekit", "-v", "0")
     on_default, on_tracekit = databases.tables("default"), databases.tables("tracekit")
-    ours = {"tracekit_feature", "tracekit_usage", "tracekit_trace", "tracekit_trace_span",
+    ours = {"tracekit_feature", "tracekit_stats", "tracekit_trace", "tracekit_trace_span",
             "tracekit_error_group"}
     assert ours <= on_tracekit and not {t for t in on_default if t.startswith("tracekit_")}
     assert {"auth_user", "django_session"} <= on_default

@@ -75,7 +75,6 @@ logger = logging.getLogger("django_tracekit")
 
 __all__ = ["TablesMissing", "clean_text"]  # re-exported for the stats' callers
 
-ERRORS_KEPT = 20  # per feature: what tracekit_prune leaves of the samples stored before 0008
 
 # What isolation had to drop, since the process started: calls.
 rejected: Counter[str] = Counter()

@@ -30,17 +30,8 @@ from django_tracekit.conf import get_config
 from django_tracekit.destinations.stats.compaction import compact, rebuild_life
 from django_tracekit.destinations.stats.groups_store import prune as prune_groups
 from django_tracekit.destinations.stats.merging import merge
-from django_tracekit.destinations.stats.store import ERRORS_KEPT
 from django_tracekit.destinations.traces.store import prune as prune_traces
-from django_tracekit.models import (
-    DAY,
-    HOUR,
-    MINUTE,
-    ErrorSample,
-    Feature,
-    LatencyBucket,
-    UsageBucket,
-)
+from django_tracekit.models import DAY, HOUR, MINUTE, Feature
 from django_tracekit.pages.usage.users import build_range_users
 from django_tracekit.storage.usage_models import (
     WEEK,
@@ -49,9 +40,6 @@ from django_tracekit.storage.usage_models import (
     InstrumentedFunction,
     RangeUsers,
     TaskEdge,
-    UserSketch,
-    VersionLatency,
-    VersionUsage,
 )
 
 
@@ -101,7 +89,7 @@ class Command(BaseCommand):
         dry = options["dry_run"]
         counts: dict[str, int] = {}
         week_cutoffs = {**cutoffs, WEEK: cutoffs[DAY]}
-        version_cutoffs = {HOUR: cutoffs[HOUR], DAY: cutoffs[DAY]}
+        hour_day_cutoffs = {HOUR: cutoffs[HOUR], DAY: cutoffs[DAY]}
         if not dry:
             # Closed minutes and hours: one row per key, not one per process.
             counts["tracekit_stats (process rows merged)"] = merge(alias)
@@ -112,13 +100,8 @@ class Command(BaseCommand):
             resolution=DAY, bucket_start__lt=cutoffs[DAY] - DAY).exclude(
             version="").values_list("feature_id", "version").distinct())
         for model, model_cutoffs in ((FeatureStats, week_cutoffs),
-                                     (UsageBucket, week_cutoffs),
-                                     (LatencyBucket, week_cutoffs),
-                                     (UserSketch, week_cutoffs),
-                                     (VersionUsage, version_cutoffs),
-                                     (VersionLatency, version_cutoffs),
-                                     (TaskEdge, version_cutoffs),
-                                     (ErrorGroupBucket, version_cutoffs)):
+                                     (TaskEdge, hour_day_cutoffs),
+                                     (ErrorGroupBucket, hour_day_cutoffs)):
             for resolution, cutoff in model_cutoffs.items():
                 # Buckets that *end* before the cutoff: nothing of them is in retention.
                 rows = model.objects.using(alias).filter(
@@ -129,23 +112,10 @@ class Command(BaseCommand):
             counts["tracekit_stats (version life rows rebuilt)"] = rebuild_life(alias, losing)
         gone = InstrumentedFunction.objects.using(alias).filter(last_seen__lt=cutoffs[DAY])
         counts["tracekit_instrumented (not seen)"] = gone.count() if dry else gone.delete()[0]
-        errors = ErrorSample.objects.using(alias)
-        old = errors.filter(time__lt=cutoffs[DAY] * 1_000_000)
-        counts["tracekit_error (old)"] = old.count() if dry else old.delete()[0]
-        excess = 0
-        for feature_id in errors.values_list("feature_id", flat=True).distinct():
-            stale = list(errors.filter(feature_id=feature_id).order_by("-time", "-id")
-                         .values_list("id", flat=True)[ERRORS_KEPT:])
-            excess += len(stale)
-            if stale and not dry:
-                errors.filter(id__in=stale).delete()
-        counts["tracekit_error (beyond the newest per feature)"] = excess
         counts.update(prune_groups(alias, cutoffs[DAY], dry))
         unused = Feature.objects.using(alias).filter(
             ~Exists(ErrorGroupBucket.objects.using(alias).filter(feature=OuterRef("pk"))),
-            ~Exists(UsageBucket.objects.using(alias).filter(feature=OuterRef("pk"))),
-            ~Exists(FeatureStats.objects.using(alias).filter(feature=OuterRef("pk"))),
-            ~Exists(ErrorSample.objects.using(alias).filter(feature=OuterRef("pk"))))
+            ~Exists(FeatureStats.objects.using(alias).filter(feature=OuterRef("pk"))))
         counts["tracekit_feature (no data left)"] = unused.count() if dry else unused.delete()[0]
         aged, capped = prune_traces(trace_hours, traces.max_traces, using=alias, dry_run=dry)
         counts["tracekit_trace (older than the retention)"] = aged
@@ -165,9 +135,8 @@ class Command(BaseCommand):
 def _analyze(alias: str) -> None:
     """Refresh the planner statistics of the stats tables (cheap: sampled)."""
     connection = connections[alias]
-    tables = [m._meta.db_table for m in (Feature, FeatureStats, UsageBucket, LatencyBucket,
-                                         UserSketch, VersionUsage, VersionLatency,
-                                         InstrumentedFunction, RangeUsers)]
+    tables = [m._meta.db_table for m in (Feature, FeatureStats, InstrumentedFunction,
+                                         RangeUsers)]
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for table in tables:
