@@ -20,6 +20,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from django_tracekit.core import naming
 from django_tracekit.core.errors import handle_escaping
+from django_tracekit.core.sdk_attributes import set_known
 from django_tracekit.core.tracer import get_tracer
 from django_tracekit.core.vocabulary import NO_AUTOTRACE_ATTR, is_no_autotrace  # noqa: F401
 
@@ -28,12 +29,14 @@ T = TypeVar("T")
 Attributes = Mapping[str, Any]
 
 
-def _merge(base: dict[str, Any], extra: Attributes | None) -> dict[str, Any]:
-    if not extra:
-        return base
-    merged = dict(base)
-    merged.update(extra)
-    return merged
+def _start_span(name: str, kind: SpanKind, known: Mapping[str, Any],
+                extra: Attributes | None) -> Span:
+    """A span with the ``code.*`` attributes tracekit computed (``known``: valid by
+    construction, set without the SDK's per-value validation where it can) and the caller's
+    ``extra`` ones (validated by the SDK; they win over ``known``)."""
+    current = get_tracer().start_span(name, kind=kind, attributes=extra or None)
+    set_known(current, {k: v for k, v in known.items() if k not in extra} if extra else known)
+    return current
 
 
 class span:
@@ -68,11 +71,8 @@ class span:
                 self._span = current
                 self._token = None
                 return current
-        current = get_tracer().start_span(
-            self._name or location.name,
-            kind=self._kind,
-            attributes=_merge(location.attributes, self._attributes),
-        )
+        current = _start_span(self._name or location.name, self._kind, location.attributes,
+                              self._attributes)
         self._span = current
         self._token = otel_context.attach(trace.set_span_in_context(current))
         return current
@@ -113,8 +113,7 @@ def _traced(func: F, name: str | None, attributes: Attributes | None, kind: Span
         return type(func)(_traced(func.__func__, name, attributes, kind))
     location = naming.location_for(func)
     span_name = name or location.name
-    span_attributes = _merge(location.attributes, attributes)
-    start = functools.partial(_start, span_name, span_attributes, kind)
+    start = functools.partial(_start, span_name, location.attributes, attributes, kind)
 
     if inspect.isasyncgenfunction(func):
         # A plain function returning the driver: there is no `yield from` for async generators
@@ -163,8 +162,9 @@ def _traced(func: F, name: str | None, attributes: Attributes | None, kind: Span
     return traced_function  # type: ignore[return-value]
 
 
-def _start(name: str, attributes: dict[str, Any], kind: SpanKind) -> tuple[Span, Token[Context]]:
-    current = get_tracer().start_span(name, kind=kind, attributes=attributes)
+def _start(name: str, known: Mapping[str, Any], extra: Attributes | None,
+           kind: SpanKind) -> tuple[Span, Token[Context]]:
+    current = _start_span(name, kind, known, extra)
     return current, otel_context.attach(trace.set_span_in_context(current))
 
 

@@ -232,3 +232,18 @@ def test_no_autotrace_marks_functions_and_classes() -> None:
 
 def test_public_names() -> None:
     assert set(tracekit.__all__) >= {"span", "traced", "record_error", "no_autotrace", "name_for"}
+
+
+def test_code_attributes_are_set_and_the_callers_win(spans: Spans) -> None:
+    """The ``code.*`` attributes skip the SDK's validation (core/sdk_attributes.py) but end
+    up as the SDK would store them; attributes the caller gives are validated and win."""
+    with tracekit.span("plain"):
+        pass
+    with tracekit.span("given", attributes={"code.line.number": 7, "tags": ["a", "b"]}):
+        pass
+    plain, given = spans.named("plain").attributes, spans.named("given").attributes
+    assert set(plain) == {"code.function.name", "code.file.path", "code.line.number"}
+    assert plain["code.function.name"].endswith(
+        "test_code_attributes_are_set_and_the_callers_win")
+    assert given["code.line.number"] == 7 and given["tags"] == ("a", "b")  # SDK: a tuple
+    assert given["code.file.path"] == plain["code.file.path"]
