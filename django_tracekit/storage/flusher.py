@@ -18,6 +18,7 @@ from opentelemetry import context as otel_context
 
 from django_tracekit.core.vocabulary import SUPPRESS_KEY
 from django_tracekit.storage import timeouts
+from django_tracekit.storage.trim import release_free_heap
 
 logger = logging.getLogger("django_tracekit")
 
@@ -73,6 +74,8 @@ class Flusher:
                 _close_thread_connections()
                 for done in waiters:
                     done.set()
+            if not self._stop.is_set():  # after the waiters: the exit never waits for it
+                release_free_heap()
             if self._stop.is_set():
                 with self._lock:
                     if not self._waiters:
