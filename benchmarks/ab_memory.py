@@ -100,7 +100,7 @@ def main(argv: list[str]) -> None:
         served = 0
         for checkpoint in CHECKPOINTS:
             while served < checkpoint:
-                for name, _, port in started:
+                for _, _, port in started:
                     for i in range(served, served + TURN):
                         _get(port, i)
                 served += TURN
@@ -119,7 +119,8 @@ def main(argv: list[str]) -> None:
           + f"{'heap':>10}{'anon':>10}")
     base = rss["without tracekit"]
     for name, figures in rss.items():
-        cells = "".join(f"{v / 1024:>8.1f} ({(v - b) / 1024:+5.1f})" for v, b in zip(figures, base))
+        cells = "".join(f"{v / 1024:>8.1f} ({(v - b) / 1024:+5.1f})"
+                        for v, b in zip(figures, base, strict=True))
         print(f"{name:<20}{cells}{smaps[name]['heap'] / 1024:>8.1f}MB"
               f"{smaps[name]['anon'] / 1024:>8.1f}MB")
 

@@ -115,11 +115,13 @@ class Flusher:
             due = [job for job in running if waiters or job.due <= now]
             try:
                 for job in due:
-                    job.due = now + job.interval_s
                     try:
                         job.flush()
                     except Exception:
                         logger.debug("tracekit: flush failed", exc_info=True)
+                    # From the end of its flush: a slow (or failing) database is retried
+                    # an interval later, not at once.
+                    job.due = time.monotonic() + job.interval_s
             finally:
                 if due:
                     _close_thread_connections()

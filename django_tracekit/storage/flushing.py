@@ -1,5 +1,6 @@
 """The lifecycle every local destination's span processor shares (stats, trace store),
-written once: a :class:`~django_tracekit.storage.flusher.Flusher` thread, flushes that never
+written once: the process's one :class:`~django_tracekit.storage.flusher.Flusher` thread
+(shared by every destination: one allocator arena), flushes that never
 raise and never trace themselves, the exit's flush, the outage and "not migrated yet" log
 lines, the test-run writer, the live set of processors and their reset after ``fork()``.
 
@@ -159,9 +160,9 @@ class FlushingProcessor(SpanProcessor):
         self.exit_flush().wait(exiting.remaining())
         flusher = self._flusher
         # The thread is shared: it ends (and is waited for) once its last destination leaves.
-        if flusher is not None and flusher.remove(self):
-            if flusher.thread is not threading.current_thread() and flusher.thread.ident:
-                flusher.thread.join(exiting.remaining())
+        if (flusher is not None and flusher.remove(self)
+                and flusher.thread is not threading.current_thread() and flusher.thread.ident):
+            flusher.thread.join(exiting.remaining())
 
     # -- background thread -----------------------------------------------------------------
     def _ensure_thread(self) -> None:
