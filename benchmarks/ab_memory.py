@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -113,6 +114,7 @@ def main(argv: list[str]) -> None:
             server.terminate()
         for server in servers:
             server.wait(timeout=30)
+        shutil.rmtree(var_root, ignore_errors=True)
     print(f"\ngunicorn sync worker RSS, example project, served in turns of {TURN}; "
           f"load average {Path('/proc/loadavg').read_text().split()[:3]}")
     print(f"{'contender':<20}" + "".join(f"{f'after {n}':>16}" for n in CHECKPOINTS)
