@@ -1,5 +1,6 @@
 """The lifecycle every local destination's span processor shares (stats, trace store),
-written once: a :class:`~django_tracekit.storage.flusher.Flusher` thread, flushes that never
+written once: the process's one :class:`~django_tracekit.storage.flusher.Flusher` thread
+(shared by every destination: one allocator arena), flushes that never
 raise and never trace themselves, the exit's flush, the outage and "not migrated yet" log
 lines, the test-run writer, the live set of processors and their reset after ``fork()``.
 
@@ -38,8 +39,7 @@ logger = logging.getLogger("django_tracekit")
 class FlushingProcessor(SpanProcessor):
     """A span processor whose buffers a background thread writes with ``writer``."""
 
-    # Set by each subclass: its thread's name and how its log lines name what it writes.
-    thread_name: ClassVar[str] = "tracekit-flush"
+    # Set by each subclass: how its log lines name what it writes.
     what = "local destination"
     failed_line = "tracekit: writing %(what)s failed (%(type)s: %(error)s); keeping up to " \
                   "%(kept)s in memory and retrying every %(interval)ss (logged once until " \
@@ -159,19 +159,29 @@ class FlushingProcessor(SpanProcessor):
         self._shut_down = True
         self.exit_flush().wait(exiting.remaining())
         flusher = self._flusher
-        if flusher is not None:
-            flusher.stop()
-            if flusher.thread is not threading.current_thread():
-                flusher.thread.join(exiting.remaining())
+        # The thread is shared: it ends (and is waited for) once its last destination leaves.
+        if (flusher is not None and flusher.remove(self)
+                and flusher.thread is not threading.current_thread() and flusher.thread.ident):
+            flusher.thread.join(exiting.remaining())
 
     # -- background thread -----------------------------------------------------------------
     def _ensure_thread(self) -> None:
-        if self._shut_down or (self._flusher is not None and self._flusher.alive):
+        global _shared
+        if self._shut_down or (self._flusher is not None and self._flusher.alive
+                               and self._flusher.serves(self)):
             return
         if self.in_test_run:  # nothing to write in the background: tests read memory
             return
-        self._flusher = Flusher(self.thread_name, self.flush, self.flush_interval_s,
-                                keep_running=lambda: not self.in_test_run)
+        with _shared_lock:
+            # One thread for every local destination of the process (one allocator arena).
+            while True:
+                if _shared is None or not (_shared.alive or not _shared.thread.ident):
+                    _shared = Flusher(FLUSHER_THREAD)
+                if _shared.add(self, self.flush, self.flush_interval_s,
+                               keep_running=lambda: not self.in_test_run):
+                    break
+                _shared = None  # it was ending: a new one
+            self._flusher = _shared
 
     @property
     def thread(self) -> threading.Thread | None:
@@ -210,11 +220,16 @@ class FlushingProcessor(SpanProcessor):
 
 
 _kinds: list[type[FlushingProcessor]] = []
+FLUSHER_THREAD = "tracekit-flush"
+_shared: Flusher | None = None  # the process's flusher thread (see _ensure_thread)
+_shared_lock = threading.Lock()
 
 
 @lifecycle.after_fork_in_child
 def _after_fork_in_child() -> None:
     """A forked child starts every processor empty, with its own flusher thread."""
+    global _shared, _shared_lock
+    _shared, _shared_lock = None, threading.Lock()  # the parent's thread is not in the child
     for kind in _kinds:
         for processor in list(kind._live):
             processor._after_fork_in_child()

@@ -95,7 +95,6 @@ _ERROR = StatusCode.ERROR
 class StatsProcessor(FlushingProcessor):
     """Aggregates finished spans per (feature, kind, service, minute); flushes to ``writer``."""
 
-    thread_name = "tracekit-stats-flush"
     what = "feature-usage stats"
     waiting_line = "tracekit: feature-usage stats wait (%(error)s); keeping up to %(kept)s " \
                    "in memory"

@@ -124,7 +124,6 @@ def _estimate(span: ReadableSpan, kind: SpanKind) -> int:
 class TraceStoreProcessor(FlushingProcessor):
     """Tail-keeps traces (error, slow, sample) and writes them with ``writer``."""
 
-    thread_name = "tracekit-traces-flush"
     what = "kept traces"
     waiting_line = "tracekit: the trace store waits (%(error)s); keeping up to %(kept)s in " \
                    "memory"

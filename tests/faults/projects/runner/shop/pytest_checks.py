@@ -16,7 +16,7 @@ def spans() -> Iterator[tracekit_testing.CapturedSpans]:
 
 
 def test_no_background_stats_writer() -> None:
-    assert [t for t in threading.enumerate() if t.name == "tracekit-stats-flush"] == []
+    assert [t for t in threading.enumerate() if t.name == "tracekit-flush"] == []
 
 
 @pytest.mark.django_db

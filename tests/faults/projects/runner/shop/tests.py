@@ -12,7 +12,7 @@ from shop.models import Order
 
 
 def flusher_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name == "tracekit-stats-flush"]
+    return [t.name for t in threading.enumerate() if t.name == "tracekit-flush"]
 
 
 class TracedRequests(TestCase):
