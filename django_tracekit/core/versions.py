@@ -73,14 +73,20 @@ def from_providing_distribution(project_name: str) -> tuple[str, str] | None:
     return None
 
 
-def _package_folder(project_name: str) -> Path | None:
-    """The folder of the top-level package (or module) ``project_name``, without importing it."""
+def _spec(project_name: str) -> importlib.machinery.ModuleSpec | None:
+    """The spec of the top-level package (or module) ``project_name``, without importing it
+    (a dotted name would import its parent package: none)."""
     if not project_name.isidentifier():
         return None
     try:
-        spec = importlib.util.find_spec(project_name)
+        return importlib.util.find_spec(project_name)
     except (ImportError, ValueError):
         return None
+
+
+def _package_folder(project_name: str) -> Path | None:
+    """The folder of the top-level package (or module) ``project_name``, without importing it."""
+    spec = _spec(project_name)
     if spec is None:
         return None
     if spec.submodule_search_locations:
@@ -160,12 +166,7 @@ def _literal_version(path: Path) -> str | None:
 
 def from_package(project_name: str) -> tuple[str, str] | None:
     """(where, version) from the package's ``__init__`` or its ``version`` module."""
-    if not project_name.isidentifier():  # a dotted name would import its parent package
-        return None
-    try:
-        spec = importlib.util.find_spec(project_name)
-    except (ImportError, ValueError):
-        return None
+    spec = _spec(project_name)
     if spec is None:
         return None
     locations = list(spec.submodule_search_locations or [])
