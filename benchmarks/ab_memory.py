@@ -14,57 +14,27 @@ figure); the heap and anonymous memory from ``/proc/<pid>/smaps`` at the end.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_memory import PATHS, WITHOUT_TRACEKIT, _rss_kib, _worker_pid  # noqa: E402
-from tests.support.processes import free_port  # noqa: E402
+from benchmarks.bench_memory import (  # noqa: E402
+    WITHOUT_TRACEKIT,
+    _rss_kib,
+    _worker_pid,
+    get,
+    start_worker,
+)
 
 CHECKPOINTS = (400, 1400, 2400)
 TURN = 100
 SETTLE_S = 11.0  # > the default FLUSH_INTERVAL_S
-
-
-def _start(tree: Path, settings_module: str, var_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    project = tree / "example_project"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "SHOP_VAR_DIR": str(var_dir),
-           "PYTHONPATH": os.pathsep.join([str(project), str(var_dir.parent), str(tree)])}
-    migrate = subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=project,
-                             env=env, capture_output=True, text=True)
-    if migrate.returncode:
-        raise RuntimeError(f"migrate failed:\n{migrate.stderr[-2000:]}")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
-         "shop.wsgi:application"], cwd=project, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
-            return server, port
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.terminate()
-                raise
-            time.sleep(0.2)
-
-
-def _get(port: int, i: int) -> None:
-    with contextlib.suppress(urllib.error.HTTPError):  # 404 is part of the traffic
-        urllib.request.urlopen(f"http://127.0.0.1:{port}{PATHS[i % len(PATHS)]}",
-                               timeout=30).read()
 
 
 def _smaps(pid: int) -> dict[str, int]:
@@ -94,7 +64,7 @@ def main(argv: list[str]) -> None:
     try:
         started = []
         for i, (name, tree, module) in enumerate(contenders):
-            server, port = _start(tree, module, var_root / f"c{i}")
+            server, port = start_worker(tree, module, var_root / f"c{i}")
             servers.append(server)
             started.append((name, _worker_pid(server.pid), port))
         rss: dict[str, list[int]] = {name: [] for name, _, _ in started}
@@ -103,7 +73,7 @@ def main(argv: list[str]) -> None:
             while served < checkpoint:
                 for _, _, port in started:
                     for i in range(served, served + TURN):
-                        _get(port, i)
+                        get(port, i)
                 served += TURN
             time.sleep(SETTLE_S)  # every worker's flusher runs (an idle pause, not a wait)
             for name, worker, _ in started:

@@ -19,7 +19,6 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT = ROOT / "example_project"
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._summary import record  # noqa: E402
@@ -50,35 +49,49 @@ def _worker_pid(master: int) -> int:
     raise RuntimeError("gunicorn started no worker")
 
 
+def get(port: int, i: int) -> None:
+    """The ``i``-th request of the traffic."""
+    with contextlib.suppress(urllib.error.HTTPError):  # 404 is part of the traffic
+        urllib.request.urlopen(f"http://127.0.0.1:{port}{PATHS[i % len(PATHS)]}",
+                               timeout=30).read()
+
+
 def _traffic(port: int, requests: int) -> None:
     for i in range(requests):
-        with contextlib.suppress(urllib.error.HTTPError):  # 404 is part of the traffic
-            urllib.request.urlopen(f"http://127.0.0.1:{port}{PATHS[i % len(PATHS)]}",
-                                   timeout=30).read()
+        get(port, i)
 
 
-def measure(settings_module: str, var_dir: Path) -> tuple[int, int]:
+def start_worker(tree: Path, settings_module: str,
+                 var_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """The example project of ``tree`` migrated and served by a real gunicorn (sync, one
+    worker), answering: (the master process, its port)."""
+    project = tree / "example_project"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "SHOP_VAR_DIR": str(var_dir),
-           "PYTHONPATH": os.pathsep.join([str(PROJECT), str(var_dir.parent), str(ROOT)])}
-    migrate = subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=PROJECT,
+           "PYTHONPATH": os.pathsep.join([str(project), str(var_dir.parent), str(tree)])}
+    migrate = subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=project,
                              env=env, capture_output=True, text=True)
     if migrate.returncode:
         raise RuntimeError(f"migrate failed:\n{migrate.stderr[-2000:]}")
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
-         "shop.wsgi:application"], cwd=PROJECT, env=env,
+         "shop.wsgi:application"], cwd=project, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
+            return server, port
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.terminate()
+                raise
+            time.sleep(0.2)
+
+
+def measure(settings_module: str, var_dir: Path) -> tuple[int, int]:
+    server, port = start_worker(ROOT, settings_module, var_dir)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
         worker = _worker_pid(server.pid)
         _traffic(port, 400)
         warm = _rss_kib(worker)
