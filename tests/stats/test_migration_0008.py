@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from django_tracekit.core import histogram, sketch
 from django_tracekit.core.sketch import Users, hash_user
+from tests.support.migrations import apps_before, migrate_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,19 +22,11 @@ AFTER = [("django_tracekit", "0008_feature_stats")]
 
 @pytest.fixture
 def old_apps() -> Iterator[Any]:
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    yield executor.loader.project_state(BEFORE).apps
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    yield from apps_before(BEFORE)
 
 
 def migrate_to_0008() -> Any:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(AFTER)
-    return executor.loader.project_state(AFTER).apps
+    return migrate_to(AFTER)
 
 
 def test_old_rows_become_feature_stats_rows_with_exact_counts(old_apps: Any) -> None:

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from django_tracekit.core import histogram
+from tests.support.migrations import apps_before, migrate_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,12 +20,7 @@ AFTER = [("django_tracekit", "0009_stats_writer")]
 
 @pytest.fixture
 def old_apps() -> Iterator[Any]:
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    yield executor.loader.project_state(BEFORE).apps
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    yield from apps_before(BEFORE)
 
 
 def test_rows_carry_over_and_new_flushes_add_to_them(old_apps: Any) -> None:
@@ -41,10 +35,7 @@ def test_rows_carry_over_and_new_flushes_add_to_them(old_apps: Any) -> None:
                      version="2.0", calls=7, errors=2, duration_sum_us=700,
                      duration_max_us=300, latency=histogram.pack({40: 7}))
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(AFTER)
-    new_apps = executor.loader.project_state(AFTER).apps
+    new_apps = migrate_to(AFTER)
     rows = new_apps.get_model("django_tracekit", "FeatureStats").objects
     assert sorted(rows.values_list("resolution", "writer", "calls", "errors")) == [
         (60, 0, 7, 2), (3600, 0, 7, 2)]
@@ -53,9 +44,7 @@ def test_rows_carry_over_and_new_flushes_add_to_them(old_apps: Any) -> None:
     assert marks[60] == now - now % 60 or marks[60] > minute  # the minute it ran in
     assert marks[3600] == hour or marks[3600] > hour
     # Back to the newest migration: a flush of the same hour adds to what is there.
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to()
     from django.db.models import Sum
 
     from django_tracekit.destinations.stats import store
