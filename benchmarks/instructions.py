@@ -168,7 +168,12 @@ def child_drf(config: str, number: int) -> None:
     django.setup()
     call_command("migrate", run_syncdb=True, verbosity=0)
     bench_drf.seed()
-    one_request, statuses = bench_drf.wsgi_request(bench_drf.PATH)
+    _count_requests(*bench_drf.wsgi_request(bench_drf.PATH), number)
+
+
+def _count_requests(one_request: Callable[[], object], statuses: list[str],
+                    number: int) -> None:
+    """Three requests of warm-up, then ``number`` of them in a region of their own."""
     for _ in range(3):
         one_request()
     assert statuses[-1] == "200 OK", statuses[-1]
@@ -195,14 +200,7 @@ def child_request(config: str, number: int) -> None:
     import django
 
     django.setup()
-    one_request, statuses = bench_request.wsgi_request(bench_request.PATH)
-    for _ in range(3):
-        one_request()
-    assert statuses[-1] == "200 OK", statuses[-1]
-    _mark()
-    for _ in range(number):
-        one_request()
-    _mark()
+    _count_requests(*bench_request.wsgi_request(bench_request.PATH), number)
 
 
 def parent_request(number: int) -> None:
