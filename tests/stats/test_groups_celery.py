@@ -25,6 +25,17 @@ def _rows(db: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
             return []
 
 
+def _wait_for_errors(db: Path, query: str, count: int) -> list[tuple[Any, ...]]:
+    """The group rows of ``query`` (its last column: their counts), once they add up to
+    ``count`` or the wait is over."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        found = sorted(_rows(db, query))
+        if sum(row[-1] for row in found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
 @pytest.mark.requires("celery", "redis", "gunicorn")
 @pytest.mark.service("redis")
 def test_task_errors_grouped_under_the_task(tmp_path: Path) -> None:
@@ -35,16 +46,11 @@ def test_task_errors_grouped_under_the_task(tmp_path: Path) -> None:
         for _ in range(3):
             assert "task_id" in stack.get("/order/?task=charge")
 
-        deadline = time.monotonic() + READY_TIMEOUT_S
         query = ("SELECT g.type, g.location, f.name, f.kind, f.service, SUM(b.count) FROM "
                  "tracekit_error_group g JOIN tracekit_error_group_bucket b ON "
                  "b.group_id = g.id JOIN tracekit_feature f ON f.id = b.feature_id WHERE "
                  "b.resolution = 3600 GROUP BY g.id, f.id")
-        while True:
-            found = _rows(db, query)
-            if sum(row[5] for row in found) >= 3 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        found = _wait_for_errors(db, query, 3)
     finally:
         logs = stack.logs(3000)
         stack.stop()
@@ -71,12 +77,7 @@ def test_an_on_failure_handler_that_raises_does_not_hide_the_task_failure(
     try:
         for _ in range(2):
             assert "task_id" in stack.get("/order/?task=charge_and_mark")
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            found = sorted(_rows(db, query))
-            if sum(row[3] for row in found) >= 4 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        found = _wait_for_errors(db, query, 4)
     finally:
         logs = stack.logs(3000)
         stack.stop()
