@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import struct
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from itertools import accumulate
 from typing import TypeVar
@@ -30,20 +30,38 @@ from typing import TypeVar
 K = TypeVar("K")
 
 BUCKETS_PER_DOUBLING = 18
-GAMMA = 2 ** (1 / BUCKETS_PER_DOUBLING)
+# ``2 ** (k / 18)`` for k = 0..17, written out (a test checks them): computing them
+# (``pow``), or a bucket with ``log2``, maps libm's code and tables into every process that
+# records a span, ~0.4 MB of a web worker's RSS (docs/PERFORMANCE.md, "Memory").
+_STEPS = (1.0, 1.0392592260318434, 1.080059738892306, 1.122462048309373,
+          1.1665290395761165, 1.2123260668135445, 1.2599210498948732, 1.3093845751749735,
+          1.360790000174377, 1.4142135623730951, 1.4697344922755988, 1.5274351309146432,
+          1.5874010519681994, 1.649721188670605, 1.7144879657061456, 1.7817974362806785,
+          1.8517494245745807, 1.9244476737882903)
+GAMMA = _STEPS[1]
 MAX_INDEX = 40 * BUCKETS_PER_DOUBLING - 1
 COARSE_PER_DOUBLING = 4  # the scheme before 0008
 RELATIVE_ERROR = (GAMMA - 1) / (GAMMA + 1)
 
-_log2 = math.log2
+
+def _lower_bounds_ns() -> list[int]:
+    """The smallest duration (ns) of each bucket: ``ceil(1000 * GAMMA**i)``, the power
+    being a step times a power of two, in exact integer arithmetic (no libm, no rounding)."""
+    ratios = [step.as_integer_ratio() for step in _STEPS]
+    bounds = []
+    for i in range(MAX_INDEX + 1):
+        numerator, denominator = ratios[i % BUCKETS_PER_DOUBLING]
+        bounds.append(-(-(1000 * numerator << i // BUCKETS_PER_DOUBLING) // denominator))
+    return bounds
+
+
+_LOWER_BOUNDS_NS = _lower_bounds_ns()
 
 
 def bucket_index(duration_ns: int) -> int:
     """The bucket of a duration in nanoseconds (see the module docstring)."""
-    if duration_ns < 1000:
-        return 0
-    index = int(_log2(duration_ns * 1e-3) * BUCKETS_PER_DOUBLING)
-    return index if index < MAX_INDEX else MAX_INDEX
+    index = bisect_right(_LOWER_BOUNDS_NS, duration_ns) - 1
+    return index if index > 0 else 0
 
 
 def bucket_bounds_us(index: int) -> tuple[float, float]:

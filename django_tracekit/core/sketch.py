@@ -37,7 +37,9 @@ Q = 32 - P  # hash bits left for the rank
 EXACT_MAX = 768  # 3 KB stored, like the compressed registers
 _EXACT, _DENSE = 1, 2
 _RANK_MASK = (1 << Q) - 1
-_ALPHA_INF = M * M / (2 * math.log(2))
+# ln 2 written out (a test checks it): math.log would map libm's log into every process.
+_LN2 = 0.6931471805599453
+_ALPHA_INF = M * M / (2 * _LN2)
 # SWAR constants: one byte per register, values < 128.
 _HIGH = int.from_bytes(b"\x80" * M, "little")
 _BYTE = [bytes((k,)) for k in range(256)]

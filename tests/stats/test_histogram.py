@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import math
 import random
+from fractions import Fraction
 
+from django_tracekit.core import histogram
 from django_tracekit.core.histogram import (
+    BUCKETS_PER_DOUBLING,
+    GAMMA,
     MAX_INDEX,
     RELATIVE_ERROR,
     Merged,
@@ -25,6 +29,26 @@ def test_bucket_index_is_floor_of_eighteen_log2_microseconds() -> None:
     assert bucket_index(2_000) == 18  # 2 µs = 2**(18/18)
     assert bucket_index(1_000_000) == math.floor(18 * math.log2(1000))  # 1 ms -> 179
     assert bucket_index(10**18) == MAX_INDEX  # clamped
+
+
+def test_written_out_steps_are_the_powers_of_gamma() -> None:
+    # The module writes 2 ** (k / 18) out (no libm in a worker): they must be exactly those.
+    powers = tuple(2 ** (k / BUCKETS_PER_DOUBLING) for k in range(BUCKETS_PER_DOUBLING))
+    assert powers == histogram._STEPS
+    assert GAMMA == 2 ** (1 / BUCKETS_PER_DOUBLING)
+
+
+def test_bucket_starts_where_eighteen_log2_reaches_its_index() -> None:
+    # At each bucket's first nanosecond and the one before it, the index is what the
+    # definition (GAMMA**i <= d_us) gives, checked with exact rationals on the powers.
+    for i in range(1, MAX_INDEX + 1):
+        low_us = Fraction(histogram._STEPS[i % 18]) * 2 ** (i // 18)
+        first = histogram._LOWER_BOUNDS_NS[i]
+        assert Fraction(first, 1000) >= low_us > Fraction(first - 1, 1000)
+        assert bucket_index(first) == i
+        assert bucket_index(first - 1) == i - 1
+        if i < 600:  # below ~4.6 hours float log2 is exact enough to agree everywhere
+            assert bucket_index(first) == math.floor(18 * math.log2(first / 1000))
 
 
 def test_every_duration_falls_inside_its_bucket() -> None:

@@ -23,6 +23,11 @@ def _rms(errors: list[float]) -> float:
     return math.sqrt(sum(e * e for e in errors) / len(errors))
 
 
+def test_written_out_ln2_is_math_log_2() -> None:
+    ln2 = math.log(2)
+    assert ln2 == sketch._LN2
+
+
 def test_exact_while_small_and_stored_as_the_hashes() -> None:
     for n in (0, 1, 57, EXACT_MAX):
         users = _users(range(n))
