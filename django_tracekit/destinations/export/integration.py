@@ -8,11 +8,6 @@ from collections.abc import Sequence
 from django.core.checks import CheckMessage
 from opentelemetry.sdk.trace import SpanProcessor
 
-from django_tracekit.destinations.export.processors import (
-    build_processors,
-    check_exporters,
-    describe,
-)
 from django_tracekit.integrations.base import Integration
 
 logger = logging.getLogger("django_tracekit")
@@ -31,14 +26,23 @@ class ExportIntegration(Integration):
     def checks(self) -> Sequence[CheckMessage]:
         if not self.config.enabled:
             return ()
+        from django_tracekit.destinations.export.processors import check_exporters
+
         return [problem.check_message() for problem in check_exporters(self.config)]
 
+    # The processors (and the SDK's export module) are imported only when something is
+    # exported: a process with EXPORTER "none" (the default without an endpoint) never
+    # loads them (docs/PERFORMANCE.md, "Memory").
     def describe(self) -> str:
+        from django_tracekit.destinations.export.processors import describe
+
         return "; ".join(describe(self.config, n) for n in self.config.exporters if n != "none")
 
     def processors(self, owns_provider: bool) -> Sequence[SpanProcessor]:
         if not owns_provider and not self.config.exporter_explicit:
             return ()  # the application's provider exports already: not twice
+        from django_tracekit.destinations.export.processors import build_processors
+
         processors, skipped = build_processors(self.config)
         for reason in skipped:
             logger.warning("tracekit: exporter skipped: %s", reason)

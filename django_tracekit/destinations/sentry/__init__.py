@@ -23,8 +23,20 @@ a bounded queue, so Sentry never slows the application. See ``docs/sentry.md``.
 
 from __future__ import annotations
 
-from django_tracekit.destinations.sentry.checks import check_sentry, sentry_wanted
-from django_tracekit.destinations.sentry.client import Status, install
-from django_tracekit.destinations.sentry.scrub import redact_event
+from importlib import import_module
+from typing import Any
+
+# Loaded on first use (PEP 562): the registry imports ``integration`` (a submodule, so this
+# package runs first) in every process, and with Sentry off the client, scrubbing and
+# transport modules must not be loaded (docs/PERFORMANCE.md, "Memory").
+_EXPORTS = {"check_sentry": "checks", "sentry_wanted": "checks", "Status": "client",
+            "install": "client", "redact_event": "scrub"}
 
 __all__ = ["Status", "check_sentry", "install", "redact_event", "sentry_wanted"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{module}"), name)
