@@ -42,7 +42,8 @@ print(json.dumps({"statuses": sorted(set(statuses)), "flushed": flushed,
 """
 
 # Loaded only by what uses them: the admin's page code (its first request), the exporters
-# and the SDK's export module (an exporter configured), the Sentry client (Sentry on).
+# and the SDK's export module (an exporter configured), the Sentry client (Sentry on), the
+# outgoing calls' redaction hooks (an HTTP client library imported).
 NOT_IN_A_WORKER = (
     "django_tracekit.pages.usage", "django_tracekit.pages.traces",
     "django_tracekit.pages.errors", "django_tracekit.pages.unused",
@@ -50,6 +51,7 @@ NOT_IN_A_WORKER = (
     "django_tracekit.destinations.export.processors", "opentelemetry.sdk.trace.export",
     "django_tracekit.destinations.sentry.client", "django_tracekit.destinations.sentry.scrub",
     "django_tracekit.destinations.sentry.transport", "sentry_sdk",
+    "django_tracekit.sources.httpclient.redaction",  # no HTTP client library imported
 )
 
 

@@ -28,7 +28,6 @@ from typing import Any
 from opentelemetry import trace
 
 from django_tracekit.integrations.base import importable
-from django_tracekit.sources.httpclient import redaction
 from django_tracekit.sources.httpclient.provider import InTraceProvider
 
 logger = logging.getLogger("django_tracekit")
@@ -163,6 +162,10 @@ class _ThenCall(importlib.abc.Loader):
 
 
 def _instrument(client: Client, provider: InTraceProvider) -> str:
+    # Imported with the first client library instrumented: a process that makes no
+    # outgoing calls never loads it (docs/PERFORMANCE.md, "Memory").
+    from django_tracekit.sources.httpclient import redaction
+
     try:
         instrumentor = getattr(importlib.import_module(client.module), client.instrumentor)()
         if instrumentor.is_instrumented_by_opentelemetry:
