@@ -38,6 +38,7 @@ REQUESTS = {
     "n_plus_one": "/n-plus-one/",
     "service": "/service/",
     "service_n_plus_one": "/service-n-plus-one/",
+    "per_item_n_plus_one": "/per-item-n-plus-one/",
     "duplicate": "/duplicate/",
     "raw": "/raw/",
     "batch": "/batch/",

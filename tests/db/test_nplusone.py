@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from django_tracekit import testing
+from django_tracekit.core import chain
+from django_tracekit.core.spans import AutoSpan
 from django_tracekit.core.tracer import get_tracer
 from django_tracekit.sources.db import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT, nplusone
 from tests.db.test_wrapper import client_spans, named
@@ -45,6 +48,19 @@ def test_an_auto_traced_function_gets_the_event(run: dict[str, Any]) -> None:
     assert not n_plus_one_events(named(spans, "shop/views/service_n_plus_one"))
 
 
+def test_per_item_auto_traced_calls_flag_the_span_that_looped(run: dict[str, Any]) -> None:
+    """One query in each of 8 short auto-traced calls (a serializer's per-object method):
+    no call repeats the statement, the view that looped over them did, 8 times."""
+    spans = run["per_item_n_plus_one"]["spans"]
+    items = [s for s in spans if s["name"] == "shop/services/customer_name"]
+    assert len(items) == ORDERS
+    assert not any(n_plus_one_events(item) for item in items)
+    (event,) = n_plus_one_events(named(spans, "shop/views/per_item_n_plus_one"))
+    assert event[N_PLUS_ONE_COUNT] == ORDERS
+    assert "shop_customer" in event["db.query.text"]
+    assert not n_plus_one_events(named(spans, "GET /per-item-n-plus-one/"))
+
+
 def test_the_stats_count_one_n_plus_one_per_span(run: dict[str, Any]) -> None:
     usage = run["usage"]
     assert usage["shop/views/n_plus_one"] == 1
@@ -54,9 +70,13 @@ def test_the_stats_count_one_n_plus_one_per_span(run: dict[str, Any]) -> None:
     # (which ran none itself) has none.
     assert usage["GET /n-plus-one/"] == 1
     assert usage["GET /service-n-plus-one/"] == 1
+    assert usage["shop/views/per_item_n_plus_one"] == 1
+    assert usage["GET /per-item-n-plus-one/"] == 1
+    assert usage["shop/services/customer_name"] == 0
     assert {k for k, v in usage.items() if v} == {
         "shop/views/n_plus_one", "shop/services/customer_names", "GET /n-plus-one/",
-        "GET /service-n-plus-one/"}
+        "GET /service-n-plus-one/", "shop/views/per_item_n_plus_one",
+        "GET /per-item-n-plus-one/"}
 
 
 def test_below_the_threshold_or_other_statements_no_event() -> None:
@@ -97,6 +117,33 @@ def test_other_span_types_get_the_count_when_crossed() -> None:
     for _ in range(6):
         nplusone.count(span, "k", "SELECT k", 5)
     assert span.added == [(N_PLUS_ONE_EVENT, {"db.query.text": "SELECT k", N_PLUS_ONE_COUNT: 5})]
+
+
+def test_a_task_boundary_counts_per_item_calls_and_leaves_out_what_one_below_got() -> None:
+    """A boundary SDK span (a task): "SELECT b" once in each of 6 per-item calls is its
+    N+1; "SELECT a" repeated 5 times inside one call is that call's, not again the task's
+    (though the task's own count of it crossed first)."""
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("task") as task:
+        token = chain.set_top(chain.Root(otel_context.get_current()))
+        try:
+            parent_sc = task.get_span_context()
+            items = [AutoSpan("shop/item", SpanContext(parent_sc.trace_id, 100 + i, False,
+                                                       TraceFlags(1)), parent_sc, {}, 0)
+                     for i in range(6)]
+            for item in items:
+                nplusone.count(item, "SELECT b", "SELECT b", 5)
+            for item in items[:3]:
+                nplusone.count(item, "SELECT a", "SELECT a", 5)
+            for _ in range(5):
+                nplusone.count(items[3], "SELECT a", "SELECT a", 5)
+        finally:
+            chain.reset_top(token)
+    assert [dict(e.attributes) for e in task.events] == [  # type: ignore[attr-defined]
+        {"db.query.text": "SELECT b", N_PLUS_ONE_COUNT: 6}]
+    assert [dict(e.attributes) for e in items[3]._events] == [
+        {"db.query.text": "SELECT a", N_PLUS_ONE_COUNT: 5}]
+    assert not any(item._events for i, item in enumerate(items) if i != 3)
 
 
 def test_ended_parents_are_forgotten() -> None:

@@ -70,3 +70,51 @@ def test_a_few_calls_are_never_a_significant_latency_change() -> None:
     few = significance.latency_change(20.0, 160.0, 0.0864,
                                       (significance.MIN_LATENCY_CALLS - 1, 100))
     assert few is not None and not few.significant
+
+
+def _calls(*groups: tuple[int, float]) -> list[tuple[int, int]]:
+    """A histogram of ``count`` calls at ``ms`` for each (count, ms)."""
+    return sorted((bucket_index(int(ms * 1e6)), count) for count, ms in groups)
+
+
+def _p95_change(before: list[tuple[int, int]],
+                after: list[tuple[int, int]]) -> significance.Change:
+    sides = []
+    for hist in (before, after):
+        (p95,) = quantiles(hist, (0.95,))
+        sides.append((p95, sum(n for _, n in hist), significance.quantile_interval(hist, 0.95)))
+    (b, bn, bi), (a, an, ai) = sides
+    change = significance.latency_change(b, a, RELATIVE_ERROR, (bn, an), (bi, ai))
+    assert change is not None
+    return change
+
+
+def test_a_p95_of_forty_calls_moving_is_sampling_noise() -> None:
+    # p95 of 40 calls is the 38th: three slow calls of 15 ms, then of 24 ms, read +60 %
+    # (a real project's releases page flagged such routes "regressed" on a busy machine).
+    before, after = _calls((37, 10), (3, 15)), _calls((37, 10), (3, 24))
+    estimates_only = significance.latency_change(
+        *(quantiles(h, (0.95,))[0] for h in (before, after)), RELATIVE_ERROR, (40, 40))
+    assert estimates_only is not None and estimates_only.significant  # what the page said
+    assert significance.quantile_interval(before, 0.95)[1] is None  # open above
+    change = _p95_change(before, after)
+    assert not change.significant and change.text == "no significant change"
+
+
+def test_a_shift_of_many_calls_is_a_change() -> None:
+    change = _p95_change(_calls((950, 10), (50, 12)), _calls((950, 20), (50, 25)))
+    assert change.significant and change.worse
+    faster = _p95_change(_calls((950, 20), (50, 25)), _calls((950, 10), (50, 12)))
+    assert faster.significant and faster.better
+
+
+def test_the_quantile_interval_brackets_the_estimate() -> None:
+    hist = _calls(*((10, ms) for ms in range(1, 101)))  # 1,000 calls, 1..100 ms
+    low, high = significance.quantile_interval(hist, 0.95)
+    (p95,) = quantiles(hist, (0.95,))
+    assert low is not None and high is not None and p95 is not None
+    assert low <= p95 <= high and low < high
+    assert low > 90e3 and high < 99e3  # ranks 936..964 of 1,000: 94-97 ms (µs here)
+    assert significance.quantile_interval([], 0.95) == (None, None)
+    # The median of 3 calls: both ranks fall outside them.
+    assert significance.quantile_interval(_calls((1, 1), (1, 2), (1, 3)), 0.5) == (None, None)

@@ -13,7 +13,8 @@ kept, else to the hour where hour rows are kept, else to the day).
           + 25 * log2(p95 after / p95 before)        (0 unless significant)
 
 Significance is :mod:`django_tracekit.pages.shared.significance`'s (two-proportion z-test for
-error rates; the latency estimator's relative error for p95). So an endpoint going from 0 %
+error rates; for p95 the estimator's relative error and each side's confidence interval from
+its number of calls). So an endpoint going from 0 %
 to 100 % errors scores 100 and comes first; a p95 twice as slow scores 25, sixteen times
 as slow 100 (broken beats slow); improvements score below 0. A feature new in the later
 version scores its error rate (a new endpoint failing every call is a regression too);
@@ -113,7 +114,8 @@ def _side(counts: list[int] | None, hist: list[tuple[int, int]]) -> dict[str, An
         return None
     calls, errors, max_us = counts
     (p95,) = quantiles(hist, (0.95,), max_us) if hist else (None,)
-    return {"calls": calls, "errors": errors, "error_rate": errors / calls, "p95": p95}
+    return {"calls": calls, "errors": errors, "error_rate": errors / calls, "p95": p95,
+            "p95_interval": significance.quantile_interval(hist, 0.95, max_us)}
 
 
 def score(before: dict[str, Any] | None, after: dict[str, Any] | None,
@@ -155,8 +157,9 @@ def compare(before: str, after: str, service: str = "",
         if old is not None and new is not None:
             rate = significance.rate_change(old["errors"], old["calls"], new["errors"],
                                             new["calls"])
-            latency = significance.latency_change(old["p95"], new["p95"], error,
-                                                  (old["calls"], new["calls"]))
+            latency = significance.latency_change(
+                old["p95"], new["p95"], error, (old["calls"], new["calls"]),
+                (old["p95_interval"], new["p95_interval"]))
         row = {"id": pk, "name": name, "kind": kind_, "service": service_, "before": old,
                "after": new, "rate_change": rate, "p95_change": latency,
                "score": score(old, new, rate, latency)}

@@ -12,6 +12,14 @@ apart, ±8 %, are). The true ratio is bounded by ``ratio · (1-a)/(1+a)`` and
 ``ratio · (1+a)/(1-a)``; both bounds are given with every change. A sketch with a smaller
 ``a`` (a DDSketch at 1 %) passes its own ``a`` and the same rule holds.
 
+**Sampling** (with the histograms): a p95 of 40 calls is their second slowest call; another
+40 calls of the same code read +50 % on a busy machine. So where the histogram is at hand,
+each side also gets the distribution-free 95 % confidence interval of its percentile (order
+statistics: the true q-quantile of ``n`` calls lies between the values of ranks
+``n·q ± 1.96·sqrt(n·q·(1-q))``; unbounded where a rank falls outside the calls), widened by
+the estimator's error, and a change is significant only when the two intervals do not
+overlap. Below ~75 calls a p95's interval is open above: "slower" needs more calls.
+
 **Error rate**: calls and errors are exact counts, but a rate of few calls is noisy; the
 change is significant when the two-proportion z-test (pooled) gives ``|z| >= 1.96`` (95 %),
 shown in percentage points. 0 of 5 → 5 of 5 is significant (z = 3.2); 0 of 1 → 1 of 1 is not.
@@ -20,11 +28,13 @@ shown in percentage points. 0 of 5 → 5 of 5 is significant (z = 3.2); 0 of 1 �
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
 from django_tracekit.core import histogram
+from django_tracekit.core.histogram import quantiles
 
 Z_95 = 1.96
 _TOLERANCE = 1e-9  # neighbouring buckets' estimates are exactly g apart: not significant
@@ -68,12 +78,38 @@ class Change:
 MIN_LATENCY_CALLS = 20
 
 
+#: A percentile's 95 % confidence interval: (low, high), None where unbounded.
+Interval = tuple[float | None, float | None]
+
+
+def quantile_interval(hist: Iterable[tuple[int, int]], q: float,
+                      max_us: float | None = None) -> Interval:
+    """The distribution-free 95 % confidence interval of the ``q``-quantile of the calls in
+    ``hist`` (``(bucket, count)`` pairs): the values at ranks ``n·q ± 1.96·sqrt(n·q·(1-q))``
+    (order statistics), None for a rank outside ``1..n``."""
+    items = list(hist)
+    n = sum(count for _, count in items)
+    if n <= 0:
+        return None, None
+    spread = Z_95 * math.sqrt(n * q * (1 - q))
+    low_rank, high_rank = math.floor(n * q - spread), math.ceil(n * q + spread)
+    # quantiles() reads rank ceil(q·n): (rank - 0.5)/n is that rank whatever the rounding
+    wanted = [(r - 0.5) / n for r in (low_rank, high_rank) if 1 <= r <= n]
+    values = iter(quantiles(items, wanted, max_us))
+    low = next(values) if low_rank >= 1 else None
+    high = next(values) if high_rank <= n else None
+    return low, high
+
+
 def latency_change(before: float | None, after: float | None,
                    relative_error: float, calls: tuple[int, int] | None = None,
+                   intervals: tuple[Interval, Interval] | None = None,
                    ) -> Change | None:
     """The change of a latency estimate, or None when either side has no value. With
     ``calls`` (before, after): not significant while either side has fewer than
-    :data:`MIN_LATENCY_CALLS`."""
+    :data:`MIN_LATENCY_CALLS`. With ``intervals`` (each side's
+    :func:`quantile_interval`): not significant while they overlap (after widening each by
+    the estimator's error)."""
     if before is None or after is None or before <= 0 or after <= 0:
         return None
     if not 0 <= relative_error < 1:
@@ -85,8 +121,21 @@ def latency_change(before: float | None, after: float | None,
         return Change(False, bounds=bounds)
     if 1 / spread / (1 + _TOLERANCE) <= ratio <= spread * (1 + _TOLERANCE):
         return Change(False, bounds=bounds)
+    if intervals is not None and _overlap(intervals, relative_error, slower=ratio > 1):
+        return Change(False, bounds=bounds)
     return Change(True, worse=ratio > 1, better=ratio < 1,
                   change=f"{(ratio - 1) * 100:+.0f} %", bounds=bounds)
+
+
+def _overlap(intervals: tuple[Interval, Interval], relative_error: float,
+             slower: bool) -> bool:
+    """Could the true percentiles be equal? (``slower``: is the estimate after above the
+    one before.)"""
+    (before_low, before_high), (after_low, after_high) = intervals
+    low, high = (after_low, before_high) if slower else (before_low, after_high)
+    if low is None or high is None:
+        return True
+    return low / (1 + relative_error) <= high / (1 - relative_error)
 
 
 def z_score(before_errors: int, before_calls: int, after_errors: int,

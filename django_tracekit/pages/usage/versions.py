@@ -72,8 +72,10 @@ def versions_table(window: Window, feature_id: int) -> list[dict[str, Any]]:
     for row in result:
         calls = row["calls"]
         row["error_rate"] = row["errors"] / calls if calls else 0.0
-        row["p50"], row["p95"] = quantiles(hists.get(row["version"], []), (0.5, 0.95),
-                                           row["max_us"])
+        hist = hists.get(row["version"], [])
+        row["p50"], row["p95"] = quantiles(hist, (0.5, 0.95), row["max_us"])
+        row["intervals"] = {q: significance.quantile_interval(hist, value, row["max_us"])
+                            for q, value in (("p50", 0.5), ("p95", 0.95))}
         row["users"] = users_by_feature(window, [feature_id], row["version"]).get(
             feature_id, 0)
     return result
@@ -85,12 +87,10 @@ def version_deltas(latest: dict[str, Any], previous: dict[str, Any],
     """The feature page's version table: the latest version against the previous one,
     with changes inside the estimates' error shown as "no significant change"."""
     error = significance.estimator_relative_error()
-    return {
-        "error_rate": significance.rate_change(previous["errors"], previous["calls"],
-                                               latest["errors"], latest["calls"]),
-        "p50": significance.latency_change(previous["p50"], latest["p50"], error,
-                                           (previous["calls"], latest["calls"])),
-        "p95": significance.latency_change(previous["p95"], latest["p95"], error,
-                                           (previous["calls"], latest["calls"])),
-    }
+    deltas = {q: significance.latency_change(
+        previous[q], latest[q], error, (previous["calls"], latest["calls"]),
+        (previous["intervals"][q], latest["intervals"][q])) for q in ("p50", "p95")}
+    deltas["error_rate"] = significance.rate_change(previous["errors"], previous["calls"],
+                                                    latest["errors"], latest["calls"])
+    return deltas
 

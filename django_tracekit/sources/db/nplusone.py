@@ -15,6 +15,14 @@ that; so the count is kept current while the parent is open:
   processors when it ends);
 - any other span: the event is added when the threshold is crossed, with that count.
 
+A loop over the team's auto-traced per-item code (a serializer's ``to_representation`` or
+``get_*`` per object, a helper called per row) runs the statement once in each of N short
+spans: no parent reaches the threshold. So a query whose parent is an auto-traced call's
+span is also counted at that call's *boundary* -- the span whose context was attached when
+the calls began (the view, the request, the task, a ``tracekit.span()``) -- and the
+boundary gets the event when the statement repeats there, unless a span below it already
+got one for that statement (the boundary of an SDK span leaves those out when it ends).
+
 Tallies live in a dict keyed by the parent's span id (a weak reference to the parent where
 the span type allows one); ended parents are swept when it grows (amortized), and at most
 :data:`MAX_PARENTS` open ones are kept.
@@ -28,8 +36,9 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.sdk.trace import Span as SdkSpan
-from opentelemetry.trace import Span
+from opentelemetry.trace import Span, get_current_span
 
+from django_tracekit.core.chain import ROOT, Root, top
 from django_tracekit.core.logonce import LogOnce
 from django_tracekit.core.spans import AutoSpan
 from django_tracekit.core.vocabulary import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
@@ -48,7 +57,7 @@ _failed = LogOnce("adding an N+1 event failed").failed
 class Tally:
     """One parent's statement counts and the N+1 events it has (or will get)."""
 
-    __slots__ = ("counts", "flagged", "queries", "ref")
+    __slots__ = ("below", "counts", "flagged", "queries", "ref")
 
     def __init__(self, span: Span) -> None:
         # Weakly, where the span allows it (SDK spans): an ended parent is not kept alive
@@ -61,6 +70,8 @@ class Tally:
         self.queries = 0
         # key -> the event's attributes (kept current), in the order they crossed
         self.flagged: dict[str, dict[str, Any]] = {}
+        # statements a span below this boundary was flagged for: not flagged again here
+        self.below: set[str] = set()
 
 
 _tallies: dict[int, Tally] = {}
@@ -73,18 +84,23 @@ def count(parent: Span, key: str, text: str, threshold: int) -> bool:
     the query gets a span of its own (not beyond :data:`MAX_SPANS` per parent: a loop of a
     million queries in one command is counted, and the parent says how many were left out
     in :data:`SPANS_DROPPED`)."""
-    span_id = parent.get_span_context().span_id
+    boundary = _boundary(parent) if isinstance(parent, AutoSpan) else None
     with _lock:
-        tally = _tallies.get(span_id)
-        if tally is None or tally.ref() is not parent:
-            tally = _tallies[span_id] = Tally(parent)
-            if len(_tallies) > _sweep_at:
-                _sweep()
+        tally = _tally_of(parent)
         tally.queries += 1
         dropped = tally.queries - MAX_SPANS
         crossed = _tally(tally, key, text, threshold)
+        at_boundary = None
+        if boundary is not None:
+            outer = _tally_of(boundary)
+            if key in tally.flagged:
+                outer.below.add(key)
+            elif key not in outer.below:
+                at_boundary = _tally(outer, key, text, threshold)
     if crossed is not None:
         _crossed(parent, tally, *crossed)
+    if at_boundary is not None:
+        _crossed(boundary, outer, *at_boundary)  # type: ignore[arg-type]
     if dropped > 0:
         try:
             parent.set_attribute(SPANS_DROPPED, dropped)
@@ -92,6 +108,29 @@ def count(parent: Span, key: str, text: str, threshold: int) -> bool:
             _failed()
         return False
     return True
+
+
+def _boundary(parent: AutoSpan) -> Span | None:
+    """The recording span whose context was attached when the pending auto-traced calls
+    above ``parent`` began, if it is not ``parent`` itself."""
+    node = top()
+    if node.__class__ is list:
+        node = node[ROOT]
+    if node.__class__ is not Root:
+        return None
+    span = get_current_span(node.ctx)
+    return span if span is not parent and span.is_recording() else None
+
+
+def _tally_of(span: Span) -> Tally:
+    """``span``'s tally, made if new (under ``_lock``)."""
+    span_id = span.get_span_context().span_id
+    tally = _tallies.get(span_id)
+    if tally is None or tally.ref() is not span:
+        tally = _tallies[span_id] = Tally(span)
+        if len(_tallies) > _sweep_at:
+            _sweep()
+    return tally
 
 
 def _tally(tally: Tally, key: str, text: str,
@@ -136,7 +175,7 @@ def _add_at_end(span: SdkSpan, tally: Tally) -> None:
     def end(end_time: int | None = None) -> None:
         try:
             with _lock:
-                flagged = [dict(a) for a in tally.flagged.values()]
+                flagged = [dict(a) for k, a in tally.flagged.items() if k not in tally.below]
                 _tallies.pop(span.get_span_context().span_id, None)
             for attributes in flagged:
                 span.add_event(N_PLUS_ONE_EVENT, attributes)

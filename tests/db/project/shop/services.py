@@ -11,5 +11,9 @@ def customer_names(orders):
     return [order.customer.name for order in orders]
 
 
+def customer_name(order):
+    return order.customer.name
+
+
 def add_customer(name):
     return Customer.objects.create(name=name)

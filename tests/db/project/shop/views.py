@@ -18,6 +18,12 @@ def service_n_plus_one(request):
     return JsonResponse({"names": services.customer_names(list(Order.objects.order_by("pk")))})
 
 
+def per_item_n_plus_one(request):
+    # The DRF shape: per-item code of the team's (auto-traced) runs one query per order.
+    orders = Order.objects.order_by("pk")
+    return JsonResponse({"names": [services.customer_name(order) for order in orders]})
+
+
 def duplicate(request):
     services.add_customer("taken")  # exists already: IntegrityError
     return JsonResponse({})
