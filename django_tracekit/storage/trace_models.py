@@ -47,7 +47,9 @@ class TraceSpan(models.Model):
     """One span of a kept trace. Attributes and events are JSON text, already redacted and
     capped when written."""
 
-    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="spans")
+    # No index of its own: the unique constraint starts with it (migration 0011).
+    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="spans",
+                              db_index=False)
     span_id = models.CharField(max_length=16)  # 16 lowercase hex
     parent_span_id = models.CharField(max_length=16, blank=True)
     name = models.CharField(max_length=255)

@@ -109,8 +109,12 @@ class TaskEdge(models.Model):
     """Tasks one entry point enqueued in one hour/day, with their outcome
     (``stats/edges.py``): calls (final outcomes), errors (finally failed), retries."""
 
-    producer = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
-    task = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    # No index of their own: the unique constraint starts with ``producer``, the index below
+    # with ``task`` (migration 0011; fewer schema entries for SQLite to parse per connection).
+    producer = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+",
+                                 db_index=False)
+    task = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+",
+                             db_index=False)
     resolution = models.PositiveIntegerField()
     bucket_start = models.BigIntegerField()
     calls = models.BigIntegerField(default=0)
@@ -158,7 +162,9 @@ class ErrorGroupBucket(models.Model):
     """Occurrences of one group under one entry point (the request, task or command it was
     raised in) in one hour/day: exact, every error counted once, where it was raised."""
 
-    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique constraint starts with it (migration 0011).
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="+",
+                              db_index=False)
     feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
     resolution = models.PositiveIntegerField()
     bucket_start = models.BigIntegerField()
@@ -177,7 +183,9 @@ class ErrorGroupBucket(models.Model):
 class ErrorGroupExample(models.Model):
     """One of the newest errors of a group (a few per group): message, stack, trace."""
 
-    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: ``tracekit_error_group_recent`` starts with it (migration 0011).
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="+",
+                              db_index=False)
     feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
     time = models.BigIntegerField()  # epoch microseconds
     message = models.TextField(blank=True)
