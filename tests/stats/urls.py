@@ -1,5 +1,7 @@
 """A tiny app for the end-to-end stats tests: two routes, a traced helper, the admin."""
 
+import logging
+
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
@@ -37,10 +39,31 @@ def missing(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(find_order(pk))  # one raise location, a message per order
 
 
+@tracekit.traced
+def charge(pk: int) -> None:
+    raise ValueError(f"card {pk} declined")
+
+
+def handled(request: HttpRequest, pk: int) -> HttpResponse:
+    # As DRF's handle_exception in many projects (Plane's): the exception is caught,
+    # logged with its stack and answered with a 500, never re-raised.
+    try:
+        charge(pk)
+    except ValueError:
+        logging.getLogger(__name__).exception("charging failed")
+    return HttpResponse("Something went wrong", status=500)
+
+
+def unavailable(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("down for maintenance", status=503)  # a 5xx with no exception
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("orders/<int:pk>/", order),
     path("fail/", fail),
     path("missing/<int:pk>/", missing),
     path("me/", me),
+    path("handled/<int:pk>/", handled),
+    path("unavailable/", unavailable),
 ]

@@ -97,3 +97,29 @@ def test_a_failed_request_opens_with_its_stack(store_processor: TraceStoreProces
     assert re.search(r'id="tk-error-count">1<', text)
     assert re.search(r'id="tk-outcome">failed<', text)
     assert "http.route" in text  # the request's attributes table
+
+
+def test_a_500_answering_a_caught_exception_is_one_incident(
+        store_processor: TraceStoreProcessor) -> None:
+    """The exception raised in a traced function, caught, logged and answered with a 500:
+    the request span's ERROR (from its status) is that incident's consequence, not a
+    second error; a 5xx with no exception is one incident of its own. The list and the
+    trace page say the same."""
+    client = Client(raise_request_exception=False)
+    assert client.get("/handled/7/").status_code == 500
+    assert client.get("/unavailable/").status_code == 503
+    assert store_processor.flush()
+    handled = Trace.objects.get(root_name="GET /handled/<int:pk>/")
+    unavailable = Trace.objects.get(root_name="GET /unavailable/")
+
+    client.force_login(User.objects.create_superuser("root"))
+    for trace in (handled, unavailable):
+        text = client.get(reverse("admin:tracekit_trace", args=[trace.trace_id])).content.decode()
+        assert re.search(r'id="tk-error-count">1<', text), trace.root_name
+        assert re.search(r'id="tk-outcome">failed<', text), trace.root_name
+    listed = client.get(reverse("admin:tracekit_traces"), {"status": "error"}).content.decode()
+    rows = re.split(r'(?=data-trace=")', listed)[1:]
+    assert {re.match(r'data-trace="(\w+)"', r).group(1) for r in rows} == {  # type: ignore[union-attr]
+        handled.trace_id, unavailable.trace_id}
+    for row in rows:  # "failed", and no "2 errors" beside it
+        assert "tk-status-failed" in row and "tk-incidents" not in row

@@ -30,6 +30,18 @@ E = outcome.ErrorSpan
     ([E("x", "b", "client", "", ""), E("b", "a", "internal", "x", ""),
       E("y", "b", "client", "", ""), E("z", "a", "internal", "y", "")], 0, "handled",
      "handled error", 2),
+    # A 500 answering an exception raised (and caught) in its service while it ran: one.
+    ([E("r", "", "server", "", "", True, "web", 0, 100), E("v", "r", "internal", "", "",
+                                                           False, "web", 10, 20)],
+     0, "failed", "failed", 1),
+    # A 5xx with no exception under it is an incident of its own...
+    ([E("r", "", "server", "", "", True, "web", 0, 100)], 0, "failed", "failed", 1),
+    # ... and so is one beside an error of another service, or one raised before it ran.
+    ([E("r", "", "server", "", "", True, "web", 0, 100),
+      E("t", "p", "consumer", "", "FAILURE", False, "worker", 50, 60)], 0, "failed", "failed",
+     2),
+    ([E("r", "", "server", "", "", True, "web", 50, 100),
+      E("v", "q", "internal", "", "", False, "web", 10, 20)], 0, "failed", "failed", 2),
 ])
 def test_outcome(spans: list[outcome.ErrorSpan], retries: int, key: str, label: str,
                  incidents: int) -> None:

@@ -12,7 +12,10 @@ error, retry and N+1 spans of the page's traces), so both say the same.
   after recording an error (``logger.exception``): that error is an incident, not a failure.
 - An **incident** is one error: a span holding ERROR status counts once under the span that
   raised it (its ``tracekit.error.span_id`` reference, else itself): an error that passed
-  through 5 spans is one incident.
+  through 5 spans is one incident. A request span marked ERROR only by its 5xx status (no
+  description, no reference: the application turned an exception into a 500 response, as
+  DRF's ``handle_exception`` does) is the consequence of an incident raised in the same
+  service while it ran, not a second one; alone, it is one.
 """
 
 from __future__ import annotations
@@ -84,18 +87,41 @@ class ErrorSpan:
     kind: str
     error_ref: str  # tracekit.error.span_id ("" when it raised here)
     state: str  # celery.state
+    # A server span whose ERROR comes from its 5xx status alone, with where it ran: it
+    # counts as an incident only when no incident was raised in its service while it ran.
+    status_only: bool = False
+    service: str = ""
+    start_us: int = 0
+    end_us: int = 0
+
+
+def status_only(kind: str, message: str, error_ref: str) -> bool:
+    """The request middleware's mark of a 5xx answer: no description, no reference."""
+    return kind == "server" and not message and not error_ref
 
 
 def outcome(error_spans: Iterable[ErrorSpan], retries: int = 0,
             n_plus_one: int = 0) -> Outcome:
     found = Outcome(retries=retries, n_plus_one=n_plus_one)
+    spans = list(error_spans)
+    raised = [s for s in spans if not s.status_only]
     incidents: set[str] = set()
-    for span in error_spans:
-        incidents.add(span.error_ref or span.span_id)
-        if span.error_ref:
-            found.carriers += 1
+    for span in spans:
+        if span.status_only and any(_within(r, span) for r in raised):
+            found.carriers += 1  # its 500 answers an incident counted where it was raised
+        else:
+            incidents.add(span.error_ref or span.span_id)
+            if span.error_ref:
+                found.carriers += 1
         if (is_entry(span.parent_span_id, span.kind)
                 and span.state not in (RETRY_STATE, SUCCESS_STATE)):
             found.entry_failed = True
     found.incidents = len(incidents)
     return found
+
+
+def _within(raised: ErrorSpan, request: ErrorSpan) -> bool:
+    """Whether ``raised`` started in ``request``'s service while it ran (its subtree: the
+    list reads the error spans only, not the tree)."""
+    return (raised.service == request.service
+            and request.start_us <= raised.start_us <= request.end_us)

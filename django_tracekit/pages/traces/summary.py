@@ -57,11 +57,13 @@ def of_traces(trace_pks: Sequence[int]) -> dict[int, TraceSummary]:
     retries: dict[int, int] = {}
     n_plus_one: dict[int, int] = {}
     messages: dict[int, str] = {}
-    for pk, sid, parent, kind, is_error, message, attributes, events in (
+    for (pk, sid, parent, kind, is_error, message, attributes, events, service, start,
+         duration) in (
             TraceSpan.objects.filter(trace_id__in=trace_pks).filter(wanted)
             .order_by("start_us").values_list("trace_id", "span_id", "parent_span_id", "kind",
                                               "is_error", "status_message", "attributes",
-                                              "events")):
+                                              "events", "service", "start_us",
+                                              "duration_us")):
         attrs = _json(attributes)
         attrs = attrs if isinstance(attrs, dict) else {}
         state = str(attrs.get(outcome.CELERY_STATE, ""))
@@ -70,8 +72,10 @@ def of_traces(trace_pks: Sequence[int]) -> dict[int, TraceSummary]:
         if f'"{N_PLUS_ONE_EVENT}"' in events:
             n_plus_one[pk] = max(n_plus_one.get(pk, 0), n_plus_one_count(events))
         if is_error:
+            ref = str(attrs.get(ERROR_SPAN_ID, "") or "")
             errors.setdefault(pk, []).append(outcome.ErrorSpan(
-                sid, parent, kind, str(attrs.get(ERROR_SPAN_ID, "") or ""), state))
+                sid, parent, kind, ref, state, outcome.status_only(kind, message, ref),
+                service, start, start + max(duration, 0)))
             if message:
                 messages.setdefault(pk, message)
     return {pk: TraceSummary(outcome.outcome(errors.get(pk, ()), retries.get(pk, 0),
