@@ -80,6 +80,7 @@ from django_tracekit.sources.autotrace.calls import (
     pop,
     push,
     resume,
+    sample,
     set_threshold,
     threshold,
 )
@@ -88,5 +89,5 @@ from django_tracekit.sources.autotrace.sites import Counter, Site, iter_counts, 
 
 __all__ = ["IMPORTING", "STARTING", "THRESHOLD", "AutoSpan", "Counter", "Phase", "Root", "Site",
            "clock", "exit_slow", "hook_context", "iter_counts", "live", "new_site", "on_raise",
-           "pause", "pop", "push", "resume", "set_threshold", "threshold", "top",
+           "pause", "pop", "push", "resume", "sample", "set_threshold", "threshold", "top",
            "unhook_context"]
