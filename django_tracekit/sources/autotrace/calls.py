@@ -309,8 +309,7 @@ def exit_slow(c: Counter, t0: float, duration: float) -> None:
             parent = pending_sync(sys._getframe(2), node)
             c.k += 1
             c.kt += duration
-            spans.keep([t0, c, parent, parent[ROOT], None, None, None, True, False,
-                        t0 + duration])
+            spans.keep_call(c, parent, t0, t0 + duration)
     except Exception:
         spans.log_failure()
 

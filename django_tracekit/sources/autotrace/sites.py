@@ -7,6 +7,7 @@ not depend on the process and can be cached) and updates them inline.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -84,18 +85,15 @@ class Site:
     filename: str
     lineno: int
     counter: Counter = field(init=False)
-    _location: naming.CodeLocation | None = field(default=None, init=False)
     ran_at_startup: bool = field(default=False, init=False)  # called, not counted as usage
 
     def __post_init__(self) -> None:
         self.counter = Counter(self)
 
-    @property
+    @functools.cached_property
     def location(self) -> naming.CodeLocation:
-        if self._location is None:
-            self._location = naming.location(self.module, self.qualname, self.filename,
-                                             self.lineno)
-        return self._location
+        """Computed once (then an attribute: a kept span reads it without a call)."""
+        return naming.location(self.module, self.qualname, self.filename, self.lineno)
 
 
 _sites: list[Site] = []
