@@ -77,7 +77,7 @@ def child_micro(number: int) -> None:
     from django_tracekit.sources.autotrace import runtime
 
     tmp = Path(tempfile.mkdtemp(prefix="tk-ir-"))
-    bench._setup_django(tmp)
+    bench._setup_django(tmp, flush_interval_s=3600)  # as for ``drf``: flushed at exit
     runtime.set_threshold(0.001)
     runtime.hook_context()
     plain = bench._module("ir_plain", bench.SUBJECT, traced=False)

@@ -58,6 +58,7 @@ def _real(name: str) -> Any:
 _private = _private_time()
 time_ns: Callable[[], int] = _real("time_ns")
 perf_counter: Callable[[], float] = _real("perf_counter")
+perf_counter_ns: Callable[[], int] = _real("perf_counter_ns")
 monotonic: Callable[[], float] = _real("monotonic")
 
 
@@ -93,4 +94,4 @@ def shield_sdk() -> bool:
 
 
 __all__ = ["EARLIEST_NS", "SDK_MODULE", "TOLERANCE_NS", "correction_ns", "monotonic",
-           "perf_counter", "shield_sdk", "time_ns"]
+           "perf_counter", "perf_counter_ns", "shield_sdk", "time_ns"]

@@ -13,6 +13,8 @@ otherwise the SDK path is used. Processors see these spans in ``on_end`` only (n
 
 from __future__ import annotations
 
+import functools
+import random
 import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -21,6 +23,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace import Tracer as SdkTracer
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
 from opentelemetry.trace import (
     Link,
@@ -64,7 +67,8 @@ class _Site(Protocol):
 class Counter(Protocol):
     """What a kept call's counter gives the engine (auto-tracing's ``sites.Counter``)."""
 
-    site: _Site
+    @property
+    def site(self) -> _Site: ...
 
 
 clock = real_clock.perf_counter  # not time.perf_counter: a freezer leaves it alone
@@ -82,21 +86,40 @@ def keep(frame: Frame[Any]) -> None:
     """A call kept at exit (slow, failed, or materialized): end or emit its span."""
     span = frame[SPAN]
     if span is None:
-        # Kept at exit and never needed as a parent: emit it directly, no span object.
+        # Kept at exit and never needed as a parent: emitted directly, no span object.
         with lock:
             parent = frame[PREV]
-            if parent.__class__ is Root:
-                parent_sc = parent.span_context()
-            else:
-                materialize(parent)
-                parent_sc = parent[SPAN].get_span_context()
-            offset = _offset()
-            if shortcut.applies(parent_sc):
-                _emit(frame[COUNTER], parent_sc, frame[T0], frame[T1], offset)
-                return
-            materialize(frame)
-            span = frame[SPAN]
-    span.end(end_time=int(frame[T1] * 1e9) + _offset())
+            keep_call(frame[COUNTER], parent.listed() if parent.__class__ is Root else parent,
+                      frame[T0], frame[T1], frame)
+        return
+    span.end(end_time=int(frame[T1] * 1e9) + _offset(frame[T1]))
+
+
+def keep_call(counter: Counter, parent: Frame[Any], t0: float, t1: float,
+              frame: Frame[Any] | None = None) -> None:
+    """A call kept at its exit that nobody needed as a parent, under ``parent`` (a pending
+    frame, or the attached context's own list, which has its span): handed to the
+    processors as a :class:`FinishedSpan` where the shortcut applies, else made a span
+    through the SDK (``frame``: the call's own frame, if it has one). Call with
+    :data:`lock` held."""
+    span = parent[SPAN]
+    if span is None:
+        materialize(parent)
+        span = parent[SPAN]
+    parent_sc = span.get_span_context()
+    if shortcut.applies(parent_sc):
+        if t1 - _offset_cache[0] > _OFFSET_TTL_S:  # as _offset(t1), without the call
+            _offset(t1)
+        offset = _offset_cache[1]
+        location = counter.site.location
+        shortcut.processor.on_end(FinishedSpan(
+            location.name, child_context(parent_sc), parent_sc, location.attributes,
+            int(t0 * 1e9) + offset, int(t1 * 1e9) + offset))
+        return
+    if frame is None:
+        frame = [t0, counter, parent, parent[ROOT], None, None, None, True, False, t1]
+    materialize(frame)
+    frame[SPAN].end(end_time=int(t1 * 1e9) + _offset(t1))
 
 
 def materialize(frame: Frame[Any]) -> None:
@@ -126,19 +149,21 @@ def context_of(frame: Frame[Any]) -> Context:
     return ctx
 
 
-_offset_cache = [-10.0, 0]  # [perf_counter when measured, offset ns]
+_offset_cache: list[Any] = [-10.0, 0]  # [perf_counter when measured (s), offset (int ns)]
+_OFFSET_TTL_S = 0.2
 
 
-def _offset() -> int:
+def _offset(now: float | None = None) -> int:
     # perf_counter for durations (monotonic); the SDK stamps spans with time_ns(): convert
     # with an offset re-measured at most every 0.2 s (two clock reads per kept span
     # otherwise), so our spans line up with the SDK's spans around them even when the
-    # wall clock is stepped.
-    now = clock()
-    if now - _offset_cache[0] > 0.2:
+    # wall clock is stepped. ``now``: a perf_counter reading just taken (a call's end).
+    if now is None:
+        now = clock()
+    if now - _offset_cache[0] > _OFFSET_TTL_S:
         _offset_cache[1] = real_clock.time_ns() - int(clock() * 1e9)
         _offset_cache[0] = now
-    return int(_offset_cache[1])
+    return _offset_cache[1]  # type: ignore[no-any-return]
 
 
 class Shortcut:
@@ -161,17 +186,27 @@ class Shortcut:
         self.scope: Any = None
         self.processor: Any = None
         self.span_id: Any = None
+        self.any_span_id: Any = None
+        # (parent, decision) of the last call: the kept children of one parent (a view's
+        # slow calls) ask about the same SpanContext. One tuple, so threads read both.
+        self.last: tuple[SpanContext | None, bool] = (None, False)
 
     def applies(self, parent: SpanContext) -> bool:
         """Whether a child of ``parent`` can skip the SDK (same decision, same span)."""
         tracer = tracer_module.get_tracer()
         if self.key is not tracer:
             self.refresh(tracer)
-        return self.ok and parent.is_valid and (parent.trace_flags.sampled or self.unsampled)
+        last = self.last
+        if last[0] is parent:
+            return last[1]
+        ok = self.ok and parent.is_valid and (parent.trace_flags.sampled or self.unsampled)
+        self.last = (parent, ok)
+        return ok
 
     def refresh(self, tracer: trace.Tracer) -> None:
         self.key = tracer
         self.ok = self.unsampled = False
+        self.last = (None, False)
         if not isinstance(tracer, SdkTracer) or not _span_context_layout_ok():
             return
         # The stats and the trace store each wrap the sampler to record sampled-out spans
@@ -191,7 +226,12 @@ class Shortcut:
         self.resource = tracer.resource
         self.scope = scope
         self.processor = tracer.span_processor
-        self.span_id = tracer.id_generator.generate_span_id
+        generator = tracer.id_generator
+        self.any_span_id = generator.generate_span_id
+        # The SDK's default generator is ``random.getrandbits(64)`` until non-zero: that C
+        # call directly (no Python call); 0 falls back to the generator (``child_context``).
+        self.span_id = (functools.partial(random.getrandbits, 64)
+                        if type(generator) is RandomIdGenerator else self.any_span_id)
         self.ok = True
 
 
@@ -210,9 +250,10 @@ shortcut = Shortcut()
 def child_context(parent: SpanContext) -> SpanContext:
     # SpanContext.__new__ re-validates the ids (a tenth of a kept span): the parent's trace
     # id is valid and the SDK's span ids are non-zero 64-bit ints, so build the
-    # (documented) tuple directly, with is_valid True.
-    return tuple.__new__(SpanContext, (parent.trace_id, shortcut.span_id(), False,
-                                       parent.trace_flags, parent.trace_state, True))
+    # (documented) tuple directly, with is_valid True; the parent's fields are read by
+    # index (the same checked layout), not through its properties (Python calls).
+    return tuple.__new__(SpanContext, (parent[0], shortcut.span_id() or shortcut.any_span_id(),
+                                       False, parent[3], parent[4], True))
 
 
 def _start_span(counter: Counter, parent_sc: SpanContext, root: Root, t0: float,
@@ -240,17 +281,45 @@ def start_child(name: str, attributes: Mapping[str, Any], parent_ctx: Context) -
                                                  attributes=attributes)
 
 
-def _emit(counter: Counter, parent_sc: SpanContext, t0: float, t1: float, offset: int) -> None:
-    """A kept span that nobody needed as a parent: straight to the processors."""
-    location = counter.site.location
-    shortcut.processor.on_end(ReadableSpan(
-        name=location.name, context=child_context(parent_sc), parent=parent_sc,
-        resource=shortcut.resource, attributes=location.attributes, kind=SpanKind.INTERNAL,
-        status=_UNSET, start_time=int(t0 * 1e9) + offset, end_time=int(t1 * 1e9) + offset,
-        instrumentation_scope=shortcut.scope))
-
-
 _UNSET = Status(StatusCode.UNSET)
+
+
+class FinishedSpan(ReadableSpan):
+    """The ``ReadableSpan`` the shortcut hands the processors. ``ReadableSpan.__init__``
+    sets it up as usual; the fields the processors read from every span are also plain
+    slots here, shadowing the base class's properties (a Python call per read: ~a tenth
+    of a kept span's cost). The same values; read-only like any ReadableSpan."""
+
+    __slots__ = ("context", "end_time", "instrumentation_scope", "kind", "name", "parent",
+                 "resource", "start_time", "status")
+    name: str
+    context: SpanContext
+    parent: SpanContext
+    resource: Any
+    kind: SpanKind
+    status: Status
+    start_time: int
+    end_time: int
+    instrumentation_scope: Any
+
+    def __init__(self, name: str, context: SpanContext, parent: SpanContext,
+                 attributes: Mapping[str, Any], start_time: int, end_time: int,
+                 kind: SpanKind = SpanKind.INTERNAL, status: Status = _UNSET,
+                 events: tuple[Event, ...] = (), links: tuple[Link, ...] = ()) -> None:
+        resource, scope = shortcut.resource, shortcut.scope
+        ReadableSpan.__init__(
+            self, name=name, context=context, parent=parent, resource=resource,
+            attributes=attributes, events=events, links=links, kind=kind, status=status,
+            start_time=start_time, end_time=end_time, instrumentation_scope=scope)
+        self.name = name
+        self.context = context
+        self.parent = parent
+        self.resource = resource
+        self.kind = kind
+        self.status = status
+        self.start_time = start_time
+        self.end_time = end_time
+        self.instrumentation_scope = scope
 
 
 class AutoSpan(Span):
@@ -329,12 +398,9 @@ class AutoSpan(Span):
             return
         self._end = end_time if end_time is not None else real_clock.time_ns()
         try:
-            shortcut.processor.on_end(ReadableSpan(
-                name=self._name, context=self._context, parent=self._parent,
-                resource=shortcut.resource, attributes=self._attributes,
-                events=tuple(self._events), links=tuple(self._links), kind=self._KIND,
-                status=self._status, start_time=self._start, end_time=self._end,
-                instrumentation_scope=shortcut.scope))
+            shortcut.processor.on_end(FinishedSpan(
+                self._name, self._context, self._parent, self._attributes, self._start,
+                self._end, self._KIND, self._status, tuple(self._events), tuple(self._links)))
         except Exception:
             log_failure()
 

@@ -7,10 +7,13 @@ run against the in-process tracer (tests.support.memory captures the spans).
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import inspect
+import random
 import sys
 import textwrap
+import threading
 import time
 import traceback
 import types
@@ -24,7 +27,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 import django_tracekit as tracekit
 from django_tracekit.sources import autotrace
-from django_tracekit.sources.autotrace import counters, hook, rewrite, runtime
+from django_tracekit.sources.autotrace import calls, counters, hook, rewrite, runtime, sites
 from tests.conftest import Spans
 from tests.support.packages import importable
 
@@ -108,6 +111,135 @@ def test_fast_calls_are_counted_exactly_outside_traces(spans: Spans) -> None:
     assert 0 < max_ns <= total_ns
     assert spans.all() == []
     assert n(m, "fast") not in counters.drain()  # drained
+
+
+def counter_of(module: types.ModuleType, qualname: str) -> Any:
+    """The counter rewritten code of ``module`` updates for ``qualname``."""
+    return next(value for value in vars(module).values()
+                if isinstance(value, sites.Counter) and value.site.qualname == qualname)
+
+
+OUTSIDE = """
+import time
+
+def fast(x):
+    return x + 1
+
+def alternating(i):
+    if i % 2:
+        time.sleep(0.001)
+    return i
+
+def fail():
+    raise ValueError("boom")
+
+def with_span():
+    with tracekit.span("inside"):
+        return fast(1)
+"""
+
+
+def test_outside_traces_most_calls_read_no_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside a recorded trace only about one call in SAMPLE_EVERY is timed (two clock
+    reads); the others count down a window. Every call is counted."""
+    m = load(OUTSIDE)
+    reads = {"clock": 0, "sample": 0}
+    real_clock, real_ns = runtime.clock, calls.perf_counter_ns
+
+    def clock() -> float:
+        reads["clock"] += 1
+        return real_clock()
+
+    def sample_clock() -> int:
+        reads["sample"] += 1
+        return real_ns()
+
+    monkeypatch.setitem(vars(m), "_tk_clock", clock)
+    monkeypatch.setattr(calls, "perf_counter_ns", sample_clock)
+    for i in range(2000):
+        m.fast(i)
+    measured = counter_of(m, "fast").n
+    assert reads["clock"] == 0  # the in-trace clock: not read outside traces
+    assert reads["sample"] == 2 * measured
+    assert 2000 / (4 * sites.SAMPLE_EVERY) < measured < 2000 / 4
+    calls_, total_ns, max_ns = counters.drain()[n(m, "fast")]
+    assert calls_ == 2000
+    assert 0 < max_ns <= total_ns
+
+
+def test_outside_traces_counts_are_exact_across_threads() -> None:
+    """Threads counting down the same window (switching as often as the interpreter lets
+    them) lose no call and count none twice."""
+    m = load(OUTSIDE)
+    threads, per_thread = 4, 5000
+    start = threading.Barrier(threads)
+
+    def run() -> None:
+        start.wait()
+        for i in range(per_thread):
+            m.fast(i)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        workers = [threading.Thread(target=run) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert counters.drain()[n(m, "fast")][0] == threads * per_thread
+
+
+def test_outside_traces_the_total_is_estimated_from_random_samples(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every other call sleeps: a sample taken every N calls (N even) would see only one
+    kind and put the total near 0; random windows see both. The estimate is at least half
+    of what the sleeping calls took, and no more than every call at the longest one."""
+    monkeypatch.setattr(calls, "_window", functools.partial(random.Random(7).getrandbits, 5))
+    m = load(OUTSIDE)
+    m.fast(0)  # (the first auto-traced call of a test process ends its start-up phase)
+    for i in range(600):
+        m.alternating(i)
+    calls_, total_ns, max_ns = counters.drain()[n(m, "alternating")]
+    assert calls_ == 600
+    assert max_ns >= 0.001 * 1e9
+    assert 0.5 * 300 * 0.001 * 1e9 <= total_ns <= 600 * max_ns
+
+
+def test_outside_traces_unmeasured_calls_take_the_last_known_mean(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A drain period whose calls were all unmeasured still gets a total: their number
+    times the mean of the sampled calls seen before."""
+    monkeypatch.setattr(calls, "_window", lambda: 1000)  # one timed call, then 1000 not
+    m = load(OUTSIDE)
+    for i in range(200):
+        m.fast(i)
+    first = counters.drain()[n(m, "fast")]
+    assert first[0] == 200 and first[1] > 0
+    for i in range(5):
+        m.fast(i)
+    calls_, total_ns, _ = counters.drain()[n(m, "fast")]
+    assert calls_ == 5
+    assert total_ns == round(5 * counter_of(m, "fast").sm * 1e9) > 0
+
+
+def test_outside_traces_errors_and_spans_inside_a_counted_call(spans: Spans) -> None:
+    """Unmeasured and sampled calls alike: an error outside a trace propagates untouched and
+    is counted; a span started inside such a call is a root of its own, the call counted."""
+    m = load(OUTSIDE)
+    m.tracekit = tracekit  # type: ignore[attr-defined]
+    for _ in range(100):
+        with pytest.raises(ValueError, match="boom"):
+            m.fail()
+    for _ in range(40):
+        m.with_span()
+    counts = counters.drain()
+    assert counts[n(m, "fail")][0] == 100
+    assert counts[n(m, "with_span")][0] == 40
+    inside = [s for s in spans.all() if s.name == "inside"]
+    assert len(inside) == 40 and all(s.parent is None for s in inside)
 
 
 def test_first_slow_call_is_kept_with_nearest_kept_ancestors(spans: Spans) -> None:

@@ -111,6 +111,27 @@ def test_shortcut_in_the_default_configuration(use_sampler, sampler: Sampler) ->
         assert span.context.trace_id == root.get_span_context().trace_id
 
 
+def test_shortcut_spans_read_the_same_through_slots_and_the_sdks_properties(
+        use_sampler) -> None:  # type: ignore[no-untyped-def]
+    """A FinishedSpan's slots shadow ReadableSpan's properties: every one must give what the
+    property gives from the values ReadableSpan.__init__ stored (a kept call and a
+    materialized one, which ends as an AutoSpan)."""
+    collect = use_sampler(DEFAULT)
+    m = load(SOURCE)
+    with tracer_module.get_tracer().start_as_current_span("request"):
+        m.current()
+        m.slow()
+    kept = [s for s in collect.ended if s.name != "request"]
+    assert len(kept) == 2
+    for span in kept:
+        assert isinstance(span, spans.FinishedSpan)
+        for field in spans.FinishedSpan.__slots__:
+            prop = getattr(ReadableSpan, field)
+            assert isinstance(prop, property)
+            assert getattr(span, field) == prop.fget(span), field
+        assert span.context.span_id != 0 and span.context.is_valid
+
+
 def test_sdk_path_where_the_shortcut_would_decide_otherwise(use_sampler) -> None:  # type: ignore[no-untyped-def]
     # Unsampled parent without RecordSampledOut: the SDK makes non-recording children.
     use_sampler(ParentBased(ALWAYS_ON))

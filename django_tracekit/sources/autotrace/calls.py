@@ -2,12 +2,15 @@
 
 Rewritten code counts inline while ``top()`` is None (no trace records) and calls
 :func:`push`/:func:`pop` otherwise: inside a recorded trace (a pending frame per call) and
-during start-up (a :class:`~django_tracekit.core.chain.Phase`: not counted at all).
+during start-up (a :class:`~django_tracekit.core.chain.Phase`: not counted at all). Outside
+traces, a plain function's call reads the clock only when :func:`sample` says so.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
+import random
 import sys
 import types
 from typing import Any
@@ -34,10 +37,11 @@ from django_tracekit.core.chain import (
 from django_tracekit.core.chain import reset_top as _reset_top
 from django_tracekit.core.chain import set_top as _set_top
 from django_tracekit.core.chain import top as _get_top
+from django_tracekit.core.clock import perf_counter_ns
 from django_tracekit.core.context import real_runtime
 from django_tracekit.core.errors import handle_escaping, is_error
 from django_tracekit.sources.autotrace import wrappers
-from django_tracekit.sources.autotrace.sites import Counter, names_a_site
+from django_tracekit.sources.autotrace.sites import SAMPLE_EVERY, Counter, names_a_site
 
 _clock = spans.clock
 _threshold = 0.001  # seconds; MIN_DURATION_MS / 1000
@@ -71,6 +75,24 @@ def set_threshold(seconds: float) -> None:
 
 def threshold() -> float:
     return _threshold
+
+
+# Its own generator: drawing from the ``random`` module's would shift the sequence a
+# project seeded for itself. Windows of 0 to 2 * SAMPLE_EVERY - 1 unmeasured calls.
+_window = functools.partial(random.Random().getrandbits, (2 * SAMPLE_EVERY - 1).bit_length())
+
+
+def sample(c: Counter) -> int:
+    """A plain call outside any recorded trace whose window of unmeasured calls is over
+    (``c.q`` reached 0): it is measured (its start, in ns: :func:`pop` ends it) and a new
+    window of random length starts (random, so a call pattern with a period cannot always
+    put the same kind of call under the sample)."""
+    window = _window()
+    # No call from here to the return's clock read: atomic w.r.t. other threads (3.11+),
+    # which may have counted down past 0 meanwhile (``w - q`` counts them all).
+    c.u += c.w - c.q
+    c.w = c.q = window
+    return perf_counter_ns()
 
 
 def push(c: Counter, node: Node, _depth: int = 2) -> Frame[Any] | float | None:
@@ -164,9 +186,19 @@ def _in_module_body(frame: types.FrameType | None) -> bool:
     return False
 
 
-def pop(c: Counter, frame: Frame[Any] | None) -> None:
-    """Exit of a call that started while recording (``None``: nothing to do)."""
+def pop(c: Counter, frame: Frame[Any] | int | None) -> None:
+    """Exit of a call that started while recording (``None``: nothing to do), or of a
+    sampled call outside any trace (an int: :func:`sample`)."""
     if frame is None:
+        return
+    if isinstance(frame, int):
+        duration = (perf_counter_ns() - frame) * 1e-9
+        c.n += 1
+        c.t += duration
+        if duration > c.m:
+            c.m = duration
+        c.sn += 1
+        c.st += duration
         return
     t1 = _clock()
     duration = t1 - frame[T0]
@@ -277,8 +309,7 @@ def exit_slow(c: Counter, t0: float, duration: float) -> None:
             parent = pending_sync(sys._getframe(2), node)
             c.k += 1
             c.kt += duration
-            spans.keep([t0, c, parent, parent[ROOT], None, None, None, True, False,
-                        t0 + duration])
+            spans.keep_call(c, parent, t0, t0 + duration)
     except Exception:
         spans.log_failure()
 
@@ -306,10 +337,10 @@ def resume(c: Counter) -> Frame[Any] | float | None:
     return push(c, node, 3)
 
 
-def on_raise(c: Counter, state: Frame[Any] | float | None, exc: BaseException) -> None:
+def on_raise(c: Counter, state: Frame[Any] | float | int | None, exc: BaseException) -> None:
     """An exception escapes an auto-traced call: errors are kept and recorded (once)."""
-    if state is None:
-        return
+    if state is None or state.__class__ is int:
+        return  # outside any trace: only counted or sampled
     if state.__class__ is float and _get_top().__class__ is not list:
         return  # not recording
     if not is_error(exc) or isinstance(exc, (StopIteration, StopAsyncIteration)):

@@ -1,9 +1,11 @@
 """Exact per-function call counts for the stats pipeline: ``drain()`` and ``snapshot()``.
 
-Every call of an auto-traced function is counted, traced or not, fast or slow:
-calls, total and max duration, keyed by the code-location convention name (the same
-string as the span name and the stats feature). Sites sharing a name (a property's getter
-and setter, a module reloaded) are merged: calls and totals add up, max is the max.
+Every call of an auto-traced function is counted, traced or not, fast or slow: calls
+(exact), total and max duration (exact inside recorded traces; outside them the total is
+estimated from the calls timed, about one in 16: ``sites.Counter``), keyed by the
+code-location convention name (the same string as the span name and the stats feature).
+Sites sharing a name (a property's getter and setter, a module reloaded) are merged: calls
+and totals add up, max is the max.
 """
 
 from __future__ import annotations

@@ -310,21 +310,35 @@ def _clone(node: ast.AST, line: int, col: int, counter: str) -> ast.AST:
     return new
 
 
-# The fast path of a plain function. ``_tk_c`` (a local: one global load, and how a walk
-# of the Python stack finds the call's counter) and ``_tk_t`` (its start time) are read
-# from the frame when a span is needed (``calls.pending_sync``).
+# The shape of a plain function. ``_tk_c`` (a local: one global load, and how a walk of the
+# Python stack finds the call's counter) and ``_tk_t`` (its start time) are read from the
+# frame when a span is needed (``calls.pending_sync``). Outside any trace (``_tk_top()`` is
+# None) a call counts down its counter's window and reads no clock; the window's last call
+# is measured (``_tk_sample``: an int start, ended by ``_tk_pop``). Under a list (a pending
+# frame or the attached context's own) it takes the fast path: a float start, counted
+# inline, ``_tk_exit`` only if slow or given a span meanwhile.
 _SYNC_TEMPLATE = """
 def _():
     _tk_c = {counter}
     _tk_t = _tk_top()
-    _tk_t = _tk_clock() if _tk_t is None or _tk_t.__class__ is _tk_list else _tk_push(_tk_c, _tk_t)
+    if _tk_t is None:
+        if _tk_c.q > 0:
+            _tk_c.q -= 1
+        else:
+            _tk_t = _tk_sample(_tk_c)
+    elif _tk_t.__class__ is _tk_list:
+        _tk_t = _tk_clock()
+    else:
+        _tk_t = _tk_push(_tk_c, _tk_t)
     try:
         pass
     except BaseException as _tk_e:
         _tk_raise(_tk_c, _tk_t, _tk_e)
         raise
     finally:
-        if _tk_t.__class__ is _tk_float:
+        if _tk_t is None:
+            pass
+        elif _tk_t.__class__ is _tk_float:
             _tk_d = _tk_clock() - _tk_t
             _tk_c.n += 1
             _tk_c.t += _tk_d
@@ -370,6 +384,7 @@ def module_globals(result: Result) -> dict[str, object]:
         "_tk_th": runtime.THRESHOLD,
         "_tk_live": runtime.live,
         "_tk_exit": runtime.exit_slow,
+        "_tk_sample": runtime.sample,
     }
     for index, site in enumerate(result.sites):
         names[f"_tk_c{index}"] = site.counter
