@@ -397,9 +397,9 @@ class StatsProcessor(FlushingProcessor):
         """Auto-traced calls that did not become spans (faster than MIN_DURATION_MS) are
         counted by the rewritten code, not by spans: add them as ``function`` features.
 
-        Their calls, total and max are exact; their durations are not known one by one, so
-        they enter the histogram at their mean (percentiles of mostly-fast functions are
-        approximate beyond the histogram's own bound)."""
+        Calls exact; total and max exact in traces, estimated outside (docs/autotrace.md,
+        "Counting"). Durations are not known one by one: they enter the histogram at their
+        mean (percentiles of mostly-fast functions are approximate beyond its bound)."""
         counter = call_counts.registered()
         if counter is None:  # nothing instrumented
             return
