@@ -167,10 +167,10 @@ def _next_index(span: Span) -> int:
     # setdefault is atomic), else in the weak dictionary (a weakref per read).
     own = getattr(span, "__dict__", None)
     if own is not None:
-        counter = own.get(_COUNT)
-        if counter is None:
-            counter = own.setdefault(_COUNT, itertools.count())
-        return next(counter)  # type: ignore[no-any-return]
+        mine: Iterator[int] | None = own.get(_COUNT)
+        if mine is None:
+            mine = own.setdefault(_COUNT, itertools.count())
+        return next(mine)
     try:
         counter = _counts.get(span)
         if counter is None:
