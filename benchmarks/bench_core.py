@@ -72,7 +72,7 @@ settings.configure(
     DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
     TRACEKIT={
         "PROJECT_NAME": "bench",
-        "EXPORTER": "__main__.dropping_processor",
+        "EXPORTER": f"{__name__}.dropping_processor",  # also when imported (instructions.py)
         # STATS as a user gets it (on): both contenders share the provider and its processors.
     },
 )

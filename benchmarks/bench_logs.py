@@ -58,7 +58,8 @@ settings.configure(
     INSTALLED_APPS=["django_tracekit"],
     # Unmigrated: the stats count in memory and wait quietly for their tables.
     DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-    TRACEKIT={"PROJECT_NAME": "bench", "EXPORTER": "__main__.dropping_processor"},
+    # This module's factory, run as a script or imported (instructions.py's ``logs``).
+    TRACEKIT={"PROJECT_NAME": "bench", "EXPORTER": f"{__name__}.dropping_processor"},
     LOGGING_CONFIG=None,
 )
 django.setup()

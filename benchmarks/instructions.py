@@ -5,6 +5,8 @@ machine shared with other test suites (instruction counts do not move with the l
     .venv/bin/python benchmarks/instructions.py drf CONFIG [N]  DRF list requests
     .venv/bin/python benchmarks/instructions.py request [N]     bench_request's hello-world
                                                                 view: bare, tracekit, contrib
+    .venv/bin/python benchmarks/instructions.py logs [N]        bench_logs' contenders
+    .venv/bin/python benchmarks/instructions.py span [N]        bench_core's span() vs the SDK
 
 One process under ``valgrind --tool=callgrind``; every measured region starts and ends with a
 call of ``os.getloadavg`` (``--dump-before``): each region is its own dump, so the set-up is
@@ -28,6 +30,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
@@ -222,6 +225,55 @@ def parent_request(number: int) -> None:
               f"{(per['tracekit'] - per['bare']) / added:.2f}x")
 
 
+def _count_each(contenders: dict[str, Callable[[], Any]], number: int) -> None:
+    """Per contender: a tenth of ``number`` calls of warm-up, then ``number`` in a region."""
+    for func in contenders.values():
+        for _ in range(max(1, number // 10)):
+            func()
+        _mark()
+        for _ in range(number):
+            func()
+        _mark()
+    print(json.dumps(list(contenders)))
+
+
+def child_logs(number: int) -> None:
+    import bench_logs
+
+    bench_logs.check()
+    for name, (state, cap, func) in bench_logs.CONTENDERS.items():
+        with state(), cap():  # the span of a contender starts and ends outside its region
+            _count_each({name: func}, number)
+
+
+def child_span(number: int) -> None:
+    import bench_core
+
+    location = bench_core.naming.location_for(bench_core.tk_span)
+    tracer = bench_core.TRACER
+    _count_each({
+        "SDK start_as_current_span(name)": bench_core.make_sdk_span(tracer, location.name),
+        "tracekit.span()": bench_core.tk_span,
+        "SDK start_as_current_span(name, attributes=code.*)": bench_core.make_sdk_span_attrs(
+            tracer, location.name, dict(location.attributes)),
+    }, number)
+
+
+def parent_each(mode: str, number: int, baseline: str) -> None:
+    """One process runs every contender of ``mode`` (``logs``, ``span``)."""
+    regions, stdout = _run_valgrind([f"child-{mode}", str(number)])
+    names = [name for line in stdout.strip().splitlines() if line.startswith("[")
+             for name in json.loads(line)]
+    # dumps: the set-up and first warm-up, then per contender: its region, the next warm-up
+    per = {name: regions[1 + 2 * i] / number for i, name in enumerate(names)}
+    print(f"Instructions per operation (callgrind, {number} after {max(1, number // 10)} of "
+          f"warm-up; Python {sys.version.split()[0]})")
+    print(f"| contender | instructions | ratio to {baseline} |")
+    print("|---|--:|--:|")
+    for name, value in per.items():
+        print(f"| {name} | {value:,.0f} | {value / per[baseline]:.3f}x |")
+
+
 def main(argv: list[str]) -> None:
     mode = argv[0] if argv else "micro"
     if mode == "child-micro":
@@ -234,6 +286,14 @@ def main(argv: list[str]) -> None:
         parent_drf(argv[1], int(argv[2]) if len(argv) > 2 else 20)
     elif mode == "child-request":
         child_request(argv[1], int(argv[2]))
+    elif mode in ("child-logs", "child-span"):
+        {"child-logs": child_logs, "child-span": child_span}[mode](int(argv[1]))
+    elif mode == "logs":
+        parent_each("logs", int(argv[1]) if len(argv) > 1 else 2000,
+                    "contrib LoggingInstrumentor, in a span (ids)")
+    elif mode == "span":
+        parent_each("span", int(argv[1]) if len(argv) > 1 else 2000,
+                    "SDK start_as_current_span(name)")
     elif mode == "request":
         parent_request(int(argv[1]) if len(argv) > 1 else 200)
     else:

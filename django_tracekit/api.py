@@ -30,12 +30,18 @@ Attributes = Mapping[str, Any]
 
 
 def _start_span(name: str, kind: SpanKind, known: Mapping[str, Any],
-                extra: Attributes | None) -> Span:
+                extra: Attributes | None, parent: Context) -> Span:
     """A span with the ``code.*`` attributes tracekit computed (``known``: valid by
     construction, set without the SDK's per-value validation where it can) and the caller's
-    ``extra`` ones (validated by the SDK; they win over ``known``)."""
-    current = get_tracer().start_span(name, kind=kind, attributes=extra or None)
-    set_known(current, {k: v for k, v in known.items() if k not in extra} if extra else known)
+    ``extra`` ones (validated by the SDK; they win over ``known``), child of ``parent`` (the
+    current context, read once by the caller: the SDK and its sampler would each read it
+    again)."""
+    current = get_tracer().start_span(name, context=parent, kind=kind,
+                                      attributes=extra or None)
+    if extra:
+        set_known(current, {k: v for k, v in known.items() if k not in extra})
+    else:  # a CodeLocation's: str, str, int
+        set_known(current, known, scalars=True)
     return current
 
 
@@ -61,10 +67,11 @@ class span:
 
     def __enter__(self) -> Span:
         location = self._location
+        parent = otel_context.get_current()
         if self._name is None:
             # The span that already stands for the enclosing function (its view, task,
             # @traced or auto-traced span) is this span: one span, counted once.
-            current = trace.get_current_span()
+            current = trace.get_current_span(parent)
             if current.is_recording() and getattr(current, "name", None) == location.name:
                 if self._attributes:
                     current.set_attributes(self._attributes)
@@ -72,9 +79,9 @@ class span:
                 self._token = None
                 return current
         current = _start_span(self._name or location.name, self._kind, location.attributes,
-                              self._attributes)
+                              self._attributes, parent)
         self._span = current
-        self._token = otel_context.attach(trace.set_span_in_context(current))
+        self._token = otel_context.attach(trace.set_span_in_context(current, parent))
         return current
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -164,8 +171,9 @@ def _traced(func: F, name: str | None, attributes: Attributes | None, kind: Span
 
 def _start(name: str, known: Mapping[str, Any], extra: Attributes | None,
            kind: SpanKind) -> tuple[Span, Token[Context]]:
-    current = _start_span(name, kind, known, extra)
-    return current, otel_context.attach(trace.set_span_in_context(current))
+    parent = otel_context.get_current()
+    current = _start_span(name, kind, known, extra, parent)
+    return current, otel_context.attach(trace.set_span_in_context(current, parent))
 
 
 def _drive_generator(gen: Generator[Any, Any, Any],

@@ -95,3 +95,37 @@ def test_readable_gives_the_plain_dict_or_the_public_mapping() -> None:
     proxied = ReadableSpan("p", attributes=MappingProxyType({"c": 3}))  # no _dict: public
     assert dict(readable(proxied)) == {"c": 3}
     assert dict(readable(ReadableSpan("none"))) == {}
+
+
+def test_values_the_caller_vouches_for_end_as_the_sdk_would_store_them() -> None:
+    # scalars=True (a CodeLocation's str, str, int): stored without the per-value check,
+    # the same result as the SDK's; limits and an ended span still take the guarded paths.
+    location = {"code.function.name": "shop.f", "code.file.path": "/s/f.py",
+                "code.line.number": 3}
+    provider, exporter = _provider()
+    tracer = provider.get_tracer("t")
+    fast, slow = tracer.start_span("fast"), tracer.start_span("slow")
+    set_known(fast, location, scalars=True)
+    slow.set_attributes(location)
+    fast.end()
+    slow.end()
+    set_known(fast, {"late": "x"}, scalars=True)
+    by_name = {s.name: s for s in exporter.get_finished_spans()}
+    assert dict(by_name["fast"].attributes) == dict(by_name["slow"].attributes) == location
+    limited_provider, limited_exporter = _provider(max_span_attribute_length=3)
+    limited = limited_provider.get_tracer("t").start_span("limited")
+    set_known(limited, location, scalars=True)
+    limited.end()
+    assert limited_exporter.get_finished_spans()[0].attributes["code.file.path"] == "/s/"
+
+
+def test_a_subclass_of_the_sdk_span_is_one_and_an_unknown_class_is_not() -> None:
+    from opentelemetry.sdk.trace import Span as SdkSpan
+
+    from django_tracekit.core.sdk_attributes import _is_sdk_span_class
+
+    class Custom(SdkSpan):
+        pass
+
+    assert _is_sdk_span_class(Custom) and _is_sdk_span_class(Custom)  # computed, then kept
+    assert not _is_sdk_span_class(dict) and not _is_sdk_span_class(dict)

@@ -25,26 +25,42 @@ from typing import Any
 from opentelemetry.sdk.trace import Span as SdkSpan
 
 _SCALARS = frozenset((str, int, float, bool))
+# Span class -> whether it is the SDK's (an ABC: ``isinstance`` costs a quarter of a call).
+_sdk_span_classes: dict[type, bool] = {}
 
 
-def set_known(span: Any, attributes: Mapping[str, Any]) -> None:
-    """Set tracekit-built ``attributes`` on ``span`` (any span type)."""
+def _is_sdk_span_class(cls: type) -> bool:
+    known = _sdk_span_classes.get(cls)
+    if known is None:
+        known = issubclass(cls, SdkSpan)
+        if len(_sdk_span_classes) < 64:  # span classes are few; stay bounded anyway
+            _sdk_span_classes[cls] = known
+    return known
+
+
+def set_known(span: Any, attributes: Mapping[str, Any], *, scalars: bool = False) -> None:
+    """Set tracekit-built ``attributes`` on ``span`` (any span type). ``scalars``: the caller
+    built every value as a ``str``/``int``/``float``/``bool`` (not checked again)."""
     if not attributes:
         return
-    if isinstance(span, SdkSpan) and span._end_time is None:
-        bounded = span._attributes
-        items = getattr(bounded, "_dict", None)
-        if (isinstance(items, dict) and getattr(bounded, "max_value_len", 0) is None
-                and not getattr(bounded, "_immutable", True)):
-            maxlen = getattr(bounded, "maxlen", 0)
-            if maxlen is None or len(items) + len(attributes) <= maxlen:
-                scalars = _SCALARS
+    if _is_sdk_span_class(span.__class__) and span._end_time is None:
+        try:
+            bounded = span._attributes
+            items = bounded._dict
+            room = bounded.maxlen
+            usable = (bounded.max_value_len is None and bounded._immutable is False
+                      and isinstance(items, dict))
+        except AttributeError:
+            usable = False
+        if usable and (room is None or len(items) + len(attributes) <= room):
+            if not scalars:
+                kinds = _SCALARS
                 for value in attributes.values():
-                    if value.__class__ not in scalars:
-                        break
-                else:
-                    items.update(attributes)
-                    return
+                    if value.__class__ not in kinds:
+                        span.set_attributes(attributes)
+                        return
+            items.update(attributes)
+            return
     span.set_attributes(attributes)
 
 

@@ -263,3 +263,60 @@ def test_events_skip_the_sdks_validation_only_on_its_own_span_types() -> None:
         span.end()
         (event,) = span.events  # type: ignore[attr-defined]
         assert event.name == events.EVENT_NAME and event.attributes["log.message"] == text
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_event_made_directly_equals_the_sdks_own(monkeypatch: pytest.MonkeyPatch,
+                                                    fast: bool) -> None:
+    """The private seams of the event itself (docs/PRIVATE_SEAMS.md): ``Event``'s fields and
+    the span's ``_lock``/``_end_time``/``_events``, found on this SDK; without them (a
+    release renaming them) the SDK's ``Event`` and ``_add_event`` give the same event."""
+    from opentelemetry.sdk.trace import Event, TracerProvider
+
+    assert events._FAST_EVENT and events._direct_append_ok()
+    monkeypatch.setattr(events, "_FAST_EVENT", fast)
+    monkeypatch.setattr(events, "_DIRECT_APPEND", fast)
+    span = TracerProvider().get_tracer("t").start_span("s")
+    record = logging.LogRecord("shop", logging.INFO, __file__, 7, "order %s", ("A-1",), None)
+    events.add(span, record)
+    span.end()
+    events.add(span, record)  # ended: no event, as the SDK's add_event
+    (event,) = span.events  # type: ignore[attr-defined]
+    assert isinstance(event, Event) and (type(event) is Event) is not fast
+    sdk = Event(events.EVENT_NAME, events.attributes(record, None), int(record.created * 1e9))
+    assert (event.name, event.timestamp, dict(event.attributes or {}),
+            getattr(event, "dropped_attributes", 0)) == (sdk.name, sdk.timestamp,
+                                                         dict(sdk.attributes or {}), 0)
+
+
+def test_the_per_span_count_lives_on_the_span_itself(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from django_tracekit.core.spans import AutoSpan
+
+    monkeypatch.setattr(events, "MAX_EVENTS_PER_SPAN", 2)
+    sdk = TracerProvider().get_tracer("t").start_span("s")
+    parent = sdk.get_span_context()
+    slotted = AutoSpan("auto", parent, parent, {}, 0)
+    record = logging.LogRecord("shop", logging.INFO, __file__, 7, "order %s", ("A-1",), None)
+    for span in (sdk, slotted):
+        for _ in range(5):
+            events.add(span, record)
+        assert len(log_events_of(span)) == 2
+        assert span._attributes[events.DROPPED] == 3  # type: ignore[attr-defined]
+        assert events._COUNT in vars(span) and span not in events._counts
+
+
+def log_events_of(span: object) -> list[object]:
+    found = getattr(span, "_events", ())
+    return [e for e in found if e.name == events.EVENT_NAME]
+
+
+def test_a_span_without_a_dict_is_counted_beside_it() -> None:
+    class Slotted:  # a span type of another library: no __dict__, weak-referenceable
+        __slots__ = ("__weakref__",)
+
+    span = Slotted()
+    assert [events._next_index(span) for _ in range(3)] == [0, 1, 2]  # type: ignore[arg-type]
+    assert span in events._counts

@@ -18,13 +18,14 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from opentelemetry.sdk.trace import Event
+from opentelemetry.sdk.trace import Event, TracerProvider
 from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.trace import Span
 
 from django_tracekit.core import guard, lifecycle
 from django_tracekit.core.errors import is_error, qualified_type_name, record_error
 from django_tracekit.core.redaction import redact_text, safe_repr
+from django_tracekit.core.sdk_attributes import set_known
 from django_tracekit.core.vocabulary import LOG_EVENT, LOGS_DROPPED
 from django_tracekit.sources.logs import structured
 
@@ -62,21 +63,27 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def _plain(args: Any) -> bool:
-    if type(args) is tuple:
+    cls = args.__class__
+    if cls is tuple:
         values: Any = args
-    elif type(args) is dict:  # logger.info("%(n)s", {"n": 1})
+    elif cls is dict:  # logger.info("%(n)s", {"n": 1})
         values = args.values()
     else:
         return args is None
-    return all(type(v) in _PLAIN for v in values)
+    plain = _PLAIN
+    for value in values:  # noqa: SIM110  (all(<generator>) costs a frame per event)
+        if value.__class__ not in plain:
+            return False
+    return True
 
 
 def message(record: logging.LogRecord) -> str:
     """The formatted message, capped and redacted; never raises. A ``msg % args`` that fails
     (logging itself only prints an error when a handler formats it) gives a safe text."""
     try:
-        if type(record.msg) is str and _plain(record.args):
-            text = record.getMessage()
+        msg, args = record.msg, record.args
+        if msg.__class__ is str and _plain(args):
+            text = msg % args if args else msg  # LogRecord.getMessage, for a str msg
         else:
             with guard.formatting():  # the arguments' __str__/__repr__ run untraced
                 text = record.getMessage()
@@ -124,7 +131,7 @@ def _site(record: logging.LogRecord) -> dict[str, Any]:
 def attributes(record: logging.LogRecord, exc: BaseException | None) -> dict[str, Any]:
     """The event's attributes; only valid attribute values (auto-trace spans do not
     validate, and a custom factory may have put anything on a record)."""
-    event = structured.event_dict(record)
+    event = None if record.msg.__class__ is str else structured.event_dict(record)
     if event is None:
         values = {"log.message": message(record), **_site(record)}
     else:  # structlog's event dict: its text, its keys as attributes
@@ -151,8 +158,19 @@ def error_of(record: logging.LogRecord) -> BaseException | None:
     return exc if isinstance(exc, BaseException) and is_error(exc) else None
 
 
+_COUNT = "_tracekit_log_events"  # the counter's name in an SDK span's own __dict__
+
+
 def _next_index(span: Span) -> int:
     """How many log events ``span`` was offered before this one (thread-safe)."""
+    # On the span itself where it has a __dict__ (SDK and tracekit spans: a dict lookup;
+    # setdefault is atomic), else in the weak dictionary (a weakref per read).
+    own = getattr(span, "__dict__", None)
+    if own is not None:
+        mine: Iterator[int] | None = own.get(_COUNT)
+        if mine is None:
+            mine = own.setdefault(_COUNT, itertools.count())
+        return next(mine)
     try:
         counter = _counts.get(span)
         if counter is None:
@@ -167,7 +185,8 @@ def _next_index(span: Span) -> int:
 
 def add(span: Span, record: logging.LogRecord) -> None:
     """``record`` on ``span`` (the current span, whose context is valid)."""
-    exc = error_of(record)
+    # The common record (a str message, no exc_info) carries no exception: no lookup.
+    exc = None if record.exc_info is None and record.msg.__class__ is str else error_of(record)
     if span.is_recording():
         index = _next_index(span)
         if index < MAX_EVENTS_PER_SPAN:
@@ -175,7 +194,7 @@ def add(span: Span, record: logging.LogRecord) -> None:
             timestamp = int(created * 1e9) if isinstance(created, (int, float)) else None
             _add_event(span, attributes(record, exc), timestamp)
         else:
-            span.set_attribute(DROPPED, index - MAX_EVENTS_PER_SPAN + 1)
+            set_known(span, {DROPPED: index - MAX_EVENTS_PER_SPAN + 1}, scalars=True)
     if exc is not None:
         # Recorded whether sampled or not (stats, Sentry), once (errors' marker on the
         # exception): the middleware or Celery seeing it later adds only a reference.
@@ -186,13 +205,73 @@ def _add_event(span: Span, values: dict[str, Any], timestamp: int | None) -> Non
     """``span.add_event`` without the SDK's per-attribute validation, which the values built
     here (str, int, bool, tuples of str) do not need. SDK spans only, and only within their
     limits (a value length limit set: the SDK path, which truncates)."""
-    limits = getattr(span, "_limits", None)
-    if (type(span) in _PLAIN_SDK_SPANS and limits is not None
-            and limits.max_attribute_length is None
-            and len(values) <= (limits.max_event_attributes or 0)):
-        span._add_event(Event(EVENT_NAME, values, timestamp))  # type: ignore[attr-defined]
-    else:
-        span.add_event(EVENT_NAME, values, timestamp)
+    if span.__class__ in _PLAIN_SDK_SPANS:
+        limits = getattr(span, "_limits", None)
+        if (limits is not None and limits.max_attribute_length is None
+                and len(values) <= (limits.max_event_attributes or 0)):
+            event = _event(values, timestamp)
+            direct = _DIRECT_APPEND
+            if direct is None:
+                direct = _check_direct_append()
+            if direct:  # what the SDK's _add_event does, minus its wrapper's calls
+                with span._lock:  # type: ignore[attr-defined]
+                    if span._end_time is None:  # type: ignore[attr-defined]
+                        span._events.append(event)  # type: ignore[attr-defined]
+            else:
+                span._add_event(event)  # type: ignore[attr-defined]
+            return
+    span.add_event(EVENT_NAME, values, timestamp)
+
+
+def _direct_append_ok() -> bool:
+    """Whether an SDK span keeps what the direct append uses: ``_lock`` (its
+    ``_check_span_ended`` lock), ``_end_time`` and the ``_events`` list."""
+    try:  # a span of a provider of its own (no processor, no exit hook), never ended
+        probe: Any = TracerProvider(shutdown_on_exit=False).get_tracer("probe") \
+            .start_span("probe")
+        return (type(probe) in _PLAIN_SDK_SPANS and probe._end_time is None
+                and callable(getattr(probe._lock, "__enter__", None))
+                and callable(getattr(probe._events, "append", None)))
+    except Exception:
+        return False
+
+
+_DIRECT_APPEND: bool | None = None  # found on the first event (not at import: start-up)
+
+
+def _check_direct_append() -> bool:
+    global _DIRECT_APPEND
+    _DIRECT_APPEND = found = _direct_append_ok()
+    return found
+
+
+class _LogEvent(Event):
+    """An SDK ``Event`` made in one call (``Event.__init__`` calls ``EventBase.__init__``):
+    the fields its public properties read, set directly. Used only if they read back."""
+
+    def __init__(self, attributes: dict[str, Any], timestamp: int) -> None:
+        self._name = EVENT_NAME
+        self._timestamp = timestamp
+        self._attributes = attributes
+
+
+def _fields_read_back() -> bool:
+    probe = _LogEvent({"k": 1}, 5)
+    try:
+        return (probe.name == EVENT_NAME and probe.timestamp == 5
+                and probe.attributes == {"k": 1}
+                and getattr(probe, "dropped_attributes", 0) == 0)
+    except Exception:
+        return False
+
+
+_FAST_EVENT = _fields_read_back()
+
+
+def _event(values: dict[str, Any], timestamp: int | None) -> Event:
+    if _FAST_EVENT and timestamp is not None:
+        return _LogEvent(values, timestamp)
+    return Event(EVENT_NAME, values, timestamp)
 
 
 def _plain_sdk_span_types() -> frozenset[type]:

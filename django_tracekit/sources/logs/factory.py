@@ -109,7 +109,7 @@ def _observe(record: logging.LogRecord, level: int, service_name: str) -> None:
     # level (``logging.makeLogRecord``, which structlog's ProcessorFormatter calls to copy
     # every record it formats) is no logger call: not an event.
     eventful = (isinstance(levelno, int) and levelno >= level and isinstance(name, str)
-                and not _excluded(name) and not guard.active())
+                and not (_excluded_names.get(name) or _excluded(name)) and not guard.active())
     # A record that becomes an event goes to the current span (a pending auto-traced call
     # becomes a kept span); one that does not must not create spans: its ids are those of
     # the innermost span that exists.
@@ -117,8 +117,10 @@ def _observe(record: logging.LogRecord, level: int, service_name: str) -> None:
     context = span.get_span_context()
     values = record.__dict__
     if context.is_valid:
-        values[TRACE_ID], values[SPAN_ID] = _ids(context)
-        values[SAMPLED] = context.trace_flags.sampled
+        last = _last_ids  # records come in runs: the last span's ids, read without a call
+        if last is None or last[0] is not context:
+            last = _ids(context)
+        values[TRACE_ID], values[SPAN_ID], values[SAMPLED] = last[1], last[2], last[3]
     else:
         values[TRACE_ID] = values[SPAN_ID] = "0"
         values[SAMPLED] = False
@@ -127,18 +129,15 @@ def _observe(record: logging.LogRecord, level: int, service_name: str) -> None:
         events.add(span, record)
 
 
-_last_ids: tuple[SpanContext, str, str] | None = None
+_last_ids: tuple[SpanContext, str, str, bool] | None = None
 
 
-def _ids(context: SpanContext) -> tuple[str, str]:
-    """(trace id, span id) as hex; the last span's are reused (records come in runs)."""
+def _ids(context: SpanContext) -> tuple[SpanContext, str, str, bool]:
+    """(context, trace id and span id as hex, sampled), kept as the last span's."""
     global _last_ids
-    last = _last_ids
-    if last is not None and last[0] is context:
-        return last[1], last[2]
-    ids = format(context.trace_id, "032x"), format(context.span_id, "016x")
-    _last_ids = (context, *ids)
-    return ids
+    last = _last_ids = (context, format(context.trace_id, "032x"),
+                        format(context.span_id, "016x"), context.trace_flags.sampled)
+    return last
 
 
 _excluded_names: dict[str, bool] = {}
