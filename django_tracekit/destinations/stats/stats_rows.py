@@ -52,13 +52,21 @@ def new_values() -> Values:
 
 def add(into: Values, counters: Sequence[int], hist: Mapping[int, int],
         users: Users | None) -> None:
-    for i, value in enumerate(counters):
-        if i == _MAX:
-            if value > into[i]:
-                into[i] = value
-        else:
-            into[i] += value
-    histogram.add(into[8], hist)
+    # Unrolled: called for every feature and resolution of every flush.
+    c0, c1, c2, c3, c4, c5, c6, c7 = counters
+    into[0] += c0
+    into[1] += c1
+    into[2] += c2
+    if c3 > into[_MAX]:
+        into[_MAX] = c3
+    into[4] += c4
+    into[5] += c5
+    into[6] += c6
+    into[7] += c7
+    if into[8]:
+        histogram.add(into[8], hist)
+    else:
+        into[8].update(hist)
     if users is not None:
         if into[9] is None:
             into[9] = Users()
@@ -158,19 +166,19 @@ def _update_known(connection: Any, keys: Sequence[RowKey], rows: Mapping[RowKey,
 def _merged(base: Values, values: Values) -> Values:
     """``base`` plus ``values``, new (neither is changed: ``base`` is what the process
     remembers until the transaction commits)."""
-    merged: Values = [a + b for a, b in zip(base[:8], values[:8], strict=True)]
-    merged[_MAX] = max(base[_MAX], values[_MAX])
-    hist = dict(base[8])
-    for index, n in values[8].items():
+    b0, b1, b2, b3, b4, b5, b6, b7, base_hist, base_users = base[:10]
+    v0, v1, v2, v3, v4, v5, v6, v7, hist_in, users_in = values[:10]
+    hist = dict(base_hist)
+    for index, n in hist_in.items():
         hist[index] = hist.get(index, 0) + n
     users = None
-    if base[9] is not None or values[9] is not None:
+    if base_users is not None or users_in is not None:
         users = Users()
-        for part in (base[9], values[9]):
+        for part in (base_users, users_in):
             if part is not None:
                 users.update(part)
-    merged += [hist, users]
-    return merged
+    return [b0 + v0, b1 + v1, b2 + v2, b3 if b3 >= v3 else v3, b4 + v4, b5 + v5, b6 + v6,
+            b7 + v7, hist, users]
 
 
 def _own_update(pk: int, stored: list[int], latency: Any, users: Any, values: Values,
