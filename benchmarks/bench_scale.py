@@ -332,7 +332,8 @@ def bench_simulation(label: str) -> None:
     print(f"| mean flush s under that load | {busy / max(flushes, 1):.3f} |")
     print(f"| PostgreSQL backend CPU s per flush | {cpu / max(flushes, 1):.4f} |")
     print(f"| writer (client) CPU s per flush | {own_cpu / max(flushes, 1):.4f} |")
-    print(f"| rows updated, of them HOT (no index written) | {updated:,}, {hot / max(updated, 1):.0%} |")
+    print(f"| rows updated, of them HOT (no index written) | {updated:,}, "
+          f"{hot / max(updated, 1):.0%} |")
     print(f"| merge of what they wrote: rows merged away, minutes, CPU s (client + backend), "
           f"wall s | {merged:,}, {minutes}, {merge_cpu:.2f}, {merge_wall:.2f} |")
     print(f"| merge per minute of load, in flushes/s of the same CPU | {merge_flushes:.2f} |")

@@ -231,7 +231,7 @@ def check_range(values: Iterable[int]) -> None:
     """A bogus span end time or duration: refused here alike on every backend (PostgreSQL
     would take it for a numeric and fail with a type error, not a data error)."""
     items = values if isinstance(values, (list, tuple)) else list(values)
-    if items and -_BIGINT <= min(items) and max(items) < _BIGINT:
+    if items and min(items) >= -_BIGINT and max(items) < _BIGINT:
         return  # the common case, without a Python loop
     for value in items:
         if not -_BIGINT <= value < _BIGINT:
