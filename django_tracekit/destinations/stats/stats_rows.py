@@ -141,8 +141,8 @@ def _update_known(connection: Any, keys: Sequence[RowKey], rows: Mapping[RowKey,
                   out: dict[RowKey, Values] | None) -> set[RowKey]:
     """Set the remembered rows of ``keys`` to what they held plus ``rows``, by id (no
     read): the keys whose row was there. Only the columns some row changes are sent
-    (a flush without N+1, retries or users sends 5 arrays, not 11: less to format here and
-    to parse in the backend)."""
+    (a flush without errors, N+1, retries or users sends 4 or 5 arrays, not 11: less to
+    format here and to parse in the backend)."""
     merged_rows, by_id = [], {}
     changed = [False] * 10  # the 8 counters, latency, users
     for key in keys:
