@@ -291,6 +291,20 @@ def _merge_cost(first_minute: int) -> tuple[int, float, float, int]:
             time.perf_counter() - wall, last_minute - first_minute + 1)
 
 
+def _updates() -> tuple[int, int]:
+    """Rows of ``tracekit_stats`` updated so far, and how many of them were HOT updates
+    (heap-only: no index written)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+                       "WHERE relname = 'tracekit_stats'")
+        row = cursor.fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
 def bench_simulation(label: str) -> None:
     """100 processes x 1,000 features flushing every 10 s need 10 flushes/s of 1,000
     features; the write capacity is measured in the same run: writers flushing
@@ -300,6 +314,7 @@ def bench_simulation(label: str) -> None:
     load_avg = os.getloadavg()[0]
     flushes, busy, cpu, own_cpu = _run_writers(CAPACITY_WRITERS, CAPACITY_SECONDS, 0.0)
     capacity = flushes / CAPACITY_SECONDS
+    updated, hot = _updates()
     flush_cpu = (cpu + own_cpu) / max(flushes, 1)
     merged, merge_cpu, merge_wall, minutes = _merge_cost(first_minute)
     # The writers' 100 identities leave 100 rows per feature and minute, as 100 processes
@@ -317,6 +332,8 @@ def bench_simulation(label: str) -> None:
     print(f"| mean flush s under that load | {busy / max(flushes, 1):.3f} |")
     print(f"| PostgreSQL backend CPU s per flush | {cpu / max(flushes, 1):.4f} |")
     print(f"| writer (client) CPU s per flush | {own_cpu / max(flushes, 1):.4f} |")
+    print(f"| rows updated, of them HOT (no index written) | {updated:,}, "
+          f"{hot / max(updated, 1):.0%} |")
     print(f"| merge of what they wrote: rows merged away, minutes, CPU s (client + backend), "
           f"wall s | {merged:,}, {minutes}, {merge_cpu:.2f}, {merge_wall:.2f} |")
     print(f"| merge per minute of load, in flushes/s of the same CPU | {merge_flushes:.2f} |")

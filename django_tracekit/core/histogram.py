@@ -108,15 +108,18 @@ _BIG_ENDIAN = array("H", b"\x01\x00")[0] != 1
 def pack(buckets: Mapping[int, int]) -> bytes:
     """A histogram as bytes: a format byte, the number of buckets, their indexes (uint16)
     and their counts (uint64), little-endian; ``b""`` when empty."""
-    items = sorted((i, n) for i, n in buckets.items() if n)
-    if not items:
+    indexes = sorted(buckets)
+    counts = [buckets[i] for i in indexes]
+    if 0 in counts:  # empty buckets are not stored
+        indexes = [i for i in indexes if buckets[i]]
+        counts = [buckets[i] for i in indexes]
+    if not indexes:
         return b""
-    indexes = array("H", [i for i, _ in items])
-    counts = array("Q", [n for _, n in items])
-    if _BIG_ENDIAN:  # stored little-endian
-        indexes.byteswap()
-        counts.byteswap()
-    return _HEADER.pack(_FORMAT, len(items)) + indexes.tobytes() + counts.tobytes()
+    # One cached struct per size (every flush packs thousands): half the time of arrays.
+    try:
+        return _HEADER.pack(_FORMAT, len(indexes)) + _body(len(indexes)).pack(*indexes, *counts)
+    except struct.error as exc:  # a count out of range: a data error, as arrays raised
+        raise OverflowError(str(exc)) from exc
 
 
 def unpack(data: bytes | memoryview | None) -> dict[int, int]:
@@ -133,7 +136,7 @@ def unpack(data: bytes | memoryview | None) -> dict[int, int]:
     indexes.frombytes(data[_HEADER.size:_HEADER.size + 2 * n])
     counts = array("Q")
     counts.frombytes(data[_HEADER.size + 2 * n:])
-    if array("H", b"\x01\x00")[0] != 1:
+    if _BIG_ENDIAN:
         indexes.byteswap()
         counts.byteswap()
     return dict(zip(indexes, counts, strict=True))

@@ -80,8 +80,8 @@ class InstrumentedFunction(models.Model):
 VERSION_RESOLUTIONS = (HOUR, DAY)
 
 
-#: Presets whose users a daily job pre-merges (``tracekit_prune``): 30 and 90 days.
-RANGE_DAYS = (30, 90)
+#: Presets whose users a daily job pre-merges (``tracekit_prune``): 7, 30 and 90 days.
+RANGE_DAYS = (7, 30, 90)
 
 
 class RangeUsers(models.Model):

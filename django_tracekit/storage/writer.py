@@ -230,7 +230,10 @@ def bmp_only(connection: BaseDatabaseWrapper) -> bool:
 def check_range(values: Iterable[int]) -> None:
     """A bogus span end time or duration: refused here alike on every backend (PostgreSQL
     would take it for a numeric and fail with a type error, not a data error)."""
-    for value in values:
+    items = values if isinstance(values, (list, tuple)) else list(values)
+    if items and min(items) >= -_BIGINT and max(items) < _BIGINT:
+        return  # the common case, without a Python loop
+    for value in items:
         if not -_BIGINT <= value < _BIGINT:
             raise OverflowError(f"{value} does not fit a 64-bit integer column")
 

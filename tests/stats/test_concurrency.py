@@ -218,3 +218,41 @@ def test_postgres_own_rows_exact_and_merged(postgres_db: str) -> None:
 def test_mariadb_own_rows_exact_and_merged(mariadb_db: str) -> None:
     minute = _current_minute()
     _expected_own(_run_race("mariadb", mariadb_db, minute=minute), minute)
+
+
+# One process, three flushes into its own rows, each changing other columns (PostgreSQL
+# sets a remembered row by id, sending only the columns some row of the flush changes).
+COLUMNS_WORKER = """
+from django_tracekit.core.sketch import Users, hash_user
+from django_tracekit.destinations.stats import store
+key = ("GET /c/", "request", "web", int(os.environ["TK_MINUTE"]))
+users = Users()
+for name in ("ann", "bob"):
+    users.add(hash_user(name))
+wait_for_start()
+store.write({key: [2, 0, 10_000_000, 5_000_000, {200: 2}, 0, None, "", 0, 0, 0]})
+store.write({key: [3, 1, 120_000_000, 40_000_000, {300: 3}, 2, users, "", 0, 0, 0]})
+store.write({key: [1, 0, 10_000_000, 10_000_000, {250: 1}, 0, None, "", 1, 1, 1]})
+"""
+
+COLUMNS_SUMMARY = """
+from django_tracekit.core import histogram, sketch
+from django_tracekit.storage.usage_models import FeatureStats
+print(json.dumps(sorted(
+    [r, w != 0, *counters, sum(histogram.unpack(data).values()),
+     sketch.count([bytes(users)])]
+    for r, w, *counters, data, users in FeatureStats.objects.values_list(
+        "resolution", "writer", "calls", "errors", "duration_sum_us", "duration_max_us",
+        "n_plus_one", "retries", "failed_attempts", "retried_tasks", "latency", "users"))))
+"""
+
+
+@pytest.mark.service("postgres")
+@pytest.mark.requires("psycopg")
+def test_postgres_own_row_keeps_the_columns_a_flush_leaves_alone(postgres_db: str) -> None:
+    found = race(race_settings("postgres", postgres_db), COLUMNS_WORKER,
+                 [{"TK_MINUTE": str(_current_minute())}], COLUMNS_SUMMARY)
+    # calls, errors, sum and max (us), N+1, retries, failed attempts, retried tasks,
+    # histogram count, users
+    row = [6, 1, 140_000, 40_000, 2, 1, 1, 1, 6, 2]
+    assert found == [[60, True, *row], [3600, True, *row]]

@@ -113,7 +113,7 @@ def test_prune_prebuilds_the_30_and_90_day_users_and_the_pages_read_them() -> No
     assert before["90d"][feature.pk] == len(  # exact: every bucket read is exact
         {i for d in range(0, 60, 3) for i in range(d * 40, d * 40 + 300)})
     call_command("tracekit_prune", stdout=io.StringIO())
-    assert set(RangeUsers.objects.values_list("days", flat=True)) == {30, 90}
+    assert set(RangeUsers.objects.values_list("days", flat=True)) == {7, 30, 90}
     # The pages now read the prebuilt union and today's row only: the same counts, even
     # once the past days' rows are gone.
     FeatureStats.objects.filter(bucket_start__lt=windows["90d"].end - 86400).update(users=b"")
@@ -121,3 +121,42 @@ def test_prune_prebuilds_the_30_and_90_day_users_and_the_pages_read_them() -> No
     assert after == before
     # A version filter (the feature page's versions) never uses the prebuilt union.
     assert queries.users_by_feature(windows["90d"], None, version="") != before["90d"]
+
+
+def test_the_7_day_page_reads_the_prebuilt_days_and_the_hours_around_them() -> None:
+    """The 7-day preset (hour buckets) reads the prebuilt union of its six whole days
+    before today, the hours before its first midnight and today's hours: the same count
+    as before the union existed."""
+    import io
+
+    from django.core.management import call_command
+
+    from django_tracekit.pages.shared.window import window_from
+    from django_tracekit.pages.usage import users as queries
+    from django_tracekit.storage.usage_models import RangeUsers
+
+    window = window_from({"range": "7d"})
+    today = (window.end - 1) - (window.end - 1) % DAY
+    first_day = today - 6 * DAY
+    minutes = {"days": (first_day + 2 * DAY) // 60,  # in the prebuilt days
+               "today": int(time.time()) // 60}
+    if window.start < first_day:  # the hours before the first midnight (not at 23:xx UTC)
+        minutes["edge"] = window.start // 60
+    expected: set[str] = set()
+    for part, minute in minutes.items():
+        users = Users()
+        for i in range(200):
+            users.add(hash_user(f"{part}{i}"))
+            expected.add(f"{part}{i}")
+        store.write({("GET /feed/", "request", "web", minute):
+                     [1, 0, 1000, 1000, {10: 1}, 0, users, ""]})
+    feature = Feature.objects.get()
+    assert queries.users_by_feature(window, None) == {feature.pk: len(expected)}
+    call_command("tracekit_prune", stdout=io.StringIO())
+    assert RangeUsers.objects.filter(days=7, day_start=today).count() == 1
+    # The whole days' own rows no longer hold their users: only the union has them.
+    FeatureStats.objects.filter(bucket_start__gte=first_day, bucket_start__lt=today).update(
+        users=b"")
+    assert queries.users_by_feature(window, None) == {feature.pk: len(expected)}
+    RangeUsers.objects.all().delete()  # without it, the whole days count nobody now
+    assert queries.users_by_feature(window, None) == {feature.pk: len(expected) - 200}

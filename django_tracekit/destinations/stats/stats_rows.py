@@ -52,13 +52,21 @@ def new_values() -> Values:
 
 def add(into: Values, counters: Sequence[int], hist: Mapping[int, int],
         users: Users | None) -> None:
-    for i, value in enumerate(counters):
-        if i == _MAX:
-            if value > into[i]:
-                into[i] = value
-        else:
-            into[i] += value
-    histogram.add(into[8], hist)
+    # Unrolled: called for every feature and resolution of every flush.
+    c0, c1, c2, c3, c4, c5, c6, c7 = counters
+    into[0] += c0
+    into[1] += c1
+    into[2] += c2
+    if c3 > into[_MAX]:
+        into[_MAX] = c3
+    into[4] += c4
+    into[5] += c5
+    into[6] += c6
+    into[7] += c7
+    if into[8]:
+        histogram.add(into[8], hist)
+    else:
+        into[8].update(hist)
     if users is not None:
         if into[9] is None:
             into[9] = Users()
@@ -132,20 +140,43 @@ def _update_known(connection: Any, keys: Sequence[RowKey], rows: Mapping[RowKey,
                   known: Mapping[RowKey, Values], writer: int,
                   out: dict[RowKey, Values] | None) -> set[RowKey]:
     """Set the remembered rows of ``keys`` to what they held plus ``rows``, by id (no
-    read): the keys whose row was there."""
-    updates, by_id = [], {}
+    read): the keys whose row was there. Only the columns some row changes are sent
+    (a flush without errors, N+1, retries or users sends 4 or 5 arrays, not 11: less to
+    format here and to parse in the backend)."""
+    merged_rows, by_id = [], {}
+    changed = [False] * 10  # the 8 counters, latency, users
     for key in keys:
         base = known.get(key)
         if base is None or len(base) < 11:
             continue
-        merged = _merged(base, rows[key])
+        values = rows[key]
+        merged = _merged(base, values)
+        for i in (0, 1, 2, 4, 5, 6, 7):
+            if values[i]:
+                changed[i] = True
+        if merged[_MAX] != base[_MAX]:
+            changed[_MAX] = True
+        if values[8]:
+            changed[8] = True
+        if values[9] is not None:
+            changed[9] = True
         merged.append(base[10])
         by_id[base[10]] = (key, merged)
-        updates.append((*merged[:8], histogram.pack(merged[8]),
-                        merged[9].dumps() if merged[9] is not None else b"", base[10]))
-    if not updates:
+        merged_rows.append(merged)
+    if not merged_rows:
         return set()
-    updated = _update(connection, updates, False, writer)
+    changed[0] = changed[0] or not any(changed)  # a statement sets something
+    columns = [i for i in range(10) if changed[i]]
+    updates = []
+    for merged in merged_rows:
+        update: list[Any] = [merged[i] for i in columns if i < 8]
+        if changed[8]:
+            update.append(histogram.pack(merged[8]))
+        if changed[9]:
+            update.append(merged[9].dumps() if merged[9] is not None else b"")
+        update.append(merged[10])
+        updates.append(update)
+    updated = _update(connection, updates, False, writer, columns)
     done = set()
     for pk in updated:
         key, merged = by_id[pk]
@@ -158,19 +189,19 @@ def _update_known(connection: Any, keys: Sequence[RowKey], rows: Mapping[RowKey,
 def _merged(base: Values, values: Values) -> Values:
     """``base`` plus ``values``, new (neither is changed: ``base`` is what the process
     remembers until the transaction commits)."""
-    merged: Values = [a + b for a, b in zip(base[:8], values[:8], strict=True)]
-    merged[_MAX] = max(base[_MAX], values[_MAX])
-    hist = dict(base[8])
-    for index, n in values[8].items():
+    b0, b1, b2, b3, b4, b5, b6, b7, base_hist, base_users = base[:10]
+    v0, v1, v2, v3, v4, v5, v6, v7, hist_in, users_in = values[:10]
+    hist = dict(base_hist)
+    for index, n in hist_in.items():
         hist[index] = hist.get(index, 0) + n
     users = None
-    if base[9] is not None or values[9] is not None:
+    if base_users is not None or users_in is not None:
         users = Users()
-        for part in (base[9], values[9]):
+        for part in (base_users, users_in):
             if part is not None:
                 users.update(part)
-    merged += [hist, users]
-    return merged
+    return [b0 + v0, b1 + v1, b2 + v2, b3 if b3 >= v3 else v3, b4 + v4, b5 + v5, b6 + v6,
+            b7 + v7, hist, users]
 
 
 def _own_update(pk: int, stored: list[int], latency: Any, users: Any, values: Values,
@@ -320,17 +351,19 @@ def _insert_new_postgresql(connection: Any, keys: Sequence[RowKey],
                 for pk, f, r, b, v in cursor.fetchall()}
 
 
-def _update(connection: Any, updates: Sequence[tuple[Any, ...]], generic: bool,
-            writer: int | None = None) -> list[int]:
+def _update(connection: Any, updates: Sequence[Sequence[Any]], generic: bool,
+            writer: int | None = None, only: Sequence[int] | None = None) -> list[int]:
     """Set the rows by id; PostgreSQL: the ids updated (``writer``: only rows still
-    that process's)."""
+    that process's). ``only``: the columns the updates hold (indexes into the 8 counters,
+    latency, users; default all), the id last."""
     qn = connection.ops.quote_name
     table = qn(FeatureStats._meta.db_table)
-    columns = [*COUNTERS, "latency", "users"]
+    every = [*COUNTERS, "latency", "users"]
+    columns = every if only is None else [every[i] for i in only]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and not generic:
             # The whole batch as one array per column (see _lock).
-            types = [*["bigint"] * len(COUNTERS), "bytea", "bytea", "bigint"]
+            types = [*["bigint" if c in COUNTERS else "bytea" for c in columns], "bigint"]
             unnest = ", ".join(f"%s::{t}[]" for t in types)
             names = ", ".join(f"v{i}" for i in range(len(columns))) + ", id"
             sets = ", ".join(f"{qn(c)} = v.v{i}" for i, c in enumerate(columns))

@@ -169,43 +169,66 @@ def _write(alias: str, increments: Mapping[Key, Entry], method: str, trusted: bo
            ) -> tuple[int, dict[stats_rows.RowKey, stats_rows.Values], dict[int, int]]:
     connection = connections[alias]
     bmp = bmp_only(connection)
-    ids = feature_ids.ids_for(alias, {feature_ids.clip(f, k, s, bmp)
-                                      for (f, k, s, _) in increments})
+    # Per flush, not per entry: a feature's key (a flush holds each feature once a minute),
+    # a version's cleaned text and a minute's rows (the same for every feature).
+    clipped = {key[:3]: feature_ids.clip(*key[:3], bmp) for key in increments}
+    ids = feature_ids.ids_for(alias, set(clipped.values()))
     # Buckets before these are compacted already: a late write (a backlog after an
     # outage) adds to their day and week rows too.
     compacted = compaction.watermarks(alias, share_lock=bool(increments))
     rows: dict[stats_rows.RowKey, stats_rows.Values] = {}  # shared: merged rows, locked
     own: dict[stats_rows.RowKey, stats_rows.Values] = {}  # this process's open rows
+    versions: dict[str, str] = {}
+    targets: dict[int, list[tuple[int, int, dict[stats_rows.RowKey, stats_rows.Values],
+                                  bool]]] = {}
+    add = stats_rows.add
     for (feature, kind, service, minute), entry in increments.items():
-        feature_id = ids[feature_ids.clip(feature, kind, service, bmp)]
-        start = minute * 60
+        feature_id = ids[clipped[(feature, kind, service)]]
         n_plus_one = entry[5] if len(entry) > 5 else 0
         entry_users = entry[6] if len(entry) > 6 else None
-        version = clean_text(entry[7], 64, bmp_only=bmp) if len(entry) > 7 else ""
+        version = ""
+        if len(entry) > 7 and entry[7]:
+            version = versions.get(entry[7]) or versions.setdefault(
+                entry[7], clean_text(entry[7], 64, bmp_only=bmp))
         retries, failed, retried = (entry[8], entry[9], entry[10]) if len(entry) > 10 \
             else (0, 0, 0)
         counters = (entry[0], entry[1], entry[2] // 1000, entry[3] // 1000, n_plus_one,
                     retries, failed, retried)
-        for resolution in RESOLUTIONS:
-            bucket = start - start % resolution
-            if resolution in compaction.COMPACTED and bucket >= compacted[resolution]:
-                continue  # a day or week not compacted yet: built from the hours later
+        spans = targets.get(minute)
+        if spans is None:
+            spans = targets[minute] = _targets(minute * 60, compacted, rows, own)
+        for resolution, bucket, into, life in spans:
             key = (feature_id, resolution, bucket, version)
-            into = own if (resolution in own_rows.OWN
-                           and bucket >= compacted[resolution]) else rows
             values = into.get(key)
             if values is None:
                 values = into[key] = stats_rows.new_values()
-            stats_rows.add(values, counters, entry[4], entry_users)
-            if resolution == DAY and version and bucket < compacted[DAY]:
-                life = rows.get((feature_id, LIFE, 0, version))  # its version's life too
-                if life is None:
-                    life = rows[(feature_id, LIFE, 0, version)] = stats_rows.new_values()
-                stats_rows.add(life, counters, entry[4], None)
+            add(values, counters, entry[4], entry_users)
+            if life and version:  # a late write to a built day: its version's life too
+                life_row = rows.get((feature_id, LIFE, 0, version))
+                if life_row is None:
+                    life_row = rows[(feature_id, LIFE, 0, version)] = stats_rows.new_values()
+                add(life_row, counters, entry[4], None)
     generic = method == "orm"
     written, remembered = own_rows.write(alias, own, generic, trusted)
     written += stats_rows.write(alias, rows, generic=generic)
     return written, remembered, compacted
+
+
+def _targets(start: int, compacted: Mapping[int, int],
+             rows: dict[stats_rows.RowKey, stats_rows.Values],
+             own: dict[stats_rows.RowKey, stats_rows.Values],
+             ) -> list[tuple[int, int, dict[stats_rows.RowKey, stats_rows.Values], bool]]:
+    """The rows a minute starting at ``start`` adds to: (resolution, bucket, this process's
+    rows or the shared ones, whether a version's life row takes it too)."""
+    spans = []
+    for resolution in RESOLUTIONS:
+        bucket = start - start % resolution
+        if resolution in compaction.COMPACTED and bucket >= compacted[resolution]:
+            continue  # a day or week not compacted yet: built from the hours later
+        into = own if (resolution in own_rows.OWN and bucket >= compacted[resolution]) \
+            else rows
+        spans.append((resolution, bucket, into, resolution == DAY and bucket < compacted[DAY]))
+    return spans
 
 
 def record_instrumented(service: str, functions: Sequence[tuple[str, str]], *,

@@ -8,8 +8,9 @@ beyond the newest 20 per feature, and features left with no data at all. Week bu
 follow the day cutoff, users sketches the same cutoffs as the counters, per-version
 counters and error-group counts the hour and day ones (error-group examples the day one,
 groups left with no count are deleted); instrumented functions not seen for ``--days`` are
-forgotten. The users of the 30- and 90-day presets' whole past days are pre-merged per
-feature (``tracekit_range_users``: those pages read two sketches per feature, not ~14).
+forgotten. The users of the 7-, 30- and 90-day presets' whole past days are pre-merged
+per feature (``tracekit_range_users``: those pages read one sketch per feature for those
+days, not one per day).
 Then the statistics of the stats tables are refreshed (``ANALYZE``: SQLite
 keeps none unless asked, and the usage pages' plans depend on them).
 
@@ -124,7 +125,8 @@ class Command(BaseCommand):
         for label, count in counts.items():
             self.stdout.write(f"{label}: {verb} {count}")
         if not dry:
-            # The 30/90-day pages then merge two users sketches per feature, not ~14.
+            # The 7/30/90-day pages then merge one prebuilt users sketch per feature plus the
+            # hours around it, not one per day.
             built = build_range_users()
             self.stdout.write(f"tracekit_range_users: built {built}")
         if not dry and not options["no_analyze"]:

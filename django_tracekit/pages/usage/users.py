@@ -66,15 +66,20 @@ def _user_unions(window: Window, ids: list[int] | None, version: str | None = No
 
     spans = stats_cover(window.start, window.end, window.resolution, window.open_end,
                         SKETCH_RESOLUTIONS)
-    days = _preset_days(window)
-    if prebuilt and version is None and days is not None:
-        today = window.end - DAY
+    preset = _preset_days(window)
+    if prebuilt and version is None and preset is not None:
+        days, today = preset
         ranges = RangeUsers.objects.filter(days=days, day_start=today)
         if ranges.exists():
             read(f"SELECT {qn('feature_id')}, {qn('sketch')} FROM "
                  f"{qn(RangeUsers._meta.db_table)}",
                  f"{qn('days')} = %s AND {qn('day_start')} = %s", [days, today])
-            spans = stats_cover(today, window.end, DAY, window.open_end, SKETCH_RESOLUTIONS)
+            # Around the union: the hours before its first day (7 days: hour buckets)
+            # and today.
+            spans = [*stats_cover(window.start, _first_day(days, today), window.resolution,
+                                  False, SKETCH_RESOLUTIONS),
+                     *stats_cover(today, window.end, window.resolution, window.open_end,
+                                  SKETCH_RESOLUTIONS)]
     # (Rows without a users sketch, most of them, are left out: rows_sql's test.)
     where = (f"{qn('resolution')} = %s AND {qn('bucket_start')} >= %s AND "
              f"{qn('bucket_start')} < %s")
@@ -87,13 +92,20 @@ def _user_unions(window: Window, ids: list[int] | None, version: str | None = No
     return merged
 
 
-def _preset_days(window: Window) -> int | None:
-    """30 or 90 for those presets (day buckets, reaching today), else None."""
+def _preset_days(window: Window) -> tuple[int, int] | None:
+    """(days, start of today) for the presets whose users are prebuilt (a range reaching
+    now), else None. Their whole days before today are the same all day long."""
     days = (window.end - window.start) // DAY
-    if window.resolution == DAY and window.open_end and days in RANGE_DAYS \
-            and window.key == f"{days}d":
-        return days
+    if window.open_end and days in RANGE_DAYS and window.key == f"{days}d" \
+            and (window.end - window.start) % DAY == 0:
+        last = window.end - 1  # in today (an hour-bucket window ends with the current hour)
+        return days, last - last % DAY
     return None
+
+
+def _first_day(days: int, today: int) -> int:
+    """The first whole day of a ``days``-day preset that ends today."""
+    return today - (days - 1) * DAY
 
 
 def build_range_users(now: float | None = None) -> int:
@@ -102,8 +114,10 @@ def build_range_users(now: float | None = None) -> int:
     written = 0
     for days in RANGE_DAYS:
         window = window_from({"range": f"{days}d"}, now=now)
-        today = window.end - DAY
-        closed = Window("custom", window.start, today, DAY, "")
+        preset = _preset_days(window)
+        assert preset is not None
+        today = preset[1]
+        closed = Window("custom", _first_day(days, today), today, DAY, "")
         unions = _user_unions(closed, None, prebuilt=False)
         rows = [RangeUsers(feature_id=fid, days=days, day_start=today, sketch=union.dumps())
                 for fid, union in sorted(unions.items())]
