@@ -99,6 +99,7 @@ def test_a_p95_of_forty_calls_moving_is_sampling_noise() -> None:
     assert significance.quantile_interval(before, 0.95)[1] is None  # open above
     change = _p95_change(before, after)
     assert not change.significant and change.text == "no significant change"
+    assert "too few calls to tell" in change.detail  # the tooltip says why
 
 
 def test_a_shift_of_many_calls_is_a_change() -> None:

@@ -62,10 +62,16 @@ class Change:
     def text(self) -> str:
         return self.change if self.significant else _("no significant change")
 
+    few_calls: bool = False  # latency: not significant because of the numbers of calls
+
     @property
     def detail(self) -> str:
         if len(self.bounds) == 3:
             low, high, error = self.bounds
+            if self.few_calls:
+                return _("too few calls to tell: the percentiles' 95 %% confidence intervals "
+                         "from their numbers of calls overlap (estimates within "
+                         "±%(error).2g %%)") % {"error": error}
             return _("true change between %(low)+.0f %% and %(high)+.0f %% (estimates "
                      "within ±%(error).2g %%)") % {"low": low, "high": high, "error": error}
         (z,) = self.bounds or (0.0,)
@@ -118,11 +124,11 @@ def latency_change(before: float | None, after: float | None,
     ratio = after / before
     bounds = ((ratio / spread - 1) * 100, (ratio * spread - 1) * 100, relative_error * 100)
     if calls is not None and min(calls) < MIN_LATENCY_CALLS:
-        return Change(False, bounds=bounds)
+        return Change(False, bounds=bounds, few_calls=True)
     if 1 / spread / (1 + _TOLERANCE) <= ratio <= spread * (1 + _TOLERANCE):
         return Change(False, bounds=bounds)
     if intervals is not None and _overlap(intervals, relative_error, slower=ratio > 1):
-        return Change(False, bounds=bounds)
+        return Change(False, bounds=bounds, few_calls=True)
     return Change(True, worse=ratio > 1, better=ratio < 1,
                   change=f"{(ratio - 1) * 100:+.0f} %", bounds=bounds)
 
