@@ -10,10 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.processes import clean_env
 from tests.support.scripts import ROOT
 
 PROJECT = ROOT / "example_project"
+
+pytestmark = pytest.mark.requires("celery")  # the example project's shop/celery.py
 
 # Served as gunicorn serves it (the WSGI handler, no system checks), then every local
 # destination flushed, as the flusher thread does every interval.
