@@ -28,7 +28,6 @@ from typing import Any
 
 from django.db.models import Max, Min, Sum
 
-from django_tracekit.core.histogram import quantiles
 from django_tracekit.pages.shared import feature_filter, significance
 from django_tracekit.pages.shared.usage_rows import merged_latency, watermarks
 from django_tracekit.storage.usage_models import (
@@ -113,9 +112,9 @@ def _side(counts: list[int] | None, hist: list[tuple[int, int]]) -> dict[str, An
     if counts is None or not counts[0]:
         return None
     calls, errors, max_us = counts
-    (p95,) = quantiles(hist, (0.95,), max_us) if hist else (None,)
+    p95, interval = significance.estimate(hist, 0.95, max_us)
     return {"calls": calls, "errors": errors, "error_rate": errors / calls, "p95": p95,
-            "p95_interval": significance.quantile_interval(hist, 0.95, max_us)}
+            "p95_interval": interval}
 
 
 def score(before: dict[str, Any] | None, after: dict[str, Any] | None,

@@ -88,23 +88,31 @@ MIN_LATENCY_CALLS = 20
 Interval = tuple[float | None, float | None]
 
 
-def quantile_interval(hist: Iterable[tuple[int, int]], q: float,
-                      max_us: float | None = None) -> Interval:
-    """The distribution-free 95 % confidence interval of the ``q``-quantile of the calls in
-    ``hist`` (``(bucket, count)`` pairs): the values at ranks ``n·q ± 1.96·sqrt(n·q·(1-q))``
-    (order statistics), None for a rank outside ``1..n``."""
+def estimate(hist: Iterable[tuple[int, int]], q: float,
+             max_us: float | None = None) -> tuple[float | None, Interval]:
+    """The ``q``-quantile of the calls in ``hist`` (``(bucket, count)`` pairs) and its
+    distribution-free 95 % confidence interval: the values at ranks
+    ``n·q ± 1.96·sqrt(n·q·(1-q))`` (order statistics), None for a rank outside ``1..n``.
+    One pass over the histogram for the three."""
     items = list(hist)
     n = sum(count for _, count in items)
     if n <= 0:
-        return None, None
+        return None, (None, None)
     spread = Z_95 * math.sqrt(n * q * (1 - q))
     low_rank, high_rank = math.floor(n * q - spread), math.ceil(n * q + spread)
     # quantiles() reads rank ceil(q·n): (rank - 0.5)/n is that rank whatever the rounding
-    wanted = [(r - 0.5) / n for r in (low_rank, high_rank) if 1 <= r <= n]
+    wanted = [q, *((r - 0.5) / n for r in (low_rank, high_rank) if 1 <= r <= n)]
     values = iter(quantiles(items, wanted, max_us))
+    value = next(values)
     low = next(values) if low_rank >= 1 else None
     high = next(values) if high_rank <= n else None
-    return low, high
+    return value, (low, high)
+
+
+def quantile_interval(hist: Iterable[tuple[int, int]], q: float,
+                      max_us: float | None = None) -> Interval:
+    """The 95 % confidence interval of :func:`estimate`."""
+    return estimate(hist, q, max_us)[1]
 
 
 def latency_change(before: float | None, after: float | None,

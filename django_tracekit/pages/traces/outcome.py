@@ -94,10 +94,14 @@ class ErrorSpan:
     start_us: int = 0
     end_us: int = 0
 
-
-def status_only(kind: str, message: str, error_ref: str) -> bool:
-    """The request middleware's mark of a 5xx answer: no description, no reference."""
-    return kind == "server" and not message and not error_ref
+    @classmethod
+    def of(cls, span_id: str, parent_span_id: str, kind: str, error_ref: str, state: str,
+           message: str, service: str, start_us: int, duration_us: int) -> ErrorSpan:
+        """From a stored span: ``message`` is its status description (the request
+        middleware's mark of a 5xx answer is none, with no reference)."""
+        return cls(span_id, parent_span_id, kind, error_ref, state,
+                   kind == "server" and not message and not error_ref, service, start_us,
+                   start_us + max(duration_us, 0))
 
 
 def outcome(error_spans: Iterable[ErrorSpan], retries: int = 0,

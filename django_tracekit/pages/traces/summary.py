@@ -73,9 +73,8 @@ def of_traces(trace_pks: Sequence[int]) -> dict[int, TraceSummary]:
             n_plus_one[pk] = max(n_plus_one.get(pk, 0), n_plus_one_count(events))
         if is_error:
             ref = str(attrs.get(ERROR_SPAN_ID, "") or "")
-            errors.setdefault(pk, []).append(outcome.ErrorSpan(
-                sid, parent, kind, ref, state, outcome.status_only(kind, message, ref),
-                service, start, start + max(duration, 0)))
+            errors.setdefault(pk, []).append(outcome.ErrorSpan.of(
+                sid, parent, kind, ref, state, message, service, start, duration))
             if message:
                 messages.setdefault(pk, message)
     return {pk: TraceSummary(outcome.outcome(errors.get(pk, ()), retries.get(pk, 0),

@@ -400,12 +400,9 @@ def build(spans: Sequence[Span], trace_start_us: int, trace_end_us: int,
         services=[(name, classes[name]) for name in services], ticks=ticks,
         errors=sum(s.is_error for s in spans), orphans=sum(r.orphan for r in rows),
         outcome=outcome.outcome(
-            (outcome.ErrorSpan(r.span.span_id, r.span.parent_span_id,
-                               r.span.kind, r.stack_ref, r.state,
-                               outcome.status_only(r.span.kind, r.span.status_message,
-                                                   r.stack_ref),
-                               r.span.service, r.span.start_us,
-                               r.span.start_us + max(r.span.duration_us, 0))
+            (outcome.ErrorSpan.of(r.span.span_id, r.span.parent_span_id, r.span.kind,
+                                  r.stack_ref, r.state, r.span.status_message,
+                                  r.span.service, r.span.start_us, r.span.duration_us)
              for r in spans_only if r.span.is_error),
             retries=sum(r.state == outcome.RETRY_STATE or bool(r.retry_reason)
                         for r in spans_only),

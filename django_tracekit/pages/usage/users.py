@@ -109,7 +109,7 @@ def _first_day(days: int, today: int) -> int:
 
 
 def build_range_users(now: float | None = None) -> int:
-    """Pre-merge, per feature, the users of the whole days the 30/90-day presets cover
+    """Pre-merge, per feature, the users of the whole days the 7/30/90-day presets cover
     before today (run daily by ``tracekit_prune``); older builds are deleted."""
     written = 0
     for days in RANGE_DAYS:

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.db.models import Max, Min, Sum
 
-from django_tracekit.core.histogram import quantiles
 from django_tracekit.pages.shared import significance
 from django_tracekit.pages.shared.usage_rows import merged_latency, stats_cover
 from django_tracekit.pages.shared.window import Window
@@ -73,9 +72,9 @@ def versions_table(window: Window, feature_id: int) -> list[dict[str, Any]]:
         calls = row["calls"]
         row["error_rate"] = row["errors"] / calls if calls else 0.0
         hist = hists.get(row["version"], [])
-        row["p50"], row["p95"] = quantiles(hist, (0.5, 0.95), row["max_us"])
-        row["intervals"] = {q: significance.quantile_interval(hist, value, row["max_us"])
-                            for q, value in (("p50", 0.5), ("p95", 0.95))}
+        row["intervals"] = {}
+        for name, q in (("p50", 0.5), ("p95", 0.95)):
+            row[name], row["intervals"][name] = significance.estimate(hist, q, row["max_us"])
         row["users"] = users_by_feature(window, [feature_id], row["version"]).get(
             feature_id, 0)
     return result
