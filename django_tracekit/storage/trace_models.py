@@ -20,7 +20,7 @@ class Trace(models.Model):
     span_count = models.IntegerField(default=0)
     error_count = models.IntegerField(default=0)  # spans with ERROR status
     dropped_spans = models.IntegerField(default=0)  # beyond MAX_SPANS_PER_TRACE
-    # Why it was kept, comma-separated: "error", "slow", "sample".
+    # Why it was kept, comma-separated: "error", "slow", "n_plus_one", "sample" (28 chars).
     reasons = models.CharField(max_length=32)
     user_id = models.CharField(_("user id"), max_length=255, blank=True)  # enduser.id
 

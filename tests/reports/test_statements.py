@@ -10,6 +10,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
+from django_tracekit.core.vocabulary import N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
 from django_tracekit.destinations.stats import store
 from django_tracekit.pages.usage.statements import ranked
 from django_tracekit.storage.usage_models import Feature
@@ -34,7 +35,11 @@ def _seed(traces: int) -> None:
             SpanSpec(ROUTE, span_id(base + 1), kind="server", duration_ms=30),
             SpanSpec("shop/videos/views/catalog", span_id(base + 2), span_id(base + 1)),
             query(base + 3, base + 2, VIDEOS, 2.0),
-            SpanSpec("shop/videos/services/channel_names", span_id(base + 4), span_id(base + 2)),
+            # Flagged as the SQL source flags it: the event on the span the queries ran in
+            # (in two of the traces: the third ran it under the threshold).
+            SpanSpec("shop/videos/services/channel_names", span_id(base + 4), span_id(base + 2),
+                     events=[{"name": N_PLUS_ONE_EVENT, "time_us": 5_000, "attributes": {
+                         "db.query.text": CHANNEL, N_PLUS_ONE_COUNT: 12}}] if t < 2 else []),
             # The N+1: 12 identical statements, cheap one by one, the most in total.
             *[query(base + 10 + i, base + 4, CHANNEL, 0.5) for i in range(12)],
         ])
@@ -53,8 +58,10 @@ def test_statements_are_ranked_by_total_time_with_their_location() -> None:
     assert (first["statement"], first["location"], first["count"], first["traces"]) == (
         CHANNEL, "shop/videos/services/channel_names", 36, 3)
     assert first["total_us"] == 36 * 500
+    assert (first["n_plus_one"], first["n_plus_one_traces"]) == (12, 2)
     assert (second["statement"], second["location"], second["count"]) == (
         VIDEOS, "shop/videos/views/catalog", 3)
+    assert (second["n_plus_one"], second["n_plus_one_traces"]) == (0, 0)
     # A function feature: only the SQL below its own spans.
     helper = Feature(name="shop/videos/services/channel_names", kind="function",
                      service="shop-web")
@@ -77,7 +84,9 @@ def test_the_feature_page_shows_them_to_trace_viewers_only() -> None:
     assert 'id="tk-statements"' in page and "From the kept sample" in page
     assert page.index("shop/videos/services/channel_names") < page.index(
         "shop/videos/views/catalog")
-    assert 'data-count="24"' in page
+    assert 'data-count="24" data-n-plus-one="12"' in page
+    assert 'data-count="2">' in page  # the statement that ran once per trace: not marked
+    assert "in 2 of 2 kept traces" in page  # the badge's tooltip
 
     usage_only = User.objects.create_user("usage", is_staff=True)
     usage_only.user_permissions.add(Permission.objects.get(

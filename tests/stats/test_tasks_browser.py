@@ -93,6 +93,9 @@ def test_task_and_statement_sections_in_a_real_browser(server: Any) -> None:
             assert rows.count() == 2
             assert rows.first.get_attribute("data-statement-location") == (
                 "shop/videos/services/channel_names")
+            badge = rows.first.locator(".tk-n1")
+            assert badge.inner_text() == "N+1 ×12"  # noqa: RUF001
+            assert rows.nth(1).locator(".tk-n1").count() == 0
 
             narrow = browser.new_page(viewport={"width": 390, "height": 844})
             narrow.context.add_cookies(page.context.cookies())
@@ -103,5 +106,11 @@ def test_task_and_statement_sections_in_a_real_browser(server: Any) -> None:
             narrow.goto(route_url)
             narrow.locator("#tk-statements").scroll_into_view_if_needed()
             narrow.screenshot(path=str(SHOTS / "statements_390.png"), full_page=False)
+            # The badge stays inside its cell at 390 px (no overflow over the next column).
+            cell = narrow.locator("#tk-statements tbody tr").first.locator("td").first
+            box, inner = cell.bounding_box(), cell.locator(".tk-n1").bounding_box()
+            assert box is not None and inner is not None
+            assert box["x"] <= inner["x"] and inner["x"] + inner["width"] <= box["x"] + box[
+                "width"]
         finally:
             browser.close()

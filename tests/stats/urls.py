@@ -1,4 +1,5 @@
-"""A tiny app for the end-to-end stats tests: two routes, a traced helper, the admin."""
+"""A tiny app for the end-to-end stats and trace tests: routes, a traced helper, an N+1,
+the admin."""
 
 import logging
 
@@ -54,6 +55,14 @@ def handled(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse("Something went wrong", status=500)
 
 
+def group_counts(request: HttpRequest) -> HttpResponse:
+    # An N+1: one query for the users, then one per user for its groups.
+    from django.contrib.auth.models import User
+
+    counts = [len(user.groups.all()) for user in User.objects.order_by("pk")]
+    return HttpResponse(str(counts))
+
+
 def unavailable(request: HttpRequest) -> HttpResponse:
     return HttpResponse("down for maintenance", status=503)  # a 5xx with no exception
 
@@ -66,4 +75,5 @@ urlpatterns = [
     path("me/", me),
     path("handled/<int:pk>/", handled),
     path("unavailable/", unavailable),
+    path("group-counts/", group_counts),
 ]

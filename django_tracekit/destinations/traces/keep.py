@@ -16,6 +16,12 @@
   the
   first flush after the window ends, each process settles it with its final count: a
   written root that is no longer among its slowest or is below its p90 loses ``slow``.
+- ``n_plus_one``: a span of the part got a ``tracekit.n_plus_one`` event (one statement
+  ran ``DB.N_PLUS_ONE`` times under one parent: :mod:`django_tracekit.sources.db.nplusone`).
+  Bounded: per feature and 10-minute window (by the root's start), the first such root in
+  each process (:class:`NPlusOneRule`); the store keeps the first written of every process
+  (:mod:`.n_plus_one`). An endpoint that always runs an N+1 keeps one trace per window for
+  it, not one per request.
 """
 
 from __future__ import annotations
@@ -202,6 +208,30 @@ class SlowBook:
         if settle is not None:
             settle(sorted(self._demote), sorted(self._closed), sorted(self._promote))
         self._demote, self._closed, self._promote = set(), set(), set()
+
+
+class NPlusOneRule:
+    """The ``n_plus_one`` rule's state in one process: per feature, the window of the last
+    root kept for an N+1. Not thread-safe: the processor calls it under its lock."""
+
+    def __init__(self, max_features: int = MAX_FEATURES) -> None:
+        self.max_features = max_features
+        self._kept: dict[str, int] = {}  # feature -> window (start_ns // WINDOW_NS)
+
+    def take(self, feature: str, start_ns: int) -> bool:
+        """Whether a root of ``feature`` (started at ``start_ns``) that ran an N+1 is kept
+        for it: the first of its window in this process."""
+        window = start_ns // WINDOW_NS
+        kept = self._kept.get(feature)
+        if kept is not None and kept >= window:  # one kept this window (or a later one)
+            return False
+        if kept is None and len(self._kept) >= self.max_features:
+            # Features whose window ended need no memory: forget them, then try again.
+            self._kept = {f: w for f, w in self._kept.items() if w >= window}
+            if len(self._kept) >= self.max_features:
+                return False
+        self._kept[feature] = window
+        return True
 
 
 def mark_slow(rows: list[SpanRow], span_id: str) -> list[SpanRow]:

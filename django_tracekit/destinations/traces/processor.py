@@ -36,6 +36,7 @@ from django_tracekit.core import clock as real_clock
 from django_tracekit.core import testrun
 from django_tracekit.core.features import feature_kind, feature_name
 from django_tracekit.core.sdk_attributes import readable
+from django_tracekit.core.vocabulary import N_PLUS_ONE_EVENT
 from django_tracekit.destinations.traces import incidents, keep
 from django_tracekit.destinations.traces.records import (
     NotReady,
@@ -69,8 +70,9 @@ _USER_KEY = "enduser.id"
 class _Buffered:
     """One trace's part in this process."""
 
-    __slots__ = ("dropped", "joinable", "kept_elsewhere", "local_root_name", "reasons",
-                 "root_ended", "root_name", "size", "slow_span", "spans", "touched", "user_id")
+    __slots__ = ("dropped", "joinable", "kept_elsewhere", "local_root_name", "n_plus_one",
+                 "reasons", "root_ended", "root_name", "size", "slow_span", "spans", "touched",
+                 "user_id")
 
     def __init__(self, now: float) -> None:
         self.spans: list[ReadableSpan] = []
@@ -85,16 +87,18 @@ class _Buffered:
         self.local_root_name = ""
         self.user_id = ""
         self.slow_span = 0  # the root's span id while it is a slow candidate (keep.SlowRule)
+        self.n_plus_one = False  # a span of the part got a tracekit.n_plus_one event
 
     @property
     def kept(self) -> bool:
         return bool(self.reasons) or self.kept_elsewhere
 
 
-def _estimate(span: ReadableSpan, kind: SpanKind) -> int:
+def _estimate(span: ReadableSpan, kind: SpanKind) -> tuple[int, bool]:
     """Bytes a buffered span holds, roughly: a fixed cost, a share per attribute, and the
-    texts that can be long (a SQL statement, a stack). Reading every attribute value costs
-    about 0.5 µs each through the SDK's mapping: only the long ones are read."""
+    texts that can be long (a SQL statement, a stack); and whether it has an N+1 event
+    (read in the same pass over its events). Reading every attribute value costs about
+    0.5 µs each through the SDK's mapping: only the long ones are read."""
     attributes = readable(span)
     size = SPAN_COST + ATTRIBUTE_COST * len(attributes or ())
     if kind is _CLIENT and attributes:
@@ -108,9 +112,12 @@ def _estimate(span: ReadableSpan, kind: SpanKind) -> int:
     events = getattr(span, "_events", None)
     if events is None:
         events = span.events
+    n_plus_one = False
     for event in events:
         event_attributes = event.attributes
         if event_attributes:
+            if event.name == N_PLUS_ONE_EVENT:
+                n_plus_one = True
             size += ATTRIBUTE_COST * (1 + len(event_attributes))
             for key in _LONG_EVENT_KEYS:
                 value = event_attributes.get(key)
@@ -118,11 +125,12 @@ def _estimate(span: ReadableSpan, kind: SpanKind) -> int:
                     size += len(value)
         else:
             size += ATTRIBUTE_COST
-    return size
+    return size, n_plus_one
 
 
 class TraceStoreProcessor(FlushingProcessor):
-    """Tail-keeps traces (error, slow, sample) and writes them with ``writer``."""
+    """Tail-keeps traces (error, slow, n_plus_one, sample) and writes them with
+    ``writer``."""
 
     what = "kept traces"
     waiting_line = "tracekit: the trace store waits (%(error)s); keeping up to %(kept)s in " \
@@ -158,6 +166,7 @@ class TraceStoreProcessor(FlushingProcessor):
         self._parts: dict[int, _Buffered] = {}
         self._bytes = 0
         self._slow = keep.SlowBook()
+        self._n_plus_one = keep.NPlusOneRule()
         self._backlog: dict[str, Part] = {}
         # Counters (this process): for tracekit_status, tests and the benchmark.
         self.evicted = 0  # parts evicted from the buffer (bounds)
@@ -178,7 +187,7 @@ class TraceStoreProcessor(FlushingProcessor):
             parent = span.parent
             local_root = parent is None or parent.is_remote
             kind = span.kind
-            size = _estimate(span, kind)
+            size, n_plus_one = _estimate(span, kind)
             now = self._clock()
             with self._lock:
                 part = self._parts.get(trace_id)
@@ -200,6 +209,8 @@ class TraceStoreProcessor(FlushingProcessor):
                     part.reasons = join_reasons(part.reasons, "error")
                 if kind is _PRODUCER or (kind is _CLIENT and not _is_db(span)):
                     part.joinable = True
+                if n_plus_one:
+                    part.n_plus_one = True
                 if local_root:
                     self._decide(trace_id, part, span, parent is not None)
             if local_root and self._default_writer and part.kept:
@@ -258,6 +269,8 @@ class TraceStoreProcessor(FlushingProcessor):
             if self._slow.rule.observe(name, trace_id, end - start, start):
                 # A candidate: held until a flush decides (keep.SlowRule.settle).
                 part.slow_span = span.context.span_id if span.context is not None else 0
+            if part.n_plus_one and self._n_plus_one.take(name, start):
+                reasons.append("n_plus_one")
             if keep.sampled(trace_id, self.sample_threshold):
                 reasons.append("sample")
             if reasons:

@@ -11,7 +11,7 @@ from django_tracekit.storage.writer import NotReady
 __all__ = ["REASONS", "NotReady", "Part", "PartsLeft", "SpanRow", "Writer", "join_reasons"]
 
 #: Why a trace is kept, in the order ``Trace.reasons`` lists them.
-REASONS = ("error", "slow", "sample")
+REASONS = ("error", "slow", "n_plus_one", "sample")
 
 
 def join_reasons(*groups: str) -> str:

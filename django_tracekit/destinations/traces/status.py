@@ -18,8 +18,8 @@ def describe(traces: TracesSettings, count: bool = False) -> list[str]:
     lines = [
         f"trace store:   keeps every error trace, the slowest per feature (the "
         f"{keep.SLOW_PER_WINDOW} slowest per {keep.WINDOW_NS // 60_000_000_000} min over all "
-        f"processes) and "
-        f"{traces.sample_rate:.2%} of traces by id",
+        f"processes), one trace per feature and {keep.WINDOW_NS // 60_000_000_000} min "
+        f"that ran an N+1, and {traces.sample_rate:.2%} of traces by id",
         f"               at most {traces.max_traces:,} traces, {traces.retention_hours:g} h "
         f"(manage.py tracekit_prune), {traces.max_spans_per_trace:,} spans per trace; "
         f"parts of other processes joined for {BUFFER_S:g} s",

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from django.db import connections, router, transaction
 from django.db.models import Count, F, Max, Min, Q
 
-from django_tracekit.destinations.traces import slow
+from django_tracekit.destinations.traces import n_plus_one, slow
 from django_tracekit.destinations.traces.records import Part, PartsLeft, SpanRow, join_reasons
 from django_tracekit.storage import timeouts
 from django_tracekit.storage.trace_models import Trace, TraceSpan
@@ -185,6 +185,7 @@ def _write(alias: str, parts: list[Part], max_spans: int) -> int:
     connection = connections[alias]
     bmp = bmp_only(connection)
     manager = Trace.objects.using(alias)
+    parts = n_plus_one.first_per_window(alias, parts)  # one per feature and window
     for part in parts:
         for span in part.spans:
             check_range((span.start_us, span.duration_us, span.start_us + span.duration_us))

@@ -29,7 +29,7 @@ from django_tracekit.storage.trace_queries import entry_failed
 TRACE_ID = re.compile(r"[0-9a-f]{32}")
 GROUP_ID = re.compile(r"[0-9a-f]{16}")
 STATUSES = ("error", "handled", "ok")  # error: an entry point failed (traces/outcome.py)
-REASONS = ("error", "slow", "sample")
+REASONS = ("error", "slow", "n_plus_one", "sample")
 SORTS = ("-duration",)  # the feature page's "slowest traces"
 ALL = "all"
 MAX_MS = 10.0**12  # ~31 years: beyond it a duration filter means nothing

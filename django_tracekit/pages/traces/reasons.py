@@ -1,7 +1,8 @@
 """Why the store kept a trace, as the trace pages say it: every kept trace names a reason
-(``Trace.reasons``: ``error``, ``slow``, ``sample``, see ``destinations/traces``); a row with
-none is waiting for a part from another process, and a reason this version does not know
-(written by another one) reads as unknown, never as a blank."""
+(``Trace.reasons``: ``error``, ``slow``, ``n_plus_one``, ``sample``, see
+``destinations/traces``); a row with none is waiting for a part from another process, and a
+reason this version does not know (written by another one) reads as unknown, never as a
+blank."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ def _known() -> dict[str, tuple[str, str]]:
                                 "error is kept, whole.")),
         "slow": (_("slow"), _("Among the slowest traces of its feature in a 10-minute "
                               "window.")),
+        "n_plus_one": (_("N+1"), _("A statement ran again and again under one parent (an "
+                                   "N+1 query): the first such trace of its feature in a "
+                                   "10-minute window is kept.")),
         "sample": (_("sample"), _("In the store's random sample of the other traces.")),
     }
 
