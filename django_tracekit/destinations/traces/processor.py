@@ -129,8 +129,7 @@ def _estimate(span: ReadableSpan, kind: SpanKind) -> tuple[int, bool]:
 
 
 class TraceStoreProcessor(FlushingProcessor):
-    """Tail-keeps traces (error, slow, n_plus_one, sample) and writes them with
-    ``writer``."""
+    """Tail-keeps traces (error, slow, n_plus_one, sample), written with ``writer``."""
 
     what = "kept traces"
     waiting_line = "tracekit: the trace store waits (%(error)s); keeping up to %(kept)s in " \
