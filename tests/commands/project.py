@@ -1,5 +1,6 @@
 """The small project the ``manage.py`` tests run: an app ``shop`` with commands, an
-auto-traced service module, a migrated SQLite database, spans to a local OTLP receiver."""
+auto-traced service module, a data migration, a migrated SQLite database, spans to a local
+OTLP receiver."""
 
 from __future__ import annotations
 
@@ -46,6 +47,26 @@ FILES = {
 
         def quick_step():
             return 1
+
+
+        def backfill_label(n):
+            return f"item {n}"
+    """,
+    "shop/migrations/__init__.py": "",
+    # A data migration (as Plane's): its own function, and the app's helper it calls.
+    "shop/migrations/0001_backfill.py": """
+        from django.db import migrations
+
+        from shop import services
+
+
+        def forwards(apps, schema_editor):
+            for n in range(3):
+                services.backfill_label(n)
+
+
+        class Migration(migrations.Migration):
+            operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
     """,
     "shop/management/__init__.py": "",
     "shop/management/commands/__init__.py": "",
@@ -105,6 +126,16 @@ FILES = {
         class Command(BaseCommand):
             def handle(self, *args, **options):
                 self.stdout.write("excluded")
+    """,
+    "shop/management/commands/relabel.py": """
+        from django.core.management.base import BaseCommand
+
+        from shop import services
+
+
+        class Command(BaseCommand):
+            def handle(self, *args, **options):
+                services.backfill_label(1)
     """,
     "shop/management/commands/outer.py": """
         from django.core.management import call_command

@@ -55,6 +55,17 @@ def test_djangos_own_deploy_commands_are_not_features(
     assert not any(s.name == MIGRATE for s in receiver.spans)
 
 
+def test_what_a_data_migration_runs_is_not_usage(project: Project) -> None:
+    """The Plane trial's feature list showed 16 functions only its data migrations ran. The
+    migration module is never instrumented (tests/autotrace/test_install.py); the app's
+    helper it calls is, and is not counted while ``migrate`` runs."""
+    assert project.usage(f"{PROJECT}/migrations/0001_backfill/forwards") is None
+    assert project.usage(f"{PROJECT}/services/backfill_label") is None
+    # Called as the product calls it (here by a command of the project): counted.
+    ok(project.manage("relabel"))
+    assert project.usage(f"{PROJECT}/services/backfill_label") == ("function", 1, 0)
+
+
 def test_command_is_a_root_span_with_its_calls_under_it(
         project: Project, receiver: OtlpHttpReceiver) -> None:
     after = len(receiver.spans)

@@ -24,6 +24,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
+from django_tracekit.core import chain
 from django_tracekit.core.logonce import LogOnce
 from django_tracekit.sources.commands import tracing
 
@@ -32,6 +33,9 @@ logger = logging.getLogger("django_tracekit")
 _ORIGINAL = "__tracekit_original__"
 _lock = threading.Lock()
 _failures = LogOnce("tracing a management command failed")
+# The chain's phase while a command that is not usage runs (tracing.NOT_USAGE): auto-traced
+# calls in it are neither counted nor traced (as during start-up).
+_NOT_USAGE = chain.Phase("not usage")
 
 Execute = Callable[..., Any]
 
@@ -69,6 +73,12 @@ def _wrap(original: Execute) -> Execute:
         __traceback_hide__ = True  # tracekit's frame: not in Django's error pages
         started = _start(self)
         if started is None:
+            if _not_usage(self):
+                top = chain.set_top(_NOT_USAGE)
+                try:
+                    return original(self, *args, **options)
+                finally:
+                    chain.reset_top(top)
             return original(self, *args, **options)
         span, token, top_level = started
         checks = _time_checks(self)
@@ -101,6 +111,14 @@ def _start(command: BaseCommand) -> tuple[Span, object, bool] | None:
     except Exception:
         _failures.failed()
         return None
+
+
+def _not_usage(command: BaseCommand) -> bool:
+    try:
+        return tracing.not_usage(type(command))
+    except Exception:
+        _failures.failed()
+        return False
 
 
 def _time_checks(command: BaseCommand) -> bool:

@@ -23,6 +23,9 @@ and its outcome (exit code, errors).
   ``collectstatic``, ``check``: deploy and development steps, not product features; a
   ``migrate`` span would count every model field it renders as a used function),
   tracekit's own commands, and ``TRACEKIT['COMMANDS']['EXCLUDE']``.
+- Not usage: while ``migrate`` runs (:data:`NOT_USAGE`), auto-traced functions are not
+  counted: the migration modules are never instrumented, but the app's own functions a data
+  migration calls are, and the Plane trial's feature list showed 16 of them as used.
 """
 
 from __future__ import annotations
@@ -60,6 +63,10 @@ NEVER_TRACED = frozenset({
 })
 #: Django's own commands that are jobs a team schedules (cron, beat): traced like theirs.
 DJANGO_JOBS = frozenset({"clearsessions", "sendtestemail"})
+#: Commands whose run is not the product's use: the project's functions they call (a data
+#: migration's ``RunPython`` calling the app's helpers, a ``post_migrate`` handler) are not
+#: counted as calls (auto-tracing marks them as run, so they are not unused code either).
+NOT_USAGE = frozenset({"migrate"})
 OWN_PREFIX = "tracekit_"  # tracekit's own commands (lint, prune) are not the team's features
 
 _MAX_OPTIONS = 32
@@ -136,6 +143,12 @@ def traced(cls: type) -> CommandMeta | None:
     if cls.__module__.startswith("django.") and name not in DJANGO_JOBS:
         return None
     return meta
+
+
+def not_usage(cls: type) -> bool:
+    """Whether the command's run is not the product's use (:data:`NOT_USAGE`): Django's own
+    ``migrate``, whatever the settings."""
+    return str(cls.__module__).startswith("django.") and command_name(cls) in NOT_USAGE
 
 
 def option_names(argv: list[str]) -> tuple[str, ...]:
