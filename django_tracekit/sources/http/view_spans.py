@@ -40,6 +40,9 @@ from django_tracekit.core.errors import handle_escaping, is_error, record_error
 from django_tracekit.core.spans import start_child
 
 REQUEST_SPAN_ATTR = "_tracekit_server_span"
+#: The request's view span while its view runs (``drf.py`` renames it when DRF's checks
+#: deny before the handler runs).
+VIEW_SPAN_ATTR = "_tracekit_view_span"
 _MAX_CACHED = 4096
 # Names are cached per (view, method) only for standard methods: a client sending made-up
 # methods must not fill the cache.
@@ -75,10 +78,14 @@ def _compute_location(view: View, method: str) -> naming.CodeLocation:
     view_class = getattr(view, "view_class", None) or getattr(view, "cls", None)
     if not isinstance(view_class, type):
         return naming.location_for(view)
-    handler_name = _handler_name(view, view_class, method)
-    handler = getattr(view_class, handler_name, None)
+    return method_location(view_class, _handler_name(view, view_class, method))
+
+
+def method_location(view_class: type, method_name: str) -> naming.CodeLocation:
+    """``Class/method`` of a class-based view."""
+    handler = getattr(view_class, method_name, None)
     inherited = naming.location_for(handler) if callable(handler) else None
-    qualname = f"{view_class.__qualname__}.{handler_name}"
+    qualname = f"{view_class.__qualname__}.{method_name}"
     # Named after the view class even when the handler is inherited: the feature is the
     # class; code.file.path/line point at the code that actually runs.
     return naming.location(view_class.__module__, qualname,
@@ -139,6 +146,7 @@ def _start_view_span(view: View, request: HttpRequest) -> tuple[Span, Token[Cont
     # Through the span shortcut under the request's span (no sampler call, no attribute
     # validation of the location's known-good attributes); the SDK's path elsewhere.
     span = start_child(location.name, location.attributes, parent_ctx)
+    request.__dict__[VIEW_SPAN_ATTR] = span
     return span, otel_context.attach(trace.set_span_in_context(span, parent_ctx))
 
 
@@ -200,6 +208,7 @@ def wrap_view(view: View) -> View:
     wrapper = _cached(_wrappers, view)
     if wrapper is not None:
         return wrapper
+    _first_drf_view(view)
     if iscoroutinefunction(view):
         wrapper = _async_span_wrapper(view, view)
     else:
@@ -227,12 +236,23 @@ def wrap_view(view: View) -> View:
     return wrapper
 
 
+def _first_drf_view(view: View) -> None:
+    """A DRF view (``as_view()`` sets ``cls``): DRF's ``initial`` is wrapped (``drf.py``),
+    once, when the first one is served: DRF is not imported for a project that has it
+    installed but serves no DRF view."""
+    if getattr(view, "cls", None) is not None:
+        from django_tracekit.sources.http import drf
+
+        drf.install()
+
+
 def wrap_sync_view_for_event_loop(view: View, atomic_view: View) -> View:
     """A sync view served from the event loop: run in a thread the way Django would."""
     if atomic_view is view:
         wrapper = _cached(_async_wrappers, view)
         if wrapper is not None:
             return wrapper
+    _first_drf_view(view)
     wrapper = _async_span_wrapper(view, sync_to_async(atomic_view, thread_sensitive=True))
     if atomic_view is view:  # a per-request atomic wrapper must not become a cache key
         _cache(_async_wrappers, view, wrapper)
