@@ -56,7 +56,8 @@ def _seed() -> None:
                  SpanSpec("shop/cart/views/show", span_id(2), span_id(1), 1, 15 + n * 10),
                  SpanSpec("SELECT shop_cart", span_id(3), span_id(2), 3, 4, kind="client")]
         make_trace(trace_id(0x100 + n), specs, start_us=now - n * 30_000_000,
-                   user_id=str(n % 3 + 1), reasons="slow" if n % 2 else "sample")
+                   user_id=str(n % 3 + 1),
+                   reasons="slow" if n % 2 else "n_plus_one" if n == 4 else "sample")
     make_trace(HOSTILE_TRACE, [
         SpanSpec(XSS, span_id(1), duration_ms=5, kind="server",
                  attributes={"note": XSS, "img": '<img src=x onerror="alert(2)">'},
@@ -94,6 +95,18 @@ def test_trace_explorer_in_a_real_browser(server: Any) -> None:
             page.wait_for_selector("#tk-traces")
             assert page.locator("#tk-traces tbody tr").count() == 11
             page.screenshot(path=str(SHOTS / "trace_list.png"), full_page=True)
+
+            # Kept for an N+1: the badge says so, with its tooltip, and the filter finds it.
+            page.select_option("#tk-reason", "n_plus_one")
+            page.click("#tk-trace-filter input[type=submit]")
+            page.wait_for_url("**reason=n_plus_one**")
+            rows = page.locator("#tk-traces tbody tr")
+            assert rows.count() == 1 and rows.first.get_attribute("data-trace") == trace_id(
+                0x104)
+            badge = rows.first.locator('.tk-reason[data-reason="n_plus_one"]')
+            expect(badge).to_have_text("N+1")
+            assert "N+1 query" in (badge.get_attribute("title") or "")
+            page.goto(f"{server.url}/admin/django_tracekit/trace/")
 
             page.select_option("#tk-status", "error")
             page.click("#tk-trace-filter input[type=submit]")
