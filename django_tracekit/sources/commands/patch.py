@@ -13,6 +13,7 @@ one warning says so (docs/PRIVATE_SEAMS.md).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -78,7 +79,8 @@ def _wrap(original: Execute) -> Execute:
                 try:
                     return original(self, *args, **options)
                 finally:
-                    chain.reset_top(top)
+                    with contextlib.suppress(ValueError, RuntimeError):  # another context
+                        chain.reset_top(top)
             return original(self, *args, **options)
         span, token, top_level = started
         checks = _time_checks(self)
