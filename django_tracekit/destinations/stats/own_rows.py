@@ -27,7 +27,6 @@ from django_tracekit.storage.usage_models import MINUTE
 #: How long after its bucket ended a row is still remembered (a late write to a row no
 #: longer remembered reads it back: slower, as exact).
 KEEP_SECONDS = {MINUTE: 10 * MINUTE}
-OWN = (MINUTE,)
 
 _local = threading.local()
 _generation = 0  # forget(): every thread starts again
