@@ -1,8 +1,9 @@
 """Stats at scale: N processes flushing at once, each through its own StatsProcessor into
 ``django_tracekit.destinations.stats.store.write``, on SQLite and PostgreSQL.
 
-Shows what the database sees: rows written per flush are processes x features x 2 (the
-minute and hour row of ``tracekit_stats``), never the number of requests (10x more
+Shows what the database sees: rows written per flush are processes x features (the
+minute row of ``tracekit_stats``; since migration 0012 the merge adds closed minutes to
+their hour rows), never the number of requests (10x more
 requests per flush: the same rows); and what the tables grow by.
 The paper calculation for 100 processes x 1,000 features x 10 s is docs/SCALE.md.
 
@@ -147,7 +148,7 @@ def bench_writes(label: str) -> None:
           f"1,000 vs 100 features -> x"
           f"{per_process[(4, 1000, 10)] / per_process[(4, 100, 10)]:.1f}")
     each = per_process[(1, 1000, 10)]
-    print(f"Per feature and flush: {each / 1000:g} rows (its minute and hour row in "
+    print(f"Per feature and flush: {each / 1000:g} rows (its minute row in "
           f"tracekit_stats, the {len(DURATIONS_MS)} latency buckets packed in them). 100 "
           f"processes x 1,000 features every 10 s: {100 * each / 10:,.0f} rows/s "
           f"(docs/SCALE.md).")
@@ -273,9 +274,9 @@ def _run_writers(count: int, seconds: float, pause_s: float,
 
 
 def _merge_cost(first_minute: int) -> tuple[int, float, float, int]:
-    """Merge every minute and hour the writers wrote (as the flusher does once they are
-    closed): (rows merged away, CPU s of the merging process + its backend, wall s,
-    minutes merged)."""
+    """Merge every minute (and hour, before 0012) the writers wrote, as the flusher does
+    once they are closed (since 0012 the merge adds each minute to its hour row too): (rows
+    merged away, CPU s of the merging process + its backend, wall s, minutes merged)."""
     from django.db import connection
 
     try:

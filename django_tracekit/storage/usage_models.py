@@ -2,8 +2,9 @@
 bucket and version (:class:`FeatureStats`, one row holding all three), task edges, error
 groups, the instrumented functions.
 
-Flushes write minute and hour rows (each process its own until merged:
-``destinations/stats/own_rows.py``); day and week rows are built from them by compaction
+Flushes write minute rows (each process its own until merged:
+``destinations/stats/own_rows.py``); the merge adds closed minutes to their hour rows
+(:func:`split_hours`); day and week rows are built from them by compaction
 (``destinations/stats/compaction.py``). Times are epoch seconds (integers: portable, no
 timezone conversion in raw SQL). ``tracekit_prune`` applies the retention. The tables of
 the write path before ``tracekit_stats`` (usage, latency, users, version usage and latency,
@@ -24,6 +25,27 @@ RESOLUTIONS = (MINUTE, HOUR, DAY, WEEK)
 #: latency of every built day row of that version merged, so the releases page reads one
 #: row per feature and version, not one per day.
 LIFE = 0
+
+
+def split_hours(spans: list[tuple[int, int, int]], minute_mark: int,
+                ) -> list[tuple[int, int, int]]:
+    """``(resolution, first bucket, end)`` spans with every hour span read as its hour rows
+    and the minutes not in them: a flush writes minute rows only, and the merge adds each
+    minute to its hour's row as it moves the minute watermark (``minute_mark``) past it
+    (``destinations/stats/merging.py``). So an hour row holds its minutes before the
+    mark; the minutes from the mark on are read as minute rows."""
+    edge = minute_mark - minute_mark % HOUR + HOUR  # no hour row holds anything from here
+    out: list[tuple[int, int, int]] = []
+    for span in spans:
+        resolution, first, last = span
+        if resolution != HOUR or last <= minute_mark:
+            out.append(span)
+            continue
+        if first < min(last, edge):
+            out.append((HOUR, first, min(last, edge)))
+        if max(first, minute_mark) < last:
+            out.append((MINUTE, max(first, minute_mark), last))
+    return out
 
 
 class Feature(models.Model):
@@ -203,16 +225,18 @@ class FeatureStats(models.Model):
     """Everything one feature did under one ``service.version`` in one minute/hour/day/week:
     the counters, the latency sketch and the users sketch in one row (``stats/store.py``).
 
-    A flush writes two rows per feature (its minute and its hour); day and week rows are
-    built from closed hours and days (:mod:`django_tracekit.destinations.stats.compaction`,
-    run by the flusher and ``tracekit_prune``), so long ranges still read a few rows per
-    feature. ``latency`` is the duration histogram (``stats/histogram.py``, ≤ 2 % relative
-    error) packed in bytes; ``users`` the users sketch (``stats/sketch.py``; empty: none).
+    A flush writes one row per feature (its minute); the merge of closed minutes adds them
+    to their hour rows (an hour row holds its minutes before the minute watermark:
+    :func:`split_hours`); day and week rows are built from closed hours and days
+    (:mod:`django_tracekit.destinations.stats.compaction`, run by the flusher and
+    ``tracekit_prune``), so long ranges still read a few rows per feature. ``latency`` is
+    the duration histogram (``stats/histogram.py``, ≤ 2 % relative error) packed in bytes;
+    ``users`` the users sketch (``stats/sketch.py``; empty: none).
 
     ``writer``: 0 for a merged row; else the process that owns the row (a random id per
-    process): a process writes its minute and hour rows alone, so flushes never wait on
-    each other's row locks, and a closed minute's or hour's rows are merged into one row
-    with ``writer`` 0 (:mod:`django_tracekit.destinations.stats.merging`). A key can have
+    process): a process writes its minute rows alone, so flushes never wait on each
+    other's row locks, and a closed minute's rows are merged into one row with ``writer``
+    0 (:mod:`django_tracekit.destinations.stats.merging`). A key can have
     several rows meanwhile: every read sums (merges) the rows of a key."""
 
     # No index of its own: the unique constraint starts with it (one index less to write

@@ -50,11 +50,12 @@ def rows(db: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 
 
 def usage(db: Path, name: str, kind: str) -> tuple[int, int, int]:
-    """calls, errors, failed attempts of a feature (hour buckets, every service)."""
+    """calls, errors, failed attempts of a feature (minute buckets, every service: every
+    flush writes its minute rows; the hour rows are built from them once merged)."""
     found = rows(db, "SELECT COALESCE(SUM(u.calls), 0), COALESCE(SUM(u.errors), 0), "
                      "COALESCE(SUM(u.failed_attempts), 0) FROM tracekit_stats u JOIN "
                      "tracekit_feature f ON f.id = u.feature_id WHERE f.name = ? AND "
-                     "f.kind = ? AND u.resolution = 3600", name, kind)
+                     "f.kind = ? AND u.resolution = 60", name, kind)
     return found[0] if found else (0, 0, 0)
 
 

@@ -181,3 +181,28 @@ def test_two_releases_minutes_apart_in_one_hour_are_ordered_by_when_each_started
     _write("f0ld", hour_start + 18, "GET /a/", 1, 0, 20)  # ... still draining
     _write("0new", hour_start + 18, "GET /a/", 5, 0, 20)
     assert [v["version"] for v in releases.versions()] == ["0new", "f0ld"]
+
+
+def test_a_release_of_the_current_minute_is_compared_before_its_hour_row_exists() -> None:
+    """A flush writes minute rows only; the merge adds them to their hour rows once the
+    minute closed: until then the releases page reads the minutes after the merged ones."""
+    from django_tracekit.destinations.stats import merging
+    from django_tracekit.storage.usage_models import HOUR, FeatureStats
+
+    now = int(time.time()) // 60
+    _write("1.0", now - 3 * HOUR_MIN, "GET /a/", 10, 0, 20)
+    _write("2.0", now, "GET /a/", 10, 10, 20)
+    assert not FeatureStats.objects.filter(version="2.0", resolution=HOUR).exists()
+    client = Client()
+    client.force_login(viewer())
+
+    def seen() -> tuple[list[str], list[tuple[str, str]]]:
+        page = _page(client)
+        changed = page.split('id="tk-changed"')[1].split('id="tk-new-features"')[0]
+        return [v["version"] for v in releases.versions()], ROW.findall(changed)
+
+    before = seen()
+    assert before == (["2.0", "1.0"], [("GET /a/", "+100")])  # 0 % -> 100 % errors
+    merging.merge("default", now=(now + 1) * 60 + merging.MERGE_AFTER)
+    assert FeatureStats.objects.filter(version="2.0", resolution=HOUR).exists()
+    assert seen() == before

@@ -14,7 +14,13 @@ from django_tracekit.models import DAY, HOUR
 from django_tracekit.pages.shared.feature_filter import ALL
 from django_tracekit.pages.shared.window import RANGES, window_from
 from django_tracekit.pages.usage import table as queries
-from django_tracekit.storage.usage_models import WEEK, FeatureStats
+from django_tracekit.storage.usage_models import (
+    MINUTE,
+    WEEK,
+    FeatureStats,
+    StatsCompacted,
+    split_hours,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -36,14 +42,19 @@ def _seed(now: int) -> None:
 def _expected(window_key: str, now: int) -> dict[int, tuple[int, int, list[float | None]]]:
     """Calls, errors and percentiles from the rows at the window's own resolution."""
     window = window_from({"range": window_key}, now=now)
-    # The window's own rows; for a day window today's hours (a day is built when it closes).
-    usage = FeatureStats.objects.filter(resolution=window.resolution,
-                                        bucket_start__gte=window.start,
-                                        bucket_start__lt=window.end)
+    # The window's own rows; for a day window today's hours (a day is built when it
+    # closes); hours hold the minutes merged so far, the later ones are minute rows.
+    spans = [(window.resolution, window.start, window.end)]
     if window.resolution == DAY:
         today = now - now % DAY
-        usage = usage.filter(bucket_start__lt=today) | FeatureStats.objects.filter(
-            resolution=HOUR, bucket_start__gte=today, bucket_start__lt=window.end)
+        spans = [(DAY, window.start, today), (HOUR, today, window.end)]
+    mark = StatsCompacted.objects.filter(resolution=MINUTE).values_list(
+        "through", flat=True).first() or 0
+    usage = FeatureStats.objects.none()
+    for resolution, first, last in split_hours(spans, mark):
+        usage = usage | FeatureStats.objects.filter(resolution=resolution,
+                                                    bucket_start__gte=first,
+                                                    bucket_start__lt=last)
     hist: dict[int, dict[int, int]] = defaultdict(dict)
     for fid, data in usage.values_list("feature_id", "latency"):
         add(hist[fid], unpack(data))

@@ -1,4 +1,5 @@
-"""The light write path: two rows per feature per flush, exact counts, percentiles from the
+"""The light write path: one row per feature per flush (its minute; the merge adds it to
+its hour), exact counts, percentiles from the
 packed histogram within 2 % of the exact ones, days and weeks built from the hours."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pytest
 from django.db.models import Sum
 
 from django_tracekit.core import histogram
-from django_tracekit.destinations.stats import compaction, store
+from django_tracekit.destinations.stats import compaction, merging, store
 from django_tracekit.pages.shared.window import Window
 from django_tracekit.pages.usage import table as queries
 from django_tracekit.storage.usage_models import (
@@ -38,16 +39,22 @@ def entry(durations_ns: list[int], version: str = "") -> list[object]:
             0, 0, 0]
 
 
-def test_a_flush_writes_two_rows_per_feature() -> None:
+def test_a_flush_writes_one_row_per_feature_and_the_merge_adds_it_to_its_hour() -> None:
     minute = int(time.time()) // 60
     increments = {(f"GET /f{i}/", "request", "web", minute): entry([5 * MS], "2.0")
                   for i in range(50)}
-    assert store.write(increments) == 100
-    assert FeatureStats.objects.count() == 100
-    assert set(FeatureStats.objects.values_list("resolution", flat=True)) == {MINUTE, HOUR}
+    assert store.write(increments) == 50
+    assert FeatureStats.objects.count() == 50
+    assert set(FeatureStats.objects.values_list("resolution", flat=True)) == {MINUTE}
     store.write(increments)  # the same rows, added to
-    assert FeatureStats.objects.count() == 100
-    assert FeatureStats.objects.aggregate(n=Sum("calls"))["n"] == 2 * 2 * 50
+    assert FeatureStats.objects.count() == 50
+    assert FeatureStats.objects.aggregate(n=Sum("calls"))["n"] == 2 * 50
+    # Once the minute closed, the merge adds it to its hour's row (one per feature).
+    merging.merge("default", now=minute * 60 + MINUTE + merging.MERGE_AFTER)
+    hours = FeatureStats.objects.filter(resolution=HOUR)
+    assert (hours.count(), hours.aggregate(n=Sum("calls"))["n"]) == (50, 2 * 50)
+    assert set(hours.values_list("writer", "bucket_start")) == {
+        (0, minute * 60 - minute * 60 % HOUR)}
 
 
 def test_percentiles_come_within_2_percent_of_the_exact_ones() -> None:

@@ -1,5 +1,6 @@
 """Process rows (``tracekit_stats.writer``): several per key until merged, read as one by
-the pages; merged into one row per key once the bucket closed; late writes, rolled-back
+the pages; merged into one row per key once the minute closed, and added to its hour's
+row (flushes write no hour row); late writes, rolled-back
 writes and rows gone from under a process counted once."""
 
 from __future__ import annotations
@@ -53,12 +54,13 @@ def test_processes_write_their_own_rows_and_the_merge_keeps_every_number() -> No
     store.write({key: entry(4, 40, "2.0")})
     rows = FeatureStats.objects.filter(resolution=MINUTE)
     assert rows.count() == 2 and rows.values("writer").distinct().count() == 2
-    assert FeatureStats.objects.filter(resolution=HOUR).count() == 2
+    # No hour row yet: the merge adds the minute to it (pages read the minute meanwhile).
+    assert not FeatureStats.objects.filter(resolution=HOUR).exists()
     before = page_row(minute)
     assert (before["calls"], before["errors"], before["max_us"]) == (9, 3, 40_000)
 
     merged = merging.merge("default", now=(minute + 1) * 60 + HOUR + merging.MERGE_AFTER)
-    assert merged == 2  # one minute and one hour row merged away
+    assert merged == 1  # one minute row merged away; the hour row built from it
     for resolution in (MINUTE, HOUR):
         (row,) = FeatureStats.objects.filter(resolution=resolution)
         assert (row.writer, row.calls, row.errors, row.duration_sum_us) == (
@@ -68,13 +70,14 @@ def test_processes_write_their_own_rows_and_the_merge_keeps_every_number() -> No
     assert {k: after[k] for k in ("calls", "errors", "p50", "p95", "max_us")} == {
         k: before[k] for k in ("calls", "errors", "p50", "p95", "max_us")}
     marks = dict(StatsCompacted.objects.values_list("resolution", "through"))
-    assert marks[MINUTE] > minute * 60 and marks[HOUR] > minute * 60 - minute * 60 % HOUR
+    assert marks[MINUTE] > minute * 60
 
     # A late write to the merged minute adds to the merged row (no new process row).
     new_process()
     store.write({key: entry(1, 5, "2.0")})
     assert FeatureStats.objects.filter(resolution=MINUTE).count() == 1
     assert FeatureStats.objects.get(resolution=MINUTE).calls == 10
+    assert FeatureStats.objects.get(resolution=HOUR).calls == 10  # and to its hour
 
 
 def test_a_key_s_only_process_row_becomes_the_merged_row() -> None:
@@ -101,8 +104,7 @@ def test_a_row_gone_from_under_its_process_gets_only_the_new_calls() -> None:
     store.write({key: entry(5, 5)})
     FeatureStats.objects.all().delete()  # pruned, or a test database emptied
     store.write({key: entry(2, 5)})
-    assert sorted(FeatureStats.objects.values_list("resolution", "calls")) == [
-        (MINUTE, 2), (HOUR, 2)]
+    assert sorted(FeatureStats.objects.values_list("resolution", "calls")) == [(MINUTE, 2)]
 
 
 def test_each_thread_writes_its_own_rows() -> None:
@@ -124,5 +126,4 @@ def test_a_row_no_longer_remembered_is_read_back() -> None:
     store.write({key: entry(5, 5)})
     own_rows._state().known.clear()  # forgotten (long closed), the row still there
     store.write({key: entry(2, 5)})
-    assert sorted(FeatureStats.objects.values_list("resolution", "calls")) == [
-        (MINUTE, 7), (HOUR, 7)]
+    assert sorted(FeatureStats.objects.values_list("resolution", "calls")) == [(MINUTE, 7)]

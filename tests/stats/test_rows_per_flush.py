@@ -1,7 +1,8 @@
-"""At most two rows per feature per flush on PostgreSQL, counted by PostgreSQL itself
+"""One row per feature per flush on PostgreSQL, counted by PostgreSQL itself
 (``pg_stat_user_tables``: the tuples inserted, updated and deleted):
-the first flush creates each feature's minute and hour row, every later flush in the same
-hour updates those two, on the vendor statements and on the generic path."""
+the first flush creates each feature's minute row, every later flush in the same minute
+updates it (the merge adds closed minutes to their hour rows), on the vendor statements
+and on the generic path."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ print(json.dumps(out))
 
 
 @pytest.mark.parametrize("method", ["auto", "orm"])
-def test_a_flush_writes_at_most_two_rows_per_feature(method: str) -> None:
+def test_a_flush_writes_one_row_per_feature(method: str) -> None:
     with fresh_database("postgres", "tk_rows") as name:
         settings = {"INSTALLED_APPS": ["django.contrib.contenttypes", "django.contrib.auth",
                                        "django_tracekit"],
@@ -59,9 +60,9 @@ def test_a_flush_writes_at_most_two_rows_per_feature(method: str) -> None:
         process = start_django(FLUSHES, settings, env={"TK_FEATURES": str(FEATURES),
                                                        "TK_METHOD": method})
         first, *steady = json.loads(finish(process, timeout=600).strip().splitlines()[-1])
-    # The first flush: the features, and each one's minute and hour row (the generic path
-    # inserts them empty, then merges into them).
+    # The first flush: the features, and each one's minute row (the generic path inserts
+    # it empty, then merges into it).
     assert first["tracekit_feature"] == FEATURES
-    assert first["tracekit_stats"] == (2 if method == "auto" else 4) * FEATURES
+    assert first["tracekit_stats"] == (1 if method == "auto" else 2) * FEATURES
     for counted in steady:
-        assert counted == {"tracekit_stats": 2 * FEATURES}, counted
+        assert counted == {"tracekit_stats": FEATURES}, counted

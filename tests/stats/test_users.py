@@ -13,10 +13,16 @@ from django.urls import reverse
 
 from django_tracekit.core import sketch
 from django_tracekit.core.sketch import Users, hash_user
-from django_tracekit.destinations.stats import store
+from django_tracekit.destinations.stats import merging, store
 from django_tracekit.destinations.stats.processor import StatsProcessor
 from django_tracekit.models import Feature
-from django_tracekit.storage.usage_models import DAY, MINUTE, SKETCH_RESOLUTIONS, FeatureStats
+from django_tracekit.storage.usage_models import (
+    DAY,
+    HOUR,
+    MINUTE,
+    SKETCH_RESOLUTIONS,
+    FeatureStats,
+)
 from tests.stats.helpers import usage_users
 from tests.stats.test_admin import viewer
 
@@ -57,7 +63,9 @@ def test_distinct_users_per_feature_on_the_pages_and_in_the_csv(
     expected = Users()
     for person in people:
         expected.add(hash_user(str(person.pk)))
-    # Minute and hour rows are written by the flush (day and week built when they close).
+    # Minute rows are written by the flush, hour rows by the merge once the minute closed
+    # (day and week built when they close).
+    merging.merge("default", now=time.time() + MINUTE + merging.MERGE_AFTER)
     for resolution in [r for r in SKETCH_RESOLUTIONS if r < DAY]:
         stored = FeatureStats.objects.filter(feature=me, resolution=resolution).values_list(
             "users", flat=True)
@@ -86,9 +94,14 @@ def test_sketches_merge_across_flushes_and_resolutions() -> None:
         assert queries.users_by_feature(window, [feature.pk]) == {feature.pk: 150}, key
     over_time = dict(queries.users_over_time(window_from({"range": "1h"}), feature.pk))
     assert over_time[minute * 60] == 150 and sum(over_time.values()) == 150
-    # One row per feature, bucket and version for the minute and the hour.
-    assert FeatureStats.objects.filter(feature=feature).count() == 2
+    # One row per feature, bucket and version for the minute; the hour's once merged.
+    assert FeatureStats.objects.filter(feature=feature).count() == 1
     assert FeatureStats.objects.filter(feature=feature, resolution=MINUTE).count() == 1
+    merging.merge("default", now=(minute + 1) * 60 + merging.MERGE_AFTER)
+    assert FeatureStats.objects.filter(feature=feature, resolution=HOUR).count() == 1
+    for key in ("1h", "24h", "7d", "90d"):
+        window = window_from({"range": key})
+        assert queries.users_by_feature(window, [feature.pk]) == {feature.pk: 150}, key
 
 
 def test_prune_prebuilds_the_30_and_90_day_users_and_the_pages_read_them() -> None:

@@ -31,6 +31,7 @@ from django_tracekit.storage.usage_models import (
     WEEK,
     FeatureStats,
     StatsCompacted,
+    split_hours,
 )
 from django_tracekit.storage.writer import chunks, retrying
 
@@ -89,23 +90,27 @@ def _today(now: float | None) -> int:
 
 def compact(alias: str, now: float | None = None) -> int:
     """Build the closed days and weeks not built yet; the rows written."""
-    for resolution in COMPACTED:  # the watermark rows exist before they are locked
+    for resolution in (MINUTE, *COMPACTED):  # the watermark rows exist before they are locked
         StatsCompacted.objects.using(alias).get_or_create(resolution=resolution)
     return retrying(alias, lambda: _compact(alias, _today(now)))
 
 
 def _compact(alias: str, today: int) -> int:
     manager = StatsCompacted.objects.using(alias)
+    # The minute watermark too (first: every locker takes them in resolution order): a day
+    # is built from its hour rows and the minutes not merged into them yet, and no merge
+    # moves minutes into hours meanwhile.
     marks = {m.resolution: m for m in manager.select_for_update().filter(
-        resolution__in=COMPACTED).order_by("resolution")}
+        resolution__in=(MINUTE, *COMPACTED)).order_by("resolution")}
+    minute_mark = marks[MINUTE].through
     written = 0
     day = marks[DAY].through
     if not day:
-        first = FeatureStats.objects.using(alias).filter(resolution=HOUR).order_by(
+        first = FeatureStats.objects.using(alias).filter(resolution__in=(MINUTE, HOUR)).order_by(
             "bucket_start").values_list("bucket_start", flat=True).first()
         day = today if first is None else first - first % DAY
     while day < today:
-        written += _build(alias, DAY, day)
+        written += _build(alias, DAY, day, minute_mark)
         day += DAY
     marks[DAY].through = max(marks[DAY].through, today)
     marks[DAY].save(using=alias)
@@ -115,21 +120,23 @@ def _compact(alias: str, today: int) -> int:
             "bucket_start").values_list("bucket_start", flat=True).first()
         week = today if first is None else first - first % WEEK
     while week + WEEK <= marks[DAY].through:
-        written += _build(alias, WEEK, week)
+        written += _build(alias, WEEK, week, minute_mark)
         week += WEEK
     marks[WEEK].through = max(marks[WEEK].through, week)
     marks[WEEK].save(using=alias)
     return written
 
 
-def _build(alias: str, resolution: int, start: int) -> int:
-    """(Re)build the ``resolution`` rows of the bucket at ``start`` from the finer rows."""
+def _build(alias: str, resolution: int, start: int, minute_mark: int) -> int:
+    """(Re)build the ``resolution`` rows of the bucket at ``start`` from the finer rows
+    (a day: its hour rows and the minutes not in them yet, :func:`split_hours`)."""
     manager = FeatureStats.objects.using(alias)
     merged: dict[tuple[int, str], list[Any]] = {}
-    for feature_id, version, *rest in manager.filter(
-            resolution=_SOURCE[resolution], bucket_start__gte=start,
-            bucket_start__lt=start + resolution).values_list(
-            "feature_id", "version", *COUNTERS, "latency", "users").iterator(chunk_size=2000):
+    sources = split_hours([(_SOURCE[resolution], start, start + resolution)], minute_mark)
+    for feature_id, version, *rest in (row for source, first, last in sources
+                                       for row in manager.filter(
+            resolution=source, bucket_start__gte=first, bucket_start__lt=last).values_list(
+            "feature_id", "version", *COUNTERS, "latency", "users").iterator(chunk_size=2000)):
         into = merged.get((feature_id, version))
         if into is None:
             into = merged[(feature_id, version)] = [0] * 8 + [{}, None]

@@ -1,14 +1,20 @@
-"""Merging the process rows of closed minutes and hours (``tracekit_stats.writer`` not 0,
-:mod:`.own_rows`) into one row per feature, bucket and version (``writer`` 0).
+"""Merging the process rows of closed minutes (``tracekit_stats.writer`` not 0,
+:mod:`.own_rows`) into one row per feature, minute and version (``writer`` 0), and adding
+each merged minute to its hour's row: flushes write minute rows only (one row per feature
+and flush), so the hour rows are built here, a minute at a time.
 
 Until merged, a key has up to one row per process: every read sums them, so merging
-changes no number shown; it keeps the rows per key (and the pages' reads) few. A pass
-holds the minute and hour watermark rows (:class:`~django_tracekit.storage.usage_models.
-StatsCompacted`) locked while it merges the buckets from its watermark up to
-:data:`MERGE_AFTER` seconds ago and moves the watermark on. A flush reads the watermarks
-under a share lock at the start of its transaction: it wrote into its own rows before the
-pass read them, or it sees the new watermark and adds to the merged row
-(:mod:`.stats_rows`, under the row lock): never lost, never twice.
+changes no number shown; it keeps the rows per key (and the pages' reads) few. An hour row
+holds its minutes before the minute watermark; readers read the minutes from the
+watermark on as minute rows (:func:`~django_tracekit.storage.usage_models.split_hours`).
+A pass holds the minute watermark row (:class:`~django_tracekit.storage.usage_models.
+StatsCompacted`) locked while it merges the minutes from its watermark up to
+:data:`MERGE_AFTER` seconds ago, adds them to their hours and moves the watermark on, all
+in one transaction. A flush reads the watermarks under a share lock at the start of its
+transaction: it wrote into its own minute row before the pass read it, or it sees the new
+watermark and adds to the merged minute and hour rows (:mod:`.stats_rows`, under the row
+locks): never lost, never twice. (Process hour rows written before migration 0012 are
+summed by every read as they are.)
 
 Run by the flusher (one process at a time, at most every :data:`CHECK_SECONDS` per
 process) and by ``tracekit_prune``.
@@ -29,12 +35,12 @@ from django_tracekit.storage.writer import chunks, retrying
 
 logger = logging.getLogger("django_tracekit")
 
-MERGED = (MINUTE, HOUR)
+MERGED = (MINUTE,)
 #: A bucket's process rows are merged this long after it ended (a flush of the bucket's
 #: last seconds, a few seconds late, still lands in its process's row).
 MERGE_AFTER = 2 * MINUTE
 #: Buckets merged per transaction (a pass that catches up holds the flushes no longer).
-PASS_BUCKETS = {MINUTE: 1, HOUR: 1}
+PASS_BUCKETS = {MINUTE: 1}
 CHECK_SECONDS = 60.0
 _ADVISORY_KEY = 0x7472616365  # "trace": one merging process at a time on PostgreSQL
 _next_check: dict[str, float] = {}
@@ -91,9 +97,10 @@ def _pass(alias: str, now: int) -> tuple[int, bool]:
 
 
 def _first_own(alias: str, resolution: int, cutoff: int) -> int:
-    """Where merging starts without a watermark (tables emptied): the first process row."""
-    first = FeatureStats.objects.using(alias).filter(resolution=resolution).exclude(
-        writer=0).order_by("bucket_start").values_list("bucket_start", flat=True).first()
+    """Where merging starts without a watermark (tables emptied): the first row (no
+    minute is in its hour's row yet)."""
+    first = FeatureStats.objects.using(alias).filter(resolution=resolution).order_by(
+        "bucket_start").values_list("bucket_start", flat=True).first()
     return cutoff if first is None else int(first)
 
 
@@ -108,23 +115,35 @@ def _merge_range(alias: str, resolution: int, start: int, end: int) -> int:
     relabel: list[int] = []  # a key's only row: it becomes the merged row as it is
     gone: list[int] = []
     rows: list[FeatureStats] = []
+    # What the minutes add to their hours' rows (flushes write no hour row; see store).
+    hours: dict[stats_rows.RowKey, stats_rows.Values] = {}
     for (feature_id, bucket, version), found in sorted(groups.items()):
+        hour_key = (feature_id, HOUR, bucket - bucket % HOUR, version)
+        into = hours.get(hour_key)
+        if into is None:
+            into = hours[hour_key] = stats_rows.new_values()
         if len(found) == 1:
-            if found[0][4]:
-                relabel.append(found[0][0])
-            continue
-        into = stats_rows.new_values()
-        for row in found:
-            gone.append(row[0])
+            row = found[0]
+            if row[4]:
+                relabel.append(row[0])
             stats_rows.add(into, row[5:13], histogram.unpack(row[13]),
                            stats_rows.users_of(row[14]))
+            continue
+        merged = stats_rows.new_values()
+        for row in found:
+            gone.append(row[0])
+            stats_rows.add(merged, row[5:13], histogram.unpack(row[13]),
+                           stats_rows.users_of(row[14]))
+        stats_rows.add(into, merged[:8], merged[8], merged[9])
         rows.append(FeatureStats(
             feature_id=feature_id, resolution=resolution, bucket_start=bucket,
-            version=version, **dict(zip(stats_rows.COUNTERS, into[:8], strict=True)),
-            latency=histogram.pack(into[8]), users=into[9].dumps() if into[9] is not None else b""))
+            version=version, **dict(zip(stats_rows.COUNTERS, merged[:8], strict=True)),
+            latency=histogram.pack(merged[8]),
+            users=merged[9].dumps() if merged[9] is not None else b""))
     for chunk in chunks(relabel, 500):
         manager.filter(id__in=chunk).update(writer=0)
     for chunk in chunks(gone, 500):
         manager.filter(id__in=chunk).delete()
     manager.bulk_create(rows, batch_size=500)
+    stats_rows.write(alias, hours)  # the hour rows, under their row locks
     return len(gone) - len(rows)

@@ -1,4 +1,4 @@
-"""A process's own minute and hour rows of ``tracekit_stats`` (``writer`` = this process's
+"""A process's own minute rows of ``tracekit_stats`` (``writer`` = this process's
 random id): written by this process alone, so a flush takes no row lock another process
 waits on, and never reads back what it remembers it wrote.
 
@@ -10,8 +10,8 @@ same total again (set, not added to); a row that flush created is added to again
 merged row is on any backend. A row that is gone (merged, pruned, rolled back) is
 inserted with the increments only. A fork starts with a new id and nothing remembered; so
 does every thread that writes (a process's flusher is one thread; two threads writing one
-row unlocked would lose counts). Closed buckets' rows of every process are merged into
-one row (:mod:`.merging`); the process then forgets them.
+row unlocked would lose counts). Closed minutes' rows of every process are merged into
+one row and added to their hour's (:mod:`.merging`); the process then forgets them.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ import threading
 from collections.abc import Mapping
 
 from django_tracekit.destinations.stats import stats_rows
-from django_tracekit.storage.usage_models import HOUR, MINUTE
+from django_tracekit.storage.usage_models import MINUTE
 
 #: How long after its bucket ended a row is still remembered (a late write to a row no
 #: longer remembered reads it back: slower, as exact).
-KEEP_SECONDS = {MINUTE: 10 * MINUTE, HOUR: 2 * HOUR}
-OWN = (MINUTE, HOUR)
+KEEP_SECONDS = {MINUTE: 10 * MINUTE}
 
 _local = threading.local()
 _generation = 0  # forget(): every thread starts again

@@ -5,11 +5,13 @@ Each flush is one transaction (all or nothing, so a retried flush never counts t
 1. features: ``bulk_create(ignore_conflicts=True)`` then a lookup of the ids (cached per
    process for an hour);
 2. one :class:`~django_tracekit.storage.usage_models.FeatureStats` row per feature and
-   version for the minute and one for the hour (counters, latency histogram and users
-   sketch in the row): two rows per feature per flush whatever the traffic. They are this
-   process's own rows (:mod:`.own_rows`: no other process writes them, no lock to wait
-   for); closed minutes and hours are merged into one row per key (:mod:`.merging`), and a
-   late write to a merged bucket adds to the merged row under its row lock
+   version for the minute (counters, latency histogram and users sketch in the row): one
+   row per feature per flush whatever the traffic. It is this process's own row
+   (:mod:`.own_rows`: no other process writes it, no lock to wait for); closed minutes are
+   merged into one row per key and added to their hour's row (:mod:`.merging`: so an hour
+   row holds the minutes merged so far, and readers add the others,
+   :func:`~django_tracekit.storage.usage_models.split_hours`). A late write to a merged
+   minute adds to the merged minute row and to its hour's row under their row locks
    (:mod:`.stats_rows`). Day and week rows are built from closed hours
    (:mod:`.compaction`); a late write to a day already built adds to it too;
 
@@ -50,7 +52,9 @@ from django_tracekit.destinations.stats.records import ErrorSample as ErrorSampl
 from django_tracekit.storage import timeouts
 from django_tracekit.storage.usage_models import (
     DAY,
+    HOUR,
     LIFE,
+    MINUTE,
     RESOLUTIONS,
     Feature,
     FeatureStats,
@@ -219,14 +223,18 @@ def _targets(start: int, compacted: Mapping[int, int],
              own: dict[stats_rows.RowKey, stats_rows.Values],
              ) -> list[tuple[int, int, dict[stats_rows.RowKey, stats_rows.Values], bool]]:
     """The rows a minute starting at ``start`` adds to: (resolution, bucket, this process's
-    rows or the shared ones, whether a version's life row takes it too)."""
+    rows or the shared ones, whether a version's life row takes it too). A minute not
+    merged yet: this process's minute row alone (the merge adds it to its hour); a merged
+    one (a late write): the merged minute and hour rows."""
     spans = []
+    merged = start < compacted[MINUTE]  # its minute merged already: a late write
     for resolution in RESOLUTIONS:
         bucket = start - start % resolution
         if resolution in compaction.COMPACTED and bucket >= compacted[resolution]:
             continue  # a day or week not compacted yet: built from the hours later
-        into = own if (resolution in own_rows.OWN and bucket >= compacted[resolution]) \
-            else rows
+        if resolution == HOUR and not merged:
+            continue  # the merge adds the minute to its hour (one row per flush)
+        into = own if resolution == MINUTE and not merged else rows
         spans.append((resolution, bucket, into, resolution == DAY and bucket < compacted[DAY]))
     return spans
 

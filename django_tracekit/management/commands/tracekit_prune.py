@@ -28,7 +28,7 @@ from django.db import connections, router
 from django.db.models import Exists, OuterRef
 
 from django_tracekit.conf import get_config
-from django_tracekit.destinations.stats.compaction import compact, rebuild_life
+from django_tracekit.destinations.stats.compaction import compact, rebuild_life, watermarks
 from django_tracekit.destinations.stats.groups_store import prune as prune_groups
 from django_tracekit.destinations.stats.merging import merge
 from django_tracekit.destinations.traces.store import prune as prune_traces
@@ -96,6 +96,10 @@ class Command(BaseCommand):
             counts["tracekit_stats (process rows merged)"] = merge(alias)
             # Day and week rows of the closed days first: their hours may go next.
             counts["tracekit_stats (day and week rows built)"] = compact(alias)
+        # A minute not merged yet is in no hour row: it stays, whatever --minute-hours says.
+        merged_through = watermarks(alias, share_lock=False)[MINUTE]
+        cutoffs[MINUTE] = min(cutoffs[MINUTE], merged_through)
+        week_cutoffs[MINUTE] = cutoffs[MINUTE]
         # Versions losing day rows: their life rows are built again from the days left.
         losing = set(FeatureStats.objects.using(alias).filter(
             resolution=DAY, bucket_start__lt=cutoffs[DAY] - DAY).exclude(

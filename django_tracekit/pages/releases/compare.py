@@ -29,7 +29,7 @@ from typing import Any
 from django.db.models import Max, Min, Sum
 
 from django_tracekit.pages.shared import feature_filter, significance
-from django_tracekit.pages.shared.usage_rows import merged_latency, watermarks
+from django_tracekit.pages.shared.usage_rows import marks, merged_latency, watermarks
 from django_tracekit.storage.usage_models import (
     DAY,
     HOUR,
@@ -53,10 +53,20 @@ def versions() -> list[dict[str, Any]]:
             "version").annotate(lo=Min("bucket_start"), hi=Max("bucket_start")).values_list(
             "version", "lo", "hi"):
         found[version] = {"version": version, "first": lo, "last": hi + DAY}
-    # Hour rows (kept 35 days) tell two versions of the same day apart.
-    for version, lo, hi in FeatureStats.objects.filter(resolution=HOUR).exclude(
-            version="").values("version").annotate(
-            lo=Min("bucket_start"), hi=Max("bucket_start")).values_list("version", "lo", "hi"):
+    # Hour rows (kept 35 days) tell two versions of the same day apart; the minutes not
+    # in their hour's row yet (split_hours) count as their hours.
+    minute_mark = marks().get(MINUTE, 0)
+    hours: dict[str, tuple[int, int]] = {}
+    for rows in (FeatureStats.objects.filter(resolution=HOUR),
+                 FeatureStats.objects.filter(resolution=MINUTE, bucket_start__gte=minute_mark)):
+        for version, lo, hi in rows.exclude(version="").values("version").annotate(
+                lo=Min("bucket_start"), hi=Max("bucket_start")).values_list(
+                "version", "lo", "hi"):
+            lo, hi = lo - lo % HOUR, hi - hi % HOUR
+            before = hours.get(version)
+            hours[version] = (lo, hi) if before is None else (min(before[0], lo),
+                                                              max(before[1], hi))
+    for version, (lo, hi) in hours.items():
         if hi >= day_through:  # days not built yet: the hours say
             day_lo = max(lo, day_through)
             seen = found.setdefault(version, {"version": version,
@@ -87,12 +97,16 @@ def _refine(row: dict[str, Any] | None, lo: int, hi: int, coarse: int, fine: int
 
 def _totals(pair: tuple[str, str], service: str) -> tuple[
         dict[tuple[int, str], list[int]], dict[tuple[int, str], list[tuple[int, int]]]]:
-    day_through, _ = watermarks()
+    found = marks()
+    day_through = found.get(DAY, 0)
     counts: dict[tuple[int, str], list[int]] = {}
     latency: list[tuple[tuple[int, str], Any]] = []
-    # Each version's life row holds its built days; the hours after them are read as such.
+    # Each version's life row holds its built days; the hours after them are read as such,
+    # and the minutes not in their hour's row yet (split_hours) as minutes.
     for rows in (FeatureStats.objects.filter(resolution=LIFE),
-                 FeatureStats.objects.filter(resolution=HOUR, bucket_start__gte=day_through)):
+                 FeatureStats.objects.filter(resolution=HOUR, bucket_start__gte=day_through),
+                 FeatureStats.objects.filter(resolution=MINUTE, bucket_start__gte=max(
+                     day_through, found.get(MINUTE, 0)))):
         rows = rows.filter(version__in=pair)
         if service:
             rows = rows.filter(feature__service=service)

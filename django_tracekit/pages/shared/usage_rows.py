@@ -28,13 +28,21 @@ from django_tracekit.storage.usage_models import (
     Feature,
     FeatureStats,
     StatsCompacted,
+    split_hours,
 )
 
 
 def watermarks() -> tuple[int, int]:
     """(days built before, weeks built before): epoch seconds, 0 when none."""
-    found = dict(StatsCompacted.objects.values_list("resolution", "through"))
-    return int(found.get(DAY, 0)), int(found.get(WEEK, 0))
+    found = marks()
+    return found.get(DAY, 0), found.get(WEEK, 0)
+
+
+def marks() -> dict[int, int]:
+    """{resolution: through} of every watermark (days and weeks built, minutes merged
+    into their hours' rows)."""
+    return {int(r): int(t) for r, t in StatsCompacted.objects.values_list(
+        "resolution", "through")}
 
 
 def stats_cover(start: int, end: int, finest: int, open_end: bool,
@@ -43,7 +51,8 @@ def stats_cover(start: int, end: int, finest: int, open_end: bool,
     they are built."""
     if start >= end:
         return []
-    day_through, week_through = watermarks()
+    found = marks()
+    day_through, week_through = found.get(DAY, 0), found.get(WEEK, 0)
     cut_weeks = min(max(start, week_through), end)
     cut_days = min(max(cut_weeks, day_through), end)
     spans: list[tuple[int, int, int]] = []
@@ -54,7 +63,7 @@ def stats_cover(start: int, end: int, finest: int, open_end: bool,
         if first < last and allowed:
             finest_here = min(finest, max(allowed)) if finest not in allowed else finest
             spans += cover(first, last, finest_here, open_end and last == end, allowed)
-    return spans
+    return split_hours(spans, found.get(MINUTE, 0))
 
 
 def covering_rows(window: Window, resolutions: tuple[int, ...] = RESOLUTIONS,
@@ -69,13 +78,15 @@ def covering_rows(window: Window, resolutions: tuple[int, ...] = RESOLUTIONS,
 def point_spans(window: Window) -> list[tuple[int, int, int]]:
     """``(resolution, start, end)`` of the rows whose ``bucket_start`` (rounded down to the
     window's resolution) is a point of the window: the window's own rows, and hours for
-    the days not built yet."""
+    the days not built yet (and, for hours, the minutes not in them yet:
+    :func:`~django_tracekit.storage.usage_models.split_hours`)."""
+    found = marks()
     if window.resolution != DAY:
-        return [(window.resolution, window.start, window.end)]
-    day_through, _ = watermarks()
-    cut = min(max(window.start, day_through), window.end)
-    return [span for span in ((DAY, window.start, cut), (HOUR, cut, window.end))
-            if span[1] < span[2]]
+        return split_hours([(window.resolution, window.start, window.end)],
+                           found.get(MINUTE, 0))
+    cut = min(max(window.start, found.get(DAY, 0)), window.end)
+    return split_hours([span for span in ((DAY, window.start, cut), (HOUR, cut, window.end))
+                        if span[1] < span[2]], found.get(MINUTE, 0))
 
 
 def per_point(window: Window) -> Iterator[QuerySet[FeatureStats]]:
