@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import itertools
 import logging
+import operator
 import sys
 import threading
 import weakref
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry.sdk.trace import Event, TracerProvider
 from opentelemetry.sdk.trace import Span as SdkSpan
+from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Span
 
 from django_tracekit.core import guard, lifecycle
 from django_tracekit.core.errors import is_error, qualified_type_name, record_error
+from django_tracekit.core.logonce import LogOnce
 from django_tracekit.core.redaction import redact_text, safe_repr
 from django_tracekit.core.sdk_attributes import set_known
 from django_tracekit.core.vocabulary import LOG_EVENT, LOGS_DROPPED
@@ -80,20 +84,35 @@ def _plain(args: Any) -> bool:
 def message(record: logging.LogRecord) -> str:
     """The formatted message, capped and redacted; never raises. A ``msg % args`` that fails
     (logging itself only prints an error when a handler formats it) gives a safe text."""
+    return _capped_redacted(_formatted(record))
+
+
+def _formatted(record: logging.LogRecord) -> str:
+    """``record.getMessage()``, or a safe text saying why it failed; never raises."""
     try:
         msg, args = record.msg, record.args
         if msg.__class__ is str and _plain(args):
-            text = msg % args if args else msg  # LogRecord.getMessage, for a str msg
-        else:
-            with guard.formatting():  # the arguments' __str__/__repr__ run untraced
-                text = record.getMessage()
+            return msg % args if args else msg  # LogRecord.getMessage, for a str msg
+        with guard.formatting():  # the arguments' __str__/__repr__ run untraced
+            return record.getMessage()
     except Exception as exc:
-        text = (f"<log message could not be formatted: {type(exc).__name__}> "
-                f"msg={safe_repr(record.msg)} args={safe_repr(record.args)}")
+        return _unformattable(exc, record.msg, record.args)
+
+
+def _unformattable(exc: Exception, msg: Any, args: Any) -> str:
+    return (f"<log message could not be formatted: {type(exc).__name__}> "
+            f"msg={safe_repr(msg)} args={safe_repr(args)}")
+
+
+def _capped(text: str) -> str:
     if len(text) > MAX_MESSAGE_CHARS:
         text = (f"{text[:MAX_MESSAGE_CHARS]}... [tracekit: {len(text) - MAX_MESSAGE_CHARS} "
                 "more characters]")
-    return redact_text(text)
+    return text
+
+
+def _capped_redacted(text: str) -> str:
+    return redact_text(_capped(text))
 
 
 def _str(value: Any) -> str | None:
@@ -109,17 +128,24 @@ _sites: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
 def _site(record: logging.LogRecord) -> dict[str, Any]:
-    key = (record.name, record.levelno, record.levelname, record.pathname, record.lineno,
-           record.funcName)
+    return _site_of((record.name, record.levelno, record.levelname, record.pathname,
+                     record.lineno, record.funcName))
+
+
+def _site_of(key: tuple[Any, ...]) -> dict[str, Any]:
+    """The site's attributes; ``key``: (name, levelno, levelname, pathname, lineno,
+    funcName) of a record."""
     site = _sites.get(key)
     if site is None:
+        name, levelno, levelname, pathname, lineno, func = key
         candidates = {
-            "log.severity": _str(record.levelname),
-            "log.severity_number": severity_number(record.levelno),
-            "log.logger": _str(record.name),
-            "code.file.path": _str(record.pathname),
-            "code.line.number": _int(record.lineno),
-            "code.function.name": _str(record.funcName),
+            "log.severity": _str(levelname),
+            "log.severity_number": severity_number(levelno) if isinstance(levelno, int)
+            else None,
+            "log.logger": _str(name),
+            "code.file.path": _str(pathname),
+            "code.line.number": _int(lineno),
+            "code.function.name": _str(func),
         }
         site = {key: value for key, value in candidates.items() if value is not None}
         if len(_sites) >= 4096:  # call sites are bounded in code, not in data: stay so
@@ -183,10 +209,49 @@ def _next_index(span: Span) -> int:
         return 0
 
 
+# What a deferred event keeps of its record, read in one C call: the record's values at log
+# time, whatever a handler or filter later does to the record (formatters that colour
+# ``levelname``, a QueueHandler that replaces ``msg``). Indexes 2-7 are the site's key.
+_FIELDS = operator.itemgetter("msg", "args", "name", "levelno", "levelname", "pathname",
+                              "lineno", "funcName", "threadName", "created")
+_FORMATTED = object()  # in a deferred event's ``args``: its ``msg`` is the capped text
+_DEFERRED_MAX_ATTRIBUTES = 8  # log.message, the six of the site, thread.name
+
+
 def add(span: Span, record: logging.LogRecord) -> None:
     """``record`` on ``span`` (the current span, whose context is valid)."""
-    # The common record (a str message, no exc_info) carries no exception: no lookup.
-    exc = None if record.exc_info is None and record.msg.__class__ is str else error_of(record)
+    if record.exc_info is None and record.msg.__class__ is str:
+        # The common record (a str message, no exc_info) carries no exception. On an SDK
+        # span it becomes a deferred event: the record's values are kept, the attributes
+        # are built when something first reads them (docs/logs.md, "Cost").
+        if span.__class__ in _deferring_spans and (
+                span._limits is _fitting_limits  # type: ignore[attr-defined]
+                or _limits_fit(span._limits)):  # type: ignore[attr-defined]
+            try:
+                fields = _FIELDS(record.__dict__)
+            except KeyError:  # a record class keeping one of them elsewhere: built now
+                fields = None
+            if fields is not None and fields[9].__class__ is float:
+                args = fields[1]
+                eager = False
+                if args:  # (a loop here costs less than _plain(), a call)
+                    if args.__class__ is tuple:
+                        plain = _PLAIN
+                        for value in args:
+                            if value.__class__ not in plain:
+                                eager = True
+                                break
+                    else:
+                        eager = True
+                if eager:
+                    # Values that may change later or run application code when formatted
+                    # (a list, a model instance, a dict of arguments): formatted now.
+                    fields = (_capped(_formatted(record)), _FORMATTED, *fields[2:])
+                _defer(span, fields)
+                return
+        exc = None
+    else:
+        exc = error_of(record)
     if span.is_recording():
         index = _next_index(span)
         if index < MAX_EVENTS_PER_SPAN:
@@ -199,6 +264,118 @@ def add(span: Span, record: logging.LogRecord) -> None:
         # Recorded whether sampled or not (stats, Sentry), once (errors' marker on the
         # exception): the middleware or Celery seeing it later adds only a reference.
         record_error(exc, span, _depth=_call_site_depth())
+
+
+def _defer(span: Any, fields: tuple[Any, ...]) -> None:
+    """A deferred event of ``fields`` on ``span`` (a plain SDK span), within the cap."""
+    if span._end_time is None:
+        own = span.__dict__
+        index = next(own.get(_COUNT) or own.setdefault(_COUNT, itertools.count()))
+        if index < MAX_EVENTS_PER_SPAN:
+            event = _new_event(_DeferredLogEvent)  # no __init__ frame: one slot to set
+            event._fields = fields
+            with span._lock:  # what the SDK's _add_event does, minus its wrapper's calls
+                if span._end_time is None:
+                    found = span._events
+                    queue = found._dq if _BOUNDED_DEQUE else None
+                    if queue is not None:
+                        # BoundedList.append without its own lock: every writer of a live
+                        # span's events holds the span's lock (the SDK's _add_event too).
+                        if len(queue) == queue.maxlen:
+                            found.dropped += 1
+                        queue.append(event)
+                    else:
+                        found.append(event)
+        else:
+            set_known(span, {DROPPED: index - MAX_EVENTS_PER_SPAN + 1}, scalars=True)
+
+
+_new_event = object.__new__
+
+
+def _built(fields: tuple[Any, ...]) -> dict[str, Any]:
+    """A deferred event's attributes: those :func:`attributes` gives for its record."""
+    try:
+        msg, args = fields[0], fields[1]
+        if args is _FORMATTED:
+            text = msg
+        else:
+            try:  # the values are str, int, float, bool, None: no application code runs
+                text = _capped(msg % args if args else msg)
+            except Exception as exc:
+                text = _capped(_unformattable(exc, msg, args))
+        values = {"log.message": redact_text(text), **_site_of(fields[2:8])}
+        thread = fields[8]
+        if isinstance(thread, str):
+            values["thread.name"] = thread
+        return values
+    except Exception:  # read by a processor or an exporter: never raise into it
+        _build_failure()
+        return {"log.message": "<tracekit: this log event could not be built>"}
+
+
+_build_failure = LogOnce("building a log event's attributes failed").failed
+
+
+class _DeferredLogEvent(Event):
+    """A ``log`` event whose attributes are built from its record's values when first read
+    (``attributes``, or ``_attributes`` by a reader of the SDK's field), then kept: by the
+    stats, the trace store or an exporter, when the span has ended."""
+
+    # Made with object.__new__ and ``_fields`` set (no __init__ frame on the logging thread);
+    # ``_made`` is set on the first read.
+    __slots__ = ("_fields", "_made")
+    _fields: tuple[Any, ...]
+    _made: dict[str, Any]
+    _name = EVENT_NAME
+
+    @property
+    def _timestamp(self) -> int:  # type: ignore[override]
+        return int(self._fields[9] * 1e9)
+
+    @property
+    def _attributes(self) -> dict[str, Any]:  # type: ignore[override]
+        made: dict[str, Any] | None = getattr(self, "_made", None)
+        if made is None:  # two threads reading at once build equal dicts: either is kept
+            made = self._made = _built(self._fields)
+        return made
+
+    @property
+    def dropped_attributes(self) -> int:
+        return 0  # built within the span's event attribute limit (_limits_fit)
+
+
+def _deferred_reads_back() -> bool:
+    """Whether the SDK's ``Event`` properties read the fields a deferred event provides."""
+    probe = _new_event(_DeferredLogEvent)
+    probe._fields = ("order %s", ("A-1",), "shop", logging.INFO, "INFO", "/shop.py", 3,
+                     "view", "main", 1.5)
+    try:
+        attributes = probe.attributes
+        return (probe.name == EVENT_NAME and probe.timestamp == 1_500_000_000
+                and isinstance(attributes, dict)
+                and attributes.get("log.message") == "order A-1"
+                and attributes.get("code.line.number") == 3
+                and probe.attributes is attributes and probe.dropped_attributes == 0)
+    except Exception:
+        return False
+
+
+_fitting_limits: object = None  # the last span limits a deferred event was found to fit
+
+
+def _limits_fit(limits: Any) -> bool:
+    """Whether a deferred event may skip the SDK's validation on spans with ``limits`` (no
+    value length limit, room for its attributes) and the span's fields it uses are there."""
+    global _fitting_limits
+    direct = _DIRECT_APPEND
+    if direct is None:
+        direct = _check_direct_append()
+    if direct and (getattr(limits, "max_attribute_length", 0) is None
+            and (getattr(limits, "max_event_attributes", 0) or 0) >= _DEFERRED_MAX_ATTRIBUTES):
+        _fitting_limits = limits
+        return True
+    return False
 
 
 def _add_event(span: Span, values: dict[str, Any], timestamp: int | None) -> None:
@@ -226,23 +403,44 @@ def _add_event(span: Span, values: dict[str, Any], timestamp: int | None) -> Non
 def _direct_append_ok() -> bool:
     """Whether an SDK span keeps what the direct append uses: ``_lock`` (its
     ``_check_span_ended`` lock), ``_end_time`` and the ``_events`` list."""
-    try:  # a span of a provider of its own (no processor, no exit hook), never ended
+    return _probe_span_events() is not None
+
+
+def _probe_span_events() -> Any:
+    """The ``_events`` of a span of a provider of its own (no processor, no exit hook), never
+    ended, if the SDK's span keeps what the direct append uses; else None."""
+    try:
         probe: Any = TracerProvider(shutdown_on_exit=False).get_tracer("probe") \
             .start_span("probe")
-        return (type(probe) in _PLAIN_SDK_SPANS and probe._end_time is None
+        found = probe._events
+        if (type(probe) in _PLAIN_SDK_SPANS and probe._end_time is None
                 and callable(getattr(probe._lock, "__enter__", None))
-                and callable(getattr(probe._events, "append", None)))
+                and callable(getattr(found, "append", None))):
+            return found
     except Exception:
-        return False
+        pass
+    return None
+
+
+def _bounded_deque(found: Any) -> bool:
+    """Whether a span's ``_events`` is the SDK's ``BoundedList`` whose ``append`` is
+    ``_dq.append`` plus ``dropped`` counting (appended to directly, under the span's lock)."""
+    queue = getattr(found, "_dq", None)
+    return (type(found) is BoundedList and isinstance(queue, deque)
+            and isinstance(getattr(found, "dropped", None), int) and len(queue) == 0
+            and queue.maxlen is not None)
 
 
 _DIRECT_APPEND: bool | None = None  # found on the first event (not at import: start-up)
+_BOUNDED_DEQUE = False  # found with it
 
 
 def _check_direct_append() -> bool:
-    global _DIRECT_APPEND
-    _DIRECT_APPEND = found = _direct_append_ok()
-    return found
+    global _DIRECT_APPEND, _BOUNDED_DEQUE
+    found = _probe_span_events()
+    _BOUNDED_DEQUE = found is not None and _bounded_deque(found)
+    _DIRECT_APPEND = found is not None
+    return _DIRECT_APPEND
 
 
 class _LogEvent(Event):
@@ -287,6 +485,9 @@ def _plain_sdk_span_types() -> frozenset[type]:
 
 
 _PLAIN_SDK_SPANS = _plain_sdk_span_types()
+# Span classes whose common records become deferred events: the SDK's own, if a deferred
+# event reads back as the SDK's properties expect (else every event is built at once).
+_deferring_spans: frozenset[type] = _PLAIN_SDK_SPANS if _deferred_reads_back() else frozenset()
 _LOGGING_FILE = logging.__file__
 
 
