@@ -394,7 +394,7 @@ def test_an_exporter_sees_the_events_attributes() -> None:
     events.add(span, record)
     (pending,) = span.events  # type: ignore[attr-defined]
     assert type(pending) is events._DeferredLogEvent
-    assert getattr(pending, "_made", None) is None  # built when first read
+    assert pending._made is None  # type: ignore[attr-defined]  # built when first read
     span.end()
     sdk = Event(events.EVENT_NAME, events.attributes(record, None), int(record.created * 1e9))
     assert sdk.attributes is not None and "token=[redacted]" in sdk.attributes["log.message"]

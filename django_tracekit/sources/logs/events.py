@@ -5,7 +5,7 @@ full stack), after its event.
 Caps (docs/logs.md): :data:`MAX_EVENTS_PER_SPAN` log events per span (the SDK's default
 limit is 128 events of any kind: the rest stays free for ``exception`` and N+1 events);
 records beyond it are counted in the span attribute :data:`DROPPED`. Messages are cut at
-:data:`MAX_MESSAGE_CHARS`.
+:data:`MAX_MESSAGE_CHARS` (``render``: what a record's event says).
 """
 
 from __future__ import annotations
@@ -25,17 +25,20 @@ from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Span
 
-from django_tracekit.core import guard, lifecycle
-from django_tracekit.core.errors import is_error, qualified_type_name, record_error
-from django_tracekit.core.logonce import LogOnce
-from django_tracekit.core.redaction import redact_text, safe_repr
+from django_tracekit.core import lifecycle
+from django_tracekit.core.errors import is_error, record_error
 from django_tracekit.core.sdk_attributes import set_known
 from django_tracekit.core.vocabulary import LOG_EVENT, LOGS_DROPPED
-from django_tracekit.sources.logs import structured
+from django_tracekit.sources.logs import render, structured
+from django_tracekit.sources.logs.render import (
+    MAX_MESSAGE_CHARS,
+    attributes,
+    message,
+    severity_number,
+)
 
 EVENT_NAME = LOG_EVENT
 MAX_EVENTS_PER_SPAN = 100
-MAX_MESSAGE_CHARS = 8192
 DROPPED = LOGS_DROPPED
 
 # Per span: how many log events it was offered. Weak keys: the entry goes with the span
@@ -50,125 +53,6 @@ def _after_fork_in_child() -> None:
 
 
 lifecycle.after_fork_in_child(_after_fork_in_child)
-
-
-def severity_number(levelno: int) -> int:
-    """The OpenTelemetry SeverityNumber of a ``logging`` level (as the SDK maps it):
-    DEBUG 5, INFO 9, WARNING 13, ERROR 17, CRITICAL 21; 0 (unspecified) below DEBUG."""
-    if levelno < logging.DEBUG:
-        return 0
-    if levelno > 53:
-        return 24
-    return 5 + 4 * (levelno // 10 - 1) + min(levelno % 10, 3)
-
-
-# Values whose str()/repr() runs no application code: formatting them needs no guard.
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
-def _plain(args: Any) -> bool:
-    cls = args.__class__
-    if cls is tuple:
-        values: Any = args
-    elif cls is dict:  # logger.info("%(n)s", {"n": 1})
-        values = args.values()
-    else:
-        return args is None
-    plain = _PLAIN
-    for value in values:  # noqa: SIM110  (all(<generator>) costs a frame per event)
-        if value.__class__ not in plain:
-            return False
-    return True
-
-
-def message(record: logging.LogRecord) -> str:
-    """The formatted message, capped and redacted; never raises. A ``msg % args`` that fails
-    (logging itself only prints an error when a handler formats it) gives a safe text."""
-    return _capped_redacted(_formatted(record))
-
-
-def _formatted(record: logging.LogRecord) -> str:
-    """``record.getMessage()``, or a safe text saying why it failed; never raises."""
-    try:
-        msg, args = record.msg, record.args
-        if msg.__class__ is str and _plain(args):
-            return msg % args if args else msg  # LogRecord.getMessage, for a str msg
-        with guard.formatting():  # the arguments' __str__/__repr__ run untraced
-            return record.getMessage()
-    except Exception as exc:
-        return _unformattable(exc, record.msg, record.args)
-
-
-def _unformattable(exc: Exception, msg: Any, args: Any) -> str:
-    return (f"<log message could not be formatted: {type(exc).__name__}> "
-            f"msg={safe_repr(msg)} args={safe_repr(args)}")
-
-
-def _capped(text: str) -> str:
-    if len(text) > MAX_MESSAGE_CHARS:
-        text = (f"{text[:MAX_MESSAGE_CHARS]}... [tracekit: {len(text) - MAX_MESSAGE_CHARS} "
-                "more characters]")
-    return text
-
-
-def _capped_redacted(text: str) -> str:
-    return redact_text(_capped(text))
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-# The attributes a call site always gives (logger, level, location), built once per site.
-_sites: dict[tuple[Any, ...], dict[str, Any]] = {}
-
-
-def _site(record: logging.LogRecord) -> dict[str, Any]:
-    return _site_of((record.name, record.levelno, record.levelname, record.pathname,
-                     record.lineno, record.funcName))
-
-
-def _site_of(key: tuple[Any, ...]) -> dict[str, Any]:
-    """The site's attributes; ``key``: (name, levelno, levelname, pathname, lineno,
-    funcName) of a record."""
-    site = _sites.get(key)
-    if site is None:
-        name, levelno, levelname, pathname, lineno, func = key
-        candidates = {
-            "log.severity": _str(levelname),
-            "log.severity_number": severity_number(levelno) if isinstance(levelno, int)
-            else None,
-            "log.logger": _str(name),
-            "code.file.path": _str(pathname),
-            "code.line.number": _int(lineno),
-            "code.function.name": _str(func),
-        }
-        site = {key: value for key, value in candidates.items() if value is not None}
-        if len(_sites) >= 4096:  # call sites are bounded in code, not in data: stay so
-            _sites.clear()
-        _sites[key] = site
-    return site
-
-
-def attributes(record: logging.LogRecord, exc: BaseException | None) -> dict[str, Any]:
-    """The event's attributes; only valid attribute values (auto-trace spans do not
-    validate, and a custom factory may have put anything on a record)."""
-    event = None if record.msg.__class__ is str else structured.event_dict(record)
-    if event is None:
-        values = {"log.message": message(record), **_site(record)}
-    else:  # structlog's event dict: its text, its keys as attributes
-        values = {"log.message": structured.message(event, MAX_MESSAGE_CHARS), **_site(record),
-                  **structured.attributes(event, exc is not None)}
-    thread = record.threadName
-    if isinstance(thread, str):
-        values["thread.name"] = thread
-    if exc is not None:
-        values["exception.type"] = qualified_type_name(type(exc))
-    return values
 
 
 def error_of(record: logging.LogRecord) -> BaseException | None:
@@ -214,7 +98,6 @@ def _next_index(span: Span) -> int:
 # ``levelname``, a QueueHandler that replaces ``msg``). Indexes 2-7 are the site's key.
 _FIELDS = operator.itemgetter("msg", "args", "name", "levelno", "levelname", "pathname",
                               "lineno", "funcName", "threadName", "created")
-_FORMATTED = object()  # in a deferred event's ``args``: its ``msg`` is the capped text
 _DEFERRED_MAX_ATTRIBUTES = 8  # log.message, the six of the site, thread.name
 
 
@@ -234,9 +117,9 @@ def add(span: Span, record: logging.LogRecord) -> None:
             if fields is not None and fields[9].__class__ is float:
                 args = fields[1]
                 eager = False
-                if args:  # (a loop here costs less than _plain(), a call)
+                if args:  # (a loop here costs less than render.plain(), a call)
                     if args.__class__ is tuple:
-                        plain = _PLAIN
+                        plain = render.PLAIN
                         for value in args:
                             if value.__class__ not in plain:
                                 eager = True
@@ -246,7 +129,8 @@ def add(span: Span, record: logging.LogRecord) -> None:
                 if eager:
                     # Values that may change later or run application code when formatted
                     # (a list, a model instance, a dict of arguments): formatted now.
-                    fields = (_capped(_formatted(record)), _FORMATTED, *fields[2:])
+                    text = render.capped(render.formatted(record))
+                    fields = (text, render.FORMATTED, *fields[2:])
                 _defer(span, fields)
                 return
         exc = None
@@ -293,40 +177,16 @@ def _defer(span: Any, fields: tuple[Any, ...]) -> None:
 _new_event = object.__new__
 
 
-def _built(fields: tuple[Any, ...]) -> dict[str, Any]:
-    """A deferred event's attributes: those :func:`attributes` gives for its record."""
-    try:
-        msg, args = fields[0], fields[1]
-        if args is _FORMATTED:
-            text = msg
-        else:
-            try:  # the values are str, int, float, bool, None: no application code runs
-                text = _capped(msg % args if args else msg)
-            except Exception as exc:
-                text = _capped(_unformattable(exc, msg, args))
-        values = {"log.message": redact_text(text), **_site_of(fields[2:8])}
-        thread = fields[8]
-        if isinstance(thread, str):
-            values["thread.name"] = thread
-        return values
-    except Exception:  # read by a processor or an exporter: never raise into it
-        _build_failure()
-        return {"log.message": "<tracekit: this log event could not be built>"}
-
-
-_build_failure = LogOnce("building a log event's attributes failed").failed
-
-
 class _DeferredLogEvent(Event):
     """A ``log`` event whose attributes are built from its record's values when first read
     (``attributes``, or ``_attributes`` by a reader of the SDK's field), then kept: by the
     stats, the trace store or an exporter, when the span has ended."""
 
     # Made with object.__new__ and ``_fields`` set (no __init__ frame on the logging thread);
-    # ``_made`` is set on the first read.
-    __slots__ = ("_fields", "_made")
+    # ``_made`` goes to the instance's dict on the first read (the class's None until then).
+    __slots__ = ("_fields",)
     _fields: tuple[Any, ...]
-    _made: dict[str, Any]
+    _made: dict[str, Any] | None = None
     _name = EVENT_NAME
 
     @property
@@ -335,9 +195,9 @@ class _DeferredLogEvent(Event):
 
     @property
     def _attributes(self) -> dict[str, Any]:  # type: ignore[override]
-        made: dict[str, Any] | None = getattr(self, "_made", None)
+        made = self._made
         if made is None:  # two threads reading at once build equal dicts: either is kept
-            made = self._made = _built(self._fields)
+            made = self._made = render.built(self._fields)
         return made
 
     @property
