@@ -452,3 +452,25 @@ def test_events_are_built_at_once_where_they_cannot_be_deferred(
         assert type(event) is not events._DeferredLogEvent
         # (the SDK's own limit keeps the last attributes)
         assert dict(event.attributes) == dict(list(expected.items())[len(expected) - kept:])
+
+
+def test_a_deferred_event_copies_and_pickles_before_it_is_built() -> None:
+    """A copied or pickled span's events (``BoundedList.__deepcopy__``, a process pool) build
+    the same attributes, an eagerly formatted message included."""
+    import copy
+    import pickle
+
+    from opentelemetry.sdk.trace import TracerProvider
+
+    span = TracerProvider(shutdown_on_exit=False).get_tracer("t").start_span("s")
+    for line, args in ((7, ("A-1",)), (8, (["a"],))):
+        events.add(span, logging.LogRecord("shop", logging.INFO, __file__, line, "order %s",
+                                           args, None))
+    originals = list(span._events)  # type: ignore[attr-defined]
+    copies = [[copy.deepcopy(e) for e in originals],
+              [pickle.loads(pickle.dumps(e)) for e in originals]]
+    assert all(e._made is None for e in originals)  # type: ignore[attr-defined]
+    for copied in copies:
+        assert [(e.name, e.timestamp, e.attributes) for e in copied] == [
+            (e.name, e.timestamp, e.attributes) for e in originals]
+    assert [e.attributes["log.message"] for e in originals] == ["order A-1", "order ['a']"]

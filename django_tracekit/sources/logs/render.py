@@ -15,7 +15,16 @@ from django_tracekit.core.redaction import redact_text, safe_repr
 from django_tracekit.sources.logs import structured
 
 MAX_MESSAGE_CHARS = 8192
-FORMATTED = object()  # in a deferred event's ``args``: its ``msg`` is the capped text
+
+
+class _Formatted:
+    """In a deferred event's ``args``: its ``msg`` is the capped text already."""
+
+    def __reduce__(self) -> str:
+        return "FORMATTED"  # copied and pickled as this module's one instance
+
+
+FORMATTED = _Formatted()
 
 
 def severity_number(levelno: int) -> int:
