@@ -126,8 +126,10 @@ def _observe(record: logging.LogRecord, level: int, service_name: str) -> None:
         span = existing_span()
     context = span.get_span_context()
     values = record.__dict__
-    if context.is_valid:
-        last = _last_ids  # records come in runs: the last span's ids, read without a call
+    # Records come in runs: the last span's ids, read without a call (only a valid context
+    # is kept there, so its validity is not read again either).
+    last = _last_ids
+    if (last is not None and last[0] is context) or context.is_valid:
         if last is None or last[0] is not context:
             last = _ids(context)
         values[TRACE_ID], values[SPAN_ID], values[SAMPLED] = last[1], last[2], last[3]
