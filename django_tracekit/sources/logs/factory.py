@@ -118,7 +118,8 @@ def _observe(record: logging.LogRecord, level: int, service_name: str) -> None:
     span: Span
     if eventful:
         # trace.get_current_span() without its three calls and ABC check, for span classes
-        # it has already accepted (the context as the runtime context, hooked or not, gives it).
+        # it has already accepted: read from the runtime context (hooked by auto-tracing or
+        # not) as the API reads it.
         found = otel_context._RUNTIME_CONTEXT.get_current().get(_SPAN_KEY) if _SPAN_KEY \
             else None
         span = found if found.__class__ in _span_classes else _current_span(found)  # type: ignore[assignment]
