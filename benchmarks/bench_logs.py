@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import statistics
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -54,12 +55,17 @@ def dropping_processor() -> SimpleSpanProcessor:
     return SimpleSpanProcessor(DroppingExporter())
 
 
+# instructions.py's ``logs`` sets it to an hour: under valgrind the flusher thread's
+# wall-clock period would charge it, many times its share, to whichever region it falls in.
+FLUSH_INTERVAL_S = os.environ.get("TRACEKIT_BENCH_FLUSH_INTERVAL_S")
 settings.configure(
     INSTALLED_APPS=["django_tracekit"],
     # Unmigrated: the stats count in memory and wait quietly for their tables.
     DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
     # This module's factory, run as a script or imported (instructions.py's ``logs``).
-    TRACEKIT={"PROJECT_NAME": "bench", "EXPORTER": f"{__name__}.dropping_processor"},
+    TRACEKIT={"PROJECT_NAME": "bench", "EXPORTER": f"{__name__}.dropping_processor",
+              **({"STATS": {"FLUSH_INTERVAL_S": int(FLUSH_INTERVAL_S)}}
+                 if FLUSH_INTERVAL_S else {})},
     LOGGING_CONFIG=None,
 )
 django.setup()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
+from collections.abc import Sequence
 
 import pytest
 from django.http import Http404
@@ -320,3 +321,156 @@ def test_a_span_without_a_dict_is_counted_beside_it() -> None:
     span = Slotted()
     assert [events._next_index(span) for _ in range(3)] == [0, 1, 2]  # type: ignore[arg-type]
     assert span in events._counts
+
+
+class Rewrite(logging.Handler):
+    """A handler that rewrites every record it is given, as colouring formatters do with
+    ``levelname`` and a ``QueueHandler`` before Python 3.12 did with ``msg``/``args``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args = "rewritten", None
+        record.levelname, record.name = "\x1b[33mWARNING\x1b[0m", "rewritten"
+        record.lineno, record.funcName, record.threadName = 0, "rewritten", "rewritten"
+
+
+def test_an_event_has_the_values_of_its_record_when_it_was_logged(spans: Spans,
+                                                                   logged: Logged) -> None:
+    """An event built when it is first read (after the span ended) shows what was logged:
+    a mutable argument changed afterwards and a handler rewriting the record change nothing."""
+    rewrite = Rewrite()
+    logged.logger.addHandler(rewrite)
+    items = ["a"]
+    try:
+        with tracekit.span("outer"):
+            line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+            logged.logger.warning("order %s: %d items", "A-1", 3)
+            logged.logger.warning("items %s", items)
+            logged.logger.warning("named %(items)s", {"items": items})
+            items.append("b")
+    finally:
+        logged.logger.removeHandler(rewrite)
+    assert logged.kept.records[0].msg == "rewritten"  # the handler did run
+    first, listed, named = log_events(spans.named("outer"))
+    assert first == {
+        "log.message": "order A-1: 3 items",
+        "log.severity": "WARNING",
+        "log.severity_number": 13,
+        "log.logger": logged.logger.name,
+        "code.file.path": __file__,
+        "code.line.number": line,
+        "code.function.name": "test_an_event_has_the_values_of_its_record_when_it_was_logged",
+        "thread.name": threading.current_thread().name,
+    }
+    assert listed["log.message"] == "items ['a']"
+    assert named["log.message"] == "named ['a']"
+
+
+def test_an_exporter_sees_the_events_attributes() -> None:
+    """The ReadableSpan an exporter is handed carries every log event with its attributes
+    (read through ``attributes`` or the SDK's ``_attributes`` field), the record's time, no
+    dropped attributes: the same as the SDK's own event of those attributes."""
+    from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        SimpleSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+
+    seen: list[tuple[object, ...]] = []
+
+    class Reading(SpanExporter):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            for span in spans:
+                seen.extend((e.name, e.timestamp, dict(e.attributes or {}),
+                             dict(e._attributes or {}),  # type: ignore[attr-defined]
+                             e.dropped_attributes) for e in span.events)
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(Reading()))
+    span = provider.get_tracer("t").start_span("s")
+    record = logging.LogRecord("shop", logging.INFO, __file__, 7, "order %s for %s",
+                               ("A-1", "token=abc"), None)
+    events.add(span, record)
+    (pending,) = span.events  # type: ignore[attr-defined]
+    assert type(pending) is events._DeferredLogEvent
+    assert pending._made is None  # type: ignore[attr-defined]  # built when first read
+    span.end()
+    sdk = Event(events.EVENT_NAME, events.attributes(record, None), int(record.created * 1e9))
+    assert sdk.attributes is not None and "token=[redacted]" in sdk.attributes["log.message"]
+    assert seen == [(sdk.name, sdk.timestamp, dict(sdk.attributes), dict(sdk.attributes), 0)]
+
+
+def test_deferred_events_fill_the_sdks_bounded_list_as_its_own_add_event(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The private seam (docs/PRIVATE_SEAMS.md): a deferred event is appended to the span's
+    ``BoundedList`` deque directly (under the span's lock): the SDK's event limit keeps the
+    last events and counts the others as ``add_event`` does; without the deque, ``append``."""
+    from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+
+    events._check_direct_append()
+    assert events._BOUNDED_DEQUE and events._deferring_spans == events._PLAIN_SDK_SPANS
+    tracer = TracerProvider(span_limits=SpanLimits(max_events=3),
+                            shutdown_on_exit=False).get_tracer("t")
+    records = [logging.LogRecord("shop", logging.INFO, __file__, 7, "order %d", (n,), None)
+               for n in range(5)]
+    made = []
+    for direct in (True, False):
+        monkeypatch.setattr(events, "_BOUNDED_DEQUE", direct)
+        span = tracer.start_span("s")
+        for record in records:
+            events.add(span, record)
+        span.end()
+        made.append(([e.attributes["log.message"] for e in span.events],  # type: ignore[attr-defined]
+                     span._events.dropped))  # type: ignore[attr-defined]
+    sdk = tracer.start_span("s")
+    for record in records:
+        sdk.add_event(events.EVENT_NAME, events.attributes(record, None))
+    sdk.end()
+    expected = ([e.attributes["log.message"] for e in sdk.events],  # type: ignore[index]
+                sdk._events.dropped)  # type: ignore[attr-defined]
+    assert made == [expected, expected] == [(["order 2", "order 3", "order 4"], 2)] * 2
+
+
+def test_events_are_built_at_once_where_they_cannot_be_deferred(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No deferred event if the SDK's ``Event`` would not read one back (a release changing
+    its fields), nor with an event attribute limit it may exceed: the same attributes."""
+    from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+
+    assert events._deferred_reads_back()
+    record = logging.LogRecord("shop", logging.INFO, __file__, 7, "order %s", ("A-1",), None)
+    expected = events.attributes(record, None)
+    narrow = TracerProvider(span_limits=SpanLimits(max_event_attributes=4),
+                            shutdown_on_exit=False).get_tracer("t").start_span("s")
+    monkeypatch.setattr(events, "_deferring_spans", frozenset())
+    plain = TracerProvider(shutdown_on_exit=False).get_tracer("t").start_span("s")
+    for span, kept in ((narrow, 4), (plain, len(expected))):
+        events.add(span, record)
+        span.end()
+        (event,) = span.events  # type: ignore[attr-defined]
+        assert type(event) is not events._DeferredLogEvent
+        # (the SDK's own limit keeps the last attributes)
+        assert dict(event.attributes) == dict(list(expected.items())[len(expected) - kept:])
+
+
+def test_a_deferred_event_copies_and_pickles_before_it_is_built() -> None:
+    """A copied or pickled span's events (``BoundedList.__deepcopy__``, a process pool) build
+    the same attributes, an eagerly formatted message included."""
+    import copy
+    import pickle
+
+    from opentelemetry.sdk.trace import TracerProvider
+
+    span = TracerProvider(shutdown_on_exit=False).get_tracer("t").start_span("s")
+    for line, args in ((7, ("A-1",)), (8, (["a"],))):
+        events.add(span, logging.LogRecord("shop", logging.INFO, __file__, line, "order %s",
+                                           args, None))
+    originals = list(span._events)  # type: ignore[attr-defined]
+    copies = [[copy.deepcopy(e) for e in originals],
+              [pickle.loads(pickle.dumps(e)) for e in originals]]
+    assert all(e._made is None for e in originals)  # type: ignore[attr-defined]
+    for copied in copies:
+        assert [(e.name, e.timestamp, e.attributes) for e in copied] == [
+            (e.name, e.timestamp, e.attributes) for e in originals]
+    assert [e.attributes["log.message"] for e in originals] == ["order A-1", "order ['a']"]

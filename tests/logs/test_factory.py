@@ -361,3 +361,29 @@ def test_ids_without_the_private_runtime_context_seam(spans: Spans, logged: Logg
     with tracekit.span("outer") as span:
         logged.logger.debug("below the level")
     assert logged.kept.records[0].otelSpanID == ids_of(span)[1]  # type: ignore[attr-defined]
+
+
+def test_the_current_span_without_the_private_span_key(spans: Spans, logged: Logged,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The factory reads an eventful record's span under the API's private ``_SPAN_KEY``
+    (docs/PRIVATE_SEAMS.md), for span classes ``trace.get_current_span()`` has accepted;
+    without the key: ``trace.get_current_span()`` each time, the same ids and event."""
+    assert isinstance(factory._span_key(), str)
+    for key in (factory._SPAN_KEY, None):
+        monkeypatch.setattr(factory, "_SPAN_KEY", key)
+        with tracekit.span("outer") as span:
+            logged.logger.warning("inside")
+        assert logged.kept.records[-1].otelSpanID == ids_of(span)[1]  # type: ignore[attr-defined]
+        assert [e["log.message"] for e in log_events(spans.named("outer"))] == ["inside"]
+        spans.clear()
+
+
+def test_a_value_under_the_span_key_that_is_no_span_is_not_taken(logged: Logged) -> None:
+    """What the API would refuse (not a ``Span``) is refused: ids "0", and never remembered."""
+    token = otel_context.attach(otel_context.set_value(factory._SPAN_KEY or "k", "no span"))
+    try:
+        logged.logger.warning("inside")
+    finally:
+        otel_context.detach(token)
+    assert logged.kept.records[-1].otelSpanID == "0"  # type: ignore[attr-defined]
+    assert str not in factory._span_classes

@@ -5,33 +5,40 @@ full stack), after its event.
 Caps (docs/logs.md): :data:`MAX_EVENTS_PER_SPAN` log events per span (the SDK's default
 limit is 128 events of any kind: the rest stays free for ``exception`` and N+1 events);
 records beyond it are counted in the span attribute :data:`DROPPED`. Messages are cut at
-:data:`MAX_MESSAGE_CHARS`.
+:data:`MAX_MESSAGE_CHARS` (``render``: what a record's event says).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import operator
 import sys
 import threading
 import weakref
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry.sdk.trace import Event, TracerProvider
 from opentelemetry.sdk.trace import Span as SdkSpan
+from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Span
 
-from django_tracekit.core import guard, lifecycle
-from django_tracekit.core.errors import is_error, qualified_type_name, record_error
-from django_tracekit.core.redaction import redact_text, safe_repr
+from django_tracekit.core import lifecycle
+from django_tracekit.core.errors import is_error, record_error
 from django_tracekit.core.sdk_attributes import set_known
 from django_tracekit.core.vocabulary import LOG_EVENT, LOGS_DROPPED
-from django_tracekit.sources.logs import structured
+from django_tracekit.sources.logs import render, structured
+from django_tracekit.sources.logs.render import (
+    MAX_MESSAGE_CHARS,
+    attributes,
+    message,
+    severity_number,
+)
 
 EVENT_NAME = LOG_EVENT
 MAX_EVENTS_PER_SPAN = 100
-MAX_MESSAGE_CHARS = 8192
 DROPPED = LOGS_DROPPED
 
 # Per span: how many log events it was offered. Weak keys: the entry goes with the span
@@ -46,103 +53,6 @@ def _after_fork_in_child() -> None:
 
 
 lifecycle.after_fork_in_child(_after_fork_in_child)
-
-
-def severity_number(levelno: int) -> int:
-    """The OpenTelemetry SeverityNumber of a ``logging`` level (as the SDK maps it):
-    DEBUG 5, INFO 9, WARNING 13, ERROR 17, CRITICAL 21; 0 (unspecified) below DEBUG."""
-    if levelno < logging.DEBUG:
-        return 0
-    if levelno > 53:
-        return 24
-    return 5 + 4 * (levelno // 10 - 1) + min(levelno % 10, 3)
-
-
-# Values whose str()/repr() runs no application code: formatting them needs no guard.
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
-def _plain(args: Any) -> bool:
-    cls = args.__class__
-    if cls is tuple:
-        values: Any = args
-    elif cls is dict:  # logger.info("%(n)s", {"n": 1})
-        values = args.values()
-    else:
-        return args is None
-    plain = _PLAIN
-    for value in values:  # noqa: SIM110  (all(<generator>) costs a frame per event)
-        if value.__class__ not in plain:
-            return False
-    return True
-
-
-def message(record: logging.LogRecord) -> str:
-    """The formatted message, capped and redacted; never raises. A ``msg % args`` that fails
-    (logging itself only prints an error when a handler formats it) gives a safe text."""
-    try:
-        msg, args = record.msg, record.args
-        if msg.__class__ is str and _plain(args):
-            text = msg % args if args else msg  # LogRecord.getMessage, for a str msg
-        else:
-            with guard.formatting():  # the arguments' __str__/__repr__ run untraced
-                text = record.getMessage()
-    except Exception as exc:
-        text = (f"<log message could not be formatted: {type(exc).__name__}> "
-                f"msg={safe_repr(record.msg)} args={safe_repr(record.args)}")
-    if len(text) > MAX_MESSAGE_CHARS:
-        text = (f"{text[:MAX_MESSAGE_CHARS]}... [tracekit: {len(text) - MAX_MESSAGE_CHARS} "
-                "more characters]")
-    return redact_text(text)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-# The attributes a call site always gives (logger, level, location), built once per site.
-_sites: dict[tuple[Any, ...], dict[str, Any]] = {}
-
-
-def _site(record: logging.LogRecord) -> dict[str, Any]:
-    key = (record.name, record.levelno, record.levelname, record.pathname, record.lineno,
-           record.funcName)
-    site = _sites.get(key)
-    if site is None:
-        candidates = {
-            "log.severity": _str(record.levelname),
-            "log.severity_number": severity_number(record.levelno),
-            "log.logger": _str(record.name),
-            "code.file.path": _str(record.pathname),
-            "code.line.number": _int(record.lineno),
-            "code.function.name": _str(record.funcName),
-        }
-        site = {key: value for key, value in candidates.items() if value is not None}
-        if len(_sites) >= 4096:  # call sites are bounded in code, not in data: stay so
-            _sites.clear()
-        _sites[key] = site
-    return site
-
-
-def attributes(record: logging.LogRecord, exc: BaseException | None) -> dict[str, Any]:
-    """The event's attributes; only valid attribute values (auto-trace spans do not
-    validate, and a custom factory may have put anything on a record)."""
-    event = None if record.msg.__class__ is str else structured.event_dict(record)
-    if event is None:
-        values = {"log.message": message(record), **_site(record)}
-    else:  # structlog's event dict: its text, its keys as attributes
-        values = {"log.message": structured.message(event, MAX_MESSAGE_CHARS), **_site(record),
-                  **structured.attributes(event, exc is not None)}
-    thread = record.threadName
-    if isinstance(thread, str):
-        values["thread.name"] = thread
-    if exc is not None:
-        values["exception.type"] = qualified_type_name(type(exc))
-    return values
 
 
 def error_of(record: logging.LogRecord) -> BaseException | None:
@@ -183,10 +93,49 @@ def _next_index(span: Span) -> int:
         return 0
 
 
+# What a deferred event keeps of its record, read in one C call: the record's values at log
+# time, whatever a handler or filter later does to the record (formatters that colour
+# ``levelname``, a QueueHandler that replaces ``msg``). Indexes 2-7 are the site's key.
+_FIELDS = operator.itemgetter("msg", "args", "name", "levelno", "levelname", "pathname",
+                              "lineno", "funcName", "threadName", "created")
+_DEFERRED_MAX_ATTRIBUTES = 8  # log.message, the six of the site, thread.name
+
+
 def add(span: Span, record: logging.LogRecord) -> None:
     """``record`` on ``span`` (the current span, whose context is valid)."""
-    # The common record (a str message, no exc_info) carries no exception: no lookup.
-    exc = None if record.exc_info is None and record.msg.__class__ is str else error_of(record)
+    if record.exc_info is None and record.msg.__class__ is str:
+        # The common record (a str message, no exc_info) carries no exception. On an SDK
+        # span it becomes a deferred event: the record's values are kept, the attributes
+        # are built when something first reads them (docs/logs.md, "Cost").
+        if span.__class__ in _deferring_spans and (
+                span._limits is _fitting_limits  # type: ignore[attr-defined]
+                or _limits_fit(span._limits)):  # type: ignore[attr-defined]
+            try:
+                fields = _FIELDS(record.__dict__)
+            except KeyError:  # a record class keeping one of them elsewhere: built now
+                fields = None
+            if fields is not None and fields[9].__class__ is float:
+                args = fields[1]
+                eager = False
+                if args:  # (a loop here costs less than render.plain(), a call)
+                    if args.__class__ is tuple:
+                        plain = render.PLAIN
+                        for value in args:
+                            if value.__class__ not in plain:
+                                eager = True
+                                break
+                    else:
+                        eager = True
+                if eager:
+                    # Values that may change later or run application code when formatted
+                    # (a list, a model instance, a dict of arguments): formatted now.
+                    text = render.capped(render.formatted(record))
+                    fields = (text, render.FORMATTED, *fields[2:])
+                _defer(span, fields)
+                return
+        exc = None
+    else:
+        exc = error_of(record)
     if span.is_recording():
         index = _next_index(span)
         if index < MAX_EVENTS_PER_SPAN:
@@ -199,6 +148,94 @@ def add(span: Span, record: logging.LogRecord) -> None:
         # Recorded whether sampled or not (stats, Sentry), once (errors' marker on the
         # exception): the middleware or Celery seeing it later adds only a reference.
         record_error(exc, span, _depth=_call_site_depth())
+
+
+def _defer(span: Any, fields: tuple[Any, ...]) -> None:
+    """A deferred event of ``fields`` on ``span`` (a plain SDK span), within the cap."""
+    if span._end_time is None:
+        own = span.__dict__
+        index = next(own.get(_COUNT) or own.setdefault(_COUNT, itertools.count()))
+        if index < MAX_EVENTS_PER_SPAN:
+            event = _new_event(_DeferredLogEvent)  # no __init__ frame: one slot to set
+            event._fields = fields
+            with span._lock:  # what the SDK's _add_event does, minus its wrapper's calls
+                if span._end_time is None:
+                    found = span._events
+                    queue = found._dq if _BOUNDED_DEQUE else None
+                    if queue is not None:
+                        # BoundedList.append without its own lock: every writer of a live
+                        # span's events holds the span's lock (the SDK's _add_event too).
+                        if len(queue) == queue.maxlen:
+                            found.dropped += 1
+                        queue.append(event)
+                    else:
+                        found.append(event)
+        else:
+            set_known(span, {DROPPED: index - MAX_EVENTS_PER_SPAN + 1}, scalars=True)
+
+
+_new_event = object.__new__
+
+
+class _DeferredLogEvent(Event):
+    """A ``log`` event whose attributes are built from its record's values when first read
+    (``attributes``, or ``_attributes`` by a reader of the SDK's field), then kept: by the
+    stats, the trace store or an exporter, when the span has ended."""
+
+    # Made with object.__new__ and ``_fields`` set (no __init__ frame on the logging thread);
+    # ``_made`` goes to the instance's dict on the first read (the class's None until then).
+    __slots__ = ("_fields",)
+    _fields: tuple[Any, ...]
+    _made: dict[str, Any] | None = None
+    _name = EVENT_NAME
+
+    @property
+    def _timestamp(self) -> int:  # type: ignore[override]
+        return int(self._fields[9] * 1e9)
+
+    @property
+    def _attributes(self) -> dict[str, Any]:  # type: ignore[override]
+        made = self._made
+        if made is None:  # two threads reading at once build equal dicts: either is kept
+            made = self._made = render.built(self._fields)
+        return made
+
+    @property
+    def dropped_attributes(self) -> int:
+        return 0  # built within the span's event attribute limit (_limits_fit)
+
+
+def _deferred_reads_back() -> bool:
+    """Whether the SDK's ``Event`` properties read the fields a deferred event provides."""
+    probe = _new_event(_DeferredLogEvent)
+    probe._fields = ("order %s", ("A-1",), "shop", logging.INFO, "INFO", "/shop.py", 3,
+                     "view", "main", 1.5)
+    try:
+        attributes = probe.attributes
+        return (probe.name == EVENT_NAME and probe.timestamp == 1_500_000_000
+                and isinstance(attributes, dict)
+                and attributes.get("log.message") == "order A-1"
+                and attributes.get("code.line.number") == 3
+                and probe.attributes is attributes and probe.dropped_attributes == 0)
+    except Exception:
+        return False
+
+
+_fitting_limits: object = None  # the last span limits a deferred event was found to fit
+
+
+def _limits_fit(limits: Any) -> bool:
+    """Whether a deferred event may skip the SDK's validation on spans with ``limits`` (no
+    value length limit, room for its attributes) and the span's fields it uses are there."""
+    global _fitting_limits
+    direct = _DIRECT_APPEND
+    if direct is None:
+        direct = _check_direct_append()
+    if direct and (getattr(limits, "max_attribute_length", 0) is None
+            and (getattr(limits, "max_event_attributes", 0) or 0) >= _DEFERRED_MAX_ATTRIBUTES):
+        _fitting_limits = limits
+        return True
+    return False
 
 
 def _add_event(span: Span, values: dict[str, Any], timestamp: int | None) -> None:
@@ -226,23 +263,44 @@ def _add_event(span: Span, values: dict[str, Any], timestamp: int | None) -> Non
 def _direct_append_ok() -> bool:
     """Whether an SDK span keeps what the direct append uses: ``_lock`` (its
     ``_check_span_ended`` lock), ``_end_time`` and the ``_events`` list."""
-    try:  # a span of a provider of its own (no processor, no exit hook), never ended
+    return _probe_span_events() is not None
+
+
+def _probe_span_events() -> Any:
+    """The ``_events`` of a span of a provider of its own (no processor, no exit hook), never
+    ended, if the SDK's span keeps what the direct append uses; else None."""
+    try:
         probe: Any = TracerProvider(shutdown_on_exit=False).get_tracer("probe") \
             .start_span("probe")
-        return (type(probe) in _PLAIN_SDK_SPANS and probe._end_time is None
+        found = probe._events
+        if (type(probe) in _PLAIN_SDK_SPANS and probe._end_time is None
                 and callable(getattr(probe._lock, "__enter__", None))
-                and callable(getattr(probe._events, "append", None)))
+                and callable(getattr(found, "append", None))):
+            return found
     except Exception:
-        return False
+        pass
+    return None
+
+
+def _bounded_deque(found: Any) -> bool:
+    """Whether a span's ``_events`` is the SDK's ``BoundedList`` whose ``append`` is
+    ``_dq.append`` plus ``dropped`` counting (appended to directly, under the span's lock)."""
+    queue = getattr(found, "_dq", None)
+    return (type(found) is BoundedList and isinstance(queue, deque)
+            and isinstance(getattr(found, "dropped", None), int) and len(queue) == 0
+            and queue.maxlen is not None)
 
 
 _DIRECT_APPEND: bool | None = None  # found on the first event (not at import: start-up)
+_BOUNDED_DEQUE = False  # found with it
 
 
 def _check_direct_append() -> bool:
-    global _DIRECT_APPEND
-    _DIRECT_APPEND = found = _direct_append_ok()
-    return found
+    global _DIRECT_APPEND, _BOUNDED_DEQUE
+    found = _probe_span_events()
+    _BOUNDED_DEQUE = found is not None and _bounded_deque(found)
+    _DIRECT_APPEND = found is not None
+    return _DIRECT_APPEND
 
 
 class _LogEvent(Event):
@@ -287,6 +345,9 @@ def _plain_sdk_span_types() -> frozenset[type]:
 
 
 _PLAIN_SDK_SPANS = _plain_sdk_span_types()
+# Span classes whose common records become deferred events: the SDK's own, if a deferred
+# event reads back as the SDK's properties expect (else every event is built at once).
+_deferring_spans: frozenset[type] = _PLAIN_SDK_SPANS if _deferred_reads_back() else frozenset()
 _LOGGING_FILE = logging.__file__
 
 

@@ -20,8 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext
+from opentelemetry.trace import propagation as trace_propagation
 
 from django_tracekit.core import guard
 from django_tracekit.core.context import existing_span
@@ -113,20 +115,60 @@ def _observe(record: logging.LogRecord, level: int, service_name: str) -> None:
     # A record that becomes an event goes to the current span (a pending auto-traced call
     # becomes a kept span); one that does not must not create spans: its ids are those of
     # the innermost span that exists.
-    span: Span = trace.get_current_span() if eventful else existing_span()
+    span: Span
+    if eventful:
+        # trace.get_current_span() without its three calls and ABC check, for span classes
+        # it has already accepted: read from the runtime context (hooked by auto-tracing or
+        # not) as the API reads it.
+        found = otel_context._RUNTIME_CONTEXT.get_current().get(_SPAN_KEY) if _SPAN_KEY \
+            else None
+        span = found if found.__class__ in _span_classes else _current_span(found)  # type: ignore[assignment]
+    else:
+        span = existing_span()
     context = span.get_span_context()
     values = record.__dict__
-    if context.is_valid:
-        last = _last_ids  # records come in runs: the last span's ids, read without a call
+    # Records come in runs: the last span's ids, read without a call (only a valid context
+    # is kept there, so its validity is not read again either).
+    last = _last_ids
+    if (last is not None and last[0] is context) or context.is_valid:
         if last is None or last[0] is not context:
             last = _ids(context)
         values[TRACE_ID], values[SPAN_ID], values[SAMPLED] = last[1], last[2], last[3]
+        values[SERVICE_NAME] = service_name
+        if eventful:
+            events.add(span, record)
     else:
         values[TRACE_ID] = values[SPAN_ID] = "0"
         values[SAMPLED] = False
-    values[SERVICE_NAME] = service_name
-    if eventful and context.is_valid:
-        events.add(span, record)
+        values[SERVICE_NAME] = service_name
+
+
+def _current_span(found: object) -> Span:
+    """``trace.get_current_span()``; ``found``'s class is remembered if that is what it gave
+    (the API's own validation, once per span class)."""
+    span = trace.get_current_span()
+    if span is found and len(_span_classes) < 64:  # span classes are few; stay bounded
+        _span_classes.add(span.__class__)
+    return span
+
+
+def _span_key() -> str | None:
+    """The API's private key of the current span in a context, if the API reads the span
+    under it (docs/PRIVATE_SEAMS.md); else None: ``trace.get_current_span()`` each time."""
+    key = getattr(trace_propagation, "_SPAN_KEY", None)
+    runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
+    try:
+        probe = trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)
+        ok = (isinstance(key, str) and callable(getattr(runtime, "get_current", None))
+              and trace.get_current_span(trace.set_span_in_context(probe)) is probe
+              and trace.set_span_in_context(probe).get(key) is probe)
+    except Exception:
+        ok = False
+    return key if ok else None
+
+
+_SPAN_KEY = _span_key()
+_span_classes: set[type] = set()  # span classes trace.get_current_span() returned as found
 
 
 _last_ids: tuple[SpanContext, str, str, bool] | None = None
