@@ -48,9 +48,10 @@ class Root:
         self.t0 = perf_counter()
         self.free: bool | None = None
         self.as_list: list[Any] | None = None
-        # The caller of the first call that took the fast path under it: no call at or
-        # above that Python frame runs inside this root, so stack walks end there.
-        self.caller: Any = None
+        # The caller of the first call that took the fast path under it, as (id of its
+        # frame, its code): no call at or above that Python frame runs inside this root,
+        # so stack walks end there. Not the frame object: see ``calls.push``.
+        self.caller: tuple[int, Any] | None = None
 
     def listed(self) -> list[Any]:
         """This root as a frame that already has its span (the attached one): the chain's

@@ -241,7 +241,10 @@ def _span_context_layout_ok() -> bool:
     flags, state = TraceFlags(TraceFlags.SAMPLED), TraceState()
     real = SpanContext(1, 2, False, flags, state)
     built = tuple.__new__(SpanContext, (1, 2, False, flags, state, True))
-    return bool(built == real and built.span_id == 2 and built.is_valid)
+    # The sampled bit is read as ``context[3] & 1`` too (``client_spans.start``).
+    unsampled = SpanContext(1, 2, False, TraceFlags(TraceFlags.DEFAULT), state)
+    return bool(built == real and built.span_id == 2 and built.is_valid
+                and real[3] & 1 and not unsampled[3] & 1)
 
 
 shortcut = Shortcut()

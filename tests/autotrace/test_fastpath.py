@@ -215,3 +215,32 @@ def test_the_function_a_span_stands_for_is_not_counted_under_it(collect: Collect
         assert top().__class__ is list  # the fast path after the function was seen
         m.leaf()
     assert counts(m) == {"leaf": 4}
+
+
+def test_the_root_does_not_keep_the_first_fast_calls_caller_alive(collect: Collect) -> None:
+    # Stack walks under a root end at the caller of its first fast call; the root keeps
+    # that frame's identity, not the frame: holding it kept the frame (and each frame above
+    # it, as they returned) with all their locals alive until the collector freed the root.
+    import gc
+    import weakref
+
+    class Marker:
+        pass
+
+    runtime.set_threshold(60.0)
+    m = load()
+    gc.disable()  # the root is in a reference cycle: only the collector would free it
+    try:
+        with tracer_module.get_tracer().start_as_current_span("views/BookList/get"):
+            root = top()
+
+            def view() -> weakref.ref[Marker]:
+                marker = Marker()
+                m.leaf()  # the first fast call under the root: ``view`` is its caller
+                return weakref.ref(marker)
+
+            ref = view()
+            assert top() is root.listed()
+            assert ref() is None  # ``view``'s locals went with its frame
+    finally:
+        gc.enable()

@@ -437,7 +437,11 @@ class TraceStoreProcessor(FlushingProcessor):
 
 def _is_db(span: ReadableSpan) -> bool:
     attributes = readable(span)
-    return bool(attributes) and any(key in attributes for key in _DB_KEYS)
+    if attributes:
+        for key in _DB_KEYS:  # a loop, not any(<genexpr>): two Python calls less per span
+            if key in attributes:
+                return True
+    return False
 
 
 def processors() -> list[TraceStoreProcessor]:

@@ -129,7 +129,11 @@ def push(c: Counter, node: Node, _depth: int = 2) -> Frame[Any] | float | None:
             # The fast path from now on under this root: its list is the chain's top, so
             # plain calls push nothing (found by ``pending_sync``); a coroutine or a
             # generator segment still pushes its frame.
-            node.caller = sys._getframe(_depth)
+            # The caller's frame by identity, not the frame object: holding it would keep
+            # it (and, as each returns, every frame above it with all their locals) alive
+            # until the collector frees this root (it is in a cycle with its list).
+            caller = sys._getframe(_depth)
+            node.caller = (id(caller), caller.f_code)
             node = node.listed()
             _set_top(node)
             if not sys._getframe(_depth - 1).f_code.co_flags & _SUSPENDING:
@@ -226,6 +230,9 @@ def pop(c: Counter, frame: Frame[Any] | int | None) -> None:
         _set_top(node_for(real_runtime().get_current()))
 
 
+_NO_CALLER: tuple[int, types.CodeType | None] = (0, None)
+
+
 def pending_sync(start: types.FrameType | None, node: Frame[Any]) -> Frame[Any]:
     """Pending frames for the synchronous auto-traced calls running between the Python
     frame ``start`` and the chain's innermost frame ``node`` (they pushed nothing: the fast
@@ -237,15 +244,17 @@ def pending_sync(start: types.FrameType | None, node: Frame[Any]) -> Frame[Any]:
     call not on this stack, e.g. another task's coroutine). Call with ``spans.lock``
     held."""
     stop_t0 = node[T0]
-    # Under the root's own list: nothing at or above the caller of its first fast call.
-    stop_frame = node[ROOT].caller if node[COUNTER] is None else None
+    # Under the root's own list: nothing at or above the caller of its first fast call
+    # (that frame's id and code: an id alone could be a later frame's at the same address).
+    stop_id, stop_code = (node[ROOT].caller or _NO_CALLER) if node[COUNTER] is None else \
+        _NO_CALLER
     found: list[tuple[float, Counter]] = []
     frame = start
     codes = _codes
     while frame is not None:
-        if frame is stop_frame:
-            break
         code = frame.f_code
+        if code is stop_code and id(frame) == stop_id:
+            break
         entry = codes.get(id(code))
         if entry is None or entry[0] is not code:
             entry = codes[id(code)] = (code, "_tk_t" in code.co_varnames)
