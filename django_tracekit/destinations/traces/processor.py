@@ -36,7 +36,6 @@ from django_tracekit.core import clock as real_clock
 from django_tracekit.core import testrun
 from django_tracekit.core.features import feature_kind, feature_name
 from django_tracekit.core.sdk_attributes import readable
-from django_tracekit.core.vocabulary import N_PLUS_ONE_EVENT
 from django_tracekit.destinations.traces import incidents, keep
 from django_tracekit.destinations.traces.records import (
     NotReady,
@@ -46,6 +45,7 @@ from django_tracekit.destinations.traces.records import (
     join_reasons,
 )
 from django_tracekit.destinations.traces.rows import hex_id, rows
+from django_tracekit.destinations.traces.span_size import estimate
 from django_tracekit.storage.flushing import FlushingProcessor
 
 logger = logging.getLogger("django_tracekit")
@@ -56,10 +56,6 @@ MAX_BUFFER_BYTES = 16 * 1024 * 1024  # estimated (strings' lengths + a fixed cos
 MAX_BACKLOG_TRACES = 1_000  # kept parts waiting for the database (outage)
 MAX_BACKLOG_SPANS = 50_000
 TRIM_BATCHES = 2  # per flush: the MAX_TRACES cap never blocks the flusher for long
-SPAN_COST = 400  # bytes estimated for a span besides its attributes
-ATTRIBUTE_COST = 64
-_LONG_KEYS = ("db.query.text", "url.full", "db.statement")  # the likeliest first
-_LONG_EVENT_KEYS = ("exception.stacktrace", "exception.message", "log.message", "db.query.text")
 
 _ERROR = StatusCode.ERROR
 _PRODUCER, _CLIENT = SpanKind.PRODUCER, SpanKind.CLIENT
@@ -92,40 +88,6 @@ class _Buffered:
     @property
     def kept(self) -> bool:
         return bool(self.reasons) or self.kept_elsewhere
-
-
-def _estimate(span: ReadableSpan, kind: SpanKind) -> tuple[int, bool]:
-    """Bytes a buffered span holds, roughly: a fixed cost, a share per attribute, and the
-    texts that can be long (a SQL statement, a stack); and whether it has an N+1 event
-    (read in the same pass over its events). Reading every attribute value costs about
-    0.5 µs each through the SDK's mapping: only the long ones are read."""
-    attributes = readable(span)
-    size = SPAN_COST + ATTRIBUTE_COST * len(attributes or ())
-    if kind is _CLIENT and attributes:
-        for key in _LONG_KEYS:  # one of them at most; a miss costs a KeyError in the SDK
-            value = attributes.get(key)
-            if type(value) is str:
-                size += len(value)
-                break
-    # The SDK's ``events`` copies them into a new tuple on every read: read its list
-    # directly when it is there (docs/PRIVATE_SEAMS.md), else the public property.
-    events = getattr(span, "_events", None)
-    if events is None:
-        events = span.events
-    n_plus_one = False
-    for event in events:
-        event_attributes = event.attributes
-        if event_attributes:
-            if event.name == N_PLUS_ONE_EVENT:
-                n_plus_one = True
-            size += ATTRIBUTE_COST * (1 + len(event_attributes))
-            for key in _LONG_EVENT_KEYS:
-                value = event_attributes.get(key)
-                if type(value) is str:
-                    size += len(value)
-        else:
-            size += ATTRIBUTE_COST
-    return size, n_plus_one
 
 
 class TraceStoreProcessor(FlushingProcessor):
@@ -186,7 +148,7 @@ class TraceStoreProcessor(FlushingProcessor):
             parent = span.parent
             local_root = parent is None or parent.is_remote
             kind = span.kind
-            size, n_plus_one = _estimate(span, kind)
+            size, n_plus_one = estimate(span, kind is _CLIENT)
             now = self._clock()
             with self._lock:
                 part = self._parts.get(trace_id)
