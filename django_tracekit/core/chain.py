@@ -19,7 +19,9 @@ see their own chain and share only their (real) ancestors.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry import trace
@@ -93,6 +95,21 @@ class Phase:
 
 IMPORTING = Phase("importing")
 STARTING = Phase("starting")
+#: Runs of the project's code that are not its use (Django's system checks, an excluded
+#: request, a deploy command): its calls are neither counted nor traced; they ran, so they
+#: are not unused code either.
+NOT_USAGE = Phase("not usage")
+
+
+@contextlib.contextmanager
+def not_usage() -> Iterator[None]:
+    """Calls made inside the block (in this context) are not usage (:data:`NOT_USAGE`)."""
+    token = _top.set(NOT_USAGE)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError, RuntimeError):  # reset from another context
+            _top.reset(token)
 
 # A pending frame is a plain list (a list literal is ~4x cheaper to build than a __slots__
 # object with as many fields); these are its indices.

@@ -169,6 +169,20 @@ def test_fast_calls_are_counted_exactly_excludes_are_not(shop: ShopServer) -> No
     assert "shop/services/fast" not in shop.get_json("/counts")
 
 
+def test_excluded_requests_and_system_checks_are_not_usage(shop: ShopServer) -> None:
+    """The wger trial: browsing tracekit's own pages (excluded, like EXCLUDED_URLS) counted
+    the project's middleware and context processors, and the worker's start-up checks made
+    a check helper a used function. Neither is counted; the same calls in a request are."""
+    shop.get_json("/counts")  # drain what earlier tests counted
+    assert shop.get_json("/x/fast_calls") == "ok"  # EXCLUDED_URLS: untraced, not usage
+    assert shop.get_json("/status")["services_traced"] is True  # runs the system checks
+    counts = shop.get_json("/counts")
+    assert not [n for n in counts if n.startswith("shop/services/")], counts
+    assert "shop/views/_fast_calls" not in counts
+    assert tree(shop, "fast_calls") == FAST_VIEW  # the same calls, in a traced request
+    assert shop.get_json("/counts")["shop/services/fast"][0] == 100
+
+
 def test_module_getattr_and_init_subclass(shop: ShopServer) -> None:
     shop.get_json("/counts")
     assert tree(shop, "getattr") == FAST_VIEW

@@ -232,3 +232,22 @@ def test_system_checks_run_in_a_child_span_that_is_no_feature(spans: CapturedSpa
     assert "check" not in vars(greet.Command())  # the instance is left as it was
     call_command(greet.Command())  # skip_checks=True, call_command's default: no span
     assert len([s for s in spans if s.name.endswith("BaseCommand/check")]) == 1
+
+
+def test_djangos_deploy_and_development_commands_are_not_usage() -> None:
+    """The project's functions Django's own steps call (a data migration, the signal handlers
+    ``loaddata`` fires) are not counted; the servers, shells, ``test`` and the jobs are
+    usage; a project's command is always usage (it is traced)."""
+    from django.contrib.auth.management.commands import createsuperuser
+    from django.contrib.sessions.management.commands import clearsessions
+    from django.contrib.staticfiles.management.commands import collectstatic
+    from django.contrib.staticfiles.management.commands import runserver as static_runserver
+    from django.core.management.commands import check, flush, loaddata, migrate, shell
+    from django.core.management.commands import test as test_command
+
+    for module in (migrate, loaddata, flush, check, collectstatic, createsuperuser):
+        assert tracing.not_usage(module.Command), module.__name__
+    for module in (static_runserver, shell, test_command, clearsessions):
+        assert not tracing.not_usage(module.Command), module.__name__
+    assert not tracing.not_usage(greet.Command)
+    assert not tracing.not_usage(runserver.Command)  # the project's own "runserver"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django_tracekit.core import chain
-from django_tracekit.sources.autotrace import counters, early, runtime
+from django_tracekit.sources.autotrace import counters, early, runtime, system_checks
 from django_tracekit.sources.autotrace.hook import MARKER, Finder, Rules
 from django_tracekit.sources.autotrace.settings_modules import settings_modules
 
@@ -85,6 +85,7 @@ def install(config: Any = None) -> State | None:
         if not apps.ready and runtime.top() is None:
             # App loading (models, ready()) is start-up: its calls are not usage.
             chain.set_top(chain.STARTING)
+        system_checks.install()  # the checks run the project's code: not its use
         _state = State(finder, _imported_before(rules))
         counters.untraced_modules[:] = _state.imported_before
         if _state.imported_before:
@@ -100,6 +101,7 @@ def uninstall() -> None:
         if _state is not None:
             sys.meta_path[:] = [f for f in sys.meta_path if f is not _state.finder]
         runtime.unhook_context()
+        system_checks.uninstall()
         _state = None
 
 

@@ -13,7 +13,6 @@ one warning says so (docs/PRIVATE_SEAMS.md).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import threading
@@ -34,9 +33,6 @@ logger = logging.getLogger("django_tracekit")
 _ORIGINAL = "__tracekit_original__"
 _lock = threading.Lock()
 _failures = LogOnce("tracing a management command failed")
-# The chain's phase while a command that is not usage runs (tracing.NOT_USAGE): auto-traced
-# calls in it are neither counted nor traced (as during start-up).
-_NOT_USAGE = chain.Phase("not usage")
 
 Execute = Callable[..., Any]
 
@@ -75,12 +71,8 @@ def _wrap(original: Execute) -> Execute:
         started = _start(self)
         if started is None:
             if _not_usage(self):
-                top = chain.set_top(_NOT_USAGE)
-                try:
+                with chain.not_usage():  # auto-traced calls: neither counted nor traced
                     return original(self, *args, **options)
-                finally:
-                    with contextlib.suppress(ValueError, RuntimeError):  # another context
-                        chain.reset_top(top)
             return original(self, *args, **options)
         span, token, top_level = started
         checks = _time_checks(self)

@@ -23,9 +23,12 @@ and its outcome (exit code, errors).
   ``collectstatic``, ``check``: deploy and development steps, not product features; a
   ``migrate`` span would count every model field it renders as a used function),
   tracekit's own commands, and ``TRACEKIT['COMMANDS']['EXCLUDE']``.
-- Not usage: while ``migrate`` runs (:data:`NOT_USAGE`), auto-traced functions are not
-  counted: the migration modules are never instrumented, but the app's own functions a data
-  migration calls are, and the Plane trial's feature list showed 16 of them as used.
+- Not usage: while one of Django's own deploy and development steps runs (``migrate``,
+  ``loaddata``, ``flush``, ``collectstatic``, ``createsuperuser``, ...: every Django command
+  but the servers, shells, ``test`` and :data:`DJANGO_JOBS`, see :func:`not_usage`),
+  auto-traced functions are not counted: a data migration's ``RunPython`` and the signal
+  handlers ``loaddata`` fires call the app's own functions (16 in the Plane trial's feature
+  list, 50 in wger's after one ``loaddata``).
 """
 
 from __future__ import annotations
@@ -63,10 +66,13 @@ NEVER_TRACED = frozenset({
 })
 #: Django's own commands that are jobs a team schedules (cron, beat): traced like theirs.
 DJANGO_JOBS = frozenset({"clearsessions", "sendtestemail"})
-#: Commands whose run is not the product's use: the project's functions they call (a data
-#: migration's ``RunPython`` calling the app's helpers, a ``post_migrate`` handler) are not
-#: counted as calls (auto-tracing marks them as run, so they are not unused code either).
-NOT_USAGE = frozenset({"migrate"})
+#: Django's own commands whose runs *are* the product's use: the servers (the requests
+#: they serve), the shells (what a developer runs by hand), ``test`` (its own database) and
+#: the jobs. Every other Django command is a deploy or development step: the project's
+#: functions it calls (a data migration's ``RunPython``, the signal handlers ``loaddata``
+#: fires, a ``post_migrate`` handler) are not counted (auto-tracing marks them as run, so
+#: they are not unused code either).
+USAGE_COMMANDS = frozenset({"runserver", "testserver", "shell", "dbshell", "test"}) | DJANGO_JOBS
 OWN_PREFIX = "tracekit_"  # tracekit's own commands (lint, prune) are not the team's features
 
 _MAX_OPTIONS = 32
@@ -146,9 +152,10 @@ def traced(cls: type) -> CommandMeta | None:
 
 
 def not_usage(cls: type) -> bool:
-    """Whether the command's run is not the product's use (:data:`NOT_USAGE`): Django's own
-    ``migrate``, whatever the settings."""
-    return str(cls.__module__).startswith("django.") and command_name(cls) in NOT_USAGE
+    """Whether the command's run is not the product's use: one of Django's own commands
+    but :data:`USAGE_COMMANDS`, whatever the settings."""
+    return (str(cls.__module__).startswith("django.")
+            and command_name(cls) not in USAGE_COMMANDS)
 
 
 def option_names(argv: list[str]) -> tuple[str, ...]:

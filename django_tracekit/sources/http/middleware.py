@@ -31,6 +31,8 @@ from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
+from django_tracekit.core import chain
+from django_tracekit.core.chain import NOT_USAGE, Phase
 from django_tracekit.core.errors import handle_escaping, record_error
 from django_tracekit.core.propagation_logs import limit_propagation_logs
 from django_tracekit.core.sdk_attributes import set_known
@@ -78,6 +80,9 @@ class TracekitMiddleware:
         started = self._start(request)
         if started is None:
             return self.get_response(request)
+        if isinstance(started, Phase):
+            with chain.not_usage():
+                return self.get_response(request)
         span, token = started
         try:
             response = self.get_response(request)
@@ -93,6 +98,9 @@ class TracekitMiddleware:
         started = self._start(request)
         if started is None:
             return await self.get_response(request)
+        if isinstance(started, Phase):
+            with chain.not_usage():
+                return await self.get_response(request)
         span, token = started
         try:
             response = await self.get_response(request)
@@ -103,13 +111,15 @@ class TracekitMiddleware:
             otel_context.detach(token)
         return self._finish(request, response, span)
 
-    def _start(self, request: HttpRequest) -> tuple[Span, Token[Context]] | None:
+    def _start(self, request: HttpRequest) -> tuple[Span, Token[Context]] | Phase | None:
         try:
             path = request.path
             if excluded.matches(path) or own.is_own(path):
-                # Marked, so that the view does not start a trace of its own either.
+                # Marked, so that the view does not start a trace of its own either. Not
+                # usage: the project's middleware and context processors these requests run
+                # are not counted (the wger trial: browsing tracekit's pages added calls).
                 setattr(request, views.REQUEST_SPAN_ATTR, trace.INVALID_SPAN)
-                return None
+                return NOT_USAGE
             parent = propagate.extract(request.META, getter=_getter)
             span = get_tracer().start_span(
                 method_of(request).replace("_OTHER", "HTTP"), context=parent,

@@ -25,7 +25,7 @@ TRACEKIT = otlp_export(endpoint_env="TRACEKIT_TEST_OTLP_ENDPOINT", PROJECT_NAME=
     "INCLUDE": None,  # default: modules under BASE_DIR
     "EXCLUDE": ["shop.fastpath", "shop.services.fast_*"],
     "MIN_DURATION_MS": 20.0,
-})
+}, EXCLUDED_URLS=[r"^/x/"])
 LOGGING = LOG_TRACEKIT_WARNINGS
 
 CELERY_BROKER_URL = "filesystem://"

@@ -7,6 +7,7 @@ urlpatterns = [
     path("counts", views.counts),
     path("status", views.status),
     path("s/<str:name>", views.scenario),
+    path("x/<str:name>", views.scenario),  # EXCLUDED_URLS
     path("decorated/function", views.audited_view),
     path("decorated/guarded", views.guarded_view),
     path("decorated/handler", views.AuditedHandler.as_view()),
