@@ -104,6 +104,15 @@ def test_service_name_from_resource_attributes_env() -> None:
     assert (config.service_name, config.service_name_explicit) == ("billing", False)
 
 
+def test_service_version_from_resource_attributes_env() -> None:
+    # The README's settings table: OTEL_RESOURCE_ATTRIBUTES sets service.version; it was read
+    # for service.name only, so a deploy's version (wger 2.4.1) was recorded as the
+    # distribution's 2.4.0 and the release comparison had one version.
+    env = {"OTEL_RESOURCE_ATTRIBUTES": "team=x,service.version=2.4.1"}
+    assert resolve({}, env).service_version == "2.4.1"
+    assert resolve({"SERVICE_VERSION": "9.9"}, env).service_version == "9.9"  # explicit wins
+
+
 def test_nested_sections_merge_with_defaults() -> None:
     config = resolve({"STATS": {"RETENTION_DAYS": 30}}, {})
     assert config.stats == StatsSettings(enabled=True, flush_interval_s=10, retention_days=30,

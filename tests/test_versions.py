@@ -3,12 +3,15 @@ the providing distribution, ``__version__``, then the git commit read from ``.gi
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from django_tracekit.core import versions
+from tests.support.processes import clean_env
 from tests.support.projects import manage, write_project
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -60,6 +63,17 @@ def test_an_explicit_setting_wins(tmp_path: Path) -> None:
         "proj/__init__.py": '__version__ = "2.3.4"\n',
         "proj/settings.py": 'TRACEKIT["SERVICE_VERSION"] = "v9"\n'})
     assert _status(root) == "v9 (TRACEKIT['SERVICE_VERSION'])"
+
+
+def test_the_environment_wins_over_the_default(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {"proj/__init__.py": '__version__ = "2.3.4"\n'})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "tracekit_status"], cwd=root, capture_output=True,
+        text=True, timeout=120,
+        env=clean_env("proj.settings", pythonpath=(str(root),),
+                      OTEL_RESOURCE_ATTRIBUTES="service.version=2.4.1"))
+    assert result.returncode == 0, result.stderr
+    assert "version:       2.4.1 (service.version in OTEL_RESOURCE_ATTRIBUTES)" in result.stdout
 
 
 def test_git_refs_loose_detached_and_worktrees(tmp_path: Path) -> None:

@@ -85,8 +85,10 @@ def read(r: Reader) -> TopLevelSettings:
                               "Use e.g. 'shop-web'.") or env.get("OTEL_SERVICE_NAME")
     derived_service = (f"{project_name}-worker" if project_name
                        and project.celery_worker_process() else project_name)
+    # The environment wins over the derived default, as for service.name (README).
     service_version = r.text(top, "SERVICE_VERSION", CHECK_IDS["SERVICE_VERSION"],
-                             "Use e.g. '1.4.2' or a commit.")
+                             "Use e.g. '1.4.2' or a commit.") \
+        or _resource_attribute(env, "service.version")
     return TopLevelSettings(
         enabled=enabled,
         project_name=project_name,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.util
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -322,6 +323,9 @@ def describe(service_version: str | None, project_name: str) -> str:
     raw = getattr(settings, "TRACEKIT", None)
     if isinstance(raw, dict) and raw.get("SERVICE_VERSION"):
         return f"{service_version} (TRACEKIT['SERVICE_VERSION'])"
+    if service_version and f"service.version={service_version}" in os.environ.get(
+            "OTEL_RESOURCE_ATTRIBUTES", "").replace(" ", ""):
+        return f"{service_version} (service.version in OTEL_RESOURCE_ATTRIBUTES)"
     from django_tracekit.core.project import project_root
 
     found = detect(project_name, project_root())  # the root the config's default came from

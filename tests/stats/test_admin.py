@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -103,6 +104,20 @@ def test_filter_search_sort() -> None:
                                  ).content.decode()) == {
         ("shop/a", "function"): (0, 0), ("GET /b/", "request"): (0, 0),
         ("shop/tasks/c", "task"): (0, 0), ("shop/d", "function"): (0, 0)}
+
+
+def test_the_n_plus_one_cell_says_occurrences_not_calls() -> None:
+    # wger's GET /api/v2/exercise/ read 90 for 30 calls (3 statements repeated per request):
+    # a tooltip promising "calls" made the cell look wrong.
+    minute = int(time.time()) // 60
+    store.write({("GET /b/", "request", "web", minute): [2, 0, 2 * 10**6, 10**6, {40: 2}, 6]})
+    client = Client()
+    client.force_login(viewer())
+    text = client.get(reverse("admin:tracekit_usage"), {"range": "1h"}).content.decode()
+    cell = re.search(r'<td class="tk-num" data-label="N\+1"><span class="tk-warn" '
+                     r'title="([^"]*)">6</span>', text)
+    assert cell is not None
+    assert "occurrences" in cell.group(1) and not cell.group(1).startswith("Calls")
 
 
 def test_bad_custom_range_is_reported_not_a_crash() -> None:
