@@ -116,7 +116,7 @@ def test_task_and_statement_sections_in_a_real_browser(server: Any) -> None:
                 for cell in row.locator("td.tk-num").all():
                     box = cell.bounding_box()
                     assert box is not None and box["width"] > 0
-                    assert 0 <= box["x"] and box["x"] + box["width"] <= 390, box
+                    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
                     assert cell.evaluate("c => c.scrollWidth <= c.clientWidth + 1")
                 total = row.locator("td.tk-stmt-total")
                 label = total.evaluate("c => getComputedStyle(c, '::before').content")
