@@ -174,3 +174,21 @@ def test_errors_recorded_in_calls_that_did_not_fail_are_said_apart() -> None:
     assert ('id="tk-recorded-in-ok-calls">2 errors were recorded (logger.exception, '
             "record_error) in calls that did not fail") in task
     assert 'id="tk-recorded-in-ok-calls"' not in feature_page("GET /orders/<int:pk>/")
+
+
+def test_last_hour_trend_is_one_bar_per_hour_not_a_ramp() -> None:
+    """Groups are counted per hour: "Last hour" covers two hour buckets. A burst in the
+    current hour is one bar (titled per hour), never a line climbing from the hour before
+    (trial 9, F6)."""
+    seed()
+    client = Client()
+    client.force_login(user("view_feature"))
+    text = page(client, range="1h")
+    trends = re.findall(r'<svg class="tk-spark"[^>]*data-buckets="(\d+)"><title>([^<]*)</title>'
+                        r'.*?<path class="tk-spark-bars" d="([^"]*)"/></svg>', text)
+    assert len(trends) == 2
+    for buckets, title, bars in trends:
+        assert buckets == "2" and title.startswith("Errors per hour: ")
+        assert bars.count("M") == 1  # the earlier hour had none: no bar, no slope
+        assert float(bars[1:].split()[0]) >= 50  # in the right half: the current hour
+    assert "tk-spark-line" not in text and "<polyline" not in text

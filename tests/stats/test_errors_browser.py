@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import override_settings
+from django.urls import reverse
 
 from django_tracekit.core.fingerprint import Group
 from django_tracekit.destinations.stats import groups_store, store
@@ -117,6 +118,17 @@ def test_errors_page_in_a_real_browser(server: Any) -> None:
             page.wait_for_selector("#tk-groups")
             _shoot(page, "errors_dark.png")
             page.emulate_media(color_scheme="light")
+
+            # "Last hour": two hour buckets, drawn as bars (a burst is not a ramp, F6).
+            page.goto(f"{server.url}{reverse('admin:tracekit_errors')}?range=1h")
+            trends = page.locator("#tk-groups svg.tk-spark").all()
+            assert len(trends) == 3
+            for trend in trends:
+                assert trend.get_attribute("data-buckets") == "2"
+                assert trend.locator("path.tk-spark-bars").count() == 1
+                assert trend.locator("polyline, polygon").count() == 0
+            _shoot(page, "errors_1h.png")
+            page.go_back()
 
             narrow = context.new_page()  # the same login
             narrow.set_viewport_size({"width": 390, "height": 844})

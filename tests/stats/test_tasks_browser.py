@@ -39,7 +39,7 @@ def _seed() -> None:
     minute = int(time.time()) // 60
     store.write({
         (TASK, "task", "shop-worker", minute - 3):
-            [300, 3, 300 * 40_000_000, 900_000_000, {60: 250, 70: 50}, 0, None, "", 14, 15, 12],
+            [300, 3, 300 * 40_000_000, 900_000_000, {60: 250, 70: 50}, 9, None, "", 14, 15, 12],
         ("shop/mail/tasks/send_receipt", "task", "shop-worker", minute - 2):
             [120, 0, 120 * 5_000_000, 20_000_000, {40: 120}, 0, None, "", 0, 0, 0],
         (ROUTE, "request", "shop-web", minute - 1):
@@ -81,6 +81,9 @@ def test_task_and_statement_sections_in_a_real_browser(server: Any) -> None:
             assert "12 of 300 tasks passed only after a retry; 3 failed in the end" in page.locator(
                 "#tk-task-outcomes").inner_text()
             assert page.locator("#tk-statements").count() == 0  # no trace of it was kept
+            # A task's N+1 count is per task run, not per request (trial 9, F3b).
+            card = page.locator("#tk-n-plus-one").locator("xpath=..").inner_text()
+            assert "statement × task run" in card and "request" not in card  # noqa: RUF001
             page.screenshot(path=str(SHOTS / "task_feature.png"), full_page=True)
             page.emulate_media(color_scheme="dark")
             page.screenshot(path=str(SHOTS / "task_feature_dark.png"), full_page=False)
@@ -106,6 +109,18 @@ def test_task_and_statement_sections_in_a_real_browser(server: Any) -> None:
             narrow.goto(route_url)
             narrow.locator("#tk-statements").scroll_into_view_if_needed()
             narrow.screenshot(path=str(SHOTS / "statements_390.png"), full_page=False)
+            _no_sideways_scroll(narrow)
+            # Each statement is a card: its numbers (Total, Count, Per trace, Average) are on
+            # the screen, labelled, not cut at its edge or behind a sideways scroll (F10).
+            for row in narrow.locator("#tk-statements tbody tr").all():
+                for cell in row.locator("td.tk-num").all():
+                    box = cell.bounding_box()
+                    assert box is not None and box["width"] > 0
+                    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+                    assert cell.evaluate("c => c.scrollWidth <= c.clientWidth + 1")
+                total = row.locator("td.tk-stmt-total")
+                label = total.evaluate("c => getComputedStyle(c, '::before').content")
+                assert label == '"Total"', label
             # The badge stays inside its cell at 390 px (no overflow over the next column).
             cell = narrow.locator("#tk-statements tbody tr").first.locator("td").first
             box, inner = cell.bounding_box(), cell.locator(".tk-n1").bounding_box()

@@ -60,12 +60,16 @@ def decorate(request: HttpRequest, window: Window, rows: list[queries.GroupRow],
         if rows else {}
     kinds = dict(Feature.objects.filter(pk__in=list(names)).values_list("pk", "kind")) \
         if names else {}
-    step = "M j" if points and len(points) > 1 and points[1] - points[0] >= DAY else "M j, H:i"
+    daily = len(points) > 1 and points[1] - points[0] >= DAY
+    step = "M j" if daily else "M j, H:i"
     traces_url = reverse("admin:tracekit_traces", current_app=current_app) if may_read else ""
     backend_url = get_config().trace_url  # TRACE_URL: the team's trace backend, if any
     for row in rows:
         group = row.group
-        title = _("Errors over time: %(type)s") % {"type": group.type}
+        # Groups are counted per hour (or day): the title names the bucket, so two bars on
+        # "Last hour" read as "this many in each of these hours", not as minutes.
+        title = (_("Errors per day: %(type)s") if daily
+                 else _("Errors per hour: %(type)s")) % {"type": group.type}
         if points:
             title += (f" ({date_format(local_time(points[0]), step)} – "  # noqa: RUF001
                       f"{date_format(local_time(points[-1]), step)})")

@@ -139,15 +139,30 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[
 
 
 def sparkline(values: Sequence[int], title: str) -> SafeString:
-    """A small area chart of calls per bucket (the trend column)."""
+    """A small bar chart of counts per bucket (the trend column): one bar per bucket, on a
+    baseline.
+
+    Bars, not a line: a line between two points draws a steady climb where there was a
+    burst (an error group's "last hour" has two hour buckets, 0 and 13; a one-minute burst
+    read as a ramp across the whole range). A bar says "this many in this bucket" and
+    nothing about the time between buckets. A bucket with any count is at least a sliver
+    high, so one error beside a thousand still shows."""
     w, h = 100, 24
     count = len(values)
     top = max(values, default=0) or 1
-    step = w / max(count - 1, 1)
-    points = [f"{i * step:.1f},{h - 1 - (h - 2) * v / top:.1f}" for i, v in enumerate(values)]
-    area = f"0,{h} " + " ".join(points) + f" {w},{h}" if points else ""
+    slot = w / max(count, 1)
+    # A gap between bars where there is room for one; a few buckets are not drawn as slabs
+    # as wide as the cell (two hour buckets read as two bars, not as a filled box).
+    bar = min(max(slot * 0.75, slot - 1), 12.0) if slot > 1.5 else slot
+    bars = []
+    for i, v in enumerate(values):
+        if v <= 0:
+            continue
+        height = max((h - 2) * v / top, 1.5)
+        x = i * slot + (slot - bar) / 2
+        bars.append(f"M{x:.2f} {h - 1}h{bar:.2f}v{-height:.2f}h{-bar:.2f}z")
     return mark_safe(  # the title is escaped, the rest are numbers
         f'<svg class="tk-spark" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
-        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
-        f'<polygon class="tk-spark-area" points="{area}"/>'
-        f'<polyline class="tk-spark-line" points="{" ".join(points)}"/></svg>')
+        f'aria-label="{escape(title)}" data-buckets="{count}"><title>{escape(title)}</title>'
+        f'<line class="tk-spark-base" x1="0" x2="{w}" y1="{h - 0.5}" y2="{h - 0.5}"/>'
+        f'<path class="tk-spark-bars" d="{"".join(bars)}"/></svg>')
