@@ -70,9 +70,9 @@ _USER_KEY = "enduser.id"
 class _Buffered:
     """One trace's part in this process."""
 
-    __slots__ = ("dropped", "joinable", "kept_elsewhere", "local_root_name", "n_plus_one",
-                 "reasons", "root_ended", "root_name", "size", "slow_span", "spans", "touched",
-                 "user_id")
+    __slots__ = ("dropped", "hold_until", "joinable", "kept_elsewhere", "local_root_name",
+                 "n_plus_one", "reasons", "root_ended", "root_name", "size", "slow_span",
+                 "spans", "touched", "user_id")
 
     def __init__(self, now: float) -> None:
         self.spans: list[ReadableSpan] = []
@@ -83,6 +83,9 @@ class _Buffered:
         self.joinable = False  # another process may hold parts of this trace
         self.root_ended = False
         self.touched = now
+        # A part under a remote parent: held (clock time) until its window's slow decision
+        # can have kept the parent (see TraceStoreProcessor._hold).
+        self.hold_until = 0.0
         self.root_name = ""
         self.local_root_name = ""
         self.user_id = ""
@@ -252,6 +255,7 @@ class TraceStoreProcessor(FlushingProcessor):
         name = feature_name(span.name, kind, attributes)  # "GET (unmatched)", as the stats
         if remote_parent:
             part.joinable = True
+            self._hold(part, span)
         else:
             part.root_name = name
         part.local_root_name = part.local_root_name or name
@@ -277,6 +281,19 @@ class TraceStoreProcessor(FlushingProcessor):
         if not part.kept and not part.joinable and not part.slow_span:
             # No other process can hold a part of it: nothing will ever make it kept.
             self._bytes -= self._parts.pop(trace_id).size
+
+    def _hold(self, part: _Buffered, span: ReadableSpan) -> None:
+        """Hold a part under a remote parent (a task run for a request) until the end of
+        the 10-minute window its root started in, then ``buffer_s`` as usual: its parent
+        started no later, so that parent's window has ended by then, and a parent kept as
+        ``slow`` when its window ends (keep.SlowRule) still finds this part here. Without
+        it a slow request's kept trace lacked its tasks, expired after ``buffer_s``. The
+        buffer's bounds still apply: the oldest part goes first when it is full."""
+        end = span.end_time or 0
+        start = (span.start_time or end) + real_clock.correction_ns(end, self.wall_clock_ns())
+        window_end = (start // keep.WINDOW_NS + 1) * keep.WINDOW_NS
+        left_s = max(0, window_end - self.wall_clock_ns()) / 1e9
+        part.hold_until = self._clock() + min(left_s, keep.WINDOW_NS / 1e9)
 
     # -- flushing ------------------------------------------------------------------------
     def _test_run_writer(self) -> Writer:
@@ -418,11 +435,13 @@ class TraceStoreProcessor(FlushingProcessor):
                 self._bytes -= parts.pop(trace_id).size
 
     def _expire(self, now: float) -> None:
-        """Under the lock: forget parts nobody kept within ``buffer_s`` of their last span."""
+        """Under the lock: forget parts nobody kept within ``buffer_s`` of their last span
+        (of their hold, for a part under a remote parent: :meth:`_hold`)."""
         cutoff = now - self.buffer_s
         parts = self._parts
         # Slow candidates wait for their window's decision (keep.SlowRule.settle).
-        for trace_id in [t for t, p in parts.items() if p.touched < cutoff and not p.slow_span]:
+        for trace_id in [t for t, p in parts.items()
+                         if p.touched < cutoff and p.hold_until < cutoff and not p.slow_span]:
             self._bytes -= parts.pop(trace_id).size
 
     def unwritten_traces(self) -> int:
