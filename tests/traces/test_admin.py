@@ -30,6 +30,7 @@ from tests.support.traces import (
     six_traces,
     span_id,
     trace_id,
+    unsent_tasks_trace,
     upload_trace,
     web_and_worker,
 )
@@ -521,24 +522,9 @@ def test_the_header_counts_incidents_sql_and_says_what_happened() -> None:
 
 
 # -- trial 9: what a kept trace lacks, slow traces' timing, N+1 counts, outgoing calls ----
-def _request_with_two_tasks(tid: str, *, consumed: bool, reasons: str = "slow") -> None:
-    specs = [
-        SpanSpec("POST /api/v2/workoutlog/", span_id(1), duration_ms=900, kind="server"),
-        SpanSpec("apply_async/wger.trophies.tasks.evaluate_user_trophies_task", span_id(2),
-                 span_id(1), 10, 2, kind="producer"),
-        SpanSpec("apply_async/wger.trophies.tasks.evaluate_user_trophies_task", span_id(3),
-                 span_id(1), 20, 2, kind="producer"),
-    ]
-    if consumed:  # the worker's parts, joined
-        specs += [SpanSpec("wger.trophies.tasks.evaluate_user_trophies_task", span_id(10 + i),
-                           parent, 40, 30, service="wger-worker", kind="consumer")
-                  for i, parent in enumerate((span_id(2), span_id(3)))]
-    make_trace(tid, specs, reasons=reasons)
-
-
 def test_a_publish_span_without_its_task_run_says_the_task_is_not_in_the_store() -> None:
-    _request_with_two_tasks(trace_id(1), consumed=False)
-    _request_with_two_tasks(trace_id(2), consumed=True)
+    unsent_tasks_trace(trace_id(1))
+    web_and_worker(trace_id(2))  # its task's run is in the store, under its publish span
     client = viewer()
     text = html.unescape(trace_page(client, trace_id(1)))
     for sid in (span_id(2), span_id(3)):
