@@ -10,7 +10,8 @@ A part that is not kept stays in the buffer for ``buffer_s`` (``BUFFER_S``, 120 
 another process can hold parts of its trace (its root has a remote parent, or it sent a
 Celery message or an outgoing request): at every flush the process asks the database which
 of those trace ids are kept now (one indexed query per 500 ids) and writes its parts of
-them. A part that can have no other part (a request that only ran SQL) is forgotten at
+them. A part under a remote parent (a task run) is held longer, until its 10-minute window
+has ended plus ``buffer_s``: its parent may be kept as ``slow`` only when that window ends. A part that can have no other part (a request that only ran SQL) is forgotten at
 once when not kept. The buffer is bounded in traces, spans per trace and estimated bytes;
 beyond, the oldest part that is not kept is evicted first.
 
