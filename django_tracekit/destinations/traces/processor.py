@@ -11,7 +11,8 @@ another process can hold parts of its trace (its root has a remote parent, or it
 Celery message or an outgoing request): at every flush the process asks the database which
 of those trace ids are kept now (one indexed query per 500 ids) and writes its parts of
 them. A part under a remote parent (a task run) is held longer, until its 10-minute window
-has ended plus ``buffer_s``: its parent may be kept as ``slow`` only when that window ends. A part that can have no other part (a request that only ran SQL) is forgotten at
+has ended plus ``buffer_s``: its parent may be kept as ``slow`` only when that window
+ends. A part that can have no other part (a request that only ran SQL) is forgotten at
 once when not kept. The buffer is bounded in traces, spans per trace and estimated bytes;
 beyond, the oldest part that is not kept is evicted first.
 
