@@ -292,9 +292,10 @@ class TraceStoreProcessor(FlushingProcessor):
         it a slow request's kept trace lacked its tasks, expired after ``buffer_s``. The
         buffer's bounds still apply: the oldest part goes first when it is full."""
         end = span.end_time or 0
-        start = (span.start_time or end) + real_clock.correction_ns(end, self.wall_clock_ns())
+        wall = self.wall_clock_ns()
+        start = (span.start_time or end) + real_clock.correction_ns(end, wall)
         window_end = (start // keep.WINDOW_NS + 1) * keep.WINDOW_NS
-        left_s = max(0, window_end - self.wall_clock_ns()) / 1e9
+        left_s = max(0, window_end - wall) / 1e9
         part.hold_until = self._clock() + min(left_s, keep.WINDOW_NS / 1e9)
 
     # -- flushing ------------------------------------------------------------------------
