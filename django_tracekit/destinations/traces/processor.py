@@ -38,7 +38,6 @@ from django_tracekit.core import clock as real_clock
 from django_tracekit.core import testrun
 from django_tracekit.core.features import feature_kind, feature_name
 from django_tracekit.core.sdk_attributes import readable
-from django_tracekit.core.vocabulary import N_PLUS_ONE_EVENT
 from django_tracekit.destinations.traces import incidents, keep
 from django_tracekit.destinations.traces.records import (
     NotReady,
@@ -48,6 +47,7 @@ from django_tracekit.destinations.traces.records import (
     join_reasons,
 )
 from django_tracekit.destinations.traces.rows import hex_id, rows
+from django_tracekit.destinations.traces.sizes import estimate, is_db
 from django_tracekit.storage.flushing import FlushingProcessor
 
 logger = logging.getLogger("django_tracekit")
@@ -58,14 +58,9 @@ MAX_BUFFER_BYTES = 16 * 1024 * 1024  # estimated (strings' lengths + a fixed cos
 MAX_BACKLOG_TRACES = 1_000  # kept parts waiting for the database (outage)
 MAX_BACKLOG_SPANS = 50_000
 TRIM_BATCHES = 2  # per flush: the MAX_TRACES cap never blocks the flusher for long
-SPAN_COST = 400  # bytes estimated for a span besides its attributes
-ATTRIBUTE_COST = 64
-_LONG_KEYS = ("db.query.text", "url.full", "db.statement")  # the likeliest first
-_LONG_EVENT_KEYS = ("exception.stacktrace", "exception.message", "log.message", "db.query.text")
 
 _ERROR = StatusCode.ERROR
 _PRODUCER, _CLIENT = SpanKind.PRODUCER, SpanKind.CLIENT
-_DB_KEYS = ("db.system.name", "db.system")  # current semconv first
 _USER_KEY = "enduser.id"
 
 
@@ -97,40 +92,6 @@ class _Buffered:
     @property
     def kept(self) -> bool:
         return bool(self.reasons) or self.kept_elsewhere
-
-
-def _estimate(span: ReadableSpan, kind: SpanKind) -> tuple[int, bool]:
-    """Bytes a buffered span holds, roughly: a fixed cost, a share per attribute, and the
-    texts that can be long (a SQL statement, a stack); and whether it has an N+1 event
-    (read in the same pass over its events). Reading every attribute value costs about
-    0.5 µs each through the SDK's mapping: only the long ones are read."""
-    attributes = readable(span)
-    size = SPAN_COST + ATTRIBUTE_COST * len(attributes or ())
-    if kind is _CLIENT and attributes:
-        for key in _LONG_KEYS:  # one of them at most; a miss costs a KeyError in the SDK
-            value = attributes.get(key)
-            if type(value) is str:
-                size += len(value)
-                break
-    # The SDK's ``events`` copies them into a new tuple on every read: read its list
-    # directly when it is there (docs/PRIVATE_SEAMS.md), else the public property.
-    events = getattr(span, "_events", None)
-    if events is None:
-        events = span.events
-    n_plus_one = False
-    for event in events:
-        event_attributes = event.attributes
-        if event_attributes:
-            if event.name == N_PLUS_ONE_EVENT:
-                n_plus_one = True
-            size += ATTRIBUTE_COST * (1 + len(event_attributes))
-            for key in _LONG_EVENT_KEYS:
-                value = event_attributes.get(key)
-                if type(value) is str:
-                    size += len(value)
-        else:
-            size += ATTRIBUTE_COST
-    return size, n_plus_one
 
 
 class TraceStoreProcessor(FlushingProcessor):
@@ -191,7 +152,7 @@ class TraceStoreProcessor(FlushingProcessor):
             parent = span.parent
             local_root = parent is None or parent.is_remote
             kind = span.kind
-            size, n_plus_one = _estimate(span, kind)
+            size, n_plus_one = estimate(span, kind)
             now = self._clock()
             with self._lock:
                 part = self._parts.get(trace_id)
@@ -211,7 +172,7 @@ class TraceStoreProcessor(FlushingProcessor):
                 if (span.status.status_code is _ERROR and "error" not in part.reasons
                         and incidents.is_incident(span)):  # not a handled exception
                     part.reasons = join_reasons(part.reasons, "error")
-                if kind is _PRODUCER or (kind is _CLIENT and not _is_db(span)):
+                if kind is _PRODUCER or (kind is _CLIENT and not is_db(span)):
                     part.joinable = True
                 if n_plus_one:
                     part.n_plus_one = True
@@ -455,15 +416,6 @@ class TraceStoreProcessor(FlushingProcessor):
         with self._lock:
             buffered = sum(1 for p in self._parts.values() if p.kept and p.spans)
         return len(self._backlog) + buffered
-
-
-def _is_db(span: ReadableSpan) -> bool:
-    attributes = readable(span)
-    if attributes:
-        for key in _DB_KEYS:  # a loop, not any(<genexpr>): two Python calls less per span
-            if key in attributes:
-                return True
-    return False
 
 
 def processors() -> list[TraceStoreProcessor]:

@@ -18,11 +18,11 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from django_tracekit.core.errors import ERROR_SPAN_ID
 from django_tracekit.core.vocabulary import LOG_EVENT, N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
 from django_tracekit.pages.traces import outcome
+from django_tracekit.pages.traces.calls import http_host, mark_unconsumed
 from django_tracekit.pages.traces.fold import QUERY_KEY, Group, fold, group_span
 
 FIELDS = ("span_id", "parent_span_id", "name", "kind", "service", "start_us", "duration_us",
@@ -325,28 +325,6 @@ def _order(spans: Sequence[Span]) -> list[tuple[Span | Group, int, bool, int | N
     return ordered
 
 
-_HOST_KEYS = ("server.address", "net.peer.name")  # current semconv first
-_URL_KEYS = ("url.full", "http.url")
-_HTTP_METHOD_KEYS = ("http.request.method", "http.method")
-
-
-def http_host(kind: str, attributes: Mapping[str, str]) -> str:
-    """The host an outgoing HTTP call (a CLIENT span with an HTTP method) went to: its
-    ``server.address``, else the host of its URL (never the path or query: display only)."""
-    if kind != "client" or not any(k in attributes for k in _HTTP_METHOD_KEYS):
-        return ""
-    for key in _HOST_KEYS:
-        if attributes.get(key):
-            return attributes[key]
-    for key in _URL_KEYS:
-        if attributes.get(key):
-            try:
-                return urlsplit(attributes[key]).hostname or ""
-            except ValueError:
-                return ""
-    return ""
-
-
 def _number(value: str) -> int:
     try:
         return int(float(value))
@@ -418,7 +396,7 @@ def build(spans: Sequence[Span], trace_start_us: int, trace_end_us: int,
                                                100.0 - row.wait_x), 3)
         rows.append(row)
     _mark_errors(rows)
-    _mark_unconsumed(rows)
+    mark_unconsumed(rows)
     first = next((r for r in rows if r.has_stack), None)
     if first is not None:
         first.open = True
@@ -443,14 +421,6 @@ def build(spans: Sequence[Span], trace_start_us: int, trace_end_us: int,
         sql_count=len(sql), sql_us=sum(max(r.span.duration_us, 0) for r in sql),
         n_plus_one_spans=sum(r.n_plus_one > 0 for r in spans_only),
         unconsumed=sum(r.unconsumed for r in spans_only))
-
-
-def _mark_unconsumed(rows: list[Row]) -> None:
-    """Publish spans under which no task run (a CONSUMER span) is in the store."""
-    consumed = {r.span.parent_span_id for r in rows if r.span.kind == "consumer"}
-    for row in rows:
-        if row.fold is None and row.span.kind == "producer":
-            row.unconsumed = row.span.span_id not in consumed
 
 
 def _mark_errors(rows: list[Row]) -> None:
