@@ -205,9 +205,23 @@ def handled_trace(trace_id_: str, *, start_us: int | None = None) -> Trace:
         SpanSpec("shop/videos/views/feed", span_id(2), span_id(1), 1, 38),
         SpanSpec("GET", span_id(3), span_id(2), 5, 30, kind="client", is_error=True,
                  status_message="ReadTimeout: cdn.example timed out",
+                 attributes={"http.request.method": "GET", "server.address": "cdn.example",
+                             "url.full": "https://cdn.example/feed.json"},
                  events=[exception_event("requests.exceptions.ReadTimeout",
                                          "cdn.example timed out", "Traceback ...", 35_000)]),
     ], start_us=start_us, reasons="error")
+
+
+def unsent_tasks_trace(trace_id_: str, *, start_us: int | None = None) -> Trace:
+    """A request kept as slow that sent two Celery tasks whose runs are not in the store
+    (trial 9: the worker had dropped its parts before the request was chosen as slow)."""
+    return make_trace(trace_id_, [
+        SpanSpec("POST /api/v2/workoutlog/", span_id(1), duration_ms=900, kind="server",
+                 attributes={"http.response.status_code": 201}),
+        *[SpanSpec("apply_async/wger.trophies.tasks.evaluate_user_trophies_task", span_id(n),
+                   span_id(1), 700 + n, 3, kind="producer",
+                   attributes={"celery.action": "apply_async"}) for n in (2, 3)],
+    ], start_us=start_us, reasons="slow")
 
 
 def wide_trace(trace_id_: str, spans: int, *, seed: int = 7, start_us: int | None = None,

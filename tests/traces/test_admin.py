@@ -30,6 +30,7 @@ from tests.support.traces import (
     six_traces,
     span_id,
     trace_id,
+    unsent_tasks_trace,
     upload_trace,
     web_and_worker,
 )
@@ -495,7 +496,8 @@ def test_the_header_counts_incidents_sql_and_says_what_happened() -> None:
     assert re.search(r'id="tk-error-count">1<', text)  # raised once, carried by the task
     assert "1 enclosing span carries it" in text
     assert re.search(r'id="tk-sql">13 queries, 3.68 ms <span class="tk-badge tk-badge-warn '
-                     r'tk-n1">N\+1 ×12</span>', text)  # noqa: RUF001
+                     r'tk-n1" title="One statement ran 12 times under one span[^"]*">'
+                     r'N\+1 ×12</span>', text)  # noqa: RUF001
     task = row_html(text, span_id(42))
     assert "tk-status-carry" in task and "Carries the error of" in task
     assert (f'<a href="#span-{span_id(43)}" class="tk-mono tk-jump">'
@@ -517,3 +519,84 @@ def test_the_header_counts_incidents_sql_and_says_what_happened() -> None:
     handled_trace(trace_id(2))
     handled = trace_page(client, trace_id(2))
     assert re.search(r'id="tk-outcome">handled error<', handled)
+
+
+# -- trial 9: what a kept trace lacks, slow traces' timing, N+1 counts, outgoing calls ----
+def test_a_publish_span_without_its_task_run_says_the_task_is_not_in_the_store() -> None:
+    unsent_tasks_trace(trace_id(1))
+    web_and_worker(trace_id(2))  # its task's run is in the store, under its publish span
+    client = viewer()
+    text = html.unescape(trace_page(client, trace_id(1)))
+    for sid in (span_id(2), span_id(3)):
+        assert "task not in the store" in row_html(text, sid)
+    assert "task not in the store" not in row_html(text, span_id(1))
+    note = text[text.index('id="tk-unconsumed-note"'):]
+    note = note[:note.index("</p>")]
+    assert "2 publish spans sent tasks whose runs are not in the store" in note
+    assert "had dropped its part before this trace was kept" in note
+    assert "not run tracekit" in note
+    whole = html.unescape(trace_page(client, trace_id(2)))
+    assert "tk-unconsumed" not in whole and "task not in the store" not in whole
+
+
+def test_the_list_says_when_slow_traces_appear() -> None:
+    from django_tracekit.destinations.traces import keep
+    from django_tracekit.pages.traces import views
+
+    assert views.SLOW_WINDOW_S * 1_000_000_000 == keep.WINDOW_NS
+    client = viewer()
+    before = views.slow_window_end()
+    text = html.unescape(client.get(reverse(LIST), {"reason": "slow"}).content.decode())
+    after = views.slow_window_end()  # the same, unless a window ended meanwhile
+    assert 'id="tk-none-kept"' in text  # nothing kept yet: the note says why and when
+    note = text[text.index('<p class="tk-quiet tk-slow-wanted" id="tk-slow-note">'):]
+    note = note[:note.index("</p>")]
+    assert any(formats.time_format(end, "TIME_FORMAT") in note for end in (before, after))
+    assert "kept when the window ends" in note
+    assert 0 < before.timestamp() - time.time() <= 600 and before.timestamp() % 600 == 0
+    assert views.slow_window_end(1_200.0).timestamp() == 1_800  # a window's first second
+    assert views.slow_window_end(1_799.9).timestamp() == 1_800
+    # Without the slow filter the note is there too, without the emphasis.
+    plain = client.get(reverse(LIST)).content.decode()
+    assert 'id="tk-slow-note"' in plain and "tk-slow-wanted" not in plain
+
+
+def test_n_plus_one_badges_say_one_statement_ran_n_times() -> None:
+    web_and_worker(trace_id(1))
+    client = viewer()
+    text = html.unescape(trace_page(client, trace_id(1)))
+    row = row_html(text, span_id(2))
+    assert 'title="One statement ran 12 times under this span' in row
+    assert "one statement ran 12 times under this span" in row  # the event, expanded
+    header = text[text.index('id="tk-sql"'):]
+    assert "One statement ran 12 times under one span: the most of this trace" in header[:600]
+    listed = html.unescape(client.get(reverse(LIST)).content.decode())
+    assert "One statement ran 12 times under one span" in listed
+
+
+def test_an_outgoing_http_call_shows_its_host_beside_its_name() -> None:
+    make_trace(trace_id(1), [
+        SpanSpec("GET /software/features", span_id(1), duration_ms=50, kind="server"),
+        SpanSpec("GET", span_id(2), span_id(1), 5, 40, kind="client", is_error=True,
+                 attributes={"http.request.method": "GET", "server.address": "api.github.com",
+                             "url.full": "https://api.github.com/repos/x?token=REDACTED"}),
+        SpanSpec("GET", span_id(3), span_id(1), 6, 1, kind="client",  # old semconv
+                 attributes={"http.method": "GET",
+                             "http.url": "https://status.example.org:8443/a?b=c"}),
+        SpanSpec("SELECT shop", span_id(4), span_id(1), 7, 1, kind="client",
+                 attributes={"db.system": "sqlite", "server.address": "db.internal"}),
+    ])
+    text = trace_page(viewer(), trace_id(1))
+    name = re.compile(r'<span class="tk-span-name"[^>]*>((?:[^<]|<wbr>|<span class="tk-host"'
+                      r'[^>]*>(?:[^<]|<wbr>)*</span>)*)</span>')
+
+    def shown(sid: str) -> str:  # the name's box as it reads
+        found = name.search(row_html(text, sid))
+        assert found is not None
+        return re.sub(r"<[^>]+>", "", found.group(1))
+
+    assert shown(span_id(2)) == "GET api.github.com"
+    assert shown(span_id(3)) == "GET status.example.org"
+    assert shown(span_id(4)) == "SELECT shop"  # a database call: its name says enough
+    assert "token" not in row_html(text, span_id(2)).split("tk-span-body")[0]
+    assert 'data-name="GET"' in row_html(text, span_id(2))  # the span keeps its name

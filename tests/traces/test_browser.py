@@ -23,6 +23,7 @@ from tests.support.traces import (
     make_trace,
     span_id,
     trace_id,
+    unsent_tasks_trace,
     upload_trace,
     web_and_worker,
     wide_trace,
@@ -36,6 +37,7 @@ HOSTILE_TRACE = trace_id(0xBAD)
 BIG_TRACE = trace_id(0xB16)
 UPLOAD_TRACE = trace_id(0x0B1)
 HANDLED_TRACE = trace_id(0x4A7)
+UNSENT_TRACE = trace_id(0x5E7)
 
 
 @pytest.fixture
@@ -238,7 +240,9 @@ def _cut_names(page: Any) -> list[str]:
     title), or wider than their box (clipped)."""
     return list(page.evaluate("""() => [...document.querySelectorAll('.tk-span-name')]
         .filter(el => el.offsetParent !== null)
-        .filter(el => el.textContent !== el.title || el.scrollWidth > el.clientWidth + 1)
+        .filter(el => [...el.childNodes].filter(n => !(n.classList
+                && n.classList.contains('tk-host'))).map(n => n.textContent).join('').trimEnd()
+            !== el.title || el.scrollWidth > el.clientWidth + 1)
         .map(el => el.title)"""))
 
 
@@ -251,6 +255,7 @@ def test_n_plus_one_errors_and_a_retried_task_at_every_width(server: Any) -> Non
     upload_trace(UPLOAD_TRACE, start_us=now - 20_000_000)
     handled_trace(HANDLED_TRACE, start_us=now - 10_000_000)
     web_and_worker(ERROR_TRACE, start_us=now - 30_000_000)
+    unsent_tasks_trace(UNSENT_TRACE, start_us=now - 40_000_000)
     User.objects.create_superuser("root", password="pw")
     SHOTS.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -271,7 +276,10 @@ def test_n_plus_one_errors_and_a_retried_task_at_every_width(server: Any) -> Non
             _login(page, server.url, "root")
             page.goto(f"{server.url}/admin/django_tracekit/trace/")
             statuses = page.locator("#tk-traces tbody tr .tk-outcome .tk-status")
-            expect(statuses).to_have_text(["handled error", "failed after 1 retry", "failed"])
+            expect(statuses).to_have_text(["handled error", "failed after 1 retry", "failed",
+                                           "ok"])
+            # Slow traces are chosen when their window ends: the list says when.
+            expect(page.locator("#tk-slow-note")).to_contain_text("the current one ends at")
             expect(page.locator(f'tr[data-trace="{UPLOAD_TRACE}"] .tk-n1')).to_have_text(
                 "N+1 ×12")  # noqa: RUF001
             page.screenshot(path=str(SHOTS / "trace_list_1440.png"), full_page=True)
@@ -348,5 +356,24 @@ def test_n_plus_one_errors_and_a_retried_task_at_every_width(server: Any) -> Non
             _no_horizontal_overflow(phone)
             assert _cut_names(phone) == []
             phone.screenshot(path=str(SHOTS / "trace_upload_390.png"), full_page=True)
+
+            # An outgoing call reads "GET cdn.example"; publish spans whose task's run is
+            # not in the store say so, and the page says why (trial 9).
+            for view, width in ((page, "1440"), (phone, "390")):
+                view.emulate_media(color_scheme="light")
+                view.goto(f"{server.url}/admin/django_tracekit/trace/{HANDLED_TRACE}/")
+                call = view.locator(f"#span-{span_id(3)} .tk-span-name")
+                expect(call).to_have_text("GET cdn.example")
+                expect(call.locator(".tk-host")).to_be_visible()
+                assert _cut_names(view) == []
+                view.screenshot(path=str(SHOTS / f"trace_outgoing_call_{width}.png"))
+                view.goto(f"{server.url}/admin/django_tracekit/trace/{UNSENT_TRACE}/")
+                expect(view.locator(".tk-unconsumed:visible")).to_have_count(2)
+                expect(view.locator("#tk-unconsumed-note")).to_contain_text(
+                    "had dropped its part before this trace was kept")
+                _no_horizontal_overflow(view)
+                assert _cut_names(view) == []
+                view.screenshot(path=str(SHOTS / f"trace_unsent_tasks_{width}.png"),
+                                full_page=True)
         finally:
             browser.close()

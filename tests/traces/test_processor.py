@@ -20,6 +20,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from django_tracekit.core.errors import ERROR_SPAN_ID, INCIDENT
 from django_tracekit.core.sampling import RecordEverySampledOut
 from django_tracekit.core.tracer import INSTRUMENTATION_NAME
+from django_tracekit.destinations.traces import keep
 from django_tracekit.destinations.traces.memory import MemoryTraces, memory_traces
 from django_tracekit.destinations.traces.processor import TraceStoreProcessor
 from django_tracekit.destinations.traces.records import NotReady, Part
@@ -51,7 +52,8 @@ class Process:
 
     def request(self, name: str = "GET /orders/", *, fail: bool = False, publish: bool = False,
                 sql: int = 1, user: str | None = None, duration_ms: float = 10.0,
-                parent: trace.SpanContext | None = None) -> trace.SpanContext:
+                parent: trace.SpanContext | None = None,
+                kind: SpanKind | None = None) -> trace.SpanContext:
         """A request (SERVER root, a view span, SQL, maybe a Celery publish) or, with a
         ``parent`` (a message's context), a task (CONSUMER root); the publish span's context
         (what a message carries) or the root's. The root lasts ``duration_ms``."""
@@ -60,7 +62,7 @@ class Process:
             remote = trace.SpanContext(parent.trace_id, parent.span_id, is_remote=True,
                                        trace_flags=parent.trace_flags)
             ctx = trace.set_span_in_context(trace.NonRecordingSpan(remote))
-        kind = SpanKind.CONSUMER if parent else SpanKind.SERVER
+        kind = kind or (SpanKind.CONSUMER if parent else SpanKind.SERVER)
         carried = None
         start = time.time_ns()
         with self.tracer.start_as_current_span(name, context=ctx, kind=kind, start_time=start,
@@ -198,6 +200,75 @@ def test_a_part_is_joined_until_it_leaves_the_buffer(store: MemoryTraces) -> Non
     traces = store.traces()
     assert {s.service for s in traces[trace_hex(joined)].spans} == {"web", "worker"}
     assert {s.service for s in traces[trace_hex(late)].spans} == {"worker"}
+
+
+def test_a_task_part_waits_for_its_request_to_be_kept_slow_at_the_window_end(
+        store: MemoryTraces) -> None:
+    """A request is kept ``slow`` only when its 10-minute window ends, long after the
+    120 s buffer: the task it sent (another process) is still held and joins it (trial 9:
+    the kept trace showed the publish spans and none of the tasks)."""
+    window = keep.WINDOW_NS
+    first = time.time_ns() // window * window  # the window these spans start in
+    web = Process(store, "web")
+    worker = Process(store, "worker")
+    web.processor.wall_clock_ns = worker.processor.wall_clock_ns = lambda: first + 10**9
+    for _ in range(3):  # slower runs of the task: its own slow candidates, not this one
+        worker.request("wger.trophies.evaluate", parent=web.request(
+            "GET /other/", publish=True, sql=0), duration_ms=1_000)
+    published = web.request("POST /workoutlog/", publish=True, sql=0, duration_ms=900)
+    task = worker.request("wger.trophies.evaluate", parent=published)
+    web.processor.flush()
+    worker.processor.flush()
+    assert store.traces() == {}  # one root, mid-window: nothing decided yet
+    worker.clock.now += 300.0  # far beyond buffer_s: still held for the window
+    worker.processor.flush()
+    web.processor.wall_clock_ns = lambda: first + window + 10**9  # the window ended
+    web.processor.flush()  # the request is its feature's slowest: kept slow
+    worker.processor.flush()  # the task's part joins it
+    kept = store.traces()[trace_hex(published)]
+    assert {s.service for s in kept.spans} == {"web", "worker"}
+    assert "slow" in kept.reasons and task.trace_id == published.trace_id
+
+
+def test_a_request_under_a_remote_parent_is_not_held_for_the_window(
+        store: MemoryTraces) -> None:
+    """Only a task run's part waits for its window: a request carrying ``traceparent`` from
+    an upstream service (a SERVER root under a remote parent) leaves after ``buffer_s``, or a
+    web worker behind a traced proxy would hold every request for 10 minutes."""
+    window = keep.WINDOW_NS
+    first = time.time_ns() // window * window
+    upstream = Process(store, "upstream")
+    web = Process(store, "web")
+    web.processor.wall_clock_ns = lambda: first + 10**9
+    for _ in range(3):  # the feature's 3 slowest: candidates, held for their own decision
+        web.request("GET /api/", parent=upstream.request(sql=0), kind=SpanKind.SERVER,
+                    duration_ms=1_000)
+    web.request("GET /api/", parent=upstream.request(sql=0), kind=SpanKind.SERVER)
+    web.processor.flush()
+    assert web.processor.buffered()[0] == 4
+    web.clock.now += 300.0  # beyond buffer_s, within the window
+    web.processor.flush()
+    assert web.processor.buffered()[0] == 3
+
+
+def test_a_task_part_is_held_no_longer_than_its_window_and_the_buffer(
+        store: MemoryTraces) -> None:
+    window = keep.WINDOW_NS
+    first = time.time_ns() // window * window
+    worker = Process(store, "worker")
+    worker.processor.wall_clock_ns = lambda: first + 10**9
+    web = Process(store, "web")
+    for _ in range(3):  # the feature's 3 slowest: candidates, held for their own decision
+        worker.request("shop/tasks/charge", parent=web.request(publish=True, sql=0),
+                       duration_ms=1_000)
+    worker.request("shop/tasks/charge", parent=web.request(publish=True, sql=0))
+    worker.processor.flush()
+    worker.clock.now += 300.0  # beyond buffer_s, within the window
+    worker.processor.flush()
+    assert worker.processor.buffered()[0] == 4
+    worker.clock.now += window / 10**9  # past the window's end + buffer_s
+    worker.processor.flush()
+    assert worker.processor.buffered()[0] == 3
 
 
 def test_the_buffer_is_bounded_in_traces_and_bytes_oldest_evicted_first(

@@ -7,6 +7,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -29,8 +33,9 @@ class Process:
     (``stats``) the stats processor counting the feature's calls there too."""
 
     def __init__(self, service: str, stats: bool) -> None:
+        self.now = 1_000.0  # the processor's monotonic clock (the buffer's expiry)
         self.processor = TraceStoreProcessor(store.database, start_thread=False,
-                                             sample_rate=0.0)
+                                             sample_rate=0.0, clock=lambda: self.now)
         self.processor.wall_clock_ns = lambda: W0 + 300 * 1_000_000_000  # mid-window
         provider = TracerProvider(resource=Resource.create({"service.name": service}))
         self.stats = StatsProcessor(stats_store.write, start_thread=False) if stats else None
@@ -132,3 +137,46 @@ def test_an_error_trace_among_the_slowest_is_labelled_slow_too() -> None:
     assert Trace.objects.get(trace_id=slowest).reasons == "error,slow"
     assert slowest in slow_durations("/timeout/")
     assert len(slow_durations("/timeout/")) == keep.SLOW_PER_WINDOW
+
+
+def test_a_request_kept_slow_at_its_windows_end_keeps_the_task_it_sent() -> None:
+    """Trial 9 (wger): the request is chosen as slow when its window ends, minutes after its
+    Celery task ran in a worker; the worker still holds the task's part, which joins the
+    kept trace in the database, and the trace page shows the task under its publish span."""
+    web, worker = Process("wger", stats=False), Process("wger-worker", stats=False)
+    start = W0 + 120 * 1_000_000_000
+    root = web.tracer.start_span("POST /api/v2/workoutlog/", kind=SpanKind.SERVER,
+                                 start_time=start)
+    publish = web.tracer.start_span(
+        "apply_async/wger.trophies.tasks.evaluate_user_trophies_task", kind=SpanKind.PRODUCER,
+        context=trace.set_span_in_context(root), start_time=start + 100 * MS)
+    publish.end(end_time=start + 102 * MS)
+    root.end(end_time=start + 900 * MS)
+    carried = publish.get_span_context()
+    remote = trace.set_span_in_context(trace.NonRecordingSpan(trace.SpanContext(
+        carried.trace_id, carried.span_id, is_remote=True, trace_flags=carried.trace_flags)))
+    task = worker.tracer.start_span("wger.trophies.tasks.evaluate_user_trophies_task",
+                                    kind=SpanKind.CONSUMER, context=remote,
+                                    start_time=start + 150 * MS)
+    task.end(end_time=start + 170 * MS)
+    for _ in range(3):  # slower runs of the task: its own candidates, not this one
+        other = worker.tracer.start_span("wger.trophies.tasks.evaluate_user_trophies_task",
+                                         kind=SpanKind.CONSUMER, start_time=start)
+        other.end(end_time=start + 2_000 * MS)
+    assert web.processor.flush() and worker.processor.flush()
+    tid = format(carried.trace_id, "032x")
+    assert not Trace.objects.filter(trace_id=tid).exists()  # mid-window: not decided yet
+    worker.now += 180.0  # beyond BUFFER_S (120 s): held for the window
+    assert worker.processor.flush()
+    web.processor.wall_clock_ns = lambda: W0 + keep.WINDOW_NS + 1  # the window ended
+    assert web.processor.flush()  # the request is its feature's slowest: kept
+    assert worker.processor.flush()  # the task's part joins it
+    kept = Trace.objects.get(trace_id=tid)
+    assert kept.reasons == "slow" and kept.services == "wger,wger-worker"
+    spans = dict(TraceSpan.objects.filter(trace=kept).values_list("kind", "parent_span_id"))
+    assert spans["consumer"] == format(carried.span_id, "016x")
+
+    client = Client()
+    client.force_login(User.objects.create_superuser("root"))
+    page = client.get(reverse("admin:tracekit_trace", args=[tid])).content.decode()
+    assert "evaluate_user_trophies_task" in page and "task not in the store" not in page

@@ -10,7 +10,9 @@ A part that is not kept stays in the buffer for ``buffer_s`` (``BUFFER_S``, 120 
 another process can hold parts of its trace (its root has a remote parent, or it sent a
 Celery message or an outgoing request): at every flush the process asks the database which
 of those trace ids are kept now (one indexed query per 500 ids) and writes its parts of
-them. A part that can have no other part (a request that only ran SQL) is forgotten at
+them. A part under a remote parent (a task run) is held longer, until its 10-minute window
+has ended plus ``buffer_s``: its parent may be kept as ``slow`` only when that window
+ends. A part that can have no other part (a request that only ran SQL) is forgotten at
 once when not kept. The buffer is bounded in traces, spans per trace and estimated bytes;
 beyond, the oldest part that is not kept is evicted first.
 
@@ -45,7 +47,7 @@ from django_tracekit.destinations.traces.records import (
     join_reasons,
 )
 from django_tracekit.destinations.traces.rows import hex_id, rows
-from django_tracekit.destinations.traces.span_size import estimate
+from django_tracekit.destinations.traces.sizes import estimate, is_db
 from django_tracekit.storage.flushing import FlushingProcessor
 
 logger = logging.getLogger("django_tracekit")
@@ -58,17 +60,16 @@ MAX_BACKLOG_SPANS = 50_000
 TRIM_BATCHES = 2  # per flush: the MAX_TRACES cap never blocks the flusher for long
 
 _ERROR = StatusCode.ERROR
-_PRODUCER, _CLIENT = SpanKind.PRODUCER, SpanKind.CLIENT
-_DB_KEYS = ("db.system.name", "db.system")  # current semconv first
+_PRODUCER, _CLIENT, _CONSUMER = SpanKind.PRODUCER, SpanKind.CLIENT, SpanKind.CONSUMER
 _USER_KEY = "enduser.id"
 
 
 class _Buffered:
     """One trace's part in this process."""
 
-    __slots__ = ("dropped", "joinable", "kept_elsewhere", "local_root_name", "n_plus_one",
-                 "reasons", "root_ended", "root_name", "size", "slow_span", "spans", "touched",
-                 "user_id")
+    __slots__ = ("dropped", "hold_until", "joinable", "kept_elsewhere", "local_root_name",
+                 "n_plus_one", "reasons", "root_ended", "root_name", "size", "slow_span",
+                 "spans", "touched", "user_id")
 
     def __init__(self, now: float) -> None:
         self.spans: list[ReadableSpan] = []
@@ -79,6 +80,9 @@ class _Buffered:
         self.joinable = False  # another process may hold parts of this trace
         self.root_ended = False
         self.touched = now
+        # A part under a remote parent: held (clock time) until its window's slow decision
+        # can have kept the parent (see TraceStoreProcessor._hold).
+        self.hold_until = 0.0
         self.root_name = ""
         self.local_root_name = ""
         self.user_id = ""
@@ -148,7 +152,7 @@ class TraceStoreProcessor(FlushingProcessor):
             parent = span.parent
             local_root = parent is None or parent.is_remote
             kind = span.kind
-            size, n_plus_one = estimate(span, kind is _CLIENT)
+            size, n_plus_one = estimate(span, kind)
             now = self._clock()
             with self._lock:
                 part = self._parts.get(trace_id)
@@ -168,7 +172,7 @@ class TraceStoreProcessor(FlushingProcessor):
                 if (span.status.status_code is _ERROR and "error" not in part.reasons
                         and incidents.is_incident(span)):  # not a handled exception
                     part.reasons = join_reasons(part.reasons, "error")
-                if kind is _PRODUCER or (kind is _CLIENT and not _is_db(span)):
+                if kind is _PRODUCER or (kind is _CLIENT and not is_db(span)):
                     part.joinable = True
                 if n_plus_one:
                     part.n_plus_one = True
@@ -214,6 +218,8 @@ class TraceStoreProcessor(FlushingProcessor):
         name = feature_name(span.name, kind, attributes)  # "GET (unmatched)", as the stats
         if remote_parent:
             part.joinable = True
+            if span.kind is _CONSUMER:  # a task run: its request may be kept slow later
+                self._hold(part, span)
         else:
             part.root_name = name
         part.local_root_name = part.local_root_name or name
@@ -239,6 +245,20 @@ class TraceStoreProcessor(FlushingProcessor):
         if not part.kept and not part.joinable and not part.slow_span:
             # No other process can hold a part of it: nothing will ever make it kept.
             self._bytes -= self._parts.pop(trace_id).size
+
+    def _hold(self, part: _Buffered, span: ReadableSpan) -> None:
+        """Hold a task run's part (under a remote parent) until the end of
+        the 10-minute window its root started in, then ``buffer_s`` as usual: its parent
+        started no later, so that parent's window has ended by then, and a parent kept as
+        ``slow`` when its window ends (keep.SlowRule) still finds this part here. Without
+        it a slow request's kept trace lacked its tasks, expired after ``buffer_s``. The
+        buffer's bounds still apply: the oldest part goes first when it is full."""
+        end = span.end_time or 0
+        wall = self.wall_clock_ns()
+        start = (span.start_time or end) + real_clock.correction_ns(end, wall)
+        window_end = (start // keep.WINDOW_NS + 1) * keep.WINDOW_NS
+        left_s = max(0, window_end - wall) / 1e9
+        part.hold_until = self._clock() + min(left_s, keep.WINDOW_NS / 1e9)
 
     # -- flushing ------------------------------------------------------------------------
     def _test_run_writer(self) -> Writer:
@@ -380,11 +400,13 @@ class TraceStoreProcessor(FlushingProcessor):
                 self._bytes -= parts.pop(trace_id).size
 
     def _expire(self, now: float) -> None:
-        """Under the lock: forget parts nobody kept within ``buffer_s`` of their last span."""
+        """Under the lock: forget parts nobody kept within ``buffer_s`` of their last span
+        (of their hold, for a part under a remote parent: :meth:`_hold`)."""
         cutoff = now - self.buffer_s
         parts = self._parts
         # Slow candidates wait for their window's decision (keep.SlowRule.settle).
-        for trace_id in [t for t, p in parts.items() if p.touched < cutoff and not p.slow_span]:
+        for trace_id in [t for t, p in parts.items()
+                         if p.touched < cutoff and p.hold_until < cutoff and not p.slow_span]:
             self._bytes -= parts.pop(trace_id).size
 
     def unwritten_traces(self) -> int:
@@ -395,15 +417,6 @@ class TraceStoreProcessor(FlushingProcessor):
         with self._lock:
             buffered = sum(1 for p in self._parts.values() if p.kept and p.spans)
         return len(self._backlog) + buffered
-
-
-def _is_db(span: ReadableSpan) -> bool:
-    attributes = readable(span)
-    if attributes:
-        for key in _DB_KEYS:  # a loop, not any(<genexpr>): two Python calls less per span
-            if key in attributes:
-                return True
-    return False
 
 
 def processors() -> list[TraceStoreProcessor]:

@@ -23,6 +23,8 @@ def describe(traces: TracesSettings, count: bool = False) -> list[str]:
         f"               at most {traces.max_traces:,} traces, {traces.retention_hours:g} h "
         f"(manage.py tracekit_prune), {traces.max_spans_per_trace:,} spans per trace; "
         f"parts of other processes joined for {BUFFER_S:g} s",
+        f"               (a task's part: until its {keep.WINDOW_NS // 60_000_000_000} min "
+        f"window ends + {BUFFER_S:g} s, for a parent kept as slow then)",
     ]
     if count:
         lines.append(f"               {_stored()}")

@@ -23,7 +23,7 @@ def _known() -> dict[str, tuple[str, str]]:
         "error": (_("error"), _("An error was recorded in this trace: every trace with an "
                                 "error is kept, whole.")),
         "slow": (_("slow"), _("Among the slowest traces of its feature in a 10-minute "
-                              "window.")),
+                              "window, chosen when that window ends.")),
         "n_plus_one": (_("N+1"), _("A statement ran again and again under one parent (an "
                                    "N+1 query): the first such trace of its feature in a "
                                    "10-minute window is kept.")),

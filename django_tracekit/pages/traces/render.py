@@ -70,6 +70,12 @@ class _Labels:
         self.copy_stack = _e(_("Copy the stack"))
         self.statements = _e(_("identical statements, folded: open to see each one"))
         self.total = _e(_("in total"))
+        self.unconsumed = _e(_("task not in the store"))
+        self.unconsumed_title = _e(_(
+            "No run of the task this span sent is in the store: it has not run or ended yet, "
+            "its worker is not traced, or its worker had dropped its part before this trace "
+            "was kept (see the note above the spans)"))
+        self.host_title = _e(_("The host this call went to (server.address or the URL's)"))
 
 
 def _event(e: Event, labels: _Labels) -> str:
@@ -86,7 +92,9 @@ def _event(e: Event, labels: _Labels) -> str:
                          f'<template class="tk-raw-stack">{_e(e.stacktrace)}</template>')
     elif e.kind == "n_plus_one":
         count = f" ×{_e(e.count)}" if e.count else ""  # noqa: RUF001 ("times")
-        parts.append(f'<span class="tk-badge tk-badge-warn">N+1{count}</span> {labels.repeated}')
+        said = (_e(_("one statement ran %(n)s times under this span") % {"n": e.count})
+                if e.count else labels.repeated)
+        parts.append(f'<span class="tk-badge tk-badge-warn">N+1{count}</span> {said}')
         if e.query:
             parts.append(f'<pre class="tk-query">{_e(e.query)}</pre>')
     elif e.kind == "log":
@@ -124,7 +132,13 @@ def _badges(row: Row, labels: _Labels) -> list[str]:
     if row.has_stack:
         out.append(f' <span class="tk-badge" title="{labels.holds}">{labels.stack}</span>')
     if row.n_plus_one:
-        out.append(f' <span class="tk-badge tk-badge-warn tk-n1">N+1 ×{row.n_plus_one}</span>')  # noqa: RUF001
+        title = _e(_("One statement ran %(n)d times under this span (the usage pages count "
+                     "N+1 occurrences: statements × calls)") % {"n": row.n_plus_one})  # noqa: RUF001
+        out.append(f' <span class="tk-badge tk-badge-warn tk-n1" title="{title}">'
+                   f'N+1 ×{row.n_plus_one}</span>')  # noqa: RUF001
+    if row.unconsumed:
+        out.append(f' <span class="tk-orphan tk-unconsumed" title="{labels.unconsumed_title}">'
+                   f"{labels.unconsumed}</span>")
     if row.retry_reason or row.state == "RETRY":
         reason = _e(row.retry_reason)
         out.append(f' <span class="tk-badge tk-badge-retry" title="{reason}">{labels.retried}'
@@ -191,7 +205,10 @@ def _row(row: Row, labels: _Labels) -> str:
     if row.fold is not None:
         out.append(f'<span class="tk-badge tk-badge-warn tk-fold-count">'
                    f'×{len(row.fold.members)}</span> ')  # noqa: RUF001
-    out.append(f'<span class="tk-span-name" title="{name}">{breakable(span.name)}</span>')
+    # An outgoing call's host inside the name's box: "GET api.github.com" reads as one.
+    host = (f' <span class="tk-host" title="{labels.host_title}">{breakable(row.host)}</span>'
+            if row.host else "")
+    out.append(f'<span class="tk-span-name" title="{name}">{breakable(span.name)}{host}</span>')
     out.extend(_badges(row, labels))
     duration = _e(row.duration_text)
     out.append(f' <span class="tk-svc {row.service_class}">{_e(span.service)}</span>'

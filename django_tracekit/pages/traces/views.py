@@ -13,6 +13,7 @@ service filter, which scan them), so no estimate is needed.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -37,11 +38,23 @@ if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
 
 PER_PAGE = 50
+#: The ``slow`` rule's window (destinations/traces/keep.py ``WINDOW_NS``; a test checks they
+#: agree): windows start at multiples of it since the epoch, so the current one's end is
+#: known here without asking the store.
+SLOW_WINDOW_S = 600
 _NAME_BATCH = 500  # names per IN (...) of the feature lookup (SQLite's variable limit)
 
 
 def local_time(us: int) -> dt.datetime:
     return timezone.localtime(dt.datetime.fromtimestamp(us / 1e6, tz=dt.timezone.utc))
+
+
+def slow_window_end(now_s: float | None = None) -> dt.datetime:
+    """When the current 10-minute window of the ``slow`` rule ends (local time): its
+    slowest traces are chosen then, at each process's next write."""
+    now = time.time() if now_s is None else now_s
+    end = (int(now) // SLOW_WINDOW_S + 1) * SLOW_WINDOW_S
+    return timezone.localtime(dt.datetime.fromtimestamp(end, tz=dt.timezone.utc))
 
 
 def _query_string(values: dict[str, str], **changes: str | None) -> str:
@@ -114,6 +127,9 @@ def trace_list(model_admin: ModelAdmin[Trace], request: HttpRequest) -> HttpResp
         "services": feature_services(),
         "min_ms": values.get("min_ms", ""),
         "store_enabled": get_config().traces.enabled,
+        "slow_window_end": slow_window_end(),
+        "flush_interval_s": get_config().stats.flush_interval_s,
+        "slow_wanted": query.reason == "slow" or query.sort == "-duration",
         "page_query": _query_string(values, page=None),
         "filtered": any(k in values for k in ("status", "feature", "min_ms", "service",
                                               "user", "reason", "range")),

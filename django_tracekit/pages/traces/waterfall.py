@@ -2,7 +2,10 @@
 with its bar's offset and width as percentages of the trace's duration.
 
 A span whose parent is not in the store (a part that was not kept, or dropped beyond the
-cap) is shown at the top level and marked an orphan; a cycle in corrupt data cannot hide a
+cap) is shown at the top level and marked an orphan; a publish (PRODUCER) span with no task
+run under it is marked too (its task's part is not in the store, see
+docs/trace_explorer.md); an outgoing HTTP call shows its host beside its name ("GET" says
+nothing alone); a cycle in corrupt data cannot hide a
 span (whatever a walk from the roots does not reach is added at the top level too).
 Attributes and events are parsed from their JSON text defensively: a row that does not
 parse shows its raw text.
@@ -19,6 +22,7 @@ from typing import Any, Protocol
 from django_tracekit.core.errors import ERROR_SPAN_ID
 from django_tracekit.core.vocabulary import LOG_EVENT, N_PLUS_ONE_COUNT, N_PLUS_ONE_EVENT
 from django_tracekit.pages.traces import outcome
+from django_tracekit.pages.traces.calls import http_host, mark_unconsumed
 from django_tracekit.pages.traces.fold import QUERY_KEY, Group, fold, group_span
 
 FIELDS = ("span_id", "parent_span_id", "name", "kind", "service", "start_us", "duration_us",
@@ -112,6 +116,8 @@ class Row:
     fold_bars: list[tuple[str, str]] = field(default_factory=list)  # (x, width) per member
     fold_total_us: int = 0
     in_fold: bool = False  # a member of a fold (shown when the fold opens)
+    unconsumed: bool = False  # a publish span with no task run (consumer) under it here
+    host: str = ""  # an outgoing HTTP call's host (server.address, or url.full's)
 
     @property
     def bar_x(self) -> str:
@@ -162,6 +168,7 @@ class Waterfall:
     sql_count: int = 0
     sql_us: int = 0
     n_plus_one_spans: int = 0
+    unconsumed: int = 0  # publish spans whose task's part is not in the store
 
     @property
     def sql_time(self) -> str:
@@ -356,6 +363,9 @@ def _row(item: Span | Group, depth: int, orphan: bool, parent_pos: int | None, i
     row.attempt = _number(found.get(outcome.CELERY_RETRIES, "0"))
     row.n_plus_one = max((_number(e.count) or 1 for e in events if e.kind == "n_plus_one"),
                          default=0)
+    row.host = http_host(span.kind, found)
+    if row.host and row.host in span.name:  # a name that already says it
+        row.host = ""
     return row
 
 
@@ -386,6 +396,7 @@ def build(spans: Sequence[Span], trace_start_us: int, trace_end_us: int,
                                                100.0 - row.wait_x), 3)
         rows.append(row)
     _mark_errors(rows)
+    mark_unconsumed(rows)
     first = next((r for r in rows if r.has_stack), None)
     if first is not None:
         first.open = True
@@ -408,7 +419,8 @@ def build(spans: Sequence[Span], trace_start_us: int, trace_end_us: int,
                         for r in spans_only),
             n_plus_one=max((r.n_plus_one for r in spans_only), default=0)),
         sql_count=len(sql), sql_us=sum(max(r.span.duration_us, 0) for r in sql),
-        n_plus_one_spans=sum(r.n_plus_one > 0 for r in spans_only))
+        n_plus_one_spans=sum(r.n_plus_one > 0 for r in spans_only),
+        unconsumed=sum(r.unconsumed for r in spans_only))
 
 
 def _mark_errors(rows: list[Row]) -> None:
