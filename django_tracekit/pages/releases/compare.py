@@ -29,7 +29,12 @@ from typing import Any
 from django.db.models import Max, Min, Sum
 
 from django_tracekit.pages.shared import feature_filter, significance
-from django_tracekit.pages.shared.usage_rows import marks, merged_latency, watermarks
+from django_tracekit.pages.shared.usage_rows import (
+    marks,
+    merged_latency,
+    watermarks,
+    widen_version_spans,
+)
 from django_tracekit.storage.usage_models import (
     DAY,
     HOUR,
@@ -59,13 +64,7 @@ def versions() -> list[dict[str, Any]]:
     hours: dict[str, tuple[int, int]] = {}
     for rows in (FeatureStats.objects.filter(resolution=HOUR),
                  FeatureStats.objects.filter(resolution=MINUTE, bucket_start__gte=minute_mark)):
-        for version, lo, hi in rows.exclude(version="").values("version").annotate(
-                lo=Min("bucket_start"), hi=Max("bucket_start")).values_list(
-                "version", "lo", "hi"):
-            lo, hi = lo - lo % HOUR, hi - hi % HOUR
-            before = hours.get(version)
-            hours[version] = (lo, hi) if before is None else (min(before[0], lo),
-                                                              max(before[1], hi))
+        widen_version_spans(rows.exclude(version=""), HOUR, hours)
     for version, (lo, hi) in hours.items():
         if hi >= day_through:  # days not built yet: the hours say
             day_lo = max(lo, day_through)

@@ -15,7 +15,7 @@ from collections.abc import Container, Iterable, Iterator
 from typing import Any, cast
 
 from django.db import connections, router
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import Max, Min, QuerySet, Sum
 
 from django_tracekit.core import histogram
 from django_tracekit.pages.shared.window import Window, cover
@@ -43,6 +43,17 @@ def marks() -> dict[int, int]:
     into their hours' rows)."""
     return {int(r): int(t) for r, t in StatsCompacted.objects.values_list(
         "resolution", "through")}
+
+
+def widen_version_spans(rows: QuerySet[FeatureStats], resolution: int,
+                        into: dict[str, tuple[int, int]]) -> None:
+    """Widen ``into[version]`` to the first and last bucket ``rows`` hold of each version,
+    floored to ``resolution`` (rows of finer buckets count as the bucket they fall in)."""
+    for version, lo, hi in rows.values("version").annotate(
+            lo=Min("bucket_start"), hi=Max("bucket_start")).values_list("version", "lo", "hi"):
+        lo, hi = lo - lo % resolution, hi - hi % resolution
+        before = into.get(version)
+        into[version] = (lo, hi) if before is None else (min(before[0], lo), max(before[1], hi))
 
 
 def stats_cover(start: int, end: int, finest: int, open_end: bool,

@@ -9,7 +9,12 @@ from typing import Any
 from django.db.models import Max, Min, Sum
 
 from django_tracekit.pages.shared import significance
-from django_tracekit.pages.shared.usage_rows import marks, merged_latency, stats_cover
+from django_tracekit.pages.shared.usage_rows import (
+    marks,
+    merged_latency,
+    stats_cover,
+    widen_version_spans,
+)
 from django_tracekit.pages.shared.window import Window
 from django_tracekit.pages.usage.users import users_by_feature
 from django_tracekit.storage.usage_models import (
@@ -61,15 +66,9 @@ def versions_table(window: Window, feature_id: int) -> list[dict[str, Any]]:
         seen: dict[str, tuple[int, int]] = {}
         for stored, first in ((resolution, start), *(((MINUTE, max(start, minute_mark)),)
                                                      if resolution == HOUR else ())):
-            for version, lo, hi in FeatureStats.objects.filter(
-                    feature_id=feature_id, resolution=stored, bucket_start__gte=first,
-                    bucket_start__lt=end, version__in=list(rows)).values("version").annotate(
-                    lo=Min("bucket_start"), hi=Max("bucket_start")).values_list(
-                    "version", "lo", "hi"):
-                lo, hi = lo - lo % resolution, hi - hi % resolution
-                before = seen.get(version)
-                seen[version] = (lo, hi) if before is None else (min(before[0], lo),
-                                                                 max(before[1], hi))
+            widen_version_spans(FeatureStats.objects.filter(
+                feature_id=feature_id, resolution=stored, bucket_start__gte=first,
+                bucket_start__lt=end, version__in=list(rows)), resolution, seen)
         for version, (lo, hi) in seen.items():
             row = rows[version]
             if lo < row["first"] + coarse:
