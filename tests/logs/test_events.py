@@ -19,22 +19,29 @@ from tests.conftest import Spans
 from tests.logs.conftest import Logged, attributes, exception_events, log_events
 
 
-def test_an_event_has_message_level_logger_location_and_thread(spans: Spans,
-                                                                logged: Logged) -> None:
-    with tracekit.span("outer"):
-        line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
-        logged.logger.warning("order %s: %d items", "A-1", 3)
-    (event,) = log_events(spans.named("outer"))
-    assert event == {
+def _order_event(logged: Logged, line: int, function: str) -> dict[str, object]:
+    """The attributes of the event of ``logger.warning("order %s: %d items", "A-1", 3)``
+    logged by ``function`` at ``line`` of this file."""
+    return {
         "log.message": "order A-1: 3 items",
         "log.severity": "WARNING",
         "log.severity_number": 13,
         "log.logger": logged.logger.name,
         "code.file.path": __file__,
         "code.line.number": line,
-        "code.function.name": "test_an_event_has_message_level_logger_location_and_thread",
+        "code.function.name": function,
         "thread.name": threading.current_thread().name,
     }
+
+
+def test_an_event_has_message_level_logger_location_and_thread(spans: Spans,
+                                                                logged: Logged) -> None:
+    with tracekit.span("outer"):
+        line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+        logged.logger.warning("order %s: %d items", "A-1", 3)
+    (event,) = log_events(spans.named("outer"))
+    assert event == _order_event(
+        logged, line, "test_an_event_has_message_level_logger_location_and_thread")
     (recorded,) = spans.named("outer").events
     assert abs(recorded.timestamp - logged.kept.records[0].created * 1e9) < 1e6
 
@@ -351,16 +358,8 @@ def test_an_event_has_the_values_of_its_record_when_it_was_logged(spans: Spans,
         logged.logger.removeHandler(rewrite)
     assert logged.kept.records[0].msg == "rewritten"  # the handler did run
     first, listed, named = log_events(spans.named("outer"))
-    assert first == {
-        "log.message": "order A-1: 3 items",
-        "log.severity": "WARNING",
-        "log.severity_number": 13,
-        "log.logger": logged.logger.name,
-        "code.file.path": __file__,
-        "code.line.number": line,
-        "code.function.name": "test_an_event_has_the_values_of_its_record_when_it_was_logged",
-        "thread.name": threading.current_thread().name,
-    }
+    assert first == _order_event(
+        logged, line, "test_an_event_has_the_values_of_its_record_when_it_was_logged")
     assert listed["log.message"] == "items ['a']"
     assert named["log.message"] == "named ['a']"
 

@@ -6,15 +6,9 @@ merged minute reaches its hour too."""
 from __future__ import annotations
 
 import json
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.support.databases import fresh_database
-from tests.support.race import race_settings
+from tests.support.race import every_database_fixture, race_settings
 from tests.support.scripts import finish, start_django
 
 SCRIPT = """
@@ -93,15 +87,7 @@ print(json.dumps(result))
 """
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.service("postgres")),
-                        pytest.param("mariadb", marks=pytest.mark.service("mariadb"))])
-def database(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
-    if request.param == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="tracekit-0012-") as tmp:
-            yield "sqlite", str(Path(tmp) / "db.sqlite3")
-        return
-    with fresh_database(request.param, "tracekit_0012") as name:
-        yield request.param, name
+database = every_database_fixture("tracekit_0012")
 
 
 def test_hours_read_the_same_back_and_forth_and_after_the_merge(

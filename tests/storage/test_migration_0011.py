@@ -5,15 +5,9 @@ still deletes), rows are untouched, and reversed the indexes come back."""
 from __future__ import annotations
 
 import json
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.support.databases import fresh_database
-from tests.support.race import race_settings
+from tests.support.race import every_database_fixture, race_settings
 from tests.support.scripts import finish, start_django
 
 # (table, foreign key column, the index that starts with it and stays)
@@ -85,15 +79,7 @@ print(json.dumps({"vendor": connection.vendor, "at_0010": at_0010, "at_0011": at
 """
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.service("postgres")),
-                        pytest.param("mariadb", marks=pytest.mark.service("mariadb"))])
-def database(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
-    if request.param == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="tracekit-0011-") as tmp:
-            yield "sqlite", str(Path(tmp) / "db.sqlite3")
-        return
-    with fresh_database(request.param, "tracekit_0011") as name:
-        yield request.param, name
+database = every_database_fixture("tracekit_0011")
 
 
 def test_prefix_indexes_dropped_foreign_keys_kept_and_reversible(

@@ -77,3 +77,20 @@ def fresh_database_fixture(vendor: str, prefix: str) -> Any:
             yield name
 
     return database
+
+
+def every_database_fixture(prefix: str) -> Any:
+    """A fixture over SQLite, PostgreSQL and MariaDB: ``(vendor, name)`` of an empty database
+    of the test's own (a file in a temporary folder for SQLite), dropped after it."""
+    @pytest.fixture(params=["sqlite",
+                            pytest.param("postgres", marks=pytest.mark.service("postgres")),
+                            pytest.param("mariadb", marks=pytest.mark.service("mariadb"))])
+    def database(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+        if request.param == "sqlite":
+            with tempfile.TemporaryDirectory(prefix=f"{prefix}-") as tmp:
+                yield "sqlite", str(Path(tmp) / "db.sqlite3")
+            return
+        with fresh_database(request.param, prefix) as name:
+            yield request.param, name
+
+    return database
