@@ -1,5 +1,6 @@
 """What a source may ask of the whole pipeline without importing it: set tracing up in a new
-process, flush, shut down, and write the counts now (a task about to be killed).
+process, flush, shut down, write the counts now, and hand them to another process of the
+family (a task about to be killed) or take them from one.
 
 The bootstrap provides the first three and the stats destination the last, when they are
 imported; a source calls them here, so sources never import the bootstrap or a destination.
@@ -9,6 +10,7 @@ Before anything is provided each call does nothing (tracing is off in this proce
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 
 logger = logging.getLogger("django_tracekit")
@@ -17,7 +19,8 @@ _setup: Callable[[], object] | None = None
 _flush: Callable[[int], bool] | None = None
 _shutdown: Callable[[], None] | None = None
 _flush_counts: Callable[[], bool] | None = None
-_when_committed: Callable[[Callable[[], None]], None] | None = None
+_hand_over: Callable[[str], bool] | None = None
+_adopt: Callable[[str], bool] | None = None
 
 
 def provide(*, setup: Callable[[], object], flush: Callable[[int], bool],
@@ -27,12 +30,12 @@ def provide(*, setup: Callable[[], object], flush: Callable[[int], bool],
     _setup, _flush, _shutdown = setup, flush, shutdown
 
 
-def provide_counts(flush_counts: Callable[[], bool],
-                   when_committed: Callable[[Callable[[], None]], None]) -> None:
-    """The stats destination's part: write this process's pending counts now; call back
-    once what is counted so far is committed."""
-    global _flush_counts, _when_committed
-    _flush_counts, _when_committed = flush_counts, when_committed
+def provide_counts(flush_counts: Callable[[], bool], hand_over: Callable[[str], bool],
+                   adopt: Callable[[str], bool]) -> None:
+    """The stats destination's part: write this process's pending counts now; hand them
+    over in a file; take over the counts handed over in a file."""
+    global _flush_counts, _hand_over, _adopt
+    _flush_counts, _hand_over, _adopt = flush_counts, hand_over, adopt
 
 
 def setup() -> None:
@@ -60,10 +63,29 @@ def flush_counts() -> bool:
     return True if _flush_counts is None else _flush_counts()
 
 
-def when_counts_committed(callback: Callable[[], None]) -> None:
-    """``callback()`` once every count of this process so far is committed, by whichever
-    write commits it (now, if nothing is pending or no stats run here)."""
-    if _when_committed is None:
-        callback()
-    else:
-        _when_committed(callback)
+def hand_over_counts(path: str) -> bool:
+    """This process's pending counts, taken out, in the new file ``path`` (written whole or
+    not at all; empty when nothing counts here). ``False``: not written, the counts kept."""
+    if _hand_over is None:
+        return _empty_file(path)
+    return _hand_over(path)
+
+
+def adopt_counts(path: str) -> bool:
+    """Whether counts were handed over at ``path``; they are this process's to write now."""
+    if _adopt is None:
+        try:
+            os.unlink(path)
+        except OSError:
+            return False
+        return True
+    return _adopt(path)
+
+
+def _empty_file(path: str) -> bool:
+    try:
+        with open(path, "wb"):
+            return True
+    except OSError:
+        logger.debug("tracekit: could not create %s", path, exc_info=True)
+        return False

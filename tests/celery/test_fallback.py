@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +42,22 @@ def test_a_process_is_gone_once_it_ended_even_before_it_is_reaped() -> None:
         pass
     child.wait()
     assert fallback._gone(child.pid)
+
+
+def test_counts_are_taken_only_from_this_users_private_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another user could plant a file in a directory anyone can write to: never read."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setattr(fallback, "_directory", lambda: str(shared))
+    (shared / "task-1").write_bytes(b"planted")
+    assert fallback.take_counted("task-1") is False
+    assert (shared / "task-1").read_bytes() == b"planted"  # not read, not removed
+    fallback.mark_counted("task-2")  # nor written to
+    assert not (shared / "task-2").exists()
+
+    shared.chmod(0o700)
+    fallback.mark_counted("task-2")
+    assert fallback.take_counted("task-2") is True
+    assert not (shared / "task-2").exists()

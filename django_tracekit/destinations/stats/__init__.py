@@ -20,7 +20,6 @@ from __future__ import annotations
 import atexit
 import logging
 import sys
-from collections.abc import Callable
 
 from django_tracekit.core import pipeline
 
@@ -49,18 +48,30 @@ def flush() -> bool:
         return False
 
 
-def when_committed(callback: Callable[[], None]) -> None:
-    """``callback()`` once every count of this process so far is committed (now if it is,
-    or if no stats processor runs here). Never raises."""
-    processor = sys.modules.get("django_tracekit.destinations.stats.processor")
-    live = list(processor.StatsProcessor._live) if processor is not None else []
-    if not live:
-        callback()
-        return
-    live[0].commits.when_committed(callback)
+def hand_over(path: str) -> bool:
+    """This process's pending counts in the file ``path``, for another process of its
+    family (``handover.py``). Never raises."""
+    from django_tracekit.destinations.stats import handover
+
+    try:
+        return handover.hand_over(path)
+    except Exception:
+        logger.warning("tracekit: could not hand the counts over", exc_info=True)
+        return False
+
+
+def adopt(path: str) -> bool:
+    """Whether counts were handed over at ``path``; this process writes them. Never raises."""
+    from django_tracekit.destinations.stats import handover
+
+    try:
+        return handover.adopt(path)
+    except Exception:
+        logger.warning("tracekit: could not take the counts handed over", exc_info=True)
+        return True
 
 
 # bootstrap.shutdown (registered later, so run earlier: atexit is LIFO) flushes the stats
 # first at exit; this catches spans that end after it, and processes that never set up.
 atexit.register(flush)
-pipeline.provide_counts(flush, when_committed)
+pipeline.provide_counts(flush, hand_over, adopt)

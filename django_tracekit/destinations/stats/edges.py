@@ -65,6 +65,24 @@ class EdgeCounts:
                 if is_error:
                     entry[1] += 1
 
+    def take(self) -> dict[EdgeKey, list[int]]:
+        """Everything counted and not written, taken out (``handover.py``)."""
+        with self._lock:
+            acc, self._acc = self._acc, {}
+        taken, self._backlog = self._backlog, {}
+        self.add_counts(acc, into=taken)
+        return taken
+
+    def add_counts(self, increments: dict[EdgeKey, list[int]],
+                   into: dict[EdgeKey, list[int]] | None = None) -> None:
+        """Add ``increments`` (another process's, taken out) to what this one writes next."""
+        with self._lock:
+            target = self._acc if into is None else into
+            for key, entry in increments.items():
+                kept = target.setdefault(key, [0, 0, 0])
+                for i in range(3):
+                    kept[i] += entry[i]
+
     def flush(self, *, memory: bool) -> bool:
         """Write what is pending (to :data:`memory_edges` in a test run)."""
         with self._lock:

@@ -217,6 +217,18 @@ class GroupCounter:
             self._examples = {}
         return batch
 
+    def take(self, service: str) -> GroupBatch:
+        """Everything counted and not written (the occurrences still waiting for their entry
+        point too, as at exit), taken out (``handover.py``)."""
+        self._backlog.merge(self.drain(service, everything=True))
+        batch, self._backlog = self._backlog, GroupBatch()
+        return batch
+
+    def add(self, batch: GroupBatch) -> None:
+        """Counts another process took out: written by this one's next flush."""
+        with self._lock:
+            self._batch.merge(batch)
+
     def flush(self, writer: GroupWriter | None, service: str, everything: bool = False) -> bool:
         """Write the window's batch (and what a failed write left); ``False`` if it failed."""
         batch = self.drain(service, everything)

@@ -45,15 +45,13 @@ from opentelemetry.trace import StatusCode
 from django_tracekit.core import call_counts, producers, sdk_attributes, testrun
 from django_tracekit.core import clock as real_clock
 from django_tracekit.core import errors as _errors
-from django_tracekit.core.errors import ERROR_SPAN_ID
 from django_tracekit.core.features import COMMAND, KINDS, feature_kind, feature_name
-from django_tracekit.core.fingerprint import message_without_type
 from django_tracekit.core.histogram import bucket_index
 from django_tracekit.core.sketch import Users, hash_user
 from django_tracekit.core.vocabulary import N_PLUS_ONE_EVENT
 from django_tracekit.destinations.stats import groups as _groups
-from django_tracekit.destinations.stats.commits import Commits
 from django_tracekit.destinations.stats.edges import EdgeCounts
+from django_tracekit.destinations.stats.error_samples import error_sample
 from django_tracekit.destinations.stats.memory import memory_counts, merge_entry, new_entry
 from django_tracekit.destinations.stats.records import (
     FUNCTION,
@@ -65,6 +63,7 @@ from django_tracekit.destinations.stats.records import (
     ErrorSample,
     Key,
     NotReady,
+    Pending,
     WriteIncomplete,
     Writer,
 )
@@ -123,7 +122,6 @@ class StatsProcessor(FlushingProcessor):
 
     def _init_state(self) -> None:
         self._acc: dict[Key, Entry] = {}
-        self.commits = Commits()  # a Celery child's "counted" marker follows the commit
         self._errors: list[ErrorSample] = []
         # N+1 occurrences of ended spans, by the span id of their (still open) parent: rolled
         # up to the nearest entry point (a request, task or command) when it ends.
@@ -205,7 +203,6 @@ class StatsProcessor(FlushingProcessor):
             key = (name, kind_name, service, end // MINUTE_NS)
             index = bucket_index(duration)
             with self._lock:
-                self.commits.counted()
                 acc = self._acc
                 entry = acc.get(key)
                 if entry is None:
@@ -283,23 +280,7 @@ class StatsProcessor(FlushingProcessor):
             if seen >= MAX_ERRORS_PER_FEATURE or len(self._errors) >= MAX_ERRORS_PER_FLUSH:
                 return
             self._error_counts[feature_key] = seen + 1
-        attributes = span.attributes or {}
-        event = next((e for e in span.events if e.name == "exception"), None)
-        event_attributes = (event.attributes or {}) if event is not None else {}
-        status = span.status
-        error_type = str(event_attributes.get("exception.type")
-                         or attributes.get("error.type") or "error")
-        message = str(event_attributes.get("exception.message") or "") if event is not None \
-            else message_without_type(str(status.description or ""), error_type)
-        context = span.context
-        sample = ErrorSample(
-            feature=key[0], kind=key[1], service=key[2], time_ns=end, type=error_type[:255],
-            message=message[:4096],
-            stacktrace=str(event_attributes.get("exception.stacktrace") or ""),
-            trace_id=format(context.trace_id, "032x") if context is not None else "",
-            span_id=format(context.span_id, "016x") if context is not None else "",
-            stack_span_id=str(attributes.get(ERROR_SPAN_ID) or ""),
-        )
+        sample = error_sample(span, key, end)
         with self._lock:
             self._errors.append(sample)
 
@@ -326,7 +307,6 @@ class StatsProcessor(FlushingProcessor):
             acc, self._acc = self._acc, {}
             errors, self._errors = self._errors, []
             self._error_counts = {}
-            through = self.commits.snapshot()
         self._add_autotrace_counts(acc)
         self._flush_groups(final)
         backlog = self._backlog
@@ -339,7 +319,6 @@ class StatsProcessor(FlushingProcessor):
         self._backlog_errors.extend(errors)
         del self._backlog_errors[:-MAX_ERRORS_PER_FLUSH]
         if not backlog and not self._backlog_errors:
-            self.commits.committed(through)
             return True
         try:
             self._current_writer()(backlog, self._backlog_errors)
@@ -356,11 +335,33 @@ class StatsProcessor(FlushingProcessor):
             return False
         self._backlog = {}
         self._backlog_errors = []
-        self.commits.committed(through)
         self._edges.flush(memory=self.in_test_run)
         self._record_instrumented()
         self._recovered()
         return True
+
+    def take_pending(self) -> Pending:
+        """Everything counted and not written, taken out of this processor (handover.py)."""
+        with self._flush_lock:
+            with self._lock:
+                acc, self._acc = self._acc, {}
+                errors, self._errors = self._errors, []
+                self._error_counts = {}
+            self._add_autotrace_counts(acc)
+            counts, self._backlog = self._backlog, {}
+            for key, entry in acc.items():
+                merge_entry(counts.setdefault(key, new_entry(entry[7])), entry)
+            errors, self._backlog_errors = self._backlog_errors + errors, []
+            return Pending(counts, errors, self._groups.take(self._service), self._edges.take())
+
+    def add_pending(self, pending: Pending) -> None:
+        """Counts another process took out (``take_pending``): this one writes them."""
+        with self._lock:
+            for key, entry in pending.counts.items():
+                merge_entry(self._acc.setdefault(key, new_entry(entry[7])), entry)
+            self._errors.extend(pending.errors)
+        self._groups.add(pending.groups)
+        self._edges.add_counts(pending.edges)
 
     def _flush_groups(self, everything: bool = False) -> None:
         try:

@@ -34,6 +34,16 @@ class ErrorSample:
     stack_span_id: str  # where the stack is, when this span holds only a reference
 
 
+@dataclass
+class Pending:
+    """What a processor counted and has not written, taken out whole (``handover.py``)."""
+
+    counts: dict[Key, Entry]
+    errors: list[ErrorSample]
+    groups: Any  # groups.GroupBatch (records stay below the modules that use them)
+    edges: dict[Any, list[int]]  # edges.EdgeKey -> [calls, errors, retries]
+
+
 Writer = Callable[[dict[Key, Entry], Sequence[ErrorSample]], object]
 FeatureKey = tuple[str, str, str]  # feature, kind, service
 

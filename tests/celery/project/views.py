@@ -36,6 +36,7 @@ _RUN = {
     "later": lambda: tasks.slow.apply_async((0,), countdown=3),
     "soft_limited": lambda: tasks.soft_limited.delay(),
     "hard_limited": lambda: tasks.hard_limited.delay(),
+    "hard_limited_deaf": lambda: tasks.hard_limited.delay(deaf=True),
     "crash": lambda: tasks.crash.delay(),
     "eta": lambda: tasks.add.apply_async((1, 2), countdown=1),
     "encode": lambda: tasks.encode.apply_async((3,)),

@@ -91,7 +91,7 @@ def postrun(sender: Any = None, task_id: str | None = None, task: Any = None,
         if isinstance(exc, Exception) and errors.is_error(exc):
             _internal_error(span, exc, task)
         else:
-            _interrupted(running, task_id)
+            _interrupted(running, task_id, task)
         return
     if span.is_recording():
         span.set_attribute(CELERY_STATE, state)
@@ -149,7 +149,7 @@ def _escaped_task(exc: BaseException, task: Any) -> bool:
     return False
 
 
-def _interrupted(running: Running, task_id: str) -> None:
+def _interrupted(running: Running, task_id: str, task: Any) -> None:
     """The task did not finish: a BaseException (SystemExit from a signal) is unwinding it.
 
     Called from task_postrun, inside Celery's ``finally``, so ``sys.exc_info()`` is that
@@ -177,12 +177,13 @@ def _interrupted(running: Running, task_id: str) -> None:
         span.set_status(Status(StatusCode.ERROR, f"interrupted by {type(exc).__name__}"))
         span.set_attribute("error.type", errors.qualified_type_name(type(exc)))
     span.end()
-    if running.hard_limit is not None:
-        # Stats first. The marker follows the commit of this count, by this flush or a later
-        # one (the exit's, when the database was busy): the main process counts the task
-        # only when the marker is missing, so it is counted once (fallback.py).
-        pipeline.when_counts_committed(lambda: fallback.mark_counted(task_id))
-        pipeline.flush_counts()
+    if running.hard_limit is not None and fallback.main_process_counts(task):
+        # A hard limit (or a revoke): the main process counts the task unless it finds the
+        # counts handed over, which go to it, not to the database, so SIGKILL cannot fall
+        # between two writes (fallback.py).
+        fallback.hand_over(task_id)
+    elif running.hard_limit is not None:
+        pipeline.flush_counts()  # stats first: SIGKILL may follow in 0.1 s
     elif signum is None:
         # The task's own SystemExit or KeyboardInterrupt: billiard reports it as the job's
         # result, Celery's main process as a lost worker (task_failure, WorkerLostError

@@ -165,7 +165,10 @@ def revoked(sender: Any = None, request: Any = None, terminated: bool = False,
             return
         if terminated:
             if signal_name(signum) == "SIGTERM" and sigterm_handler_installed_in_children:
-                return  # the pool child unwound (SystemExit) and ended its span itself
+                # The pool child unwound (SystemExit) and ended its span itself; a task with
+                # a hard time limit hands its counts to this process (fallback.py).
+                fallback.count_unless_counted(task_id, None, child_pid=child_pid(task_id))
+                return
             attributes[CELERY_TERMINATED_SIGNAL] = signal_name(signum)
         end_outside_worker_child(sender, request, task_id, attributes)
     except Exception:
