@@ -2,10 +2,10 @@
 it could count it, without counting it twice.
 
 On a hard time limit the worker's main process sends ``task_failure(TimeLimitExceeded)``
-(Celery 5.5+), then SIGTERMs the child and SIGKILLs it 0.1 s later. The child turns SIGTERM
-into ``SystemExit``, ends the task's span and writes its stats, usually in time; on a
-loaded machine, with a slow database, or with ``REMAP_SIGTERM`` (the child ignores SIGTERM)
-it is killed first and the count was lost.
+(from ``Request.on_failure``; Celery 5.7 a second time from ``on_timeout``), then SIGTERMs
+the child and SIGKILLs it 0.1 s later. The child turns SIGTERM into ``SystemExit`` and ends
+the task's span, usually in time; on a loaded machine, or in a task that blocks SIGTERM
+(stuck in C code), it is killed first and the count was lost.
 
 So the child does not write its counts: it hands them, its task's included, to the main
 process in a file named by the task id, in a directory of the worker's process family,
