@@ -27,9 +27,12 @@ def scratch_database(prefix: str) -> Iterator[dict[str, Any] | None]:
     try:
         yield {"ENGINE": "django.db.backends.postgresql", "NAME": name,
                "USER": "postgres", "HOST": "127.0.0.1", "PORT": "5432"}
-        from django.db import connections
+        from django.conf import settings
 
-        connections.close_all()
+        if settings.configured:  # not in a runner whose Django runs in worker processes
+            from django.db import connections
+
+            connections.close_all()
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

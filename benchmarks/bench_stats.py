@@ -146,7 +146,7 @@ def seed_light(alias: str = "default") -> None:
     every third feature (100 popular ones with dense sketches); 2,000 instrumented
     functions."""
     from django_tracekit.core import histogram
-    from django_tracekit.destinations.stats.compaction import rebuild_life
+    from django_tracekit.destinations.stats.compaction import compact, rebuild_life
     from django_tracekit.models import Feature
     from django_tracekit.storage.usage_models import (
         DAY,
@@ -201,6 +201,8 @@ def seed_light(alias: str = "default") -> None:
             FeatureStats.objects.bulk_create(rows, batch_size=2000)
             rows = []
     FeatureStats.objects.bulk_create(rows, batch_size=2000)
+    # Today's closed hours in today's day row, as the flusher's compaction keeps it.
+    compact(alias)
     # Each version's life row, as the day builds leave them (the releases page reads them).
     rebuild_life(alias, set(FeatureStats.objects.filter(resolution=DAY).exclude(
         version="").values_list("feature_id", "version").distinct()))

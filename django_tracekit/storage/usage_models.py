@@ -21,6 +21,12 @@ MINUTE, HOUR, DAY = 60, 3600, 86400
 #: ranges read them so that 90 days are ~20 rows per feature, not 90.
 WEEK = 7 * DAY
 RESOLUTIONS = (MINUTE, HOUR, DAY, WEEK)
+#: ``StatsCompacted.resolution`` of the open day's mark (no bucket is a second long): the
+#: day row of the day ``through`` falls in holds that day's hours before ``through``
+#: (compaction adds each closed, merged hour), so a range reaching now reads one row for
+#: today's closed hours, not one per hour. Ignored once that day is built whole (the day
+#: watermark passed it). Life rows take a day when it is built whole, as before.
+OPEN_DAY = 1
 #: ``FeatureStats.resolution`` of a version's life row (``bucket_start`` 0): the counters and
 #: latency of every built day row of that version merged, so the releases page reads one
 #: row per feature and version, not one per day.
@@ -279,7 +285,8 @@ class StatsCompacted(models.Model):
     """How far day (and week) rows of :class:`FeatureStats` are built: every bucket that
     starts before ``through`` has its row; later ones are read from the finer rows. For
     ``resolution`` minute and hour: the buckets before ``through`` have their process rows
-    merged (a write to them adds to the merged row)."""
+    merged (a write to them adds to the merged row). For :data:`OPEN_DAY`: how far the
+    open day's row holds its hours."""
 
     resolution = models.PositiveIntegerField(unique=True)
     through = models.BigIntegerField(default=0)  # epoch seconds

@@ -138,8 +138,51 @@ def test_a_version_s_life_row_holds_its_built_days_and_the_releases_page_reads_i
     # stays or goes with the hour of the day: its life row says what its days say).
     call_command("tracekit_prune", "--days", "0.5", "--no-analyze", stdout=StringIO())
     assert not FeatureStats.objects.filter(resolution=0, version="1.0").exists()
-    days_left = FeatureStats.objects.filter(resolution=DAY, version="2.0").aggregate(
+    # (Built days: today's row, holding its closed hours, is in no life row yet.)
+    built = StatsCompacted.objects.get(resolution=DAY).through
+    days_left = FeatureStats.objects.filter(resolution=DAY, version="2.0",
+                                            bucket_start__lt=built).aggregate(
         n=Sum("calls"))["n"]
     life_left = FeatureStats.objects.filter(resolution=0, version="2.0").aggregate(
         n=Sum("calls"))["n"]
     assert life_left == days_left
+
+
+def test_today_s_row_holds_its_closed_hours_late_writes_too_and_ranges_read_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from django_tracekit.pages.shared import usage_rows
+
+    # The test's clock only: no merge or build at the real time from the writes.
+    for module in (compaction, merging):
+        monkeypatch.setitem(module._next_check, "default", math.inf)
+    day = int(time.time()) // DAY * DAY - 2 * DAY  # "today" of the test, in the past
+    now = day + 5 * HOUR + 30 * MINUTE
+    # Days before it built, none of its minutes merged yet.
+    StatsCompacted.objects.filter(resolution__in=(MINUTE, DAY)).update(through=day)
+    StatsCompacted.objects.filter(resolution=WEEK).update(through=day - day % WEEK)
+    for hour in range(6):
+        store.write({("GET /o/", "request", "web", (day + hour * HOUR + 60) // 60):
+                     entry([MS] * 2, "1.0")})
+    merging.merge("default", now=now)
+    compaction.compact("default", now=now)
+    today = FeatureStats.objects.filter(resolution=DAY, bucket_start=day).values_list("calls")
+    assert list(today.all()) == [(10,)]  # its closed hours (0 to 4)
+    assert not FeatureStats.objects.filter(resolution=0).exists()  # in no life row yet
+    # A late write to a closed hour reaches today's row too.
+    store.write({("GET /o/", "request", "web", (day + 2 * HOUR + 120) // 60):
+                 entry([MS], "1.0")})
+    assert list(today.all()) == [(11,)]
+    window = Window("custom", day - HOUR, day + 6 * HOUR, HOUR, "")
+    assert (DAY, day, day + DAY) in usage_rows.stats_cover(
+        window.start, window.end, window.resolution, window.open_end)
+    (row,) = queries.feature_table(window, kind="all", scope="all", percentiles=True)
+    assert row["calls"] == 13 and row["p50"] is not None
+    totals, hists = usage_rows.totals_and_latency(window)
+    assert totals[row["id"]][0] == sum(hists[row["id"]].counts) == 13
+    points = dict((t, c) for t, c, _ in queries.totals_over_time(window))
+    assert [points[day + h * HOUR] for h in range(6)] == [2, 2, 3, 2, 2, 2]
+    # The day closes: built again whole, and its version's life row takes it.
+    merging.merge("default", now=day + DAY + HOUR)
+    compaction.compact("default", now=day + DAY + HOUR)
+    assert list(today.all()) == [(13,)]
+    assert FeatureStats.objects.get(resolution=0, version="1.0").calls == 13

@@ -8,8 +8,11 @@ moves the watermarks (:class:`~django_tracekit.storage.usage_models.StatsCompact
 holds the watermark rows locked while it builds; a writer reads them under a share lock
 (:func:`watermarks`) at the start of its transaction, so a late write (a backlog after an
 outage) either lands in the hours before the day is built or sees the new watermark and
-adds to the day row too: never lost, never twice. Run from the flusher (at most every
-:data:`CHECK_SECONDS` per process, when a day closed) and by ``tracekit_prune``.
+adds to the day row too: never lost, never twice. Today's row holds today's closed,
+merged hours (added an hour at a time, up to the ``OPEN_DAY`` mark; a late write before
+the mark adds to it too) and is built again whole when the day closes. Run from the
+flusher (at most every :data:`CHECK_SECONDS` per process, when a day or an hour closed)
+and by ``tracekit_prune``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from django_tracekit.storage.usage_models import (
     HOUR,
     LIFE,
     MINUTE,
+    OPEN_DAY,
     WEEK,
     FeatureStats,
     StatsCompacted,
@@ -57,7 +61,7 @@ def watermarks(alias: str, share_lock: bool = True) -> dict[int, int]:
         sql += " FOR SHARE"
     elif share_lock and connection.vendor == "mysql":
         sql += " LOCK IN SHARE MODE"
-    found = {MINUTE: 0, HOUR: 0, DAY: 0, WEEK: 0}
+    found = {OPEN_DAY: 0, MINUTE: 0, HOUR: 0, DAY: 0, WEEK: 0}
     with connection.cursor() as cursor:
         cursor.execute(sql)
         for resolution, through in cursor.fetchall():
@@ -66,8 +70,8 @@ def watermarks(alias: str, share_lock: bool = True) -> dict[int, int]:
 
 
 def maybe_compact(alias: str, now: float | None = None) -> int:
-    """:func:`compact` when a day closed since the last build (checked every
-    :data:`CHECK_SECONDS` per process); never raises (logged at DEBUG)."""
+    """:func:`compact` when a day or a merged hour of today closed since the last build
+    (checked every :data:`CHECK_SECONDS` per process); never raises (logged at DEBUG)."""
     clock = time.monotonic()
     if _next_check.get(alias, 0.0) > clock:
         return 0
@@ -75,7 +79,8 @@ def maybe_compact(alias: str, now: float | None = None) -> int:
     try:
         today = _today(now)
         with transaction.atomic(using=alias):
-            if watermarks(alias, share_lock=False)[DAY] >= today:
+            found = watermarks(alias, share_lock=False)
+            if found[DAY] >= today and found[OPEN_DAY] >= _open_target(found[MINUTE], today):
                 return 0
         return compact(alias, now)
     except Exception:
@@ -88,9 +93,17 @@ def _today(now: float | None) -> int:
     return stamp - stamp % DAY
 
 
+def _open_target(minute_mark: int, today: int) -> int:
+    """How far today's day row can hold today's hours: up to the hour the minute watermark
+    is in (the hours before it hold all their minutes)."""
+    return max(today, minute_mark - minute_mark % HOUR)
+
+
 def compact(alias: str, now: float | None = None) -> int:
-    """Build the closed days and weeks not built yet; the rows written."""
-    for resolution in (MINUTE, *COMPACTED):  # the watermark rows exist before they are locked
+    """Build the closed days and weeks not built yet, and today's closed hours into
+    today's row; the rows written."""
+    # The watermark rows exist before they are locked.
+    for resolution in (OPEN_DAY, MINUTE, *COMPACTED):
         StatsCompacted.objects.using(alias).get_or_create(resolution=resolution)
     return retrying(alias, lambda: _compact(alias, _today(now)))
 
@@ -101,7 +114,7 @@ def _compact(alias: str, today: int) -> int:
     # is built from its hour rows and the minutes not merged into them yet, and no merge
     # moves minutes into hours meanwhile.
     marks = {m.resolution: m for m in manager.select_for_update().filter(
-        resolution__in=(MINUTE, *COMPACTED)).order_by("resolution")}
+        resolution__in=(OPEN_DAY, MINUTE, *COMPACTED)).order_by("resolution")}
     minute_mark = marks[MINUTE].through
     written = 0
     day = marks[DAY].through
@@ -124,15 +137,27 @@ def _compact(alias: str, today: int) -> int:
         week += WEEK
     marks[WEEK].through = max(marks[WEEK].through, week)
     marks[WEEK].save(using=alias)
+    # Today's closed hours into today's day row (a fresh row on the first of the day).
+    target = _open_target(minute_mark, today)
+    start = max(marks[OPEN_DAY].through, today)
+    if start < target:
+        written += _build(alias, DAY, today, minute_mark, (start, target))
+    if marks[OPEN_DAY].through < target:  # (at midnight: no hour of today yet)
+        marks[OPEN_DAY].through = target
+        marks[OPEN_DAY].save(using=alias)
     return written
 
 
-def _build(alias: str, resolution: int, start: int, minute_mark: int) -> int:
+def _build(alias: str, resolution: int, start: int, minute_mark: int,
+           open_hours: tuple[int, int] | None = None) -> int:
     """(Re)build the ``resolution`` rows of the bucket at ``start`` from the finer rows
-    (a day: its hour rows and the minutes not in them yet, :func:`split_hours`)."""
+    (a day: its hour rows and the minutes not in them yet, :func:`split_hours`).
+    ``open_hours``: only today's closed hours ``[first, last)``, added to today's row
+    (built afresh when ``first`` is the day's start); no life row takes them."""
     manager = FeatureStats.objects.using(alias)
     merged: dict[tuple[int, str], list[Any]] = {}
-    sources = split_hours([(_SOURCE[resolution], start, start + resolution)], minute_mark)
+    first, last = open_hours or (start, start + resolution)
+    sources = split_hours([(_SOURCE[resolution], first, last)], minute_mark)
     for feature_id, version, *rest in (row for source, first, last in sources
                                        for row in manager.filter(
             resolution=source, bucket_start__gte=first, bucket_start__lt=last).values_list(
@@ -151,6 +176,9 @@ def _build(alias: str, resolution: int, start: int, minute_mark: int) -> int:
             if into[9] is None:
                 into[9] = Users()
             into[9].update(users)
+    if first > start:  # more closed hours of today: added to its row
+        return stats_rows.write(alias, {(feature_id, DAY, start, version): values
+                                        for (feature_id, version), values in merged.items()})
     manager.filter(resolution=resolution, bucket_start=start).delete()
     rows = [FeatureStats(feature_id=feature_id, resolution=resolution, bucket_start=start,
                          version=version, **dict(zip(COUNTERS, values[:8], strict=True)),
@@ -159,7 +187,7 @@ def _build(alias: str, resolution: int, start: int, minute_mark: int) -> int:
             for (feature_id, version), values in sorted(merged.items())]
     for chunk in chunks(rows, 500):
         manager.bulk_create(chunk)
-    if resolution == DAY:  # each version's life row takes the new day in
+    if resolution == DAY and open_hours is None:  # each version's life row takes the day in
         life = {(feature_id, LIFE, 0, version): [*values[:8], values[8], None]
                 for (feature_id, version), values in merged.items() if version}
         stats_rows.write(alias, life)

@@ -55,6 +55,7 @@ from django_tracekit.storage.usage_models import (
     HOUR,
     LIFE,
     MINUTE,
+    OPEN_DAY,
     RESOLUTIONS,
     Feature,
     FeatureStats,
@@ -228,9 +229,11 @@ def _targets(start: int, compacted: Mapping[int, int],
     one (a late write): the merged minute and hour rows."""
     spans = []
     merged = start < compacted[MINUTE]  # its minute merged already: a late write
+    open_mark = compacted.get(OPEN_DAY, 0)
     for resolution in RESOLUTIONS:
         bucket = start - start % resolution
-        if resolution in compaction.COMPACTED and bucket >= compacted[resolution]:
+        if resolution in compaction.COMPACTED and bucket >= compacted[resolution] and not (
+                resolution == DAY and start < open_mark and bucket == open_mark - open_mark % DAY):
             continue  # a day or week not compacted yet: built from the hours later
         if resolution == HOUR and not merged:
             continue  # the merge adds the minute to its hour (one row per flush)

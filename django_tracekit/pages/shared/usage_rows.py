@@ -23,6 +23,7 @@ from django_tracekit.storage.usage_models import (
     DAY,
     HOUR,
     MINUTE,
+    OPEN_DAY,
     RESOLUTIONS,
     WEEK,
     Feature,
@@ -63,6 +64,24 @@ def stats_cover(start: int, end: int, finest: int, open_end: bool,
     if start >= end:
         return []
     found = marks()
+    day_through = found.get(DAY, 0)
+    # Today's row holds its closed hours (OPEN_DAY): read as one row where the range
+    # covers them all.
+    open_mark = found.get(OPEN_DAY, 0)
+    open_day = open_mark - open_mark % DAY
+    if DAY in resolutions and max(start, day_through) <= open_day < open_mark <= end:
+        hours = tuple(r for r in resolutions if r in (MINUTE, HOUR))
+        return split_hours([*_spans(start, open_day, finest, False, resolutions, found),
+                            (DAY, open_day, open_day + DAY),
+                            *_spans(open_mark, end, finest, open_end, hours, found)],
+                           found.get(MINUTE, 0))
+    return split_hours(_spans(start, end, finest, open_end, resolutions, found),
+                       found.get(MINUTE, 0))
+
+
+def _spans(start: int, end: int, finest: int, open_end: bool, resolutions: tuple[int, ...],
+           found: dict[int, int]) -> list[tuple[int, int, int]]:
+    """:func:`stats_cover` before :func:`split_hours`, without the open day's row."""
     day_through, week_through = found.get(DAY, 0), found.get(WEEK, 0)
     cut_weeks = min(max(start, week_through), end)
     cut_days = min(max(cut_weeks, day_through), end)
@@ -74,7 +93,7 @@ def stats_cover(start: int, end: int, finest: int, open_end: bool,
         if first < last and allowed:
             finest_here = min(finest, max(allowed)) if finest not in allowed else finest
             spans += cover(first, last, finest_here, open_end and last == end, allowed)
-    return split_hours(spans, found.get(MINUTE, 0))
+    return spans
 
 
 def covering_rows(window: Window, resolutions: tuple[int, ...] = RESOLUTIONS,
