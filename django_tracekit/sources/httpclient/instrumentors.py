@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import functools
 import importlib
-import importlib.abc
-import importlib.machinery
 import logging
 import os
 import sys
 import threading
-import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
 
+from django_tracekit.core.first_import import OnFirstImport
 from django_tracekit.integrations.base import importable
 from django_tracekit.sources.httpclient.provider import InTraceProvider
 
@@ -77,7 +75,7 @@ def install(provider: trace.TracerProvider | None = None) -> dict[str, str]:
                 status[client.library] = PENDING
                 pending[client.library] = _later(client, wrapped)
         if pending:
-            sys.meta_path.insert(0, _OnFirstImport(pending))
+            sys.meta_path.insert(0, OnFirstImport(pending))
         return dict(status)
 
 
@@ -107,58 +105,6 @@ def _later(client: Client, provider: InTraceProvider) -> Callable[[], None]:
         with _lock:
             status[client.library] = _instrument(client, provider)
     return instrument
-
-
-class _OnFirstImport(importlib.abc.MetaPathFinder):
-    """Runs a callback right after a module's first import (its own loader does the import)."""
-
-    def __init__(self, pending: dict[str, Callable[[], None]]) -> None:
-        self.pending = pending
-        self.asking = threading.local()  # the other finders may ask us again (auto-trace's)
-
-    def find_spec(self, fullname: str, path: Sequence[str] | None,
-                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in self.pending or getattr(self.asking, "name", None) == fullname:
-            return None
-        self.asking.name = fullname
-        try:
-            spec = self._others(fullname, path, target)
-        finally:
-            self.asking.name = None
-        then = self.pending.pop(fullname, None)
-        if spec is None or then is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        assert spec.loader is not None
-        spec.loader = _ThenCall(spec.loader, then)
-        if not self.pending and self in sys.meta_path:
-            sys.meta_path.remove(self)
-        return spec
-
-    def _others(self, fullname: str, path: Sequence[str] | None,
-                target: types.ModuleType | None) -> importlib.machinery.ModuleSpec | None:
-        for finder in sys.meta_path:
-            find = getattr(finder, "find_spec", None) if finder is not self else None
-            spec: importlib.machinery.ModuleSpec | None = (
-                find(fullname, path, target) if find is not None else None)
-            if spec is not None:
-                return spec
-        return None
-
-
-class _ThenCall(importlib.abc.Loader):
-    def __init__(self, loader: importlib.abc.Loader, then: Callable[[], None]) -> None:
-        self.loader, self.then = loader, then
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        # The module keeps its own loader (resources, get_source, reloads).
-        module.__loader__ = self.loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self.loader
-        self.loader.exec_module(module)
-        self.then()
 
 
 def _instrument(client: Client, provider: InTraceProvider) -> str:
