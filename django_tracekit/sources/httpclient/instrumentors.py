@@ -7,7 +7,9 @@ imported yet is instrumented right after its first import (status "on first impo
 then): importing requests, httpx and their instrumentors up front would cost every worker
 ~10 MB for clients it may never use. urllib.request, which Django itself imports, gets its
 instrumentor (with wrapt and packaging under it, ~2.7 MB) at its first ``open`` (status "on
-first use" until then).
+first use" until then); requests and urllib3 likewise at their first call (``Session.send``,
+``HTTPConnectionPool.urlopen``) unless their instrumentor is loaded already: Django REST
+framework imports requests in every process, most of which never call out.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import os
 import sys
 import threading
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -70,10 +73,11 @@ def install(provider: trace.TracerProvider | None = None) -> dict[str, str]:
                 pending[client.library] = functools.partial(_on_first_open,
                                                             _later(client, wrapped))
             elif client.library in sys.modules:
-                status[client.library] = _instrument(client, wrapped)
+                _now_or_on_first_call(client, wrapped)
             else:
                 status[client.library] = PENDING
-                pending[client.library] = _later(client, wrapped)
+                pending[client.library] = functools.partial(_now_or_on_first_call, client,
+                                                            wrapped)
         if pending:
             sys.meta_path.insert(0, OnFirstImport(pending))
         return dict(status)
@@ -98,6 +102,44 @@ def _on_first_open(instrument: Callable[[], None]) -> None:
         return original(self, *args, **kwargs)
 
     opener.open = open
+
+
+# library -> (module, class, method) its instrumentor wraps: a call there instruments it first
+FIRST_CALL = {"requests": ("requests.sessions", "Session", "send"),
+              "urllib3": ("urllib3.connectionpool", "HTTPConnectionPool", "urlopen")}
+
+
+def _now_or_on_first_call(client: Client, provider: InTraceProvider) -> None:
+    """Instrument ``client`` now if its instrumentor is loaded (the application may have
+    instrumented it: theirs stays in charge), else at the first call of the method it wraps."""
+    where = FIRST_CALL.get(client.library)
+    owner = getattr(sys.modules.get(where[0]), where[1], None) if where else None
+    if owner is None or client.module in sys.modules or not isinstance(
+            owner.__dict__.get(where[2]), types.FunctionType):  # type: ignore[index]
+        status[client.library] = _instrument(client, provider)
+        return
+    assert where is not None
+    method = where[2]
+    original = owner.__dict__[method]
+    instrument = _later(client, provider)
+
+    done: list[bool] = []  # tracekit instrumented it, here
+
+    def first_call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            if owner.__dict__.get(method) is first_call:
+                setattr(owner, method, original)
+                instrument()
+                done.append(True)
+            elif not done:  # the application's instrumentor wrapped this shim: theirs runs
+                status[client.library] = "application"
+        # The method as instrumented now, bound to this instance (a subclass's override
+        # calling super() lands here: ``self.<method>`` would call the override again).
+        target = owner.__dict__[method] if done else original
+        return target.__get__(self, type(self))(*args, **kwargs)
+
+    status[client.library] = FIRST_USE
+    setattr(owner, method, first_call)
 
 
 def _later(client: Client, provider: InTraceProvider) -> Callable[[], None]:
