@@ -29,14 +29,20 @@ class OnFirstImport(importlib.abc.MetaPathFinder):
             spec = self._others(fullname, path, target)
         finally:
             self.asking.name = None
-        then = self.pending.pop(fullname, None)
-        if spec is None or then is None or not hasattr(spec.loader, "exec_module"):
+        if spec is None or not hasattr(spec.loader, "exec_module"):
             return spec
         assert spec.loader is not None
-        spec.loader = _ThenCall(spec.loader, then)
+        # Consumed when the module is executed, not here: ``importlib.util.find_spec``
+        # (an "is it installed?" test) asks the finders too, and imports nothing.
+        spec.loader = _ThenCall(spec.loader, lambda: self._imported(fullname))
+        return spec
+
+    def _imported(self, fullname: str) -> None:
+        then = self.pending.pop(fullname, None)
         if not self.pending and self in sys.meta_path:
             sys.meta_path.remove(self)
-        return spec
+        if then is not None:
+            then()
 
     def _others(self, fullname: str, path: Sequence[str] | None,
                 target: types.ModuleType | None) -> importlib.machinery.ModuleSpec | None:

@@ -18,6 +18,8 @@ from django_tracekit.conf import get_config
 state = bootstrap.setup(get_config())  # the state django.setup() made
 active = [i.identifier for i in state.integrations]
 before = "celery" in sys.modules
+import importlib.util
+importlib.util.find_spec("celery")  # "is it installed?" (the system checks ask): no import
 from celery import signals                      # the project's first use of Celery
 from celery.exceptions import Retry
 from django_tracekit.core import errors
