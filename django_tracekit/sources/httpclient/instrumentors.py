@@ -7,26 +7,27 @@ imported yet is instrumented right after its first import (status "on first impo
 then): importing requests, httpx and their instrumentors up front would cost every worker
 ~10 MB for clients it may never use. urllib.request, which Django itself imports, gets its
 instrumentor (with wrapt and packaging under it, ~2.7 MB) at its first ``open`` (status "on
-first use" until then).
+first use" until then); requests and urllib3 likewise at their first call (``Session.send``,
+``HTTPConnectionPool.urlopen``) unless their instrumentor is loaded already: Django REST
+framework imports requests in every process, most of which never call out.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
-import importlib.abc
-import importlib.machinery
 import logging
 import os
 import sys
 import threading
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
 
+from django_tracekit.core.first_import import OnFirstImport
 from django_tracekit.integrations.base import importable
 from django_tracekit.sources.httpclient.provider import InTraceProvider
 
@@ -72,12 +73,13 @@ def install(provider: trace.TracerProvider | None = None) -> dict[str, str]:
                 pending[client.library] = functools.partial(_on_first_open,
                                                             _later(client, wrapped))
             elif client.library in sys.modules:
-                status[client.library] = _instrument(client, wrapped)
+                _now_or_on_first_call(client, wrapped)
             else:
                 status[client.library] = PENDING
-                pending[client.library] = _later(client, wrapped)
+                pending[client.library] = functools.partial(_now_or_on_first_call, client,
+                                                            wrapped)
         if pending:
-            sys.meta_path.insert(0, _OnFirstImport(pending))
+            sys.meta_path.insert(0, OnFirstImport(pending))
         return dict(status)
 
 
@@ -102,63 +104,49 @@ def _on_first_open(instrument: Callable[[], None]) -> None:
     opener.open = open
 
 
+# library -> (module, class, method) its instrumentor wraps: a call there instruments it first
+FIRST_CALL = {"requests": ("requests.sessions", "Session", "send"),
+              "urllib3": ("urllib3.connectionpool", "HTTPConnectionPool", "urlopen")}
+
+
+def _now_or_on_first_call(client: Client, provider: InTraceProvider) -> None:
+    """Instrument ``client`` now if its instrumentor is loaded (the application may have
+    instrumented it: theirs stays in charge), else at the first call of the method it wraps."""
+    where = FIRST_CALL.get(client.library)
+    owner = getattr(sys.modules.get(where[0]), where[1], None) if where else None
+    if owner is None or client.module in sys.modules or not isinstance(
+            owner.__dict__.get(where[2]), types.FunctionType):  # type: ignore[index]
+        status[client.library] = _instrument(client, provider)
+        return
+    assert where is not None
+    method = where[2]
+    original = owner.__dict__[method]
+    instrument = _later(client, provider)
+
+    done: list[bool] = []  # tracekit instrumented it, here
+
+    def first_call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            if owner.__dict__.get(method) is first_call:
+                setattr(owner, method, original)
+                instrument()
+                done.append(True)
+            elif not done:  # the application's instrumentor wrapped this shim: theirs runs
+                status[client.library] = "application"
+        # The method as instrumented now, bound to this instance (a subclass's override
+        # calling super() lands here: ``self.<method>`` would call the override again).
+        target = owner.__dict__[method] if done else original
+        return target.__get__(self, type(self))(*args, **kwargs)
+
+    status[client.library] = FIRST_USE
+    setattr(owner, method, first_call)
+
+
 def _later(client: Client, provider: InTraceProvider) -> Callable[[], None]:
     def instrument() -> None:
         with _lock:
             status[client.library] = _instrument(client, provider)
     return instrument
-
-
-class _OnFirstImport(importlib.abc.MetaPathFinder):
-    """Runs a callback right after a module's first import (its own loader does the import)."""
-
-    def __init__(self, pending: dict[str, Callable[[], None]]) -> None:
-        self.pending = pending
-        self.asking = threading.local()  # the other finders may ask us again (auto-trace's)
-
-    def find_spec(self, fullname: str, path: Sequence[str] | None,
-                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in self.pending or getattr(self.asking, "name", None) == fullname:
-            return None
-        self.asking.name = fullname
-        try:
-            spec = self._others(fullname, path, target)
-        finally:
-            self.asking.name = None
-        then = self.pending.pop(fullname, None)
-        if spec is None or then is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        assert spec.loader is not None
-        spec.loader = _ThenCall(spec.loader, then)
-        if not self.pending and self in sys.meta_path:
-            sys.meta_path.remove(self)
-        return spec
-
-    def _others(self, fullname: str, path: Sequence[str] | None,
-                target: types.ModuleType | None) -> importlib.machinery.ModuleSpec | None:
-        for finder in sys.meta_path:
-            find = getattr(finder, "find_spec", None) if finder is not self else None
-            spec: importlib.machinery.ModuleSpec | None = (
-                find(fullname, path, target) if find is not None else None)
-            if spec is not None:
-                return spec
-        return None
-
-
-class _ThenCall(importlib.abc.Loader):
-    def __init__(self, loader: importlib.abc.Loader, then: Callable[[], None]) -> None:
-        self.loader, self.then = loader, then
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        # The module keeps its own loader (resources, get_source, reloads).
-        module.__loader__ = self.loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self.loader
-        self.loader.exec_module(module)
-        self.then()
 
 
 def _instrument(client: Client, provider: InTraceProvider) -> str:
