@@ -13,6 +13,7 @@ import pytest
 
 from django_tracekit.sources import autotrace
 from django_tracekit.sources.autotrace.hook import Rules
+from tests.support.projects import manage, write_project
 
 CONFIG = "def post_fork(server, worker):\n    pass\n\nbind = '127.0.0.1:8000'\n"
 
@@ -39,3 +40,21 @@ def test_gunicorns_config_module_is_not_listed(loaded: Path) -> None:
     found = autotrace._imported_before(Rules(None, (), str(loaded)))
     assert "earlyproj_boot" in found  # the control: a project module is listed
     assert "__config__" not in found
+
+
+def test_what_split_settings_components_import_is_not_warned_about(tmp_path: Path) -> None:
+    """django-split-settings (the DefectDojo trial): the settings module runs
+    ``include("settings.dist.py")`` in its own namespace, and that file imports project
+    modules for its values. They load with the settings, before any hook, like a settings
+    import: no W030 and no start-up line blaming "this process's entry point"."""
+    root = write_project(tmp_path, {
+        "proj/settings.py": """
+            from split_settings.tools import include
+            include("settings.dist.py")
+        """,
+        "proj/settings.dist.py": "from proj.pricing import VAT\n",
+        "proj/pricing.py": "VAT = 0.2\n\ndef helper():\n    return 1\n",
+    })
+    result = manage(root, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "W030" not in result.stderr and "not auto-traced" not in result.stderr, result.stderr

@@ -57,7 +57,14 @@ def imported_by_settings(names: Iterable[str], settings_module: str) -> set[str]
         return set()
     from django_tracekit.sources.autotrace.checks import _reached
 
-    return _reached([settings_module], set(names))
+    return _reached([settings_module, *_split_settings_components()], set(names))
+
+
+def _split_settings_components() -> list[str]:
+    """The files django-split-settings' ``include()`` ran in the settings' namespace
+    (DefectDojo's ``include("settings.dist.py")``): no import, so not followed from the
+    settings module; the library registers each under ``_split_settings.`` for autoreload."""
+    return [name for name in list(sys.modules) if name.startswith("_split_settings.")]
 
 
 def classify(names: list[str], settings: Any) -> Early:
