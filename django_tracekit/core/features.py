@@ -33,8 +33,9 @@ NO_FEATURE = "none"
 
 _SERVER, _CONSUMER, _INTERNAL = SpanKind.SERVER, SpanKind.CONSUMER, SpanKind.INTERNAL
 
-#: Appended to a request's method when no route matched (404s, requests answered by a
-#: middleware before URL resolution): one clear feature. The span keeps the semconv name.
+#: Appended to a request's method when no route matches its path (404s; a request a
+#: middleware answered early is named by the route its path resolves to): one clear
+#: feature. The span keeps the semconv name.
 UNMATCHED = " (unmatched)"
 
 

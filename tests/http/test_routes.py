@@ -1,6 +1,7 @@
 """Server span names and ``http.route`` for product-level grouping: i18n_patterns routes
-are one route whatever the language; unmatched requests keep the semconv name (``GET``)
-and no ``http.route`` (the stats name them ``GET (unmatched)``)."""
+are one route whatever the language; a request a middleware answered early is named by
+the route its path resolves to; unmatched requests keep the semconv name (``GET``) and no
+``http.route`` (the stats name them ``GET (unmatched)``)."""
 
 from __future__ import annotations
 
@@ -92,3 +93,18 @@ def test_readable_route(route: str, readable: str) -> None:
     from django_tracekit.sources.http.routes import readable_route
 
     assert readable_route(route) == readable
+
+
+@override_settings(ROOT_URLCONF="tests.http.i18n_unprefixed_urls",
+                   MIDDLEWARE=["django_tracekit.middleware.TracekitMiddleware",
+                               "tests.http.early_middleware.LoginWall"])
+def test_a_request_a_middleware_answered_is_named_by_the_route_it_asked_for(
+        spans: Spans) -> None:
+    """A login redirect for a real page is a call of that page's route (302), not one of
+    ``GET (unmatched)``, which then holds only what no route matches (trial: DefectDojo)."""
+    client = Client()
+    assert client.get("/health/").status_code == 302  # answered before URL resolution
+    assert client.get("/nowhere/").status_code == 302
+    assert client.get("/health/", HTTP_X_USER="7").status_code == 200
+    assert _server_spans(spans) == [("GET /health/", "/health/"), ("GET", None),
+                                    ("GET /health/", "/health/")]

@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
-from django.urls import LocalePrefixPattern
+from django.urls import LocalePrefixPattern, resolve
 
 from django_tracekit.core import producers
 from django_tracekit.core.redaction import REDACTED, is_secret_name, redact_query
@@ -52,6 +53,17 @@ def http_route(request: HttpRequest) -> str | None:
             if slash and prefix.lower() in _language_codes():
                 route = rest
     return "/" + route
+
+
+def route_answered_early(request: HttpRequest) -> str | None:
+    """The route of a request a middleware answered before URL resolution (a login
+    redirect, a maintenance page), resolved here as Sentry's Django integration does; None
+    when no route matches (a 404). Never raises."""
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Exception:  # Resolver404, or a urlconf the application could not load itself
+        return None
+    return http_route(SimpleNamespace(resolver_match=match))  # type: ignore[arg-type]
 
 
 def _language_codes() -> frozenset[str]:

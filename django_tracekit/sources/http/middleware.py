@@ -39,7 +39,12 @@ from django_tracekit.core.sdk_attributes import set_known
 from django_tracekit.core.tracer import get_tracer
 from django_tracekit.sources.http import excluded, own
 from django_tracekit.sources.http import view_spans as views
-from django_tracekit.sources.http.attributes import HeaderCapture, method_of, request_attributes
+from django_tracekit.sources.http.attributes import (
+    HeaderCapture,
+    method_of,
+    request_attributes,
+    route_answered_early,
+)
 from django_tracekit.sources.http.attributes import http_route as route_of
 from django_tracekit.sources.http.propagation import MetaGetter
 
@@ -154,6 +159,8 @@ class TracekitMiddleware:
     def _describe(self, request: HttpRequest, response: HttpResponseBase, span: Span) -> None:
         http_route = route_of(request)
         status = response.status_code
+        if http_route is None and status != 404:
+            http_route = route_answered_early(request)
         attributes: dict[str, Any] = {}
         if http_route is not None:
             attributes["http.route"] = http_route
